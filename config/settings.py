@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "django_rq",
     "tenants",
     "locks",
+    "locks.simulator",
 ]
 
 MIDDLEWARE = [

@@ -10,4 +10,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("django-rq/", include("django_rq.urls")),
+    # The embedded Tuya cloud simulator: reached by the app over HTTP only, like the real cloud.
+    path("tuya-sim/", include("locks.simulator.urls")),
 ]
