@@ -1,0 +1,270 @@
+"""The Tuya Open API transport: signed calls, shared tokens, timeouts, careful retries.
+
+Built on urllib3 (the connection pool under requests) directly: a signed call is a hot path for
+workers, and requests' per-call session merging costs more than everything else we do. The
+endpoint methods grouped like the spec live in `locks.tuya.api` and call `TuyaClient.request`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import urllib3
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ReadTimeoutError
+
+from . import signing
+from .errors import (
+    TOKEN_CODES,
+    TuyaConfigError,
+    TuyaError,
+    TuyaNetworkError,
+    TuyaProtocolError,
+    TuyaRateLimitedError,
+    TuyaServerError,
+    TuyaTimeoutError,
+    TuyaTokenError,
+    error_from_envelope,
+)
+from .regions import resolve_endpoint
+from .tokens import MemoryTokenStore, TokenManager, TokenStore
+
+logger = logging.getLogger("locks.tuya")
+
+USER_AGENT = "doors-tuya-client/1.0"
+_REFRESH_PATH = re.compile(r"^/v1\.0/token/.+")
+
+
+def loggable_path(path: str) -> str:
+    """The path as it may appear in logs and errors: the refresh call carries a secret in it."""
+    return "/v1.0/token/***" if _REFRESH_PATH.match(path) else path
+
+
+@dataclass(frozen=True)
+class RawResponse:
+    status: int
+    body: bytes
+
+
+class Transport(Protocol):
+    def send(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: tuple[float, float]
+    ) -> RawResponse: ...
+
+
+class _NotSent(Exception):
+    """The request never left this machine: repeating it is harmless whatever the method."""
+
+
+class Urllib3Transport:
+    """Keeps connections open between calls (one pool per host, thread-safe)."""
+
+    def __init__(self, pool_maxsize: int = 10) -> None:
+        self._pool = urllib3.PoolManager(maxsize=pool_maxsize, block=False, retries=False)
+
+    def send(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: tuple[float, float]
+    ) -> RawResponse:
+        try:
+            response = self._pool.request(
+                method,
+                url,
+                body=body,
+                headers=dict(headers),
+                timeout=urllib3.Timeout(connect=timeout[0], read=timeout[1]),
+                redirect=False,
+                retries=False,
+            )
+        except (NewConnectionError, ConnectTimeoutError) as exc:
+            raise _NotSent(type(exc).__name__) from None
+        except ReadTimeoutError:
+            raise TuyaTimeoutError(f"No answer within {timeout[1]:g} s") from None
+        except HTTPError as exc:
+            raise TuyaNetworkError(f"Connection failed: {type(exc).__name__}") from None
+        return RawResponse(response.status, response.data)
+
+
+class TuyaClient:
+    """One Tuya cloud project: endpoint, access id and secret. Thread-safe; share one per project."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        access_id: str,
+        access_secret: str,
+        *,
+        token_store: TokenStore | None = None,
+        transport: Transport | None = None,
+        timeout: tuple[float, float] = (5.0, 15.0),
+        max_retries: int = 3,
+        backoff_seconds: float = 0.5,
+        use_nonce: bool = True,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not access_id or not access_secret:
+            raise TuyaConfigError("The Tuya access id and access secret are both required.")
+        self.base_url = resolve_endpoint(endpoint)
+        self.access_id = access_id
+        self._secret = access_secret
+        self._transport = transport or Urllib3Transport()
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff_seconds = backoff_seconds
+        self.use_nonce = use_nonce
+        self._clock = clock
+        self._sleep = sleep
+        self.tokens = TokenManager(
+            client_id=access_id,
+            secret=access_secret,
+            endpoint=self.base_url,
+            store=token_store or MemoryTokenStore(),
+            grant=lambda: self._call("GET", "/v1.0/token", {"grant_type": 1}, None, access_token="")["result"],
+            refresh=lambda token: self._call("GET", f"/v1.0/token/{token}", None, None, access_token="")["result"],
+            clock=clock,
+        )
+
+    def __repr__(self) -> str:
+        return f"TuyaClient(base_url={self.base_url!r}, access_id={self.access_id!r})"
+
+    @property
+    def access_secret(self) -> str:
+        """Needed by the ticket crypto (TUYA-PROTOCOL.md §4); never logged."""
+        return self._secret
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, Any] | None = None,
+        body: Any = None,
+        idempotent: bool | None = None,
+    ) -> dict[str, Any]:
+        """Make one signed call and return the whole success envelope; raise a TuyaError otherwise.
+
+        Retries only what is safe to repeat: a request that never left, a rate-limited one (the
+        cloud refused it before doing anything), a refused token (once, after a refresh), and for
+        idempotent calls (GET unless told otherwise) timeouts and server errors.
+        """
+        method = method.upper()
+        if idempotent is None:
+            idempotent = method == "GET"
+        token_retried = False
+        attempt = 0
+        while True:
+            token = None
+            try:
+                token = self.tokens.current()
+                return self._call(method, path, query, body, access_token=token.access_token)
+            except TuyaTokenError as exc:
+                if token is None or token_retried or exc.code not in TOKEN_CODES:
+                    raise
+                token_retried = True
+                self.tokens.replace(token.access_token)
+                continue
+            except (TuyaRateLimitedError, _NotSent, TuyaTimeoutError, TuyaNetworkError, TuyaServerError) as exc:
+                repeatable = isinstance(exc, TuyaRateLimitedError | _NotSent) or idempotent
+                if not repeatable or attempt >= self.max_retries:
+                    if isinstance(exc, _NotSent):
+                        raise TuyaNetworkError(
+                            f"Could not connect to {self.base_url} ({exc})", path=loggable_path(path)
+                        ) from None
+                    raise
+                delay = min(8.0, self.backoff_seconds * (2**attempt)) * (0.5 + random.random() / 2)
+                logger.info(
+                    "tuya %s %s: %s, retry %d in %.2fs",
+                    method,
+                    loggable_path(path),
+                    type(exc).__name__,
+                    attempt + 1,
+                    delay,
+                )
+                attempt += 1
+                self._sleep(delay)
+
+    def get(self, path: str, query: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return self.request("GET", path, query=query)
+
+    def post(self, path: str, body: Any = None, *, idempotent: bool = False) -> dict[str, Any]:
+        return self.request("POST", path, body=body, idempotent=idempotent)
+
+    def put(self, path: str, body: Any = None, *, idempotent: bool = False) -> dict[str, Any]:
+        return self.request("PUT", path, body=body, idempotent=idempotent)
+
+    def delete(self, path: str, query: Mapping[str, Any] | None = None, *, idempotent: bool = False) -> dict[str, Any]:
+        return self.request("DELETE", path, query=query, idempotent=idempotent)
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, Any] | None,
+        body: Any,
+        *,
+        access_token: str,
+    ) -> dict[str, Any]:
+        """One attempt: sign, send, parse. The body is serialised once and those bytes are hashed."""
+        payload = None
+        if body is not None:
+            payload = body if isinstance(body, bytes) else json.dumps(body, separators=(",", ":")).encode()
+        t = str(int(self._clock() * 1000))
+        headers = signing.signed_headers(
+            client_id=self.access_id,
+            secret=self._secret,
+            method=method,
+            path=path,
+            t=t,
+            query=query,
+            body=payload,
+            access_token=access_token,
+            nonce=uuid.uuid4().hex if self.use_nonce else "",
+        )
+        headers["User-Agent"] = USER_AGENT
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        url = self.base_url + quote(path, safe="/:@!$&'()*+,;=-_.~")
+        if query:
+            url += "?" + "&".join(
+                f"{quote(str(k), safe='')}={quote(signing.query_value(v), safe='')}" for k, v in query.items()
+            )
+        started = time.perf_counter()
+        raw = self._transport.send(method, url, headers, payload, self.timeout)
+        envelope = self._parse(raw, path)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "tuya %s %s -> %s in %.1f ms",
+                method,
+                loggable_path(path),
+                "ok" if envelope.get("success") else envelope.get("code"),
+                (time.perf_counter() - started) * 1000,
+            )
+        if envelope.get("success") is True:
+            return envelope
+        raise error_from_envelope(envelope, path=loggable_path(path))
+
+    @staticmethod
+    def _parse(raw: RawResponse, path: str) -> dict[str, Any]:
+        try:
+            envelope = json.loads(raw.body)
+        except ValueError:
+            envelope = None
+        if isinstance(envelope, dict) and "success" in envelope:
+            return envelope
+        shown = loggable_path(path)
+        if raw.status >= 500:
+            raise TuyaServerError(f"The endpoint answered HTTP {raw.status} without a Tuya reply", path=shown)
+        if raw.status != 200:
+            raise TuyaProtocolError(f"The endpoint answered HTTP {raw.status}, not a Tuya reply", path=shown)
+        raise TuyaProtocolError("The endpoint's reply is not a Tuya JSON envelope", path=shown)
+
+
+__all__ = ["RawResponse", "Transport", "TuyaClient", "TuyaError", "Urllib3Transport", "loggable_path"]
