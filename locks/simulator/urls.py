@@ -1,3 +1,21 @@
-from django.urls import path
+"""The simulator's URLs, mounted at /tuya-sim/ in the app and at the root by `manage.py tuya_simulator`."""
 
-urlpatterns: list = []
+from __future__ import annotations
+
+from django.urls import URLPattern, path, re_path
+
+from locks.simulator import control, views
+
+app_name = "simulator"
+
+urlpatterns: list[URLPattern] = [
+    path("_sim/", control.page, name="page"),
+    path("_sim/devices", control.device_list, name="devices"),
+    path("_sim/devices/<str:device_id>", control.device_detail, name="device"),
+    path("_sim/devices/<str:device_id>/keypad", control.keypad, name="keypad"),
+    path("_sim/devices/<str:device_id>/passwords", control.device_passwords, name="passwords"),
+    path("_sim/devices/<str:device_id>/events", control.device_events, name="events"),
+    path("_sim/faults", control.fault_list, name="faults"),
+    # Everything else is the cloud API; unknown paths get Tuya's 1108 from the dispatcher, not a 404.
+    re_path(r"^(?P<api_path>.*)$", views.cloud_api, name="api"),
+]

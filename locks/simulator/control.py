@@ -1,0 +1,208 @@
+"""The physical world around the simulated cloud: create locks, take them offline, type codes, inject faults.
+
+Plain JSON, not signed: this is not Tuya's API but the hands of whoever stands at the door.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from locks.simulator import clock, delivery, devices, faults
+from locks.simulator.kinds import KINDS
+from locks.simulator.models import SimDevice, SimEvent, SimFault
+
+
+def _body(request: HttpRequest) -> dict[str, Any]:
+    if request.content_type == "application/json":
+        try:
+            data = json.loads(request.body or b"{}")
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError("body is not valid JSON") from exc
+        if not isinstance(data, dict):
+            raise ValueError("body must be a JSON object")
+        return data
+    return request.POST.dict()  # the HTML page posts forms
+
+
+def _error(message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def _device_or_404(device_id: str) -> SimDevice | None:
+    return SimDevice.objects.filter(pk=device_id).first()
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def device_list(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return JsonResponse({"devices": [devices.world_json(d) for d in SimDevice.objects.order_by("created_at")]})
+    try:
+        data = _body(request)
+        device = devices.create_device(
+            kind=str(data.get("kind", "")),
+            name=str(data.get("name", "")),
+            online=_as_bool(data.get("online", True)),
+            battery=int(data.get("battery", 100)),
+            time_zone=str(data.get("time_zone") or "Europe/Amsterdam"),
+        )
+    except (ValueError, TypeError) as exc:
+        return _error(str(exc))
+    return JsonResponse(devices.world_json(device), status=201)
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in {"1", "true", "on", "yes"}:
+        return True
+    if str(value).lower() in {"0", "false", "off", "no"}:
+        return False
+    raise ValueError("online must be true or false")
+
+
+@csrf_exempt
+@require_http_methods(["GET", "PATCH"])
+def device_detail(request: HttpRequest, device_id: str) -> HttpResponse:
+    device = _device_or_404(device_id)
+    if device is None:
+        return _error("device not found", 404)
+    if request.method == "PATCH":
+        try:
+            data = _body(request)
+            _update_device(device, data)
+        except (ValueError, TypeError) as exc:
+            return _error(str(exc))
+    return JsonResponse(devices.world_json(device))
+
+
+@transaction.atomic
+def _update_device(device: SimDevice, data: dict[str, Any]) -> None:
+    now = clock.now()
+    if "battery" in data:
+        battery = int(data["battery"])
+        if not 0 <= battery <= 100:
+            raise ValueError("battery must be 0..100")
+        device.battery = battery
+    if "name" in data:
+        device.name = str(data["name"])[:100] or device.name
+    device.updated_at = now
+    device.save()
+    if "online" in data:
+        delivery.set_online(device, _as_bool(data["online"]), now)
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def keypad(request: HttpRequest, device_id: str) -> HttpResponse:
+    device = _device_or_404(device_id)
+    if device is None:
+        return _error("device not found", 404)
+    try:
+        code = str(_body(request).get("code", ""))
+    except ValueError as exc:
+        return _error(str(exc))
+    if not code.isdigit():
+        return _error("code must be digits")
+    with transaction.atomic():
+        opened, reason = delivery.type_code(device, code, clock.now())
+    return JsonResponse({"opened": opened, "reason": reason})
+
+
+@require_http_methods(["GET"])
+def device_passwords(request: HttpRequest, device_id: str) -> HttpResponse:
+    """What the lock holds, PINs included: the world can read the lock's memory, the cloud API cannot."""
+    device = _device_or_404(device_id)
+    if device is None:
+        return _error("device not found", 404)
+    with transaction.atomic():
+        passwords = delivery.settle_device(device, clock.now())
+    rows = [
+        {
+            "password_id": pw.password_id,
+            "name": pw.name,
+            "pin": pw.pin,
+            "lifecycle": pw.lifecycle,
+            "phase": delivery.phase(pw, device.kind),
+            "delivery_status": pw.delivery_status,
+            "pending_op": pw.op,
+            "frozen": pw.frozen,
+            "used": pw.used,
+            "effective_time": pw.effective_time,
+            "invalid_time": pw.invalid_time,
+            "type": pw.type,
+            "time_zone": pw.time_zone,
+            "schedule_list": pw.schedule_list,
+            "sn": pw.sn,
+        }
+        for pw in passwords
+    ]
+    return JsonResponse({"passwords": rows})
+
+
+@require_http_methods(["GET"])
+def device_events(request: HttpRequest, device_id: str) -> HttpResponse:
+    events = SimEvent.objects.filter(device_id=device_id)
+    rows = [
+        {
+            "kind": e.kind,
+            "password_id": e.password_id,
+            "sn": e.sn,
+            "reason": e.reason,
+            "time": int(e.created_at.timestamp() * 1000),
+        }
+        for e in events
+    ]
+    return JsonResponse({"events": rows})
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST", "DELETE"])
+def fault_list(request: HttpRequest) -> HttpResponse:
+    if request.method == "DELETE":
+        deleted, _ = SimFault.objects.all().delete()
+        return JsonResponse({"cleared": deleted})
+    if request.method == "POST":
+        try:
+            fault = faults.create(_body(request))
+        except ValueError as exc:
+            return _error(str(exc))
+        return JsonResponse(faults.as_json(fault), status=201)
+    return JsonResponse({"faults": [faults.as_json(f) for f in SimFault.objects.order_by("id")]})
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def page(request: HttpRequest) -> HttpResponse:
+    """A plain page for people: the same actions as the JSON API, as forms."""
+    message = ""
+    if request.method == "POST":
+        action, device = request.POST.get("action"), _device_or_404(request.POST.get("device_id", ""))
+        if action == "create":
+            try:
+                devices.create_device(kind=request.POST.get("kind", ""), name=request.POST.get("name", ""))
+            except ValueError as exc:
+                message = str(exc)
+        elif action == "toggle" and device is not None:
+            with transaction.atomic():
+                delivery.set_online(device, not device.online, clock.now())
+        elif action == "keypad" and device is not None:
+            with transaction.atomic():
+                opened, reason = delivery.type_code(device, request.POST.get("code", ""), clock.now())
+            message = f"{device.name}: {'opened' if opened else 'stayed shut'} ({reason})"
+        if not message:
+            return redirect(request.path)
+    context = {
+        "devices": SimDevice.objects.order_by("created_at"),
+        "kinds": [(key, kind.label) for key, kind in KINDS.items()],
+        "faults": SimFault.objects.order_by("id"),
+        "message": message,
+    }
+    return render(request, "simulator/control.html", context)

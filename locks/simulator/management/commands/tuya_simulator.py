@@ -1,0 +1,37 @@
+"""`manage.py tuya_simulator --port 8765 [--seed-demo]`: serve the Tuya cloud simulator on its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from locks.simulator import conf, devices
+from locks.simulator.server import build_server
+
+
+class Command(BaseCommand):
+    help = "Serve the Tuya cloud simulator at the root URL (http://HOST:PORT is then a Tuya endpoint)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--port", type=int, default=8765)
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--seed-demo", action="store_true", help="create one lock of each kind if none exist")
+        parser.add_argument("--quiet", action="store_true", help="do not log each request")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["seed_demo"]:
+            created = devices.seed_demo()
+            self.stdout.write(f"Seeded {len(created)} demo locks." if created else "Devices exist; no seeding.")
+        secret = conf.access_secret()
+        masked = f"{secret[:2]}…{secret[-2:]} ({len(secret)} chars)" if len(secret) > 4 else "(unset)"
+        server = build_server(options["host"], options["port"], quiet=options["quiet"])
+        host, port = server.server_address[:2]
+        self.stdout.write(f"Tuya cloud simulator on http://{host}:{port}  (world controls: /_sim/)")
+        self.stdout.write(f"access id {conf.access_id()}  secret {masked}")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()

@@ -1,0 +1,145 @@
+"""State of the simulated cloud and of the simulated locks. Its own tables; survives restarts."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from locks.simulator.kinds import KIND_CHOICES
+
+
+class SimProject(models.Model):
+    """A cloud project besides the configured one (conf.access_id()), e.g. the signing vectors' example."""
+
+    access_id = models.CharField(max_length=64, unique=True)
+    secret = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.access_id
+
+
+class SimToken(models.Model):
+    access_id = models.CharField(max_length=64, db_index=True)
+    uid = models.CharField(max_length=64)
+    access_token = models.CharField(max_length=64, unique=True)
+    refresh_token = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    # Set once the refresh token has been spent (or a fault expired the pair): the pair is dead from then on.
+    used = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.access_id} token …{self.access_token[-4:]}"
+
+
+class SimDevice(models.Model):
+    id = models.CharField(max_length=32, primary_key=True)
+    kind = models.CharField(max_length=20, choices=KIND_CHOICES)
+    name = models.CharField(max_length=100)
+    online = models.BooleanField(default=True)
+    battery = models.PositiveSmallIntegerField(default=100)
+    local_key = models.CharField(max_length=16)
+    time_zone = models.CharField(max_length=64, default="Europe/Amsterdam")  # IANA name
+    product_id = models.CharField(max_length=32)
+    uuid = models.CharField(max_length=32)
+    owner_id = models.CharField(max_length=32, default="")
+    ip = models.CharField(max_length=45, default="")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    last_issue_password_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.id})"
+
+
+class SimTicket(models.Model):
+    ticket_id = models.CharField(max_length=16, unique=True)
+    key = models.CharField(max_length=16)  # K, the AES-128 key the client encrypts the PIN with
+    access_id = models.CharField(max_length=64)
+    device = models.ForeignKey(SimDevice, on_delete=models.CASCADE, related_name="tickets")
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.ticket_id
+
+
+class SimPassword(models.Model):
+    """A temporary password: the cloud's record plus what the lock itself holds.
+
+    pin/times/schedule/frozen are what the lock applies; a change in flight waits in `op`/`op_data` until the
+    simulated gateway or lock confirms it (see locks.simulator.delivery).
+    """
+
+    class Lifecycle(models.TextChoices):
+        ADDING = "adding"
+        ACTIVE = "active"  # on the lock
+        FAILED = "failed"  # never reached the lock
+        DELETED = "deleted"
+
+    device = models.ForeignKey(SimDevice, on_delete=models.CASCADE, related_name="passwords")
+    password_id = models.BigIntegerField(unique=True)
+    name = models.CharField(max_length=100, blank=True)
+    pin = models.CharField(max_length=16)
+    effective_time = models.BigIntegerField()  # seconds
+    invalid_time = models.BigIntegerField()
+    type = models.PositiveSmallIntegerField(default=0)  # 0 multiple use, 1 once
+    phone = models.CharField(max_length=32, blank=True)
+    time_zone = models.CharField(max_length=64, blank=True)
+    schedule_list = models.JSONField(default=list, blank=True)
+    lifecycle = models.CharField(max_length=10, choices=Lifecycle.choices, default=Lifecycle.ADDING)
+    frozen = models.BooleanField(default=False)
+    used = models.BooleanField(default=False)  # a one-time password that has opened the door
+    sn = models.PositiveIntegerField(null=True, blank=True)  # slot on the lock
+    delivery_status = models.PositiveSmallIntegerField(default=1)
+    op = models.CharField(max_length=10, blank=True)  # add | modify | freeze | unfreeze | delete, "" when idle
+    last_op = models.CharField(max_length=10, default="add")
+    op_data = models.JSONField(default=dict, blank=True)
+    op_due_at = models.DateTimeField(null=True, blank=True)  # next delivery attempt; None = waiting for online
+    op_attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.password_id} on {self.device_id}"
+
+
+class SimEvent(models.Model):
+    """Something that happened at a lock (keypad unlock or failed attempt), for the log endpoints later."""
+
+    device = models.ForeignKey(SimDevice, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=32)  # unlock_temporary | wrong_password
+    password_id = models.BigIntegerField(null=True, blank=True)
+    sn = models.PositiveIntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.device_id}"
+
+
+class SimFault(models.Model):
+    """A failure to inject into matching API calls, until `remaining` runs out (None = until cleared)."""
+
+    class Kind(models.TextChoices):
+        LATENCY = "latency"
+        HTTP_500 = "http_500"
+        TUYA_CODE = "tuya_code"
+        LOST_REPLY = "lost_reply"
+
+    endpoint = models.CharField(max_length=200, default="*")  # route name, "METHOD /template", or "*"
+    device_id = models.CharField(max_length=32, blank=True)  # empty = any device
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    code = models.IntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(default=0)
+    remaining = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.endpoint}"
