@@ -7,6 +7,7 @@ Needs only Python 3.10+. Creates `.venv/` next to this file, installs the pinned
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
@@ -27,8 +28,8 @@ def _requirements_digest(files: list[Path]) -> str:
 
 
 def ensure_venv(requirements: str) -> None:
-    if sys.version_info < (3, 10):
-        sys.exit("Python 3.10 or newer is needed (this is %d.%d)." % sys.version_info[:2])
+    if sys.version_info < (3, 10):  # noqa: UP036 - this file must still say so on an older Python
+        sys.exit("Python 3.10 or newer is needed (this is {}.{}).".format(*sys.version_info[:2]))
     if not PYTHON.exists():
         print(f"Creating a virtual environment in {VENV} ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
@@ -53,10 +54,8 @@ def run(argv: list[str]) -> int:
     manage("migrate", "--no-input")
     manage("seed_demo")
     print(f"\nThe app is at http://127.0.0.1:{port}/ (Ctrl+C stops it).\n", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C is how a person stops it
         manage("runserver", f"127.0.0.1:{port}")
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
