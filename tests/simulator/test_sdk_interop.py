@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from email.message import Message
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler as StdlibHandler
 
@@ -16,17 +17,25 @@ from django.core.servers import basehttp
 from tuya_connector import TuyaOpenAPI
 
 from locks.simulator import conf, devices
+from locks.simulator.devserver import keep_tuya_headers_in_devserver, strip_underscore_headers
 from locks.simulator.server import build_server
 from tests.simulator.conftest import encrypt
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def _django_get_environ(self: basehttp.WSGIRequestHandler) -> dict[str, str]:
+    """Django's own get_environ, whether or not the simulator's fix has replaced it."""
+    for name in [k for k in self.headers if "_" in k]:
+        del self.headers[name]
+    return StdlibHandler.get_environ(self)
+
+
 @pytest.fixture
-def keep_underscore_headers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Django's dev/live server drops headers with underscores (client_id, access_token, sign_method) as an
-    anti-spoofing measure; Tuya's protocol depends on them. Restore the stdlib behaviour for this test."""
-    monkeypatch.setattr(basehttp.WSGIRequestHandler, "get_environ", StdlibHandler.get_environ)
+def keep_underscore_headers() -> None:
+    """Django's live server drops Tuya's underscore headers unless the simulator's fix is in (devserver.py).
+    The app config applies it when DEBUG is on at start-up; make sure of it whatever DEBUG was."""
+    keep_tuya_headers_in_devserver()
 
 
 @pytest.fixture
@@ -137,7 +146,24 @@ def test_sdk_reconnects_after_an_injected_1010(standalone_url):
     assert api.get(f"/v1.0/devices/{device.id}")["success"]
 
 
-def test_underscore_headers_are_lost_behind_djangos_own_server(live_server):
+def test_underscore_headers_are_lost_behind_djangos_own_server_without_the_fix(live_server, monkeypatch):
     """Documents why the mounted simulator needs the header fix under runserver / live_server."""
+    monkeypatch.setattr(basehttp.WSGIRequestHandler, "get_environ", _django_get_environ)
     api = TuyaOpenAPI(live_server.url + "/tuya-sim", conf.access_id(), conf.access_secret())
     assert api.connect()["code"] == 1105
+
+
+def test_the_fix_keeps_only_tuya_headers_and_only_on_the_simulator_path():
+    def headers() -> Message:
+        message = Message()
+        for name in ("client_id", "access_token", "sign_method", "area_id", "X_Forwarded_For", "Host"):
+            message[name] = "v"
+        message["Signature-Headers"] = "area_id"
+        return message
+
+    kept = headers()
+    strip_underscore_headers(kept, "/tuya-sim/v1.0/token")
+    assert sorted(kept.keys()) == ["Host", "Signature-Headers", "access_token", "area_id", "client_id", "sign_method"]
+    elsewhere = headers()
+    strip_underscore_headers(elsewhere, "/admin/")
+    assert sorted(elsewhere.keys()) == ["Host", "Signature-Headers"]
