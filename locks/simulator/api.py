@@ -22,10 +22,7 @@ Lifecycle = SimPassword.Lifecycle
 class Call:
     """One verified API call."""
 
-    method: str
-    path: str
     access_id: str
-    token: SimToken | None
     now: datetime
     query: dict[str, str]
     body: dict[str, Any]
@@ -428,14 +425,7 @@ def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
     return None
 
 
-def applicable_name(route: Route) -> str:
-    """Key into kinds.APPLICABLE: both ticket paths share a handler but not a name in the table."""
-    if route.template.startswith("/v1.0/smart-lock/") and route.handler is password_ticket:
-        return "smart_lock_password_ticket"
-    return route.name
-
-
 def check_applicable(route: Route, device: SimDevice) -> None:
-    kinds = APPLICABLE.get(applicable_name(route))
+    kinds = APPLICABLE.get(route.name)
     if kinds is not None and device.kind not in kinds:
         raise TuyaError(2004)

@@ -42,10 +42,9 @@ _BLUETOOTH = {BLE, BLE_GATEWAY}
 # Endpoint name -> kinds whose "Applicable lock types" list it. "Bluetooth lock" covers both Bluetooth kinds
 # ("including the Bluetooth lock with gateway features", spec "Applicable categories").
 APPLICABLE: dict[str, frozenset[str]] = {
-    # The spec lists no keepalive / access-control kind for tickets, yet their temp-password calls need one
-    # (password_type "ticket" is required): tickets are allowed for every kind that can create a password.
+    # Both ticket paths. The spec lists no keepalive / access-control kind for tickets, yet their temp-password
+    # calls need one (password_type "ticket" is required): tickets are allowed for every kind.
     "password_ticket": ALL,
-    "smart_lock_password_ticket": ALL,
     "temp_password_create": ALL,
     "temp_password_create_v2": frozenset({WIFI, ZIGBEE, *_BLUETOOTH, ZIGBEE_HOTEL, WIFI_VIDEO}),
     "issue_password": frozenset({ZIGBEE}),

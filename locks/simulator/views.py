@@ -30,10 +30,7 @@ def cloud_api(request: HttpRequest, api_path: str) -> HttpResponse:
         route, args = found
         lost_reply = _apply_faults(route, args.get("device_id", ""), token)
         call = api.Call(
-            method=method,
-            path=path,
             access_id=client_id,
-            token=token,
             now=now,
             query=dict(request.GET.items()),
             body=params.parse_body(request.body),
