@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import socket
 import socketserver
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
 from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpRequest, HttpResponseBase
 
 URLCONF = "locks.simulator.standalone_urls"
+DROP_HEADER = "X-Sim-Drop-Connection"  # set by the API view for a lost reply; this server then hangs up
 
 
 class StandaloneHandler(WSGIHandler):
@@ -23,11 +25,47 @@ class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
 
-class QuietHandler(WSGIRequestHandler):
-    """wsgiref's handler keeps headers with underscores (client_id, access_token), unlike Django's runserver."""
+class _DroppingServerHandler(ServerHandler):
+    """Hangs up instead of answering when the view asks for it (the "lost_reply" fault)."""
+
+    request_handler: WSGIRequestHandler
+
+    def finish_response(self) -> None:
+        if self.headers is not None and self.headers.get(DROP_HEADER):
+            self.request_handler.close_connection = True
+            self.request_handler.connection.shutdown(socket.SHUT_RDWR)
+            self.close()
+            return
+        super().finish_response()
+
+
+class SimRequestHandler(WSGIRequestHandler):
+    """wsgiref's handler, which keeps headers with underscores (client_id, access_token) unlike Django's
+    runserver, plus the ability to drop a connection without a reply."""
+
+    quiet = False
+
+    def handle(self) -> None:
+        # As WSGIRequestHandler.handle, with the dropping ServerHandler.
+        self.raw_requestline = self.rfile.readline(65537)
+        if len(self.raw_requestline) > 65536:
+            self.send_error(414)
+            return
+        if not self.parse_request():
+            return
+        handler = _DroppingServerHandler(
+            self.rfile, self.wfile, self.get_stderr(), self.get_environ(), multithread=True
+        )
+        handler.request_handler = self
+        handler.run(self.server.get_app())  # type: ignore[attr-defined]
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's signature
-        pass
+        if not self.quiet:
+            super().log_message(format, *args)
+
+
+class QuietSimRequestHandler(SimRequestHandler):
+    quiet = True
 
 
 def build_server(host: str, port: int, *, quiet: bool = False) -> WSGIServer:
@@ -36,5 +74,5 @@ def build_server(host: str, port: int, *, quiet: bool = False) -> WSGIServer:
         port,
         StandaloneHandler(),
         server_class=ThreadingWSGIServer,
-        handler_class=QuietHandler if quiet else WSGIRequestHandler,
+        handler_class=QuietSimRequestHandler if quiet else SimRequestHandler,
     )

@@ -12,6 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from locks.simulator import api, clock, faults, params, transport
 from locks.simulator.errors import TuyaError
 from locks.simulator.models import SimDevice, SimFault, SimToken
+from locks.simulator.server import DROP_HEADER
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,11 @@ def cloud_api(request: HttpRequest, api_path: str) -> HttpResponse:
         logger.exception("simulator failure on %s %s", method, path)
         return transport.failure(TuyaError(500))
     if lost_reply:
-        return HttpResponse(status=500)  # the work is done and committed; the client never learns it
+        # The work is done and committed; the client never learns it. The standalone server hangs up; mounted
+        # in the app (no socket access) the client gets a bare 500.
+        response = HttpResponse("", status=500)
+        response[DROP_HEADER] = "1"
+        return response
     return transport.success(result)
 
 

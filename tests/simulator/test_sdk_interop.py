@@ -167,3 +167,17 @@ def test_the_fix_keeps_only_tuya_headers_and_only_on_the_simulator_path():
     elsewhere = headers()
     strip_underscore_headers(elsewhere, "/admin/")
     assert sorted(elsewhere.keys()) == ["Host", "Signature-Headers"]
+
+
+def test_lost_reply_hangs_up_after_doing_the_work(standalone_url):
+    device = devices.create_device(kind="wifi", name="lost reply")
+    api = TuyaOpenAPI(standalone_url, conf.access_id(), conf.access_secret())
+    api.connect()
+    requests.post(
+        f"{standalone_url}/_sim/faults", json={"endpoint": "password_ticket", "kind": "lost_reply"}, timeout=5
+    )
+    with pytest.raises(requests.exceptions.ConnectionError):
+        api.post(f"/v1.0/devices/{device.id}/door-lock/password-ticket")
+    assert device.tickets.count() == 1
+    requests.delete(f"{standalone_url}/_sim/faults", timeout=5)
+    assert api.post(f"/v1.0/devices/{device.id}/door-lock/password-ticket")["success"]
