@@ -279,7 +279,7 @@ def stand_by_temp_password_list(call: Call) -> dict[str, Any]:
     # The spec's table spells these lastRowKey/pageSize and its sample last_row_key/page_size: accept both.
     last = call.query.get("last_row_key") or call.query.get("lastRowKey") or ""
     size_raw = call.query.get("page_size") or call.query.get("pageSize") or "20"
-    if not size_raw.isdigit() or not last.isdigit() and last:
+    if not size_raw.isdigit() or (last and not last.isdigit()):
         raise TuyaError(1104, "page_size / last_row_key")
     size = min(max(int(size_raw), 1), 100)
     rows = sorted(delivery.settle_device(call.dev, call.now), key=lambda p: p.password_id)
