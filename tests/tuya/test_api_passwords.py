@@ -267,6 +267,16 @@ def test_modify_temp_password(api, fake):
     assert result.ok is True
 
 
+def test_modify_on_bluetooth_sends_the_new_window_with_the_same_six_digit_pin(api, fake):
+    # Bluetooth locks cannot change a PIN, only its window: the caller passes the current PIN.
+    fake.reply_ticket()
+    fake.reply(True)
+    api.passwords.modify_temp_password(DEV, 7, lock_kind="ble", pin="123456", effective_time=EFF, invalid_time=INV)
+    modify = fake.sent[-1]
+    assert modify.method == "PUT"
+    assert (modify.json["effective_time"], modify.json["invalid_time"]) == (EFF, INV)
+
+
 @pytest.mark.parametrize(
     ("method", "http", "suffix"),
     [

@@ -91,11 +91,11 @@ CASES: dict[str, tuple[Callable[[LockApi], object], str]] = {
         "7 digits",
     ),
     # modify, sync, state changes
-    "modify on bluetooth": (
+    "modify on bluetooth with a 7-digit pin": (
         lambda api: api.passwords.modify_temp_password(
-            DEV, 1, lock_kind="ble_gateway", pin="123456", effective_time=EFF, invalid_time=INV
+            DEV, 1, lock_kind="ble_gateway", pin="1234567", effective_time=EFF, invalid_time=INV
         ),
-        "Bluetooth locks do not support",
+        "6 digits",
     ),
     "modify wrong length": (
         lambda api: api.passwords.modify_temp_password(

@@ -388,12 +388,11 @@ class PasswordsApi(ApiGroup):
         ticket: PasswordTicket | None = None,
     ) -> Ack:
         """Modify a temporary password."""
+        # Bluetooth locks can change the window but not the PIN (spec, modify-password): pass the current PIN.
         path = {
             "device_id": require_id(device_id, "device_id"),
             "password_id": require_id(password_id, "password_id"),
         }
-        if require_enum(LockKind, lock_kind, "lock_kind").is_bluetooth:
-            raise invalid("Bluetooth locks do not support changing a password (spec, modify-password).")
         body = self._password_body(
             lock_kind=lock_kind,
             pin=pin,
