@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import re
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -226,7 +226,7 @@ class TuyaClient:
             query=query,
             body=payload,
             access_token=access_token,
-            nonce=uuid.uuid4().hex if self.use_nonce else "",
+            nonce=os.urandom(16).hex() if self.use_nonce else "",  # a random nonce defeats replays
         )
         headers["User-Agent"] = USER_AGENT
         if payload is not None:
