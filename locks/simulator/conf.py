@@ -55,3 +55,13 @@ def ticket_ttl() -> int:
 def issue_password_interval() -> int:
     """issue-password may be called once per this many seconds per device (spec: 60)."""
     return int(_get("SIM_ISSUE_PASSWORD_INTERVAL", 60))
+
+
+def rate_limit() -> float:
+    """Calls per second allowed per project and API before 1199 (0 = unlimited); Tuya's own are 2-50/s."""
+    return float(_get("SIM_RATE_LIMIT", 50))
+
+
+def rate_burst() -> float:
+    """How many calls may arrive at once before the rate applies (0 = twice the rate)."""
+    return float(_get("SIM_RATE_BURST", 0))

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from locks.simulator import api, clock, faults, params, transport
+from locks.simulator import api, clock, faults, params, ratelimit, transport
 from locks.simulator.errors import TuyaError
 from locks.simulator.models import SimDevice, SimFault, SimToken
 from locks.simulator.server import DROP_HEADER
@@ -29,6 +29,8 @@ def cloud_api(request: HttpRequest, api_path: str) -> HttpResponse:
         if found is None:
             raise TuyaError(1108)
         route, args = found
+        if not ratelimit.allow(client_id, route.label):
+            raise TuyaError(1199)
         lost_reply = _apply_faults(route, args.get("device_id", ""), token)
         call = api.Call(
             access_id=client_id,
