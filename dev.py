@@ -53,7 +53,11 @@ def run(argv: list[str]) -> int:
     port = argv[0] if argv else os.environ.get("PORT", "8000")
     manage("migrate", "--no-input")
     manage("seed_demo")
-    print(f"\nThe app is at http://127.0.0.1:{port}/ (Ctrl+C stops it).\n", flush=True)
+    manage("tuya_simulator", "--seed-demo", "--seed-only")
+    print(f"\nThe app is at http://127.0.0.1:{port}/ (Ctrl+C stops it).", flush=True)
+    print(
+        f"The Tuya cloud simulator is at http://127.0.0.1:{port}/tuya-sim/ (its world: /tuya-sim/_sim/).\n", flush=True
+    )
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C is how a person stops it
         manage("runserver", f"127.0.0.1:{port}")
     return 0

@@ -18,11 +18,14 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--seed-demo", action="store_true", help="create one lock of each kind if none exist")
         parser.add_argument("--quiet", action="store_true", help="do not log each request")
+        parser.add_argument("--seed-only", action="store_true", help="seed the demo locks (with --seed-demo) and exit")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["seed_demo"]:
             created = devices.seed_demo()
             self.stdout.write(f"Seeded {len(created)} demo locks." if created else "Devices exist; no seeding.")
+        if options["seed_only"]:
+            return
         secret = conf.access_secret()
         masked = f"{secret[:2]}…{secret[-2:]} ({len(secret)} chars)" if len(secret) > 4 else "(unset)"
         server = build_server(options["host"], options["port"], quiet=options["quiet"])
