@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from locks.simulator import conf, crypto, delivery, params, schedule, transport
+from locks.simulator import api_logs, api_methods, api_users, conf, crypto, delivery, params, schedule, transport
 from locks.simulator.errors import TuyaError
 from locks.simulator.kinds import APPLICABLE, BLE, BLE_GATEWAY, KINDS, pin_length
 from locks.simulator.models import SimDevice, SimPassword, SimTicket, SimToken
@@ -28,6 +28,7 @@ class Call:
     body: dict[str, Any]
     device: SimDevice | None = None
     args: dict[str, str] = field(default_factory=dict)
+    base_url: str = ""  # the simulator's mount as the caller reached it, ending in "/": media URLs start here
 
     @property
     def dev(self) -> SimDevice:
@@ -414,6 +415,8 @@ ROUTES: list[Route] = [
     # The spec's sample request spells it reset-password; accept that spelling too.
     _route("POST", f"{_D}/door-lock/temp-passwords/reset-password", temp_password_clear),
 ]
+# Users, unlock methods, logs and media live in their own modules.
+ROUTES += [_route(*row) for module in (api_users, api_methods, api_logs) for row in module.ROUTES]
 
 
 def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:

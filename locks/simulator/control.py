@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from locks.simulator import clock, delivery, devices, faults
+from locks.simulator import clock, delivery, devices, faults, lockstate
 from locks.simulator.kinds import KINDS
 from locks.simulator.models import SimDevice, SimEvent, SimFault
 
@@ -112,7 +112,7 @@ def keypad(request: HttpRequest, device_id: str) -> HttpResponse:
     if not code.isdigit():
         return _error("code must be digits")
     with transaction.atomic():
-        opened, reason = delivery.type_code(device, code, clock.now())
+        opened, reason = lockstate.keypad(device, code, clock.now())  # enrolled passwords, then temporary ones
     return JsonResponse({"opened": opened, "reason": reason})
 
 
@@ -195,7 +195,7 @@ def page(request: HttpRequest) -> HttpResponse:
                 delivery.set_online(device, not device.online, clock.now())
         elif action == "keypad" and device is not None:
             with transaction.atomic():
-                opened, reason = delivery.type_code(device, request.POST.get("code", ""), clock.now())
+                opened, reason = lockstate.keypad(device, request.POST.get("code", ""), clock.now())
             message = f"{device.name}: {'opened' if opened else 'stayed shut'} ({reason})"
         if not message:
             return redirect(request.path)

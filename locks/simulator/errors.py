@@ -23,6 +23,7 @@ MESSAGES: dict[int, str] = {
     1199: "your requests are too frequent",
     2001: "device is offline",
     2004: "not support the lock type",
+    2006: "user not exist",
     2009: "not support this device",
     2010: "device not exist",
     2302: "password encryption error",
@@ -30,6 +31,7 @@ MESSAGES: dict[int, str] = {
     2318: "effective time or invalid time is earlier than now",
     2323: "password record does not exist",
     2324: "password status does not allow operation",
+    2328: "operation in progress",
 }
 
 

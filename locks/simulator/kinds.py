@@ -59,6 +59,49 @@ APPLICABLE: dict[str, frozenset[str]] = {
     "temp_password_delete": ALL,
     "temp_password_clear": frozenset({ZIGBEE_HOTEL}),
 }
+_RESIDENTIAL = frozenset({WIFI, ZIGBEE, *_BLUETOOTH})  # "Wi-Fi lock, Zigbee lock, Bluetooth lock"
+APPLICABLE.update(
+    {
+        # device users
+        "device_user_add": _RESIDENTIAL,
+        "device_user_modify": _RESIDENTIAL,
+        "device_user_delete": _RESIDENTIAL,
+        "device_user_get": _RESIDENTIAL,
+        "device_user_list": _RESIDENTIAL,
+        "device_user_allocate": _RESIDENTIAL,
+        "device_user_role": frozenset({ACCESS_CONTROL}),
+        "device_user_get_v11": frozenset({ACCESS_CONTROL}),
+        "device_user_list_v11": frozenset({ACCESS_CONTROL}),
+        "opmodes_allocate": frozenset({ACCESS_CONTROL, *_BLUETOOTH}),
+        "home_user_list": frozenset({WIFI_KEEPALIVE, WIFI_VIDEO}),
+        "user_schedule_update": frozenset({WIFI_KEEPALIVE, ACCESS_CONTROL}),
+        "absent_user_list": frozenset({WIFI_VIDEO}),
+        "absent_user_delete": frozenset({WIFI_VIDEO}),
+        # unlock methods
+        "assigned_keys": frozenset({*_RESIDENTIAL, WIFI_VIDEO}),
+        "unassigned_keys": frozenset({*_RESIDENTIAL, ACCESS_CONTROL}),
+        "opmodes_sync": frozenset({BLE_GATEWAY, WIFI_KEEPALIVE, WIFI_VIDEO, ACCESS_CONTROL}),
+        "method_entry": frozenset({*_RESIDENTIAL, WIFI_KEEPALIVE, WIFI_VIDEO, ACCESS_CONTROL}),
+        "method_entry_cancel": frozenset({*_RESIDENTIAL, WIFI_KEEPALIVE, WIFI_VIDEO, ACCESS_CONTROL}),
+        "method_delete": frozenset({*_RESIDENTIAL, WIFI_KEEPALIVE, ACCESS_CONTROL}),
+        "method_rename": frozenset({ACCESS_CONTROL}),
+        "hijack_set": _RESIDENTIAL,
+        "hijack_delete": _RESIDENTIAL,
+        "user_opmodes": frozenset({WIFI_VIDEO, ACCESS_CONTROL}),
+        "opmode_attr": frozenset({WIFI}),
+        # logs and media
+        "open_logs": frozenset({WIFI, ZIGBEE_HOTEL, *_BLUETOOTH}),
+        "open_logs_v11": frozenset({WIFI, ZIGBEE_HOTEL, *_BLUETOOTH, WIFI_VIDEO}),
+        "alarm_logs": frozenset({WIFI, ZIGBEE, ZIGBEE_HOTEL, *_BLUETOOTH}),
+        "alarm_logs_v11": frozenset({WIFI, ZIGBEE, ZIGBEE_HOTEL, *_BLUETOOTH, WIFI_VIDEO}),
+        "records": frozenset({ACCESS_CONTROL}),
+        "record_allocate": frozenset({ACCESS_CONTROL}),
+        "latest_media_url": frozenset({WIFI, ZIGBEE_HOTEL, *_BLUETOOTH}),
+        "albums_media": frozenset({WIFI_VIDEO}),
+        "media_view_times": frozenset({WIFI}),
+        "media_view_add": frozenset({WIFI}),
+    }
+)
 
 
 def pin_length(kind: str) -> int:

@@ -116,6 +116,13 @@ class SimEvent(models.Model):
     sn = models.PositiveIntegerField(null=True, blank=True)
     reason = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField()
+    # The log fields (locks.simulator.world): `kind` is the DP code the lock reports (unlock_* | alarm_lock |
+    # hijack | doorbell); a bare "wrong_password" is one failed keypad attempt, not itself a log entry.
+    dp_value = models.CharField(max_length=64, blank=True)
+    user = models.ForeignKey("SimUser", null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    method = models.ForeignKey("SimUnlockMethod", null=True, blank=True, on_delete=models.SET_NULL)
+    unlock_name = models.CharField(max_length=100, blank=True)
+    media = models.ForeignKey("SimMedia", null=True, blank=True, on_delete=models.SET_NULL)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -143,3 +150,118 @@ class SimFault(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.endpoint}"
+
+
+class SimUser(models.Model):
+    """A person the lock knows: a home member (from the Tuya app) or a device user (added through the API)."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active"
+        ABSENT = "absent"  # removed from the home, still held by the lock until delete-users-issue
+
+    device = models.ForeignKey(SimDevice, on_delete=models.CASCADE, related_name="users")
+    user_id = models.CharField(max_length=20, unique=True)
+    home = models.BooleanField(default=False)  # user_type 1 (home user) vs 2 (device user) in the method APIs
+    user_type = models.PositiveSmallIntegerField(default=20)  # 50 owner, 10 administrator, 20 common user
+    nick_name = models.CharField(max_length=100)
+    sex = models.PositiveSmallIntegerField(default=0)
+    birthday = models.BigIntegerField(null=True, blank=True)
+    height = models.IntegerField(null=True, blank=True)
+    weight = models.IntegerField(null=True, blank=True)
+    contact = models.CharField(max_length=100, blank=True)
+    avatar_url = models.CharField(max_length=300, blank=True)
+    uid = models.CharField(max_length=64, blank=True)
+    lock_user_id = models.PositiveIntegerField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
+    permanent = models.BooleanField(default=True)
+    effective_time = models.BigIntegerField(null=True, blank=True)  # seconds
+    expired_time = models.BigIntegerField(null=True, blank=True)
+    schedule_details = models.JSONField(default=list, blank=True)
+    schedule_operate = models.CharField(max_length=10, default="ADD")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["lock_user_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.nick_name} ({self.user_id}) on {self.device_id}"
+
+
+class SimUnlockMethod(models.Model):
+    """A fingerprint, card, face, password or remote enrolled on a lock; `in_cloud` False until a sync."""
+
+    device = models.ForeignKey(SimDevice, on_delete=models.CASCADE, related_name="methods")
+    opmode_id = models.BigIntegerField(unique=True)
+    user = models.ForeignKey(SimUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="methods")
+    dp_code = models.CharField(max_length=40)  # unlock_fingerprint | unlock_card | unlock_password | …
+    unlock_sn = models.PositiveIntegerField()
+    name = models.CharField(max_length=100, blank=True)
+    pin = models.CharField(max_length=16, blank=True)  # unlock_password only
+    hijack = models.BooleanField(default=False)
+    photo = models.BooleanField(default=False)
+    voice = models.BooleanField(default=False)
+    in_cloud = models.BooleanField(default=True)
+    ever_allocated = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["dp_code", "unlock_sn"]
+        constraints = [
+            models.UniqueConstraint(fields=["device", "dp_code", "unlock_sn"], name="sim_method_unique_sn"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dp_code}-{self.unlock_sn} on {self.device_id}"
+
+
+class SimEnrollment(models.Model):
+    """An enrollment started by door-lock/actions/entry, advanced by the world (a finger pressed N times)."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active"
+        DONE = "done"
+        CANCELLED = "cancelled"
+
+    device = models.ForeignKey(SimDevice, on_delete=models.CASCADE, related_name="enrollments")
+    user = models.ForeignKey(SimUser, on_delete=models.CASCADE, related_name="enrollments")
+    dp_code = models.CharField(max_length=40)
+    total = models.PositiveSmallIntegerField()
+    remaining = models.PositiveSmallIntegerField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
+    pin = models.CharField(max_length=16, blank=True)  # a password's first entry, to compare the confirmation
+    messages = models.JSONField(default=list)  # the doorUnlockMethodStatus pushes, in order
+    method = models.ForeignKey(SimUnlockMethod, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.dp_code} enrollment on {self.device_id}"
+
+
+class SimMedia(models.Model):
+    """A captured photo, stored encrypted exactly as served (spec media format), under an unguessable token."""
+
+    device = models.ForeignKey(SimDevice, on_delete=models.CASCADE, related_name="media")
+    token = models.CharField(max_length=64, unique=True)
+    file_key = models.CharField(max_length=16)
+    data = models.BinaryField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"media {self.pk} of {self.device_id}"
+
+
+class SimMediaView(models.Model):
+    """One counted video view (media-view-times counts them per lock)."""
+
+    device = models.ForeignKey(SimDevice, on_delete=models.CASCADE, related_name="media_views")
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"view of {self.device_id} media"

@@ -38,6 +38,8 @@ def cloud_api(request: HttpRequest, api_path: str) -> HttpResponse:
             query=dict(request.GET.items()),
             body=params.parse_body(request.body),
             args=args,
+            # The mount prefix is what precedes the API path (/tuya-sim/ in the app, / standalone).
+            base_url=request.build_absolute_uri(request.path[: len(request.path) - len(api_path)] or "/"),
         )
         # A refused call rolls back whatever it touched, so the state stays as it was.
         with transaction.atomic():
