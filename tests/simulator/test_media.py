@@ -43,8 +43,11 @@ def test_every_file_has_its_own_key_and_a_wrong_key_fails(tuya, make_device):
     second = world(device.id, "alarm", {"alarm": "pry"})["events"][0]
     assert first["file_key"] != second["file_key"]
     assert first["file_url"] != second["file_url"]
-    with pytest.raises(ValueError, match="padding"):  # the PKCS7 check fails under another key
-        Image.open(io.BytesIO(decrypt_media(fetch(first["file_url"]), second["file_key"]))).load()
+    try:
+        wrong = decrypt_media(fetch(first["file_url"]), second["file_key"])
+    except ValueError:  # usually the PKCS7 check already fails under another key
+        wrong = b""
+    assert not wrong.startswith(b"\xff\xd8")  # no JPEG start-of-image marker
 
 
 def test_unknown_media_token_is_404():
