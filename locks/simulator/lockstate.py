@@ -197,10 +197,12 @@ def record(
 def _present_method(device: SimDevice, code: str, method: SimUnlockMethod, now: datetime) -> tuple[bool, str]:
     if not schedule_allows(method.user, device, now):
         return False, "outside_schedule"
-    record(device, code, now, value=str(method.unlock_sn), method=method)
+    unlock = record(device, code, now, value=str(method.unlock_sn), method=method)
     if method.hijack:
-        # Duress: the door opens as usual and the lock raises the silent alarm beside the unlock record.
-        record(device, "hijack", now, value=f"{code}-{method.unlock_sn:02d}", method=method)
+        # Duress: the door opens as usual and the lock raises the silent alarm beside the unlock record; one
+        # photo shows both.
+        duress = SimEvent(device=device, kind="hijack", created_at=now, media=unlock.media)
+        record(device, "hijack", now, value=f"{code}-{method.unlock_sn:02d}", method=method, event=duress)
     return True, "opened"
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from PIL import Image
 
-from locks.simulator.models import SimMedia
+from locks.simulator.models import SimMedia, SimUnlockMethod
 from tests.simulator.conftest import PREFIX
 from tests.simulator.helpers import decrypt_media, enroll_locally, fetch, world
 
@@ -138,3 +138,30 @@ def test_media_view_times(tuya, make_device):
     assert tuya.ok("GET", path) == 2
     assert tuya.request("GET", f"/v1.0/smart-lock/devices/{video.id}/media-view-times")["code"] == 2004
     assert tuya.request("POST", f"/v1.0/smart-lock/devices/{video.id}/media-view-times")["code"] == 2004
+
+
+def test_duress_unlock_shares_one_photo(tuya, make_device):
+    device = make_device("wifi_video")
+    enroll_locally(device.id, "fingerprint")
+    tuya.ok("POST", f"/v1.0/smart-lock/devices/{device.id}/opmodes/actions/sync", {"codes": "unlock_fingerprint"})
+    SimUnlockMethod.objects.update(hijack=True)  # wifi_video has no hijack endpoint; the flag comes from the app
+    unlock, duress = world(device.id, "present", {"type": "fingerprint", "number": 1})["events"]
+    assert (unlock["kind"], duress["kind"]) == ("unlock_fingerprint", "hijack")
+    assert unlock["file_url"] == duress["file_url"]
+    assert SimMedia.objects.count() == 1
+
+
+def test_standalone_server_urls_have_no_prefix(tuya, make_device, settings, monkeypatch):
+    from tests.simulator import conftest, helpers
+
+    settings.ROOT_URLCONF = "locks.simulator.standalone_urls"  # `manage.py tuya_simulator` serves at the root
+    monkeypatch.setattr(conftest, "PREFIX", "")
+    monkeypatch.setattr(helpers, "PREFIX", "")
+    device = make_device("wifi_video")
+    event = world(device.id, "doorbell")["events"][0]
+    assert event["file_url"].startswith("http://testserver/_sim/media/")
+    (record,) = tuya.ok(
+        "GET", f"/v1.1/devices/{device.id}/door-lock/alarm-logs", {"page_no": 1, "page_size": 5, "show_media_info": 1}
+    )["records"]
+    assert record["media_infos"][0]["file_url"] == event["file_url"]
+    assert _jpeg(event["file_url"], event["file_key"]).format == "JPEG"
