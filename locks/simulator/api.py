@@ -10,7 +10,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from locks.simulator import api_logs, api_methods, api_users, conf, crypto, delivery, params, schedule, transport
+from locks.simulator import (
+    api_logs,
+    api_methods,
+    api_offline,
+    api_remote,
+    api_users,
+    conf,
+    crypto,
+    delivery,
+    params,
+    schedule,
+    transport,
+)
 from locks.simulator.errors import TuyaError
 from locks.simulator.kinds import APPLICABLE, BLE, BLE_GATEWAY, KINDS, pin_length
 from locks.simulator.models import SimDevice, SimPassword, SimTicket, SimToken
@@ -134,6 +146,9 @@ def _decrypt_pin(call: Call) -> str:
     if not pin.isdigit() or len(pin) != wanted:
         raise TuyaError(1101, f"password must be {wanted} digits for this lock")
     return pin
+
+
+decrypt_ticket_pin = _decrypt_pin  # open-door and advanced passwords send PINs the same way
 
 
 def _password_fields(call: Call, *, named: bool) -> dict[str, Any]:
@@ -416,7 +431,9 @@ ROUTES: list[Route] = [
     _route("POST", f"{_D}/door-lock/temp-passwords/reset-password", temp_password_clear),
 ]
 # Users, unlock methods, logs and media live in their own modules.
-ROUTES += [_route(*row) for module in (api_users, api_methods, api_logs) for row in module.ROUTES]
+ROUTES += [
+    _route(*row) for module in (api_users, api_methods, api_logs, api_offline, api_remote) for row in module.ROUTES
+]
 
 
 def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:

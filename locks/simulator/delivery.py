@@ -186,6 +186,14 @@ def _reason(pw: SimPassword, device: SimDevice, now: datetime) -> str:
     return "opened"
 
 
+def pin_would_open(device: SimDevice, pin: str, now: datetime) -> bool:
+    """Whether a temporary password on the lock would open it now, without typing (and spending) it."""
+    passwords = settle_device(device, now)
+    return any(
+        p.lifecycle == Lifecycle.ACTIVE and p.pin == pin and _reason(p, device, now) == "opened" for p in passwords
+    )
+
+
 def type_code(device: SimDevice, code: str, now: datetime) -> tuple[bool, str]:
     """Someone types `code` on the lock's keypad. The lock decides alone: works offline too."""
     passwords = settle_device(device, now)

@@ -26,6 +26,10 @@ UNLOCK_CODES = frozenset(
         "unlock_app",
         "unlock_identity_card",
         "unlock_emergency",
+        # Codes the lock checks by itself (offline.py); a clearing code is logged though the door stays shut.
+        "unlock_offline_pd",
+        "unlock_offline_clear",
+        "unlock_offline_clear_single",
     }
 )
 # "Common alerts are queried by default": the three alarm-type DPs (TUYA-PROTOCOL.md §6).

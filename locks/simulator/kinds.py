@@ -100,6 +100,21 @@ APPLICABLE.update(
         "albums_media": frozenset({WIFI_VIDEO}),
         "media_view_times": frozenset({WIFI}),
         "media_view_add": frozenset({WIFI}),
+        # offline, dynamic and advanced passwords
+        "offline_password_v10": frozenset({WIFI, *_BLUETOOTH}),
+        "offline_password_v11": frozenset({WIFI, ZIGBEE, *_BLUETOOTH, WIFI_KEEPALIVE, ACCESS_CONTROL}),
+        "offline_password_rename": frozenset({*_BLUETOOTH, WIFI_KEEPALIVE, ACCESS_CONTROL}),
+        "dynamic_password": _RESIDENTIAL,
+        "advanced_password_set": frozenset({ZIGBEE_HOTEL}),
+        "advanced_password_get": frozenset({ZIGBEE_HOTEL}),
+        # remote unlocking
+        "remote_unlocks": frozenset({ZIGBEE, *_BLUETOOTH}),
+        "remote_unlock_config": _RESIDENTIAL,
+        "open_door_with_password": frozenset({ZIGBEE}),
+        "password_free_open": frozenset({WIFI, ZIGBEE, ZIGBEE_HOTEL, *_BLUETOOTH, WIFI_KEEPALIVE, WIFI_VIDEO}),
+        "password_free_open_channel": frozenset({ACCESS_CONTROL}),
+        "password_free_cancel": frozenset({WIFI}),
+        "door_operate": frozenset({WIFI, ZIGBEE, ZIGBEE_HOTEL, *_BLUETOOTH, WIFI_KEEPALIVE, WIFI_VIDEO}),
     }
 )
 

@@ -9,7 +9,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from locks.simulator import conf, delivery, dpcodes, media, schedule, transport
+from locks.simulator import conf, delivery, dpcodes, media, offline, schedule, transport
 from locks.simulator.kinds import ACCESS_CONTROL, WIFI, WIFI_VIDEO
 from locks.simulator.models import SimDevice, SimEnrollment, SimEvent, SimPassword, SimUnlockMethod, SimUser
 
@@ -239,6 +239,14 @@ def keypad(device: SimDevice, code: str, now: datetime) -> tuple[bool, str]:
             opened, refused = _present_method(device, "unlock_password", method, now)
             if opened:
                 return opened, refused
+    match = offline.check_code(device, code, now) if device.battery else None
+    if match is not None:
+        if match.opened or match.reason == "cleared":
+            record(device, match.dp_code, now, value=match.value, unlock_name=match.unlock_name)
+        else:
+            SimEvent.objects.create(device=device, kind="wrong_password", reason=match.reason, created_at=now)
+            _maybe_wrong_code_alarm(device, now)
+        return match.opened, match.reason
     opened, reason = delivery.type_code(device, code, now)
     written = device.events.filter(created_at=now, kind__in=["unlock_temporary", "wrong_password"]).last()
     if opened and written is not None:

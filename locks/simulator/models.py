@@ -47,6 +47,9 @@ class SimDevice(models.Model):
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     last_issue_password_at = models.DateTimeField(null=True, blank=True)
+    # The remote-unlock switches (remote-unlock/config); Tuya ships locks with both on.
+    remote_unlock_with_pwd = models.BooleanField(default=True)
+    remote_unlock_without_pwd = models.BooleanField(default=True)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.id})"
@@ -265,3 +268,54 @@ class SimMediaView(models.Model):
 
     def __str__(self) -> str:
         return f"view of {self.device_id} media"
+
+
+class SimOfflinePassword(models.Model):
+    """An offline password the cloud computed; the lock accepts it with no network (see offline.py)."""
+
+    device = models.ForeignKey(SimDevice, on_delete=models.CASCADE, related_name="offline_passwords")
+    password_id = models.BigIntegerField(unique=True)
+    name = models.CharField(max_length=100, blank=True)
+    kind = models.CharField(max_length=10)  # multiple | once | clear_one | clear_all
+    code = models.CharField(max_length=16)
+    effective_time = models.BigIntegerField()  # seconds, rounded down to the hour
+    invalid_time = models.BigIntegerField()
+    target_password_id = models.BigIntegerField(null=True, blank=True)  # what a clear_one code clears
+    used = models.BooleanField(default=False)  # a one-time or clearing code that has been typed
+    revoked = models.BooleanField(default=False)  # cleared at the keypad by a clearing code
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"offline {self.kind} {self.password_id} on {self.device_id}"
+
+
+class SimAdvancedPassword(models.Model):
+    """A hotel lock's admin or emergency password; phase 1 configuring, 2 done, 3 failed."""
+
+    device = models.ForeignKey(SimDevice, on_delete=models.CASCADE, related_name="advanced_passwords")
+    advanced_type = models.CharField(max_length=10)  # admin | emergency
+    pin = models.CharField(max_length=16)
+    phase = models.PositiveSmallIntegerField(default=1)
+    set_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["device", "advanced_type"], name="sim_one_advanced_per_type")]
+
+    def __str__(self) -> str:
+        return f"{self.advanced_type} password on {self.device_id}"
+
+
+class SimRemoteRequest(models.Model):
+    """Someone at the door asked to be let in; the lock stays awake for the countdown (DP unlock_request)."""
+
+    device = models.ForeignKey(SimDevice, on_delete=models.CASCADE, related_name="remote_requests")
+    status = models.CharField(max_length=10, default="pending")  # pending | approved | rejected | cancelled | expired
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"remote unlock request on {self.device_id} ({self.status})"

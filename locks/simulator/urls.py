@@ -19,6 +19,7 @@ urlpatterns: list[URLPattern] = [
     path("_sim/devices/<str:device_id>/present", world.present, name="present"),
     path("_sim/devices/<str:device_id>/doorbell", world.doorbell, name="doorbell"),
     path("_sim/devices/<str:device_id>/alarm", world.alarm, name="alarm"),
+    path("_sim/devices/<str:device_id>/remote-request", world.remote_request, name="remote-request"),
     path("_sim/devices/<str:device_id>/enroll-step", world.enroll_step, name="enroll-step"),
     path("_sim/devices/<str:device_id>/enrollment", world.enrollment, name="enrollment"),
     path("_sim/devices/<str:device_id>/home-users", world.home_users, name="home-users"),

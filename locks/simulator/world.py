@@ -133,6 +133,30 @@ def doorbell(request: HttpRequest, device: SimDevice, data: dict[str, Any]) -> d
     return {"events": [event_json(request, lockstate.ring(device, clock.now()))]}
 
 
+@_device_action(["POST", "GET"])
+def remote_request(request: HttpRequest, device: SimDevice, data: dict[str, Any]) -> dict[str, Any]:
+    """POST: someone at the door asks to be let in (the doorbell rings, camera locks take a photo, and the
+    lock stays awake for the countdown); GET: the state of the latest request."""
+    from locks.simulator import api_remote
+
+    now = clock.now()
+    if request.method == "POST":
+        bell = lockstate.ring(device, now)
+        asked = api_remote.open_request(device, now)
+        return {"request": _request_json(asked, now), "events": [event_json(request, bell)]}
+    api_remote.pending_request(device, now)  # lapses an unanswered request whose countdown ended
+    latest = device.remote_requests.order_by("-created_at", "-id").first()
+    return {"request": _request_json(latest, now) if latest else None}
+
+
+def _request_json(asked: Any, now: Any) -> dict[str, Any]:
+    return {
+        "status": asked.status,
+        "created_at": int(asked.created_at.timestamp() * 1000),
+        "seconds_left": max(0, int((asked.expires_at - now).total_seconds())) if asked.status == "pending" else 0,
+    }
+
+
 @_device_action(["POST"])
 def alarm(request: HttpRequest, device: SimDevice, data: dict[str, Any]) -> dict[str, Any]:
     """Raise an alarm_lock alert: {"alarm": "pry" | "low_battery" | …} (duress comes from a hijack method)."""
