@@ -1,0 +1,27 @@
+"""Every row of the spec's API list is served by the simulator."""
+
+import re
+
+from locks.simulator import api
+from locks.simulator.kinds import APPLICABLE
+from tests.simulator.conftest import SHARED
+
+
+def spec_rows():
+    text = (SHARED / "spec" / "tuya-smart-lock-open-api.txt").read_text()
+    table = text[text.index("Request method API Description") : text.index("Note: The APIs with an asterisk")]
+    return [(m[1], m[2]) for m in re.finditer(r"^\*?(GET|POST|PUT|DELETE) (\S+)", table, re.MULTILINE)]
+
+
+def test_the_spec_lists_63_endpoints():
+    assert len(spec_rows()) == 63
+
+
+def test_every_spec_endpoint_has_a_route():
+    served = {(route.method, route.template) for route in api.ROUTES}
+    assert [row for row in spec_rows() if row not in served] == []
+
+
+def test_every_device_route_declares_the_lock_kinds_it_applies_to():
+    device_routes = {route.name for route in api.ROUTES if "{device_id}" in route.template}
+    assert sorted(device_routes - set(APPLICABLE) - {"device_details"}) == []
