@@ -152,6 +152,7 @@ _BY_CODE: dict[int, type[TuyaError]] = {
     1013: TuyaSignatureError,
     1106: TuyaPermissionError,
     2001: TuyaDeviceOfflineError,
+    2006: TuyaNotFoundError,  # user not exist
     2003: TuyaUnsupportedError,
     2004: TuyaUnsupportedError,
     2008: TuyaUnsupportedError,

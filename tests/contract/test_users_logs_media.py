@@ -33,12 +33,6 @@ def test_device_user_add_get_list_delete(sim: Sim) -> None:
 
 
 @needs_sim_route("GET", _USER)
-@pytest.mark.xfail(
-    strict=True,
-    raises=TuyaError,
-    reason="client bug: locks/tuya/errors.py maps 2006 'user not exist' to the generic TuyaError, "
-    "not TuyaNotFoundError (2010/2310/2321/2323 are mapped)",
-)
 def test_an_unknown_user_is_not_found(sim: Sim) -> None:
     with pytest.raises(TuyaNotFoundError):
         sim.api.users.get_device_user(sim.make_device("wifi"), "12345678")
