@@ -8,6 +8,7 @@ The world (locks, keypad, faults) is driven through the simulator's unsigned con
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import urllib.request
@@ -24,7 +25,7 @@ from locks.simulator import clock, conf
 from locks.simulator.devserver import keep_tuya_headers_in_devserver
 from locks.simulator.server import build_server
 from locks.tuya import RawResponse, TuyaClient, Urllib3Transport
-from locks.tuya.api import LockApi, LockKind
+from locks.tuya.api import LockApi, LockKind, route_table
 
 DELIVERY_SECONDS = 0.15  # one hop cloud -> lock; short so the suite stays fast
 POLL_SECONDS = 0.03
@@ -59,18 +60,55 @@ def needs_sim_route(method: str, template: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(not sim_has(method, template), reason=f"simulator has no {method} {template} yet")
 
 
+# --- route coverage ------------------------------------------------------------------------------------------
+# Every request our client sends through a `Sim` is matched against the client's own route table; the rows that
+# were called, and those the simulator answered with success, are collected here for test_contract_coverage.py.
+CLIENT_ROUTES: frozenset[tuple[str, str]] = frozenset(route_table())
+_ROUTE_PATTERNS = [
+    (key, re.compile("^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(key[1])) + "$")) for key in CLIENT_ROUTES
+]
+CALLED_ROUTES: set[tuple[str, str]] = set()
+ANSWERED_ROUTES: set[tuple[str, str]] = set()
+COVERAGE_FILE = "test_contract_coverage.py"
+
+
+def record_route(method: str, path: str, response: RawResponse) -> None:
+    try:
+        ok = json.loads(response.body).get("success") is True
+    except (ValueError, AttributeError):
+        ok = False
+    for key, pattern in _ROUTE_PATTERNS:
+        if key[0] == method and pattern.match(path):
+            CALLED_ROUTES.add(key)
+            if ok:
+                ANSWERED_ROUTES.add(key)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The route-coverage test runs after every other test of the session."""
+    last = [item for item in items if item.path.name == COVERAGE_FILE]
+    if last:
+        items[:] = [item for item in items if item.path.name != COVERAGE_FILE] + last
+
+
 class CountingTransport:
     """Our client's real urllib3 transport, recording (method, path) of every request that left."""
 
     def __init__(self) -> None:
         self.inner = Urllib3Transport()
         self.sent: list[tuple[str, str]] = []
+        self.prefix = ""  # the simulator's mount path (/tuya-sim under the app), stripped before route matching
 
     def send(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: tuple[float, float]
     ) -> RawResponse:
-        self.sent.append((method, urlsplit(url).path))
-        return self.inner.send(method, url, headers, body, timeout)
+        path = urlsplit(url).path
+        self.sent.append((method, path))
+        response = self.inner.send(method, url, headers, body, timeout)
+        unmounted = path[len(self.prefix) :] if self.prefix and path.startswith(self.prefix) else path
+        record_route(method, unmounted, response)
+        return response
 
     def count(self, method: str, suffix: str) -> int:
         return sum(1 for m, path in self.sent if m == method and path.endswith(suffix))
@@ -214,6 +252,7 @@ def sim_clock(monkeypatch: pytest.MonkeyPatch) -> SimClock:
 
 def build_sim(url: str, sim_clock: SimClock) -> Sim:
     transport = CountingTransport()
+    transport.prefix = urlsplit(url).path.rstrip("/")
     sleeps: list[float] = []
     client = TuyaClient(
         url,
