@@ -233,23 +233,21 @@ def _password_id(call: Call) -> int:
     return int(raw)
 
 
-def _find(call: Call, passwords: list[SimPassword]) -> SimPassword:
-    wanted = _password_id(call)
-    for pw in passwords:
-        if pw.password_id == wanted:
-            return pw
-    raise TuyaError(2323)
+def _find(call: Call) -> SimPassword:
+    pw = delivery.find_password(call.dev, _password_id(call), call.now)
+    if pw is None:
+        raise TuyaError(2323)
+    return pw
 
 
 def temp_password_get(call: Call) -> dict[str, Any]:
-    passwords = delivery.settle_device(call.dev, call.now)
-    return _password_json(_find(call, passwords), call.dev.kind)
+    return _password_json(_find(call), call.dev.kind)
 
 
 def temp_password_list(call: Call) -> list[dict[str, Any]]:
     valid = params.boolean_query(call.query, "valid")
     result = []
-    for pw in delivery.settle_device(call.dev, call.now):
+    for pw in delivery.all_passwords(call.dev, call.now):
         if valid is None or _is_valid(pw, call.now) == valid:
             # The spec's table says `id`, its sample says `password_id`: both are sent.
             result.append({**_password_json(pw, call.dev.kind), "password_id": pw.password_id})
@@ -298,7 +296,7 @@ def stand_by_temp_password_list(call: Call) -> dict[str, Any]:
     if not size_raw.isdigit() or (last and not last.isdigit()):
         raise TuyaError(1104, "page_size / last_row_key")
     size = min(max(int(size_raw), 1), 100)
-    rows = sorted(delivery.settle_device(call.dev, call.now), key=lambda p: p.password_id)
+    rows = sorted(delivery.all_passwords(call.dev, call.now), key=lambda p: p.password_id)
     rows = [p for p in rows if (valid is None or _is_valid(p, call.now) == valid)]
     if last:
         rows = [p for p in rows if p.password_id > int(last)]
@@ -318,7 +316,7 @@ def _in_flight(pw: SimPassword) -> bool:
 
 
 def temp_password_modify(call: Call) -> bool:
-    pw = _find(call, delivery.settle_device(call.dev, call.now))
+    pw = _find(call)
     if pw.lifecycle != Lifecycle.ACTIVE or _in_flight(pw):
         raise TuyaError(2324)
     fields = _password_fields(call, named=False)
@@ -333,7 +331,7 @@ def temp_password_modify(call: Call) -> bool:
 
 
 def _freeze(call: Call, *, freeze: bool) -> bool:
-    pw = _find(call, delivery.settle_device(call.dev, call.now))
+    pw = _find(call)
     if pw.lifecycle != Lifecycle.ACTIVE or _in_flight(pw) or pw.frozen == freeze:
         raise TuyaError(2324)
     delivery.start_op(pw, "freeze" if freeze else "unfreeze", call.now)
@@ -363,12 +361,13 @@ def _delete(pw: SimPassword, now: datetime) -> None:
 
 
 def temp_password_delete(call: Call) -> bool:
-    _delete(_find(call, delivery.settle_device(call.dev, call.now)), call.now)
+    _delete(_find(call), call.now)
     return True
 
 
 def temp_password_clear(call: Call) -> bool:
-    for pw in delivery.settle_device(call.dev, call.now):
+    # A deleted password stays deleted; every other record (failed ones too) is dropped or deleted on the lock.
+    for pw in delivery.all_passwords(call.dev, call.now):
         _delete(pw, call.now)
     return True
 

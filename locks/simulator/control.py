@@ -123,7 +123,7 @@ def device_passwords(request: HttpRequest, device_id: str) -> HttpResponse:
     if device is None:
         return _error("device not found", 404)
     with transaction.atomic():
-        passwords = delivery.settle_device(device, clock.now())
+        passwords = delivery.all_passwords(device, clock.now())
     rows = [
         {
             "password_id": pw.password_id,

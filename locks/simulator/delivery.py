@@ -15,6 +15,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db.models import Q, QuerySet
+
 from locks.simulator import conf, schedule
 from locks.simulator.kinds import KINDS, overlap_exclusive
 from locks.simulator.models import SimDevice, SimEvent, SimPassword
@@ -107,9 +109,19 @@ def _step(pw: SimPassword, others: list[SimPassword], device: SimDevice) -> None
         pw.op_due_at = None  # waits until the lock is next online
 
 
+def live_passwords(device: SimDevice) -> QuerySet[SimPassword]:
+    """The passwords that can still change or open the door: on the lock or on their way, or with an operation
+    waiting (a gateway that gave up on an add leaves it failed but restartable). A deleted password, or one that
+    failed without a pending operation, never changes again, so a lock's growing history costs nothing here."""
+    return device.passwords.filter(Q(lifecycle__in=[Lifecycle.ADDING, Lifecycle.ACTIVE]) | ~Q(op=""))
+
+
 def settle_device(device: SimDevice, now: datetime) -> list[SimPassword]:
-    """Bring every password of the device up to `now`, in the order the events happened; returns them all."""
-    passwords = list(device.passwords.all())
+    """Bring the device's live passwords up to `now`, in the order the events happened; returns those.
+
+    Only live passwords take part in delivery: conflicts and slots look at the active ones only.
+    """
+    passwords = list(live_passwords(device))
     changed: set[int] = set()
     while True:
         due = [p for p in passwords if p.op and p.op_due_at is not None and p.op_due_at <= now]
@@ -122,6 +134,18 @@ def settle_device(device: SimDevice, now: datetime) -> list[SimPassword]:
         if pw.pk in changed:
             pw.save()
     return passwords
+
+
+def all_passwords(device: SimDevice, now: datetime) -> list[SimPassword]:
+    """Every password the device ever had (the cloud's records, deleted and failed ones too), settled to `now`."""
+    settle_device(device, now)
+    return list(device.passwords.all())
+
+
+def find_password(device: SimDevice, password_id: int, now: datetime) -> SimPassword | None:
+    """One password record of the device (whatever its state), settled to `now`."""
+    settle_device(device, now)
+    return device.passwords.filter(password_id=password_id).first()
 
 
 def set_online(device: SimDevice, online: bool, now: datetime) -> None:

@@ -456,3 +456,34 @@ def test_schedule_past_midnight_and_offset_time_zone(tuya, make_device, sim_cloc
     assert keypad(device.id, "2468024")["opened"]
     sim_clock.current = datetime(2025, 3, 25, 23, 0, tzinfo=tz)
     assert not keypad(device.id, "2468024")["opened"]
+
+
+# --- settling only what can still change --------------------------------------------------------------------
+
+
+def test_settle_loads_only_live_passwords_and_the_history_still_lists(tuya, make_device, sim_clock, now_s):
+    from locks.simulator import delivery
+
+    device = make_device("zigbee")
+    live = tuya.create_password(device.id, "111111", now_s, now_s + DAY)
+    gone = tuya.create_password(device.id, "222222", now_s, now_s + DAY)
+    duplicate = tuya.create_password(device.id, "111111", now_s, now_s + DAY)  # the lock refuses it: failed
+    sim_clock.advance(3)
+    tuya.ok("DELETE", f"{_temp(device.id)}/{gone}")
+    sim_clock.advance(3)
+    delivery.settle_device(device, sim_clock.now())  # the lock applies the delete
+    assert [p.password_id for p in delivery.settle_device(device, sim_clock.now())] == [live]
+    assert {row["id"] for row in tuya.ok("GET", _temp(device.id))} == {live, gone, duplicate}
+    assert tuya.get_password(device.id, gone)["phase"] == 4
+    assert tuya.get_password(device.id, duplicate)["delivery_status"] == 4
+    # A freeze on a deleted record is refused as before, not "record does not exist".
+    assert tuya.request("PUT", f"{_temp(device.id)}/{gone}/freeze-password")["code"] == 2324
+
+
+def test_a_stalled_failed_add_is_still_settled_and_restartable(tuya, make_device, sim_clock, now_s):
+    from locks.simulator import delivery
+
+    device = make_device("zigbee", online=False)
+    pid = tuya.create_password(device.id, "123456", now_s, now_s + DAY)
+    sim_clock.advance(12)  # the gateway gives up: failed, with the add still pending
+    assert [p.password_id for p in delivery.settle_device(device, sim_clock.now())] == [pid]
