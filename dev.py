@@ -10,9 +10,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import socket
 import subprocess
 import sys
+import tempfile
+import time
 import venv
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -48,25 +52,97 @@ def manage(*args: str) -> None:
     subprocess.run([PYTHON, ROOT / "manage.py", *args], check=True, cwd=ROOT)
 
 
+def _redis_answers(sock: Path) -> bool:
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(1)
+            conn.connect(str(sock))
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def embedded_redis(var_dir: Path) -> Iterator[None]:
+    """Start the embedded redis-server unless REDIS_URL names a real one (or one already runs here)."""
+    sock = var_dir / "redis.sock"
+    if os.environ.get("REDIS_URL") or _redis_answers(sock):
+        yield
+        return
+    server = subprocess.Popen([PYTHON, "-m", "config.embedded_redis", str(var_dir)], cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 15
+        while not _redis_answers(sock):
+            if server.poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"The embedded Redis did not start; see {var_dir / 'redis.log'}.")
+            time.sleep(0.05)
+        yield
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def _var_dir() -> Path:
+    return Path(os.environ.get("VAR_DIR") or ROOT / "var").resolve()
+
+
 def run(argv: list[str]) -> int:
     ensure_venv("requirements.txt")
     port = argv[0] if argv else os.environ.get("PORT", "8000")
-    manage("migrate", "--no-input")
-    manage("seed_demo")
-    manage("tuya_simulator", "--seed-demo", "--seed-only")
+    var_dir = _var_dir()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    with embedded_redis(var_dir):
+        manage("migrate", "--no-input")
+        manage("seed_demo")
+        manage("tuya_simulator", "--seed-demo", "--seed-only")
+        with background(
+            [
+                # Two workers on every queue, in priority order; the scheduler runs retries and periodic jobs.
+                [*WORKER, "--with-scheduler"],
+                WORKER,
+                ["rqcron", "locks.cron"],
+            ]
+        ):
+            _serve(port)
+    return 0
+
+
+WORKER = ["rqworker", "unlock", "codes", "sync", "media", "--serializer", "rq.serializers.JSONSerializer"]
+
+
+@contextlib.contextmanager
+def background(commands: list[list[str]]) -> Iterator[None]:
+    children = [subprocess.Popen([PYTHON, ROOT / "manage.py", *command], cwd=ROOT) for command in commands]
+    try:
+        yield
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def _serve(port: str) -> None:
     print(f"\nThe app is at http://127.0.0.1:{port}/ (Ctrl+C stops it).", flush=True)
     print(
         f"The Tuya cloud simulator is at http://127.0.0.1:{port}/tuya-sim/ (its world: /tuya-sim/_sim/).\n", flush=True
     )
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C is how a person stops it
         manage("runserver", f"127.0.0.1:{port}")
-    return 0
 
 
 def test(argv: list[str]) -> int:
     ensure_venv("requirements-dev.txt")
-    # pytest exits 5 when it collected no test: that is a failure here too.
-    return subprocess.run([PYTHON, "-m", "pytest", *argv], cwd=ROOT).returncode
+    # The tests get a VAR_DIR of their own, so a running `dev.py run` is left alone.
+    with tempfile.TemporaryDirectory(prefix="doors-test-") as var_dir:
+        os.environ["VAR_DIR"] = var_dir
+        with embedded_redis(Path(var_dir)):
+            # pytest exits 5 when it collected no test: that is a failure here too.
+            return subprocess.run([PYTHON, "-m", "pytest", *argv], cwd=ROOT).returncode
 
 
 COMMANDS = {"run": run, "test": test}

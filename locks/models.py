@@ -1,0 +1,223 @@
+"""Cloud accounts, locks, door codes and the audit trail."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from locks.fields import EncryptedTextField
+from tenants.models import Guest, Organisation, Stay, Unit, scoped
+
+
+class LockKind(models.TextChoices):
+    # The same values as locks.tuya.api.LockKind; the spec's "Applicable lock types" decide what each can do.
+    WIFI = "wifi", "Wi-Fi lock"
+    ZIGBEE = "zigbee", "Zigbee lock"
+    BLE = "ble", "Bluetooth lock"
+    BLE_GATEWAY = "ble_gateway", "Bluetooth lock with gateway"
+    ZIGBEE_HOTEL = "zigbee_hotel", "Zigbee hotel lock"
+    WIFI_KEEPALIVE = "wifi_keepalive", "Keepalive Wi-Fi lock"
+    WIFI_VIDEO = "wifi_video", "Wi-Fi video lock"
+    ACCESS_CONTROL = "access_control", "Wi-Fi access control"
+
+
+class CloudAccount(models.Model):
+    """A Tuya cloud project: the access id and secret that sign every call for its locks."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="cloud_accounts")
+    name = models.CharField(max_length=100)
+    endpoint = models.CharField(max_length=200, help_text="A region (eu, us, us-east, eu-west, cn, in) or a URL.")
+    access_id = models.CharField(max_length=64)
+    access_secret = EncryptedTextField()
+    uid = models.CharField(max_length=64, blank=True)  # the project's user, from the token
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = scoped("organisation")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "endpoint", "access_id"], name="one_account_per_project")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Lock(models.Model):
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="locks")
+    cloud_account = models.ForeignKey(CloudAccount, on_delete=models.PROTECT, related_name="locks")
+    unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.SET_NULL, related_name="locks")
+    device_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=LockKind.choices)
+    online = models.BooleanField(default=True)
+    battery = models.PositiveSmallIntegerField(null=True, blank=True)
+    local_key = EncryptedTextField(blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    # Circuit breaker: a lock that keeps failing is left alone for a while to spare its battery and our quota.
+    failure_streak = models.PositiveIntegerField(default=0)
+    paused_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = scoped("organisation")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["cloud_account", "device_id"], name="one_lock_per_device"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def pin_length(self) -> int:
+        """Seven digits for Wi-Fi locks, six for Zigbee and Bluetooth locks."""
+        wifi = {LockKind.WIFI, LockKind.WIFI_KEEPALIVE, LockKind.WIFI_VIDEO, LockKind.ACCESS_CONTROL}
+        return 7 if self.kind in wifi else 6
+
+    @property
+    def can_freeze(self) -> bool:
+        return self.kind == LockKind.ZIGBEE  # the spec lists freeze/unfreeze for Zigbee locks only
+
+
+class AccessCode(models.Model):
+    """A door code and its lifecycle on the lock (ARCHITECTURE.md, "Code lifecycle").
+
+    `desired` is what we want; `status` is what the lock is known to have. Jobs move status towards
+    desired one confirmed step at a time; "set" means Tuya's own per-password status said so.
+    """
+
+    class Kind(models.TextChoices):
+        WINDOW = "window", "Time window"
+        WEEKLY = "weekly", "Weekly schedule"
+        ONCE = "once", "One time"
+
+    class Desired(models.TextChoices):
+        ACTIVE = "active", "Active"
+        FROZEN = "frozen", "Frozen"
+        REMOVED = "removed", "Removed"
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        SENDING = "sending", "Sending to the lock"
+        SET = "set", "On the lock"
+        FAILED = "failed", "Failed"
+        FROZEN = "frozen", "Frozen"
+        REMOVING = "removing", "Removing"
+        REMOVED = "removed", "Removed"
+        EXPIRED = "expired", "Expired"
+        UNKNOWN = "unknown", "Unknown"
+
+    SETTLED = frozenset({Status.SET, Status.FAILED, Status.FROZEN, Status.REMOVED, Status.EXPIRED})
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="access_codes")
+    lock = models.ForeignKey(Lock, on_delete=models.PROTECT, related_name="access_codes")
+    stay = models.ForeignKey(Stay, null=True, blank=True, on_delete=models.SET_NULL, related_name="access_codes")
+    guest = models.ForeignKey(Guest, null=True, blank=True, on_delete=models.SET_NULL, related_name="access_codes")
+    label = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.WINDOW)
+    pin = EncryptedTextField()
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    # Weekly codes: Python weekdays (Monday = 0) and minutes of the day in the property's time zone.
+    schedule_days = models.JSONField(default=list, blank=True)
+    schedule_start_minute = models.PositiveSmallIntegerField(null=True, blank=True)
+    schedule_end_minute = models.PositiveSmallIntegerField(null=True, blank=True)
+    time_zone = models.CharField(max_length=64)
+
+    desired = models.CharField(max_length=10, choices=Desired.choices, default=Desired.ACTIVE)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED)
+    tuya_password_id = models.BigIntegerField(null=True, blank=True)
+    # The current operation. Its id goes into the password's name on the lock, so a create whose reply was
+    # lost is found before any re-create.
+    operation_id = models.UUIDField(default=uuid.uuid4)
+    pending_op = models.CharField(max_length=10, blank=True)  # create | modify | freeze | unfreeze | delete
+    op_started_at = models.DateTimeField(null=True, blank=True)
+    needs_modify = models.BooleanField(default=False)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)  # a worker is on it until then
+    failure_reason = models.CharField(max_length=300, blank=True)
+    failure_code = models.IntegerField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)  # bumped on every change, so stale pages are caught
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = scoped("organisation")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["lock", "status"]),
+            models.Index(fields=["status", "next_attempt_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="code_ends_after_it_starts"),
+            models.UniqueConstraint(
+                fields=["lock", "tuya_password_id"],
+                condition=Q(tuya_password_id__isnull=False),
+                name="one_code_per_cloud_password",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} on {self.lock}"
+
+    @property
+    def masked_pin(self) -> str:
+        return "•" * len(self.pin or "")
+
+    @property
+    def cloud_marker(self) -> str:
+        """What ends the password's name on the lock: finds a create whose reply was lost."""
+        return f"#{self.operation_id.hex[:12]}"
+
+    @property
+    def cloud_name(self) -> str:
+        return f"{self.label[:40]} {self.cloud_marker}"
+
+    @property
+    def is_settled(self) -> bool:
+        return self.status in self.SETTLED
+
+
+class AuditEvent(models.Model):
+    """Append-only: who did what, when, from where. Rows are never updated or deleted by the app."""
+
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
+    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    action = models.CharField(max_length=40)
+    object_type = models.CharField(max_length=40, blank=True)
+    object_id = models.CharField(max_length=40, blank=True)
+    summary = models.CharField(max_length=300, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = scoped("organisation")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.object_type} {self.object_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise PermissionError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError("Audit events are append-only.")

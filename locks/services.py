@@ -1,0 +1,595 @@
+"""Business operations on locks and door codes. Views, the admin and jobs call these; nothing else writes.
+
+A door code is driven by its `desired` state. Services change `desired` (and the wanted PIN/window)
+in a transaction and enqueue `jobs.converge_access_code` after commit; the job moves the lock one
+confirmed step at a time. Unsettled codes are also the outbox: the sweeper re-enqueues any that a
+lost enqueue, a dead worker or a Redis outage left behind, so a committed request is never lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from locks import cloud
+from locks.models import AccessCode, AuditEvent, CloudAccount, Lock
+from locks.tuya import (
+    TuyaDeviceOfflineError,
+    TuyaError,
+    TuyaNetworkError,
+    TuyaRateLimitedError,
+    TuyaServerError,
+    TuyaTimeoutError,
+    TuyaTokenError,
+)
+from locks.tuya.api import LockApi, LockKind, PasswordUse
+from locks.tuya.schedule import ScheduleEntry, weekdays_to_working_day
+from tenants.models import Guest, Organisation, Stay
+
+logger = logging.getLogger(__name__)
+
+Status = AccessCode.Status
+Desired = AccessCode.Desired
+
+MAX_BACKOFF = timedelta(minutes=15)
+BREAKER_THRESHOLD = 5  # consecutive failures on one lock before it is left alone for a while
+BREAKER_PAUSE = timedelta(minutes=10)
+LEASE = timedelta(seconds=90)  # longer than one converge run, shorter than a stuck worker's patience
+
+
+# --- audit --------------------------------------------------------------------------------------------------
+
+
+def audit(
+    action: str,
+    *,
+    actor: Any = None,
+    organisation: Organisation | None = None,
+    obj: Any = None,
+    summary: str = "",
+    ip: str | None = None,
+) -> AuditEvent:
+    """Append one row to the audit trail. Never put a PIN or a secret in `summary`."""
+    return AuditEvent.objects.create(
+        organisation=organisation,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        action=action,
+        object_type=type(obj).__name__ if obj is not None else "",
+        object_id=str(getattr(obj, "pk", "") or ""),
+        summary=summary[:300],
+        ip_address=ip,
+    )
+
+
+# --- PINs ---------------------------------------------------------------------------------------------------
+
+
+def is_trivial_pin(pin: str) -> bool:
+    """Easy to guess: one digit repeated, or a run up or down (1234567, 654321)."""
+    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:], strict=False)}
+    return len(set(pin)) <= 2 or steps in ({1}, {-1}, {0})
+
+
+def _pins_in_use(lock: Lock, exclude: AccessCode | None = None) -> set[str]:
+    codes = lock.access_codes.exclude(status__in=[Status.REMOVED, Status.EXPIRED, Status.FAILED])
+    if exclude is not None:
+        codes = codes.exclude(pk=exclude.pk)
+    return {code.pin for code in codes.only("pin")}  # decrypted one by one: a lock holds tens of codes
+
+
+def generate_pin(lock: Lock) -> str:
+    """A random PIN of the lock's length, not trivial, not already on the lock."""
+    taken = _pins_in_use(lock)
+    while True:
+        pin = "".join(secrets.choice("0123456789") for _ in range(lock.pin_length))
+        if pin not in taken and not is_trivial_pin(pin):
+            return pin
+
+
+def _check_pin(lock: Lock, pin: str, exclude: AccessCode | None = None) -> None:
+    if not pin.isascii() or not pin.isdigit() or len(pin) != lock.pin_length:
+        raise ValidationError({"pin": f"This lock takes PINs of exactly {lock.pin_length} digits."})
+    if is_trivial_pin(pin):
+        raise ValidationError({"pin": "This PIN is too easy to guess; leave it empty to get a random one."})
+    if pin in _pins_in_use(lock, exclude):
+        raise ValidationError({"pin": "Another code on this lock already uses this PIN."})
+
+
+# --- issuing and changing codes -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeeklySchedule:
+    """On these days (Python weekdays, Monday = 0), from start to end minute, in the property's time zone."""
+
+    days: frozenset[int]
+    start_minute: int
+    end_minute: int
+
+    def __post_init__(self) -> None:
+        if not self.days:
+            raise ValidationError({"schedule_days": "Choose at least one day."})
+        if not 0 <= self.start_minute < self.end_minute <= 1440:
+            raise ValidationError({"schedule_end": "The end time must be after the start time on the same day."})
+
+
+def _validate_window(starts_at: datetime, ends_at: datetime, *, now: datetime) -> None:
+    if timezone.is_naive(starts_at) or timezone.is_naive(ends_at):
+        raise ValidationError("Times must carry a time zone.")
+    if ends_at <= starts_at:
+        raise ValidationError({"ends_at": "The code must end after it starts."})
+    if ends_at <= now:
+        raise ValidationError({"ends_at": "This window has already ended; pick an end in the future."})
+
+
+def _time_zone_of(lock: Lock) -> str:
+    return lock.unit.property.time_zone if lock.unit_id else settings.TIME_ZONE
+
+
+@transaction.atomic
+def issue_access_code(
+    *,
+    lock: Lock,
+    label: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    kind: str = AccessCode.Kind.WINDOW,
+    schedule: WeeklySchedule | None = None,
+    pin: str | None = None,
+    guest: Guest | None = None,
+    stay: Stay | None = None,
+    actor: Any = None,
+    ip: str | None = None,
+) -> AccessCode:
+    """Give someone a code for a window (or a weekly schedule inside it); it reaches the lock after commit."""
+    _validate_window(starts_at, ends_at, now=timezone.now())
+    if kind == AccessCode.Kind.WEEKLY and schedule is None:
+        raise ValidationError({"schedule_days": "A weekly code needs its days and times."})
+    if not label.strip():
+        raise ValidationError({"label": "Give the code a name, such as the guest's."})
+    if pin:
+        _check_pin(lock, pin)
+    code = AccessCode(
+        organisation_id=lock.organisation_id,
+        lock=lock,
+        guest=guest,
+        stay=stay,
+        label=label.strip()[:100],
+        kind=kind,
+        pin=pin or generate_pin(lock),
+        starts_at=starts_at,
+        ends_at=ends_at,
+        time_zone=_time_zone_of(lock),
+        schedule_days=sorted(schedule.days) if schedule else [],
+        schedule_start_minute=schedule.start_minute if schedule else None,
+        schedule_end_minute=schedule.end_minute if schedule else None,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        pending_op="create",
+        next_attempt_at=timezone.now(),
+    )
+    code.full_clean(exclude=["pin"])
+    code.save()
+    audit("code.issue", actor=actor, organisation=lock.organisation, obj=code, summary=f"{code.label} on {lock}", ip=ip)
+    _enqueue_after_commit(code)
+    return code
+
+
+def _stale(code: AccessCode, version: int | None) -> None:
+    if version is not None and version != code.version:
+        raise ValidationError("This code changed while you were looking at it; reload and try again.")
+
+
+def _lock_row(code: AccessCode) -> AccessCode:
+    return AccessCode.objects.select_for_update().select_related("lock").get(pk=code.pk)
+
+
+@transaction.atomic
+def change_access_code(
+    code: AccessCode,
+    *,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+    pin: str | None = None,
+    version: int | None = None,
+    actor: Any = None,
+    ip: str | None = None,
+) -> AccessCode:
+    """Move a code's window or change its PIN; the lock gets a modify, and the old values hold until then."""
+    code = _lock_row(code)
+    _stale(code, version)
+    if code.desired == Desired.REMOVED:
+        raise ValidationError("This code is being removed; issue a new one instead.")
+    new_start, new_end = starts_at or code.starts_at, ends_at or code.ends_at
+    _validate_window(new_start, new_end, now=timezone.now())
+    if pin and pin != code.pin:
+        if code.lock.kind in (LockKind.BLE, LockKind.BLE_GATEWAY):
+            raise ValidationError({"pin": "Bluetooth locks cannot change a code's PIN; issue a new code instead."})
+        _check_pin(code.lock, pin, exclude=code)
+        code.pin = pin
+    code.starts_at, code.ends_at = new_start, new_end
+    code.needs_modify = code.tuya_password_id is not None or code.status != Status.REQUESTED
+    _touch(code)
+    code.save()
+    audit("code.modify", actor=actor, organisation=code.lock.organisation, obj=code, summary=code.label, ip=ip)
+    _enqueue_after_commit(code)
+    return code
+
+
+def _set_desired(
+    code: AccessCode, desired: str, action: str, *, version: int | None, actor: Any, ip: str | None
+) -> AccessCode:
+    code = _lock_row(code)
+    _stale(code, version)
+    if code.desired == Desired.REMOVED and desired != Desired.REMOVED:
+        raise ValidationError("This code is being removed; issue a new one instead.")
+    if code.desired != desired:
+        code.desired = desired
+        _touch(code)
+        code.save()
+        audit(action, actor=actor, organisation=code.lock.organisation, obj=code, summary=code.label, ip=ip)
+        _enqueue_after_commit(code)
+    return code
+
+
+@transaction.atomic
+def freeze_access_code(
+    code: AccessCode, *, version: int | None = None, actor: Any = None, ip: str | None = None
+) -> AccessCode:
+    """Suspend a code without removing it (Zigbee locks)."""
+    if not code.lock.can_freeze:
+        raise ValidationError("Only Zigbee locks can freeze a code; remove it instead.")
+    return _set_desired(code, Desired.FROZEN, "code.freeze", version=version, actor=actor, ip=ip)
+
+
+@transaction.atomic
+def unfreeze_access_code(
+    code: AccessCode, *, version: int | None = None, actor: Any = None, ip: str | None = None
+) -> AccessCode:
+    return _set_desired(code, Desired.ACTIVE, "code.unfreeze", version=version, actor=actor, ip=ip)
+
+
+@transaction.atomic
+def remove_access_code(
+    code: AccessCode, *, version: int | None = None, actor: Any = None, ip: str | None = None
+) -> AccessCode:
+    """Take a code off the lock; it counts as gone only once the cloud confirms the lock deleted it."""
+    return _set_desired(code, Desired.REMOVED, "code.delete", version=version, actor=actor, ip=ip)
+
+
+def _touch(code: AccessCode) -> None:
+    code.version += 1
+    code.attempts = 0
+    code.next_attempt_at = timezone.now()
+    code.failure_reason, code.failure_code = "", None
+
+
+def _enqueue_after_commit(code: AccessCode) -> None:
+    from locks import jobs  # jobs call services: import at use to avoid the cycle
+
+    code_id = code.pk
+    transaction.on_commit(lambda: jobs.enqueue_converge(code_id))
+
+
+# --- converging: moving the lock towards what we want -------------------------------------------------------
+
+
+class _Retry(Exception):
+    """Not now: try again after a backoff (lock offline, rate limited, outcome unknown)."""
+
+    def __init__(self, reason: str, *, unknown: bool = False, code: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.unknown, self.code = reason, unknown, code
+
+
+def _claim(code_id: int) -> bool:
+    """Take the code for this worker, unless another worker holds it."""
+    now = timezone.now()
+    claimed = AccessCode.objects.filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now), pk=code_id).update(
+        lease_until=now + LEASE
+    )
+    return claimed == 1
+
+
+def _release(code_id: int) -> None:
+    AccessCode.objects.filter(pk=code_id).update(lease_until=None)
+
+
+def _save(code: AccessCode, **fields: Any) -> None:
+    """Persist a step's outcome at once: a worker killed after this line must not repeat the step blindly."""
+    for name, value in fields.items():
+        setattr(code, name, value)
+    code.save(update_fields=[*fields, "updated_at"])
+
+
+def converge_access_code(code_id: int) -> str:
+    """Move one code's lock towards its desired state; returns its status. Safe to run twice or concurrently."""
+    if not _claim(code_id):
+        return "busy"
+    try:
+        code = AccessCode.objects.select_related("lock__cloud_account", "lock__organisation").get(pk=code_id)
+        if code.is_settled and _wanted(code) == code.status and not code.needs_modify:
+            return code.status
+        lock = code.lock
+        if lock.paused_until and lock.paused_until > timezone.now():
+            _save(code, next_attempt_at=lock.paused_until)
+            return code.status
+        api = cloud.api_for(lock.cloud_account)
+        try:
+            _converge(api, code)
+        except _Retry as retry:
+            _back_off(code, retry)
+        except TuyaError as error:
+            _fail(code, _explain(error), error.code)
+        return code.status
+    finally:
+        _release(code_id)
+
+
+def _wanted(code: AccessCode) -> str:
+    return {Desired.ACTIVE: Status.SET, Desired.FROZEN: Status.FROZEN, Desired.REMOVED: Status.REMOVED}[code.desired]
+
+
+def _converge(api: LockApi, code: AccessCode) -> None:
+    deadline = time.monotonic() + settings.CODE_POLL_WINDOW_SECONDS
+    while _step(api, code):
+        if time.monotonic() > deadline:
+            raise _Retry("The lock has not confirmed yet; still waiting for it.")
+
+
+def _settle_expired(code: AccessCode) -> bool:
+    if code.ends_at > timezone.now():
+        return False
+    _save(code, status=Status.EXPIRED, pending_op="")
+    return True
+
+
+def _step(api: LockApi, code: AccessCode) -> bool:
+    """Do or check one thing; True when there is more to do right away."""
+    lock = code.lock
+    # Someone may have changed what we want while this job runs: act on the latest wish.
+    code.refresh_from_db(fields=["desired", "needs_modify", "pin", "starts_at", "ends_at", "version"])
+    if code.desired == Desired.REMOVED:
+        return _step_remove(api, code)
+    if code.tuya_password_id is None:
+        return not _settle_expired(code) and _step_create(api, code)
+    state = _read(api, code)
+    if state.state == "pending":
+        _wait(code)
+        return True
+    if state.state == "failed":
+        _fail(code, state.reason)
+        return False
+    if state.state == "removed":
+        # Gone from the cloud (expired there, or deleted outside this app): a fresh create puts it back.
+        if _settle_expired(code):
+            return False
+        _save(code, tuya_password_id=None, operation_id=uuid.uuid4(), pending_op="create", status=Status.SENDING)
+        return True
+    confirmed = Status.SET if state.state == "set" else Status.FROZEN
+    if code.pending_op:
+        _save(code, pending_op="", status=confirmed, attempts=0, failure_reason="", failure_code=None)
+        _healthy(lock)
+    now = timezone.now()
+    password_id = code.tuya_password_id
+    if code.needs_modify:
+        _call(lambda: _modify(api, code), code)
+        _save(code, needs_modify=False, pending_op="modify", status=Status.SENDING, op_started_at=now)
+        return True
+    if code.desired == Desired.FROZEN and confirmed == Status.SET:
+        _call(lambda: api.passwords.freeze_temp_password(lock.device_id, password_id), code)
+        _save(code, pending_op="freeze", status=Status.SENDING, op_started_at=now)
+        return True
+    if code.desired == Desired.ACTIVE and confirmed == Status.FROZEN:
+        _call(lambda: api.passwords.unfreeze_temp_password(lock.device_id, password_id), code)
+        _save(code, pending_op="unfreeze", status=Status.SENDING, op_started_at=now)
+        return True
+    if code.status != confirmed:
+        _save(code, status=confirmed)
+    return False
+
+
+def _step_create(api: LockApi, code: AccessCode) -> bool:
+    lock = code.lock
+    # A create whose reply was lost left a password named with our marker: adopt it instead of creating twice.
+    found = _call(lambda: cloud.find_by_marker(api, lock, code.cloud_marker), code)
+    if found is None:
+        # Recorded before the call, so a crash after it is known to have possibly sent (status sending).
+        _save(code, status=Status.SENDING, pending_op="create", op_started_at=timezone.now())
+        created = _call(lambda: _create(api, code), code, outcome_unknown=True)
+        password_id = created.id
+    else:
+        password_id = found.password_id
+    _save(code, tuya_password_id=password_id, status=Status.SENDING, pending_op="create")
+    return True
+
+
+def _step_remove(api: LockApi, code: AccessCode) -> bool:
+    lock = code.lock
+    if code.tuya_password_id is None:
+        found = _call(lambda: cloud.find_by_marker(api, lock, code.cloud_marker), code)
+        if found is None:
+            _save(code, status=Status.REMOVED, pending_op="")
+            return False
+        _save(code, tuya_password_id=found.password_id)
+    state = _read(api, code)
+    if state.state == "removed":
+        _save(code, status=Status.REMOVED, pending_op="", failure_reason="")
+        _healthy(lock)
+        return False
+    if code.pending_op != "delete" or state.state in ("set", "frozen", "failed"):
+        _call(lambda: api.passwords.delete_temp_password(lock.device_id, code.tuya_password_id), code)
+        _save(code, pending_op="delete", status=Status.REMOVING, op_started_at=timezone.now())
+    _wait(code)
+    return True
+
+
+def _read(api: LockApi, code: AccessCode) -> cloud.CloudPassword:
+    assert code.tuya_password_id is not None
+    return _call(lambda: cloud.read_password(api, code.lock, code.tuya_password_id), code)
+
+
+def _wait(code: AccessCode) -> None:
+    time.sleep(settings.CODE_POLL_SECONDS)
+
+
+def _schedule_of(code: AccessCode) -> list[ScheduleEntry] | None:
+    if code.kind != AccessCode.Kind.WEEKLY or code.schedule_start_minute is None or code.schedule_end_minute is None:
+        return None
+    mask = weekdays_to_working_day(code.schedule_days)
+    return [ScheduleEntry(mask, code.schedule_start_minute, code.schedule_end_minute)]
+
+
+def _create(api: LockApi, code: AccessCode) -> Any:
+    lock = code.lock
+    return api.passwords.create_temp_password(
+        lock.device_id,
+        lock_kind=lock.kind,
+        pin=code.pin,
+        name=code.cloud_name,
+        effective_time=code.starts_at,
+        invalid_time=code.ends_at,
+        type=PasswordUse.ONCE if code.kind == AccessCode.Kind.ONCE else PasswordUse.MULTIPLE,
+        time_zone=code.time_zone if code.kind == AccessCode.Kind.WEEKLY else None,
+        schedule=_schedule_of(code),
+    )
+
+
+def _modify(api: LockApi, code: AccessCode) -> Any:
+    lock = code.lock
+    return api.passwords.modify_temp_password(
+        lock.device_id,
+        code.tuya_password_id,
+        lock_kind=lock.kind,
+        pin=code.pin,
+        effective_time=code.starts_at,
+        invalid_time=code.ends_at,
+        type=PasswordUse.ONCE if code.kind == AccessCode.Kind.ONCE else PasswordUse.MULTIPLE,
+        time_zone=code.time_zone if code.kind == AccessCode.Kind.WEEKLY else None,
+        schedule=_schedule_of(code),
+    )
+
+
+def _call(action: Any, code: AccessCode, *, outcome_unknown: bool = False) -> Any:
+    """Run one cloud call, turning transient failures into a retry and unknown outcomes into `unknown`."""
+    try:
+        return action()
+    except TuyaDeviceOfflineError as error:
+        raise _Retry("The lock is offline; the code will be sent when it is back.", code=error.code) from None
+    except (TuyaRateLimitedError, TuyaTokenError) as error:
+        raise _Retry("The cloud is busy; retrying shortly.", code=error.code) from None
+    except (TuyaTimeoutError, TuyaServerError, TuyaNetworkError) as error:
+        if outcome_unknown:
+            raise _Retry(
+                "The cloud did not answer; checking whether the code was created.", unknown=True, code=error.code
+            ) from None
+        raise _Retry("The cloud could not be reached; retrying shortly.", code=error.code) from None
+
+
+def _back_off(code: AccessCode, retry: _Retry) -> None:
+    attempts = code.attempts + 1
+    delay = min(MAX_BACKOFF, timedelta(seconds=5 * 2 ** min(attempts, 10)))
+    status = Status.UNKNOWN if retry.unknown else code.status
+    _save(
+        code,
+        attempts=attempts,
+        next_attempt_at=timezone.now() + delay,
+        failure_reason=retry.reason,
+        failure_code=retry.code,
+        status=status,
+    )
+    if retry.code is not None:
+        _unhealthy(code.lock)
+
+
+def _fail(code: AccessCode, reason: str, error_code: int | None = None) -> None:
+    _save(code, status=Status.FAILED, pending_op="", failure_reason=reason[:300], failure_code=error_code)
+
+
+def _explain(error: TuyaError) -> str:
+    return f"{error.msg} (Tuya {error.code}). {error.hint}" if error.code is not None else f"{error.msg}. {error.hint}"
+
+
+def _healthy(lock: Lock) -> None:
+    if lock.failure_streak or lock.paused_until:
+        Lock.objects.filter(pk=lock.pk).update(failure_streak=0, paused_until=None)
+
+
+def _unhealthy(lock: Lock) -> None:
+    streak = lock.failure_streak + 1
+    paused = timezone.now() + BREAKER_PAUSE if streak >= BREAKER_THRESHOLD else None
+    Lock.objects.filter(pk=lock.pk).update(failure_streak=streak, paused_until=paused)
+    lock.failure_streak, lock.paused_until = streak, paused
+
+
+# --- the sweeper: the outbox of unsettled codes -------------------------------------------------------------
+
+
+def due_codes(now: datetime | None = None) -> Iterable[int]:
+    """Codes that are not where we want them and whose next attempt is due."""
+    now = now or timezone.now()
+    unsettled = Q(status__in=[Status.REQUESTED, Status.SENDING, Status.REMOVING, Status.UNKNOWN])
+    drifting = (
+        Q(desired=Desired.REMOVED) & ~Q(status=Status.REMOVED)
+        | Q(desired=Desired.FROZEN, status=Status.SET)
+        | Q(desired=Desired.ACTIVE, status=Status.FROZEN)
+        | Q(needs_modify=True)
+    )
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    return AccessCode.objects.filter((unsettled | drifting) & due).values_list("pk", flat=True)[:500]
+
+
+def expire_codes(now: datetime | None = None) -> int:
+    """Codes past their end are expired; the lock drops them by itself."""
+    now = now or timezone.now()
+    return AccessCode.objects.filter(status=Status.SET, ends_at__lte=now).update(status=Status.EXPIRED)
+
+
+# --- cloud accounts and locks -------------------------------------------------------------------------------
+
+
+def import_locks(account: CloudAccount, *, actor: Any = None) -> list[Lock]:
+    """Bring in every lock of the cloud project (its user's devices), updating the ones already known."""
+    # Cloud first, database after: a transaction held across HTTP calls would block every other writer.
+    api = cloud.api_for(account)
+    uid = api.client.tokens.current().uid
+    found, page_no = [], 1
+    while True:
+        page = api.users.list_user_devices(uid, page_no=page_no, page_size=100)
+        found += [api.device.get_device(device.id) for device in page]
+        if not page.has_more or not page.items:
+            break
+        page_no += 1
+    with transaction.atomic():
+        locks = [
+            Lock.objects.update_or_create(
+                cloud_account=account,
+                device_id=details.id,
+                defaults={
+                    "organisation": account.organisation,
+                    "name": details.name,
+                    "kind": cloud.kind_of(details),
+                    "online": details.online,
+                    "local_key": details.local_key,
+                    "last_seen_at": timezone.now(),
+                },
+            )[0]
+            for details in found
+        ]
+        account.uid, account.last_error = uid, ""
+        account.save(update_fields=["uid", "last_error"])
+        audit(
+            "locks.import", actor=actor, organisation=account.organisation, obj=account, summary=f"{len(locks)} locks"
+        )
+    return locks

@@ -1,0 +1,228 @@
+"""The code lifecycle end to end: services → RQ → workers → the simulated cloud → the keypad."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from locks import jobs, services
+from locks.models import AccessCode, AuditEvent
+from tests.locks.conftest import run_workers, window
+
+pytestmark = pytest.mark.django_db(transaction=True)
+Status = AccessCode.Status
+
+
+def issue(lock, django_capture_on_commit_callbacks, **extra):
+    starts, ends = extra.pop("window", window())
+    with django_capture_on_commit_callbacks(execute=True):
+        return services.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends, **extra)
+
+
+def settle(code):
+    run_workers()
+    code.refresh_from_db()
+    return code
+
+
+@pytest.mark.parametrize("kind", ["wifi", "zigbee", "ble", "zigbee_hotel", "wifi_keepalive", "access_control"])
+def test_issued_code_is_set_only_when_the_lock_has_it_and_then_opens_the_door(
+    make_lock, world, kind, django_capture_on_commit_callbacks
+):
+    lock = make_lock(kind)
+    code = issue(lock, django_capture_on_commit_callbacks)
+    assert code.status == Status.REQUESTED
+    assert len(code.pin) == lock.pin_length
+    assert settle(code).status == Status.SET, code.failure_reason
+    assert code.tuya_password_id is not None
+    assert world.opens(lock.device_id, code.pin)
+
+
+def test_code_for_a_future_window_is_set_but_does_not_open_yet(make_lock, world, django_capture_on_commit_callbacks):
+    lock = make_lock("wifi")
+    code = settle(issue(lock, django_capture_on_commit_callbacks, window=window(2, 5)))
+    assert code.status == Status.SET
+    assert not world.opens(lock.device_id, code.pin)
+
+
+def test_freeze_and_unfreeze_take_effect_on_the_lock(make_lock, world, django_capture_on_commit_callbacks):
+    lock = make_lock("zigbee")
+    code = settle(issue(lock, django_capture_on_commit_callbacks))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.freeze_access_code(code)
+    assert settle(code).status == Status.FROZEN
+    assert not world.opens(lock.device_id, code.pin)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.unfreeze_access_code(code)
+    assert settle(code).status == Status.SET
+    assert world.opens(lock.device_id, code.pin)
+
+
+def test_freeze_is_refused_on_locks_that_cannot(make_lock, django_capture_on_commit_callbacks):
+    code = settle(issue(make_lock("wifi"), django_capture_on_commit_callbacks))
+    with pytest.raises(ValidationError, match="Only Zigbee"):
+        services.freeze_access_code(code)
+
+
+def test_change_pin_and_window(make_lock, world, django_capture_on_commit_callbacks):
+    lock = make_lock("zigbee")
+    code = settle(issue(lock, django_capture_on_commit_callbacks))
+    old_pin = code.pin
+    new_pin = services.generate_pin(lock)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.change_access_code(code, pin=new_pin, ends_at=timezone.now() + timedelta(days=3))
+    code = settle(code)
+    assert code.status == Status.SET, code.failure_reason
+    assert not code.needs_modify
+    assert world.opens(lock.device_id, new_pin)
+    assert not world.opens(lock.device_id, old_pin)
+
+
+def test_removed_code_is_gone_from_the_lock(make_lock, world, django_capture_on_commit_callbacks):
+    lock = make_lock("wifi")
+    code = settle(issue(lock, django_capture_on_commit_callbacks))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.remove_access_code(code)
+    assert settle(code).status == Status.REMOVED
+    assert not world.opens(lock.device_id, code.pin)
+
+
+def test_remove_before_it_was_ever_sent_sends_nothing(make_lock, world, django_capture_on_commit_callbacks):
+    lock = make_lock("wifi")
+    code = issue(lock, django_capture_on_commit_callbacks)
+    services.remove_access_code(code)
+    assert settle(code).status == Status.REMOVED
+    assert world.passwords(lock.device_id) == []
+
+
+def test_weekly_schedule_is_sent_in_the_propertys_time_zone(make_lock, world, django_capture_on_commit_callbacks):
+    lock = make_lock("wifi")
+    every_day = services.WeeklySchedule(frozenset(range(7)), 0, 1440)
+    code = settle(issue(lock, django_capture_on_commit_callbacks, kind=AccessCode.Kind.WEEKLY, schedule=every_day))
+    assert code.status == Status.SET
+    stored = world.passwords(lock.device_id)[0]
+    assert stored["time_zone"] == "Europe/Amsterdam"
+    assert stored["schedule_list"] == [{"effective_time": 0, "invalid_time": 1440, "working_day": 127}]
+    assert world.opens(lock.device_id, code.pin)
+
+
+def test_one_time_code_opens_once(make_lock, world, django_capture_on_commit_callbacks):
+    lock = make_lock("zigbee")
+    code = settle(issue(lock, django_capture_on_commit_callbacks, kind=AccessCode.Kind.ONCE))
+    assert world.opens(lock.device_id, code.pin)
+    assert not world.opens(lock.device_id, code.pin)
+
+
+def test_lost_reply_on_create_is_found_not_duplicated(make_lock, world, django_capture_on_commit_callbacks):
+    lock = make_lock("wifi")
+    world.fault(endpoint="temp_password_create", kind="lost_reply", count=1)
+    code = issue(lock, django_capture_on_commit_callbacks)
+    run_workers()
+    code.refresh_from_db()
+    assert code.status == Status.UNKNOWN
+    assert "checking whether the code was created" in code.failure_reason
+    services.converge_access_code(code.pk)  # the retry: finds the password by its marker
+    code.refresh_from_db()
+    assert code.status == Status.SET
+    assert len(world.passwords(lock.device_id)) == 1
+    assert world.opens(lock.device_id, code.pin)
+
+
+def test_offline_lock_backs_off_with_a_reason_then_delivers(make_lock, world, django_capture_on_commit_callbacks):
+    lock = make_lock("zigbee")
+    world.fault(endpoint="temp_password_create", kind="tuya_code", code=2001, count=1)
+    code = settle(issue(lock, django_capture_on_commit_callbacks))
+    assert code.status == Status.SENDING
+    assert "offline" in code.failure_reason
+    assert code.next_attempt_at > timezone.now()
+    services.converge_access_code(code.pk)
+    code.refresh_from_db()
+    assert code.status == Status.SET, code.failure_reason
+
+
+def test_a_committed_code_whose_enqueue_was_lost_is_swept(make_lock, world, monkeypatch):
+    lock = make_lock("wifi")
+    monkeypatch.setattr(jobs, "enqueue_converge", lambda code_id: None)  # Redis down at commit time
+    starts, ends = window()
+    code = services.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
+    monkeypatch.undo()
+    assert jobs.sweep_access_codes() == 1
+    assert settle(code).status == Status.SET
+
+
+def test_rolled_back_request_enqueues_nothing(make_lock, django_capture_on_commit_callbacks):
+    lock = make_lock("wifi")
+    starts, ends = window()
+
+    def request_that_fails_after_the_service_call():
+        with transaction.atomic():
+            services.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
+            raise RuntimeError("the request failed after the service call")
+
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(RuntimeError):
+        request_that_fails_after_the_service_call()
+    assert callbacks == []
+    assert not AccessCode.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"pin": "12345"}, "pin"),
+        ({"pin": "1234567"}, "pin"),  # a run
+        ({"window": window(-5, -1)}, "ends_at"),
+        ({"window": window(5, 1)}, "ends_at"),
+        ({"kind": AccessCode.Kind.WEEKLY}, "schedule_days"),
+        ({"label": " "}, "label"),
+    ],
+)
+def test_bad_input_is_refused_with_the_field_and_nothing_is_created(make_lock, extra, field):
+    lock = make_lock("wifi")
+    starts, ends = extra.pop("window", window())
+    with pytest.raises(ValidationError) as info:
+        services.issue_access_code(lock=lock, label=extra.pop("label", "Ada"), starts_at=starts, ends_at=ends, **extra)
+    assert field in info.value.message_dict
+    assert not AccessCode.objects.exists()
+
+
+def test_empty_schedule_is_refused():
+    with pytest.raises(ValidationError, match="at least one day"):
+        services.WeeklySchedule(frozenset(), 540, 720)
+
+
+def test_duplicate_pin_on_the_same_lock_is_refused(make_lock, django_capture_on_commit_callbacks):
+    lock = make_lock("wifi")
+    code = issue(lock, django_capture_on_commit_callbacks)
+    with pytest.raises(ValidationError, match="already uses this PIN"):
+        issue(lock, django_capture_on_commit_callbacks, pin=code.pin)
+
+
+def test_stale_version_is_refused(make_lock, django_capture_on_commit_callbacks):
+    lock = make_lock("zigbee")
+    code = issue(lock, django_capture_on_commit_callbacks)
+    services.remove_access_code(code, version=code.version)
+    with pytest.raises(ValidationError, match="changed while you were looking"):
+        services.freeze_access_code(code, version=code.version)
+
+
+def test_every_change_is_audited_without_the_pin(make_lock, front_desk, django_capture_on_commit_callbacks):
+    lock = make_lock("zigbee")
+    code = issue(lock, django_capture_on_commit_callbacks, actor=front_desk)
+    services.freeze_access_code(code, actor=front_desk)
+    services.remove_access_code(code, actor=front_desk)
+    events = list(AuditEvent.objects.order_by("id").values_list("action", "actor__username"))
+    assert events[-3:] == [("code.issue", "desk"), ("code.freeze", "desk"), ("code.delete", "desk")]
+    assert not any(code.pin in e.summary for e in AuditEvent.objects.all())
+
+
+def test_pins_are_encrypted_at_rest(make_lock, django_capture_on_commit_callbacks):
+    from django.db import connection
+
+    code = issue(make_lock("wifi"), django_capture_on_commit_callbacks)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pin FROM locks_accesscode WHERE id = %s", [code.pk])
+        stored = cursor.fetchone()[0]
+    assert code.pin not in stored
+    assert stored.startswith("gAAAA")  # a Fernet token
