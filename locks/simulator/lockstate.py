@@ -241,7 +241,7 @@ def keypad(device: SimDevice, code: str, now: datetime) -> tuple[bool, str]:
                 return opened, refused
     match = offline.check_code(device, code, now) if device.battery else None
     if match is not None:
-        if match.opened or match.reason == "cleared":
+        if match.logged:
             record(device, match.dp_code, now, value=match.value, unlock_name=match.unlock_name)
         else:
             SimEvent.objects.create(device=device, kind="wrong_password", reason=match.reason, created_at=now)

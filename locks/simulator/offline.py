@@ -79,6 +79,7 @@ class KeypadMatch:
     dp_code: str
     value: str = ""
     unlock_name: str = ""
+    logged: bool = False  # the lock writes a record: an unlock, or a clearing code taking effect
 
 
 def check_code(device: SimDevice, code: str, now: datetime) -> KeypadMatch | None:
@@ -97,11 +98,11 @@ def check_code(device: SimDevice, code: str, now: datetime) -> KeypadMatch | Non
         if ts >= pw.invalid_time:
             return KeypadMatch(False, "expired", "unlock_offline_pd", str(pw.password_id), pw.name)
         if pw.kind == "multiple":
-            return KeypadMatch(True, "opened", "unlock_offline_pd", str(pw.password_id), pw.name)
+            return KeypadMatch(True, "opened", "unlock_offline_pd", str(pw.password_id), pw.name, logged=True)
         pw.used = True
         pw.save(update_fields=["used"])
         if pw.kind == "once":
-            return KeypadMatch(True, "opened", "unlock_offline_pd", str(pw.password_id), pw.name)
+            return KeypadMatch(True, "opened", "unlock_offline_pd", str(pw.password_id), pw.name, logged=True)
         # A clearing code does not open the door: it revokes offline passwords issued before it.
         cleared = SimOfflinePassword.objects.filter(device=device, kind__in=["multiple", "once"], pk__lt=pw.pk)
         if pw.kind == "clear_one":
@@ -110,15 +111,15 @@ def check_code(device: SimDevice, code: str, now: datetime) -> KeypadMatch | Non
         else:
             dp_code = "unlock_offline_clear"
         cleared.update(revoked=True)
-        return KeypadMatch(False, "cleared", dp_code, str(pw.password_id), pw.name)
+        return KeypadMatch(False, "cleared", dp_code, str(pw.password_id), pw.name, logged=True)
     for advanced in SimAdvancedPassword.objects.filter(device=device, pin=code):
         settle_advanced(device, advanced, now)
         if advanced.phase != 2:
             continue
         name = f"{advanced.advanced_type} password"
-        return KeypadMatch(True, "opened", "unlock_password", advanced.advanced_type, name)
+        return KeypadMatch(True, "opened", "unlock_password", advanced.advanced_type, name, logged=True)
     if len(code) == DYNAMIC_DIGITS and dynamic_matches(device, code, now):
-        return KeypadMatch(True, "opened", "unlock_dynamic", "1")
+        return KeypadMatch(True, "opened", "unlock_dynamic", "1", logged=True)
     return None
 
 

@@ -88,11 +88,6 @@ def test_offline_v10_multiple_once_and_clear_all_work_with_the_lock_offline(sim:
     assert keypad_reason(sim, dev, later) == (True, "opened")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="simulator bug: lockstate.keypad writes an unlock_offline_pd open-log entry for a cleared (revoked) "
-    "offline code although the door stayed shut (it records every match whose reason is 'cleared')",
-)
 def test_a_cleared_offline_code_writes_no_unlock_record(sim: Sim) -> None:
     dev = sim.make_device("wifi")
     now = now_s()
