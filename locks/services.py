@@ -593,3 +593,141 @@ def import_locks(account: CloudAccount, *, actor: Any = None) -> list[Lock]:
             "locks.import", actor=actor, organisation=account.organisation, obj=account, summary=f"{len(locks)} locks"
         )
     return locks
+
+
+# --- stays drive codes --------------------------------------------------------------------------------------
+
+
+def _live_codes(stay: Stay) -> list[AccessCode]:
+    return list(stay.access_codes.exclude(desired=Desired.REMOVED).select_related("lock"))
+
+
+def _issue_for_stay(stay: Stay, *, actor: Any, ip: str | None) -> list[AccessCode]:
+    """One code per lock of the unit, with the same PIN where the locks allow it (one number to remember)."""
+    codes: list[AccessCode] = []
+    pin: str | None = None
+    for lock in stay.unit.locks.order_by("pk"):
+        reuse = pin if pin and len(pin) == lock.pin_length and pin not in _pins_in_use(lock) else None
+        code = issue_access_code(
+            lock=lock,
+            label=stay.guest.name,
+            starts_at=stay.check_in,
+            ends_at=stay.check_out,
+            pin=reuse,
+            guest=stay.guest,
+            stay=stay,
+            actor=actor,
+            ip=ip,
+        )
+        pin = pin or code.pin
+        codes.append(code)
+    return codes
+
+
+def _validate_stay(unit: Any, check_in: datetime, check_out: datetime, *, exclude: Stay | None = None) -> None:
+    if check_out <= check_in:
+        raise ValidationError({"check_out": "Check-out must be after check-in."})
+    if check_out <= timezone.now():
+        raise ValidationError({"check_out": "This stay has already ended."})
+    if not unit.locks.exists():
+        raise ValidationError({"unit": f"{unit} has no lock yet: attach one before booking it."})
+    overlapping = Stay.objects.filter(
+        unit=unit,
+        status__in=[Stay.Status.BOOKED, Stay.Status.CHECKED_IN],
+        check_in__lt=check_out,
+        check_out__gt=check_in,
+    )
+    if exclude is not None:
+        overlapping = overlapping.exclude(pk=exclude.pk)
+    if unit.property.kind == unit.property.Kind.HOTEL and overlapping.exists():
+        raise ValidationError({"unit": f"{unit} is already booked for part of that time."})
+
+
+@transaction.atomic
+def book_stay(
+    *,
+    unit: Any,
+    guest: Guest,
+    check_in: datetime,
+    check_out: datetime,
+    kind: str = Stay.Kind.HOTEL,
+    actor: Any = None,
+    ip: str | None = None,
+) -> Stay:
+    """A new stay or lease, and its door codes for the unit's locks, valid from check-in to check-out."""
+    if guest.organisation_id != unit.property.organisation_id:
+        raise ValidationError({"guest": "This guest belongs to another organisation."})
+    _validate_stay(unit, check_in, check_out)
+    stay = Stay.objects.create(unit=unit, guest=guest, check_in=check_in, check_out=check_out, kind=kind)
+    audit("stay.book", actor=actor, organisation=unit.property.organisation, obj=stay, summary=str(stay), ip=ip)
+    _issue_for_stay(stay, actor=actor, ip=ip)
+    return stay
+
+
+@transaction.atomic
+def change_stay(
+    stay: Stay,
+    *,
+    check_in: datetime | None = None,
+    check_out: datetime | None = None,
+    actor: Any = None,
+    ip: str | None = None,
+) -> Stay:
+    """Extend, shorten or shift a stay; its codes follow."""
+    stay = Stay.objects.select_for_update().select_related("unit__property").get(pk=stay.pk)
+    if not stay.is_open:
+        raise ValidationError("This stay is over; book a new one instead.")
+    new_in, new_out = check_in or stay.check_in, check_out or stay.check_out
+    _validate_stay(stay.unit, new_in, new_out, exclude=stay)
+    stay.check_in, stay.check_out = new_in, new_out
+    stay.save(update_fields=["check_in", "check_out", "updated_at"])
+    for code in _live_codes(stay):
+        change_access_code(code, starts_at=new_in, ends_at=new_out, actor=actor, ip=ip)
+    audit("stay.change", actor=actor, organisation=stay.unit.property.organisation, obj=stay, summary=str(stay), ip=ip)
+    return stay
+
+
+@transaction.atomic
+def move_stay(stay: Stay, *, unit: Any, actor: Any = None, ip: str | None = None) -> Stay:
+    """Move a guest to another unit: the old unit's codes are removed, the new unit's issued."""
+    stay = Stay.objects.select_for_update().get(pk=stay.pk)
+    if not stay.is_open:
+        raise ValidationError("This stay is over; book a new one instead.")
+    if unit.property.organisation_id != stay.unit.property.organisation_id:
+        raise ValidationError({"unit": "That unit belongs to another organisation."})
+    _validate_stay(unit, stay.check_in, stay.check_out, exclude=stay)
+    for code in _live_codes(stay):
+        remove_access_code(code, actor=actor, ip=ip)
+    stay.unit = unit
+    stay.save(update_fields=["unit", "updated_at"])
+    audit("stay.move", actor=actor, organisation=unit.property.organisation, obj=stay, summary=str(stay), ip=ip)
+    _issue_for_stay(stay, actor=actor, ip=ip)
+    return stay
+
+
+def _end_stay(stay: Stay, status: str, action: str, *, actor: Any, ip: str | None) -> Stay:
+    stay = Stay.objects.select_for_update().select_related("unit__property__organisation").get(pk=stay.pk)
+    if not stay.is_open:
+        return stay  # checking out twice is harmless
+    stay.status = status
+    stay.save(update_fields=["status", "updated_at"])
+    for code in _live_codes(stay):
+        remove_access_code(code, actor=actor, ip=ip)
+    audit(action, actor=actor, organisation=stay.unit.property.organisation, obj=stay, summary=str(stay), ip=ip)
+    return stay
+
+
+@transaction.atomic
+def check_out_stay(stay: Stay, *, actor: Any = None, ip: str | None = None) -> Stay:
+    """The guest has left: their codes come off the locks (confirmed by the cloud, see code status)."""
+    return _end_stay(stay, Stay.Status.CHECKED_OUT, "stay.check_out", actor=actor, ip=ip)
+
+
+@transaction.atomic
+def cancel_stay(stay: Stay, *, actor: Any = None, ip: str | None = None) -> Stay:
+    return _end_stay(stay, Stay.Status.CANCELLED, "stay.cancel", actor=actor, ip=ip)
+
+
+def removal_confirmed(stay: Stay) -> bool:
+    """Whether every code of the stay is confirmed gone from its lock (what check-out promises)."""
+    return not stay.access_codes.exclude(status__in=[Status.REMOVED, Status.EXPIRED]).exists()

@@ -1,0 +1,156 @@
+"""Stays drive codes: booking issues them, changes follow, check-out removes them and confirms it."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from locks import services
+from locks.models import AccessCode
+from tenants.models import Stay, Unit
+from tests.locks.conftest import run_workers
+
+pytestmark = pytest.mark.django_db(transaction=True)
+Status = AccessCode.Status
+
+
+def book(unit, guest, capture, hours=(-1, 48), **extra):
+    now = timezone.now()
+    with capture(execute=True):
+        return services.book_stay(
+            unit=unit,
+            guest=guest,
+            check_in=now + timedelta(hours=hours[0]),
+            check_out=now + timedelta(hours=hours[1]),
+            **extra,
+        )
+
+
+def codes(stay):
+    return list(stay.access_codes.order_by("pk"))
+
+
+def test_booking_issues_one_code_per_lock_with_one_pin(
+    make_lock, unit, guest, world, django_capture_on_commit_callbacks
+):
+    front, room = make_lock("wifi"), make_lock("wifi_keepalive")
+    stay = book(unit, guest, django_capture_on_commit_callbacks)
+    run_workers()
+    issued = codes(stay)
+    assert [c.lock for c in issued] == [front, room]
+    assert {c.pin for c in issued} == {issued[0].pin}
+    assert all(c.refresh_from_db() or c.status == Status.SET for c in issued)
+    assert (issued[0].starts_at, issued[0].ends_at) == (stay.check_in, stay.check_out)
+    assert world.opens(front.device_id, issued[0].pin)
+    assert world.opens(room.device_id, issued[0].pin)
+
+
+def test_extending_a_stay_moves_the_codes_end(make_lock, unit, guest, world, django_capture_on_commit_callbacks):
+    lock = make_lock("zigbee")
+    stay = book(unit, guest, django_capture_on_commit_callbacks)
+    run_workers()
+    later = stay.check_out + timedelta(days=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.change_stay(stay, check_out=later)
+    run_workers()
+    code = codes(stay)[0]
+    assert (code.status, code.ends_at) == (Status.SET, later)
+    stored = world.passwords(lock.device_id)[0]
+    assert stored["invalid_time"] == int(later.timestamp())
+
+
+def test_check_out_removes_the_code_and_confirms_it(make_lock, unit, guest, world, django_capture_on_commit_callbacks):
+    lock = make_lock("wifi")
+    stay = book(unit, guest, django_capture_on_commit_callbacks)
+    run_workers()
+    pin = codes(stay)[0].pin
+    assert world.opens(lock.device_id, pin)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.check_out_stay(stay)
+    assert not services.removal_confirmed(stay)  # asked, not yet confirmed by the lock
+    run_workers()
+    assert services.removal_confirmed(stay)
+    assert codes(stay)[0].status == Status.REMOVED
+    assert not world.opens(lock.device_id, pin)
+    stay.refresh_from_db()
+    assert stay.status == Stay.Status.CHECKED_OUT
+
+
+def test_moving_rooms_moves_the_code(make_lock, unit, guest, account, world, django_capture_on_commit_callbacks):
+    old_lock = make_lock("zigbee")
+    other_room = Unit.objects.create(property=unit.property, name="Room 14")
+    new_lock = make_lock("zigbee")
+    new_lock.unit = other_room
+    new_lock.save()
+    stay = book(unit, guest, django_capture_on_commit_callbacks)
+    run_workers()
+    old_pin = codes(stay)[0].pin
+    with django_capture_on_commit_callbacks(execute=True):
+        services.move_stay(stay, unit=other_room)
+    run_workers()
+    old, new = codes(stay)
+    assert (old.lock, old.status) == (old_lock, Status.REMOVED)
+    assert (new.lock, new.status) == (new_lock, Status.SET)
+    assert not world.opens(old_lock.device_id, old_pin)
+    assert world.opens(new_lock.device_id, new.pin)
+
+
+def test_cancel_removes_codes(make_lock, unit, guest, django_capture_on_commit_callbacks):
+    make_lock("wifi")
+    stay = book(unit, guest, django_capture_on_commit_callbacks, hours=(24, 72))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cancel_stay(stay)
+    run_workers()
+    assert [c.status for c in codes(stay)] == [Status.REMOVED]
+
+
+def test_check_out_twice_is_harmless(make_lock, unit, guest, django_capture_on_commit_callbacks):
+    make_lock("wifi")
+    stay = book(unit, guest, django_capture_on_commit_callbacks)
+    services.check_out_stay(stay)
+    services.check_out_stay(stay)
+    assert AccessCode.objects.filter(stay=stay).count() == 1
+
+
+def test_check_out_before_check_in_is_refused(make_lock, unit, guest, django_capture_on_commit_callbacks):
+    make_lock("wifi")
+    with pytest.raises(ValidationError) as info:
+        book(unit, guest, django_capture_on_commit_callbacks, hours=(48, 24))
+    assert "check_out" in info.value.message_dict
+    assert not Stay.objects.exists()
+    assert not AccessCode.objects.exists()
+
+
+def test_a_unit_without_a_lock_cannot_be_booked(unit, guest, django_capture_on_commit_callbacks, queues):
+    with pytest.raises(ValidationError) as info:
+        book(unit, guest, django_capture_on_commit_callbacks)
+    assert "has no lock" in info.value.message_dict["unit"][0]
+    assert not Stay.objects.exists()
+
+
+def test_hotel_rooms_are_not_double_booked(make_lock, unit, guest, django_capture_on_commit_callbacks):
+    make_lock("wifi")
+    book(unit, guest, django_capture_on_commit_callbacks)
+    with pytest.raises(ValidationError, match="already booked"):
+        book(unit, guest, django_capture_on_commit_callbacks, hours=(2, 5))
+
+
+def test_another_organisations_guest_is_refused(make_lock, unit, django_capture_on_commit_callbacks):
+    from tenants.models import Guest, Organisation
+
+    make_lock("wifi")
+    other = Organisation.objects.create(name="Other", slug="other")
+    stranger = Guest.objects.create(organisation=other, name="Eve")
+    with pytest.raises(ValidationError) as info:
+        book(unit, stranger, django_capture_on_commit_callbacks)
+    assert "guest" in info.value.message_dict
+    assert not Stay.objects.exists()
+
+
+def test_property_time_zone_is_used_for_codes(make_lock, unit, guest, django_capture_on_commit_callbacks):
+    unit.property.time_zone = "America/New_York"
+    unit.property.save()
+    make_lock("wifi")
+    stay = book(unit, guest, django_capture_on_commit_callbacks)
+    assert codes(stay)[0].time_zone == "America/New_York"
