@@ -219,12 +219,12 @@ def _device_record(device: SimDevice, uid: str) -> dict[str, Any]:
 
 
 def user_devices(call: Call) -> dict[str, Any]:
-    """Access-control devices the account can use: all of them for the project's own account."""
+    """Access-control devices of the calling project the account can use: all of them for the project's own account."""
     uid = call.args["uid"]
     page_no, page_size = listing.page(call.query)
-    devices = SimDevice.objects.filter(kind=ACCESS_CONTROL).order_by("created_at", "id")
+    devices = SimDevice.objects.filter(kind=ACCESS_CONTROL, access_id=call.access_id).order_by("created_at", "id")
     if uid != transport.project_uid(call.access_id):
-        if not SimUser.objects.filter(uid=uid).exists():
+        if not SimUser.objects.filter(uid=uid, device__access_id=call.access_id).exists():
             raise TuyaError(2006)
         devices = devices.filter(users__uid=uid, users__state=SimUser.State.ACTIVE).distinct()
     chunk, meta = listing.slice_page(list(devices), page_no, page_size)

@@ -52,6 +52,7 @@ def device_list(request: HttpRequest) -> HttpResponse:
             online=_as_bool(data.get("online", True)),
             battery=int(data.get("battery", 100)),
             time_zone=str(data.get("time_zone") or "Europe/Amsterdam"),
+            access_id=str(data.get("access_id") or ""),
         )
     except (ValueError, TypeError) as exc:
         return _error(str(exc))
@@ -86,17 +87,20 @@ def device_detail(request: HttpRequest, device_id: str) -> HttpResponse:
 @transaction.atomic
 def _update_device(device: SimDevice, data: dict[str, Any]) -> None:
     now = clock.now()
+    battery = None
     if "battery" in data:
         battery = int(data["battery"])
         if not 0 <= battery <= 100:
             raise ValueError("battery must be 0..100")
-        device.battery = battery
     if "name" in data:
         device.name = str(data["name"])[:100] or device.name
     device.updated_at = now
     device.save()
     if "online" in data:
         delivery.set_online(device, _as_bool(data["online"]), now)
+    if battery is not None:
+        # After the online change: a lock coming back online reports its low battery at once.
+        lockstate.set_battery(device, battery, now)
 
 
 @csrf_exempt
@@ -157,6 +161,7 @@ def device_events(request: HttpRequest, device_id: str) -> HttpResponse:
             "sn": e.sn,
             "reason": e.reason,
             "time": int(e.created_at.timestamp() * 1000),
+            "uploaded": e.uploaded,
         }
         for e in events
     ]

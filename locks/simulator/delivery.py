@@ -153,8 +153,11 @@ def set_online(device: SimDevice, online: bool, now: datetime) -> None:
     was_online, device.online = device.online, online
     device.updated_at = now
     device.save()
-    if online and not was_online and not KINDS[device.kind].sub:
-        device.passwords.exclude(op="").filter(op_due_at=None).update(op_due_at=now + _delay(), updated_at=now)
+    if online and not was_online:
+        # The lock uploads the log entries it kept while offline; each keeps the time it happened.
+        device.events.filter(uploaded=False).update(uploaded=True)
+        if not KINDS[device.kind].sub:
+            device.passwords.exclude(op="").filter(op_due_at=None).update(op_due_at=now + _delay(), updated_at=now)
 
 
 def restart_stalled(device: SimDevice, now: datetime, password_id: int | None = None) -> int:
@@ -232,10 +235,22 @@ def type_code(device: SimDevice, code: str, now: datetime) -> tuple[bool, str]:
             pw.used = True
             pw.save(update_fields=["used"])
         SimEvent.objects.create(
-            device=device, kind="unlock_temporary", password_id=pw.password_id, sn=pw.sn, created_at=now
+            device=device,
+            kind="unlock_temporary",
+            password_id=pw.password_id,
+            sn=pw.sn,
+            created_at=now,
+            uploaded=device.online,
         )
         return True, "opened"
     reason = reasons[0][1] if reasons else "unknown_code"
     pw_id = reasons[0][0].password_id if reasons else None
-    SimEvent.objects.create(device=device, kind="wrong_password", password_id=pw_id, reason=reason, created_at=now)
+    SimEvent.objects.create(
+        device=device,
+        kind="wrong_password",
+        password_id=pw_id,
+        reason=reason,
+        created_at=now,
+        uploaded=device.online,
+    )
     return False, reason

@@ -7,7 +7,7 @@ import string
 
 from django.db import transaction
 
-from locks.simulator import clock, schedule
+from locks.simulator import clock, conf, schedule
 from locks.simulator.kinds import KINDS
 from locks.simulator.models import SimDevice
 
@@ -39,8 +39,18 @@ def new_device_id() -> str:
 
 
 def create_device(
-    *, kind: str, name: str, online: bool = True, battery: int = 100, time_zone: str = "Europe/Amsterdam"
+    *,
+    kind: str,
+    name: str,
+    online: bool = True,
+    battery: int = 100,
+    time_zone: str = "Europe/Amsterdam",
+    access_id: str = "",
 ) -> SimDevice:
+    """A new lock, linked to the cloud project `access_id` (the configured project when empty)."""
+    access_id = access_id.strip() or conf.access_id()
+    if len(access_id) > 64:
+        raise ValueError("access_id must be at most 64 characters")
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
     if schedule.parse_time_zone(time_zone) is None:
@@ -50,6 +60,7 @@ def create_device(
     now = clock.now()
     device = SimDevice(
         id=new_device_id(),
+        access_id=access_id,
         kind=kind,
         name=name or KINDS[kind].label,
         online=online,
@@ -80,6 +91,7 @@ def world_json(device: SimDevice) -> dict[str, object]:
     kind = KINDS[device.kind]
     return {
         "id": device.id,
+        "access_id": device.access_id,
         "kind": device.kind,
         "kind_label": kind.label,
         "name": device.name,

@@ -9,7 +9,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from locks.simulator import conf, delivery, dpcodes, media, offline, schedule, transport
+from locks.simulator import delivery, dpcodes, media, offline, schedule, transport
 from locks.simulator.kinds import ACCESS_CONTROL, WIFI, WIFI_VIDEO
 from locks.simulator.models import SimDevice, SimEnrollment, SimEvent, SimPassword, SimUnlockMethod, SimUser
 
@@ -57,7 +57,7 @@ def owner(device: SimDevice, now: datetime) -> SimUser:
     if found is not None:
         return found
     return create_user(
-        device, now, home=True, user_type=50, nick_name="Owner", uid=transport.project_uid(conf.access_id())
+        device, now, home=True, user_type=50, nick_name="Owner", uid=transport.project_uid(device.access_id)
     )
 
 
@@ -186,6 +186,7 @@ def record(
     if event is None:
         event = SimEvent(device=device, kind=kind, created_at=now)
     event.kind, event.dp_value, event.method, event.user = kind, value, method, user
+    event.uploaded = device.online  # an offline lock keeps the entry until it is back online
     event.unlock_name = unlock_name or (method.name if method else "")
     if event.media_id is None and films(device, kind, method):
         title = kind if kind != "alarm_lock" else f"alarm: {value}"
@@ -244,7 +245,9 @@ def keypad(device: SimDevice, code: str, now: datetime) -> tuple[bool, str]:
         if match.logged:
             record(device, match.dp_code, now, value=match.value, unlock_name=match.unlock_name)
         else:
-            SimEvent.objects.create(device=device, kind="wrong_password", reason=match.reason, created_at=now)
+            SimEvent.objects.create(
+                device=device, kind="wrong_password", reason=match.reason, created_at=now, uploaded=device.online
+            )
             _maybe_wrong_code_alarm(device, now)
         return match.opened, match.reason
     opened, reason = delivery.type_code(device, code, now)
@@ -278,3 +281,17 @@ def alarm(device: SimDevice, value: str, now: datetime) -> SimEvent:
     if value not in dpcodes.ALARM_LOCK_VALUES:
         raise ValueError(f"alarm must be one of {', '.join(sorted(dpcodes.ALARM_LOCK_VALUES))}")
     return record(device, "alarm_lock", now, value=value)
+
+
+LOW_BATTERY_PERCENT = 10
+
+
+def set_battery(device: SimDevice, battery: int, now: datetime) -> SimEvent | None:
+    """The battery drains or is replaced. Dropping to LOW_BATTERY_PERCENT or below raises one
+    alarm_lock = low_battery (returned); staying low raises nothing more until it has been above again."""
+    was, device.battery = device.battery, battery
+    device.updated_at = now
+    device.save(update_fields=["battery", "updated_at"])
+    if was > LOW_BATTERY_PERCENT >= battery:
+        return record(device, "alarm_lock", now, value="low_battery")
+    return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from locks.simulator import conf
 from locks.simulator.kinds import KIND_CHOICES
 
 
@@ -34,6 +35,8 @@ class SimToken(models.Model):
 
 class SimDevice(models.Model):
     id = models.CharField(max_length=32, primary_key=True)
+    # The cloud project the lock is linked to: other projects get 1106 "permission deny" for it, as on Tuya.
+    access_id = models.CharField(max_length=64, default=conf.access_id, db_index=True)
     kind = models.CharField(max_length=20, choices=KIND_CHOICES)
     name = models.CharField(max_length=100)
     online = models.BooleanField(default=True)
@@ -126,6 +129,9 @@ class SimEvent(models.Model):
     method = models.ForeignKey("SimUnlockMethod", null=True, blank=True, on_delete=models.SET_NULL)
     unlock_name = models.CharField(max_length=100, blank=True)
     media = models.ForeignKey("SimMedia", null=True, blank=True, on_delete=models.SET_NULL)
+    # False while the entry exists only in the lock's memory (it happened while the lock was offline); set when
+    # the lock is back online and uploads it. created_at stays the time it happened.
+    uploaded = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -47,6 +47,8 @@ def cloud_api(request: HttpRequest, api_path: str) -> HttpResponse:
                 call.device = SimDevice.objects.filter(pk=args["device_id"]).first()
                 if call.device is None:
                     raise TuyaError(2010)
+                if call.device.access_id != client_id:
+                    raise TuyaError(1106)  # Tuya's answer for a device outside the project
                 api.check_applicable(route, call.device)
             result = route.handler(call)
     except TuyaError as error:

@@ -71,6 +71,7 @@ def event_json(request: HttpRequest, event: SimEvent) -> dict[str, Any]:
         "value": event.dp_value,
         "user_id": event.user.user_id if event.user else None,
         "time": int(event.created_at.timestamp() * 1000),
+        "uploaded": event.uploaded,
     }
     if event.media is not None:
         row["file_url"] = media.url(_base_url(request), event.media)

@@ -211,7 +211,9 @@ def test_outside_the_users_schedule_is_refused(tuya, make_device, sim_clock):
     assert world(device.id, "present", {"type": "card", "number": sn}) == {
         "opened": False,
         "reason": "outside_schedule",
-        "events": [{"kind": "alarm_lock", "value": "wrong_card", "user_id": user_id, "time": now * 1000}],
+        "events": [
+            {"kind": "alarm_lock", "value": "wrong_card", "user_id": user_id, "time": now * 1000, "uploaded": True}
+        ],
     }
     sim_clock.advance(HOUR)
     assert world(device.id, "present", {"type": "card", "number": sn})["opened"] is True
