@@ -144,6 +144,14 @@ _CATEGORY_KINDS = {
 }
 
 
+LOCK_CATEGORIES = frozenset({"ms", *_CATEGORY_KINDS})
+
+
+def is_lock_category(category: str) -> bool:
+    """A project may hold lights and plugs too: only locks are imported."""
+    return category in LOCK_CATEGORIES
+
+
 def kind_of(device: DeviceDetails) -> str:
     """Our lock kind from the device's category and product; staff can correct it in the admin."""
     if device.category in _CATEGORY_KINDS:

@@ -53,3 +53,24 @@ def enqueue_converge(code_id: int) -> None:
         )
     except RedisError:
         logger.warning("Could not enqueue code %s; the sweeper will pick it up", code_id)
+
+
+def reconcile_lock(lock_id: int) -> int:
+    """Compare one lock's passwords in the cloud with ours; returns how many codes were sent for repair."""
+    from locks.models import Lock
+
+    lock = Lock.objects.select_related("cloud_account").filter(pk=lock_id).first()
+    if lock is None:
+        return 0  # deleted since: nothing to do
+    return len(services.reconcile_lock(lock).repaired)
+
+
+def reconcile_all_locks() -> int:
+    """Periodic: one reconcile job per lock on the sync queue, paced by the workers."""
+    from locks.models import Lock
+
+    queue = django_rq.get_queue("sync")
+    lock_ids = list(Lock.objects.values_list("pk", flat=True))
+    for lock_id in lock_ids:
+        queue.enqueue(reconcile_lock, lock_id, job_id=f"reconcile-{lock_id}", failure_ttl=7 * 24 * 3600)
+    return len(lock_ids)

@@ -63,6 +63,9 @@ class Lock(models.Model):
     # Circuit breaker: a lock that keeps failing is left alone for a while to spare its battery and our quota.
     failure_streak = models.PositiveIntegerField(default=0)
     paused_until = models.DateTimeField(null=True, blank=True)
+    # Reconciliation: passwords on the lock that no code of ours explains (set in the Tuya app, or left over).
+    foreign_codes = models.JSONField(default=list, blank=True)
+    last_reconciled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = scoped("organisation")

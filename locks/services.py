@@ -559,18 +559,20 @@ def expire_codes(now: datetime | None = None) -> int:
 # --- cloud accounts and locks -------------------------------------------------------------------------------
 
 
-def import_locks(account: CloudAccount, *, actor: Any = None) -> list[Lock]:
-    """Bring in every lock of the cloud project (its user's devices), updating the ones already known."""
+def import_locks(account: CloudAccount, *, device_ids: Iterable[str] | None = None, actor: Any = None) -> list[Lock]:
+    """Bring in the project's locks (or just `device_ids`), updating the ones already known."""
     # Cloud first, database after: a transaction held across HTTP calls would block every other writer.
     api = cloud.api_for(account)
     uid = api.client.tokens.current().uid
-    found, page_no = [], 1
-    while True:
-        page = api.users.list_user_devices(uid, page_no=page_no, page_size=100)
-        found += [api.device.get_device(device.id) for device in page]
-        if not page.has_more or not page.items:
-            break
-        page_no += 1
+    if device_ids is None:
+        device_ids, last_id = [], None
+        while True:
+            page = api.device.list_project_devices(last_id=last_id, page_size=20)
+            device_ids += [device.id for device in page if cloud.is_lock_category(device.category)]
+            last_id = page.next_last_id
+            if last_id is None:
+                break
+    found = [api.device.get_device(device_id) for device_id in device_ids]
     with transaction.atomic():
         locks = [
             Lock.objects.update_or_create(
@@ -731,3 +733,86 @@ def cancel_stay(stay: Stay, *, actor: Any = None, ip: str | None = None) -> Stay
 def removal_confirmed(stay: Stay) -> bool:
     """Whether every code of the stay is confirmed gone from its lock (what check-out promises)."""
     return not stay.access_codes.exclude(status__in=[Status.REMOVED, Status.EXPIRED]).exists()
+
+
+# --- PINs on screen, resending, reconciliation ---------------------------------------------------------------
+
+
+def may_see_pins(user: Any, lock: Lock) -> bool:
+    """Owners and managers of the lock's organisation, and its front desk for their properties."""
+    from tenants.models import CODE_ROLES, Membership, Role
+
+    if getattr(user, "is_superuser", False):
+        return True
+    membership = Membership.objects.filter(user=user, organisation_id=lock.organisation_id).first()
+    if membership is None or membership.role not in CODE_ROLES:
+        return False
+    if membership.role == Role.FRONT_DESK and lock.unit_id:
+        limited = list(membership.properties.values_list("pk", flat=True))
+        return not limited or lock.unit.property_id in limited
+    return True
+
+
+def reveal_pin(code: AccessCode, *, actor: Any, ip: str | None = None) -> str:
+    """The code's PIN for someone allowed to see it; every look (and every refusal) is audited."""
+    from django.core.exceptions import PermissionDenied
+
+    if not may_see_pins(actor, code.lock):
+        audit("code.reveal_refused", actor=actor, organisation=code.lock.organisation, obj=code, ip=ip)
+        raise PermissionDenied("Your role may not see door codes.")
+    audit("code.reveal", actor=actor, organisation=code.lock.organisation, obj=code, summary=code.label, ip=ip)
+    return code.pin
+
+
+@transaction.atomic
+def resend_access_code(code: AccessCode, *, actor: Any = None, ip: str | None = None) -> AccessCode:
+    """Try a failed code again from the start, as a new operation (a new marker, so nothing is confused)."""
+    code = _lock_row(code)
+    if code.status != Status.FAILED:
+        raise ValidationError("Only a code that failed can be sent again.")
+    _validate_window(code.starts_at, code.ends_at, now=timezone.now())
+    code.tuya_password_id, code.operation_id = None, uuid.uuid4()
+    code.status, code.pending_op, code.desired, code.needs_modify = Status.REQUESTED, "create", Desired.ACTIVE, False
+    _touch(code)
+    code.save()
+    audit("code.resend", actor=actor, organisation=code.lock.organisation, obj=code, summary=code.label, ip=ip)
+    _enqueue_after_commit(code)
+    return code
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    foreign: list[dict[str, Any]]
+    repaired: list[int]
+
+
+def reconcile_lock(lock: Lock) -> Reconciliation:
+    """Compare the lock's passwords in the cloud with the codes we want; repair ours, flag the rest."""
+    api = cloud.api_for(lock.cloud_account)
+    try:
+        in_cloud = cloud.list_passwords(api, lock)
+    except TuyaError as error:
+        logger.info("reconcile %s: %s", lock.pk, error)
+        return Reconciliation([], [])
+    codes = list(lock.access_codes.all())
+    by_id = {c.tuya_password_id: c for c in codes if c.tuya_password_id is not None}
+    by_marker = {c.cloud_marker: c for c in codes}
+    live_in_cloud = [pw for pw in in_cloud if pw.state != "removed"]
+    foreign: list[dict[str, Any]] = []
+    repair: dict[int, str] = {}
+    for pw in live_in_cloud:
+        code = by_id.get(pw.password_id) or by_marker.get(pw.name[-13:])
+        if code is None:
+            foreign.append({"password_id": pw.password_id, "name": pw.name, "state": pw.state})
+        elif code.desired == Desired.REMOVED and code.status == Status.REMOVED:
+            repair[code.pk] = Status.REMOVING  # removed here, still on the lock: delete it again
+    present = {pw.password_id for pw in live_in_cloud}
+    for code in codes:
+        gone = code.tuya_password_id is not None and code.tuya_password_id not in present
+        if code.status == Status.SET and gone and code.ends_at > timezone.now():
+            repair[code.pk] = Status.SENDING  # we think it is on the lock, the cloud does not: put it back
+    for pk, status in repair.items():
+        AccessCode.objects.filter(pk=pk).update(status=status, next_attempt_at=timezone.now())
+        _enqueue_after_commit(AccessCode(pk=pk))
+    Lock.objects.filter(pk=lock.pk).update(foreign_codes=foreign, last_reconciled_at=timezone.now())
+    return Reconciliation(foreign, sorted(repair))

@@ -1,0 +1,139 @@
+"""Reconciliation, resending failed codes, revealing PINs, importing a project's locks."""
+
+import time
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from locks import services
+from locks.models import AccessCode, AuditEvent
+from tenants.models import Membership, Role
+from tests.locks.conftest import run_workers, window
+
+pytestmark = pytest.mark.django_db(transaction=True)
+Status = AccessCode.Status
+
+
+def issue(lock, capture, **extra):
+    starts, ends = window()
+    with capture(execute=True):
+        return services.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends, **extra)
+
+
+def set_code(lock, capture):
+    code = issue(lock, capture)
+    run_workers()
+    code.refresh_from_db()
+    assert code.status == Status.SET
+    return code
+
+
+def test_code_deleted_outside_the_app_is_put_back(make_lock, world, django_capture_on_commit_callbacks):
+    lock = make_lock("wifi")
+    code = set_code(lock, django_capture_on_commit_callbacks)
+    from locks import cloud
+
+    cloud.api_for(lock.cloud_account).passwords.delete_temp_password(lock.device_id, code.tuya_password_id)
+    time.sleep(0.5)  # the lock takes the deletion after the simulated delivery delay
+    result = services.reconcile_lock(lock)
+    assert result.repaired == [code.pk]
+    run_workers()
+    code.refresh_from_db()
+    assert code.status == Status.SET
+    assert world.opens(lock.device_id, code.pin)
+
+
+def test_foreign_code_is_flagged_not_deleted(make_lock, world, django_capture_on_commit_callbacks):
+    lock = make_lock("wifi")
+    set_code(lock, django_capture_on_commit_callbacks)
+    from locks import cloud
+
+    starts, ends = window()
+    cloud.api_for(lock.cloud_account).passwords.create_temp_password(
+        lock.device_id,
+        lock_kind="wifi",
+        pin="5820417",
+        name="set in the Tuya app",
+        effective_time=starts,
+        invalid_time=ends,
+    )
+    result = services.reconcile_lock(lock)
+    assert [f["name"] for f in result.foreign] == ["set in the Tuya app"]
+    lock.refresh_from_db()
+    assert lock.foreign_codes[0]["name"] == "set in the Tuya app"
+    assert lock.last_reconciled_at is not None
+    assert len(world.passwords(lock.device_id)) == 2
+
+
+def test_failed_code_can_be_sent_again(make_lock, world, django_capture_on_commit_callbacks):
+    lock = make_lock("zigbee_hotel")
+    first = set_code(lock, django_capture_on_commit_callbacks)
+    # The hotel lock refuses overlapping windows (delivery_status 6): the second code fails.
+    second = issue(lock, django_capture_on_commit_callbacks)
+    run_workers()
+    second.refresh_from_db()
+    assert second.status == Status.FAILED
+    assert "overlaps" in second.failure_reason
+    with pytest.raises(ValidationError, match="Only a code that failed"):
+        services.resend_access_code(first)
+    services.remove_access_code(first)
+    run_workers()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.resend_access_code(second)
+    run_workers()
+    second.refresh_from_db()
+    assert second.status == Status.SET, second.failure_reason
+    assert world.opens(lock.device_id, second.pin)
+
+
+def test_front_desk_may_reveal_and_is_audited(make_lock, front_desk, django_capture_on_commit_callbacks):
+    code = issue(make_lock("wifi"), django_capture_on_commit_callbacks)
+    assert services.reveal_pin(code, actor=front_desk, ip="10.0.0.7") == code.pin
+    event = AuditEvent.objects.get(action="code.reveal")
+    assert (event.actor, event.ip_address, event.object_id) == (front_desk, "10.0.0.7", str(code.pk))
+    assert code.pin not in event.summary
+
+
+def test_viewer_may_not_reveal_and_the_refusal_is_audited(
+    make_lock, org, django_user_model, django_capture_on_commit_callbacks
+):
+    viewer = django_user_model.objects.create_user("viewer", password="pw-viewer-1")
+    Membership.objects.create(user=viewer, organisation=org, role=Role.VIEWER)
+    code = issue(make_lock("wifi"), django_capture_on_commit_callbacks)
+    with pytest.raises(PermissionDenied):
+        services.reveal_pin(code, actor=viewer)
+    assert AuditEvent.objects.filter(action="code.reveal_refused", actor=viewer).exists()
+
+
+def test_front_desk_limited_to_other_properties_may_not_reveal(
+    make_lock, org, front_desk, django_capture_on_commit_callbacks
+):
+    from tenants.models import Property
+
+    other = Property.objects.create(organisation=org, name="Annex")
+    front_desk.memberships.get().properties.add(other)
+    code = issue(make_lock("wifi"), django_capture_on_commit_callbacks)
+    with pytest.raises(PermissionDenied):
+        services.reveal_pin(code, actor=front_desk)
+
+
+def test_member_of_another_organisation_may_not_reveal(
+    make_lock, django_user_model, django_capture_on_commit_callbacks
+):
+    from tenants.models import Organisation
+
+    outsider = django_user_model.objects.create_user("outsider", password="pw-out-1")
+    other = Organisation.objects.create(name="Other", slug="other")
+    Membership.objects.create(user=outsider, organisation=other, role=Role.OWNER)
+    code = issue(make_lock("wifi"), django_capture_on_commit_callbacks)
+    with pytest.raises(PermissionDenied):
+        services.reveal_pin(code, actor=outsider)
+
+
+def test_import_by_device_ids(account, world):
+    device_id = world.device("zigbee_hotel")
+    (lock,) = services.import_locks(account, device_ids=[device_id])
+    assert (lock.device_id, lock.kind, lock.organisation) == (device_id, "zigbee_hotel", account.organisation)
+    assert lock.local_key  # stored encrypted
+    account.refresh_from_db()
+    assert account.uid
