@@ -8,7 +8,6 @@ The world (locks, keypad, faults) is driven through the simulator's unsigned con
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 import urllib.request
@@ -25,7 +24,8 @@ from locks.simulator import clock, conf
 from locks.simulator.devserver import keep_tuya_headers_in_devserver
 from locks.simulator.server import build_server
 from locks.tuya import RawResponse, TuyaClient, Urllib3Transport
-from locks.tuya.api import LockApi, LockKind, route_table
+from locks.tuya.api import LockApi, LockKind
+from tests.contract.route_coverage import COVERAGE_FILE, record_route
 
 DELIVERY_SECONDS = 0.15  # one hop cloud -> lock; short so the suite stays fast
 POLL_SECONDS = 0.03
@@ -58,30 +58,6 @@ def sim_has(method: str, template: str) -> bool:
 
 def needs_sim_route(method: str, template: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(not sim_has(method, template), reason=f"simulator has no {method} {template} yet")
-
-
-# --- route coverage ------------------------------------------------------------------------------------------
-# Every request our client sends through a `Sim` is matched against the client's own route table; the rows that
-# were called, and those the simulator answered with success, are collected here for test_contract_coverage.py.
-CLIENT_ROUTES: frozenset[tuple[str, str]] = frozenset(route_table())
-_ROUTE_PATTERNS = [
-    (key, re.compile("^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(key[1])) + "$")) for key in CLIENT_ROUTES
-]
-CALLED_ROUTES: set[tuple[str, str]] = set()
-ANSWERED_ROUTES: set[tuple[str, str]] = set()
-COVERAGE_FILE = "test_contract_coverage.py"
-
-
-def record_route(method: str, path: str, response: RawResponse) -> None:
-    try:
-        ok = json.loads(response.body).get("success") is True
-    except (ValueError, AttributeError):
-        ok = False
-    for key, pattern in _ROUTE_PATTERNS:
-        if key[0] == method and pattern.match(path):
-            CALLED_ROUTES.add(key)
-            if ok:
-                ANSWERED_ROUTES.add(key)
 
 
 @pytest.hookimpl(trylast=True)
