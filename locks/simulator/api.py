@@ -14,6 +14,7 @@ from locks.simulator import (
     api_logs,
     api_methods,
     api_offline,
+    api_project,
     api_remote,
     api_users,
     conf,
@@ -429,10 +430,10 @@ ROUTES: list[Route] = [
     # The spec's sample request spells it reset-password; accept that spelling too.
     _route("POST", f"{_D}/door-lock/temp-passwords/reset-password", temp_password_clear),
 ]
-# Users, unlock methods, logs and media live in their own modules.
-ROUTES += [
-    _route(*row) for module in (api_users, api_methods, api_logs, api_offline, api_remote) for row in module.ROUTES
-]
+# Users, unlock methods, logs, media, offline codes, remote unlocking and the project device list live in
+# their own modules.
+_GROUPS = (api_users, api_methods, api_logs, api_offline, api_remote, api_project)
+ROUTES += [_route(*row) for module in _GROUPS for row in module.ROUTES]
 
 
 def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:

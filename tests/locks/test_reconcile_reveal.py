@@ -137,3 +137,29 @@ def test_import_by_device_ids(account, world):
     assert lock.local_key  # stored encrypted
     account.refresh_from_db()
     assert account.uid
+
+
+def test_import_finds_every_lock_of_the_project_and_only_locks(account, world):
+    ids = {world.device(kind) for kind in ("wifi", "zigbee", "ble", "zigbee_hotel", "wifi_keepalive", "wifi_video")}
+    ids |= {world.device(kind) for kind in ("ble_gateway", "access_control")}
+    locks = services.import_locks(account)
+    assert {lock.device_id for lock in locks} >= ids
+    kinds = {lock.device_id: lock.kind for lock in locks}
+    assert sorted(kinds[i] for i in ids) == sorted(
+        ["wifi", "zigbee", "ble", "zigbee_hotel", "wifi_keepalive", "wifi_video", "ble_gateway", "access_control"]
+    )
+    assert services.import_locks(account)  # importing again updates, it does not duplicate
+    assert account.locks.count() == len(locks)
+
+
+def test_project_device_list_pages_by_last_id(account, world):
+    from locks import cloud
+
+    for _ in range(23):
+        world.device("wifi")
+    api = cloud.api_for(account)
+    first = api.device.list_project_devices(page_size=20)
+    second = api.device.list_project_devices(last_id=first.next_last_id, page_size=20)
+    assert len(first.items) == 20
+    assert second.next_last_id is None
+    assert not {d.id for d in first} & {d.id for d in second}
