@@ -31,6 +31,8 @@ def sweep_access_codes() -> int:
     due = list(services.due_codes())
     for code_id in due:
         enqueue_converge(code_id)
+    for operation_id in services.stalled_operations():
+        enqueue_lock_operation(operation_id)
     return len(due)
 
 
@@ -74,3 +76,21 @@ def reconcile_all_locks() -> int:
     for lock_id in lock_ids:
         queue.enqueue(reconcile_lock, lock_id, job_id=f"reconcile-{lock_id}", failure_ttl=7 * 24 * 3600)
     return len(lock_ids)
+
+
+def run_lock_operation(operation_id: int) -> str:
+    """Carry out an offline/dynamic/advanced password request, a hotel clear or a sync."""
+    return services.run_lock_operation(operation_id)
+
+
+def enqueue_lock_operation(operation_id: int) -> None:
+    try:
+        django_rq.get_queue(CODES_QUEUE).enqueue(
+            run_lock_operation,
+            operation_id,
+            job_id=f"lock-operation-{operation_id}",
+            retry=Retry(max=3, interval=[5, 30, 120]),
+            failure_ttl=30 * 24 * 3600,
+        )
+    except RedisError:
+        logger.warning("Could not enqueue lock operation %s; the sweeper will pick it up", operation_id)

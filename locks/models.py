@@ -224,3 +224,45 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise PermissionError("Audit events are append-only.")
+
+
+class LockOperation(models.Model):
+    """A one-off request to a lock that is not a managed code: an offline or dynamic password, an advanced
+    password, clearing a hotel lock, syncing pending passwords. A worker carries it out; the page polls it."""
+
+    class Kind(models.TextChoices):
+        OFFLINE_PASSWORD = "offline", "Offline password"
+        DYNAMIC_PASSWORD = "dynamic", "Dynamic password"
+        ADVANCED_PASSWORD = "advanced", "Advanced password"
+        CLEAR_ALL = "clear_all", "Clear all codes"
+        SYNC_PENDING = "sync", "Sync pending codes"
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="lock_operations")
+    lock = models.ForeignKey(Lock, on_delete=models.CASCADE, related_name="operations")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    label = models.CharField(max_length=100, blank=True)
+    params = models.JSONField(default=dict, blank=True)  # never a secret
+    secret = EncryptedTextField(blank=True)  # the code it produced, or the PIN it sets
+    result = models.JSONField(default=dict, blank=True)  # never a secret: rounded window, password id, phase
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED)
+    failure_reason = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = scoped("organisation")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.lock}"
