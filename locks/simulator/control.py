@@ -1,6 +1,7 @@
 """The physical world around the simulated cloud: create locks, take them offline, type codes, inject faults.
 
-Plain JSON, not signed: this is not Tuya's API but the hands of whoever stands at the door.
+Plain JSON, not signed: this is not Tuya's API but the hands of whoever stands at the door. The same actions
+as HTML forms are on the control page (controlpage.py).
 """
 
 from __future__ import annotations
@@ -10,12 +11,10 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from locks.simulator import clock, delivery, devices, faults, lockstate
-from locks.simulator.kinds import KINDS
 from locks.simulator.models import SimDevice, SimEvent, SimFault
 
 
@@ -181,33 +180,3 @@ def fault_list(request: HttpRequest) -> HttpResponse:
             return _error(str(exc))
         return JsonResponse(faults.as_json(fault), status=201)
     return JsonResponse({"faults": [faults.as_json(f) for f in SimFault.objects.order_by("id")]})
-
-
-@csrf_exempt
-@require_http_methods(["GET", "POST"])
-def page(request: HttpRequest) -> HttpResponse:
-    """A plain page for people: the same actions as the JSON API, as forms."""
-    message = ""
-    if request.method == "POST":
-        action, device = request.POST.get("action"), _device_or_404(request.POST.get("device_id", ""))
-        if action == "create":
-            try:
-                devices.create_device(kind=request.POST.get("kind", ""), name=request.POST.get("name", ""))
-            except ValueError as exc:
-                message = str(exc)
-        elif action == "toggle" and device is not None:
-            with transaction.atomic():
-                delivery.set_online(device, not device.online, clock.now())
-        elif action == "keypad" and device is not None:
-            with transaction.atomic():
-                opened, reason = lockstate.keypad(device, request.POST.get("code", ""), clock.now())
-            message = f"{device.name}: {'opened' if opened else 'stayed shut'} ({reason})"
-        if not message:
-            return redirect(request.path)
-    context = {
-        "devices": SimDevice.objects.order_by("created_at"),
-        "kinds": [(key, kind.label) for key, kind in KINDS.items()],
-        "faults": SimFault.objects.order_by("id"),
-        "message": message,
-    }
-    return render(request, "simulator/control.html", context)

@@ -35,6 +35,15 @@ def encrypt(file_key: str, plain: bytes) -> bytes:
     return bytes(4) + iv + bytes(44) + encryptor.update(padded) + encryptor.finalize()
 
 
+def decrypt(file_key: str, data: bytes) -> bytes:
+    """The plain JPEG back from the stored file (the control page shows it; clients decrypt it themselves)."""
+    iv, body = data[4:20], data[HEADER:]
+    decryptor = Cipher(algorithms.AES(file_key.encode("utf-8")), modes.CBC(iv)).decryptor()
+    padded = decryptor.update(body) + decryptor.finalize()
+    unpadder = padding.PKCS7(128).unpadder()
+    return unpadder.update(padded) + unpadder.finalize()
+
+
 def draw(title: str, when: datetime, device: SimDevice) -> bytes:
     """A simple JPEG scene: a wall, a door, and the event and local time as text."""
     image = Image.new("RGB", (640, 480), (205, 200, 190))

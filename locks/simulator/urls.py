@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path, re_path
 
-from locks.simulator import control, views, world
+from locks.simulator import control, controlpage, views, world
 
 app_name = "simulator"
 
 urlpatterns: list[URLPattern] = [
-    path("_sim/", control.page, name="page"),
+    path("_sim/", controlpage.page, name="page"),
+    path("_sim/photos/<str:token>.jpg", controlpage.photo, name="photo"),
     path("_sim/devices", control.device_list, name="devices"),
     path("_sim/devices/<str:device_id>", control.device_detail, name="device"),
     path("_sim/devices/<str:device_id>/keypad", control.keypad, name="keypad"),

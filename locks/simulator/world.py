@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -17,7 +18,15 @@ from django.views.decorators.http import require_http_methods
 
 from locks.simulator import clock, dpcodes, lockstate, media
 from locks.simulator.kinds import ACCESS_CONTROL, BLE_GATEWAY, WIFI_KEEPALIVE, WIFI_VIDEO
-from locks.simulator.models import SimDevice, SimEnrollment, SimEvent, SimMedia, SimUnlockMethod, SimUser
+from locks.simulator.models import (
+    SimDevice,
+    SimEnrollment,
+    SimEvent,
+    SimMedia,
+    SimRemoteRequest,
+    SimUnlockMethod,
+    SimUser,
+)
 
 # Kinds whose locally enrolled methods reach the cloud only through opmodes/actions/sync (the spec lists sync
 # for exactly these); the others report a new method at once.
@@ -138,16 +147,26 @@ def doorbell(request: HttpRequest, device: SimDevice, data: dict[str, Any]) -> d
 def remote_request(request: HttpRequest, device: SimDevice, data: dict[str, Any]) -> dict[str, Any]:
     """POST: someone at the door asks to be let in (the doorbell rings, camera locks take a photo, and the
     lock stays awake for the countdown); GET: the state of the latest request."""
-    from locks.simulator import api_remote
-
     now = clock.now()
     if request.method == "POST":
-        bell = lockstate.ring(device, now)
-        asked = api_remote.open_request(device, now)
+        bell, asked = ask_to_enter(device, now)
         return {"request": _request_json(asked, now), "events": [event_json(request, bell)]}
-    api_remote.pending_request(device, now)  # lapses an unanswered request whose countdown ended
-    latest = device.remote_requests.order_by("-created_at", "-id").first()
+    latest = latest_request(device, now)
     return {"request": _request_json(latest, now) if latest else None}
+
+
+def ask_to_enter(device: SimDevice, now: datetime) -> tuple[SimEvent, SimRemoteRequest]:
+    """Someone at the door rings and asks to be let in: the doorbell event and the pending request."""
+    from locks.simulator import api_remote
+
+    return lockstate.ring(device, now), api_remote.open_request(device, now)
+
+
+def latest_request(device: SimDevice, now: datetime) -> SimRemoteRequest | None:
+    from locks.simulator import api_remote
+
+    api_remote.pending_request(device, now)  # lapses an unanswered request whose countdown ended
+    return device.remote_requests.order_by("-created_at", "-id").first()
 
 
 def _request_json(asked: Any, now: Any) -> dict[str, Any]:
@@ -187,10 +206,14 @@ def _enrollment_json(enrollment: SimEnrollment | None) -> dict[str, Any]:
 @_device_action(["POST"])
 def enroll_step(request: HttpRequest, device: SimDevice, data: dict[str, Any]) -> dict[str, Any]:
     """Press the finger (or show the card, face, type the password: {"code": "…"}) once more for the enrollment."""
+    return _enrollment_json(advance_enrollment(device, data, clock.now()))
+
+
+def advance_enrollment(device: SimDevice, data: dict[str, Any], now: datetime) -> SimEnrollment:
+    """One more press / entry for the enrollment in progress (WorldError when there is none or the code is bad)."""
     enrollment = lockstate.active_enrollment(device)
     if enrollment is None:
         raise WorldError("no enrollment in progress", 409)
-    now = clock.now()
     if enrollment.dp_code == "unlock_password":
         code = str(data.get("code", ""))
         if not code.isdigit() or not 6 <= len(code) <= 10:
@@ -209,7 +232,7 @@ def enroll_step(request: HttpRequest, device: SimDevice, data: dict[str, Any]) -
     enrollment.messages = [*enrollment.messages, lockstate.enrollment_message(enrollment, finish=finished)]
     enrollment.updated_at = now
     enrollment.save()
-    return _enrollment_json(enrollment)
+    return enrollment
 
 
 @_device_action(["GET"])

@@ -140,8 +140,8 @@ def test_control_page_lists_devices_and_acts(make_device):
     assert b"Front door" in client.get(f"{PREFIX}/_sim/").content
     client.post(f"{PREFIX}/_sim/", {"action": "toggle", "device_id": device.id})
     assert SimDevice.objects.get(pk=device.id).online is False
-    page = client.post(f"{PREFIX}/_sim/", {"action": "keypad", "device_id": device.id, "code": "1234567"})
-    assert b"stayed shut" in page.content
+    page = client.post(f"{PREFIX}/_sim/", {"action": "keypad", "device_id": device.id, "code": "1234567"}, follow=True)
+    assert b"refused (unknown code)" in page.content
 
 
 def test_seed_demo_is_idempotent():
