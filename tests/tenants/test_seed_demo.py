@@ -1,0 +1,143 @@
+"""`manage.py seed_demo`: the demo organisations, logins, locks and codes, produced by the real code lifecycle
+against the simulator over HTTP, and a second run that changes nothing."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from locks.models import AccessCode, AuditEvent, CloudAccount, Lock, LockKind
+from tenants.models import Guest, Membership, Organisation, Property, Role, Stay, Unit
+from tests.locks.conftest import World, queues, sim_url  # noqa: F401 - fixtures used by name
+
+Status = AccessCode.Status
+MODELS = [Organisation, Property, Unit, Guest, Membership, Stay, CloudAccount, Lock, AccessCode, AuditEvent]
+
+
+def seed(url: str, *extra: str) -> str:
+    out = io.StringIO()
+    call_command("seed_demo", "--cloud", "--endpoint", url, "--burst", "--timeout", "60", *extra, stdout=out)
+    return out.getvalue()
+
+
+def snapshot(world: World) -> dict[str, Any]:
+    rows = {model.__name__: model.objects.count() for model in MODELS}
+    rows["users"] = sorted(get_user_model().objects.values_list("username", "password", "is_staff", "is_superuser"))
+    rows["codes"] = sorted(AccessCode.objects.values_list("pk", "status", "desired", "tuya_password_id", "version"))
+    rows["on_locks"] = {
+        lock.device_id: sorted((p["password_id"], p["lifecycle"]) for p in world.passwords(lock.device_id))
+        for lock in Lock.objects.all()
+    }
+    return rows
+
+
+def code(label: str) -> AccessCode:
+    return AccessCode.objects.select_related("lock").get(label=label)
+
+
+@pytest.fixture
+def seeded(sim_url: str, queues: None) -> tuple[World, str]:  # noqa: F811 - the imported fixtures
+    return World(sim_url), seed(sim_url)
+
+
+def test_the_demo_is_seeded_through_the_lifecycle(seeded):
+    # One seed for all checks: seeding runs some 25 codes through the workers and the simulator.
+    world, out = seeded
+    check_logins(out)
+    check_places_and_locks()
+    check_codes(world)
+
+
+def check_logins(out: str) -> None:
+    for username, password in [
+        ("admin", "admin-doors"),
+        ("owner", "owner-doors"),
+        ("manager", "manager-doors"),
+        ("desk", "desk-doors"),
+        ("viewer", "viewer-doors"),
+        ("landlord", "landlord-doors"),
+    ]:
+        assert f"{username:<9} / {password}" in out
+        assert get_user_model().objects.get(username=username).check_password(password)
+    assert get_user_model().objects.get(username="admin").is_superuser
+    roles = dict(Membership.objects.values_list("user__username", "role"))
+    assert roles == {
+        "owner": Role.OWNER,
+        "manager": Role.MANAGER,
+        "desk": Role.FRONT_DESK,
+        "viewer": Role.VIEWER,
+        "landlord": Role.OWNER,
+    }
+    desk = Membership.objects.get(user__username="desk")
+    assert [p.name for p in desk.properties.all()] == ["Canal Hotel"]
+    assert Membership.objects.get(user__username="landlord").organisation.name == "Riverside Lettings"
+
+
+def check_places_and_locks() -> None:
+    hotel = Property.objects.get(name="Canal Hotel")
+    assert (hotel.kind, hotel.time_zone, hotel.units.count()) == ("hotel", "Europe/Amsterdam", 9)
+    rentals = Property.objects.filter(organisation__name="Riverside Lettings")
+    assert {p.time_zone for p in rentals} == {"Europe/London", "America/New_York"}
+    assert {lock.kind for lock in Lock.objects.all()} == set(LockKind.values)
+    assert not Lock.objects.filter(unit=None).exists()
+    # Each organisation has only its own doors, though both use the simulator's one demo project.
+    for lock in Lock.objects.select_related("unit__property", "cloud_account"):
+        assert lock.organisation_id == lock.unit.property.organisation_id == lock.cloud_account.organisation_id
+
+
+def check_codes(world: World) -> None:
+    current = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Margaret Hamilton", "Donald Knuth"]
+    for name in [*current, "Katherine Johnson", "Edsger Dijkstra", "Olivia Bennett", "Maya Rodriguez"]:
+        assert code(name).status == Status.SET, name
+        pins = [p["pin"] for p in world.passwords(code(name).lock.device_id) if p["lifecycle"] == "active"]
+        assert code(name).pin in pins
+    assert Stay.objects.get(guest__name="Ada Lovelace").status == Stay.Status.CHECKED_IN
+    arrival = Stay.objects.get(guest__name="Katherine Johnson")
+    assert arrival.status == Stay.Status.BOOKED
+    assert code("Katherine Johnson").starts_at == arrival.check_in
+
+    cleaner = code("Cleaner (Mon/Wed 09:00-12:00)")
+    assert (cleaner.status, cleaner.kind, cleaner.schedule_days) == (Status.SET, "weekly", [0, 2])
+    assert (cleaner.schedule_start_minute, cleaner.schedule_end_minute, cleaner.time_zone) == (
+        540,
+        720,
+        "Europe/London",
+    )
+    [on_lock] = [p for p in world.passwords(cleaner.lock.device_id) if p["pin"] == cleaner.pin]
+    assert on_lock["schedule_list"]
+
+    walker = code("Dog walker")
+    assert (walker.status, walker.lock.kind) == (Status.FROZEN, LockKind.ZIGBEE)
+    assert code("Movers").status == Status.REMOVED
+    assert Stay.objects.get(guest__name="Barbara Liskov").status == Stay.Status.CHECKED_OUT
+    assert code("Barbara Liskov").status == Status.REMOVED
+
+    refused = code("Extra guest (overlaps Ada's stay)")
+    assert (refused.status, refused.lock.kind) == (Status.FAILED, LockKind.ZIGBEE_HOTEL)
+    assert "overlaps" in refused.failure_reason
+    assert code("Plumber (one visit)").kind == AccessCode.Kind.ONCE
+    assert code("Plumber (one visit)").status == Status.SET
+    # Nothing was written by hand: every code went through issue (and its audit row).
+    assert AuditEvent.objects.filter(action="code.issue").count() == AccessCode.objects.count()
+
+
+def test_a_second_run_changes_nothing(seeded, sim_url):  # noqa: F811
+    world, _out = seeded
+    before = snapshot(world)
+    seed(sim_url)
+    assert snapshot(world) == before
+
+
+def test_without_cloud_it_creates_people_and_places_only(transactional_db):
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", stdout=out)
+    assert Organisation.objects.count() == 2
+    assert Unit.objects.count() == 15
+    assert CloudAccount.objects.filter(endpoint="embedded").count() == 2
+    assert not Lock.objects.exists()
+    assert "landlord" in out.getvalue()
