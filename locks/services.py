@@ -369,6 +369,8 @@ def _step(api: LockApi, code: AccessCode) -> bool:
         _wait(code)
         return True
     if state.state == "failed":
+        if _resend_through_gateway(api, code, state):
+            return True
         _fail(code, state.reason)
         return False
     if state.state == "removed":
@@ -398,6 +400,31 @@ def _step(api: LockApi, code: AccessCode) -> bool:
     if code.status != confirmed:
         _save(code, status=confirmed)
     return False
+
+
+GATEWAY_RESENDS = 3
+
+
+def _resend_through_gateway(api: LockApi, code: AccessCode, state: cloud.CloudPassword) -> bool:
+    """A Zigbee gateway that gave up (the lock was unreachable) is asked to resend, a few times, at most once
+    a minute per lock as Tuya allows; True when a resend is on its way."""
+    if code.lock.kind != LockKind.ZIGBEE or state.reason != cloud.DELIVERY_FAILURES[3]:
+        return False
+    if code.attempts >= GATEWAY_RESENDS:
+        return False
+    try:
+        _call(lambda: api.passwords.sync_passwords(code.lock.device_id, code.tuya_password_id), code)
+    except TuyaError as error:
+        if error.code != 1113:
+            raise
+        raise _Retry("The lock's gateway could not reach it; resending in a minute.", code=1113) from None
+    _save(
+        code,
+        attempts=code.attempts + 1,
+        status=Status.SENDING,
+        failure_reason="The gateway could not reach the lock; resending.",
+    )
+    return True
 
 
 def _step_create(api: LockApi, code: AccessCode) -> bool:

@@ -226,3 +226,31 @@ def test_pins_are_encrypted_at_rest(make_lock, django_capture_on_commit_callback
         stored = cursor.fetchone()[0]
     assert code.pin not in stored
     assert stored.startswith("gAAAA")  # a Fernet token
+
+
+def test_zigbee_code_that_could_not_reach_the_lock_is_resent_when_it_is_back(
+    make_lock, world, settings, django_capture_on_commit_callbacks
+):
+    lock = make_lock("zigbee")
+    world.online(lock.device_id, False)
+    code = settle(issue(lock, django_capture_on_commit_callbacks))
+    assert code.status == Status.SENDING  # never "set": the lock has not confirmed
+    assert code.failure_reason == "The lock's gateway could not reach it; resending in a minute."
+    world.online(lock.device_id, True)
+    settings.SIM_ISSUE_PASSWORD_INTERVAL = 0  # a minute later
+    services.converge_access_code(code.pk)
+    code.refresh_from_db()
+    assert code.status == Status.SET, code.failure_reason
+    assert world.opens(lock.device_id, code.pin)
+
+
+def test_zigbee_code_gives_up_after_a_few_resends(make_lock, world, settings, django_capture_on_commit_callbacks):
+    settings.SIM_ISSUE_PASSWORD_INTERVAL = 0
+    lock = make_lock("zigbee")
+    world.online(lock.device_id, False)
+    code = settle(issue(lock, django_capture_on_commit_callbacks))
+    for _ in range(4):
+        services.converge_access_code(code.pk)
+    code.refresh_from_db()
+    assert code.status == Status.FAILED
+    assert "did not accept the code" in code.failure_reason
