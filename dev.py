@@ -10,11 +10,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import venv
 from collections.abc import Iterator
 from pathlib import Path
@@ -92,10 +94,12 @@ def run(argv: list[str]) -> int:
     port = argv[0] if argv else os.environ.get("PORT", "8000")
     var_dir = _var_dir()
     var_dir.mkdir(parents=True, exist_ok=True)
+    # Cloud accounts with endpoint "embedded" reach the simulator this run serves, on this port, from every
+    # process (web, workers, the seeder).
+    os.environ["EMBEDDED_SIMULATOR_URL"] = f"http://127.0.0.1:{port}/tuya-sim"
     with embedded_redis(var_dir):
         manage("migrate", "--no-input")
-        manage("seed_demo")
-        manage("tuya_simulator", "--seed-demo", "--seed-only")
+        manage("seed_demo")  # people and places; the locks and codes need the cloud, so they come once it answers
         with background(
             [
                 # Two workers on every queue, in priority order; the scheduler runs retries and periodic jobs.
@@ -126,13 +130,56 @@ def background(commands: list[list[str]]) -> Iterator[None]:
                 child.kill()
 
 
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
 def _serve(port: str) -> None:
-    print(f"\nThe app is at http://127.0.0.1:{port}/ (Ctrl+C stops it).", flush=True)
-    print(
-        f"The Tuya cloud simulator is at http://127.0.0.1:{port}/tuya-sim/ (its world: /tuya-sim/_sim/).\n", flush=True
-    )
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C is how a person stops it
-        manage("runserver", f"127.0.0.1:{port}")
+    """Serve the app; once it answers, seed the demo's locks and codes through its embedded cloud."""
+    server = subprocess.Popen([PYTHON, ROOT / "manage.py", "runserver", f"127.0.0.1:{port}"], cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while not _answers(f"http://127.0.0.1:{port}/tuya-sim/_sim/devices"):
+            if server.poll() is not None:
+                sys.exit(f"The app did not start (runserver exited with {server.returncode}).")
+            if time.monotonic() > deadline:
+                sys.exit(f"The app did not answer on port {port} within 60 s.")
+            time.sleep(0.2)
+        print("\nSeeding the demo locks and codes through the embedded Tuya cloud ...", flush=True)
+        try:
+            manage("seed_demo", "--cloud")
+        except subprocess.CalledProcessError:
+            print("Seeding the demo locks failed (see above); the app runs on.", flush=True)
+        print(f"\nThe app is at http://127.0.0.1:{port}/ (Ctrl+C stops it); admin: /admin/, queues: /django-rq/.")
+        print(f"The Tuya cloud simulator is at http://127.0.0.1:{port}/tuya-sim/ (its world: /tuya-sim/_sim/).\n")
+        sys.stdout.flush()
+        server.wait()
+    except KeyboardInterrupt:  # Ctrl+C is how a person stops it
+        pass
+    finally:
+        _stop(server)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop runserver and its autoreloader's child (which a signal to the parent alone would leave running)."""
+    if process.poll() is not None:
+        return
+    try:  # Linux lists a process's children here; elsewhere Ctrl+C or a signal to the group reaches them
+        children = [int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()]
+    except OSError:
+        children = []
+    for pid in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def test(argv: list[str]) -> int:
@@ -147,7 +194,13 @@ def test(argv: list[str]) -> int:
 
 COMMANDS = {"run": run, "test": test}
 
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    sys.exit(128 + signum)  # unwinds the `finally`s, which stop the server, the workers and Redis
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
         sys.exit("usage: python3 dev.py run [PORT] | test [pytest args]")
     try:
