@@ -88,6 +88,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# A refused form (no or a stale CSRF token) is audited as `access.refused` and gets a plain 403 page.
+CSRF_FAILURE_VIEW = "locks.error_views.csrf_failure"
 
 TEMPLATES = [
     {

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class TenantsConfig(AppConfig):
     name = "tenants"
     verbose_name = "Organisations, properties and stays"
+
+    def ready(self) -> None:
+        from tenants import signals  # noqa: F401  (connects the audit receivers)
