@@ -26,7 +26,8 @@ def _ms(when: datetime) -> int:
 
 
 def _events(call: Call, kinds: set[str] | frozenset[str], start_ms: int = 0, end_ms: int = 0) -> QuerySet[SimEvent]:
-    rows = call.dev.events.filter(kind__in=kinds).select_related("user", "media", "method")
+    # Entries an offline lock still keeps to itself are not in the cloud yet.
+    rows = call.dev.events.filter(kind__in=kinds, uploaded=True).select_related("user", "media", "method")
     if start_ms:
         rows = rows.filter(created_at__gte=datetime.fromtimestamp(start_ms / 1000, UTC))
     if end_ms:
@@ -174,7 +175,7 @@ def records(call: Call) -> dict[str, Any]:
 
 def record_allocate(call: Call) -> bool:
     stamp, _, pk = call.args["record_id"].partition("-")
-    event = call.dev.events.filter(pk=int(pk)).first() if pk.isdigit() else None
+    event = call.dev.events.filter(pk=int(pk), uploaded=True).first() if pk.isdigit() else None
     if event is None or f"{_ms(event.created_at):x}" != stamp:
         raise TuyaError(1109, "record_id")
     user_id = listing.get(call.body, "user_id")
