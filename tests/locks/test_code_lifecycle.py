@@ -254,3 +254,24 @@ def test_zigbee_code_gives_up_after_a_few_resends(make_lock, world, settings, dj
     code.refresh_from_db()
     assert code.status == Status.FAILED
     assert "did not accept the code" in code.failure_reason
+
+
+def test_no_pin_or_secret_in_logs_or_job_arguments(make_lock, world, caplog, django_capture_on_commit_callbacks):
+    import logging
+
+    import django_rq
+
+    caplog.set_level(logging.DEBUG)
+    lock = make_lock("zigbee")
+    code = issue(lock, django_capture_on_commit_callbacks)
+    queued = django_rq.get_queue("codes").jobs
+    assert [job.args for job in queued] == [(code.pk,)]
+    world.fault(endpoint="temp_password_create", kind="http_500", count=1)
+    settle(code)
+    services.converge_access_code(code.pk)
+    code.refresh_from_db()
+    assert code.status == Status.SET
+    secret = lock.cloud_account.access_secret
+    for text in (caplog.text, code.failure_reason, repr(code)):
+        assert code.pin not in text
+        assert secret not in text
