@@ -265,7 +265,7 @@ def test_no_pin_or_secret_in_logs_or_job_arguments(make_lock, world, caplog, dja
     lock = make_lock("zigbee")
     code = issue(lock, django_capture_on_commit_callbacks)
     queued = django_rq.get_queue("codes").jobs
-    assert [job.args for job in queued] == [(code.pk,)]
+    assert [list(job.args) for job in queued] == [[code.pk]]  # JSON-serialised: ids only, never a PIN
     world.fault(endpoint="temp_password_create", kind="http_500", count=1)
     settle(code)
     services.converge_access_code(code.pk)
