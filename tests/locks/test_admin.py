@@ -106,6 +106,9 @@ def test_staff_sees_only_their_organisations_rows(client: Any, tenants: tuple[Te
     assert a.objects[model].pk in shown
     assert b.objects[model].pk not in shown
     assert b.org.name not in response.content.decode()  # not even in a filter's list of organisations
+    searched = client.get(admin_url(model, "changelist"), {"q": "Bravo"})  # every search field is a valid lookup
+    assert searched.status_code == 200
+    assert b.objects[model].pk not in {obj.pk for obj in searched.context["cl"].result_list}
 
 
 @pytest.mark.parametrize("model", APP_MODELS, ids=lambda m: m.__name__)
@@ -151,6 +154,19 @@ def test_posting_another_organisations_choice_is_refused(client: Any, tenants: t
     assert "unit" in response.context["adminform"].form.errors
     lock.refresh_from_db()
     assert lock.unit == a.objects[Unit]
+
+
+def test_an_action_on_another_organisations_rows_touches_nothing(client: Any, tenants: tuple[Tenant, Tenant]) -> None:
+    a, b = tenants
+    theirs = b.objects[AccessCode]
+    client.force_login(a.staff)
+    response = client.post(
+        admin_url(AccessCode, "changelist"), {"action": "remove", "_selected_action": [theirs.pk], "index": 0}
+    )
+    assert response.status_code == 302
+    theirs.refresh_from_db()
+    assert theirs.desired == AccessCode.Desired.ACTIVE
+    assert not AuditEvent.objects.filter(action="code.delete").exists()
 
 
 def test_one_object_cannot_mix_two_of_the_staff_members_organisations(
