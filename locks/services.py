@@ -26,11 +26,14 @@ from django.utils import timezone
 from locks import cloud
 from locks.models import AccessCode, AuditEvent, CloudAccount, Lock, LockOperation
 from locks.tuya import (
+    TuyaAuthError,
     TuyaDeviceOfflineError,
     TuyaError,
     TuyaNetworkError,
+    TuyaPermissionError,
     TuyaRateLimitedError,
     TuyaServerError,
+    TuyaSignatureError,
     TuyaTimeoutError,
     TuyaTokenError,
 )
@@ -330,6 +333,11 @@ def converge_access_code(code_id: int) -> str:
             _converge(api, code)
         except _Retry as retry:
             _back_off(code, retry)
+        except (TuyaAuthError, TuyaPermissionError, TuyaSignatureError) as error:
+            # The whole cloud account is refused (credentials, permission, subscription): every lock of it
+            # would fail the same way, so pause them all instead of hammering the cloud, and say why.
+            _account_refused(lock.cloud_account, _explain(error))
+            _back_off(code, _Retry(_explain(error), code=error.code))
         except TuyaError as error:
             _fail(code, _explain(error), error.code)
         return code.status
@@ -546,6 +554,11 @@ def _fail(code: AccessCode, reason: str, error_code: int | None = None) -> None:
 
 def _explain(error: TuyaError) -> str:
     return f"{error.msg} (Tuya {error.code}). {error.hint}" if error.code is not None else f"{error.msg}. {error.hint}"
+
+
+def _account_refused(account: CloudAccount, reason: str) -> None:
+    CloudAccount.objects.filter(pk=account.pk).update(last_error=reason[:300])
+    Lock.objects.filter(cloud_account=account).update(paused_until=timezone.now() + BREAKER_PAUSE)
 
 
 def _healthy(lock: Lock) -> None:

@@ -275,3 +275,19 @@ def test_no_pin_or_secret_in_logs_or_job_arguments(make_lock, world, caplog, dja
     for text in (caplog.text, code.failure_reason, repr(code)):
         assert code.pin not in text
         assert secret not in text
+
+
+def test_refused_credentials_pause_the_whole_account_and_say_why(make_lock, world, django_capture_on_commit_callbacks):
+    lock = make_lock("wifi")
+    other = make_lock("zigbee")
+    account = lock.cloud_account
+    account.access_secret = "W" * 32
+    account.save()
+    code = settle(issue(lock, django_capture_on_commit_callbacks))
+    assert code.status == Status.REQUESTED  # nothing was sent: the cloud refused us before anything happened
+    assert "Check the access secret" in code.failure_reason
+    account.refresh_from_db()
+    assert "sign invalid" in account.last_error
+    other.refresh_from_db()
+    assert other.paused_until is not None
+    assert other.paused_until > timezone.now()
