@@ -105,7 +105,7 @@ def run(argv: list[str]) -> int:
                 # Two workers on every queue, in priority order; the scheduler runs retries and periodic jobs.
                 [*WORKER, "--with-scheduler"],
                 WORKER,
-                ["rqcron", "locks.cron"],
+                ["run_periodic"],
             ]
         ):
             _serve(port)

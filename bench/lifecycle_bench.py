@@ -58,7 +58,7 @@ ACCESS_ID = "simdemoaccessid00001"
 ACCESS_SECRET = "SimDemoSecret0123456789abcdefXYZ"
 PYTHON = sys.executable
 WORKER = ["rqworker", "unlock", "codes", "sync", "media", "--serializer", "rq.serializers.JSONSerializer"]
-SWEEP_EVERY = 30.0  # locks/cron.py
+SWEEP_EVERY = 30.0  # locks/periodic.py
 
 
 def free_port() -> int:

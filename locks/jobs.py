@@ -7,11 +7,11 @@ to a Redis outage or a killed worker is only late, never lost.
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 
 import django_rq
 from redis.exceptions import RedisError
 from rq import Retry
-from rq.job import JobStatus
 
 from locks import services
 
@@ -22,6 +22,9 @@ CODES_QUEUE = "codes"
 
 def converge_access_code(code_id: int) -> str:
     """Move one door code towards its desired state on the lock."""
+    # From here on, a new request for this code gets a job of its own (this one may have read old wishes).
+    with suppress(RedisError):
+        django_rq.get_connection(CODES_QUEUE).delete(_queued_marker(code_id))
     return services.converge_access_code(code_id)
 
 
@@ -36,20 +39,26 @@ def sweep_access_codes() -> int:
     return len(due)
 
 
-PENDING = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED})
+QUEUED_MARKER_SECONDS = 60  # a lost job's marker lapses, so the sweeper can hand the code out again
+
+
+def _queued_marker(code_id: int) -> str:
+    return f"doors:converge-queued:{code_id}"
 
 
 def enqueue_converge(code_id: int) -> None:
-    job_id = f"converge-{code_id}"
+    """One waiting job per code is enough: it reads the latest wishes when it starts.
+
+    A marker, not the job's status, says "already waiting": a job stuck in a dead scheduler's registry
+    or on a killed worker must not keep the code from ever getting a new one.
+    """
     try:
-        queue = django_rq.get_queue(CODES_QUEUE)
-        existing = queue.fetch_job(job_id)
-        if existing is not None and existing.get_status(refresh=False) in PENDING:
-            return  # one waiting job per code is enough: it reads the latest state when it runs
-        queue.enqueue(
+        connection = django_rq.get_connection(CODES_QUEUE)
+        if not connection.set(_queued_marker(code_id), 1, nx=True, ex=QUEUED_MARKER_SECONDS):
+            return
+        django_rq.get_queue(CODES_QUEUE).enqueue(
             converge_access_code,
             code_id,
-            job_id=job_id,
             retry=Retry(max=5, interval=[5, 15, 60, 300, 900]),
             failure_ttl=30 * 24 * 3600,
         )

@@ -1,0 +1,57 @@
+"""The periodic jobs and the loop that enqueues them (`manage.py run_periodic`, one process per deployment).
+
+Not `rqcron`: RQ's cron scheduler enqueues with the default pickle serializer, which our JSON-only
+workers refuse. The loop only enqueues; the jobs run on the workers like any other.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import django_rq
+from redis.exceptions import RedisError
+
+from locks import jobs
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Periodic:
+    name: str
+    func: Callable[[], int]
+    queue: str
+    every_seconds: int
+
+
+PERIODIC = (
+    # The outbox sweeper: every unsettled code gets a job, so nothing waits on a lost enqueue for long.
+    Periodic("sweep-access-codes", jobs.sweep_access_codes, "codes", 30),
+    # Drift repair: codes changed outside this app are found within one interval (RELIABILITY.md R7).
+    Periodic("reconcile-all-locks", jobs.reconcile_all_locks, "sync", 600),
+)
+
+
+def enqueue_due(now: float | None = None) -> list[str]:
+    """Enqueue each periodic job whose interval has passed; safe with several schedulers running."""
+    connection = django_rq.get_connection("codes")
+    enqueued = []
+    for task in PERIODIC:
+        # The first scheduler to claim this interval enqueues; the others skip it until it ends.
+        if connection.set(f"doors:periodic:{task.name}", int(now or time.time()), nx=True, ex=task.every_seconds):
+            django_rq.get_queue(task.queue).enqueue(task.func, failure_ttl=7 * 24 * 3600)
+            enqueued.append(task.name)
+    return enqueued
+
+
+def run_forever(tick_seconds: float = 1.0) -> None:
+    while True:
+        try:
+            for name in enqueue_due():
+                logger.info("enqueued %s", name)
+        except RedisError as error:
+            logger.warning("periodic jobs not enqueued (%s); retrying", error)
+        time.sleep(tick_seconds)
