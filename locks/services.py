@@ -331,6 +331,8 @@ def converge_access_code(code_id: int) -> str:
         api = cloud.api_for(lock.cloud_account)
         try:
             _converge(api, code)
+        except _Pending:
+            _poll_later(code)
         except _Retry as retry:
             _back_off(code, retry)
         except (TuyaAuthError, TuyaPermissionError, TuyaSignatureError) as error:
@@ -349,11 +351,29 @@ def _wanted(code: AccessCode) -> str:
     return {Desired.ACTIVE: Status.SET, Desired.FROZEN: Status.FROZEN, Desired.REMOVED: Status.REMOVED}[code.desired]
 
 
+class _Pending(Exception):
+    """The lock has not confirmed yet and this job does not wait: the sweeper looks again shortly."""
+
+
+# The spec's Zigbee flow polls a password's status for 25 s; after that, waiting slows down (backoff).
+CONFIRMATION_WINDOW = timedelta(seconds=25)
+
+
 def _converge(api: LockApi, code: AccessCode) -> None:
-    deadline = time.monotonic() + settings.CODE_POLL_WINDOW_SECONDS
-    while _step(api, code):
-        if time.monotonic() > deadline:
+    window = settings.CODE_POLL_WINDOW_SECONDS
+    deadline = time.monotonic() + window
+    while _step(api, code):  # with no window, the first wait raises _Pending
+        if window > 0 and time.monotonic() > deadline:
             raise _Retry("The lock has not confirmed yet; still waiting for it.")
+
+
+def _poll_later(code: AccessCode) -> None:
+    """Free the worker while the lock takes its time; the sweeper hands the code out again when due."""
+    started = code.op_started_at or code.updated_at
+    if started and timezone.now() - started > CONFIRMATION_WINDOW:
+        _back_off(code, _Retry("The lock has not confirmed yet; still waiting for it."))
+        return
+    _save(code, next_attempt_at=timezone.now() + timedelta(seconds=settings.CODE_POLL_SECONDS))
 
 
 def _settle_expired(code: AccessCode) -> bool:
@@ -446,7 +466,10 @@ def _step_create(api: LockApi, code: AccessCode) -> bool:
         password_id = created.id
     else:
         password_id = found.password_id
-    _save(code, tuya_password_id=password_id, status=Status.SENDING, pending_op="create")
+        code.op_started_at = code.op_started_at or timezone.now()
+    _save(
+        code, tuya_password_id=password_id, status=Status.SENDING, pending_op="create", op_started_at=code.op_started_at
+    )
     return True
 
 
@@ -476,6 +499,8 @@ def _read(api: LockApi, code: AccessCode) -> cloud.CloudPassword:
 
 
 def _wait(code: AccessCode) -> None:
+    if settings.CODE_POLL_WINDOW_SECONDS <= 0:
+        raise _Pending  # no waiting inside jobs: workers stay free for other codes (higher throughput)
     time.sleep(settings.CODE_POLL_SECONDS)
 
 

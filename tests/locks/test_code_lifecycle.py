@@ -291,3 +291,22 @@ def test_refused_credentials_pause_the_whole_account_and_say_why(make_lock, worl
     other.refresh_from_db()
     assert other.paused_until is not None
     assert other.paused_until > timezone.now()
+
+
+def test_with_no_waiting_in_jobs_the_sweeper_confirms_codes(
+    make_lock, world, settings, django_capture_on_commit_callbacks
+):
+    import time
+
+    settings.CODE_POLL_WINDOW_SECONDS = 0  # workers never sleep on a lock: throughput mode
+    lock = make_lock("zigbee")
+    code = settle(issue(lock, django_capture_on_commit_callbacks))
+    assert code.status == Status.SENDING  # created, not yet confirmed, and the worker moved on
+    assert (code.attempts, code.failure_reason) == (0, "")
+    for _ in range(50):
+        time.sleep(settings.CODE_POLL_SECONDS)
+        jobs.sweep_access_codes()
+        if settle(code).status == Status.SET:
+            break
+    assert code.status == Status.SET
+    assert world.opens(lock.device_id, code.pin)
