@@ -339,6 +339,8 @@ def converge_access_code(code_id: int) -> str:
             # The whole cloud account is refused (credentials, permission, subscription): every lock of it
             # would fail the same way, so pause them all instead of hammering the cloud, and say why.
             _account_refused(lock.cloud_account, _explain(error))
+            if code.pending_op == "create" and code.tuya_password_id is None:
+                code.status = Status.REQUESTED  # refused at the door: nothing reached the lock
             _back_off(code, _Retry(_explain(error), code=error.code))
         except TuyaError as error:
             _fail(code, _explain(error), error.code)
@@ -458,7 +460,11 @@ def _resend_through_gateway(api: LockApi, code: AccessCode, state: cloud.CloudPa
 def _step_create(api: LockApi, code: AccessCode) -> bool:
     lock = code.lock
     # A create whose reply was lost left a password named with our marker: adopt it instead of creating twice.
-    found = _call(lambda: cloud.find_by_marker(api, lock, code.cloud_marker), code)
+    # A code still "requested" was never sent (status turns "sending" before the call), so there is nothing
+    # to look for and the listing call is saved.
+    found = None
+    if code.status != Status.REQUESTED:
+        found = _call(lambda: cloud.find_by_marker(api, lock, code.cloud_marker), code)
     if found is None:
         # Recorded before the call, so a crash after it is known to have possibly sent (status sending).
         _save(code, status=Status.SENDING, pending_op="create", op_started_at=timezone.now())
