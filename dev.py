@@ -112,7 +112,17 @@ def run(argv: list[str]) -> int:
     return 0
 
 
-WORKER = ["rqworker", "unlock", "codes", "sync", "media", "--serializer", "rq.serializers.JSONSerializer"]
+WORKER = [
+    "rqworker",
+    "unlock",
+    "codes",
+    "sync",
+    "media",
+    "--serializer",
+    "rq.serializers.JSONSerializer",
+    "--worker-class",
+    "locks.workers.DjangoSimpleWorker",
+]
 
 
 @contextlib.contextmanager

@@ -57,7 +57,17 @@ from locks.tuya.api import LockApi  # noqa: E402
 ACCESS_ID = "simdemoaccessid00001"
 ACCESS_SECRET = "SimDemoSecret0123456789abcdefXYZ"
 PYTHON = sys.executable
-WORKER = ["rqworker", "unlock", "codes", "sync", "media", "--serializer", "rq.serializers.JSONSerializer"]
+WORKER = [
+    "rqworker",
+    "unlock",
+    "codes",
+    "sync",
+    "media",
+    "--serializer",
+    "rq.serializers.JSONSerializer",
+    "--worker-class",
+    "locks.workers.DjangoSimpleWorker",
+]
 SWEEP_EVERY = 5.0  # locks/periodic.py
 
 

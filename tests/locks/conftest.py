@@ -13,12 +13,12 @@ import django_rq
 import pytest
 import redis
 from django.utils import timezone
-from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 from locks.models import CloudAccount, Lock
 from locks.simulator import conf as sim_conf
 from locks.simulator.server import build_server
+from locks.workers import DjangoSimpleWorker
 from tenants.models import Guest, Membership, Organisation, Property, Role, Unit
 
 
@@ -46,9 +46,9 @@ def queues(redis_url: str) -> Iterator[None]:
 
 
 def run_workers() -> None:
-    """Run every queued job, as a worker process would (SimpleWorker: the SQLite test DB lives in this process)."""
+    """Run every queued job as our worker class does (no fork: the SQLite test database lives in this process)."""
     queue_names = ["unlock", "codes", "sync", "media"]
-    worker = SimpleWorker(
+    worker = DjangoSimpleWorker(
         [django_rq.get_queue(n) for n in queue_names],
         connection=django_rq.get_connection("codes"),
         serializer=JSONSerializer,
