@@ -50,6 +50,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from dev import WORKER  # noqa: E402 - the workers exactly as `dev.py run` starts them
 from locks.tuya import TuyaClient  # noqa: E402 - after the path set-up
 from locks.tuya.api import LockApi  # noqa: E402
 
@@ -57,17 +58,7 @@ from locks.tuya.api import LockApi  # noqa: E402
 ACCESS_ID = "simdemoaccessid00001"
 ACCESS_SECRET = "SimDemoSecret0123456789abcdefXYZ"
 PYTHON = sys.executable
-WORKER = [
-    "rqworker",
-    "unlock",
-    "codes",
-    "sync",
-    "media",
-    "--serializer",
-    "rq.serializers.JSONSerializer",
-    "--worker-class",
-    "locks.workers.DjangoSimpleWorker",
-]
+
 SWEEP_EVERY = 5.0  # locks/periodic.py
 
 

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 
 from locks.fields import EncryptedTextField
+from locks.tuya.api import LockKind as TuyaLockKind
 from tenants.models import Guest, Organisation, Stay, Unit, scoped
 
 
@@ -81,9 +82,8 @@ class Lock(models.Model):
 
     @property
     def pin_length(self) -> int:
-        """Seven digits for Wi-Fi locks, six for Zigbee and Bluetooth locks."""
-        wifi = {LockKind.WIFI, LockKind.WIFI_KEEPALIVE, LockKind.WIFI_VIDEO, LockKind.ACCESS_CONTROL}
-        return 7 if self.kind in wifi else 6
+        """Seven digits for Wi-Fi locks, six for Zigbee and Bluetooth locks (the client's rule, one source)."""
+        return TuyaLockKind(self.kind).pin_length
 
     @property
     def can_freeze(self) -> bool:
