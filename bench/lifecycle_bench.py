@@ -8,9 +8,10 @@ Everything runs in a temporary directory and is stopped at the end:
 - Redis: REDIS_URL when set (it must hold no RQ queues or workers), else the embedded redis-server
   (`python -m config.embedded_redis DIR`);
 - the app's database: DATABASE_URL when set, else a SQLite file; migrated first;
-- two real forking `manage.py rqworker` processes on all queues with the JSON serializer (one with the
-  scheduler), as `dev.py run` starts them; this process plays the scheduler's sweeper
-  (`locks.jobs.sweep_access_codes` every 30 s).
+- two real `manage.py rqworker` processes (DjangoSimpleWorker, no fork per job) on all queues with the JSON
+  serializer (one with RQ's scheduler, which runs the delayed re-reads of codes waiting for their lock), as
+  `dev.py run` starts them; this process plays `run_periodic`'s sweeper (`locks.jobs.sweep_access_codes`
+  every 5 s).
 
 (a) Throughput: --rooms Zigbee hotel locks are put on doors through the world API and imported with
     `services.import_locks`; one code per room is issued with `services.issue_access_code`; the figure is
@@ -269,7 +270,7 @@ def main() -> int:
         type=float,
         default=0,
         help="CODE_POLL_WINDOW_SECONDS of the workers: 0 (default) frees a worker while its lock confirms and "
-        "lets the sweeper look again; 25 waits inside the job as the spec's Zigbee flow describes",
+        "schedules its next look with RQ's scheduler; 25 waits inside the job as the spec's Zigbee flow describes",
     )
     args = parser.parse_args()
 
@@ -325,7 +326,7 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> int:
     django.setup()
     from django.conf import settings
 
-    print(f"python {platform.python_version()}, {os.cpu_count()} cpus, rq workers: 2 forking, JSON serializer")
+    print(f"python {platform.python_version()}, {os.cpu_count()} cpus, 2 rq workers (no fork per job), JSON serializer")
     print(
         f"simulator: standalone, SQLite, DEBUG off, rate limit off, delivery {args.delivery:g} s; "
         f"app DB {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "

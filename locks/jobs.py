@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import suppress
+from datetime import timedelta
 
 import django_rq
 from redis.exceptions import RedisError
@@ -46,24 +47,30 @@ def _queued_marker(code_id: int) -> str:
     return f"doors:converge-queued:{code_id}"
 
 
-def enqueue_converge(code_id: int) -> None:
+def enqueue_converge(code_id: int, *, delay: timedelta | None = None) -> None:
     """One waiting job per code is enough: it reads the latest wishes when it starts.
 
     A marker, not the job's status, says "already waiting": a job stuck in a dead scheduler's registry
-    or on a killed worker must not keep the code from ever getting a new one.
+    or on a killed worker must not keep the code from ever getting a new one. With a delay the job waits
+    in RQ's scheduled registry (moved to the queue by a worker started --with-scheduler, about every second).
     """
     try:
         connection = django_rq.get_connection(CODES_QUEUE)
         if not connection.set(_queued_marker(code_id), 1, nx=True, ex=QUEUED_MARKER_SECONDS):
             return
-        django_rq.get_queue(CODES_QUEUE).enqueue(
-            converge_access_code,
-            code_id,
-            retry=Retry(max=5, interval=[5, 15, 60, 300, 900]),
-            failure_ttl=30 * 24 * 3600,
-        )
+        queue = django_rq.get_queue(CODES_QUEUE)
+        options = {"retry": Retry(max=5, interval=[5, 15, 60, 300, 900]), "failure_ttl": 30 * 24 * 3600}
+        if delay is None:
+            queue.enqueue(converge_access_code, code_id, **options)
+        else:
+            queue.enqueue_in(delay, converge_access_code, code_id, **options)
     except RedisError:
         logger.warning("Could not enqueue code %s; the sweeper will pick it up", code_id)
+
+
+def purge_old_pins() -> int:
+    """Periodic: erase PINs 30 days after their code ended (RELIABILITY S7)."""
+    return services.purge_old_pins()
 
 
 def reconcile_lock(lock_id: int) -> int:

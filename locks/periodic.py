@@ -28,11 +28,12 @@ class Periodic:
 
 
 PERIODIC = (
-    # The outbox sweeper: every unsettled code gets a job, so nothing waits on a lost enqueue for long; with
-    # CODE_POLL_WINDOW_SECONDS=0 it is also what re-reads codes waiting for their lock, hence every 5 s.
+    # The outbox sweeper: every unsettled code gets a job, so nothing waits on a lost enqueue or a lost
+    # delayed re-read (CODE_POLL_WINDOW_SECONDS=0) for more than a few seconds.
     Periodic("sweep-access-codes", jobs.sweep_access_codes, "codes", 5),
     # Drift repair: codes changed outside this app are found within one interval (RELIABILITY.md R7).
     Periodic("reconcile-all-locks", jobs.reconcile_all_locks, "sync", 600),
+    Periodic("purge-old-pins", jobs.purge_old_pins, "sync", 3600),
 )
 
 

@@ -53,7 +53,7 @@ def run_workers() -> None:
         connection=django_rq.get_connection("codes"),
         serializer=JSONSerializer,
     )
-    worker.work(burst=True)
+    worker.work(burst=True, with_scheduler=True)  # burst: first moves the delayed jobs that are due
 
 
 class World:

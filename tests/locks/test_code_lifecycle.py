@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import django_rq
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -259,8 +260,6 @@ def test_zigbee_code_gives_up_after_a_few_resends(make_lock, world, settings, dj
 def test_no_pin_or_secret_in_logs_or_job_arguments(make_lock, world, caplog, django_capture_on_commit_callbacks):
     import logging
 
-    import django_rq
-
     caplog.set_level(logging.DEBUG)
     lock = make_lock("zigbee")
     code = issue(lock, django_capture_on_commit_callbacks)
@@ -293,7 +292,7 @@ def test_refused_credentials_pause_the_whole_account_and_say_why(make_lock, worl
     assert other.paused_until > timezone.now()
 
 
-def test_with_no_waiting_in_jobs_the_sweeper_confirms_codes(
+def test_with_no_waiting_in_jobs_a_delayed_job_confirms_codes(
     make_lock, world, settings, django_capture_on_commit_callbacks
 ):
     import time
@@ -303,6 +302,29 @@ def test_with_no_waiting_in_jobs_the_sweeper_confirms_codes(
     code = settle(issue(lock, django_capture_on_commit_callbacks))
     assert code.status == Status.SENDING  # created, not yet confirmed, and the worker moved on
     assert (code.attempts, code.failure_reason) == (0, "")
+    scheduled = django_rq.get_queue("codes").scheduled_job_registry
+    assert scheduled.count == 1  # the next look at the lock waits in RQ's scheduled registry, not in a worker
+    for _ in range(50):
+        time.sleep(settings.CODE_POLL_SECONDS)
+        if settle(code).status == Status.SET:
+            break
+    assert code.status == Status.SET
+    assert world.opens(lock.device_id, code.pin)
+
+
+def test_with_no_waiting_in_jobs_the_sweeper_confirms_codes_whose_delayed_job_was_lost(
+    make_lock, world, settings, django_capture_on_commit_callbacks
+):
+    import time
+
+    settings.CODE_POLL_WINDOW_SECONDS = 0
+    lock = make_lock("zigbee")
+    code = settle(issue(lock, django_capture_on_commit_callbacks))
+    assert code.status == Status.SENDING
+    queue = django_rq.get_queue("codes")
+    for job_id in queue.scheduled_job_registry.get_job_ids():
+        queue.scheduled_job_registry.remove(job_id, delete_job=True)  # lost, as with a flushed Redis
+    django_rq.get_connection("codes").delete(jobs._queued_marker(code.pk))  # its marker lapsed
     for _ in range(50):
         time.sleep(settings.CODE_POLL_SECONDS)
         jobs.sweep_access_codes()
