@@ -127,6 +127,7 @@ class AccessCode(models.Model):
     label = models.CharField(max_length=100)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.WINDOW)
     pin = EncryptedTextField()
+    pin_purged_at = models.DateTimeField(null=True, blank=True)  # emptied 30 days after the code ended
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     # Weekly codes: Python weekdays (Monday = 0) and minutes of the day in the property's time zone.
@@ -179,7 +180,7 @@ class AccessCode(models.Model):
 
     @property
     def masked_pin(self) -> str:
-        return "•" * len(self.pin or "")
+        return "(purged)" if self.pin_purged_at else "•" * len(self.pin or "")
 
     @property
     def cloud_marker(self) -> str:

@@ -163,3 +163,37 @@ def test_project_device_list_pages_by_last_id(account, world):
     assert len(first.items) == 20
     assert second.next_last_id is None
     assert not {d.id for d in first} & {d.id for d in second}
+
+
+def test_pins_are_erased_30_days_after_their_code_ended_and_not_before(
+    make_lock, front_desk, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    lock = make_lock("wifi")
+    ended, recent, live = (issue(lock, django_capture_on_commit_callbacks) for _ in range(3))
+    now = timezone.now()
+    AccessCode.objects.filter(pk=ended.pk).update(
+        status=Status.EXPIRED, starts_at=now - timedelta(days=40), ends_at=now - timedelta(days=31)
+    )
+    AccessCode.objects.filter(pk=recent.pk).update(
+        status=Status.REMOVED, starts_at=now - timedelta(days=40), ends_at=now - timedelta(days=29)
+    )
+    assert services.purge_old_pins() == 1
+    assert services.purge_old_pins() == 0  # once
+    ended.refresh_from_db()
+    assert (ended.pin, ended.masked_pin) == ("", "(purged)")
+    with connection.cursor() as cursor:  # the old ciphertext is gone too, not only hidden
+        cursor.execute("SELECT pin FROM locks_accesscode WHERE id = %s", [ended.pk])
+        stored = cursor.fetchone()[0]
+    assert AccessCode._meta.get_field("pin").from_db_value(stored, None, connection) == ""
+    assert services.reveal_pin(recent, actor=front_desk) == recent.pin
+    with pytest.raises(ValidationError, match="erased"):
+        services.reveal_pin(ended, actor=front_desk)
+    for code in (recent, live):
+        code.refresh_from_db()
+        assert code.pin
+        assert code.pin_purged_at is None
