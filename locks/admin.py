@@ -22,9 +22,17 @@ from redis.exceptions import RedisError
 
 from locks import jobs, services
 from locks.fields import EncryptedTextField
+from locks.forms import IssueCodeForm
 from locks.models import AccessCode, AuditEvent, CloudAccount, Lock, LockOperation
 from locks.tuya import TuyaError
-from tenants.admin import ORGANISATION_FILTER, ReadOnlyScopedAdmin, SameOrganisationForm, ScopedAdmin, run_per_item
+from tenants.admin import (
+    ORGANISATION_FILTER,
+    ReadOnlyScopedAdmin,
+    SameOrganisationForm,
+    ScopedAdmin,
+    ServiceAddMixin,
+    run_per_item,
+)
 from tenants.models import Organisation
 from tenants.signals import client_ip
 
@@ -158,8 +166,11 @@ class LockAdmin(ScopedAdmin):
 
 
 @admin.register(AccessCode)
-class AccessCodeAdmin(ScopedAdmin):
-    """Read-only rows; every change is an action that calls a service (which audits it and enqueues the job)."""
+class AccessCodeAdmin(ServiceAddMixin, ScopedAdmin):
+    """Read-only rows; every change is an action that calls a service (which audits it and enqueues the job), and
+    the add page is `IssueCodeForm`, which calls `issue_access_code`."""
+
+    add_title = "Issue a door code"
 
     list_display = [
         "label",
@@ -184,8 +195,8 @@ class AccessCodeAdmin(ScopedAdmin):
     def scope(self, queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
         return _scoped_by_subquery(queryset, user)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # codes are issued through services.issue_access_code (a stay, or the app's form)
+    def service_form(self, request: HttpRequest, data: Any = None) -> Any:
+        return IssueCodeForm(data, user=request.user)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # A raw form save would write a stale status over a worker's: no change form, only the actions.

@@ -137,7 +137,7 @@ def _validate_window(starts_at: datetime, ends_at: datetime, *, now: datetime) -
         raise ValidationError({"ends_at": "This window has already ended; pick an end in the future."})
 
 
-def _time_zone_of(lock: Lock) -> str:
+def time_zone_of(lock: Lock) -> str:
     return lock.unit.property.time_zone if lock.unit_id else settings.TIME_ZONE
 
 
@@ -174,7 +174,7 @@ def issue_access_code(
         pin=pin or generate_pin(lock),
         starts_at=starts_at,
         ends_at=ends_at,
-        time_zone=_time_zone_of(lock),
+        time_zone=time_zone_of(lock),
         schedule_days=sorted(schedule.days) if schedule else [],
         schedule_start_minute=schedule.start_minute if schedule else None,
         schedule_end_minute=schedule.end_minute if schedule else None,
@@ -320,6 +320,7 @@ def converge_access_code(code_id: int) -> str:
     """Move one code's lock towards its desired state; returns its status. Safe to run twice or concurrently."""
     if not _claim(code_id):
         return "busy"
+    poll_in = None
     try:
         code = AccessCode.objects.select_related("lock__cloud_account", "lock__organisation").get(pk=code_id)
         if code.is_settled and _wanted(code) == code.status and not code.needs_modify:
@@ -332,7 +333,7 @@ def converge_access_code(code_id: int) -> str:
         try:
             _converge(api, code)
         except _Pending:
-            _poll_later(code)
+            poll_in = _poll_later(code)
         except _Retry as retry:
             _back_off(code, retry)
         except (TuyaAuthError, TuyaPermissionError, TuyaSignatureError) as error:
@@ -347,6 +348,10 @@ def converge_access_code(code_id: int) -> str:
         return code.status
     finally:
         _release(code_id)
+        if poll_in is not None:
+            from locks import jobs
+
+            jobs.enqueue_converge(code_id, delay=poll_in)
 
 
 def _wanted(code: AccessCode) -> str:
@@ -369,13 +374,17 @@ def _converge(api: LockApi, code: AccessCode) -> None:
             raise _Retry("The lock has not confirmed yet; still waiting for it.")
 
 
-def _poll_later(code: AccessCode) -> None:
-    """Free the worker while the lock takes its time; the sweeper hands the code out again when due."""
+def _poll_later(code: AccessCode) -> timedelta | None:
+    """Free the worker while the lock takes its time; returns when to look again inside the confirmation
+    window (a delayed job), None past it (the sweeper looks again after a backoff)."""
     started = code.op_started_at or code.updated_at
     if started and timezone.now() - started > CONFIRMATION_WINDOW:
         _back_off(code, _Retry("The lock has not confirmed yet; still waiting for it."))
-        return
-    _save(code, next_attempt_at=timezone.now() + timedelta(seconds=settings.CODE_POLL_SECONDS))
+        return None
+    delay = timedelta(seconds=settings.CODE_POLL_SECONDS)
+    # Also due for the sweeper, in case the delayed job is lost with Redis or a killed scheduler.
+    _save(code, next_attempt_at=timezone.now() + delay)
+    return delay
 
 
 def _settle_expired(code: AccessCode) -> bool:
@@ -418,14 +427,17 @@ def _step(api: LockApi, code: AccessCode) -> bool:
     if code.needs_modify:
         _call(lambda: _modify(api, code), code)
         _save(code, needs_modify=False, pending_op="modify", status=Status.SENDING, op_started_at=now)
+        _wait(code)
         return True
     if code.desired == Desired.FROZEN and confirmed == Status.SET:
         _call(lambda: api.passwords.freeze_temp_password(lock.device_id, password_id), code)
         _save(code, pending_op="freeze", status=Status.SENDING, op_started_at=now)
+        _wait(code)
         return True
     if code.desired == Desired.ACTIVE and confirmed == Status.FROZEN:
         _call(lambda: api.passwords.unfreeze_temp_password(lock.device_id, password_id), code)
         _save(code, pending_op="unfreeze", status=Status.SENDING, op_started_at=now)
+        _wait(code)
         return True
     if code.status != confirmed:
         _save(code, status=confirmed)
@@ -454,6 +466,7 @@ def _resend_through_gateway(api: LockApi, code: AccessCode, state: cloud.CloudPa
         status=Status.SENDING,
         failure_reason="The gateway could not reach the lock; resending.",
     )
+    _wait(code)
     return True
 
 
@@ -465,17 +478,21 @@ def _step_create(api: LockApi, code: AccessCode) -> bool:
     found = None
     if code.status != Status.REQUESTED:
         found = _call(lambda: cloud.find_by_marker(api, lock, code.cloud_marker), code)
-    if found is None:
-        # Recorded before the call, so a crash after it is known to have possibly sent (status sending).
-        _save(code, status=Status.SENDING, pending_op="create", op_started_at=timezone.now())
-        created = _call(lambda: _create(api, code), code, outcome_unknown=True)
-        password_id = created.id
-    else:
-        password_id = found.password_id
+    if found is not None:
         code.op_started_at = code.op_started_at or timezone.now()
-    _save(
-        code, tuya_password_id=password_id, status=Status.SENDING, pending_op="create", op_started_at=code.op_started_at
-    )
+        _save(
+            code,
+            tuya_password_id=found.password_id,
+            status=Status.SENDING,
+            pending_op="create",
+            op_started_at=code.op_started_at,
+        )
+        return True  # it may have reached the lock long ago: read it now
+    # Recorded before the call, so a crash after it is known to have possibly sent (status sending).
+    _save(code, status=Status.SENDING, pending_op="create", op_started_at=timezone.now())
+    created = _call(lambda: _create(api, code), code, outcome_unknown=True)
+    _save(code, tuya_password_id=created.id)
+    _wait(code)  # a fresh create is never on the lock yet: reading at once would only cost a call
     return True
 
 
@@ -806,6 +823,17 @@ def removal_confirmed(stay: Stay) -> bool:
     return not stay.access_codes.exclude(status__in=[Status.REMOVED, Status.EXPIRED]).exists()
 
 
+PIN_RETENTION = timedelta(days=30)  # RELIABILITY S7: a PIN outlives its code's end by 30 days, no more
+
+
+def purge_old_pins(now: datetime | None = None) -> int:
+    """Erase the PINs of codes that ended (and are off the lock or never reached it) over 30 days ago."""
+    now = now or timezone.now()
+    finished = [Status.REMOVED, Status.EXPIRED, Status.FAILED]
+    old = AccessCode.objects.filter(ends_at__lt=now - PIN_RETENTION, status__in=finished, pin_purged_at__isnull=True)
+    return old.update(pin="", pin_purged_at=now)
+
+
 # --- PINs on screen, resending, reconciliation ---------------------------------------------------------------
 
 
@@ -831,6 +859,8 @@ def reveal_pin(code: AccessCode, *, actor: Any, ip: str | None = None) -> str:
     if not may_see_pins(actor, code.lock):
         audit("code.reveal_refused", actor=actor, organisation=code.lock.organisation, obj=code, ip=ip)
         raise PermissionDenied("Your role may not see door codes.")
+    if code.pin_purged_at:
+        raise ValidationError("This code ended more than 30 days ago and its PIN has been erased.")
     audit("code.reveal", actor=actor, organisation=code.lock.organisation, obj=code, summary=code.label, ip=ip)
     return code.pin
 

@@ -457,3 +457,109 @@ def test_the_rq_dashboard_opens_for_staff(client: Any, tenants: tuple[Tenant, Te
     a, _ = tenants
     client.force_login(a.staff)
     assert client.get(reverse("django_rq:home")).status_code == 200
+
+
+# --- add pages that go through the services ----------------------------------------------------------------
+
+
+def local(moment: Any) -> str:
+    """A datetime-local value in Amsterdam (the fixture property's zone)."""
+    import zoneinfo
+
+    return moment.astimezone(zoneinfo.ZoneInfo("Europe/Amsterdam")).strftime("%Y-%m-%dT%H:%M")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_booking_a_stay_in_the_admin_issues_its_code_which_opens_the_door(
+    client: Any, make_lock: Any, world: Any, front_desk: Any
+) -> None:
+    lock = make_lock("wifi")
+    client.force_login(staff_of(lock.organisation, front_desk))
+    now = timezone.now()
+    response = client.post(
+        reverse("admin:tenants_stay_add"),
+        {
+            "unit": lock.unit.pk,
+            "guest_name": "Grace Hopper",
+            "guest_email": "grace@example.com",
+            "check_in": local(now - timedelta(hours=1)),
+            "check_out": local(now + timedelta(days=1)),
+            "kind": "hotel",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    stay = Stay.objects.get(guest__name="Grace Hopper")
+    code = stay.access_codes.get()
+    assert abs(stay.check_out - (now + timedelta(days=1))) < timedelta(minutes=1)  # typed in Amsterdam time
+    assert AuditEvent.objects.filter(action="stay.book", actor=front_desk).exists()
+    assert status_after_workers(code) == Status.SET
+    assert world.opens(lock.device_id, code.pin)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admin_stay_form_errors_sit_beside_their_fields_and_create_nothing(
+    client: Any, make_lock: Any, front_desk: Any
+) -> None:
+    lock = make_lock("wifi")
+    client.force_login(staff_of(lock.organisation, front_desk))
+    now = timezone.now()
+    response = client.post(
+        reverse("admin:tenants_stay_add"),
+        {
+            "unit": lock.unit.pk,
+            "guest_name": "Grace Hopper",
+            "check_in": local(now + timedelta(days=2)),
+            "check_out": local(now + timedelta(days=1)),
+            "kind": "hotel",
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"check_out": ["Check-out must be after check-in."]}
+    assert not Stay.objects.exists()
+    assert not Guest.objects.filter(name="Grace Hopper").exists()
+    assert not AccessCode.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_issuing_a_weekly_code_in_the_admin(client: Any, make_lock: Any, world: Any, front_desk: Any) -> None:
+    lock = make_lock("zigbee")
+    client.force_login(staff_of(lock.organisation, front_desk))
+    now = timezone.now()
+    form = {
+        "lock": lock.pk,
+        "label": "Cleaner",
+        "kind": "weekly",
+        "starts_at": local(now - timedelta(hours=1)),
+        "ends_at": local(now + timedelta(days=60)),
+        "schedule_start": "09:00",
+        "schedule_end": "12:00",
+    }
+    response = client.post(reverse("admin:locks_accesscode_add"), form)
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"schedule_days": ["Choose at least one day."]}
+    response = client.post(reverse("admin:locks_accesscode_add"), {**form, "schedule_days": ["0", "2"]})
+    assert response.status_code == 302
+    code = AccessCode.objects.get(label="Cleaner")
+    assert (code.schedule_days, code.schedule_start_minute, code.schedule_end_minute) == ([0, 2], 540, 720)
+    assert status_after_workers(code) == Status.SET
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admin_add_pages_offer_only_the_staff_members_locks_and_units(
+    client: Any, tenants: tuple[Tenant, Tenant]
+) -> None:
+    mine, theirs = tenants
+    client.force_login(mine.staff)
+    for url, field_name in (
+        (reverse("admin:locks_accesscode_add"), "lock"),
+        (reverse("admin:tenants_stay_add"), "unit"),
+    ):
+        choices = client.get(url).context["form"].fields[field_name].queryset
+        assert set(choices) == {mine.objects[Lock if field_name == "lock" else Unit]}
+    response = client.post(
+        reverse("admin:locks_accesscode_add"),
+        {"lock": theirs.objects[Lock].pk, "label": "x", "kind": "window", "starts_at": "2030-01-01T10:00",
+         "ends_at": "2030-01-02T10:00"},
+    )  # fmt: skip
+    assert "lock" in response.context["form"].errors
+    assert not AccessCode.objects.filter(label="x").exists()

@@ -1,0 +1,310 @@
+"""Forms for door codes and stays, shared by the dashboard and the admin's add pages.
+
+Forms only parse and check what they can see; the services own the rules and the writes. A service's
+ValidationError is put back on the form (`apply_service_error`), beside the field it names.
+
+Times are typed in the property's time zone (a clerk in Lisbon means Lisbon's 15:00, whatever the server's
+zone), so the naive values of `datetime-local` inputs are made aware with the lock's or unit's zone.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import date, datetime, time, timedelta
+from datetime import timezone as dt_timezone
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from locks import services
+from locks.models import AccessCode, Lock
+from tenants.models import CODE_ROLES, Guest, Membership, Organisation, Stay, Unit
+
+WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
+
+
+class LocalDateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+
+
+class LocalDateTimeField(forms.DateTimeField):
+    """A wall-clock time left naive: the form makes it aware in the property's zone, not the server's."""
+
+    widget = LocalDateTimeInput
+
+    def to_python(self, value: Any) -> datetime | None:
+        with timezone.override(dt_timezone.utc):  # Django makes input aware in the current zone: undo it exactly
+            result = super().to_python(value)
+        return result.replace(tzinfo=None) if result is not None else None
+
+
+def apply_service_error(form: forms.BaseForm, error: ValidationError) -> None:
+    """Show a service's refusal on the form: beside the field it names, or above the form."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        target = field if field in form.fields and field != NON_FIELD_ERRORS else None
+        for item in errors:
+            form.add_error(target, item)
+
+
+def make_aware_in(value: datetime | None, zone_name: str) -> datetime | None:
+    """A naive wall-clock time in `zone_name` as an aware datetime (DST gaps move forward, as clocks do)."""
+    if value is None or timezone.is_aware(value):
+        return value
+    zone = zoneinfo.ZoneInfo(zone_name)
+    aware = value.replace(tzinfo=zone)
+    # A time that does not exist (the spring-forward gap) round-trips to another wall time: keep the later one.
+    round_trip = aware.astimezone(zoneinfo.ZoneInfo("UTC")).astimezone(zone)
+    return aware if round_trip.replace(tzinfo=None) == value else round_trip
+
+
+def local_input(value: datetime, zone_name: str) -> str:
+    return timezone.localtime(value, zoneinfo.ZoneInfo(zone_name)).strftime("%Y-%m-%dT%H:%M")
+
+
+def code_roles_memberships(user: Any) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user, role__in=CODE_ROLES)
+
+
+def manageable_locks(user: Any, organisation: Organisation | None = None) -> QuerySet[Lock]:
+    """Locks whose codes this user may manage: owner/manager anywhere in their organisations, front desk only in
+    their properties when they are limited to some (the same rule as `services.may_see_pins`)."""
+    locks = Lock.objects.for_user(user).select_related("unit__property", "organisation")
+    if organisation is not None:
+        locks = locks.filter(organisation=organisation)
+    if getattr(user, "is_superuser", False):
+        return locks
+    allowed = Lock.objects.none()
+    for membership in code_roles_memberships(user).prefetch_related("properties"):
+        mine = Lock.objects.filter(organisation_id=membership.organisation_id)
+        limited = [p.pk for p in membership.properties.all()]
+        if membership.role == "front_desk" and limited:
+            mine = mine.filter(unit__property_id__in=limited)
+        allowed = allowed | mine
+    return locks.filter(pk__in=allowed.values("pk"))
+
+
+def manageable_units(user: Any, organisation: Organisation | None = None) -> QuerySet[Unit]:
+    """Units with at least one lock the user may manage codes on."""
+    units = Unit.objects.filter(locks__in=manageable_locks(user, organisation)).distinct()
+    return units.select_related("property").order_by("property__name", "name")
+
+
+class IssueCodeForm(forms.Form):
+    """A code for a window, a weekly schedule inside a window, or one use."""
+
+    lock = forms.ModelChoiceField(queryset=Lock.objects.none())
+    label = forms.CharField(max_length=100, help_text="Who it is for, e.g. the guest's or the cleaner's name.")
+    kind = forms.ChoiceField(choices=AccessCode.Kind.choices, initial=AccessCode.Kind.WINDOW)
+    starts_at = LocalDateTimeField(label="Valid from")
+    ends_at = LocalDateTimeField(label="Valid until")
+    schedule_days = forms.TypedMultipleChoiceField(
+        label="Days", choices=WEEKDAYS, coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    schedule_start = forms.TimeField(label="From", required=False, widget=forms.TimeInput(attrs={"type": "time"}))
+    schedule_end = forms.TimeField(
+        label="Until", required=False, widget=forms.TimeInput(attrs={"type": "time"}), help_text="24:00 is 00:00."
+    )
+    pin = forms.CharField(
+        label="PIN",
+        required=False,
+        max_length=10,
+        help_text="Leave empty for a random PIN of the right length.",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "pattern": "[0-9]*"}),
+    )
+    guest = forms.ModelChoiceField(queryset=Guest.objects.none(), required=False)
+
+    def __init__(self, *args: Any, user: Any, organisation: Organisation | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["lock"].queryset = manageable_locks(user, organisation).order_by("name")
+        guests = Guest.objects.for_user(user)
+        self.fields["guest"].queryset = guests.filter(organisation=organisation) if organisation else guests
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        lock: Lock | None = data.get("lock")
+        zone = services.time_zone_of(lock) if lock else settings.TIME_ZONE
+        data["starts_at"] = make_aware_in(data.get("starts_at"), zone)
+        data["ends_at"] = make_aware_in(data.get("ends_at"), zone)
+        guest = data.get("guest")
+        if lock and guest and guest.organisation_id != lock.organisation_id:
+            self.add_error("guest", "This guest belongs to another organisation.")
+        if data.get("kind") == AccessCode.Kind.WEEKLY:
+            start, end = data.get("schedule_start"), data.get("schedule_end")
+            if not data.get("schedule_days"):
+                self.add_error("schedule_days", "Choose at least one day.")
+            if start is None:
+                self.add_error("schedule_start", "When does access start on those days?")
+            if end is None:
+                self.add_error("schedule_end", "When does access end on those days?")
+        return data
+
+    def schedule(self) -> services.WeeklySchedule | None:
+        data = self.cleaned_data
+        if data["kind"] != AccessCode.Kind.WEEKLY:
+            return None
+        end_minute = minutes_of(data["schedule_end"]) or 1440  # "until 00:00" means until midnight
+        return services.WeeklySchedule(frozenset(data["schedule_days"]), minutes_of(data["schedule_start"]), end_minute)
+
+    def save(self, *, actor: Any, ip: str | None) -> AccessCode | None:
+        """Issue the code; None (with the reasons on the form) when a service refused it."""
+        data = self.cleaned_data
+        try:
+            return services.issue_access_code(
+                lock=data["lock"],
+                label=data["label"],
+                starts_at=data["starts_at"],
+                ends_at=data["ends_at"],
+                kind=data["kind"],
+                schedule=self.schedule(),
+                pin=data["pin"] or None,
+                guest=data.get("guest"),
+                actor=actor,
+                ip=ip,
+            )
+        except ValidationError as error:
+            apply_service_error(self, error)
+            return None
+
+
+class ChangeCodeForm(forms.Form):
+    """A new window or PIN for an existing code; `version` catches a page that went stale."""
+
+    starts_at = LocalDateTimeField(label="Valid from")
+    ends_at = LocalDateTimeField(label="Valid until")
+    pin = forms.CharField(
+        label="New PIN",
+        required=False,
+        max_length=10,
+        help_text="Leave empty to keep the current PIN.",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "pattern": "[0-9]*"}),
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, code: AccessCode, **kwargs: Any) -> None:
+        self.code = code
+        kwargs.setdefault(
+            "initial",
+            {
+                "starts_at": local_input(code.starts_at, code.time_zone),
+                "ends_at": local_input(code.ends_at, code.time_zone),
+                "version": code.version,
+            },
+        )
+        super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        data["starts_at"] = make_aware_in(data.get("starts_at"), self.code.time_zone)
+        data["ends_at"] = make_aware_in(data.get("ends_at"), self.code.time_zone)
+        return data
+
+    def save(self, *, actor: Any, ip: str | None) -> AccessCode | None:
+        data = self.cleaned_data
+        try:
+            return services.change_access_code(
+                self.code,
+                starts_at=data["starts_at"],
+                ends_at=data["ends_at"],
+                pin=data["pin"] or None,
+                version=data["version"],
+                actor=actor,
+                ip=ip,
+            )
+        except ValidationError as error:
+            apply_service_error(self, error)
+            return None
+
+
+def minutes_of(value: time) -> int:
+    return value.hour * 60 + value.minute
+
+
+def default_check_out(today: date, zone_name: str) -> datetime:
+    """Tomorrow at 11:00 in the property's zone: the usual hotel check-out."""
+    zone = zoneinfo.ZoneInfo(zone_name)
+    return datetime.combine(today + timedelta(days=1), time(11, 0), tzinfo=zone)
+
+
+class BookStayForm(forms.Form):
+    """Check a guest in (or book ahead): the guest is found by e-mail or phone, or created."""
+
+    unit = forms.ModelChoiceField(queryset=Unit.objects.none(), label="Room or unit")
+    guest_name = forms.CharField(max_length=200, label="Guest's name")
+    guest_email = forms.EmailField(required=False, label="E-mail")
+    guest_phone = forms.CharField(max_length=40, required=False, label="Phone")
+    check_in = LocalDateTimeField(label="Check-in")
+    check_out = LocalDateTimeField(label="Check-out")
+    kind = forms.ChoiceField(choices=Stay.Kind.choices, initial=Stay.Kind.HOTEL)
+
+    def __init__(self, *args: Any, user: Any, organisation: Organisation | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user, self.organisation = user, organisation
+        self.fields["unit"].queryset = manageable_units(user, organisation)
+
+    def clean_guest_phone(self) -> str:
+        phone = self.cleaned_data["guest_phone"].strip()
+        if phone and not all(c.isdigit() or c in "+-() ." for c in phone):
+            raise ValidationError("A phone number has digits, spaces and + - ( ) only.")
+        return phone
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        unit: Unit | None = data.get("unit")
+        zone = unit.property.time_zone if unit else settings.TIME_ZONE
+        data["check_in"] = make_aware_in(data.get("check_in"), zone)
+        data["check_out"] = make_aware_in(data.get("check_out"), zone)
+        return data
+
+    def _guest(self, organisation: Organisation) -> Guest:
+        data = self.cleaned_data
+        existing = Guest.objects.filter(organisation=organisation, name=data["guest_name"].strip())
+        if data["guest_email"]:
+            existing = existing.filter(email__iexact=data["guest_email"])
+        elif data["guest_phone"]:
+            existing = existing.filter(phone=data["guest_phone"])
+        else:
+            existing = existing.none()  # a bare name is not enough to say it is the same person
+        guest = existing.first()
+        if guest is None:
+            guest = Guest(
+                organisation=organisation,
+                name=data["guest_name"].strip(),
+                email=data["guest_email"],
+                phone=data["guest_phone"],
+            )
+            guest.full_clean()
+            guest.save()
+        return guest
+
+    def save(self, *, actor: Any, ip: str | None) -> Stay | None:
+        """Book the stay and issue its codes in one transaction; None (reasons on the form) when refused."""
+        from django.db import transaction
+
+        data = self.cleaned_data
+        unit: Unit = data["unit"]
+        try:
+            with transaction.atomic():
+                guest = self._guest(unit.property.organisation)
+                return services.book_stay(
+                    unit=unit,
+                    guest=guest,
+                    check_in=data["check_in"],
+                    check_out=data["check_out"],
+                    kind=data["kind"],
+                    actor=actor,
+                    ip=ip,
+                )
+        except ValidationError as error:
+            apply_service_error(self, error)
+            return None
