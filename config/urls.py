@@ -3,9 +3,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from locks import views as lock_views
+from tenants import views as tenant_views
 
 urlpatterns = [
     path("", lock_views.home, name="home"),
+    path("organisation/", tenant_views.switch_organisation, name="switch-organisation"),
+    path("", include("locks.urls")),
+    path("desk/", include("tenants.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

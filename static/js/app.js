@@ -1,0 +1,18 @@
+// Small progressive enhancements; every page works without them.
+document.addEventListener("htmx:responseError", (event) => {
+  // A failed htmx request must not fail silently: say what happened where the user looks.
+  const box = document.getElementById("messages");
+  if (!box) return;
+  const p = document.createElement("p");
+  p.className = "flash error";
+  p.setAttribute("role", "alert");
+  const status = event.detail.xhr.status;
+  p.textContent = status === 403 ? "That was refused (your role, or the page expired: reload it)." :
+    status === 404 ? "That item no longer exists; reload the page." :
+    "Something went wrong on our side; reload the page and try again.";
+  box.replaceChildren(p);
+});
+document.addEventListener("htmx:sendError", () => {
+  const box = document.getElementById("messages");
+  if (box) box.innerHTML = '<p class="flash error" role="alert">The server could not be reached. Check the connection and try again.</p>';
+});

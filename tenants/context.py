@@ -1,0 +1,41 @@
+"""The organisation a signed-in user is working in: their choice in the session, else their first membership.
+
+Every dashboard view reads its rows through `current_membership(request).organisation`, so another
+organisation's ids are simply not found (404), and the role decides what the page offers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from tenants.models import Membership
+
+SESSION_KEY = "organisation_id"
+
+
+def memberships_of(user: Any) -> list[Membership]:
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(
+        Membership.objects.filter(user=user).select_related("organisation").order_by("organisation__name", "pk")
+    )
+
+
+def current_membership(request: HttpRequest) -> Membership | None:
+    """Cached on the request: one query per page, whatever the number of places that ask."""
+    if not hasattr(request, "_membership"):
+        memberships = memberships_of(request.user)
+        chosen = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
+        request._membership = next(  # type: ignore[attr-defined]
+            (m for m in memberships if m.organisation_id == chosen), memberships[0] if memberships else None
+        )
+        request._memberships = memberships  # type: ignore[attr-defined]
+    return request._membership  # type: ignore[attr-defined,no-any-return]
+
+
+def organisation_context(request: HttpRequest) -> dict[str, Any]:
+    """Template context: the current membership (organisation and role) and the others to switch to."""
+    membership = current_membership(request)
+    return {"membership": membership, "memberships": getattr(request, "_memberships", [])}
