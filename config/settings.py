@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "template_partials",  # wraps the template loaders so "page.html#fragment" names load
     "django_rq",
     "tenants",
     "locks",

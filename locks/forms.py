@@ -308,3 +308,70 @@ class BookStayForm(forms.Form):
         except ValidationError as error:
             apply_service_error(self, error)
             return None
+
+
+class OfflinePasswordForm(forms.Form):
+    """An offline password for a lock that is offline; the rounded window is shown before issuing."""
+
+    KINDS = [
+        ("multiple", "Several uses, for a window"),
+        ("once", "One use, within 6 hours"),
+        ("clear_one", "Clear one offline password"),
+        ("clear_all", "Clear all offline passwords"),
+    ]
+    kind = forms.ChoiceField(choices=KINDS, initial="multiple", label="Type")
+    label = forms.CharField(max_length=100, required=False, label="For")
+    starts_at = LocalDateTimeField(label="Valid from", required=False)
+    ends_at = LocalDateTimeField(label="Valid until", required=False)
+    clears = forms.ModelChoiceField(queryset=None, required=False, label="Password to clear")  # type: ignore[arg-type]
+
+    def __init__(self, *args: Any, lock: Lock, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lock = lock
+        self.zone = services.time_zone_of(lock)
+        issued = lock.operations.filter(kind="offline", status="done").exclude(params__type__startswith="clear")
+        self.fields["clears"].queryset = issued.order_by("-created_at")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        data["starts_at"] = make_aware_in(data.get("starts_at"), self.zone)
+        data["ends_at"] = make_aware_in(data.get("ends_at"), self.zone)
+        return data
+
+    def preview(self) -> str:
+        """'Valid 14:00 – 18:00 (Europe/Amsterdam)', or why there is nothing to show yet."""
+        if not self.is_valid():
+            return ""
+        data = self.cleaned_data
+        try:
+            start, end = services.offline_window(
+                data["kind"], now=timezone.now(), starts_at=data["starts_at"], ends_at=data["ends_at"]
+            )
+        except ValidationError as error:
+            return " ".join(error.messages)
+        zone = zoneinfo.ZoneInfo(self.zone)
+        fmt = "%a %d %b %H:%M"
+        return (
+            f"The lock will accept it from {timezone.localtime(start, zone).strftime(fmt)} "
+            f"to {timezone.localtime(end, zone).strftime(fmt)} ({self.zone}): Tuya rounds to whole hours."
+        )
+
+    def errors_text(self) -> str:
+        return " ".join(str(message) for errors in self.errors.values() for message in errors)
+
+    def save(self, *, actor: Any, ip: str | None) -> Any:
+        data = self.cleaned_data
+        try:
+            return services.request_offline_password(
+                lock=self.lock,
+                kind=data["kind"],
+                label=data["label"] or dict(self.KINDS)[data["kind"]],
+                starts_at=data["starts_at"],
+                ends_at=data["ends_at"],
+                clears=data.get("clears"),
+                actor=actor,
+                ip=ip,
+            )
+        except ValidationError as error:
+            apply_service_error(self, error)
+            return None

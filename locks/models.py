@@ -195,6 +195,24 @@ class AccessCode(models.Model):
     def is_settled(self) -> bool:
         return self.status in self.SETTLED
 
+    @property
+    def is_converged(self) -> bool:
+        """Nothing more will happen without someone acting: the page can stop polling this code."""
+        if self.status in (self.Status.FAILED, self.Status.EXPIRED) and self.desired != self.Desired.REMOVED:
+            return True
+        wanted = {self.Desired.ACTIVE: self.Status.SET, self.Desired.FROZEN: self.Status.FROZEN}
+        return self.status == wanted.get(self.desired, self.Status.REMOVED) and not self.needs_modify
+
+    @property
+    def schedule_text(self) -> str:
+        """'Mon, Wed 09:00–12:00' for weekly codes, '' otherwise."""
+        if self.kind != self.Kind.WEEKLY or self.schedule_start_minute is None or self.schedule_end_minute is None:
+            return ""
+        names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        days = ", ".join(names[d] for d in sorted(self.schedule_days))
+        start, end = self.schedule_start_minute, self.schedule_end_minute
+        return f"{days} {start // 60:02d}:{start % 60:02d}–{end // 60:02d}:{end % 60:02d}"
+
 
 class AuditEvent(models.Model):
     """Append-only: who did what, when, from where. Rows are never updated or deleted by the app."""

@@ -865,6 +865,22 @@ def reveal_pin(code: AccessCode, *, actor: Any, ip: str | None = None) -> str:
     return code.pin
 
 
+def reveal_operation_secret(operation: LockOperation, *, actor: Any, ip: str | None = None) -> str:
+    """The offline, dynamic or advanced password a lock operation produced, audited like a PIN."""
+    from django.core.exceptions import PermissionDenied
+
+    lock = operation.lock
+    if not may_see_pins(actor, lock):
+        audit("lock.secret_reveal_refused", actor=actor, organisation=lock.organisation, obj=operation, ip=ip)
+        raise PermissionDenied("Your role may not see door codes.")
+    if not operation.secret:
+        raise ValidationError("This operation has no code to show (yet).")
+    audit(
+        "lock.secret_reveal", actor=actor, organisation=lock.organisation, obj=operation, summary=operation.label, ip=ip
+    )
+    return operation.secret
+
+
 @transaction.atomic
 def resend_access_code(code: AccessCode, *, actor: Any = None, ip: str | None = None) -> AccessCode:
     """Try a failed code again from the start, as a new operation (a new marker, so nothing is confused)."""

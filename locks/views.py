@@ -1,12 +1,57 @@
-"""Dashboard views for landlords: thin function views that parse, call one service and render."""
+"""Dashboard views for landlords: thin function views that parse, call one service and render.
+
+Every lookup goes through the current organisation (`tenants.context.current_membership`), so another
+organisation's id is a 404. Actions answer htmx with the fragment to swap and plain posts with a redirect.
+"""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from locks import forms, services
+from locks.models import AccessCode, Lock, LockOperation
 from tenants.context import current_membership
+from tenants.models import Membership, Property, Role
+from tenants.signals import client_ip
+
+LOW_BATTERY = 20  # percent: below this a lock's badge turns amber
+UNSETTLED = [
+    AccessCode.Status.REQUESTED,
+    AccessCode.Status.SENDING,
+    AccessCode.Status.REMOVING,
+    AccessCode.Status.UNKNOWN,
+]
+CODES_SHOWN = 50
+
+
+def _membership(request: HttpRequest) -> Membership:
+    membership = current_membership(request)
+    if membership is None:
+        raise Http404("You are not a member of any organisation.")
+    return membership
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    """Pages and fragments that carry a PIN must not be kept by the browser or a proxy."""
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _error_text(error: ValidationError | PermissionDenied) -> str:
+    return " ".join(error.messages) if isinstance(error, ValidationError) else (str(error) or "Not allowed.")
 
 
 @login_required
@@ -15,9 +60,364 @@ def home(request: HttpRequest) -> HttpResponse:
     membership = current_membership(request)
     if membership is None:
         return render(request, "home.html")
-    return redirect("desk:today" if membership.role == "front_desk" else "locks:portfolio")
+    return redirect("desk:today" if membership.role == Role.FRONT_DESK else "locks:portfolio")
+
+
+# --- portfolio and property pages ----------------------------------------------------------------------------
 
 
 @login_required
+@require_GET
 def portfolio(request: HttpRequest) -> HttpResponse:
-    return render(request, "locks/portfolio.html", {"nav": "portfolio"})
+    """Every property with its counts of locks, offline locks, low batteries and codes needing attention."""
+    organisation = _membership(request).organisation
+    now = timezone.now()
+    properties = (
+        Property.objects.filter(organisation=organisation)
+        .annotate(
+            unit_count=Count("units", distinct=True),
+            lock_count=Count("units__locks", distinct=True),
+            offline_count=Count("units__locks", filter=Q(units__locks__online=False), distinct=True),
+            low_battery_count=Count("units__locks", filter=Q(units__locks__battery__lt=LOW_BATTERY), distinct=True),
+            paused_count=Count("units__locks", filter=Q(units__locks__paused_until__gt=now), distinct=True),
+        )
+        .order_by("name")
+    )
+    attention = (
+        AccessCode.objects.filter(organisation=organisation, status=AccessCode.Status.FAILED)
+        .exclude(desired=AccessCode.Desired.REMOVED)
+        .values("lock__unit__property_id")
+        .annotate(n=Count("pk"))
+    )
+    failed_by_property = {row["lock__unit__property_id"]: row["n"] for row in attention}
+    unassigned = Lock.objects.filter(organisation=organisation, unit__isnull=True).order_by("name")[:100]
+    return render(
+        request,
+        "locks/portfolio.html",
+        {
+            "nav": "portfolio",
+            "properties": [(p, failed_by_property.get(p.pk, 0)) for p in properties],
+            "unassigned": unassigned,
+            "low_battery": LOW_BATTERY,
+        },
+    )
+
+
+@login_required
+@require_GET
+def property_detail(request: HttpRequest, property_id: int) -> HttpResponse:
+    """A property's units and their locks with badges; paginated, so a large hotel stays fast."""
+    organisation = _membership(request).organisation
+    prop = get_object_or_404(Property, pk=property_id, organisation=organisation)
+    now = timezone.now()
+    locks = (
+        Lock.objects.filter(organisation=organisation, unit__property=prop)
+        .select_related("unit")
+        .annotate(
+            failed_codes=Count("access_codes", filter=Q(access_codes__status=AccessCode.Status.FAILED)),
+            pending_codes=Count("access_codes", filter=Q(access_codes__status__in=UNSETTLED)),
+        )
+        .order_by("unit__name", "name", "pk")
+    )
+    query = request.GET.get("q", "").strip()
+    if query:
+        locks = locks.filter(Q(name__icontains=query) | Q(unit__name__icontains=query))
+    page = Paginator(locks, 100).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "locks/property_detail.html",
+        {"nav": "portfolio", "property": prop, "page": page, "q": query, "now": now, "low_battery": LOW_BATTERY},
+    )
+
+
+# --- the lock page ---------------------------------------------------------------------------------------------
+
+
+def _lock_for(request: HttpRequest, lock_id: int) -> Lock:
+    organisation = _membership(request).organisation
+    return get_object_or_404(
+        Lock.objects.select_related("unit__property", "organisation", "cloud_account"),
+        pk=lock_id,
+        organisation=organisation,
+    )
+
+
+def _code_for(request: HttpRequest, code_id: int) -> AccessCode:
+    organisation = _membership(request).organisation
+    return get_object_or_404(
+        AccessCode.objects.select_related("lock__unit__property", "lock__organisation", "guest", "stay"),
+        pk=code_id,
+        organisation=organisation,
+    )
+
+
+def _may_manage(request: HttpRequest, lock: Lock) -> bool:
+    return services.may_see_pins(request.user, lock)
+
+
+def _lock_context(request: HttpRequest, lock: Lock, **extra: Any) -> dict[str, Any]:
+    may_manage = _may_manage(request, lock)
+    live = lock.access_codes.exclude(status__in=[AccessCode.Status.REMOVED, AccessCode.Status.EXPIRED])
+    ended = lock.access_codes.filter(status__in=[AccessCode.Status.REMOVED, AccessCode.Status.EXPIRED])
+    context = {
+        "nav": "portfolio",
+        "lock": lock,
+        "property": lock.unit.property if lock.unit_id else None,
+        "time_zone": services.time_zone_of(lock),
+        "codes": list(live.select_related("guest", "stay").order_by("starts_at", "pk")[:CODES_SHOWN]),
+        "ended_codes": list(ended.select_related("guest").order_by("-ends_at", "-pk")[:20]),
+        "operations": list(lock.operations.order_by("-created_at")[:10]),
+        "may_manage": may_manage,
+        "offline_kinds": services.OFFLINE_KINDS,
+        "dynamic_kinds": services.DYNAMIC_KINDS,
+        "can_offline": lock.kind in services.OFFLINE_KINDS,
+        "can_dynamic": lock.kind in services.DYNAMIC_KINDS,
+        "is_hotel": lock.kind == "zigbee_hotel",
+        "low_battery": LOW_BATTERY,
+        "now": timezone.now(),
+    }
+    if may_manage and "issue_form" not in extra:
+        context["issue_form"] = _issue_form(request, lock)
+    context.update(extra)
+    return context
+
+
+def _issue_form(request: HttpRequest, lock: Lock, data: Any = None) -> forms.IssueCodeForm:
+    organisation = _membership(request).organisation
+    zone = services.time_zone_of(lock)
+    now = timezone.now()
+    initial = {
+        "lock": lock.pk,
+        "kind": AccessCode.Kind.WINDOW,
+        "starts_at": forms.local_input(now, zone),
+        "ends_at": forms.local_input(now + timedelta(days=1), zone),
+    }
+    return forms.IssueCodeForm(data, user=request.user, organisation=organisation, initial=initial)
+
+
+@login_required
+@require_GET
+def lock_detail(request: HttpRequest, lock_id: int) -> HttpResponse:
+    lock = _lock_for(request, lock_id)
+    template = "locks/lock_detail.html"
+    if request.htmx and request.GET.get("part") == "codes":
+        template += "#code-table"
+    return render(request, template, _lock_context(request, lock))
+
+
+@login_required
+@require_POST
+def issue_code(request: HttpRequest, lock_id: int) -> HttpResponse:
+    lock = _lock_for(request, lock_id)
+    if not _may_manage(request, lock):
+        raise PermissionDenied("Your role may not issue door codes on this lock.")
+    form = _issue_form(request, lock, request.POST)
+    code = None
+    if form.is_valid():
+        if form.cleaned_data["lock"].pk != lock.pk:
+            form.add_error("lock", "Issue codes for this lock from this page.")
+        else:
+            code = form.save(actor=request.user, ip=client_ip(request))
+    if code is None:
+        response = render(request, "locks/lock_detail.html#issue-form", _lock_context(request, lock, issue_form=form))
+        if request.htmx:
+            return response
+        # A plain post with errors: the whole page, the form filled in, the errors beside the fields.
+        return render(request, "locks/lock_detail.html", _lock_context(request, lock, issue_form=form), status=400)
+    messages.success(request, f"Code “{code.label}” is on its way to the lock; its status updates below.")
+    if request.htmx:
+        return HttpResponseClientRedirect(f"{lock_url(lock)}#code-{code.pk}")
+    return redirect(f"{lock_url(lock)}#code-{code.pk}")
+
+
+def lock_url(lock: Lock) -> str:
+    from django.urls import reverse
+
+    return reverse("locks:lock", args=[lock.pk])
+
+
+# --- one code: its row, its actions ---------------------------------------------------------------------------
+
+
+def _render_row(request: HttpRequest, code: AccessCode, **extra: Any) -> HttpResponse:
+    context = {
+        "code": code,
+        "lock": code.lock,
+        "may_manage": _may_manage(request, code.lock),
+        "time_zone": code.time_zone,
+        **extra,
+    }
+    return render(request, "locks/lock_detail.html#code-row", context)
+
+
+@login_required
+@require_GET
+def code_row(request: HttpRequest, code_id: int) -> HttpResponse:
+    """The code's row, polled by the page while the lock has not confirmed the last change."""
+    return _render_row(request, _code_for(request, code_id))
+
+
+CODE_ACTIONS: dict[str, tuple[Callable[..., AccessCode], str]] = {
+    "freeze": (services.freeze_access_code, "Freezing: the lock will refuse this code until it is unfrozen."),
+    "unfreeze": (services.unfreeze_access_code, "Unfreezing: the code will open the door again once confirmed."),
+    "delete": (services.remove_access_code, "Removing: the code counts as gone once the lock confirms it."),
+    "resend": (services.resend_access_code, "Sending again."),
+}
+
+
+@login_required
+@require_POST
+def code_action(request: HttpRequest, code_id: int, action: str) -> HttpResponse:
+    code = _code_for(request, code_id)
+    if action not in CODE_ACTIONS:
+        raise Http404("No such action.")
+    service, done = CODE_ACTIONS[action]
+    error = None
+    try:
+        if not _may_manage(request, code.lock):
+            raise PermissionDenied("Your role may not manage door codes on this lock.")
+        kwargs: dict[str, Any] = {"actor": request.user, "ip": client_ip(request)}
+        if action != "resend":
+            kwargs["version"] = _version(request)
+        code = service(code, **kwargs)
+    except (ValidationError, PermissionDenied) as refused:
+        error = _error_text(refused)
+        code.refresh_from_db()
+    if request.htmx:
+        return _render_row(request, code, error=error, notice=None if error else done)
+    if error:
+        messages.error(request, f"{code.label}: {error}")
+    else:
+        messages.success(request, f"{code.label}: {done}")
+    return redirect(lock_url(code.lock))
+
+
+def _version(request: HttpRequest) -> int | None:
+    """The code's version the page was showing: a page that went stale gets told instead of acting blindly."""
+    raw = request.POST.get("version", "")
+    if not raw.isdigit():
+        raise ValidationError("This page is out of date; reload it and try again.")
+    return int(raw)
+
+
+@login_required
+def code_edit(request: HttpRequest, code_id: int) -> HttpResponse:
+    """Change a code's window or PIN (GET shows the form in the row's place)."""
+    code = _code_for(request, code_id)
+    if not _may_manage(request, code.lock):
+        raise PermissionDenied("Your role may not change door codes on this lock.")
+    if request.method == "POST":
+        form = forms.ChangeCodeForm(request.POST, code=code)
+        if form.is_valid() and (changed := form.save(actor=request.user, ip=client_ip(request))) is not None:
+            notice = "Changing: the lock keeps the old window and PIN until it confirms the new ones."
+            if request.htmx:
+                return _render_row(request, changed, notice=notice)
+            messages.success(request, f"{changed.label}: {notice}")
+            return redirect(lock_url(changed.lock))
+        status = 200 if request.htmx else 400
+    else:
+        form, status = forms.ChangeCodeForm(code=code), 200
+    template = "locks/code_edit.html#edit-row" if request.htmx else "locks/code_edit.html"
+    context = {"code": code, "form": form, "lock": code.lock, "nav": "portfolio", "time_zone": code.time_zone}
+    return render(request, template, context, status=status)
+
+
+@login_required
+@require_POST
+def code_reveal(request: HttpRequest, code_id: int) -> HttpResponse:
+    """Show the PIN to a role allowed to see it: an audited POST, never cached, never in a URL."""
+    code = _code_for(request, code_id)
+    try:
+        pin = services.reveal_pin(code, actor=request.user, ip=client_ip(request))
+    except PermissionDenied:
+        raise
+    except ValidationError as refused:
+        return _render_row(request, code, error=_error_text(refused))
+    if not request.htmx:
+        return _no_store(render(request, "locks/code_pin.html", {"code": code, "pin": pin, "lock": code.lock}))
+    return _no_store(_render_row(request, code, pin=pin))
+
+
+# --- lock operations: offline and dynamic passwords, hotel extras ---------------------------------------------
+
+
+@login_required
+@require_GET
+def offline_preview(request: HttpRequest, lock_id: int) -> HttpResponse:
+    """The window the lock will really honour after Tuya's hour rounding, shown before issuing."""
+    lock = _lock_for(request, lock_id)
+    form = forms.OfflinePasswordForm(request.GET, lock=lock)
+    return render(request, "locks/lock_detail.html#offline-preview", {"lock": lock, "preview": form.preview()})
+
+
+@login_required
+@require_POST
+def offline_password(request: HttpRequest, lock_id: int) -> HttpResponse:
+    lock = _lock_for(request, lock_id)
+    if not _may_manage(request, lock):
+        raise PermissionDenied("Your role may not issue door codes on this lock.")
+    form = forms.OfflinePasswordForm(request.POST, lock=lock)
+    operation = form.save(actor=request.user, ip=client_ip(request)) if form.is_valid() else None
+    return _operation_response(request, lock, operation, form.errors_text())
+
+
+@login_required
+@require_POST
+def lock_operation(request: HttpRequest, lock_id: int, kind: str) -> HttpResponse:
+    """Dynamic password, hotel clear-all, Zigbee resend of pending codes."""
+    lock = _lock_for(request, lock_id)
+    services_by_kind: dict[str, Callable[..., LockOperation]] = {
+        "dynamic": services.request_dynamic_password,
+        "clear-all": services.clear_all_codes,
+        "sync": services.sync_pending_codes,
+    }
+    if kind not in services_by_kind:
+        raise Http404("No such operation.")
+    if not _may_manage(request, lock):
+        raise PermissionDenied("Your role may not do this on this lock.")
+    try:
+        operation = services_by_kind[kind](lock=lock, actor=request.user, ip=client_ip(request))
+    except ValidationError as refused:
+        return _operation_response(request, lock, None, _error_text(refused))
+    return _operation_response(request, lock, operation, "")
+
+
+def _operation_response(request: HttpRequest, lock: Lock, operation: LockOperation | None, error: str) -> HttpResponse:
+    if request.htmx:
+        context = _lock_context(request, lock, operation_error=error)
+        return render(request, "locks/lock_detail.html#operations", context)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, f"{operation}: requested; the result appears below.")
+    return redirect(f"{lock_url(lock)}#operations")
+
+
+@login_required
+@require_GET
+def operation_row(request: HttpRequest, operation_id: int) -> HttpResponse:
+    organisation = _membership(request).organisation
+    operation = get_object_or_404(
+        LockOperation.objects.select_related("lock__unit__property", "lock__organisation"),
+        pk=operation_id,
+        organisation=organisation,
+    )
+    context = {"operation": operation, "lock": operation.lock, "may_manage": _may_manage(request, operation.lock)}
+    return render(request, "locks/lock_detail.html#operation-row", context)
+
+
+@login_required
+@require_POST
+def operation_reveal(request: HttpRequest, operation_id: int) -> HttpResponse:
+    organisation = _membership(request).organisation
+    operation = get_object_or_404(
+        LockOperation.objects.select_related("lock__unit__property", "lock__organisation"),
+        pk=operation_id,
+        organisation=organisation,
+    )
+    context: dict[str, Any] = {"operation": operation, "lock": operation.lock, "may_manage": True}
+    try:
+        context["secret"] = services.reveal_operation_secret(operation, actor=request.user, ip=client_ip(request))
+    except ValidationError as refused:
+        context["error"] = _error_text(refused)
+    return _no_store(render(request, "locks/lock_detail.html#operation-row", context))
