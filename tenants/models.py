@@ -169,6 +169,9 @@ class Stay(models.Model):
     check_out = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The front desk's check-in form carries a one-time token: a second submit of the same form finds this
+    # stay instead of booking another (unique, so two racing requests cannot both book).
+    booking_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     objects = scoped("unit__property__organisation")
 
