@@ -178,6 +178,12 @@ EMBEDDED_SIMULATOR_URL = env_str("EMBEDDED_SIMULATOR_URL", "http://127.0.0.1:800
 CODE_POLL_SECONDS = float(env_str("CODE_POLL_SECONDS", "2"))
 CODE_POLL_WINDOW_SECONDS = float(env_str("CODE_POLL_WINDOW_SECONDS", "25"))
 
+# Sending a guest their door code (tenants/notify.py): a backend class per channel, by dotted path. The default
+# writes each message to a 0600 file under VAR_DIR/outbox/<channel>/: messages carry PINs, which must never reach
+# logs or stdout (so no console backend). "tenants.notify.DjangoMail" sends e-mail through EMAIL_BACKEND.
+CODE_EMAIL_BACKEND = env_str("CODE_EMAIL_BACKEND", "tenants.notify.FileOutbox")
+CODE_SMS_BACKEND = env_str("CODE_SMS_BACKEND", "tenants.notify.FileOutbox")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,0 +1,138 @@
+"""Sending a guest their door code by e-mail or SMS, through backends chosen in settings.
+
+`CODE_EMAIL_BACKEND` and `CODE_SMS_BACKEND` name a class by its dotted path; it needs one method,
+`send(message: Message) -> None`, and raises on failure. Shipped:
+
+- `tenants.notify.FileOutbox` (the default for both): one file per message under `VAR_DIR/outbox/<channel>/`,
+  readable by the app's user only. Nothing leaves the machine; a delivery process or a person picks them up.
+- `tenants.notify.DjangoMail` (e-mail only): Django's `send_mail` through `EMAIL_BACKEND` (SMTP by default).
+
+A message carries the PIN, so no backend may log its body or print it (RELIABILITY.md S7): that is why there
+is no console backend, and why Django's console e-mail backend is not the default.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from locks import services
+from locks.models import AccessCode
+from tenants.models import Stay
+
+EMAIL, SMS = "email", "sms"
+CHANNELS = {EMAIL: "e-mail", SMS: "SMS"}
+
+
+@dataclass(frozen=True)
+class Message:
+    channel: str
+    to: str
+    subject: str
+    body: str
+
+
+class Backend(Protocol):
+    def send(self, message: Message) -> None: ...
+
+
+class FileOutbox:
+    """Each message as a 0600 text file in VAR_DIR/outbox/<channel>/ (the folder is 0700)."""
+
+    def send(self, message: Message) -> None:
+        folder = Path(settings.VAR_DIR) / "outbox" / message.channel
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        name = f"{timezone.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.txt"
+        handle = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(f"To: {message.to}\nSubject: {message.subject}\n\n{message.body}\n")
+
+
+class DjangoMail:
+    """E-mail through Django's mail (EMAIL_BACKEND, DEFAULT_FROM_EMAIL)."""
+
+    def send(self, message: Message) -> None:
+        if message.channel != EMAIL:
+            raise ImproperlyConfigured("DjangoMail sends e-mail only; set CODE_SMS_BACKEND to an SMS backend.")
+        send_mail(message.subject, message.body, None, [message.to], fail_silently=False)
+
+
+def backend_for(channel: str) -> Backend:
+    path = settings.CODE_EMAIL_BACKEND if channel == EMAIL else settings.CODE_SMS_BACKEND
+    backend: Backend = import_string(path)()
+    return backend
+
+
+def _window(stay: Stay) -> str:
+    zone = stay.unit.property.tz
+    start, end = timezone.localtime(stay.check_in, zone), timezone.localtime(stay.check_out, zone)
+    return f"from {start:%a %d %b %H:%M} until {end:%a %d %b %H:%M} ({stay.unit.property.time_zone})"
+
+
+def compose(stay: Stay, codes: list[AccessCode], channel: str, to: str) -> Message:
+    """The guest's message: where, which code for which door, and when it works (in the property's zone)."""
+    place = f"{stay.unit.property.name}, {stay.unit.name}"
+    pins = sorted({code.pin for code in codes})
+    if len(pins) == 1:
+        code_lines = f"Your door code: {pins[0]}"
+    else:
+        code_lines = "Your door codes:\n" + "\n".join(f"  {code.lock.name}: {code.pin}" for code in codes)
+    if channel == SMS:
+        body = f"{place}: {code_lines.replace(chr(10), ' ')}. Valid {_window(stay)}."
+        return Message(SMS, to, "", body)
+    body = (
+        f"Hello {stay.guest.name},\n\nWelcome to {place}.\n\n{code_lines}\n\nIt works {_window(stay)}.\n"
+        f"Type it on the keypad of the door.\n"
+    )
+    return Message(EMAIL, to, f"Your door code for {place}", body)
+
+
+def send_stay_code(stay: Stay, *, channel: str, actor: Any, ip: str | None = None) -> str:
+    """Send the stay's code(s) to the guest; returns the recipient. Audited as `code.send`, without the PIN."""
+    if channel not in CHANNELS:
+        raise ValidationError("Choose e-mail or SMS.")
+    stay = Stay.objects.select_related("unit__property__organisation", "guest").get(pk=stay.pk)
+    organisation = stay.unit.property.organisation
+    if not stay.is_open:
+        raise ValidationError("This stay is over: there is no code to send.")
+    codes = list(
+        stay.access_codes.exclude(desired=AccessCode.Desired.REMOVED).select_related("lock").order_by("lock__name")
+    )
+    if not codes:
+        raise ValidationError("This stay has no door code.")
+    if not all(services.may_see_pins(actor, code.lock) for code in codes):
+        services.audit("code.send_refused", actor=actor, organisation=organisation, obj=stay, ip=ip)
+        raise PermissionDenied("Your role may not send door codes.")
+    if any(code.status != AccessCode.Status.SET for code in codes):
+        raise ValidationError("The code is not on the lock yet: send it once its status says On the lock.")
+    to = stay.guest.email if channel == EMAIL else stay.guest.phone
+    if not to:
+        what = "e-mail address" if channel == EMAIL else "phone number"
+        raise ValidationError(f"{stay.guest.name} has no {what}: add one to the guest first.")
+    message = compose(stay, codes, channel, to)
+    try:
+        backend_for(channel).send(message)
+    except Exception as error:
+        # The error's text may quote the message; only its type goes to the trail and the screen.
+        services.audit(
+            "code.send_failed",
+            actor=actor,
+            organisation=organisation,
+            obj=stay,
+            summary=f"{CHANNELS[channel]} to {to}: {type(error).__name__}",
+            ip=ip,
+        )
+        raise ValidationError(f"The {CHANNELS[channel]} could not be sent ({type(error).__name__}).") from None
+    services.audit(
+        "code.send", actor=actor, organisation=organisation, obj=stay, summary=f"{CHANNELS[channel]} to {to}", ip=ip
+    )
+    return to
