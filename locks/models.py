@@ -285,3 +285,258 @@ class LockOperation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.lock}"
+
+
+# --- what happened at the door: events, their photos, alerts, remote-unlock requests (issue #6) ---------------
+
+
+class LockEvent(models.Model):
+    """One unlock or alert record of a lock, stored exactly once (`natural_key` is unique per lock).
+
+    Synced from the cloud's open-logs / alarm-logs (v1.1 with media infos, v1.0 for legacy locks) or
+    `records` (access-control devices), and linked where we can: a temporary password to our code, its
+    guest and stay; a fingerprint, card, face or password to the lock user who owns it."""
+
+    class Category(models.TextChoices):
+        UNLOCK = "unlock", "Unlock"
+        ALARM = "alarm", "Alert"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="lock_events")
+    lock = models.ForeignKey(Lock, on_delete=models.CASCADE, related_name="events")
+    category = models.CharField(max_length=10, choices=Category.choices)
+    dp_code = models.CharField(max_length=64, blank=True)  # unlock_fingerprint, unlock_temporary, alarm_lock, ...
+    dp_value = models.CharField(max_length=128, blank=True)  # the method's number, or the alarm's kind
+    # What a person reads: "fingerprint", "temporary code", "wrong code", "pry", "duress", "doorbell", ...
+    classification = models.CharField(max_length=32, blank=True)
+    occurred_at = models.DateTimeField()
+    natural_key = models.CharField(max_length=200)  # from the cloud's record: a re-sync finds it again
+    actor_name = models.CharField(max_length=200, blank=True)  # the cloud's nick/unlock/user name
+    cloud_user_id = models.CharField(max_length=64, blank=True)
+    access_code = models.ForeignKey(
+        "AccessCode", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    stay = models.ForeignKey(Stay, null=True, blank=True, on_delete=models.SET_NULL, related_name="lock_events")
+    guest = models.ForeignKey(Guest, null=True, blank=True, on_delete=models.SET_NULL, related_name="lock_events")
+    lock_user = models.ForeignKey("LockUser", null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    raw = models.JSONField(default=dict, blank=True)  # the record as received, media keys removed
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = scoped("organisation")
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["lock", "natural_key"], name="one_event_per_record")]
+        indexes = [
+            # Keyset pagination of the timelines: (occurred_at, id) descending, per organisation and per lock.
+            models.Index(fields=["organisation", "-occurred_at", "-id"], name="event_org_timeline"),
+            models.Index(fields=["lock", "-occurred_at", "-id"], name="event_lock_timeline"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} on {self.lock} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class EventMedia(models.Model):
+    """A photo (or video) a lock captured with an event. Downloaded and decrypted on the `media` queue; the
+    original and a thumbnail live in private storage, served only through a permission-checked view."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="event_media")
+    event = models.ForeignKey(LockEvent, on_delete=models.CASCADE, related_name="media")
+    position = models.PositiveSmallIntegerField(default=0)  # its place in the record's media list
+    is_video = models.BooleanField(default=False)
+    file_url = models.TextField()  # signed and short-lived: fetched soon after the sync
+    file_key = EncryptedTextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    failure_reason = models.CharField(max_length=300, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    original = models.CharField(max_length=300, blank=True)  # path in private storage
+    thumbnail = models.CharField(max_length=300, blank=True)
+    content_type = models.CharField(max_length=50, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = scoped("organisation")
+
+    class Meta:
+        ordering = ["event", "position"]
+        constraints = [models.UniqueConstraint(fields=["event", "position"], name="one_media_per_slot")]
+        indexes = [models.Index(fields=["status", "updated_at"])]
+
+    def __str__(self) -> str:
+        return f"{'Video' if self.is_video else 'Photo'} of {self.event}"
+
+
+class SyncCursor(models.Model):
+    """How far a lock's records have been read, per stream: a crashed sync resumes here."""
+
+    lock = models.ForeignKey(Lock, on_delete=models.CASCADE, related_name="sync_cursors")
+    stream = models.CharField(max_length=20)  # open-logs | alarm-logs | records
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    objects = scoped("lock__organisation")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["lock", "stream"], name="one_cursor_per_stream")]
+
+    def __str__(self) -> str:
+        return f"{self.stream} of {self.lock}"
+
+
+class Alert(models.Model):
+    """Something a person should look at, raised once per incident (`dedup_key`) and counted after that."""
+
+    class Kind(models.TextChoices):
+        WRONG_CODE_BURST = "wrong_code_burst", "Wrong codes tried"
+        TAMPER = "tamper", "Pry or tamper"
+        DURESS = "duress", "Duress unlock"
+        LOW_BATTERY = "low_battery", "Low battery"
+        OFFLINE = "offline", "Lock offline"
+        CODE_NOT_SET = "code_not_set", "Code failed to reach the lock"
+        CODE_NOT_REMOVED = "code_not_removed", "Code failed to be removed"
+        CLOUD_REFUSED = "cloud_refused", "Cloud account refused"
+        DOORBELL = "doorbell", "Doorbell"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="alerts")
+    lock = models.ForeignKey(Lock, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    dedup_key = models.CharField(max_length=200)
+    message = models.CharField(max_length=300)
+    event = models.ForeignKey(LockEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
+    count = models.PositiveIntegerField(default=1)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = scoped("organisation")
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        constraints = [models.UniqueConstraint(fields=["organisation", "dedup_key"], name="one_alert_per_incident")]
+        indexes = [models.Index(fields=["organisation", "resolved_at", "-last_seen_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.message}"
+
+
+class RemoteUnlockRequest(models.Model):
+    """A doorbell or remote-unlock request from the lock, with its photo: someone approves or rejects it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for an answer"
+        APPROVING = "approving", "Opening"
+        APPROVED = "approved", "Opened"
+        REJECTED = "rejected", "Rejected"
+        EXPIRED = "expired", "Expired"
+        FAILED = "failed", "Failed"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="remote_unlock_requests")
+    lock = models.ForeignKey(Lock, on_delete=models.CASCADE, related_name="remote_unlock_requests")
+    event = models.OneToOneField(
+        LockEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="remote_unlock_request"
+    )
+    requested_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    failure_reason = models.CharField(max_length=300, blank=True)
+
+    objects = scoped("organisation")
+
+    class Meta:
+        ordering = ["-requested_at"]
+        indexes = [models.Index(fields=["organisation", "status", "-requested_at"])]
+
+    def __str__(self) -> str:
+        return f"Remote unlock at {self.lock} ({self.get_status_display()})"
+
+
+# --- lock users and their unlock methods (issue #6) -----------------------------------------------------------
+
+
+class LockUser(models.Model):
+    """A user registered on the lock (the cloud's device user), optionally one of our guests."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="lock_users")
+    lock = models.ForeignKey(Lock, on_delete=models.CASCADE, related_name="lock_users")
+    cloud_user_id = models.CharField(max_length=64, blank=True)  # empty until the cloud has created it
+    name = models.CharField(max_length=100)
+    role = models.CharField(max_length=20, blank=True)  # the cloud's user type/role (admin, normal, ...)
+    guest = models.ForeignKey(Guest, null=True, blank=True, on_delete=models.SET_NULL, related_name="lock_users")
+    valid_from = models.DateTimeField(null=True, blank=True)  # access-control devices: validity
+    valid_until = models.DateTimeField(null=True, blank=True)
+    schedule = models.JSONField(default=list, blank=True)  # access-control devices: [{working_day, start, end}]
+    removed_at = models.DateTimeField(null=True, blank=True)  # gone from the cloud (synced) or deleted here
+    synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = scoped("organisation")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lock", "cloud_user_id"], condition=~Q(cloud_user_id=""), name="one_lock_user_per_cloud_user"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} on {self.lock}"
+
+
+class UnlockMethod(models.Model):
+    """A fingerprint, card, face, password ... enrolled on the lock, assigned to a lock user or not yet."""
+
+    class Status(models.TextChoices):
+        ENROLLING = "enrolling", "Enrolling"
+        ACTIVE = "active", "Active"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+        DELETING = "deleting", "Deleting"
+        DELETED = "deleted", "Deleted"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="unlock_methods")
+    lock = models.ForeignKey(Lock, on_delete=models.CASCADE, related_name="unlock_methods")
+    lock_user = models.ForeignKey(
+        LockUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="unlock_methods"
+    )
+    unlock_type = models.CharField(max_length=30)  # fingerprint | card | password | face | ... (the spec's names)
+    unlock_sn = models.IntegerField(null=True, blank=True)  # the lock's number for it, once enrolled
+    name = models.CharField(max_length=100, blank=True)
+    duress = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ENROLLING)
+    progress = models.PositiveSmallIntegerField(default=0)  # enrollment progress, 0..100
+    failure_reason = models.CharField(max_length=300, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = scoped("organisation")
+
+    class Meta:
+        ordering = ["unlock_type", "unlock_sn"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lock", "unlock_type", "unlock_sn"],
+                condition=Q(unlock_sn__isnull=False),
+                name="one_method_per_lock_number",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.unlock_type} on {self.lock}"

@@ -16,7 +16,20 @@ from django.urls import reverse
 from django.utils import timezone
 
 from locks import services
-from locks.models import AccessCode, AuditEvent, CloudAccount, Lock, LockOperation
+from locks.models import (
+    AccessCode,
+    Alert,
+    AuditEvent,
+    CloudAccount,
+    EventMedia,
+    Lock,
+    LockEvent,
+    LockOperation,
+    LockUser,
+    RemoteUnlockRequest,
+    SyncCursor,
+    UnlockMethod,
+)
 from tenants.models import Guest, Membership, Organisation, Property, Role, Stay, Unit
 from tests.locks.conftest import run_workers, window
 
@@ -63,9 +76,46 @@ def build_tenant(name: str, slug: str, pin: str, user_model: Any) -> Tenant:
         organisation=org, lock=lock, kind=LockOperation.Kind.OFFLINE_PASSWORD, secret=pin[::-1] + "1"
     )
     event = services.audit("code.issue", actor=staff, organisation=org, obj=code, summary=code.label)
+    lock_user = LockUser.objects.create(organisation=org, lock=lock, cloud_user_id=f"u-{slug}", name=f"{name} user")
+    method = UnlockMethod.objects.create(
+        organisation=org,
+        lock=lock,
+        lock_user=lock_user,
+        unlock_type="fingerprint",
+        unlock_sn=1,
+        status=UnlockMethod.Status.ACTIVE,
+    )
+    lock_event = LockEvent.objects.create(
+        organisation=org,
+        lock=lock,
+        category=LockEvent.Category.UNLOCK,
+        dp_code="unlock_temporary",
+        occurred_at=now,
+        natural_key=f"unlock:{slug}:1",
+        access_code=code,
+        stay=stay,
+        guest=guest,
+    )
+    media = EventMedia.objects.create(
+        organisation=org, event=lock_event, file_url="https://example.invalid/p.jpg", file_key=f"fk-{slug}-secret"
+    )
+    cursor = SyncCursor.objects.create(lock=lock, stream="open-logs", last_event_at=now)
+    alert = Alert.objects.create(
+        organisation=org,
+        lock=lock,
+        kind=Alert.Kind.TAMPER,
+        dedup_key=f"tamper:{slug}",
+        message=f"{name} pry alarm",
+        event=lock_event,
+        first_seen_at=now,
+        last_seen_at=now,
+    )
+    remote = RemoteUnlockRequest.objects.create(organisation=org, lock=lock, event=lock_event, requested_at=now)
     objects = {
         Organisation: org, Membership: membership, Property: prop, Unit: unit, Guest: guest, Stay: stay,
         CloudAccount: account, Lock: lock, AccessCode: code, LockOperation: operation, AuditEvent: event,
+        LockUser: lock_user, UnlockMethod: method, LockEvent: lock_event, EventMedia: media, SyncCursor: cursor,
+        Alert: alert, RemoteUnlockRequest: remote,
     }  # fmt: skip
     return Tenant(org=org, staff=staff, objects=objects, pin=pin, local_key=local_key)
 
