@@ -1,13 +1,42 @@
-"""Dashboard views of the tenants app: the organisation switcher and the front desk."""
+"""Dashboard views of the tenants app: the organisation switcher and the front desk.
+
+Every query goes through `_stays(membership)`: the current organisation's stays, and for a front desk limited
+to some properties only theirs, so anyone else's id is a 404. Viewers may look; acting needs a code role.
+PINs leave the server only in answers to audited POSTs marked no-store (RELIABILITY.md S7).
+"""
 
 from __future__ import annotations
 
+import uuid
+import zoneinfo
+from datetime import datetime, time, timedelta
+from typing import Any
+
+import segno
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import IntegrityError, transaction
+from django.db.models import Prefetch, Q, QuerySet
+from django.forms import BaseForm
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from locks import services
+from locks.forms import BookStayForm, apply_service_error, default_check_out, local_input
+from locks.models import AccessCode
+from tenants import notify
 from tenants.context import SESSION_KEY, current_membership, memberships_of
+from tenants.forms import MoveStayForm, StayDatesForm
+from tenants.models import CODE_ROLES, Membership, Property, Role, Stay
+from tenants.signals import client_ip
+
+STAYS_PER_PAGE = 25
 
 
 @require_POST
@@ -21,12 +50,423 @@ def switch_organisation(request: HttpRequest) -> HttpResponse:
     return redirect("home")
 
 
+# --- scoping ------------------------------------------------------------------------------------------------
+
+
+def _membership(request: HttpRequest) -> Membership:
+    membership = current_membership(request)
+    if membership is None:
+        raise Http404("You are not a member of any organisation.")
+    return membership
+
+
+def _may_act(membership: Membership) -> bool:
+    return membership.role in CODE_ROLES
+
+
+def _require_act(membership: Membership) -> None:
+    if not _may_act(membership):
+        raise PermissionDenied("Your role may look but not act.")
+
+
+def _properties(membership: Membership) -> QuerySet[Property]:
+    properties = Property.objects.filter(organisation=membership.organisation)
+    if membership.role == Role.FRONT_DESK:
+        limited = list(membership.properties.values_list("pk", flat=True))
+        if limited:
+            properties = properties.filter(pk__in=limited)
+    return properties
+
+
+def _stays(membership: Membership) -> QuerySet[Stay]:
+    return Stay.objects.filter(unit__property__in=_properties(membership)).select_related("unit__property", "guest")
+
+
+def _get_stay(request: HttpRequest, stay_id: int) -> tuple[Membership, Stay]:
+    membership = _membership(request)
+    return membership, get_object_or_404(_stays(membership), pk=stay_id)
+
+
+def _get_code(request: HttpRequest, code_id: int) -> tuple[Membership, AccessCode]:
+    membership = _membership(request)
+    codes = AccessCode.objects.filter(stay__in=_stays(membership)).select_related("lock", "stay__unit__property")
+    return membership, get_object_or_404(codes, pk=code_id)
+
+
+def _codes_prefetch() -> Prefetch:
+    return Prefetch("access_codes", queryset=AccessCode.objects.select_related("lock").order_by("lock__name", "pk"))
+
+
+def _mark_errors(form: BaseForm) -> None:
+    """Point each invalid input at its error text, and put the cursor on the first one."""
+    first = True
+    for name in form.errors:
+        if name not in form.fields:
+            continue
+        bound = form[name]
+        bound.field.widget.attrs.update({"aria-invalid": "true", "aria-describedby": f"{bound.auto_id}-errors"})
+        if first:
+            bound.field.widget.attrs["autofocus"] = True
+            first = False
+    if not first:
+        for field in form.fields.values():
+            if "aria-invalid" not in field.widget.attrs:
+                field.widget.attrs.pop("autofocus", None)
+
+
+# --- the desk: check in, today's arrivals and departures ----------------------------------------------------
+
+
+def _local_day(prop: Property, now: datetime) -> tuple[datetime, datetime]:
+    day = timezone.localtime(now, prop.tz).date()
+    start = datetime.combine(day, time.min, tzinfo=prop.tz)
+    return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=prop.tz)  # 23 or 25 h at DST
+
+
+def _today_lists(membership: Membership) -> tuple[list[Stay], list[Stay]]:
+    now = timezone.now()
+    arriving, leaving = Q(pk__in=[]), Q(pk__in=[])
+    for prop in _properties(membership):
+        start, end = _local_day(prop, now)
+        arriving |= Q(unit__property=prop, check_in__gte=start, check_in__lt=end)
+        leaving |= Q(unit__property=prop, check_out__gte=start, check_out__lt=end)
+    stays = _stays(membership).prefetch_related(_codes_prefetch())
+    arrivals = stays.filter(arriving).exclude(status__in=[Stay.Status.CANCELLED]).order_by("check_in", "pk")
+    departures = stays.filter(leaving).exclude(status=Stay.Status.CANCELLED).order_by("check_out", "pk")
+    return list(arrivals), list(departures)
+
+
+def _check_in_defaults(form: BookStayForm) -> dict[str, Any]:
+    """Check-in now, check-out tomorrow at 11:00, both in the zone of the first room on offer."""
+    first = form.fields["unit"].queryset.first()
+    zone = first.property.time_zone if first else settings.TIME_ZONE
+    now = timezone.now()
+    today = timezone.localtime(now, zoneinfo.ZoneInfo(zone)).date()
+    return {
+        "check_in": local_input(now, zone),
+        "check_out": local_input(default_check_out(today, zone), zone),
+        "kind": Stay.Kind.HOTEL,
+    }
+
+
+def _booking_token(raw: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(raw or "")
+    except ValueError:
+        return None
+
+
+def _book(
+    request: HttpRequest, membership: Membership, form: BookStayForm, token: uuid.UUID
+) -> tuple[Stay | None, bool]:
+    """Book once per form: a repeated submit (or one racing the first) gets the stay the first one booked.
+    Returns the stay and whether this request booked it."""
+    mine = _stays(membership)
+    try:
+        with transaction.atomic():
+            existing = mine.filter(booking_token=token).first()
+            if existing is not None:
+                return existing, False
+            stay = form.save(actor=request.user, ip=client_ip(request))
+            if stay is not None:
+                Stay.objects.filter(pk=stay.pk).update(booking_token=token)
+            return stay, stay is not None
+    except IntegrityError:  # the other request committed the same token first
+        return mine.filter(booking_token=token).first(), False
+
+
 @login_required
 def today(request: HttpRequest) -> HttpResponse:
-    """The front desk's screen (being built: check-in, arrivals and departures)."""
-    return render(request, "tenants/today.html", {"nav": "desk", "membership": current_membership(request)})
+    """The front desk's screen: check a guest in, then today's arrivals and departures with their codes."""
+    membership = _membership(request)
+    form: BookStayForm | None = None
+    token = uuid.uuid4()
+    if request.method == "POST":
+        _require_act(membership)
+        form = BookStayForm(request.POST, user=request.user, organisation=membership.organisation)
+        posted = _booking_token(request.POST.get("booking_token"))
+        if posted is None:
+            form.is_valid()
+            form.add_error(None, "This form was out of date: check the details and press Check in again.")
+        elif form.is_valid():
+            stay, booked = _book(request, membership, form, posted)
+            if stay is not None:
+                if booked:
+                    messages.success(request, f"{stay.guest.name} is checked in to {stay.unit.name}.")
+                else:
+                    messages.info(request, "This check-in was already done (the form was sent twice): here it is.")
+                return redirect("desk:stay", stay_id=stay.pk)
+            token = posted  # the same form, corrected, may still book once
+        else:
+            token = posted
+        _mark_errors(form)
+    elif _may_act(membership):
+        form = BookStayForm(user=request.user, organisation=membership.organisation)
+        form.initial = _check_in_defaults(form)
+    if form is not None and not form.errors:
+        form.fields["unit"].widget.attrs["autofocus"] = True
+    arrivals, departures = _today_lists(membership)
+    zones = sorted(set(_properties(membership).values_list("time_zone", flat=True)))
+    context = {
+        "nav": "desk",
+        "form": form,
+        "booking_token": token,
+        "arrivals": arrivals,
+        "departures": departures,
+        "zones": zones,
+        "can_act": _may_act(membership),
+    }
+    return render(request, "tenants/today.html", context)
+
+
+# --- one stay ----------------------------------------------------------------------------------------------
+
+
+def _stay_context(request: HttpRequest, membership: Membership, stay: Stay, **extra: Any) -> dict[str, Any]:
+    codes = list(stay.access_codes.select_related("lock").order_by("lock__name", "pk"))
+    revealed: dict[int, str] = extra.pop("revealed", {})
+    for code in codes:
+        code.may_see = services.may_see_pins(request.user, code.lock)  # type: ignore[attr-defined]
+        code.revealed_pin = revealed.get(code.pk, "")  # type: ignore[attr-defined]
+    can_act = _may_act(membership)
+    context = {
+        "nav": "stays",
+        "stay": stay,
+        "codes": codes,
+        "can_act": can_act,
+        "may_see_pins": bool(codes) and all(code.may_see for code in codes),  # type: ignore[attr-defined]
+        "live_codes": any(code.desired != AccessCode.Desired.REMOVED for code in codes),
+        "removal_confirmed": services.removal_confirmed(stay),
+    }
+    if can_act and stay.is_open:
+        context["dates_form"] = StayDatesForm(stay=stay)
+        context["move_form"] = MoveStayForm(stay=stay, user=request.user)
+    context.update(extra)
+    return context
+
+
+@login_required
+def stay_detail(request: HttpRequest, stay_id: int) -> HttpResponse:
+    membership, stay = _get_stay(request, stay_id)
+    return render(request, "tenants/stay.html", _stay_context(request, membership, stay))
+
+
+@login_required
+def stay_removal(request: HttpRequest, stay_id: int) -> HttpResponse:
+    """The check-out promise, polled: "removing…" until every code is confirmed gone from its lock."""
+    membership, stay = _get_stay(request, stay_id)
+    context = {"stay": stay, "removal_confirmed": services.removal_confirmed(stay)}
+    return render(request, "tenants/stay.html#removal", context)
+
+
+@login_required
+def code_status(request: HttpRequest, code_id: int) -> HttpResponse:
+    membership, code = _get_code(request, code_id)
+    return render(request, "tenants/_code_status.html", {"code": code, "can_act": _may_act(membership)})
+
+
+def _back_to_stay(request: HttpRequest, stay: Stay) -> HttpResponse:
+    return redirect("desk:stay", stay_id=stay.pk)
+
+
+def _refuse(request: HttpRequest, error: ValidationError) -> None:
+    for text in error.messages:
+        messages.error(request, text)
+
+
+@require_POST
+@login_required
+def stay_dates(request: HttpRequest, stay_id: int) -> HttpResponse:
+    membership, stay = _get_stay(request, stay_id)
+    _require_act(membership)
+    form = StayDatesForm(request.POST, stay=stay)
+    if form.is_valid():
+        try:
+            services.change_stay(
+                stay,
+                check_in=form.cleaned_data["check_in"],
+                check_out=form.cleaned_data["check_out"],
+                actor=request.user,
+                ip=client_ip(request),
+            )
+        except ValidationError as error:
+            apply_service_error(form, error)
+        else:
+            messages.success(request, "The stay's dates changed; its codes follow.")
+            return _back_to_stay(request, stay)
+    _mark_errors(form)
+    return render(request, "tenants/stay.html", _stay_context(request, membership, stay, dates_form=form))
+
+
+@require_POST
+@login_required
+def stay_move(request: HttpRequest, stay_id: int) -> HttpResponse:
+    membership, stay = _get_stay(request, stay_id)
+    _require_act(membership)
+    form = MoveStayForm(request.POST, stay=stay, user=request.user)
+    if form.is_valid():
+        try:
+            services.move_stay(stay, unit=form.cleaned_data["unit"], actor=request.user, ip=client_ip(request))
+        except ValidationError as error:
+            apply_service_error(form, error)
+        else:
+            messages.success(request, f"Moved to {form.cleaned_data['unit'].name}: the old room's code is removed.")
+            return _back_to_stay(request, stay)
+    _mark_errors(form)
+    return render(request, "tenants/stay.html", _stay_context(request, membership, stay, move_form=form))
+
+
+def _end(request: HttpRequest, stay_id: int, service: Any, done: str) -> HttpResponse:
+    membership, stay = _get_stay(request, stay_id)
+    _require_act(membership)
+    if not stay.is_open:
+        messages.info(request, f"This stay was already {stay.get_status_display().lower()}.")
+        return _back_to_stay(request, stay)
+    service(stay, actor=request.user, ip=client_ip(request))
+    messages.success(request, done)
+    return _back_to_stay(request, stay)
+
+
+@require_POST
+@login_required
+def stay_check_out(request: HttpRequest, stay_id: int) -> HttpResponse:
+    return _end(request, stay_id, services.check_out_stay, "Checked out: the code is being removed from the lock.")
+
+
+@require_POST
+@login_required
+def stay_cancel(request: HttpRequest, stay_id: int) -> HttpResponse:
+    return _end(request, stay_id, services.cancel_stay, "Stay cancelled: its code is being removed from the lock.")
+
+
+@require_POST
+@login_required
+def stay_send(request: HttpRequest, stay_id: int) -> HttpResponse:
+    membership, stay = _get_stay(request, stay_id)
+    _require_act(membership)
+    channel = request.POST.get("channel", "")
+    try:
+        to = notify.send_stay_code(stay, channel=channel, actor=request.user, ip=client_ip(request))
+    except ValidationError as error:
+        _refuse(request, error)
+    else:
+        messages.success(request, f"Code sent by {notify.CHANNELS[channel]} to {to}.")
+    return _back_to_stay(request, stay)
+
+
+@require_POST
+@login_required
+def code_resend(request: HttpRequest, code_id: int) -> HttpResponse:
+    membership, code = _get_code(request, code_id)
+    _require_act(membership)
+    try:
+        code = services.resend_access_code(code, actor=request.user, ip=client_ip(request))
+    except ValidationError as error:
+        if not request.htmx:
+            _refuse(request, error)
+        code.refresh_from_db()
+    else:
+        if not request.htmx:
+            messages.success(request, "Sending the code to the lock again.")
+    if request.htmx:
+        return render(request, "tenants/_code_status.html", {"code": code, "can_act": True})
+    return _back_to_stay(request, code.stay)  # type: ignore[arg-type]
+
+
+@require_POST
+@login_required
+@never_cache
+def code_reveal(request: HttpRequest, code_id: int) -> HttpResponse:
+    """Show one PIN: an audited POST, never cached (a refusal is audited by the service and answered 403)."""
+    membership, code = _get_code(request, code_id)
+    problem = ""
+    pin = None
+    try:
+        pin = services.reveal_pin(code, actor=request.user, ip=client_ip(request))
+    except ValidationError as error:
+        problem = " ".join(error.messages)
+    if request.htmx:
+        code.may_see, code.revealed_pin = True, pin or ""  # type: ignore[attr-defined]
+        return render(request, "tenants/stay.html#pin", {"code": code, "problem": problem})
+    if problem:
+        messages.error(request, problem)
+    stay = get_object_or_404(_stays(membership), pk=code.stay_id)
+    context = _stay_context(request, membership, stay, revealed={code.pk: pin} if pin else {})
+    return render(request, "tenants/stay.html", context)
+
+
+# --- the welcome slip --------------------------------------------------------------------------------------
+
+
+def _qr_text(stay: Stay, pins: list[tuple[AccessCode, str]]) -> str:
+    zone = stay.unit.property.tz
+    start, end = timezone.localtime(stay.check_in, zone), timezone.localtime(stay.check_out, zone)
+    codes = ", ".join(sorted({pin for _, pin in pins}))
+    return (
+        f"{stay.unit.property.name}, {stay.unit.name}. Door code {codes}. "
+        f"Valid {start:%d %b %Y %H:%M} - {end:%d %b %Y %H:%M} ({stay.unit.property.time_zone})."
+    )
+
+
+@require_POST
+@login_required
+@never_cache
+def slip(request: HttpRequest, stay_id: int) -> HttpResponse:
+    """The printable welcome slip. It shows the PIN, so opening it is a reveal: a POST, audited, no-store."""
+    membership, stay = _get_stay(request, stay_id)
+    codes = list(stay.access_codes.exclude(desired=AccessCode.Desired.REMOVED).select_related("lock"))
+    if not stay.is_open or not codes:
+        messages.error(request, "This stay has no live door code to print.")
+        return _back_to_stay(request, stay)
+    ip = client_ip(request)
+    try:
+        pins = [(code, services.reveal_pin(code, actor=request.user, ip=ip)) for code in codes]
+    except ValidationError as error:
+        _refuse(request, error)
+        return _back_to_stay(request, stay)
+    services.audit(
+        "stay.slip", actor=request.user, organisation=membership.organisation, obj=stay, summary=str(stay), ip=ip
+    )
+    qr = segno.make(_qr_text(stay, pins), error="m")
+    context = {
+        "nav": "stays",
+        "stay": stay,
+        "pins": pins,
+        "one_pin": len({pin for _, pin in pins}) == 1,
+        "all_set": all(code.status == AccessCode.Status.SET for code, _ in pins),
+        "qr_svg": qr.svg_inline(scale=5, title="QR code with the room, the door code and when it works"),
+    }
+    return render(request, "tenants/slip.html", context)
+
+
+# --- the list of stays -------------------------------------------------------------------------------------
+
+WHEN = {"current": "Current", "upcoming": "Upcoming", "past": "Past"}
 
 
 @login_required
 def stays(request: HttpRequest) -> HttpResponse:
-    return render(request, "tenants/stays.html", {"nav": "stays"})
+    """Stays and leases: current, upcoming or past, searched by guest or room, newest first, paged."""
+    membership = _membership(request)
+    when = request.GET.get("when", "current")
+    if when not in WHEN:
+        when = "current"
+    query = request.GET.get("q", "").strip()[:100]
+    now = timezone.now()
+    rows = _stays(membership).prefetch_related(_codes_prefetch())
+    is_open = Q(status__in=[Stay.Status.BOOKED, Stay.Status.CHECKED_IN])
+    if when == "current":
+        rows = rows.filter(is_open, check_in__lte=now, check_out__gt=now).order_by("check_out", "pk")
+    elif when == "upcoming":
+        rows = rows.filter(is_open, check_in__gt=now).order_by("check_in", "pk")
+    else:
+        rows = rows.filter(~is_open | Q(check_out__lte=now)).order_by("-check_out", "-pk")
+    if query:
+        rows = rows.filter(
+            Q(guest__name__icontains=query) | Q(unit__name__icontains=query) | Q(guest__email__icontains=query)
+        )
+    page = Paginator(rows, STAYS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {"nav": "stays", "page": page, "when": when, "whens": WHEN, "q": query, "now": now}
+    if request.htmx and request.htmx.target == "stay-results":
+        return render(request, "tenants/stays.html#results", context)
+    return render(request, "tenants/stays.html", context)

@@ -1,0 +1,21 @@
+// The front desk's small enhancements; every form still works without them.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  const question = form.dataset.confirm;
+  if (question && !window.confirm(question)) {
+    event.preventDefault();
+    return;
+  }
+  if (form.hasAttribute("data-once")) {
+    // One check-in per form: a second press (or Enter) waits for the first. The server also refuses repeats.
+    if (form.dataset.sent) {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.sent = "1";
+    form.querySelectorAll("button[type=submit]").forEach((button) => button.setAttribute("aria-disabled", "true"));
+  }
+});
+document.addEventListener("click", (event) => {
+  if (event.target.closest("[data-print]")) window.print();
+});

@@ -1,0 +1,64 @@
+"""Forms of the front desk's stay page. Each carries `seen`, the stay's last change, so a stale page is caught."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from locks.forms import LocalDateTimeField, local_input, make_aware_in, manageable_units
+from tenants.models import Stay, Unit
+
+
+def seen_token(stay: Stay) -> str:
+    return stay.updated_at.isoformat()
+
+
+class StayForm(forms.Form):
+    prefix_id = "stay"  # element ids are "<prefix_id>-<field>": the stay page shows several forms at once
+    seen = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, stay: Stay, **kwargs: Any) -> None:
+        self.stay = stay
+        kwargs.setdefault("initial", {})
+        kwargs["initial"].setdefault("seen", seen_token(stay))
+        kwargs.setdefault("auto_id", f"{self.prefix_id}-%s")
+        super().__init__(*args, **kwargs)
+
+    def clean_seen(self) -> str:
+        if self.cleaned_data["seen"] != seen_token(self.stay):
+            raise ValidationError("This stay changed while you were looking at it: check it below and try again.")
+        return str(self.cleaned_data["seen"])
+
+
+class StayDatesForm(StayForm):
+    """Extend, shorten or shift a stay: times typed in the property's time zone."""
+
+    prefix_id = "dates"
+    check_in = LocalDateTimeField(label="Check-in")
+    check_out = LocalDateTimeField(label="Check-out")
+
+    def __init__(self, *args: Any, stay: Stay, **kwargs: Any) -> None:
+        zone = stay.unit.property.time_zone
+        kwargs.setdefault(
+            "initial", {"check_in": local_input(stay.check_in, zone), "check_out": local_input(stay.check_out, zone)}
+        )
+        super().__init__(*args, stay=stay, **kwargs)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        zone = self.stay.unit.property.time_zone
+        data["check_in"] = make_aware_in(data.get("check_in"), zone)
+        data["check_out"] = make_aware_in(data.get("check_out"), zone)
+        return data
+
+
+class MoveStayForm(StayForm):
+    prefix_id = "move"
+    unit = forms.ModelChoiceField(queryset=Unit.objects.none(), label="New room or unit")
+
+    def __init__(self, *args: Any, stay: Stay, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, stay=stay, **kwargs)
+        organisation = stay.unit.property.organisation
+        self.fields["unit"].queryset = manageable_units(user, organisation).exclude(pk=stay.unit_id)
