@@ -269,6 +269,14 @@ def _back_to_stay(request: HttpRequest, stay: Stay) -> HttpResponse:
     return redirect("desk:stay", stay_id=stay.pk)
 
 
+def _ended(request: HttpRequest, stay: Stay) -> HttpResponse | None:
+    """A page opened before the stay ended: say so instead of acting on it."""
+    if stay.is_open:
+        return None
+    messages.info(request, f"This stay was already {stay.get_status_display().lower()}: nothing changed.")
+    return _back_to_stay(request, stay)
+
+
 def _refuse(request: HttpRequest, error: ValidationError) -> None:
     for text in error.messages:
         messages.error(request, text)
@@ -279,6 +287,8 @@ def _refuse(request: HttpRequest, error: ValidationError) -> None:
 def stay_dates(request: HttpRequest, stay_id: int) -> HttpResponse:
     membership, stay = _get_stay(request, stay_id)
     _require_act(membership)
+    if ended := _ended(request, stay):
+        return ended
     form = StayDatesForm(request.POST, stay=stay)
     if form.is_valid():
         try:
@@ -303,6 +313,8 @@ def stay_dates(request: HttpRequest, stay_id: int) -> HttpResponse:
 def stay_move(request: HttpRequest, stay_id: int) -> HttpResponse:
     membership, stay = _get_stay(request, stay_id)
     _require_act(membership)
+    if ended := _ended(request, stay):
+        return ended
     form = MoveStayForm(request.POST, stay=stay, user=request.user)
     if form.is_valid():
         try:
@@ -319,9 +331,8 @@ def stay_move(request: HttpRequest, stay_id: int) -> HttpResponse:
 def _end(request: HttpRequest, stay_id: int, service: Any, done: str) -> HttpResponse:
     membership, stay = _get_stay(request, stay_id)
     _require_act(membership)
-    if not stay.is_open:
-        messages.info(request, f"This stay was already {stay.get_status_display().lower()}.")
-        return _back_to_stay(request, stay)
+    if ended := _ended(request, stay):
+        return ended
     service(stay, actor=request.user, ip=client_ip(request))
     messages.success(request, done)
     return _back_to_stay(request, stay)

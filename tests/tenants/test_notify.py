@@ -1,0 +1,100 @@
+"""Sending a guest their code: once the lock confirms it, through the configured backend, audited without the PIN."""
+
+from __future__ import annotations
+
+import stat
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from locks import services
+from locks.models import AuditEvent
+from tenants.models import Stay
+from tests.locks.conftest import run_workers
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def confirmed_stay(make_lock: Any, unit: Any, guest: Any, django_capture_on_commit_callbacks: Any) -> Stay:
+    make_lock("wifi")
+    now = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        stay = services.book_stay(
+            unit=unit, guest=guest, check_in=now - timedelta(hours=1), check_out=now + timedelta(days=1)
+        )
+    run_workers()
+    assert stay.access_codes.get().status == "set"
+    return stay
+
+
+@pytest.fixture
+def outbox(settings: Any, tmp_path: Path) -> Path:
+    settings.VAR_DIR = tmp_path
+    return tmp_path / "outbox"
+
+
+def test_email_goes_to_the_private_outbox_and_the_trail_has_no_pin(
+    client: Client, front_desk: Any, confirmed_stay: Stay, outbox: Path
+) -> None:
+    client.force_login(front_desk)
+    pin = confirmed_stay.access_codes.get().pin
+    response = client.post(reverse("desk:stay-send", args=[confirmed_stay.pk]), {"channel": "email"}, follow=True)
+    assert b"Code sent by e-mail to ada@example.com" in response.content
+    assert pin.encode() not in response.content
+    [message] = list((outbox / "email").iterdir())
+    text = message.read_text()
+    assert "To: ada@example.com" in text
+    assert pin in text
+    assert "Europe/Amsterdam" in text
+    assert stat.S_IMODE(message.stat().st_mode) == 0o600
+    event = AuditEvent.objects.get(action="code.send")
+    assert event.actor == front_desk
+    assert "ada@example.com" in event.summary
+    assert all(pin not in e.summary for e in AuditEvent.objects.all())
+
+
+def test_sms_needs_a_phone_number(client: Client, front_desk: Any, confirmed_stay: Stay, outbox: Path) -> None:
+    client.force_login(front_desk)
+    response = client.post(reverse("desk:stay-send", args=[confirmed_stay.pk]), {"channel": "sms"}, follow=True)
+    assert b"has no phone number" in response.content
+    assert not outbox.exists()
+    assert not AuditEvent.objects.filter(action="code.send").exists()
+    confirmed_stay.guest.phone = "+31 20 555 0101"
+    confirmed_stay.guest.save()
+    client.post(reverse("desk:stay-send", args=[confirmed_stay.pk]), {"channel": "sms"})
+    [message] = list((outbox / "sms").iterdir())
+    assert "To: +31 20 555 0101" in message.read_text()
+    assert confirmed_stay.access_codes.get().pin in message.read_text()
+
+
+def test_django_mail_backend_sends_through_email_backend(
+    client: Client, front_desk: Any, confirmed_stay: Stay, settings: Any
+) -> None:
+    settings.CODE_EMAIL_BACKEND = "tenants.notify.DjangoMail"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    client.force_login(front_desk)
+    client.post(reverse("desk:stay-send", args=[confirmed_stay.pk]), {"channel": "email"})
+    [sent] = mail.outbox
+    assert sent.to == ["ada@example.com"]
+    assert confirmed_stay.access_codes.get().pin in sent.body
+
+
+def test_a_failing_backend_is_a_message_and_an_audited_failure(
+    client: Client, front_desk: Any, confirmed_stay: Stay, settings: Any
+) -> None:
+    settings.CODE_SMS_BACKEND = "tenants.notify.DjangoMail"  # refuses SMS: a misconfiguration, not a 500
+    confirmed_stay.guest.phone = "+31 20 555 0101"
+    confirmed_stay.guest.save()
+    client.force_login(front_desk)
+    response = client.post(reverse("desk:stay-send", args=[confirmed_stay.pk]), {"channel": "sms"}, follow=True)
+    assert response.status_code == 200
+    assert b"could not be sent (ImproperlyConfigured)" in response.content
+    assert AuditEvent.objects.filter(action="code.send_failed").exists()
+    assert not AuditEvent.objects.filter(action="code.send").exists()
