@@ -6,6 +6,7 @@ app_name = "locks"
 
 urlpatterns = [
     path("portfolio/", views.portfolio, name="portfolio"),
+    path("activity/", views.activity, name="activity"),
     path("properties/<int:property_id>/", views.property_detail, name="property"),
     path("locks/<int:lock_id>/", views.lock_detail, name="lock"),
     path("locks/<int:lock_id>/codes/", views.issue_code, name="issue-code"),

@@ -421,3 +421,76 @@ def operation_reveal(request: HttpRequest, operation_id: int) -> HttpResponse:
     except ValidationError as refused:
         context["error"] = _error_text(refused)
     return _no_store(render(request, "locks/lock_detail.html#operation-row", context))
+
+
+# --- activity: the timeline of unlocks and alerts ---------------------------------------------------------------
+
+EVENTS_PER_PAGE = 50
+
+
+def _cursor(raw: str) -> tuple[Any, int] | None:
+    """'<iso time>_<id>' of the last row shown: the next page starts strictly after it (keyset pagination)."""
+    from django.utils.dateparse import parse_datetime
+
+    when, _, pk = raw.rpartition("_")
+    moment = parse_datetime(when) if when else None
+    if moment is None or not pk.isdigit():
+        return None
+    return moment, int(pk)
+
+
+@login_required
+@require_GET
+def activity(request: HttpRequest) -> HttpResponse:
+    """Unlocks and alerts of the organisation, a property, a unit or a lock, newest first; filterable; keyset
+    pages, so the thousandth page costs what the first does."""
+    from locks.models import LockEvent
+    from tenants.models import Unit
+
+    organisation = _membership(request).organisation
+    events = LockEvent.objects.filter(organisation=organisation)
+    scope: dict[str, Any] = {}
+    if lock_id := request.GET.get("lock", ""):
+        scope["lock"] = get_object_or_404(Lock, pk=_int(lock_id), organisation=organisation)
+        events = events.filter(lock=scope["lock"])
+    elif unit_id := request.GET.get("unit", ""):
+        scope["unit"] = get_object_or_404(Unit, pk=_int(unit_id), property__organisation=organisation)
+        events = events.filter(lock__unit=scope["unit"])
+    elif property_id := request.GET.get("property", ""):
+        scope["property"] = get_object_or_404(Property, pk=_int(property_id), organisation=organisation)
+        events = events.filter(lock__unit__property=scope["property"])
+    category = request.GET.get("category", "")
+    if category in LockEvent.Category.values:
+        events = events.filter(category=category)
+    else:
+        category = ""
+    cursor = _cursor(request.GET.get("before", ""))
+    if cursor is not None:
+        moment, pk = cursor
+        events = events.filter(Q(occurred_at__lt=moment) | Q(occurred_at=moment, pk__lt=pk))
+    page = list(
+        events.select_related("lock__unit__property", "access_code", "guest", "stay__unit", "lock_user")
+        .prefetch_related("media")
+        .order_by("-occurred_at", "-pk")[: EVENTS_PER_PAGE + 1]
+    )
+    more = len(page) > EVENTS_PER_PAGE
+    page = page[:EVENTS_PER_PAGE]
+    next_cursor = f"{page[-1].occurred_at.isoformat()}_{page[-1].pk}" if more else ""
+    query = {k: v for k, v in request.GET.items() if k in ("lock", "unit", "property", "category") and v}
+    context = {
+        "nav": "activity",
+        "events": page,
+        "next_cursor": next_cursor,
+        "query": query,
+        "category": category,
+        "categories": LockEvent.Category.choices,
+        **scope,
+    }
+    template = "locks/activity.html#event-rows" if request.htmx and cursor is not None else "locks/activity.html"
+    return render(request, template, context)
+
+
+def _int(raw: str) -> int:
+    if not raw.isdigit():
+        raise Http404("No such item.")
+    return int(raw)
