@@ -32,8 +32,10 @@ def place(db: None, django_user_model: Any) -> dict[str, Any]:
     guest = Guest.objects.create(organisation=org, name="Ada Lovelace")
     now = timezone.now()
     stay = Stay.objects.create(unit=unit, guest=guest, check_in=now - timedelta(days=1), check_out=now + timedelta(1))
-    code = AccessCode.objects.create(organisation=org, lock=lock, guest=guest, stay=stay, label="Ada", pin="1234567",
-                                     starts_at=stay.check_in, ends_at=stay.check_out, time_zone="Europe/Amsterdam")  # fmt: skip
+    code = AccessCode.objects.create(
+        organisation=org, lock=lock, guest=guest, stay=stay, label="Ada", pin="1234567",
+        starts_at=stay.check_in, ends_at=stay.check_out, time_zone="Europe/Amsterdam",
+    )  # fmt: skip
     return {"org": org, "owner": owner, "prop": prop, "unit": unit, "lock": lock, "other_lock": other_lock,
             "guest": guest, "stay": stay, "code": code, "now": now}  # fmt: skip
 
