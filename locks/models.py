@@ -484,6 +484,10 @@ class LockUser(models.Model):
     removed_at = models.DateTimeField(null=True, blank=True)  # gone from the cloud (synced) or deleted here
     synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A change on its way to the cloud ({"action": "add" | "modify" | "delete", ...}); empty once the cloud has it.
+    pending = models.JSONField(default=dict, blank=True)
+    failure_reason = models.CharField(max_length=300, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)  # an add was sent: a retry looks for it before re-adding
 
     objects = scoped("organisation")
 
@@ -525,6 +529,14 @@ class UnlockMethod(models.Model):
     synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Enrollment: presses in all and still to go (from the doorUnlockMethodStatus pushes), when the entry call
+    # went out (a retry that meets "already enrolling" is then our own), and the numbers the user had before.
+    steps_total = models.PositiveSmallIntegerField(default=0)
+    steps_left = models.PositiveSmallIntegerField(default=0)
+    entry_sent_at = models.DateTimeField(null=True, blank=True)
+    known_numbers = models.JSONField(default=list, blank=True)
+    # A rename, duress, assign or delete on its way to the cloud; empty once the cloud has it.
+    pending = models.JSONField(default=dict, blank=True)
 
     objects = scoped("organisation")
 
