@@ -318,6 +318,10 @@ class LockEvent(models.Model):
     stay = models.ForeignKey(Stay, null=True, blank=True, on_delete=models.SET_NULL, related_name="lock_events")
     guest = models.ForeignKey(Guest, null=True, blank=True, on_delete=models.SET_NULL, related_name="lock_events")
     lock_user = models.ForeignKey("LockUser", null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    # The fingerprint, card, face ... that opened, when we know it (by type and the lock's number for it).
+    unlock_method = models.ForeignKey(
+        "UnlockMethod", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
     raw = models.JSONField(default=dict, blank=True)  # the record as received, media keys removed
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -381,6 +385,8 @@ class SyncCursor(models.Model):
     last_event_at = models.DateTimeField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
+    failures = models.PositiveIntegerField(default=0)  # failed syncs in a row: the back-off grows with it
+    retry_at = models.DateTimeField(null=True, blank=True)  # not before then, after a failure
 
     objects = scoped("lock__organisation")
 
