@@ -445,7 +445,8 @@ def slip(request: HttpRequest, stay_id: int) -> HttpResponse:
         "pins": pins,
         "one_pin": len({pin for _, pin in pins}) == 1,
         "all_set": all(code.status == AccessCode.Status.SET for code, _ in pins),
-        "qr_svg": qr.svg_inline(scale=5, title="QR code with the room, the door code and when it works"),
+        # omitsize: a viewBox instead of a fixed size, so CSS scales the code instead of cropping it
+        "qr_svg": qr.svg_inline(scale=5, omitsize=True, title="QR code with the room, the door code and when it works"),
     }
     return render(request, "tenants/slip.html", context)
 
