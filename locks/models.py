@@ -460,6 +460,8 @@ class RemoteUnlockRequest(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+    # When the open-door (or cancel) call was claimed by a worker: a door is never opened twice for one request.
+    sent_at = models.DateTimeField(null=True, blank=True)
     failure_reason = models.CharField(max_length=300, blank=True)
 
     objects = scoped("organisation")
