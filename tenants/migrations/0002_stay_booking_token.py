@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenants', '0001_initial'),
+        ("tenants", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='stay',
-            name='booking_token',
+            model_name="stay",
+            name="booking_token",
             field=models.UUIDField(blank=True, editable=False, null=True, unique=True),
         ),
     ]
