@@ -110,3 +110,140 @@ def enqueue_lock_operation(operation_id: int) -> None:
         )
     except RedisError:
         logger.warning("Could not enqueue lock operation %s; the sweeper will pick it up", operation_id)
+
+
+# --- lock users and unlock methods (issue #6) ------------------------------------------------------------------
+# Ids only; each job reloads the row and does nothing when nothing is pending, so running twice is safe.
+
+USERS_QUEUE = "codes"  # writes to the lock, next to door codes
+USERS_RETRY = {"retry": Retry(max=5, interval=[5, 15, 60, 300, 900]), "failure_ttl": 30 * 24 * 3600}
+
+
+def push_lock_user(lock_user_id: int) -> str:
+    """Send a person's pending add, change or removal to the cloud."""
+    from locks import lock_users
+
+    return lock_users.push_user(lock_user_id)
+
+
+def push_unlock_method(method_id: int) -> str:
+    """Start or cancel an enrollment, or send a rename, duress, assignment or deletion."""
+    from locks import lock_users
+
+    return lock_users.push_method(method_id)
+
+
+def watch_enrollment(method_id: int) -> str:
+    """Look for the enrolled method in the cloud; enqueues itself again until it appears or time runs out."""
+    from locks import lock_users
+
+    return lock_users.watch_enrollment(method_id)
+
+
+def sync_lock_users(lock_id: int) -> str:
+    """Read a lock's people and unlock methods from the cloud."""
+    from locks import lock_users
+
+    return str(lock_users.sync_lock(lock_id))
+
+
+def enqueue_lock_user(lock_user_id: int) -> None:
+    try:
+        django_rq.get_queue(USERS_QUEUE).enqueue(push_lock_user, lock_user_id, **USERS_RETRY)
+    except RedisError:
+        logger.warning("Could not enqueue lock user %s", lock_user_id)
+
+
+def enqueue_unlock_method(method_id: int) -> None:
+    try:
+        django_rq.get_queue(USERS_QUEUE).enqueue(push_unlock_method, method_id, **USERS_RETRY)
+    except RedisError:
+        logger.warning("Could not enqueue unlock method %s", method_id)
+
+
+def enqueue_enrollment_watch(method_id: int, *, delay: timedelta | None) -> None:
+    queue = django_rq.get_queue(USERS_QUEUE)
+    options = {"retry": Retry(max=10, interval=5), "failure_ttl": 7 * 24 * 3600}
+    if delay is None:
+        queue.enqueue(watch_enrollment, method_id, **options)
+    else:
+        queue.enqueue_in(delay, watch_enrollment, method_id, **options)
+
+
+def enqueue_lock_user_sync(lock_id: int) -> None:
+    try:
+        django_rq.get_queue("sync").enqueue(
+            sync_lock_users, lock_id, job_id=f"lock-users-sync-{lock_id}", retry=Retry(max=3, interval=[5, 30, 120])
+        )
+    except RedisError:
+        logger.warning("Could not enqueue the user sync of lock %s", lock_id)
+
+
+# --- events sync and event photos (issue #6 items 1-3: locks/events.py, locks/media.py) ------------------------
+
+SYNC_QUEUE = "sync"
+MEDIA_QUEUE = "media"
+_WAITING = ("queued", "started", "scheduled", "deferred")
+
+
+def _enqueue_once(queue_name: str, job_id: str, func: object, *args: object, **options: object) -> bool:
+    """Enqueue unless a job with this id is still waiting or running, so periodic runs do not pile up."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    queue = django_rq.get_queue(queue_name)
+    try:
+        status = Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer).get_status()
+    except NoSuchJobError:
+        status = None
+    if status is not None and str(getattr(status, "value", status)) in _WAITING:
+        return False
+    queue.enqueue(func, *args, job_id=job_id, failure_ttl=7 * 24 * 3600, **options)
+    return True
+
+
+def sync_lock_events(lock_id: int) -> int:
+    """Read one lock's new unlock and alert records; returns how many events were new."""
+    from locks import events
+    from locks.models import Lock
+
+    lock = Lock.objects.select_related("cloud_account").filter(pk=lock_id).first()
+    if lock is None or not events.streams_for(lock.kind):
+        return 0  # deleted since, or a kind with no records to read
+    connection = django_rq.get_connection(SYNC_QUEUE)
+    guard = f"doors:events-sync-running:{lock_id}"
+    if not connection.set(guard, 1, nx=True, ex=600):
+        return 0  # another worker is syncing this lock right now
+    try:
+        return events.sync_lock(lock).new
+    finally:
+        connection.delete(guard)
+
+
+def sync_all_lock_events() -> int:
+    """Periodic: one sync job per lock (a fixed job id, so they do not pile up), skipping locks in back-off."""
+    from locks import events, media
+
+    enqueued = 0
+    for lock_id in events.due_lock_ids():
+        try:
+            enqueued += _enqueue_once(SYNC_QUEUE, f"sync-events-{lock_id}", sync_lock_events, lock_id)
+        except RedisError:
+            logger.warning("Could not enqueue the events sync of lock %s", lock_id)
+    for media_id in media.due_media_ids():
+        enqueue_media(media_id)  # photos whose job was lost, or whose last try hit a passing problem
+    return enqueued
+
+
+def fetch_event_media(media_id: int) -> str:
+    """Download, decrypt and store one event photo and its thumbnail."""
+    from locks import media
+
+    return media.fetch_media(media_id)
+
+
+def enqueue_media(media_id: int) -> None:
+    try:
+        _enqueue_once(MEDIA_QUEUE, f"event-media-{media_id}", fetch_event_media, media_id)
+    except RedisError:
+        logger.warning("Could not enqueue photo %s; the events sync sweeps pending photos", media_id)

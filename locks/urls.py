@@ -1,6 +1,6 @@
 from django.urls import path
 
-from locks import views
+from locks import user_views, views
 
 app_name = "locks"
 
@@ -19,4 +19,13 @@ urlpatterns = [
     path("codes/<int:code_id>/<slug:action>/", views.code_action, name="code-action"),
     path("operations/<int:operation_id>/", views.operation_row, name="operation-row"),
     path("operations/<int:operation_id>/reveal/", views.operation_reveal, name="operation-reveal"),
+    # People and methods of a lock (issue #6): locks/user_views.py
+    path("locks/<int:lock_id>/users/", user_views.lock_users_page, name="lock-users"),
+    path("locks/<int:lock_id>/users/add/", user_views.lock_user_add, name="lock-user-add"),
+    path("locks/<int:lock_id>/users/sync/", user_views.lock_users_sync, name="lock-users-sync"),
+    path("lock-users/<int:lock_user_id>/edit/", user_views.lock_user_edit, name="lock-user-edit"),
+    path("lock-users/<int:lock_user_id>/delete/", user_views.lock_user_delete, name="lock-user-delete"),
+    path("lock-users/<int:lock_user_id>/enroll/", user_views.lock_user_enroll, name="lock-user-enroll"),
+    path("unlock-methods/<int:method_id>/", user_views.unlock_method_row, name="unlock-method"),
+    path("unlock-methods/<int:method_id>/<slug:action>/", user_views.unlock_method_action, name="unlock-method-action"),
 ]
