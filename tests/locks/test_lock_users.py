@@ -1,0 +1,211 @@
+"""Lock users and unlock methods end to end: the page, the services and the jobs against the simulator's cloud.
+
+The world API plays the people at the door (a finger on the reader during enrollment, a member joining the
+owner's home in the Tuya app); the cloud side is only reached through our jobs."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from locks import lock_users
+from locks.models import AuditEvent, Lock, LockUser, UnlockMethod
+from tenants.models import Membership, Organisation, Role
+from tests.locks.conftest import World, run_workers
+
+pytestmark = pytest.mark.django_db(transaction=True)
+HTMX = {"HX-Request": "true"}
+Status = UnlockMethod.Status
+
+
+@pytest.fixture
+def owner(org: Organisation, django_user_model: Any) -> Any:
+    user = django_user_model.objects.create_user("owner", password="pw-owner-1")
+    Membership.objects.create(user=user, organisation=org, role=Role.OWNER)
+    return user
+
+
+@pytest.fixture
+def owner_client(client: Client, owner: Any) -> Client:
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def fast_enrollment(settings: Any) -> None:
+    settings.ENROLL_POLL_SECONDS = 1
+    settings.ENROLL_WINDOW_SECONDS = 60
+
+
+def cloud_users(world: World, lock: Lock) -> dict[str, dict[str, Any]]:
+    return {u["user_id"]: u for u in world.call("GET", f"/_sim/devices/{lock.device_id}/home-users")["users"]}
+
+
+def cloud_methods(world: World, lock: Lock) -> list[dict[str, Any]]:
+    return list(world.call("GET", f"/_sim/devices/{lock.device_id}/methods")["methods"])
+
+
+def post(client: Client, url_name: str, *args: Any, **data: Any) -> Any:
+    return client.post(reverse(f"locks:{url_name}", args=args), data)
+
+
+def add_user(client: Client, lock: Lock, name: str = "Ada") -> LockUser:
+    response = post(client, "lock-user-add", lock.pk, name=name, sex="2")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    run_workers()
+    user = LockUser.objects.get(lock=lock, name=name)
+    assert user.cloud_user_id, user.failure_reason
+    return user
+
+
+def press(world: World, lock: Lock, times: int) -> list[dict[str, Any]]:
+    """Someone puts a finger on the reader `times` times; returns the doorUnlockMethodStatus pushes so far."""
+    result: dict[str, Any] = {}
+    for _ in range(times):
+        result = world.call("POST", f"/_sim/devices/{lock.device_id}/enroll-step", {})
+    return [m["bizData"] for m in result["enrollment"]["messages"]]
+
+
+def watch_until_settled(method: UnlockMethod, seconds: float = 8) -> UnlockMethod:
+    deadline = time.monotonic() + seconds
+    while True:
+        run_workers()
+        method.refresh_from_db()
+        if method.status != Status.ENROLLING or time.monotonic() > deadline:
+            return method
+        time.sleep(0.3)
+
+
+# --- people ------------------------------------------------------------------------------------------------------
+
+
+def test_add_modify_delete_user_reach_the_cloud(owner_client: Client, make_lock: Any, world: World) -> None:
+    lock = make_lock("wifi")
+    user = add_user(owner_client, lock, "Ada")
+    assert cloud_users(world, lock)[user.cloud_user_id]["nick_name"] == "Ada"
+
+    response = post(owner_client, "lock-user-edit", user.pk, name="Ada L.", sex="2")
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.name == "Ada" and user.pending["action"] == "modify"  # not before the cloud has it
+    run_workers()
+    user.refresh_from_db()
+    assert user.name == "Ada L." and not user.pending
+    assert cloud_users(world, lock)[user.cloud_user_id]["nick_name"] == "Ada L."
+
+    assert post(owner_client, "lock-user-delete", user.pk).status_code == 302
+    run_workers()
+    user.refresh_from_db()
+    assert user.removed_at is not None and not user.pending
+    assert user.cloud_user_id not in cloud_users(world, lock)
+    actions = set(AuditEvent.objects.filter(object_id=str(user.pk)).values_list("action", flat=True))
+    assert {"lockuser.add", "lockuser.modify", "lockuser.delete"} <= actions
+
+
+def test_add_form_errors_beside_the_field_and_kinds_that_cannot_add(owner_client: Client, make_lock: Any) -> None:
+    lock = make_lock("wifi")
+    response = post(owner_client, "lock-user-add", lock.pk, name="", sex="2")
+    assert response.status_code == 400
+    assert "This field is required" in response.content.decode()
+    assert not LockUser.objects.exists()
+
+    hotel = make_lock("zigbee_hotel")
+    response = owner_client.post(reverse("locks:lock-user-add", args=[hotel.pk]), {"name": "Bo", "sex": "1"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'role="alert">This kind of lock takes its people from the owner&#x27;s home in the Tuya app' in html
+    assert not LockUser.objects.exists()
+
+
+def test_access_control_role_and_validity_in_the_property_zone(
+    owner_client: Client, make_lock: Any, world: World
+) -> None:
+    lock = make_lock("access_control")
+    joined = world.call("POST", f"/_sim/devices/{lock.device_id}/home-users", {"nick_name": "Cleaner", "role": "normal"})
+    assert post(owner_client, "lock-users-sync", lock.pk).status_code == 302
+    run_workers()
+    user = LockUser.objects.get(lock=lock, cloud_user_id=joined["user_id"])
+    assert user.role == "normal"
+
+    data = {
+        "role": "admin",
+        "valid_from": "2031-03-01T09:00",
+        "valid_until": "2031-03-31T18:00",
+        "days": ["0", "2"],  # Monday and Wednesday
+        "start_time": "09:00",
+        "end_time": "12:00",
+    }
+    assert post(owner_client, "lock-user-edit", user.pk, **data).status_code == 302
+    run_workers()
+    user.refresh_from_db()
+    assert not user.pending, user.failure_reason
+    assert user.role == "admin"
+    assert user.valid_from.isoformat() == "2031-03-01T08:00:00+00:00"  # 09:00 in Amsterdam (CET)
+    assert user.schedule == [{"working_day": 2 | 8, "start_minute": 540, "end_minute": 720}]
+    assert cloud_users(world, lock)[user.cloud_user_id]["user_type"] == 10
+
+    # A sync reads the validity back from the cloud unchanged.
+    post(owner_client, "lock-users-sync", lock.pk)
+    run_workers()
+    user.refresh_from_db()
+    assert user.valid_until.isoformat() == "2031-03-31T16:00:00+00:00"
+    assert user.schedule == [{"working_day": 10, "start_minute": 540, "end_minute": 720}]
+
+    bad = {**data, "valid_until": "2031-02-01T09:00"}
+    response = post(owner_client, "lock-user-edit", user.pk, **bad)
+    assert response.status_code == 400
+    assert "The validity must end after it starts." in response.content.decode()
+
+
+# --- enrollment ---------------------------------------------------------------------------------------------------
+
+
+def test_enroll_fingerprint_with_progress_to_active(owner_client: Client, make_lock: Any, world: World) -> None:
+    lock = make_lock("wifi")
+    user = add_user(owner_client, lock)
+    assert post(owner_client, "lock-user-enroll", user.pk, unlock_type="fingerprint").status_code == 302
+    method = UnlockMethod.objects.get(lock_user=user)
+    assert method.status == Status.ENROLLING
+    run_workers()  # the entry call: the lock is now waiting for a finger
+
+    pushes = press(world, lock, 2)
+    for biz_data in pushes:  # what Tuya's message service delivers
+        lock_users.record_enrollment_message(lock=lock, biz_data=biz_data)
+    method.refresh_from_db()
+    assert (method.steps_total, method.steps_left, method.progress) == (4, 2, 50)
+    row = owner_client.get(reverse("locks:unlock-method", args=[method.pk]), headers=HTMX).content.decode()
+    assert 'value="50"' in row and "2 of 4 presses to go" in row and 'hx-trigger="every 1s"' in row
+
+    press(world, lock, 2)
+    method = watch_until_settled(method)
+    assert method.status == Status.ACTIVE, method.failure_reason
+    on_lock = [m for m in cloud_methods(world, lock) if m["dp_code"] == "unlock_fingerprint"]
+    assert [m["unlock_sn"] for m in on_lock] == [method.unlock_sn]
+    assert on_lock[0]["user_id"] == user.cloud_user_id
+    assert method.progress == 100
+    assert world.call("POST", f"/_sim/devices/{lock.device_id}/present", {"type": "fingerprint", "number": method.unlock_sn})["opened"]
+    row = owner_client.get(reverse("locks:unlock-method", args=[method.pk]), headers=HTMX).content.decode()
+    assert "hx-trigger" not in row and "Active" in row
+
+
+def test_cancel_enrollment_midway(owner_client: Client, make_lock: Any, world: World) -> None:
+    lock = make_lock("wifi")
+    user = add_user(owner_client, lock)
+    post(owner_client, "lock-user-enroll", user.pk, unlock_type="fingerprint")
+    run_workers()
+    press(world, lock, 1)
+    method = UnlockMethod.objects.get(lock_user=user)
+    assert post(owner_client, "unlock-method-action", method.pk, "cancel").status_code == 302
+    run_workers()
+    method.refresh_from_db()
+    assert method.status == Status.CANCELLED and not method.pending
+    assert world.call("GET", f"/_sim/devices/{lock.device_id}/enrollment")["enrollment"]["state"] == "cancelled"
+    assert not [m for m in cloud_methods(world, lock) if m["dp_code"] == "unlock_fingerprint"]
+    # The lock is free again: a new enrollment can start.
+    assert post(owner_client, "lock-user-enroll", user.pk, unlock_type="card").status_code == 302
+    run_workers()
+    assert UnlockMethod.objects.get(lock_user=user, unlock_type="card").status == Status.ENROLLING
