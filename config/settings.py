@@ -103,6 +103,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context.organisation_context",
+                "locks.alerts.badge_counts",
             ],
             "builtins": ["template_partials.templatetags.partials"],
         },
@@ -183,6 +184,18 @@ CODE_POLL_WINDOW_SECONDS = float(env_str("CODE_POLL_WINDOW_SECONDS", "25"))
 # logs or stdout (so no console backend). "tenants.notify.DjangoMail" sends e-mail through EMAIL_BACKEND.
 CODE_EMAIL_BACKEND = env_str("CODE_EMAIL_BACKEND", "tenants.notify.FileOutbox")
 CODE_SMS_BACKEND = env_str("CODE_SMS_BACKEND", "tenants.notify.FileOutbox")
+
+# Alerts (locks/alerts.py) are e-mailed once per incident through Django's mail (SMTP by default; alerts never
+# carry a PIN or a secret) to ALERT_EMAIL_TO, or when that is empty to the organisation's owners and managers.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(env_str("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "doors@localhost")
+ALERT_EMAIL_TO = env_list("ALERT_EMAIL_TO")
 
 LOGGING = {
     "version": 1,

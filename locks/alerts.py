@@ -1,13 +1,527 @@
 """Alerts worth reading (PRODUCT.md "Better than the anchors" 7): raised once per incident, counted after that.
 
-The events sync calls `on_new_events` with the events it has just stored (each exactly once)."""
+An incident has a `dedup_key` ("tamper:lock:12"); the open alert holds it, and the unique (organisation,
+dedup_key) constraint makes sure there is only ever one open alert per incident, even with two workers racing.
+The same incident again bumps `count` and `last_seen_at`. Closing an alert renames its key ("...#<id>"), so the
+next occurrence after that opens a new alert (and a new e-mail).
+
+Where alerts come from:
+- the events sync calls `on_new_events` with the events it has just stored (each exactly once): wrong-code
+  bursts, pry/tamper, duress, low-battery alarms; doorbells become remote-unlock requests (locks/remote.py);
+- `check_lock_health` (periodic, one job per lock on the sync queue) reads each lock's online flag and battery
+  from the cloud: offline and low battery, resolved when the lock is back or the battery replaced;
+- `scan` (periodic, every minute) looks at what the database says: codes that failed to be set or removed (or
+  are stuck trying), cloud accounts refused (`CloudAccount.last_error`), offline locks and low batteries however
+  they were found, and re-sends e-mails that could not be sent.
+
+E-mail: one per alert, claimed through `emailed_at`, to ALERT_EMAIL_TO or else the organisation's owners and
+managers. Alerts never carry a PIN or a secret.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
-from locks.models import LockEvent
+import django_rq
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from redis.exceptions import RedisError
+
+from locks.models import AccessCode, Alert, CloudAccount, Lock, LockEvent
+from locks.tuya import TuyaError
+
+logger = logging.getLogger(__name__)
+
+Kind = Alert.Kind
+
+WRONG_CODE_WINDOW = timedelta(minutes=5)  # wrong codes this close together are one burst
+WRONG_CODE_BURST = 3  # ... and this many of them make it worth an alert
+INCIDENT_GAP = timedelta(minutes=30)  # a pry or duress after this long a quiet is a new incident
+EVENT_MAX_AGE = timedelta(days=1)  # a first sync of a lock's history does not alert about last month
+LOW_BATTERY_PERCENT = 20  # the lock pages turn amber below this too
+STUCK_ATTEMPTS = 5  # failed tries (about five minutes of backoff) before a code still not set/removed is "stuck"
+EMAIL_RETRY_FOR = timedelta(days=1)
+
+# Alerts about something that happened (not a state that lasts): acknowledging one closes the incident.
+EVENT_KINDS = frozenset({Kind.WRONG_CODE_BURST, Kind.TAMPER, Kind.DURESS, Kind.DOORBELL})
+MANAGER_ROLES = frozenset({"owner", "manager"})
+TAMPER_VALUES = frozenset({"pry", "shock"})
+LOW_BATTERY_VALUES = frozenset({"low_battery", "power_off"})
+
+
+# --- the core: one open alert per incident ------------------------------------------------------------------
+
+
+def raise_alert(
+    *,
+    organisation_id: int,
+    kind: str,
+    key: str,
+    message: str,
+    lock: Lock | None = None,
+    event: LockEvent | None = None,
+    at: datetime | None = None,
+    add: int = 1,
+    first_count: int = 1,
+    gap: timedelta | None = None,
+) -> Alert:
+    """Open the incident's alert, or bump the open one by `add`; `gap`: quiet longer than this ends the incident."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().filter(organisation_id=organisation_id, dedup_key=key).first()
+        if alert is not None and gap is not None and at - alert.last_seen_at > gap:
+            _close(alert, at=alert.last_seen_at)
+            alert = None
+        if alert is None:
+            try:
+                with transaction.atomic():  # a savepoint: losing the race below must not spoil the outer block
+                    alert = Alert.objects.create(
+                        organisation_id=organisation_id,
+                        lock=lock,
+                        kind=kind,
+                        dedup_key=key,
+                        message=message[:300],
+                        event=event,
+                        count=max(first_count, 1),
+                        first_seen_at=at,
+                        last_seen_at=at,
+                    )
+            except IntegrityError:
+                # Another worker opened this incident between our read and our insert: count ours on theirs.
+                alert = Alert.objects.select_for_update().get(organisation_id=organisation_id, dedup_key=key)
+            else:
+                alert_id = alert.pk
+                transaction.on_commit(lambda: send_alert_email(alert_id))
+                return alert
+        fields = ["last_seen_at"]
+        alert.last_seen_at = max(alert.last_seen_at, at)
+        if add:
+            alert.count += add
+            fields.append("count")
+        if event is not None and alert.event_id is None:
+            alert.event = event
+            fields.append("event")
+        alert.save(update_fields=fields)
+        return alert
+
+
+def _close(alert: Alert, *, at: datetime) -> None:
+    alert.resolved_at = at
+    alert.dedup_key = f"{alert.dedup_key}#{alert.pk}"[:200]  # frees the key for the next incident
+    alert.save(update_fields=["resolved_at", "dedup_key"])
+
+
+def resolve_alert(*, organisation_id: int, key: str, at: datetime | None = None) -> bool:
+    """The condition is over (lock back online, battery replaced, code settled): close its open alert, if any."""
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().filter(organisation_id=organisation_id, dedup_key=key).first()
+        if alert is None:
+            return False
+        _close(alert, at=at or timezone.now())
+        return True
+
+
+def may_acknowledge(user: Any, organisation_id: int) -> bool:
+    from tenants.models import Membership
+
+    if getattr(user, "is_superuser", False):
+        return True
+    return Membership.objects.filter(user=user, organisation_id=organisation_id, role__in=MANAGER_ROLES).exists()
+
+
+@transaction.atomic
+def acknowledge_alert(alert: Alert, *, actor: Any, ip: str | None = None) -> Alert:
+    """Someone has seen it (owners and managers): audited once; an event's alert is closed with it."""
+    from locks.services import audit
+
+    alert = Alert.objects.select_for_update().get(pk=alert.pk)
+    if not may_acknowledge(actor, alert.organisation_id):
+        audit("alert.acknowledge_refused", actor=actor, organisation=alert.organisation, obj=alert, ip=ip)
+        raise PermissionDenied("Only owners and managers may acknowledge alerts.")
+    if alert.acknowledged_at is not None:
+        return alert  # a second click: nothing to do twice
+    alert.acknowledged_at, alert.acknowledged_by = timezone.now(), actor
+    alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    if alert.kind in EVENT_KINDS and alert.resolved_at is None:
+        _close(alert, at=alert.acknowledged_at)
+    audit(
+        "alert.acknowledge",
+        actor=actor,
+        organisation=alert.organisation,
+        obj=alert,
+        summary=f"{alert.get_kind_display()}: {alert.message}",
+        ip=ip,
+    )
+    return alert
+
+
+# --- e-mail -------------------------------------------------------------------------------------------------
+
+
+def _recipients(organisation_id: int) -> list[str]:
+    if settings.ALERT_EMAIL_TO:
+        return list(settings.ALERT_EMAIL_TO)
+    from tenants.models import Membership
+
+    emails = Membership.objects.filter(organisation_id=organisation_id, role__in=MANAGER_ROLES).values_list(
+        "user__email", flat=True
+    )
+    return sorted({e for e in emails if e})
+
+
+def send_alert_email(alert_id: int) -> bool:
+    """E-mail a new alert once: the row is claimed first, and released again if sending fails (retried later)."""
+    now = timezone.now()
+    if not Alert.objects.filter(pk=alert_id, emailed_at__isnull=True).update(emailed_at=now):
+        return False  # already sent (or being sent) by someone else
+    alert = Alert.objects.select_related("organisation", "lock").filter(pk=alert_id).first()
+    recipients = _recipients(alert.organisation_id) if alert is not None else []
+    if alert is None or not recipients:
+        Alert.objects.filter(pk=alert_id).update(emailed_at=None)
+        return False
+    place = f" at {alert.lock.name}" if alert.lock else ""
+    subject = f"[{alert.organisation.name}] {alert.get_kind_display()}{place}"
+    body = (
+        f"{alert.message}\n\n"
+        f"First seen: {alert.first_seen_at:%Y-%m-%d %H:%M} UTC\n"
+        f"Open the alerts page of your dashboard to acknowledge it; it will not be e-mailed again while it lasts.\n"
+    )
+    try:
+        send_mail(subject, body, None, recipients)
+    except Exception as error:  # SMTP down, refused, timeout: keep the alert, try again later
+        logger.warning("alert %s: e-mail not sent (%s); will retry", alert_id, type(error).__name__)
+        Alert.objects.filter(pk=alert_id).update(emailed_at=None)
+        return False
+    return True
+
+
+# --- from events --------------------------------------------------------------------------------------------
+
+
+def _words(event: LockEvent) -> str:
+    return event.classification.strip().lower()
+
+
+def is_wrong_code(event: LockEvent) -> bool:
+    return event.dp_value.startswith("wrong_") or _words(event).startswith("wrong")
+
+
+WRONG_CODE_EVENTS = Q(dp_value__startswith="wrong_") | Q(classification__istartswith="wrong")
+
+
+def is_tamper(event: LockEvent) -> bool:
+    return (event.dp_code == "alarm_lock" and event.dp_value in TAMPER_VALUES) or _words(event) in (
+        "pry",
+        "tamper",
+        "shock",
+    )
+
+
+def is_duress(event: LockEvent) -> bool:
+    return event.dp_code == "hijack" or _words(event) == "duress"
+
+
+def is_low_battery(event: LockEvent) -> bool:
+    return (event.dp_code == "alarm_lock" and event.dp_value in LOW_BATTERY_VALUES) or _words(event) in (
+        "low battery",
+        "power off",
+    )
 
 
 def on_new_events(events: Sequence[LockEvent]) -> None:
-    """Raise or bump the alerts these newly stored events call for (being built: see issue #6 item 4)."""
+    """Raise or bump the alerts these newly stored events call for, and turn doorbells into remote-unlock requests.
+
+    Called by the events sync after it stored them. One event that cannot be handled is logged and skipped:
+    the sync must go on (the events themselves are already stored)."""
+    from locks import remote
+
+    cutoff = timezone.now() - EVENT_MAX_AGE
+    for event in sorted(events, key=lambda e: (e.occurred_at, e.pk or 0)):
+        try:
+            if remote.is_remote_request(event):
+                remote.request_from_event(event)
+            elif event.occurred_at >= cutoff:
+                _alert_for_event(event)
+        except Exception:
+            logger.exception("alerts: event %s could not be handled", event.pk)
+
+
+def _alert_for_event(event: LockEvent) -> None:
+    lock = event.lock
+    common: dict[str, Any] = {"organisation_id": event.organisation_id, "lock": lock, "event": event}
+    at = event.occurred_at
+    if is_duress(event):
+        who = f" by {event.actor_name}" if event.actor_name else ""
+        raise_alert(
+            kind=Kind.DURESS,
+            key=f"duress:lock:{lock.pk}",
+            message=f"Duress unlock{who} at {lock.name}: someone may be forced to open the door.",
+            at=at,
+            gap=INCIDENT_GAP,
+            **common,
+        )
+    elif is_tamper(event):
+        raise_alert(
+            kind=Kind.TAMPER,
+            key=f"tamper:lock:{lock.pk}",
+            message=f"{lock.name} reported a pry or tamper alarm.",
+            at=at,
+            gap=INCIDENT_GAP,
+            **common,
+        )
+    elif is_low_battery(event):
+        raise_alert(
+            kind=Kind.LOW_BATTERY,
+            key=f"low_battery:lock:{lock.pk}",
+            message=f"The battery of {lock.name} is low: replace it before codes stop reaching the lock.",
+            at=at,
+            **common,
+        )
+    elif is_wrong_code(event):
+        _wrong_code(event, common)
+
+
+def _wrong_code(event: LockEvent, common: dict[str, Any]) -> None:
+    lock, at = event.lock, event.occurred_at
+    key = f"wrong_codes:lock:{lock.pk}"
+    ongoing = Alert.objects.filter(
+        organisation_id=event.organisation_id, dedup_key=key, last_seen_at__gte=at - WRONG_CODE_WINDOW
+    ).exists()
+    first_count = 1
+    if not ongoing:
+        recent = LockEvent.objects.filter(
+            WRONG_CODE_EVENTS, lock=lock, occurred_at__gt=at - WRONG_CODE_WINDOW, occurred_at__lte=at
+        ).count()
+        # The lock's own wrong_password alarm already means several wrong codes in a row.
+        if recent < WRONG_CODE_BURST and event.dp_value != "wrong_password":
+            return
+        first_count = max(recent, 1)
+    raise_alert(
+        kind=Kind.WRONG_CODE_BURST,
+        key=key,
+        message=f"Wrong codes, cards or fingerprints were tried again and again at {lock.name}.",
+        at=at,
+        first_count=first_count,
+        gap=WRONG_CODE_WINDOW,
+        **common,
+    )
+
+
+# --- the lock's state: online, battery ----------------------------------------------------------------------
+
+
+def note_lock_state(lock: Lock, *, at: datetime | None = None) -> None:
+    """Raise or resolve the offline and low-battery alerts for what we know of the lock now."""
+    org = lock.organisation_id
+    if not lock.online:
+        raise_alert(
+            organisation_id=org,
+            kind=Kind.OFFLINE,
+            key=f"offline:lock:{lock.pk}",
+            message=f"{lock.name} is offline: new codes cannot reach it (offline passwords still work).",
+            lock=lock,
+            at=at,
+            add=0,
+        )
+    else:
+        resolve_alert(organisation_id=org, key=f"offline:lock:{lock.pk}", at=at)
+    if lock.battery is None:
+        return
+    if lock.battery < LOW_BATTERY_PERCENT:
+        raise_alert(
+            organisation_id=org,
+            kind=Kind.LOW_BATTERY,
+            key=f"low_battery:lock:{lock.pk}",
+            message=f"The battery of {lock.name} is at {lock.battery} %: replace it soon.",
+            lock=lock,
+            at=at,
+            add=0,
+        )
+    else:
+        resolve_alert(organisation_id=org, key=f"low_battery:lock:{lock.pk}", at=at)
+
+
+def _battery_of(status: Sequence[Any]) -> int | None:
+    for item in status:
+        if item.code == "residual_electricity" and isinstance(item.value, int) and not isinstance(item.value, bool):
+            return max(0, min(100, item.value))
+    return None
+
+
+def check_lock_health(lock_id: int) -> str:
+    """Read the lock's online flag and battery from the cloud (device details), store them, alert on them."""
+    from locks import cloud
+
+    lock = Lock.objects.select_related("cloud_account").filter(pk=lock_id).first()
+    if lock is None:
+        return "gone"
+    try:
+        details = cloud.api_for(lock.cloud_account).device.get_device(lock.device_id)
+    except TuyaError as error:
+        # Not the lock's fault (network, permission): the cloud-refused alert covers the account.
+        logger.info("health check of lock %s: %s", lock_id, type(error).__name__)
+        return "unknown"
+    now = timezone.now()
+    battery = _battery_of(details.status)
+    lock.online = details.online
+    fields = {"online": details.online}
+    if battery is not None:
+        lock.battery = fields["battery"] = battery
+    if details.online:
+        lock.last_seen_at = fields["last_seen_at"] = now
+    Lock.objects.filter(pk=lock.pk).update(**fields)
+    note_lock_state(lock, at=now)
+    return "online" if details.online else "offline"
+
+
+def check_all_locks() -> int:
+    """Periodic: one health check per lock on the sync queue."""
+    queue = django_rq.get_queue("sync")
+    lock_ids = list(Lock.objects.values_list("pk", flat=True))
+    for lock_id in lock_ids:
+        try:
+            queue.enqueue(check_lock_health, lock_id, job_id=f"lock-health-{lock_id}", failure_ttl=24 * 3600)
+        except RedisError:
+            logger.warning("lock health check %s not enqueued", lock_id)
+    return len(lock_ids)
+
+
+# --- codes and cloud accounts (the periodic scan) -----------------------------------------------------------
+
+Status = AccessCode.Status
+Desired = AccessCode.Desired
+
+
+def _code_problem(code: AccessCode) -> tuple[str, str] | None:
+    """(kind, message) when a code failed to reach or leave its lock, or is stuck trying."""
+    where = code.lock.name
+    reason = f": {code.failure_reason}" if code.failure_reason else "."
+    if code.desired == Desired.REMOVED:
+        if code.status in (Status.REMOVED, Status.EXPIRED):
+            return None
+        if code.status == Status.FAILED or code.attempts >= STUCK_ATTEMPTS:
+            return Kind.CODE_NOT_REMOVED, f"Code “{code.label}” could not be removed from {where}{reason}"
+        return None
+    if code.status == Status.FAILED:
+        return Kind.CODE_NOT_SET, f"Code “{code.label}” could not be set on {where}{reason}"
+    if code.status in (Status.REQUESTED, Status.SENDING, Status.UNKNOWN) and code.attempts >= STUCK_ATTEMPTS:
+        return Kind.CODE_NOT_SET, f"Code “{code.label}” is still not on {where} after {code.attempts} tries{reason}"
+    return None
+
+
+CODE_KINDS = (Kind.CODE_NOT_SET, Kind.CODE_NOT_REMOVED)
+
+
+def scan_codes(now: datetime | None = None) -> int:
+    """Raise an alert per code that failed or is stuck; close the alerts of codes that have settled since."""
+    now = now or timezone.now()
+    suspects = (
+        AccessCode.objects.filter(
+            Q(status=Status.FAILED) | Q(attempts__gte=STUCK_ATTEMPTS), ends_at__gt=now - timedelta(days=1)
+        )
+        .exclude(status__in=[Status.REMOVED, Status.EXPIRED])
+        .select_related("lock")[:500]
+    )
+    raised = set()
+    for code in suspects:
+        problem = _code_problem(code)
+        if problem is None:
+            continue
+        kind, message = problem
+        raise_alert(
+            organisation_id=code.organisation_id,
+            kind=kind,
+            key=f"{kind}:code:{code.pk}",
+            message=message,
+            lock=code.lock,
+            at=now,
+            add=0,
+        )
+        raised.add((code.organisation_id, f"{kind}:code:{code.pk}"))
+    for alert in Alert.objects.filter(kind__in=CODE_KINDS, resolved_at__isnull=True).only(
+        "organisation_id", "dedup_key"
+    ):
+        if (alert.organisation_id, alert.dedup_key) not in raised:
+            resolve_alert(organisation_id=alert.organisation_id, key=alert.dedup_key, at=now)
+    return len(raised)
+
+
+def scan_accounts(now: datetime | None = None) -> int:
+    """A cloud account the cloud refuses (credentials, API permission, subscription) is one alert until fixed."""
+    refused = 0
+    for account in CloudAccount.objects.only("pk", "organisation_id", "name", "last_error"):
+        key = f"cloud_refused:account:{account.pk}"
+        if account.last_error:
+            refused += 1
+            raise_alert(
+                organisation_id=account.organisation_id,
+                kind=Kind.CLOUD_REFUSED,
+                key=key,
+                message=f"The Tuya cloud refused the account “{account.name}”: {account.last_error}",
+                at=now,
+                add=0,
+            )
+        else:
+            resolve_alert(organisation_id=account.organisation_id, key=key, at=now)
+    return refused
+
+
+def scan_locks(now: datetime | None = None) -> int:
+    """Offline locks and low batteries as the database knows them (whoever refreshed them); resolves the rest."""
+    flagged = Lock.objects.filter(Q(online=False) | Q(battery__lt=LOW_BATTERY_PERCENT))
+    for lock in flagged:
+        note_lock_state(lock, at=now)
+    open_ids = Alert.objects.filter(kind__in=[Kind.OFFLINE, Kind.LOW_BATTERY], resolved_at__isnull=True).values_list(
+        "lock_id", flat=True
+    )
+    for lock in Lock.objects.filter(pk__in=set(open_ids), online=True).exclude(battery__lt=LOW_BATTERY_PERCENT):
+        note_lock_state(lock, at=now)
+    return len(flagged)
+
+
+def email_unsent(now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    pending = Alert.objects.filter(
+        emailed_at__isnull=True, resolved_at__isnull=True, first_seen_at__gte=now - EMAIL_RETRY_FOR
+    ).values_list("pk", flat=True)
+    return sum(send_alert_email(pk) for pk in list(pending)[:100])
+
+
+def scan() -> int:
+    """Periodic (every minute): codes, cloud accounts, locks, e-mails not sent yet, remote unlocks that lapsed."""
+    from locks import remote
+
+    now = timezone.now()
+    found = scan_codes(now) + scan_accounts(now) + scan_locks(now)
+    email_unsent(now)
+    remote.expire_requests(now)
+    return found
+
+
+# --- the badge ----------------------------------------------------------------------------------------------
+
+
+def badge_counts(request: Any) -> dict[str, Any]:
+    """Template context: open alerts not yet acknowledged, and doors waiting for an answer, for the nav badge."""
+    from locks.models import RemoteUnlockRequest
+    from tenants.context import current_membership
+
+    membership = current_membership(request)
+    if membership is None:
+        return {}
+    org = membership.organisation_id
+    return {
+        "open_alert_count": Alert.objects.filter(
+            organisation_id=org, resolved_at__isnull=True, acknowledged_at__isnull=True
+        ).count(),
+        "pending_remote_unlock_count": RemoteUnlockRequest.objects.filter(
+            organisation_id=org, status=RemoteUnlockRequest.Status.PENDING
+        ).count(),
+    }

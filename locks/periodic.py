@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import django_rq
 from redis.exceptions import RedisError
 
-from locks import jobs
+from locks import alerts, jobs
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,10 @@ PERIODIC = (
     # Drift repair: codes changed outside this app are found within one interval (RELIABILITY.md R7).
     Periodic("reconcile-all-locks", jobs.reconcile_all_locks, "sync", 600),
     Periodic("purge-old-pins", jobs.purge_old_pins, "sync", 3600),
+    # Alerts: failed or stuck codes, refused cloud accounts, offline locks, unsent e-mails, lapsed remote unlocks;
+    # and each lock's online flag and battery read from the cloud.
+    Periodic("scan-alerts", alerts.scan, "sync", 60),
+    Periodic("check-lock-health", alerts.check_all_locks, "sync", 300),
 )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from locks import user_views, views
+from locks import alert_views, user_views, views
 
 app_name = "locks"
 
@@ -19,6 +19,13 @@ urlpatterns = [
     path("codes/<int:code_id>/<slug:action>/", views.code_action, name="code-action"),
     path("operations/<int:operation_id>/", views.operation_row, name="operation-row"),
     path("operations/<int:operation_id>/reveal/", views.operation_reveal, name="operation-reveal"),
+    path("alerts/", alert_views.alert_list, name="alerts"),
+    path("alerts/<int:alert_id>/acknowledge/", alert_views.alert_acknowledge, name="alert-acknowledge"),
+    path("remote-unlock/", alert_views.remote_unlock_panel, name="remote-unlock"),
+    path("remote-unlock/<int:request_id>/", alert_views.remote_unlock_row, name="remote-unlock-row"),
+    path(
+        "remote-unlock/<int:request_id>/<slug:action>/", alert_views.remote_unlock_decide, name="remote-unlock-decide"
+    ),
     # People and methods of a lock (issue #6): locks/user_views.py
     path("locks/<int:lock_id>/users/", user_views.lock_users_page, name="lock-users"),
     path("locks/<int:lock_id>/users/add/", user_views.lock_user_add, name="lock-user-add"),

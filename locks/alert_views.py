@@ -1,0 +1,147 @@
+"""The alerts page and the remote-unlock panel: thin function views over locks.alerts and locks.remote.
+
+Every lookup goes through the current organisation, so another organisation's id is a 404; the services decide
+who may act (owners and managers acknowledge; the roles that manage a lock open it) and audit it.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import F, Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from locks import alerts, remote
+from locks.models import Alert, EventMedia, RemoteUnlockRequest
+from tenants.context import current_membership
+from tenants.models import Membership, Role
+from tenants.signals import client_ip
+
+ALERTS_SHOWN = 100
+RECENT_REQUESTS = 20
+
+
+def _membership(request: HttpRequest) -> Membership:
+    membership = current_membership(request)
+    if membership is None:
+        raise Http404("You are not a member of any organisation.")
+    return membership
+
+
+# --- alerts -------------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def alert_list(request: HttpRequest) -> HttpResponse:
+    """Open alerts first (newest first), then the latest closed ones."""
+    membership = _membership(request)
+    base = Alert.objects.filter(organisation=membership.organisation).select_related("lock", "acknowledged_by")
+    open_alerts = list(
+        base.filter(resolved_at__isnull=True).order_by(F("acknowledged_at").asc(nulls_first=True), "-last_seen_at")[
+            :ALERTS_SHOWN
+        ]
+    )
+    closed = list(base.filter(resolved_at__isnull=False).order_by("-last_seen_at")[:ALERTS_SHOWN])
+    return render(
+        request,
+        "locks/alerts.html",
+        {
+            "nav": "alerts",
+            "open_alerts": open_alerts,
+            "closed_alerts": closed,
+            "can_acknowledge": membership.role in (Role.OWNER, Role.MANAGER) or request.user.is_superuser,
+        },
+    )
+
+
+@login_required
+@require_POST
+def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
+    membership = _membership(request)
+    alert = get_object_or_404(Alert.objects.select_related("lock"), pk=alert_id, organisation=membership.organisation)
+    try:
+        alert = alerts.acknowledge_alert(alert, actor=request.user, ip=client_ip(request))
+    except PermissionDenied as error:
+        if request.htmx:  # type: ignore[attr-defined]
+            return HttpResponse(str(error), status=403)
+        raise
+    if not request.htmx:  # type: ignore[attr-defined]
+        messages.success(request, "Alert acknowledged.")
+        return redirect("locks:alerts")
+    context = {"alert": alert, "can_acknowledge": True}
+    return render(request, "locks/alerts.html#alert-row", context)
+
+
+# --- remote unlock ------------------------------------------------------------------------------------------
+
+
+def _requests(membership: Membership) -> tuple[list[RemoteUnlockRequest], list[RemoteUnlockRequest]]:
+    remote.expire_requests(only=None)  # a page never offers to open a door that stopped waiting
+    photos = Prefetch("event__media", queryset=EventMedia.objects.filter(status=EventMedia.Status.DONE))
+    base = (
+        RemoteUnlockRequest.objects.filter(organisation=membership.organisation)
+        .select_related("lock__unit", "event", "decided_by")
+        .prefetch_related(photos)
+    )
+    waiting = list(base.filter(status__in=[remote.Status.PENDING, remote.Status.APPROVING]).order_by("requested_at"))
+    for item in waiting:
+        item.deadline = remote.deadline(item)  # type: ignore[attr-defined]
+    recent = list(base.exclude(status__in=[remote.Status.PENDING, remote.Status.APPROVING])[:RECENT_REQUESTS])
+    return waiting, recent
+
+
+@login_required
+@require_GET
+def remote_unlock_panel(request: HttpRequest) -> HttpResponse:
+    """Doors waiting for an answer (with the photo), and the latest answers. htmx polls the list."""
+    membership = _membership(request)
+    waiting, recent = _requests(membership)
+    context = {
+        "nav": "remote",
+        "waiting": waiting,
+        "recent": recent,
+        "now": timezone.now(),
+        "window_seconds": int(remote.WINDOW.total_seconds()),
+    }
+    template = "locks/remote_unlock.html#request-lists" if request.htmx else "locks/remote_unlock.html"  # type: ignore[attr-defined]
+    return render(request, template, context)
+
+
+@login_required
+@require_GET
+def remote_unlock_row(request: HttpRequest, request_id: int) -> HttpResponse:
+    """One request, for the row's own polling while the door is opening."""
+    membership = _membership(request)
+    remote.expire_requests(only=request_id)
+    item = get_object_or_404(
+        RemoteUnlockRequest.objects.select_related("lock__unit", "event", "decided_by"),
+        pk=request_id,
+        organisation=membership.organisation,
+    )
+    return render(request, "locks/remote_unlock.html#request-row", {"item": item, "now": timezone.now()})
+
+
+@login_required
+@require_POST
+def remote_unlock_decide(request: HttpRequest, request_id: int, action: str) -> HttpResponse:
+    membership = _membership(request)
+    if action not in ("approve", "reject"):
+        raise Http404("Unknown action.")
+    item = get_object_or_404(RemoteUnlockRequest, pk=request_id, organisation=membership.organisation)
+    decide = remote.approve_request if action == "approve" else remote.reject_request
+    try:
+        item = decide(item.pk, actor=request.user, ip=client_ip(request))
+    except PermissionDenied as error:
+        if request.htmx:  # type: ignore[attr-defined]
+            return HttpResponse(str(error), status=403)
+        raise
+    if not request.htmx:  # type: ignore[attr-defined]
+        messages.success(request, f"{item.lock.name}: {item.get_status_display().lower()}.")
+        return redirect("locks:remote-unlock")
+    item = RemoteUnlockRequest.objects.select_related("lock__unit", "event", "decided_by").get(pk=item.pk)
+    return render(request, "locks/remote_unlock.html#request-row", {"item": item, "now": timezone.now()})

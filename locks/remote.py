@@ -1,0 +1,210 @@
+"""Remote unlocking (PRODUCT.md journey 7): someone rings at the door, a person looks at the photo and opens or refuses.
+
+A doorbell record from the events sync becomes a RemoteUnlockRequest (with the event, hence its photo). The lock
+waits for an answer for a short while (its `unlock_request` countdown; a battery Wi-Fi lock sleeps again after
+it). Approving claims the request under select_for_update (pending → approving), and a job on the `unlock`
+queue sends the spec's password-free unlock: a smart-lock ticket, then open-door with it. The door is opened
+only when the cloud answers true ("approved"); anything else is "failed" with the reason. Rejecting tells the
+lock through "Revoke a password-free unlocking" with type 1 (reject). An unanswered request expires.
+
+Never twice: a decision is taken only from "pending" (a second click finds it decided), and the job claims the
+call through `sent_at` before sending it, so a re-run job or a retry never opens the door again. A job that
+starts after the lock's window has closed does not open the door at all: the person has gone.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+import django_rq
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from redis.exceptions import RedisError
+
+from locks.models import LockEvent, LockKind, RemoteUnlockRequest
+from locks.tuya import TuyaError
+from locks.tuya.api import CancelReason
+
+logger = logging.getLogger(__name__)
+
+Status = RemoteUnlockRequest.Status
+UNLOCK_QUEUE = "unlock"
+# How long a lock waits for an answer (the simulator's and common Tuya Wi-Fi locks' unlock_request countdown).
+WINDOW = timedelta(seconds=60)
+# An approval whose call went out but never came back is "failed, outcome unknown" after this long.
+OUTCOME_TIMEOUT = timedelta(seconds=60)
+REQUEST_WORDS = frozenset({"doorbell", "remote unlock request", "unlock request"})
+REQUEST_CODES = frozenset({"doorbell", "unlock_request"})
+DECIDED = frozenset({Status.APPROVED, Status.REJECTED, Status.EXPIRED, Status.FAILED})
+
+
+def is_remote_request(event: LockEvent) -> bool:
+    return event.dp_code in REQUEST_CODES or event.classification.strip().lower() in REQUEST_WORDS
+
+
+def deadline(request: RemoteUnlockRequest) -> datetime:
+    return request.requested_at + WINDOW
+
+
+def request_from_event(event: LockEvent, *, now: datetime | None = None) -> RemoteUnlockRequest:
+    """The request a doorbell record stands for; once per event (its one-to-one), already expired if it is old."""
+    now = now or timezone.now()
+    late = event.occurred_at + WINDOW <= now
+    request, created = RemoteUnlockRequest.objects.get_or_create(
+        event=event,
+        defaults={
+            "organisation_id": event.organisation_id,
+            "lock_id": event.lock_id,
+            "requested_at": event.occurred_at,
+            "status": Status.EXPIRED if late else Status.PENDING,
+        },
+    )
+    if created and not late:
+        request_id, delay = request.pk, deadline(request) - now
+        transaction.on_commit(lambda: _enqueue(expire_request, request_id, delay=delay))
+    return request
+
+
+def _enqueue(func: Any, request_id: int, *, delay: timedelta | None = None) -> None:
+    try:
+        queue = django_rq.get_queue(UNLOCK_QUEUE)
+        if delay is None:
+            queue.enqueue(func, request_id, failure_ttl=7 * 24 * 3600)
+        else:
+            queue.enqueue_in(delay, func, request_id, failure_ttl=7 * 24 * 3600)
+    except RedisError:
+        # The periodic scan (alerts.scan → expire_requests) and the row's state cover a lost enqueue.
+        logger.warning("remote unlock %s: job not enqueued", request_id)
+
+
+# --- decisions (views call these) ---------------------------------------------------------------------------
+
+
+def _decide(request_id: int, *, actor: Any, ip: str | None, action: str, status: str) -> RemoteUnlockRequest:
+    from locks.services import audit, may_see_pins
+
+    request = RemoteUnlockRequest.objects.select_for_update().select_related("lock__unit").get(pk=request_id)
+    lock = request.lock
+    if not may_see_pins(actor, lock):
+        audit(f"{action}_refused", actor=actor, organisation=lock.organisation, obj=request, ip=ip)
+        raise PermissionDenied("Your role may not open doors remotely.")
+    now = timezone.now()
+    if request.status == Status.PENDING and deadline(request) <= now:
+        request.status = Status.EXPIRED
+        request.save(update_fields=["status"])
+    if request.status != Status.PENDING:
+        return request  # already decided (a second click, another person) or expired: nothing happens twice
+    request.status, request.decided_by, request.decided_at = status, actor, now
+    request.save(update_fields=["status", "decided_by", "decided_at"])
+    audit(action, actor=actor, organisation=lock.organisation, obj=request, summary=lock.name, ip=ip)
+    return request
+
+
+@transaction.atomic
+def approve_request(request_id: int, *, actor: Any, ip: str | None = None) -> RemoteUnlockRequest:
+    """Open the door for the person at it (password-free remote unlock), once."""
+    request = _decide(request_id, actor=actor, ip=ip, action="lock.remote_unlock", status=Status.APPROVING)
+    if request.status == Status.APPROVING and request.sent_at is None:
+        transaction.on_commit(lambda: _enqueue(open_door, request_id))
+    return request
+
+
+@transaction.atomic
+def reject_request(request_id: int, *, actor: Any, ip: str | None = None) -> RemoteUnlockRequest:
+    """Refuse: the lock is told (cancel with reason 1, reject) and the door stays shut."""
+    request = _decide(request_id, actor=actor, ip=ip, action="lock.remote_unlock_rejected", status=Status.REJECTED)
+    if request.status == Status.REJECTED and request.sent_at is None:
+        transaction.on_commit(lambda: _enqueue(tell_rejected, request_id))
+    return request
+
+
+# --- jobs (unlock queue): load, check it is still wanted, call the cloud once -------------------------------
+
+
+def _claim(request_id: int, status: str) -> RemoteUnlockRequest | None:
+    """Take the one cloud call this request may make; None if it was made (or is being made) already."""
+    now = timezone.now()
+    if not RemoteUnlockRequest.objects.filter(pk=request_id, status=status, sent_at__isnull=True).update(sent_at=now):
+        return None
+    return RemoteUnlockRequest.objects.select_related("lock__cloud_account").get(pk=request_id)
+
+
+def _finish(request: RemoteUnlockRequest, status: str, reason: str = "") -> None:
+    request.status, request.failure_reason = status, reason[:300]
+    request.save(update_fields=["status", "failure_reason"])
+
+
+def _explain(error: TuyaError) -> str:
+    code = f" (Tuya {error.code})" if error.code is not None else ""
+    return f"{error.msg}{code}. {error.hint}"
+
+
+def open_door(request_id: int) -> str:
+    """Send the password-free unlock for an approved request; "approved" only when the cloud says it opened."""
+    from locks import cloud
+
+    request = _claim(request_id, Status.APPROVING)
+    if request is None:
+        return "done already"
+    if timezone.now() > deadline(request):
+        _finish(request, Status.FAILED, "Too late: the lock stopped waiting before the door could be opened.")
+        return Status.FAILED
+    lock = request.lock
+    api = cloud.api_for(lock.cloud_account)
+    try:
+        if lock.kind == LockKind.ACCESS_CONTROL:
+            # Access-control devices have the v1.1 call with a channel; their first channel is the door.
+            ack = api.remote_unlock.open_door_channel(lock.device_id, 1)
+        else:
+            ack = api.remote_unlock.open_door(lock.device_id)  # a smart-lock ticket, then open-door with it
+    except TuyaError as error:
+        _finish(request, Status.FAILED, _explain(error))
+        return Status.FAILED
+    if not ack:
+        _finish(request, Status.FAILED, "The cloud answered that the door did not open.")
+        return Status.FAILED
+    _finish(request, Status.APPROVED)
+    return Status.APPROVED
+
+
+def tell_rejected(request_id: int) -> str:
+    """Tell the lock the request was refused; the door stays shut whatever the cloud answers."""
+    from locks import cloud
+
+    request = _claim(request_id, Status.REJECTED)
+    if request is None:
+        return "done already"
+    lock = request.lock
+    try:
+        cloud.api_for(lock.cloud_account).remote_unlock.cancel_remote_unlock(lock.device_id, CancelReason.REJECT)
+    except TuyaError as error:
+        _finish(request, Status.REJECTED, f"The door stays shut, but the lock was not told: {_explain(error)}")
+        return "not told"
+    return Status.REJECTED
+
+
+def expire_request(request_id: int) -> str:
+    """The lock's window has closed: an unanswered request expires."""
+    expire_requests(only=request_id)
+    return RemoteUnlockRequest.objects.filter(pk=request_id).values_list("status", flat=True).first() or "gone"
+
+
+def expire_requests(now: datetime | None = None, *, only: int | None = None) -> int:
+    """Unanswered requests past their window expire; approvals whose call never came back fail as unknown."""
+    now = now or timezone.now()
+    rows = RemoteUnlockRequest.objects.all()
+    if only is not None:
+        rows = rows.filter(pk=only)
+    expired = rows.filter(status=Status.PENDING, requested_at__lte=now - WINDOW).update(status=Status.EXPIRED)
+    stale = rows.filter(status=Status.APPROVING, requested_at__lte=now - WINDOW - OUTCOME_TIMEOUT)
+    stale.filter(sent_at__isnull=True).update(
+        status=Status.FAILED, failure_reason="The approval did not reach the lock in time: the door stayed shut."
+    )
+    stale.update(
+        status=Status.FAILED,
+        failure_reason="No answer from the cloud: the door may or may not have opened. Check the lock's activity.",
+    )
+    return expired
