@@ -918,10 +918,10 @@ def _apply_sync(
         for m in UnlockMethod.objects.select_for_update().filter(lock=lock, unlock_sn__isnull=False)
     }
     for key, (owner, found) in wanted.items():
-        method = existing.get(key) or UnlockMethod(
-            organisation_id=lock.organisation_id, lock=lock, unlock_type=key[0], unlock_sn=key[1]
-        )
-        if method.status == MethodStatus.ENROLLING or method.pending:
+        method = existing.get(key)
+        if method is None:
+            method = UnlockMethod(organisation_id=lock.organisation_id, lock=lock, unlock_type=key[0], unlock_sn=key[1])
+        elif method.status == MethodStatus.ENROLLING or method.pending:
             continue
         method.lock_user, method.status, method.synced_at = owner, MethodStatus.ACTIVE, now
         method.name = found.name or method.name or f"{TYPE_LABELS.get(key[0], key[0])} {key[1]}"

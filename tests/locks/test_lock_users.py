@@ -91,16 +91,19 @@ def test_add_modify_delete_user_reach_the_cloud(owner_client: Client, make_lock:
     response = post(owner_client, "lock-user-edit", user.pk, name="Ada L.", sex="2")
     assert response.status_code == 302
     user.refresh_from_db()
-    assert user.name == "Ada" and user.pending["action"] == "modify"  # not before the cloud has it
+    assert user.name == "Ada"
+    assert user.pending["action"] == "modify"
     run_workers()
     user.refresh_from_db()
-    assert user.name == "Ada L." and not user.pending
+    assert user.name == "Ada L."
+    assert not user.pending
     assert cloud_users(world, lock)[user.cloud_user_id]["nick_name"] == "Ada L."
 
     assert post(owner_client, "lock-user-delete", user.pk).status_code == 302
     run_workers()
     user.refresh_from_db()
-    assert user.removed_at is not None and not user.pending
+    assert user.removed_at is not None
+    assert not user.pending
     assert user.cloud_user_id not in cloud_users(world, lock)
     actions = set(AuditEvent.objects.filter(object_id=str(user.pk)).values_list("action", flat=True))
     assert {"lockuser.add", "lockuser.modify", "lockuser.delete"} <= actions
@@ -125,7 +128,9 @@ def test_access_control_role_and_validity_in_the_property_zone(
     owner_client: Client, make_lock: Any, world: World
 ) -> None:
     lock = make_lock("access_control")
-    joined = world.call("POST", f"/_sim/devices/{lock.device_id}/home-users", {"nick_name": "Cleaner", "role": "normal"})
+    joined = world.call(
+        "POST", f"/_sim/devices/{lock.device_id}/home-users", {"nick_name": "Cleaner", "role": "normal"}
+    )
     assert post(owner_client, "lock-users-sync", lock.pk).status_code == 302
     run_workers()
     user = LockUser.objects.get(lock=lock, cloud_user_id=joined["user_id"])
@@ -178,7 +183,9 @@ def test_enroll_fingerprint_with_progress_to_active(owner_client: Client, make_l
     method.refresh_from_db()
     assert (method.steps_total, method.steps_left, method.progress) == (4, 2, 50)
     row = owner_client.get(reverse("locks:unlock-method", args=[method.pk]), headers=HTMX).content.decode()
-    assert 'value="50"' in row and "2 of 4 presses to go" in row and 'hx-trigger="every 1s"' in row
+    assert 'value="50"' in row
+    assert "2 of 4 presses to go" in row
+    assert 'hx-trigger="every 1s"' in row
 
     press(world, lock, 2)
     method = watch_until_settled(method)
@@ -187,9 +194,12 @@ def test_enroll_fingerprint_with_progress_to_active(owner_client: Client, make_l
     assert [m["unlock_sn"] for m in on_lock] == [method.unlock_sn]
     assert on_lock[0]["user_id"] == user.cloud_user_id
     assert method.progress == 100
-    assert world.call("POST", f"/_sim/devices/{lock.device_id}/present", {"type": "fingerprint", "number": method.unlock_sn})["opened"]
+    assert world.call(
+        "POST", f"/_sim/devices/{lock.device_id}/present", {"type": "fingerprint", "number": method.unlock_sn}
+    )["opened"]
     row = owner_client.get(reverse("locks:unlock-method", args=[method.pk]), headers=HTMX).content.decode()
-    assert "hx-trigger" not in row and "Active" in row
+    assert "hx-trigger" not in row
+    assert "Active" in row
 
 
 def test_cancel_enrollment_midway(owner_client: Client, make_lock: Any, world: World) -> None:
@@ -202,10 +212,202 @@ def test_cancel_enrollment_midway(owner_client: Client, make_lock: Any, world: W
     assert post(owner_client, "unlock-method-action", method.pk, "cancel").status_code == 302
     run_workers()
     method.refresh_from_db()
-    assert method.status == Status.CANCELLED and not method.pending
+    assert method.status == Status.CANCELLED
+    assert not method.pending
     assert world.call("GET", f"/_sim/devices/{lock.device_id}/enrollment")["enrollment"]["state"] == "cancelled"
     assert not [m for m in cloud_methods(world, lock) if m["dp_code"] == "unlock_fingerprint"]
     # The lock is free again: a new enrollment can start.
     assert post(owner_client, "lock-user-enroll", user.pk, unlock_type="card").status_code == 302
     run_workers()
     assert UnlockMethod.objects.get(lock_user=user, unlock_type="card").status == Status.ENROLLING
+
+
+# --- methods: duress, rename, assign, unassigned ------------------------------------------------------------------
+
+
+def enrolled(owner_client: Client, world: World, lock: Lock, user: LockUser, unlock_type: str = "card") -> UnlockMethod:
+    post(owner_client, "lock-user-enroll", user.pk, unlock_type=unlock_type)
+    run_workers()
+    press(world, lock, 1 if unlock_type == "card" else 4)
+    method = watch_until_settled(UnlockMethod.objects.get(lock_user=user, unlock_type=unlock_type))
+    assert method.status == Status.ACTIVE, method.failure_reason
+    return method
+
+
+def test_duress_on_and_off(owner_client: Client, make_lock: Any, world: World) -> None:
+    lock = make_lock("zigbee")
+    user = add_user(owner_client, lock)
+    card = enrolled(owner_client, world, lock, user)
+
+    assert post(owner_client, "unlock-method-action", card.pk, "duress-on").status_code == 302
+    run_workers()
+    card.refresh_from_db()
+    assert card.duress
+    assert not card.pending
+    assert [m["hijack"] for m in cloud_methods(world, lock) if m["unlock_sn"] == card.unlock_sn] == [True]
+
+    post(owner_client, "unlock-method-action", card.pk, "duress-off")
+    run_workers()
+    card.refresh_from_db()
+    assert not card.duress
+    assert [m["hijack"] for m in cloud_methods(world, lock) if m["unlock_sn"] == card.unlock_sn] == [False]
+    assert AuditEvent.objects.filter(action="unlockmethod.duress", object_id=str(card.pk)).count() == 2
+
+
+def test_rename_on_access_control_reaches_the_cloud(owner_client: Client, make_lock: Any, world: World) -> None:
+    lock = make_lock("access_control")
+    joined = world.call("POST", f"/_sim/devices/{lock.device_id}/home-users", {"nick_name": "Guard"})
+    post(owner_client, "lock-users-sync", lock.pk)
+    run_workers()
+    user = LockUser.objects.get(cloud_user_id=joined["user_id"])
+    card = enrolled(owner_client, world, lock, user)
+
+    post(owner_client, "unlock-method-action", card.pk, "rename", name="Blue badge")
+    card.refresh_from_db()
+    assert card.pending == {"action": "rename", "name": "Blue badge"}
+    run_workers()
+    card.refresh_from_db()
+    assert card.name == "Blue badge"
+    assert not card.pending
+    assert [m["name"] for m in cloud_methods(world, lock) if m["opmode_id"] and m["unlock_sn"] == card.unlock_sn] == [
+        "Blue badge"
+    ]
+    # Duress is not an access-control feature: refused in plain words before anything is sent.
+    response = owner_client.post(reverse("locks:unlock-method-action", args=[card.pk, "duress-on"]), headers=HTMX)
+    assert "Only Wi-Fi, Zigbee and Bluetooth locks can mark a method as duress." in response.content.decode()
+    card.refresh_from_db()
+    assert not card.pending
+    assert not card.duress
+
+
+def test_unassigned_methods_are_listed_and_can_be_assigned(owner_client: Client, make_lock: Any, world: World) -> None:
+    lock = make_lock("wifi")
+    user = add_user(owner_client, lock)
+    # A card enrolled at the lock itself, by nobody in particular.
+    world.call("POST", f"/_sim/devices/{lock.device_id}/methods", {"type": "card", "unlock_sn": 7})
+    post(owner_client, "lock-users-sync", lock.pk)
+    run_workers()
+    card = UnlockMethod.objects.get(lock=lock, unlock_type="card", unlock_sn=7)
+    assert card.lock_user is None
+    assert card.status == Status.ACTIVE
+    page = owner_client.get(reverse("locks:lock-users", args=[lock.pk])).content.decode()
+    assert f'id="unassigned-{card.pk}"' in page
+
+    post(owner_client, "unlock-method-action", card.pk, "assign", lock_user=str(user.pk))
+    run_workers()
+    card.refresh_from_db()
+    assert card.lock_user == user
+    assert not card.pending
+    assert [m["user_id"] for m in cloud_methods(world, lock) if m["unlock_sn"] == 7] == [user.cloud_user_id]
+    page = owner_client.get(reverse("locks:lock-users", args=[lock.pk])).content.decode()
+    assert f'id="unassigned-{card.pk}"' not in page
+    assert f'id="method-{card.pk}"' in page
+
+    post(owner_client, "unlock-method-action", card.pk, "delete")
+    run_workers()
+    card.refresh_from_db()
+    assert card.status == Status.DELETED
+    assert not [m for m in cloud_methods(world, lock) if m["unlock_sn"] == 7 and m["dp_code"] == "unlock_card"]
+
+
+# --- sync ---------------------------------------------------------------------------------------------------------
+
+
+def test_sync_picks_up_new_users_and_marks_removed_ones(owner_client: Client, make_lock: Any, world: World) -> None:
+    lock = make_lock("access_control")
+    ann = world.call("POST", f"/_sim/devices/{lock.device_id}/home-users", {"nick_name": "Ann", "role": "admin"})
+    bob = world.call("POST", f"/_sim/devices/{lock.device_id}/home-users", {"nick_name": "Bob"})
+    post(owner_client, "lock-users-sync", lock.pk)
+    run_workers()
+    names = {u.name: u for u in LockUser.objects.filter(lock=lock)}
+    assert {"Ann", "Bob"} <= set(names)
+    assert names["Ann"].role == "admin"
+    assert names["Bob"].removed_at is None
+
+    world.call("DELETE", f"/_sim/devices/{lock.device_id}/home-users/{bob['user_id']}")
+    post(owner_client, "lock-users-sync", lock.pk)
+    run_workers()
+    bob_row = LockUser.objects.get(cloud_user_id=bob["user_id"])
+    assert bob_row.removed_at is not None
+    assert LockUser.objects.get(cloud_user_id=ann["user_id"]).removed_at is None
+    page = owner_client.get(reverse("locks:lock-users", args=[lock.pk])).content.decode()
+    assert "No longer on the lock" in page
+
+
+# --- errors, scoping, roles ---------------------------------------------------------------------------------------
+
+
+def test_tuya_error_is_shown_in_plain_words(owner_client: Client, make_lock: Any, world: World) -> None:
+    lock = make_lock("wifi")
+    user = add_user(owner_client, lock)
+    world.fault(endpoint="method_entry", kind="tuya_code", code=2001, count=1)
+    post(owner_client, "lock-user-enroll", user.pk, unlock_type="fingerprint")
+    run_workers()
+    method = UnlockMethod.objects.get(lock_user=user)
+    assert method.status == Status.FAILED
+    assert method.failure_reason == "The lock is offline: check its power and connection, then try again."
+
+    card = enrolled(owner_client, world, lock, user)
+    world.fault(endpoint="hijack_set", kind="tuya_code", code=1106, count=1)
+    post(owner_client, "unlock-method-action", card.pk, "duress-on")
+    run_workers()  # the worker records the refusal instead of crashing
+    card.refresh_from_db()
+    assert not card.duress
+    assert not card.pending
+    assert "Authorise this API for the cloud project" in card.failure_reason
+    page = owner_client.get(reverse("locks:lock-users", args=[lock.pk])).content.decode()
+    assert "The lock is offline: check its power and connection" in page
+    assert "Authorise this API for the cloud project" in page
+
+
+def test_other_organisations_ids_are_404(client: Client, make_lock: Any, django_user_model: Any) -> None:
+    lock = make_lock("wifi")
+    user = LockUser.objects.create(organisation=lock.organisation, lock=lock, name="Ada", cloud_user_id="1")
+    method = UnlockMethod.objects.create(
+        organisation=lock.organisation, lock=lock, lock_user=user, unlock_type="card", unlock_sn=1, status="active"
+    )
+    other = Organisation.objects.create(name="Other", slug="other")
+    stranger = django_user_model.objects.create_user("stranger", password="pw-stranger-1")
+    Membership.objects.create(user=stranger, organisation=other, role=Role.OWNER)
+    client.force_login(stranger)
+    assert client.get(reverse("locks:lock-users", args=[lock.pk])).status_code == 404
+    assert client.get(reverse("locks:unlock-method", args=[method.pk])).status_code == 404
+    assert client.get(reverse("locks:lock-user-edit", args=[user.pk])).status_code == 404
+    for name, args, data in [
+        ("lock-user-add", [lock.pk], {"name": "X", "sex": "1"}),
+        ("lock-users-sync", [lock.pk], {}),
+        ("lock-user-delete", [user.pk], {}),
+        ("lock-user-enroll", [user.pk], {"unlock_type": "card"}),
+        ("unlock-method-action", [method.pk, "duress-on"], {}),
+    ]:
+        assert client.post(reverse(f"locks:{name}", args=args), data).status_code == 404, name
+    assert LockUser.objects.count() == 1
+    assert not UnlockMethod.objects.exclude(pk=method.pk).exists()
+
+
+def test_viewer_sees_but_cannot_act(client: Client, org: Organisation, make_lock: Any, django_user_model: Any) -> None:
+    lock = make_lock("wifi")
+    user = LockUser.objects.create(organisation=org, lock=lock, name="Ada", cloud_user_id="1")
+    method = UnlockMethod.objects.create(
+        organisation=org, lock=lock, lock_user=user, unlock_type="card", unlock_sn=1, status="active"
+    )
+    viewer = django_user_model.objects.create_user("viewer", password="pw-viewer-1")
+    Membership.objects.create(user=viewer, organisation=org, role=Role.VIEWER)
+    client.force_login(viewer)
+    page = client.get(reverse("locks:lock-users", args=[lock.pk])).content.decode()
+    assert "Ada" in page
+    assert "Start enrollment" not in page
+    assert "Sync from the cloud" not in page
+    assert client.post(reverse("locks:lock-user-enroll", args=[user.pk]), {"unlock_type": "card"}).status_code == 403
+    assert client.post(reverse("locks:unlock-method-action", args=[method.pk, "delete"])).status_code == 403
+    assert client.post(reverse("locks:lock-user-add", args=[lock.pk]), {"name": "X", "sex": "1"}).status_code == 403
+    assert LockUser.objects.count() == 1
+    assert UnlockMethod.objects.get().status == "active"
+
+
+def test_unsafe_requests_need_csrf(owner: Any, make_lock: Any) -> None:
+    lock = make_lock("wifi")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner)
+    assert client.post(reverse("locks:lock-user-add", args=[lock.pk]), {"name": "X", "sex": "1"}).status_code == 403
+    assert not LockUser.objects.exists()
