@@ -197,6 +197,16 @@ EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "doors@localhost")
 ALERT_EMAIL_TO = env_list("ALERT_EMAIL_TO")
 
+# Events and their photos (locks/events.py, locks/media.py). Photos are private: they live outside STATIC and any
+# public MEDIA_URL and are served only through a permission-checked view.
+PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT") or VAR_DIR / "private")
+EVENTS_SYNC_INTERVAL_SECONDS = int(env_str("EVENTS_SYNC_INTERVAL_SECONDS", "60"))
+EVENTS_SYNC_CALLS_PER_SECOND = float(env_str("EVENTS_SYNC_CALLS_PER_SECOND", "5"))  # per cloud project; 0 = no pacing
+EVENTS_SYNC_OVERLAP_SECONDS = int(env_str("EVENTS_SYNC_OVERLAP_SECONDS", "900"))
+EVENTS_SYNC_LOOKBACK_DAYS = int(env_str("EVENTS_SYNC_LOOKBACK_DAYS", "30"))
+MEDIA_MAX_BYTES = int(env_str("MEDIA_MAX_BYTES", str(10 * 1024 * 1024)))
+MEDIA_FETCH_TIMEOUT_SECONDS = float(env_str("MEDIA_FETCH_TIMEOUT_SECONDS", "15"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

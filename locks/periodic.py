@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import django_rq
+from django.conf import settings
 from redis.exceptions import RedisError
 
 from locks import alerts, jobs
@@ -38,6 +39,8 @@ PERIODIC = (
     # and each lock's online flag and battery read from the cloud.
     Periodic("scan-alerts", alerts.scan, "sync", 60),
     Periodic("check-lock-health", alerts.check_all_locks, "sync", 300),
+    # Unlock and alert records of every lock (one job per lock, fixed ids), and photos whose job was lost.
+    Periodic("sync-lock-events", jobs.sync_all_lock_events, "sync", settings.EVENTS_SYNC_INTERVAL_SECONDS),
 )
 
 

@@ -1,0 +1,639 @@
+"""Unlock and alert records from the cloud: synced per lock, stored exactly once, linked to our codes and users.
+
+Which endpoints a lock has comes from the spec's "Applicable lock types": v1.1 open-logs and alarm-logs (with
+media infos) for ordinary locks, `records` for access-control devices; the v1.0 endpoints are the fallback when a
+legacy lock answers the v1.1 call with "not supported". A keepalive Wi-Fi lock is listed under none of them.
+
+Each stream of a lock has a SyncCursor. A time-ranged stream (open-logs, records) is read from the cursor minus
+an overlap, oldest page first: the cloud sorts newest first, so we ask for the last page and walk back, and the
+cursor moves after each page is committed. A crash between pages resumes from there; the overlap and the unique
+(lock, natural_key) make re-reading harmless. alarm-logs has no time range: it is read newest first until a page
+reaches the cursor, and the cursor moves once the walk is done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+from typing import Any
+
+import django_rq
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from redis.exceptions import RedisError
+
+from locks import alerts
+from locks.cloud import api_for
+from locks.models import AccessCode, EventMedia, Lock, LockEvent, LockKind, LockUser, SyncCursor, UnlockMethod
+from locks.tuya import TuyaError, TuyaRateLimitedError, TuyaUnsupportedError
+from locks.tuya.api import LockApi
+from locks.tuya.api._base import MediaInfo, Page
+from locks.tuya.api.records import AlarmLog, LockRecord, OpenLog
+
+logger = logging.getLogger(__name__)
+
+OPEN_LOGS, ALARM_LOGS, RECORDS = "open-logs", "alarm-logs", "records"
+PAGE_SIZE = 100  # the largest page the spec's samples show
+MAX_PAGES = 2000  # per stream and run: a runaway cloud cannot keep a worker forever
+WALK_ATTEMPTS = 3  # re-walks when the record count changes under us (a lock uploading its offline backlog)
+
+_OPEN_LOG_KINDS = frozenset(
+    {LockKind.WIFI, LockKind.ZIGBEE_HOTEL, LockKind.BLE, LockKind.BLE_GATEWAY, LockKind.WIFI_VIDEO}
+)
+_ALARM_LOG_KINDS = _OPEN_LOG_KINDS | {LockKind.ZIGBEE}
+
+# Every DP code an access-control device's `records` call is asked for (it needs an explicit list).
+UNLOCK_CODES = (
+    "unlock_fingerprint",
+    "unlock_password",
+    "unlock_temporary",
+    "unlock_dynamic",
+    "unlock_card",
+    "unlock_face",
+    "unlock_key",
+    "unlock_app",
+    "unlock_hand",
+    "unlock_finger_vein",
+    "unlock_identity_card",
+    "unlock_emergency",
+    "unlock_telecontrol_kit",
+    "unlock_offline_pd",
+    "unlock_offline_clear",
+    "unlock_offline_clear_single",
+)
+ALARM_CODES = ("alarm_lock", "hijack", "doorbell")
+
+# What a person reads (TUYA-PROTOCOL.md §6 and the spec's status codes).
+UNLOCK_WORDS = {
+    "unlock_fingerprint": "fingerprint",
+    "unlock_password": "password",
+    "unlock_temporary": "temporary code",
+    "unlock_dynamic": "dynamic code",
+    "unlock_card": "card",
+    "unlock_face": "face",
+    "unlock_key": "mechanical key",
+    "unlock_app": "app",
+    "unlock_eye": "iris",
+    "unlock_hand": "palm",
+    "unlock_finger_vein": "finger vein",
+    "unlock_ble": "bluetooth",
+    "unlock_phone_remote": "remote",
+    "unlock_voice_remote": "remote (voice)",
+    "unlock_remote": "remote",
+    "unlock_telecontrol_kit": "remote control",
+    "unlock_identity_card": "ID card",
+    "unlock_emergency": "emergency code",
+    "unlock_offline_pd": "offline code",
+    "unlock_offline_clear": "offline clearing code",
+    "unlock_offline_clear_single": "offline clearing code",
+}
+ALARM_WORDS = {
+    "wrong_finger": "wrong fingerprint",
+    "wrong_password": "wrong code",
+    "wrong_card": "wrong card",
+    "wrong_face": "wrong face",
+    "tongue_bad": "bolt jammed",
+    "too_hot": "too hot (fire?)",
+    "unclosed_time": "door left open",
+    "tongue_not_out": "bolt not thrown",
+    "pry": "pry",
+    "key_in": "key inserted",
+    "low_battery": "low battery",
+    "power_off": "battery dead",
+    "shock": "shock",
+    "defense": "armed alarm",
+}
+# The method DP codes and the unlock_type an UnlockMethod row carries for them (the spec's short names).
+METHOD_TYPES = {
+    "unlock_fingerprint": "fingerprint",
+    "unlock_password": "password",
+    "unlock_card": "card",
+    "unlock_face": "face",
+    "unlock_hand": "hand",
+    "unlock_finger_vein": "finger_vein",
+    "unlock_telecontrol_kit": "remoteControl",
+}
+
+
+def streams_for(kind: str) -> tuple[str, ...]:
+    if kind == LockKind.ACCESS_CONTROL:
+        return (RECORDS,)
+    return tuple(s for s, kinds in ((OPEN_LOGS, _OPEN_LOG_KINDS), (ALARM_LOGS, _ALARM_LOG_KINDS)) if kind in kinds)
+
+
+def classify(dp_code: str, value: str) -> tuple[str, str]:
+    """(category, plain words) of a record's DP code and value."""
+    if dp_code.startswith("unlock_"):
+        return LockEvent.Category.UNLOCK, UNLOCK_WORDS.get(dp_code, dp_code.removeprefix("unlock_").replace("_", " "))
+    if dp_code == "alarm_lock":
+        return LockEvent.Category.ALARM, ALARM_WORDS.get(value, value.replace("_", " ") or "alarm")
+    if dp_code == "hijack":
+        return LockEvent.Category.ALARM, "duress"
+    if dp_code == "doorbell":
+        return LockEvent.Category.ALARM, "doorbell"
+    return LockEvent.Category.ALARM, dp_code.replace("_", " ")
+
+
+# --- parsing the cloud's records ----------------------------------------------------------------------------
+
+
+class Skip(ValueError):
+    """A record we cannot store; the message is the reason recorded."""
+
+
+@dataclass(frozen=True)
+class Record:
+    natural_key: str
+    dp_code: str
+    dp_value: str
+    occurred_at: datetime
+    actor_name: str
+    cloud_user_id: str
+    raw: dict[str, Any]
+    media: tuple[MediaInfo, ...] = ()
+
+
+def _millis(value: int) -> int:
+    """The v1.0 alert sample gives seconds, everything else milliseconds."""
+    if value <= 0:
+        return 0
+    return value * 1000 if value < 100_000_000_000 else value
+
+
+def _when(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=dt_timezone.utc)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return str(value)
+
+
+def _key(*parts: str) -> str:
+    key = ":".join(parts)
+    if len(key) <= 200:
+        return key
+    return f"{parts[0]}:{parts[1]}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+_SECRET_FIELDS = frozenset({"file_key", "fileKey", "media_key", "mediaKey"})
+
+
+def _scrub(value: Any) -> Any:
+    """The record as received, without the keys that decrypt its photos (those go encrypted into EventMedia)."""
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items() if k not in _SECRET_FIELDS}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def parse_open_log(log: OpenLog) -> Record:
+    if not log.status or not log.status[0].code:
+        raise Skip("an unlock record without a DP code")
+    ms = _millis(log.update_time)
+    if not ms:
+        raise Skip("an unlock record without a time")
+    codes = [s.code for s in log.status]
+    value = _text(log.status[0].value)
+    return Record(
+        natural_key=_key("o", str(ms), ",".join(codes), value, log.user_id),
+        dp_code=log.status[0].code,
+        dp_value=value[:128],
+        occurred_at=_when(ms),
+        actor_name=(log.nick_name or log.unlock_name)[:200],
+        cloud_user_id="" if log.user_id in ("", "0") else log.user_id[:64],
+        raw=_scrub(log.raw),
+        media=log.media_infos,
+    )
+
+
+def parse_alarm_log(log: AlarmLog) -> Record:
+    if not log.status or not log.status[0].code:
+        raise Skip("an alert record without a DP code")
+    ms = _millis(log.update_time)
+    if not ms:
+        raise Skip("an alert record without a time")
+    value = _text(log.status[0].value)
+    return Record(
+        natural_key=_key("a", str(ms), ",".join(s.code for s in log.status), value),
+        dp_code=log.status[0].code,
+        dp_value=value[:128],
+        occurred_at=_when(ms),
+        actor_name=log.nick_name[:200],
+        cloud_user_id="",
+        raw=_scrub(log.raw),
+        media=log.media_infos,
+    )
+
+
+def parse_record(record: LockRecord) -> Record:
+    dps = [(code, value) for dp in record.dps for code, value in dp.items()]
+    if not dps:
+        raise Skip("an access-control record without DP data")
+    ms = _millis(record.gmt_create)
+    if not ms:
+        raise Skip("an access-control record without a time")
+    code, value = dps[0][0], _text(dps[0][1])
+    key = _key("r", record.record_id) if record.record_id else _key("r", str(ms), code, value, record.user_id)
+    return Record(
+        natural_key=key,
+        dp_code=code,
+        dp_value=value[:128],
+        occurred_at=_when(ms),
+        actor_name=(record.user_name or record.unlock_name)[:200],
+        cloud_user_id="" if record.user_id in ("", "0") else record.user_id[:64],
+        raw=_scrub(record.raw),
+        media=record.media_infos,
+    )
+
+
+# --- linking ---------------------------------------------------------------------------------------------------
+
+
+def _method_ref(record: Record) -> tuple[str, int] | None:
+    """(DP code, number) of the method behind an unlock, or behind a duress alarm ("unlock_fingerprint-02")."""
+    code, value = record.dp_code, record.dp_value
+    if record.dp_code == "hijack" and "-" in value:
+        code, _, value = value.rpartition("-")
+    if code in METHOD_TYPES and value.isdigit():
+        return code, int(value)
+    return None
+
+
+class Linker:
+    """Finds our code, guest, stay, lock user and unlock method behind a page of records: three queries a page."""
+
+    def __init__(self, lock: Lock, records: Sequence[Record]) -> None:
+        self.lock = lock
+        ids = {int(r.dp_value) for r in records if r.dp_code == "unlock_temporary" and r.dp_value.isdigit()}
+        self.codes: dict[int, list[AccessCode]] = {}
+        if ids:
+            for code in AccessCode.objects.filter(lock=lock, tuya_password_id__in=ids).order_by("-created_at"):
+                self.codes.setdefault(code.tuya_password_id or 0, []).append(code)
+        refs = {ref for r in records if (ref := _method_ref(r))}
+        self.methods: dict[tuple[str, int], UnlockMethod] = {}
+        if refs:
+            types = {t for code, _ in refs for t in (code, METHOD_TYPES[code])}
+            rows = UnlockMethod.objects.filter(
+                lock=lock, unlock_type__in=types, unlock_sn__in={sn for _, sn in refs}
+            ).select_related("lock_user")
+            for method in rows:
+                code = method.unlock_type if method.unlock_type.startswith("unlock_") else None
+                code = code or next((c for c, t in METHOD_TYPES.items() if t == method.unlock_type), "")
+                if method.unlock_sn is not None:
+                    self.methods[(code, method.unlock_sn)] = method
+        user_ids = {r.cloud_user_id for r in records if r.cloud_user_id}
+        self.users = (
+            {u.cloud_user_id: u for u in LockUser.objects.filter(lock=lock, cloud_user_id__in=user_ids)}
+            if user_ids
+            else {}
+        )
+
+    def _code(self, record: Record) -> AccessCode | None:
+        if record.dp_code != "unlock_temporary" or not record.dp_value.isdigit():
+            return None
+        candidates = self.codes.get(int(record.dp_value), [])
+        # A password id may come back after a delete: prefer the code whose window held the moment.
+        for code in candidates:
+            if code.starts_at <= record.occurred_at <= code.ends_at:
+                return code
+        return candidates[0] if candidates else None
+
+    def event(self, record: Record) -> LockEvent:
+        category, words = classify(record.dp_code, record.dp_value)
+        code = self._code(record)
+        ref = _method_ref(record)
+        method = self.methods.get(ref) if ref else None
+        user = (method.lock_user if method else None) or self.users.get(record.cloud_user_id)
+        guest = (code.guest_id if code else None) or (user.guest_id if user else None)
+        return LockEvent(
+            organisation_id=self.lock.organisation_id,
+            lock=self.lock,
+            category=category,
+            dp_code=record.dp_code[:64],
+            dp_value=record.dp_value,
+            classification=words[:32],
+            occurred_at=record.occurred_at,
+            natural_key=record.natural_key,
+            actor_name=record.actor_name,
+            cloud_user_id=record.cloud_user_id,
+            access_code=code,
+            stay_id=code.stay_id if code else None,
+            guest_id=guest,
+            lock_user=user,
+            unlock_method=method,
+            raw=record.raw,
+        )
+
+
+# --- storing ------------------------------------------------------------------------------------------------------
+
+
+def _media_rows(event: LockEvent, infos: Iterable[MediaInfo]) -> list[EventMedia]:
+    rows = []
+    for position, info in enumerate(infos):
+        if info.file_url and not info.file_key:
+            status, reason = EventMedia.Status.FAILED, "The cloud sent this photo without its file key."
+        elif not info.file_url:
+            status, reason = EventMedia.Status.FAILED, "The cloud sent a media entry without a file URL."
+        else:
+            status, reason = EventMedia.Status.PENDING, ""
+        rows.append(
+            EventMedia(
+                organisation_id=event.organisation_id,
+                event=event,
+                position=position,
+                file_url=info.file_url,
+                file_key=info.file_key,
+                status=status,
+                failure_reason=reason,
+            )
+        )
+    return rows
+
+
+def store_records(lock: Lock, records: Sequence[Record]) -> list[LockEvent]:
+    """Insert the records not stored yet (one bulk insert) with their media; returns only the new events.
+
+    Call inside a transaction. Another process inserting the same record at the same moment is harmless
+    (ignore_conflicts), and the per-lock sync lock in the job keeps that from happening in practice.
+    """
+    unique: dict[str, Record] = {}
+    for record in records:
+        unique.setdefault(record.natural_key, record)  # a record the cloud sent twice is stored once
+    if not unique:
+        return []
+    known = set(LockEvent.objects.filter(lock=lock, natural_key__in=list(unique)).values_list("natural_key", flat=True))
+    fresh = [r for k, r in unique.items() if k not in known]
+    if not fresh:
+        return []
+    linker = Linker(lock, fresh)
+    LockEvent.objects.bulk_create([linker.event(r) for r in fresh], ignore_conflicts=True)
+    saved = {
+        e.natural_key: e
+        for e in LockEvent.objects.filter(lock=lock, natural_key__in=[r.natural_key for r in fresh]).select_related(
+            "lock"
+        )
+    }
+    media = [
+        row for r in fresh if r.media and r.natural_key in saved for row in _media_rows(saved[r.natural_key], r.media)
+    ]
+    if media:
+        EventMedia.objects.bulk_create(media, ignore_conflicts=True)
+        pending = list(
+            EventMedia.objects.filter(event__in=saved.values(), status=EventMedia.Status.PENDING).values_list(
+                "pk", flat=True
+            )
+        )
+        if pending:
+            transaction.on_commit(lambda: _enqueue_media(pending))
+    return sorted(saved.values(), key=lambda e: (e.occurred_at, e.pk))
+
+
+def _enqueue_media(media_ids: list[int]) -> None:
+    from locks import jobs
+
+    for media_id in media_ids:
+        jobs.enqueue_media(media_id)
+
+
+# --- pacing -------------------------------------------------------------------------------------------------------
+
+
+def pace(account_id: int) -> None:
+    """At most EVENTS_SYNC_CALLS_PER_SECOND sync calls per cloud project, across every worker process.
+
+    One call per 1/rate-second slot, claimed in Redis: the sync leaves the rest of the project's quota to
+    door codes and unlocks. Without Redis the call goes ahead (the client still backs off on 1110/1199).
+    """
+    rate = float(getattr(settings, "EVENTS_SYNC_CALLS_PER_SECOND", 5))
+    if rate <= 0:
+        return
+    try:
+        connection = django_rq.get_connection("sync")
+        for _ in range(int(rate * 60) + 1):  # give up waiting after about a minute's worth of slots
+            slot = int(time.time() * rate)
+            if connection.set(f"doors:events-pace:{account_id}:{slot}", 1, nx=True, ex=5):
+                return
+            time.sleep(max(0.001, (slot + 1) / rate - time.time()))
+    except RedisError:
+        return
+
+
+# --- the walk -----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SyncResult:
+    """What one sync of one lock did; `notes` are recorded reasons (skipped records, short pages)."""
+
+    lock_id: int
+    new: int = 0
+    calls: int = 0
+    notes: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+PageHook = Callable[[str, int, list[LockEvent]], None]
+
+
+class _Stream:
+    """One stream of one lock in one run: fetch pages, store them, move the cursor."""
+
+    def __init__(self, api: LockApi, lock: Lock, cursor: SyncCursor, result: SyncResult, hook: PageHook | None):
+        self.api, self.lock, self.cursor, self.result, self.hook = api, lock, cursor, result, hook
+        self.now = timezone.now()
+        overlap = timedelta(seconds=int(getattr(settings, "EVENTS_SYNC_OVERLAP_SECONDS", 900)))
+        lookback = timedelta(days=int(getattr(settings, "EVENTS_SYNC_LOOKBACK_DAYS", 30)))
+        self.since = cursor.last_event_at - overlap if cursor.last_event_at else self.now - lookback
+        self.page_size = min(PAGE_SIZE, int(getattr(settings, "EVENTS_SYNC_PAGE_SIZE", PAGE_SIZE)))
+        self.legacy = False  # switched on when the v1.1 endpoint answers "not supported"
+        self.notes: list[str] = []
+
+    def fetch(self, page_no: int) -> tuple[Page[Any], Callable[[Any], Record]]:
+        pace(self.lock.cloud_account_id)
+        self.result.calls += 1
+        try:
+            return self._fetch(page_no)
+        except TuyaUnsupportedError:
+            if self.legacy or self.cursor.stream == RECORDS:
+                raise
+            self.legacy = True
+            pace(self.lock.cloud_account_id)
+            self.result.calls += 1
+            return self._fetch(page_no)
+
+    def _fetch(self, page_no: int) -> tuple[Page[Any], Callable[[Any], Record]]:
+        device, records = self.lock.device_id, self.api.records
+        stream = self.cursor.stream
+        if stream == OPEN_LOGS:
+            window = {"start_time": self.since, "end_time": self.now, "page_no": page_no, "page_size": self.page_size}
+            if self.legacy:
+                return records.list_open_logs(device, **window), parse_open_log
+            return records.list_open_logs_v11(device, **window, show_media_info=True), parse_open_log
+        if stream == ALARM_LOGS:
+            if self.legacy:
+                return records.list_alarm_logs(device, page_no=page_no, page_size=self.page_size), parse_alarm_log
+            page = records.list_alarm_logs_v11(device, page_no=page_no, page_size=self.page_size, show_media_info=True)
+            return page, parse_alarm_log
+        page = records.list_records(
+            device,
+            dp_codes=UNLOCK_CODES + ALARM_CODES,
+            start_time=self.since,
+            end_time=self.now,
+            page_no=page_no,
+            page_size=self.page_size,
+        )
+        return page, parse_record
+
+    def parse(self, page: Page[Any], parse: Callable[[Any], Record]) -> list[Record]:
+        records = []
+        for item in page:
+            try:
+                records.append(parse(item))
+            except Skip as skip:
+                self.notes.append(f"skipped {skip}")
+        return records
+
+    def store(self, page_no: int, records: list[Record], *, advance: bool) -> None:
+        with transaction.atomic():
+            new = store_records(self.lock, records)
+            if advance and records:
+                newest = min(max(r.occurred_at for r in records), self.now)
+                if self.cursor.last_event_at is None or newest > self.cursor.last_event_at:
+                    self.cursor.last_event_at = newest
+                    self.cursor.save(update_fields=["last_event_at"])
+        self.result.new += len(new)
+        if new:
+            try:
+                alerts.on_new_events(new)
+            except Exception:  # an alerting bug must not stop the sync; the events are stored
+                logger.exception("on_new_events failed for lock %s", self.lock.pk)
+        if self.hook:
+            self.hook(self.cursor.stream, page_no, new)
+
+    def run(self) -> None:
+        if self.cursor.stream == ALARM_LOGS:
+            self.walk_newest_first()
+        else:
+            self.walk_oldest_first()
+
+    def walk_oldest_first(self) -> None:
+        """Ask for the last page of the window and walk back to the first, moving the cursor page by page."""
+        for _ in range(WALK_ATTEMPTS):
+            first, parse = self.fetch(1)
+            total = first.total
+            if total is None:  # no count to walk back from: newest first, cursor at the end
+                self.walk_newest_first(first=(first, parse))
+                return
+            pages = min(MAX_PAGES, max(1, math.ceil(total / self.page_size)))
+            advance = True
+            changed = False
+            for page_no in range(pages, 1, -1):
+                page, parse = self.fetch(page_no)
+                if page.total is not None and page.total != total:
+                    changed = True  # records arrived mid-walk (an offline lock's backlog): walk again
+                    break
+                last_page = total - self.page_size * (pages - 1)
+                expected = self.page_size if page_no < pages else min(self.page_size, last_page)
+                if len(page) < expected:
+                    # A short page: something older may be missing, so the cursor stays put and we re-read it.
+                    self.notes.append(f"page {page_no} of {pages} had {len(page)} of {expected} records")
+                    advance = False
+                self.store(page_no, self.parse(page, parse), advance=advance)
+            if changed:
+                continue
+            self.store(1, self.parse(first, parse), advance=advance)
+            return
+        self.notes.append("the record count kept changing during the sync; the rest comes next time")
+
+    def walk_newest_first(self, first: tuple[Page[Any], Callable[[Any], Record]] | None = None) -> None:
+        """Page from the newest until a page reaches the cursor; the cursor moves once the walk is done."""
+        newest: datetime | None = None
+        page_no = 1
+        while page_no <= MAX_PAGES:
+            page, parse = first if (first and page_no == 1) else self.fetch(page_no)
+            records = self.parse(page, parse)
+            self.store(page_no, records, advance=False)
+            if records:
+                top = max(r.occurred_at for r in records)
+                newest = top if newest is None else max(newest, top)
+            reached = any(r.occurred_at < self.since for r in records)
+            if reached or len(page) < self.page_size or page.has_more is False:
+                break
+            if page.total is not None and page_no * self.page_size >= page.total:
+                break
+            page_no += 1
+        if newest is not None:
+            newest = min(newest, self.now)
+            if self.cursor.last_event_at is None or newest > self.cursor.last_event_at:
+                self.cursor.last_event_at = newest
+                self.cursor.save(update_fields=["last_event_at"])
+
+
+def _backoff(failures: int) -> timedelta:
+    return timedelta(seconds=min(3600, 60 * 2 ** max(0, failures - 1)))
+
+
+def _failed(cursor: SyncCursor, error: TuyaError) -> str:
+    reason = f"{error} {error.hint}"[:300]
+    cursor.failures += 1
+    cursor.last_error = reason
+    cursor.retry_at = timezone.now() + _backoff(cursor.failures)
+    cursor.last_synced_at = timezone.now()
+    cursor.save(update_fields=["failures", "last_error", "retry_at", "last_synced_at"])
+    return reason
+
+
+def _succeeded(cursor: SyncCursor, notes: list[str]) -> None:
+    cursor.failures = 0
+    cursor.retry_at = None
+    cursor.last_error = "; ".join(dict.fromkeys(notes))[:300]
+    cursor.last_synced_at = timezone.now()
+    cursor.save(update_fields=["failures", "last_error", "retry_at", "last_synced_at"])
+
+
+def sync_lock(lock: Lock, *, api: LockApi | None = None, on_page: PageHook | None = None) -> SyncResult:
+    """Read every stream of one lock from its cursor; store new records once; note failures on the cursor.
+
+    A cloud error ends that stream's run with `last_error` and a growing back-off on its cursor; a rate limit
+    (after the client's own retries) ends the whole run, so the lock does not keep hammering the project.
+    """
+    api = api or api_for(lock.cloud_account)
+    result = SyncResult(lock_id=lock.pk)
+    for stream in streams_for(lock.kind):
+        cursor, _ = SyncCursor.objects.get_or_create(lock=lock, stream=stream)
+        walk = _Stream(api, lock, cursor, result, on_page)
+        try:
+            walk.run()
+        except TuyaError as error:
+            result.errors[stream] = _failed(cursor, error)
+            logger.warning("events sync of lock %s (%s) failed: %s", lock.pk, stream, type(error).__name__)
+            if isinstance(error, TuyaRateLimitedError):
+                break
+            continue
+        result.notes += walk.notes
+        _succeeded(cursor, walk.notes)
+    return result
+
+
+def due_lock_ids(now: datetime | None = None) -> list[int]:
+    """Locks that have a stream to sync and are not waiting out a back-off."""
+    now = now or timezone.now()
+    kinds = [k for k in LockKind.values if streams_for(k)]
+    waiting = SyncCursor.objects.filter(retry_at__gt=now).values_list("lock_id", flat=True)
+    return list(Lock.objects.filter(kind__in=kinds).exclude(pk__in=waiting).order_by("pk").values_list("pk", flat=True))

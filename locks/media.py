@@ -1,0 +1,336 @@
+"""Photos that locks take with an event: download, decrypt, check it is an image, keep the original and a thumbnail.
+
+The cloud gives a short-lived URL and a file key per photo (open-logs / alarm-logs media infos). A job on the
+`media` queue fetches it (a real HTTP GET with a timeout and a size cap), decrypts it (AES-CBC, the spec's
+header layout: locks.tuya.crypto), checks it with Pillow, and writes both files under PRIVATE_MEDIA_ROOT through
+a temporary name and a rename, so a crash never leaves half a file under the final name. The files are served
+only by locks.media_views, after a permission check.
+
+A photo that cannot be had (404/403 expired URL, truncated, wrong key, not an image, too large) is marked
+failed with the reason; a passing network problem leaves it pending for the sweeper, up to MAX_ATTEMPTS.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+from pathlib import Path
+
+import requests
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image
+
+from locks.cloud import api_for
+from locks.models import EventMedia, Lock, LockKind
+from locks.tuya import TuyaMediaError
+from locks.tuya.api.records import MediaFileType
+from locks.tuya.crypto import decrypt_media_stream
+
+logger = logging.getLogger(__name__)
+
+THUMBNAIL_PX = 320
+MAX_ATTEMPTS = 3
+RETRY_AFTER = timedelta(seconds=60)
+IMAGE_TYPES = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
+
+_session = requests.Session()  # one connection pool per worker process
+
+
+class MediaFailure(Exception):
+    """This photo cannot be had; the message is the reason a person reads."""
+
+
+class MediaRetry(Exception):
+    """A passing problem (network, 5xx): try again later."""
+
+
+@dataclass(frozen=True)
+class Photo:
+    data: bytes = field(repr=False)
+    content_type: str
+    extension: str
+    width: int
+    height: int
+    thumbnail: bytes = field(repr=False)
+
+
+def download(url: str) -> bytes:
+    """GET the encrypted file: MEDIA_FETCH_TIMEOUT_SECONDS per read and in all, at most MEDIA_MAX_BYTES."""
+    if not url.startswith(("https://", "http://")):
+        raise MediaFailure("The photo's URL is not an http(s) URL.")
+    timeout = float(getattr(settings, "MEDIA_FETCH_TIMEOUT_SECONDS", 15))
+    cap = int(getattr(settings, "MEDIA_MAX_BYTES", 10 * 1024 * 1024))
+    deadline = time.monotonic() + timeout
+    try:
+        with _session.get(url, stream=True, timeout=(5.0, timeout)) as response:
+            status = response.status_code
+            if status in (401, 403, 404, 410):
+                raise MediaFailure(f"The photo's URL answered HTTP {status}: it has expired or was removed.")
+            if status == 429 or status >= 500:
+                raise MediaRetry(f"The photo's storage answered HTTP {status}.")
+            if status != 200:
+                raise MediaFailure(f"The photo's URL answered HTTP {status}.")
+            length = response.headers.get("Content-Length", "")
+            if length.isdigit() and int(length) > cap:
+                raise MediaFailure(f"The photo is larger than {cap} bytes.")
+            data = bytearray()
+            for chunk in response.iter_content(64 * 1024):
+                data += chunk
+                if len(data) > cap:
+                    raise MediaFailure(f"The photo is larger than {cap} bytes.")
+                if time.monotonic() > deadline:
+                    raise MediaRetry("The photo's download took too long.")
+            return bytes(data)
+    except requests.Timeout as exc:
+        raise MediaRetry("The photo's storage did not answer in time.") from exc
+    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+        raise MediaRetry(f"Could not download the photo ({type(exc).__name__}).") from exc
+    except requests.RequestException as exc:
+        raise MediaFailure(f"The photo's URL cannot be fetched ({type(exc).__name__}).") from exc
+
+
+def decode(encrypted: bytes, file_key: str) -> Photo:
+    """Decrypt, check that it is a whole image, and make a ~320 px JPEG thumbnail."""
+    plain = io.BytesIO()
+    try:
+        decrypt_media_stream(io.BytesIO(encrypted), plain, file_key)
+    except TuyaMediaError as exc:
+        raise MediaFailure(exc.msg) from None
+    data = plain.getvalue()
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            kind = image.format or ""
+            image.verify()
+        if kind not in IMAGE_TYPES:
+            raise MediaFailure(f"The decrypted file is a {kind or 'unknown'} file, not a JPEG, PNG or WebP photo.")
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            image.draft("RGB", (THUMBNAIL_PX, THUMBNAIL_PX))  # JPEG: decode at 1/2 .. 1/8 scale, much faster
+            small = image.convert("RGB")
+            small.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
+            out = io.BytesIO()
+            small.save(out, format="JPEG", quality=80)
+    except MediaFailure:
+        raise
+    except Exception as exc:  # Pillow raises many types for broken data: each is "not an image"
+        raise MediaFailure(f"The decrypted file is not a readable image ({type(exc).__name__}).") from None
+    content_type, extension = IMAGE_TYPES[kind]
+    return Photo(data, content_type, extension, width, height, out.getvalue())
+
+
+def private_root() -> Path:
+    return Path(settings.PRIVATE_MEDIA_ROOT)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write beside the target under a temporary name, then rename: readers see the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _paths(media: EventMedia, extension: str) -> tuple[str, str]:
+    folder = f"events/{media.organisation_id}/{media.event.lock_id}"
+    return f"{folder}/{media.pk}.{extension}", f"{folder}/{media.pk}.thumb.jpg"
+
+
+def _clear_leftovers(folder: Path, media_id: int) -> None:
+    """Temporary files a killed worker left for this photo."""
+    if folder.is_dir():
+        for leftover in folder.glob(f".{media_id}.*.tmp"):
+            leftover.unlink(missing_ok=True)
+
+
+def _mark(media_id: int, **fields: object) -> None:
+    EventMedia.objects.filter(pk=media_id, status=EventMedia.Status.PENDING).update(updated_at=timezone.now(), **fields)
+
+
+def fetch_media(media_id: int) -> str:
+    """Download, decrypt, check and store one photo; safe to run twice (a photo that is done is not fetched)."""
+    media = EventMedia.objects.select_related("event").filter(pk=media_id).first()
+    if media is None or media.status != EventMedia.Status.PENDING:
+        return media.status if media else "gone"
+    if not media.file_key:
+        _mark(media_id, status=EventMedia.Status.FAILED, failure_reason="The cloud sent this photo without its key.")
+        return EventMedia.Status.FAILED
+    try:
+        photo = decode(download(media.file_url), media.file_key)
+        original, thumbnail = _paths(media, photo.extension)
+        root = private_root()
+        _clear_leftovers((root / original).parent, media.pk)
+        _write_atomic(root / original, photo.data)
+        _write_atomic(root / thumbnail, photo.thumbnail)
+    except MediaFailure as failure:
+        _mark(media_id, status=EventMedia.Status.FAILED, failure_reason=str(failure)[:300], attempts=media.attempts + 1)
+        return EventMedia.Status.FAILED
+    except MediaRetry as retry:
+        attempts = media.attempts + 1
+        if attempts >= MAX_ATTEMPTS:
+            reason = f"{retry} Gave up after {attempts} attempts."
+            _mark(media_id, status=EventMedia.Status.FAILED, failure_reason=reason[:300], attempts=attempts)
+            return EventMedia.Status.FAILED
+        _mark(media_id, failure_reason=str(retry)[:300], attempts=attempts)
+        return EventMedia.Status.PENDING
+    _mark(
+        media_id,
+        status=EventMedia.Status.DONE,
+        original=original,
+        thumbnail=thumbnail,
+        content_type=photo.content_type,
+        width=photo.width,
+        height=photo.height,
+        failure_reason="",
+        attempts=media.attempts + 1,
+    )
+    return EventMedia.Status.DONE
+
+
+def due_media_ids(now: datetime | None = None) -> list[int]:
+    """Pending photos whose job was lost or whose last attempt hit a passing problem."""
+    now = now or timezone.now()
+    return list(
+        EventMedia.objects.filter(
+            status=EventMedia.Status.PENDING, attempts__lt=MAX_ATTEMPTS, updated_at__lt=now - RETRY_AFTER
+        ).values_list("pk", flat=True)[:1000]
+    )
+
+
+def file_of(media: EventMedia, variant: str) -> tuple[Path, str] | None:
+    """The stored file of a done photo ("original" or "thumb") and its content type; None if there is none."""
+    relative = media.original if variant == "original" else media.thumbnail
+    if media.status != EventMedia.Status.DONE or not relative:
+        return None
+    root = private_root().resolve()
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        return None
+    return path, media.content_type if variant == "original" else "image/jpeg"
+
+
+# --- the cloud's other media endpoints, for the locks that have them (spec "Applicable lock types") -------------
+
+LATEST_MEDIA_KINDS = frozenset({LockKind.WIFI, LockKind.ZIGBEE_HOTEL, LockKind.BLE, LockKind.BLE_GATEWAY})
+ALBUM_KINDS = frozenset({LockKind.WIFI_VIDEO})
+VIEW_COUNT_KINDS = frozenset({LockKind.WIFI})
+
+ALBUM_EVENT_WORDS = {
+    0: "pry",
+    1: "remote unlocking request",
+    2: "wrong fingerprint",
+    3: "wrong code",
+    4: "wrong card",
+    5: "wrong face",
+    6: "wrong palm",
+    7: "wrong finger vein",
+    8: "fingerprint",
+    9: "password",
+    10: "card",
+    11: "face",
+    12: "palm",
+    13: "finger vein",
+    14: "temporary code",
+    15: "dynamic code",
+    16: "remote",
+    17: "temporary code (reported)",
+    18: "doorbell",
+    19: "duress",
+    20: "low battery",
+    21: "mechanical key",
+    22: "too hot",
+    23: "doorbell and remote unlocking",
+    24: "loitering",
+    25: "tampering",
+    26: "special fingerprint",
+    27: "unlocking while armed",
+    28: "remote control",
+}
+
+
+@dataclass(frozen=True)
+class CloudPhoto:
+    """A photo the cloud holds: where to fetch it and the key to decrypt it (never shown or logged)."""
+
+    file_url: str
+    file_key: str = field(repr=False)
+    label: str = ""
+    taken_at: datetime | None = None
+
+
+def latest_photo(lock: Lock, *, alert: bool = False) -> CloudPhoto | None:
+    """The cover image of the last remote-unlock request (or alert) in the last 90 s; None if none or no support."""
+    if lock.kind not in LATEST_MEDIA_KINDS:
+        return None
+    file_type = MediaFileType.ALERT if alert else MediaFileType.REMOTE_UNLOCK
+    found = api_for(lock.cloud_account).records.get_latest_media(lock.device_id, file_type)
+    if not found.file_url:
+        return None
+    return CloudPhoto(found.file_url, found.file_key, "alert" if alert else "remote unlocking")
+
+
+def album(lock: Lock) -> list[CloudPhoto]:
+    """The video lock's album (the cloud keeps a few days), newest first; empty for locks without one."""
+    if lock.kind not in ALBUM_KINDS:
+        return []
+    items = api_for(lock.cloud_account).records.list_albums(lock.device_id).items
+    photos = [
+        CloudPhoto(
+            item.file_url,
+            item.file_key,
+            ALBUM_EVENT_WORDS.get(item.event_type if item.event_type is not None else -1, "event"),
+            datetime.fromtimestamp(item.upload_time, tz=dt_timezone.utc) if item.upload_time else None,
+        )
+        for item in items
+        if item.file_url
+    ]
+    return sorted(photos, key=lambda p: p.taken_at or datetime.min.replace(tzinfo=dt_timezone.utc), reverse=True)
+
+
+def media_views(lock: Lock) -> int | None:
+    """How many times this lock's videos were viewed; None for locks without the counter."""
+    if lock.kind not in VIEW_COUNT_KINDS:
+        return None
+    return api_for(lock.cloud_account).records.get_media_view_times(lock.device_id).count
+
+
+def add_media_view(lock: Lock) -> int | None:
+    """Count one view (never repeated on its own: each call adds one)."""
+    if lock.kind not in VIEW_COUNT_KINDS:
+        return None
+    return api_for(lock.cloud_account).records.add_media_view(lock.device_id).count
+
+
+def fetch_photo(photo: CloudPhoto) -> Photo:
+    """Download and decrypt a cloud photo in memory (a live doorbell view); MediaFailure / MediaRetry otherwise."""
+    return decode(download(photo.file_url), photo.file_key)
+
+
+@transaction.atomic
+def retry_media(media: EventMedia) -> None:
+    """Give a failed photo another go (e.g. after a key fix); its URL may well have expired by now."""
+    EventMedia.objects.filter(pk=media.pk).update(
+        status=EventMedia.Status.PENDING, attempts=0, failure_reason="", updated_at=timezone.now()
+    )
+    transaction.on_commit(lambda: _enqueue(media.pk))
+
+
+def _enqueue(media_id: int) -> None:
+    from locks import jobs
+
+    jobs.enqueue_media(media_id)

@@ -1,0 +1,40 @@
+"""Event photos from private storage: only to members of the photo's organisation (and a front desk's properties)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_GET
+
+from locks import media
+from locks.models import EventMedia
+from tenants.context import current_membership
+from tenants.models import Role
+
+VARIANTS = ("original", "thumb")
+CACHE_SECONDS = 3600  # the files never change once stored; "private" keeps them out of shared caches
+
+
+@login_required
+@require_GET
+def event_media(request: HttpRequest, media_id: int, variant: str) -> FileResponse:
+    membership = current_membership(request)
+    if membership is None or variant not in VARIANTS:
+        raise Http404
+    photo = get_object_or_404(
+        EventMedia.objects.select_related("event__lock__unit"), pk=media_id, organisation=membership.organisation
+    )
+    unit = photo.event.lock.unit
+    if membership.role == Role.FRONT_DESK and unit is not None:
+        limited = set(membership.properties.values_list("pk", flat=True))
+        if limited and unit.property_id not in limited:
+            raise Http404
+    found = media.file_of(photo, variant)
+    if found is None:
+        raise Http404("This photo is not available.")
+    path, content_type = found
+    response = FileResponse(path.open("rb"), content_type=content_type)
+    response["Cache-Control"] = f"private, max-age={CACHE_SECONDS}"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
