@@ -136,15 +136,22 @@ def may_acknowledge(user: Any, organisation_id: int) -> bool:
     return Membership.objects.filter(user=user, organisation_id=organisation_id, role__in=MANAGER_ROLES).exists()
 
 
-@transaction.atomic
 def acknowledge_alert(alert: Alert, *, actor: Any, ip: str | None = None) -> Alert:
     """Someone has seen it (owners and managers): audited once; an event's alert is closed with it."""
     from locks.services import audit
 
-    alert = Alert.objects.select_for_update().get(pk=alert.pk)
     if not may_acknowledge(actor, alert.organisation_id):
+        # Outside the transaction below: the refusal is recorded even though nothing else happens.
         audit("alert.acknowledge_refused", actor=actor, organisation=alert.organisation, obj=alert, ip=ip)
         raise PermissionDenied("Only owners and managers may acknowledge alerts.")
+    return _acknowledge(alert.pk, actor=actor, ip=ip)
+
+
+@transaction.atomic
+def _acknowledge(alert_id: int, *, actor: Any, ip: str | None) -> Alert:
+    from locks.services import audit
+
+    alert = Alert.objects.select_for_update().get(pk=alert_id)
     if alert.acknowledged_at is not None:
         return alert  # a second click: nothing to do twice
     alert.acknowledged_at, alert.acknowledged_by = timezone.now(), actor

@@ -83,40 +83,62 @@ def _enqueue(func: Any, request_id: int, *, delay: timedelta | None = None) -> N
 # --- decisions (views call these) ---------------------------------------------------------------------------
 
 
-def _decide(request_id: int, *, actor: Any, ip: str | None, action: str, status: str) -> RemoteUnlockRequest:
+def _allowed(request_id: int, *, actor: Any, ip: str | None, action: str) -> None:
+    """Only the roles that manage the lock decide; a refusal is audited (outside the decision's transaction)."""
     from locks.services import audit, may_see_pins
+
+    request = RemoteUnlockRequest.objects.select_related("lock__unit", "lock__organisation").get(pk=request_id)
+    if not may_see_pins(actor, request.lock):
+        audit(f"{action}_refused", actor=actor, organisation=request.lock.organisation, obj=request, ip=ip)
+        raise PermissionDenied("Your role may not open doors remotely.")
+
+
+def _decide(
+    request_id: int, *, actor: Any, ip: str | None, action: str, status: str
+) -> tuple[RemoteUnlockRequest, bool]:
+    """Move a pending request to `status` under its row lock; (request, whether this call decided it)."""
+    from locks.services import audit
 
     request = RemoteUnlockRequest.objects.select_for_update().select_related("lock__unit").get(pk=request_id)
     lock = request.lock
-    if not may_see_pins(actor, lock):
-        audit(f"{action}_refused", actor=actor, organisation=lock.organisation, obj=request, ip=ip)
-        raise PermissionDenied("Your role may not open doors remotely.")
     now = timezone.now()
     if request.status == Status.PENDING and deadline(request) <= now:
         request.status = Status.EXPIRED
         request.save(update_fields=["status"])
     if request.status != Status.PENDING:
-        return request  # already decided (a second click, another person) or expired: nothing happens twice
+        return request, False  # already decided (a second click, another person) or expired: nothing twice
     request.status, request.decided_by, request.decided_at = status, actor, now
     request.save(update_fields=["status", "decided_by", "decided_at"])
     audit(action, actor=actor, organisation=lock.organisation, obj=request, summary=lock.name, ip=ip)
-    return request
+    return request, True
 
 
-@transaction.atomic
 def approve_request(request_id: int, *, actor: Any, ip: str | None = None) -> RemoteUnlockRequest:
     """Open the door for the person at it (password-free remote unlock), once."""
-    request = _decide(request_id, actor=actor, ip=ip, action="lock.remote_unlock", status=Status.APPROVING)
-    if request.status == Status.APPROVING and request.sent_at is None:
+    _allowed(request_id, actor=actor, ip=ip, action="lock.remote_unlock")
+    with transaction.atomic():
+        return _approve(request_id, actor=actor, ip=ip)
+
+
+def _approve(request_id: int, *, actor: Any, ip: str | None) -> RemoteUnlockRequest:
+    request, decided = _decide(request_id, actor=actor, ip=ip, action="lock.remote_unlock", status=Status.APPROVING)
+    if decided:
         transaction.on_commit(lambda: _enqueue(open_door, request_id))
     return request
 
 
-@transaction.atomic
 def reject_request(request_id: int, *, actor: Any, ip: str | None = None) -> RemoteUnlockRequest:
     """Refuse: the lock is told (cancel with reason 1, reject) and the door stays shut."""
-    request = _decide(request_id, actor=actor, ip=ip, action="lock.remote_unlock_rejected", status=Status.REJECTED)
-    if request.status == Status.REJECTED and request.sent_at is None:
+    _allowed(request_id, actor=actor, ip=ip, action="lock.remote_unlock_rejected")
+    with transaction.atomic():
+        return _reject(request_id, actor=actor, ip=ip)
+
+
+def _reject(request_id: int, *, actor: Any, ip: str | None) -> RemoteUnlockRequest:
+    request, decided = _decide(
+        request_id, actor=actor, ip=ip, action="lock.remote_unlock_rejected", status=Status.REJECTED
+    )
+    if decided:
         transaction.on_commit(lambda: _enqueue(tell_rejected, request_id))
     return request
 
