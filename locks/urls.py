@@ -1,6 +1,6 @@
 from django.urls import path
 
-from locks import alert_views, user_views, views
+from locks import alert_views, media_views, user_views, views
 
 app_name = "locks"
 
@@ -35,4 +35,6 @@ urlpatterns = [
     path("lock-users/<int:lock_user_id>/enroll/", user_views.lock_user_enroll, name="lock-user-enroll"),
     path("unlock-methods/<int:method_id>/", user_views.unlock_method_row, name="unlock-method"),
     path("unlock-methods/<int:method_id>/<slug:action>/", user_views.unlock_method_action, name="unlock-method-action"),
+    # Event photos from private storage (issue #6): locks/media_views.py
+    path("media/<int:media_id>/<str:variant>/", media_views.event_media, name="event-media"),
 ]
