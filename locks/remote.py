@@ -38,6 +38,8 @@ WINDOW = timedelta(seconds=60)
 OUTCOME_TIMEOUT = timedelta(seconds=60)
 REQUEST_WORDS = frozenset({"doorbell", "remote unlock request", "unlock request"})
 REQUEST_CODES = frozenset({"doorbell", "unlock_request"})
+# "Revoke a password-free unlocking" lists Wi-Fi locks only; the others are simply left to time out.
+CANCEL_KINDS = frozenset({LockKind.WIFI})
 DECIDED = frozenset({Status.APPROVED, Status.REJECTED, Status.EXPIRED, Status.FAILED})
 
 
@@ -200,6 +202,8 @@ def tell_rejected(request_id: int) -> str:
     if request is None:
         return "done already"
     lock = request.lock
+    if lock.kind not in CANCEL_KINDS:
+        return Status.REJECTED  # no revoke call for this kind: the lock stops waiting by itself
     try:
         cloud.api_for(lock.cloud_account).remote_unlock.cancel_remote_unlock(lock.device_id, CancelReason.REJECT)
     except TuyaError as error:
