@@ -99,11 +99,21 @@ def manageable_units(user: Any, organisation: Organisation | None = None) -> Que
     return units.select_related("property").order_by("property__name", "name")
 
 
-class IssueCodeForm(forms.Form):
+class DashboardForm(forms.Form):
+    """Labels without Django's trailing colon: they read as plain names, for people and screen readers."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class IssueCodeForm(DashboardForm):
     """A code for a window, a weekly schedule inside a window, or one use."""
 
     lock = forms.ModelChoiceField(queryset=Lock.objects.none())
-    label = forms.CharField(max_length=100, help_text="Who it is for, e.g. the guest's or the cleaner's name.")
+    label = forms.CharField(
+        label="Name", max_length=100, help_text="Who it is for, e.g. the guest's or the cleaner's name."
+    )
     kind = forms.ChoiceField(choices=AccessCode.Kind.choices, initial=AccessCode.Kind.WINDOW)
     starts_at = LocalDateTimeField(label="Valid from")
     ends_at = LocalDateTimeField(label="Valid until")
@@ -177,7 +187,7 @@ class IssueCodeForm(forms.Form):
             return None
 
 
-class ChangeCodeForm(forms.Form):
+class ChangeCodeForm(DashboardForm):
     """A new window or PIN for an existing code; `version` catches a page that went stale."""
 
     starts_at = LocalDateTimeField(label="Valid from")
@@ -236,7 +246,7 @@ def default_check_out(today: date, zone_name: str) -> datetime:
     return datetime.combine(today + timedelta(days=1), time(11, 0), tzinfo=zone)
 
 
-class BookStayForm(forms.Form):
+class BookStayForm(DashboardForm):
     """Check a guest in (or book ahead): the guest is found by e-mail or phone, or created."""
 
     unit = forms.ModelChoiceField(queryset=Unit.objects.none(), label="Room or unit")
@@ -310,7 +320,7 @@ class BookStayForm(forms.Form):
             return None
 
 
-class OfflinePasswordForm(forms.Form):
+class OfflinePasswordForm(DashboardForm):
     """An offline password for a lock that is offline; the rounded window is shown before issuing."""
 
     KINDS = [

@@ -19,7 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRefresh
 
 from locks import forms, services
 from locks.models import AccessCode, Lock, LockOperation
@@ -226,7 +226,8 @@ def issue_code(request: HttpRequest, lock_id: int) -> HttpResponse:
         return render(request, "locks/lock_detail.html", _lock_context(request, lock, issue_form=form), status=400)
     messages.success(request, f"Code “{code.label}” is on its way to the lock; its status updates below.")
     if request.htmx:
-        return HttpResponseClientRedirect(f"{lock_url(lock)}#code-{code.pk}")
+        # Not a redirect to "#code-N": the browser does not reload for a new fragment of the same page.
+        return HttpResponseClientRefresh()
     return redirect(f"{lock_url(lock)}#code-{code.pk}")
 
 

@@ -16,3 +16,17 @@ document.addEventListener("htmx:sendError", () => {
   const box = document.getElementById("messages");
   if (box) box.innerHTML = '<p class="flash error" role="alert">The server could not be reached. Check the connection and try again.</p>';
 });
+// The weekly-schedule fields only matter for weekly codes: show them when that kind is chosen.
+function syncScheduleFieldsets(root) {
+  root.querySelectorAll("form").forEach((form) => {
+    const kind = form.querySelector("select[name=kind]");
+    const schedule = form.querySelector("fieldset.schedule");
+    if (!kind || !schedule || kind.dataset.scheduleBound) return;
+    kind.dataset.scheduleBound = "1";
+    const update = () => { schedule.hidden = kind.value !== "weekly"; };
+    kind.addEventListener("change", update);
+    update();
+  });
+}
+document.addEventListener("DOMContentLoaded", () => syncScheduleFieldsets(document));
+document.addEventListener("htmx:afterSettle", () => syncScheduleFieldsets(document));
