@@ -9,12 +9,13 @@ import itertools
 from datetime import datetime, timedelta
 from typing import Any
 
+import django_rq
 import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from locks import alerts, services
+from locks import alerts, jobs, services
 from locks.models import AccessCode, Alert, AuditEvent, Lock, LockEvent
 from tenants.models import Membership, Organisation, Role
 from tests.locks.conftest import run_workers, window
@@ -325,3 +326,18 @@ def test_a_viewer_may_not_acknowledge_and_another_organisation_gets_404(
     alert.refresh_from_db()
     assert alert.acknowledged_at is None
     assert AuditEvent.objects.filter(action="alert.acknowledge_refused").count() == 1
+
+
+def test_through_the_events_sync_wrong_codes_and_a_pry_at_the_door_are_two_alerts_once(
+    make_lock, world, owner, mailoutbox
+) -> None:
+    lock = make_lock("wifi")
+    for pin in ("1111111", "2222222", "3333333"):
+        assert not world.opens(lock.device_id, pin)  # the lock raises its wrong-password alarm on the third
+    world.call("POST", f"/_sim/devices/{lock.device_id}/alarm", {"alarm": "pry"})
+    for _ in range(2):  # a second sync finds the same records again: nothing new
+        django_rq.get_queue("sync").enqueue(jobs.sync_lock_events, lock.pk)
+        run_workers()
+    assert sorted(Alert.objects.values_list("kind", "count")) == [(Kind.TAMPER, 1), (Kind.WRONG_CODE_BURST, 1)]
+    assert len(mailoutbox) == 2
+    assert all("1111111" not in m.body for m in mailoutbox)
