@@ -303,6 +303,10 @@ def test_the_alerts_page_lists_open_alerts_and_an_owner_acknowledges_once(client
     assert alert.acknowledged_by == owner
     assert alert.resolved_at is not None  # an event's alert is closed by acknowledging it
     assert AuditEvent.objects.filter(action="alert.acknowledge", object_id=str(alert.pk)).count() == 1
+    page = client.get(reverse("locks:alerts"))
+    assert page.context["open_alert_count"] == 0
+    assert "Closed" in page.content.decode()  # listed under the closed ones, without a button
+    assert reverse("locks:alert-acknowledge", args=[alert.pk]) not in page.content.decode()
     record(lock, "alarm_lock", "pry", "pry")  # the next pry is a new incident
     assert Alert.objects.filter(kind=Kind.TAMPER).count() == 2
 

@@ -71,6 +71,9 @@ def test_a_doorbell_becomes_a_request_with_its_photo_and_approving_opens_the_doo
     assert lock.name in html
     assert reverse("locks:remote-unlock-decide", args=[request.pk, "approve"]) in html
     assert panel.context["pending_remote_unlock_count"] == 1
+    polled = owner_client.get(reverse("locks:remote-unlock"), headers=HTMX).content.decode()  # the list's polling
+    assert polled.lstrip().startswith('<div id="request-lists"')
+    assert f'id="request-{request.pk}"' in polled
 
     response = decide(owner_client, request, "approve")
     assert response.status_code == 200
