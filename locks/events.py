@@ -383,12 +383,13 @@ def store_records(lock: Lock, records: Sequence[Record]) -> list[LockEvent]:
         return []
     linker = Linker(lock, fresh)
     LockEvent.objects.bulk_create([linker.event(r) for r in fresh], ignore_conflicts=True)
+    # Read back for their ids (ignore_conflicts leaves them unset); the lock is ours already, so no join (its
+    # encrypted fields would be decrypted once per row).
     saved = {
-        e.natural_key: e
-        for e in LockEvent.objects.filter(lock=lock, natural_key__in=[r.natural_key for r in fresh]).select_related(
-            "lock"
-        )
+        e.natural_key: e for e in LockEvent.objects.filter(lock=lock, natural_key__in=[r.natural_key for r in fresh])
     }
+    for event in saved.values():
+        event.lock = lock
     media = [
         row for r in fresh if r.media and r.natural_key in saved for row in _media_rows(saved[r.natural_key], r.media)
     ]
