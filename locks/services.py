@@ -748,7 +748,9 @@ def book_stay(
     if guest.organisation_id != unit.property.organisation_id:
         raise ValidationError({"guest": "This guest belongs to another organisation."})
     _validate_stay(unit, check_in, check_out)
-    stay = Stay.objects.create(unit=unit, guest=guest, check_in=check_in, check_out=check_out, kind=kind)
+    # A stay that has already begun is a guest at the desk (or a running lease): checked in from the start.
+    status = Stay.Status.CHECKED_IN if check_in <= timezone.now() else Stay.Status.BOOKED
+    stay = Stay.objects.create(unit=unit, guest=guest, check_in=check_in, check_out=check_out, kind=kind, status=status)
     audit("stay.book", actor=actor, organisation=unit.property.organisation, obj=stay, summary=str(stay), ip=ip)
     _issue_for_stay(stay, actor=actor, ip=ip)
     return stay
@@ -804,6 +806,21 @@ def _end_stay(stay: Stay, status: str, action: str, *, actor: Any, ip: str | Non
     for code in _live_codes(stay):
         remove_access_code(code, actor=actor, ip=ip)
     audit(action, actor=actor, organisation=stay.unit.property.organisation, obj=stay, summary=str(stay), ip=ip)
+    return stay
+
+
+@transaction.atomic
+def check_in_stay(stay: Stay, *, actor: Any = None, ip: str | None = None) -> Stay:
+    """A booked guest has arrived. Their codes already work from check-in time; this records the arrival."""
+    stay = Stay.objects.select_for_update().select_related("unit__property__organisation").get(pk=stay.pk)
+    if stay.status == Stay.Status.CHECKED_IN:
+        return stay  # twice is harmless
+    if stay.status != Stay.Status.BOOKED:
+        raise ValidationError("This stay is over; book a new one instead.")
+    stay.status = Stay.Status.CHECKED_IN
+    stay.save(update_fields=["status", "updated_at"])
+    organisation = stay.unit.property.organisation
+    audit("stay.check_in", actor=actor, organisation=organisation, obj=stay, summary=str(stay), ip=ip)
     return stay
 
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("stays/<int:stay_id>/removal/", views.stay_removal, name="stay-removal"),
     path("stays/<int:stay_id>/dates/", views.stay_dates, name="stay-dates"),
     path("stays/<int:stay_id>/move/", views.stay_move, name="stay-move"),
+    path("stays/<int:stay_id>/check-in/", views.stay_check_in, name="stay-check-in"),
     path("stays/<int:stay_id>/check-out/", views.stay_check_out, name="stay-check-out"),
     path("stays/<int:stay_id>/cancel/", views.stay_cancel, name="stay-cancel"),
     path("stays/<int:stay_id>/send/", views.stay_send, name="stay-send"),

@@ -346,6 +346,19 @@ def stay_check_out(request: HttpRequest, stay_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
+def stay_check_in(request: HttpRequest, stay_id: int) -> HttpResponse:
+    """A booked guest arrives: record it (their codes already work from check-in time)."""
+    membership, stay = _get_stay(request, stay_id)
+    _require_act(membership)
+    if ended := _ended(request, stay):
+        return ended
+    services.check_in_stay(stay, actor=request.user, ip=client_ip(request))
+    messages.success(request, f"{stay.guest.name} is checked in to {stay.unit.name}.")
+    return _back_to_stay(request, stay)
+
+
+@require_POST
+@login_required
 def stay_cancel(request: HttpRequest, stay_id: int) -> HttpResponse:
     return _end(request, stay_id, services.cancel_stay, "Stay cancelled: its code is being removed from the lock.")
 

@@ -154,3 +154,19 @@ def test_property_time_zone_is_used_for_codes(make_lock, unit, guest, django_cap
     make_lock("wifi")
     stay = book(unit, guest, django_capture_on_commit_callbacks)
     assert codes(stay)[0].time_zone == "America/New_York"
+
+
+def test_a_stay_that_has_begun_is_checked_in_and_a_future_one_is_booked_until_arrival(
+    make_lock, unit, guest, django_capture_on_commit_callbacks
+):
+    make_lock("wifi")
+    now_stay = book(unit, guest, django_capture_on_commit_callbacks)
+    assert now_stay.status == Stay.Status.CHECKED_IN
+    services.cancel_stay(now_stay)
+    later = book(unit, guest, django_capture_on_commit_callbacks, hours=(24, 48))
+    assert later.status == Stay.Status.BOOKED
+    assert services.check_in_stay(later).status == Stay.Status.CHECKED_IN
+    assert services.check_in_stay(later).status == Stay.Status.CHECKED_IN  # twice is harmless
+    services.check_out_stay(later)
+    with pytest.raises(ValidationError, match="over"):
+        services.check_in_stay(later)

@@ -290,7 +290,14 @@ def stay_urls(stay: Stay) -> list[tuple[str, str]]:
     code = stay.access_codes.first()
     assert code is not None
     gets = ["desk:stay", "desk:stay-removal"]
-    posts = ["desk:stay-dates", "desk:stay-move", "desk:stay-check-out", "desk:stay-cancel", "desk:stay-send"]
+    posts = [
+        "desk:stay-dates",
+        "desk:stay-move",
+        "desk:stay-check-in",
+        "desk:stay-check-out",
+        "desk:stay-cancel",
+        "desk:stay-send",
+    ]
     posts.append("desk:slip")
     urls = [("get", reverse(name, args=[stay.pk])) for name in gets]
     urls += [("post", reverse(name, args=[stay.pk])) for name in posts]
@@ -303,7 +310,7 @@ def test_another_organisations_stay_and_codes_are_not_found(desk: Client, stay: 
     for method, url in stay_urls(other_stay):
         assert getattr(desk, method)(url).status_code == 404, url
     other_stay.refresh_from_db()
-    assert other_stay.status == Stay.Status.BOOKED
+    assert other_stay.status == Stay.Status.CHECKED_IN  # still open: nothing was done to it
     assert not AuditEvent.objects.filter(action="code.reveal").exists()
     listing = desk.get(reverse("desk:stays"), {"when": "current"}).content.decode()
     assert "Grace Hopper" not in listing
@@ -334,7 +341,7 @@ def test_a_viewer_may_look_but_sees_no_pin_and_cannot_act(viewer: Client, stay: 
     for name in ["desk:stay-check-out", "desk:stay-cancel", "desk:stay-send"]:
         assert viewer.post(reverse(name, args=[stay.pk])).status_code == 403
     assert viewer.post(reverse("desk:code-resend", args=[code.pk])).status_code == 403
-    assert Stay.objects.get().status == Stay.Status.BOOKED
+    assert Stay.objects.get().status == Stay.Status.CHECKED_IN
     today = viewer.get(reverse("desk:today"))
     assert today.status_code == 200
     assert b"Check a guest in" not in today.content
@@ -349,7 +356,7 @@ def test_a_post_without_csrf_token_is_refused(front_desk: Any, stay: Stay) -> No
     assert browser.post(reverse("desk:code-reveal", args=[code.pk])).status_code == 403
     assert browser.post(reverse("desk:stay-check-out", args=[stay.pk])).status_code == 403
     assert not AuditEvent.objects.filter(action="code.reveal").exists()
-    assert Stay.objects.get().status == Stay.Status.BOOKED
+    assert Stay.objects.get().status == Stay.Status.CHECKED_IN
 
 
 def test_nobody_signed_in_is_sent_to_sign_in(client: Client, stay: Stay) -> None:
@@ -421,3 +428,20 @@ def test_stays_list_shows_leases_as_long_term(desk: Client, lock: Any, unit: Uni
     html = desk.get(reverse("desk:stays")).content.decode()
     assert "Tenant Tom" in html
     assert "Long-term lease" in html
+
+
+def test_a_booked_guest_who_arrives_is_checked_in_from_the_stay_page(desk: Client, lock: Any, guest: Any) -> None:
+    from locks import services
+
+    now = timezone.now()
+    later = services.book_stay(
+        unit=lock.unit, guest=guest, check_in=now + timedelta(hours=3), check_out=now + timedelta(days=1)
+    )
+    assert later.status == Stay.Status.BOOKED
+    html = desk.get(reverse("desk:stay", args=[later.pk])).content.decode()
+    assert "Guest has arrived: check in" in html
+    response = desk.post(reverse("desk:stay-check-in", args=[later.pk]), follow=True)
+    assert "is checked in to" in response.content.decode()
+    later.refresh_from_db()
+    assert later.status == Stay.Status.CHECKED_IN
+    assert AuditEvent.objects.filter(action="stay.check_in", object_id=str(later.pk)).exists()
