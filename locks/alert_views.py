@@ -6,10 +6,12 @@ who may act (owners and managers acknowledge; the roles that manage a lock open 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, Prefetch
+from django.db.models import F, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -80,19 +82,25 @@ def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
 # --- remote unlock ------------------------------------------------------------------------------------------
 
 
-def _requests(membership: Membership) -> tuple[list[RemoteUnlockRequest], list[RemoteUnlockRequest]]:
-    remote.expire_requests(only=None)  # a page never offers to open a door that stopped waiting
+def _mark(item: RemoteUnlockRequest, now: datetime) -> RemoteUnlockRequest:
+    """Display only (GETs write nothing): a pending request past its window reads as lapsed; the scan expires it."""
+    item.deadline = remote.deadline(item)  # type: ignore[attr-defined]
+    item.lapsed = item.status == remote.Status.PENDING and item.deadline <= now  # type: ignore[attr-defined]
+    return item
+
+
+def _requests(membership: Membership, now: datetime) -> tuple[list[RemoteUnlockRequest], list[RemoteUnlockRequest]]:
     photos = Prefetch("event__media", queryset=EventMedia.objects.filter(status=EventMedia.Status.DONE))
     base = (
         RemoteUnlockRequest.objects.filter(organisation=membership.organisation)
         .select_related("lock__unit", "event", "decided_by")
         .prefetch_related(photos)
     )
-    waiting = list(base.filter(status__in=[remote.Status.PENDING, remote.Status.APPROVING]).order_by("requested_at"))
-    for item in waiting:
-        item.deadline = remote.deadline(item)  # type: ignore[attr-defined]
-    recent = list(base.exclude(status__in=[remote.Status.PENDING, remote.Status.APPROVING])[:RECENT_REQUESTS])
-    return waiting, recent
+    waiting = base.filter(
+        Q(status=remote.Status.APPROVING) | Q(status=remote.Status.PENDING, requested_at__gt=now - remote.WINDOW)
+    )
+    recent = base.exclude(pk__in=waiting.values("pk"))[:RECENT_REQUESTS]
+    return [_mark(i, now) for i in waiting.order_by("requested_at")], [_mark(i, now) for i in recent]
 
 
 @login_required
@@ -100,12 +108,13 @@ def _requests(membership: Membership) -> tuple[list[RemoteUnlockRequest], list[R
 def remote_unlock_panel(request: HttpRequest) -> HttpResponse:
     """Doors waiting for an answer (with the photo), and the latest answers. htmx polls the list."""
     membership = _membership(request)
-    waiting, recent = _requests(membership)
+    now = timezone.now()
+    waiting, recent = _requests(membership, now)
     context = {
         "nav": "remote",
         "waiting": waiting,
         "recent": recent,
-        "now": timezone.now(),
+        "now": now,
         "window_seconds": int(remote.WINDOW.total_seconds()),
     }
     template = "locks/remote_unlock.html#request-lists" if request.htmx else "locks/remote_unlock.html"  # type: ignore[attr-defined]
@@ -117,13 +126,12 @@ def remote_unlock_panel(request: HttpRequest) -> HttpResponse:
 def remote_unlock_row(request: HttpRequest, request_id: int) -> HttpResponse:
     """One request, for the row's own polling while the door is opening."""
     membership = _membership(request)
-    remote.expire_requests(only=request_id)
     item = get_object_or_404(
         RemoteUnlockRequest.objects.select_related("lock__unit", "event", "decided_by"),
         pk=request_id,
         organisation=membership.organisation,
     )
-    return render(request, "locks/remote_unlock.html#request-row", {"item": item, "now": timezone.now()})
+    return render(request, "locks/remote_unlock.html#request-row", {"item": _mark(item, timezone.now())})
 
 
 @login_required
@@ -144,4 +152,4 @@ def remote_unlock_decide(request: HttpRequest, request_id: int, action: str) -> 
         messages.success(request, f"{item.lock.name}: {item.get_status_display().lower()}.")
         return redirect("locks:remote-unlock")
     item = RemoteUnlockRequest.objects.select_related("lock__unit", "event", "decided_by").get(pk=item.pk)
-    return render(request, "locks/remote_unlock.html#request-row", {"item": item, "now": timezone.now()})
+    return render(request, "locks/remote_unlock.html#request-row", {"item": _mark(item, timezone.now())})

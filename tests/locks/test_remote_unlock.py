@@ -153,6 +153,10 @@ def test_an_unanswered_request_expires_and_can_no_longer_be_approved(owner_clien
     lock = make_lock("wifi_video")
     request = ring(world, lock)
     RemoteUnlockRequest.objects.filter(pk=request.pk).update(requested_at=timezone.now() - remote.WINDOW)
+    panel = owner_client.get(reverse("locks:remote-unlock")).content.decode()
+    assert "Nobody answered in time" in panel  # no button for a door that stopped waiting ...
+    assert reverse("locks:remote-unlock-decide", args=[request.pk, "approve"]) not in panel
+    assert RemoteUnlockRequest.objects.get(pk=request.pk).status == Status.PENDING  # ... and a GET writes nothing
     alerts.scan()  # the periodic scan (and the delayed job at the deadline) expire it
     request.refresh_from_db()
     assert request.status == Status.EXPIRED
