@@ -138,3 +138,27 @@ def test_the_organisation_switcher_changes_what_the_pages_show(
     page.goto("/portfolio/")
     expect(page.locator("main")).not_to_contain_text("Canal Hotel")
     expect(page.locator(".account")).to_contain_text("Manager")
+
+
+def test_the_timeline_shows_the_photo_the_lock_took(
+    signed_in: Callable[..., Any], landlord: Any, make_lock: Callable[..., Lock], world: Any, workers: None
+) -> None:
+    import django_rq
+
+    from locks import jobs
+
+    lock = make_lock("wifi")
+    world.call("POST", f"/_sim/devices/{lock.device_id}/doorbell")  # the lock's camera takes a photo
+    django_rq.get_queue("sync").enqueue(jobs.sync_lock_events, lock.pk)  # what the periodic sync does
+    page = signed_in(*OWNER)
+    page.goto(f"/activity/?lock={lock.pk}")
+    photo = page.get_by_role("img", name="Photo taken by")
+    for _ in range(30):  # the sync, then the photo's download and decryption, run in the worker thread
+        if photo.count():
+            break
+        page.wait_for_timeout(500)
+        page.reload()
+    expect(photo.first).to_be_visible()
+    assert page.evaluate("(img) => img.naturalWidth", photo.first.element_handle()) > 0  # a real decoded image
+    expect(page.locator("main")).to_contain_text("doorbell")
+    screenshot(page, "activity-photo")
