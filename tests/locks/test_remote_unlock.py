@@ -65,11 +65,15 @@ def test_a_doorbell_becomes_a_request_with_its_photo_and_approving_opens_the_doo
     assert request.status == Status.PENDING
     assert request.event is not None
     assert request.event.classification == "doorbell"
-    assert EventMedia.objects.filter(event=request.event).exists()  # the photo the lock took
+    photo = EventMedia.objects.get(event=request.event)  # the photo the lock took, fetched and thumbnailed
+    assert photo.status == EventMedia.Status.DONE, photo.failure_reason
     panel = owner_client.get(reverse("locks:remote-unlock"))
     html = panel.content.decode()
     assert lock.name in html
     assert reverse("locks:remote-unlock-decide", args=[request.pk, "approve"]) in html
+    thumb = reverse("locks:event-media", args=[photo.pk, "thumb"])
+    assert thumb in html
+    assert owner_client.get(thumb)["Content-Type"].startswith("image/")
     assert panel.context["pending_remote_unlock_count"] == 1
     polled = owner_client.get(reverse("locks:remote-unlock"), headers=HTMX).content.decode()  # the list's polling
     assert polled.lstrip().startswith('<div id="request-lists"')
