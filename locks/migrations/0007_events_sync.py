@@ -5,25 +5,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('locks', '0006_lock_users_pending'),
+        ("locks", "0006_lock_users_pending"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='lockevent',
-            name='unlock_method',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='events', to='locks.unlockmethod'),
+            model_name="lockevent",
+            name="unlock_method",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="events",
+                to="locks.unlockmethod",
+            ),
         ),
         migrations.AddField(
-            model_name='synccursor',
-            name='failures',
+            model_name="synccursor",
+            name="failures",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='synccursor',
-            name='retry_at',
+            model_name="synccursor",
+            name="retry_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]
