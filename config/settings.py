@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -39,13 +40,23 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, got {raw!r}") from None
+
+
 DEBUG = env_bool("DEBUG", default=True)
 
 # The dev fallback keeps the zero-setup run working; production refuses it (see the check below).
 _DEV_SECRET_KEY = "dev-insecure-secret-key-do-not-use-in-production"
-SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET_KEY)
-if not DEBUG and SECRET_KEY == _DEV_SECRET_KEY:
-    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+SECRET_KEY = env_str("SECRET_KEY") or _DEV_SECRET_KEY
+# Old keys still accepted for signatures (sessions, password resets) while a new SECRET_KEY takes over.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 
@@ -57,10 +68,55 @@ def _dev_fernet_key(seed: str) -> str:
 # Fernet keys for secrets at rest (Tuya access secrets, local keys, PINs). The first key encrypts;
 # all of them decrypt, so a new key can be put first while old rows are re-encrypted.
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS")
-if not FIELD_ENCRYPTION_KEYS:
-    if not DEBUG:
-        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set when DEBUG is off.")
+
+if not DEBUG:
+    # Production mode: nothing that debug would make up may be missing. One error that names every gap, so an
+    # operator fixes them all at once instead of one restart per variable.
+    _missing = [
+        name
+        for name, is_missing in (
+            ("SECRET_KEY", SECRET_KEY == _DEV_SECRET_KEY),
+            ("FIELD_ENCRYPTION_KEYS", not FIELD_ENCRYPTION_KEYS),
+            ("ALLOWED_HOSTS", not ALLOWED_HOSTS),
+        )
+        if is_missing
+    ]
+    if _missing:
+        raise ImproperlyConfigured(
+            f"DEBUG is off (production mode), so these must be set: {', '.join(_missing)}. "
+            "See README.md, 'Running in production'."
+        )
+elif not FIELD_ENCRYPTION_KEYS:
     FIELD_ENCRYPTION_KEYS = [_dev_fernet_key(SECRET_KEY)]
+for _position, _key in enumerate(FIELD_ENCRYPTION_KEYS, start=1):
+    try:
+        Fernet(_key.encode())
+    except ValueError:  # the message names the position only, never the key
+        raise ImproperlyConfigured(
+            f"FIELD_ENCRYPTION_KEYS: key {_position} is not a Fernet key (32 url-safe base64-encoded bytes)."
+        ) from None
+
+# HTTPS and cookies: on by default in production, each switchable for a deployment that needs otherwise.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers often probe over plain HTTP on the inside
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+# Behind a proxy that terminates TLS: the header (and value) by which it says the request came over HTTPS, e.g.
+# "X-Forwarded-Proto=https". Opt-in only: trusted blindly, a client could claim HTTPS itself.
+_proxy_ssl_header = env_str("SECURE_PROXY_SSL_HEADER")
+if _proxy_ssl_header:
+    _header, _, _value = _proxy_ssl_header.partition("=")
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _header.strip().upper().replace("-", "_"), _value.strip() or "https")
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+# __Host- cookies must be Secure, for path / and without a Domain: no sibling subdomain can set or shadow them.
+if SESSION_COOKIE_SECURE:
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+if CSRF_COOKIE_SECURE:
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+CSRF_COOKIE_HTTPONLY = True  # htmx sends the token from the page (hx-headers on <body>); no script reads the cookie
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -79,6 +135,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, before anything that reads a session
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -150,7 +207,19 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# `manage.py collectstatic` copies every static file here; WhiteNoise serves them from the app processes.
+STATIC_ROOT = Path(env_str("STATIC_ROOT") or VAR_DIR / "static")
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing one (dev and tests never collect)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Production serves compressed files with content hashes in their names (cached for a year), from the manifest
+    # that collectstatic writes. Debug (dev.py run, the tests) finds files where they are, no collectstatic needed.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 # Redis for RQ and the shared Tuya token store. Unset means the embedded redis-server (config/embedded_redis.py)
 # on a unix socket in VAR_DIR, which `dev.py run` and `dev.py test` start.

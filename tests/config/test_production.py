@@ -1,0 +1,88 @@
+"""Production mode (DEBUG off): refuses to start without its secrets, passes Django's deployment checks, serves
+compressed static files with hashed names. Each case runs manage.py in a fresh process: settings are read once."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def production_env(var_dir: Path, **overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SECURE_", "SESSION_", "CSRF_"))}
+    env.update(
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        ALLOWED_HOSTS="doors.example.com",
+        VAR_DIR=str(var_dir),
+    )
+    env.update(overrides)
+    return {k: v for k, v in env.items() if v != "<unset>"}
+
+
+def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_production_settings_pass_the_deployment_checks(tmp_path: Path) -> None:
+    result = manage(production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_naming_every_missing_variable(tmp_path: Path) -> None:
+    env = production_env(tmp_path, SECRET_KEY="<unset>", FIELD_ENCRYPTION_KEYS="", ALLOWED_HOSTS="<unset>")
+    result = manage(env, "check")
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert "ImproperlyConfigured" in last
+    assert "SECRET_KEY, FIELD_ENCRYPTION_KEYS, ALLOWED_HOSTS" in last
+
+
+def test_production_refuses_the_dev_secret_key_and_a_malformed_fernet_key(tmp_path: Path) -> None:
+    result = manage(production_env(tmp_path, SECRET_KEY="dev-insecure-secret-key-do-not-use-in-production"), "check")
+    assert "must be set: SECRET_KEY." in result.stderr
+    bad_key = "not-a-key-" + secrets.token_hex(8)
+    keys = f"{Fernet.generate_key().decode()},{bad_key}"
+    result = manage(production_env(tmp_path, FIELD_ENCRYPTION_KEYS=keys), "check")
+    assert "FIELD_ENCRYPTION_KEYS: key 2 is not a Fernet key" in result.stderr
+    assert bad_key not in result.stderr
+
+
+def test_production_without_https_behind_a_proxy_is_flagged_by_the_deployment_checks(tmp_path: Path) -> None:
+    env = production_env(tmp_path, SECURE_SSL_REDIRECT="false")
+    result = manage(env, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode != 0
+    assert "security.W008" in result.stderr + result.stdout
+
+
+@pytest.mark.slow
+def test_collected_static_files_are_served_compressed_with_hashed_names(tmp_path: Path) -> None:
+    env = production_env(tmp_path)
+    collected = manage(env, "collectstatic", "--no-input", "-v", "0")
+    assert collected.returncode == 0, collected.stderr
+    assert (tmp_path / "static" / "staticfiles.json").exists()
+    probe = (
+        "from django.test import Client; from django.templatetags.static import static;"
+        "url = static('css/app.css'); print(url);"
+        "r = Client(HTTP_ACCEPT_ENCODING='gzip').get(url, HTTP_HOST='doors.example.com', secure=True);"
+        "print(r.status_code, r.headers.get('Content-Encoding'), r.headers.get('Cache-Control'))"
+    )
+    result = manage(env, "shell", "-c", probe)
+    assert result.returncode == 0, result.stderr
+    url, response = result.stdout.strip().splitlines()[-2:]
+    assert url.startswith("/static/css/app.")
+    assert url.endswith(".css")
+    assert url != "/static/css/app.css"
+    status, encoding, cache = response.split(" ", 2)
+    assert (status, encoding) == ("200", "gzip")
+    assert "immutable" in cache
