@@ -4,50 +4,49 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('locks', '0005_events_media_alerts_users'),
+        ("locks", "0005_events_media_alerts_users"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='lockuser',
-            name='failure_reason',
+            model_name="lockuser",
+            name="failure_reason",
             field=models.CharField(blank=True, max_length=300),
         ),
         migrations.AddField(
-            model_name='lockuser',
-            name='pending',
+            model_name="lockuser",
+            name="pending",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='lockuser',
-            name='sent_at',
+            model_name="lockuser",
+            name="sent_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='unlockmethod',
-            name='entry_sent_at',
+            model_name="unlockmethod",
+            name="entry_sent_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='unlockmethod',
-            name='known_numbers',
+            model_name="unlockmethod",
+            name="known_numbers",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
-            model_name='unlockmethod',
-            name='pending',
+            model_name="unlockmethod",
+            name="pending",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='unlockmethod',
-            name='steps_left',
+            model_name="unlockmethod",
+            name="steps_left",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='unlockmethod',
-            name='steps_total',
+            model_name="unlockmethod",
+            name="steps_total",
             field=models.PositiveSmallIntegerField(default=0),
         ),
     ]
