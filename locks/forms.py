@@ -9,6 +9,7 @@ zone), so the naive values of `datetime-local` inputs are made aware with the lo
 
 from __future__ import annotations
 
+import uuid
 import zoneinfo
 from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
@@ -17,6 +18,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import IntegrityError
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -132,9 +134,11 @@ class IssueCodeForm(DashboardForm):
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "pattern": "[0-9]*"}),
     )
     guest = forms.ModelChoiceField(queryset=Guest.objects.none(), required=False)
+    request_token = forms.UUIDField(required=False, widget=forms.HiddenInput)  # one code per form, however sent
 
     def __init__(self, *args: Any, user: Any, organisation: Organisation | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["request_token"].initial = uuid.uuid4()
         self.user = user
         self.fields["lock"].queryset = manageable_locks(user, organisation).order_by("name")
         guests = Guest.objects.for_user(user)
@@ -181,10 +185,13 @@ class IssueCodeForm(DashboardForm):
                 guest=data.get("guest"),
                 actor=actor,
                 ip=ip,
+                request_token=data.get("request_token"),
             )
         except ValidationError as error:
             apply_service_error(self, error)
             return None
+        except IntegrityError:  # a twin request with the same token committed first: that code is the answer
+            return AccessCode.objects.filter(request_token=data["request_token"]).first()
 
 
 class ChangeCodeForm(DashboardForm):

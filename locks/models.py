@@ -151,6 +151,8 @@ class AccessCode(models.Model):
     failure_reason = models.CharField(max_length=300, blank=True)
     failure_code = models.IntegerField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)  # bumped on every change, so stale pages are caught
+    # The issuing form's one-time token: a double submit (or two racing ones) issues one code.
+    request_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

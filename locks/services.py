@@ -155,8 +155,15 @@ def issue_access_code(
     stay: Stay | None = None,
     actor: Any = None,
     ip: str | None = None,
+    request_token: uuid.UUID | None = None,
 ) -> AccessCode:
-    """Give someone a code for a window (or a weekly schedule inside it); it reaches the lock after commit."""
+    """Give someone a code for a window (or a weekly schedule inside it); it reaches the lock after commit.
+
+    With a `request_token` (a form's one-time token) a repeated request returns the code the first one issued."""
+    if request_token is not None:
+        earlier = AccessCode.objects.filter(request_token=request_token, lock=lock).first()
+        if earlier is not None:
+            return earlier
     _validate_window(starts_at, ends_at, now=timezone.now())
     if kind == AccessCode.Kind.WEEKLY and schedule is None:
         raise ValidationError({"schedule_days": "A weekly code needs its days and times."})
@@ -181,8 +188,9 @@ def issue_access_code(
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
         pending_op="create",
         next_attempt_at=timezone.now(),
+        request_token=request_token,
     )
-    code.full_clean(exclude=["pin"])
+    code.full_clean(exclude=["pin", "request_token"])
     code.save()
     audit("code.issue", actor=actor, organisation=lock.organisation, obj=code, summary=f"{code.label} on {lock}", ip=ip)
     _enqueue_after_commit(code)

@@ -96,7 +96,7 @@ def test_another_organisations_stay_and_slip_are_not_found_and_no_token_is_refus
         assert page.request.post(url, headers={"X-CSRFToken": token}).status == 404, url
         assert page.request.post(url).status == 403, url  # no CSRF token: refused before anything else
     theirs.refresh_from_db()
-    assert theirs.status == Stay.Status.BOOKED
+    assert theirs.status == Stay.Status.CHECKED_IN  # untouched: still in the house
 
 
 def test_the_slip_shows_qr_and_pin_to_the_desk_and_a_viewer_sees_neither(

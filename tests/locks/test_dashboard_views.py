@@ -292,3 +292,18 @@ def test_property_page_lists_units_and_locks(owner_client: Client, make_lock: An
     assert lock.name in html
     html = owner_client.get(reverse("locks:property", args=[prop.pk]), {"q": "nothing-like-it"}).content.decode()
     assert lock.name not in html
+
+
+def test_a_double_submitted_issue_form_issues_one_code(owner_client: Client, make_lock: Any) -> None:
+    import uuid
+
+    lock = make_lock("wifi")
+    page = owner_client.get(reverse("locks:lock", args=[lock.pk])).content.decode()
+    assert 'name="request_token"' in page
+    token = str(uuid.uuid4())
+    first = issue(owner_client, lock, request_token=token)
+    second = issue(owner_client, lock, request_token=token)
+    assert first.status_code == second.status_code == 200
+    assert AccessCode.objects.filter(lock=lock).count() == 1
+    issue(owner_client, lock, request_token=str(uuid.uuid4()))  # a new form is a new code
+    assert AccessCode.objects.filter(lock=lock).count() == 2
