@@ -2,11 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from config import health
 from locks import views as lock_views
 from tenants import views as tenant_views
 
 urlpatterns = [
     path("", lock_views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
     path("organisation/", tenant_views.switch_organisation, name="switch-organisation"),
     path("", include("locks.urls")),
     path("desk/", include("tenants.urls")),
