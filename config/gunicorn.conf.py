@@ -10,6 +10,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 
+from config.logs import logging_config
+
 bind = [address.strip() for address in os.environ.get("GUNICORN_BIND", "127.0.0.1:8000").split(",") if address.strip()]
 # gunicorn's own rule of thumb (2 × cores + 1), capped: each process holds a database connection.
 workers = int(os.environ.get("WEB_CONCURRENCY") or min(2 * multiprocessing.cpu_count() + 1, 9))
@@ -25,7 +27,11 @@ if os.path.isdir("/dev/shm"):
     worker_tmp_dir = "/dev/shm"
 # gunicorn reads FORWARDED_ALLOW_IPS itself (default 127.0.0.1,::1): the proxies whose X-Forwarded-For becomes
 # REMOTE_ADDR, which the audit trail and sign-in lockouts use.
-# No access log: the app logs one line per request, with its request id (config/logs.py).
+# No access log: the app logs one line per request, with its request id (config.middleware.RequestId). gunicorn's
+# own lines go out like the app's: JSON in production, plain in debug (LOG_FORMAT).
 accesslog = None
 errorlog = "-"
+_debug = os.environ.get("DEBUG", "true").strip().lower() in {"1", "true", "yes", "on"}
+_log_format = os.environ.get("LOG_FORMAT") or ("plain" if _debug else "json")
+logconfig_dict = logging_config(_log_format, os.environ.get("LOG_LEVEL") or "INFO")
 proc_name = "doors-web"

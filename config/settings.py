@@ -15,6 +15,8 @@ import dj_database_url
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
+from config.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)  # SQLite file, embedded Redis socket, private media
@@ -134,6 +136,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestId",  # first, so that every response and log line of a request has its id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, before anything that reads a session
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -276,11 +279,9 @@ EVENTS_SYNC_LOOKBACK_DAYS = int(env_str("EVENTS_SYNC_LOOKBACK_DAYS", "30"))
 MEDIA_MAX_BYTES = int(env_str("MEDIA_MAX_BYTES", str(10 * 1024 * 1024)))
 MEDIA_FETCH_TIMEOUT_SECONDS = float(env_str("MEDIA_FETCH_TIMEOUT_SECONDS", "15"))
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# Logs go to stderr: one JSON object per line in production (LOG_FORMAT=json), readable lines in debug; each record
+# carries the id of its request (config.middleware.RequestId) or RQ job. See config/logs.py.
+LOG_FORMAT = env_str("LOG_FORMAT") or ("plain" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, got {LOG_FORMAT!r}")
+LOGGING = logging_config(LOG_FORMAT, env_str("LOG_LEVEL", "INFO"))

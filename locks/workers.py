@@ -6,6 +6,7 @@ the fork and Django's reconnect in each horse cost more than the job itself (ben
 request's end would: do it before and after each job, so a restarted database costs one failed job at most.
 A job that hangs is still stopped by RQ's timeout (SIGALRM in this process); a killed worker is like a
 killed work horse, and the code lease plus the sweeper recover from both.
+Log records written during a job carry `job:<id>` where a web request's carry its request id (config/logs.py).
 """
 
 from __future__ import annotations
@@ -15,11 +16,15 @@ from typing import Any
 from django.db import close_old_connections
 from rq.worker import SimpleWorker
 
+from config import logs
+
 
 class DjangoSimpleWorker(SimpleWorker):
     def execute_job(self, job: Any, queue: Any) -> Any:
+        token = logs.request_id.set(f"job:{job.id}")
         close_old_connections()
         try:
             return super().execute_job(job, queue)
         finally:
             close_old_connections()
+            logs.request_id.reset(token)

@@ -1,0 +1,105 @@
+"""Structured logs: JSON lines in production, a request id on every response and on every record of its request."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from config import logs
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def json_log() -> Iterator[io.StringIO]:
+    """What production writes: the root's records through our filters and the JSON formatter."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(logs.RequestIdFilter())
+    handler.addFilter(logs.RedactFilter())
+    handler.setFormatter(logs.JsonFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    yield stream
+    root.removeHandler(handler)
+
+
+def records(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]  # one JSON object per line
+
+
+def test_a_request_gets_an_id_on_its_response_and_its_log_line(client: Any, json_log: io.StringIO) -> None:
+    response = client.get("/accounts/login/?next=/secret-looking-query")
+    rid = response["X-Request-ID"]
+    assert len(rid) == 32
+    (line,) = [r for r in records(json_log) if r["logger"] == "doors.request"]
+    assert line["request_id"] == rid
+    assert (line["method"], line["path"], line["status"]) == ("GET", "/accounts/login/", 200)
+    assert "secret-looking-query" not in json_log.getvalue()  # paths only, never query strings
+    assert client.get("/accounts/login/")["X-Request-ID"] != rid
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("3f2b9c1e-1c2d-4e5f-9a8b-7c6d5e4f3a2b", True),
+        ("lb:1234.5_x", True),
+        ("two words", False),
+        ("line\nbreak", False),
+        ('{"json": 1}', False),
+        ("x" * 129, False),
+        ("", False),
+    ],
+)
+def test_a_well_formed_incoming_request_id_is_kept_and_anything_else_replaced(
+    client: Any, sent: str, kept: bool
+) -> None:
+    rid = client.get("/healthz", headers={"X-Request-ID": sent})["X-Request-ID"]
+    assert (rid == sent) is kept
+    if not kept:
+        assert len(rid) == 32
+
+
+def test_every_record_of_a_request_carries_its_id(client: Any, settings: Any, json_log: io.StringIO) -> None:
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # the probe logs a warning from inside the view
+    client.get("/healthz", headers={"X-Request-ID": "probe-42"})
+    lines = records(json_log)
+    assert {r["logger"] for r in lines} >= {"config.health", "doors.request"}
+    assert {r["request_id"] for r in lines} == {"probe-42"}
+    logging.getLogger("after").warning("outside any request")
+    assert records(json_log)[-1]["request_id"] == "-"
+
+
+def test_json_lines_carry_time_level_logger_and_exceptions_masked(json_log: io.StringIO) -> None:
+    try:
+        raise RuntimeError("refused: access_token=abc123 client_secret=s3cr3t")
+    except RuntimeError:
+        logging.getLogger("doors.test").exception("call failed with Authorization: Bearer tok-123")
+    (line,) = records(json_log)
+    assert line["level"] == "ERROR"
+    assert line["logger"] == "doors.test"
+    assert line["time"].endswith("+00:00")
+    assert line["message"] == "call failed with Authorization: Bearer ***"
+    assert "RuntimeError" in line["exception"]
+    for secret in ("abc123", "s3cr3t", "tok-123"):
+        assert secret not in json_log.getvalue()
+
+
+def test_plain_lines_in_debug_carry_the_request_id() -> None:
+    record = logging.LogRecord("doors.test", logging.INFO, __file__, 1, "hello %s", ("there",), None)
+    token = logs.request_id.set("abc")
+    try:
+        logs.RequestIdFilter().filter(record)
+    finally:
+        logs.request_id.reset(token)
+    assert logs.PlainFormatter().format(record).endswith("INFO doors.test [abc] hello there")
+
+
+def test_log_format_is_checked() -> None:
+    with pytest.raises(ValueError, match="LOG_FORMAT"):
+        logs.logging_config("xml", "INFO")
