@@ -394,15 +394,18 @@ def _operation_response(request: HttpRequest, lock: Lock, operation: LockOperati
     return redirect(f"{lock_url(lock)}#operations")
 
 
+def _operation_for(request: HttpRequest, operation_id: int) -> LockOperation:
+    return get_object_or_404(
+        LockOperation.objects.select_related("lock__unit__property", "lock__organisation"),
+        pk=operation_id,
+        organisation=_membership(request).organisation,
+    )
+
+
 @login_required
 @require_GET
 def operation_row(request: HttpRequest, operation_id: int) -> HttpResponse:
-    organisation = _membership(request).organisation
-    operation = get_object_or_404(
-        LockOperation.objects.select_related("lock__unit__property", "lock__organisation"),
-        pk=operation_id,
-        organisation=organisation,
-    )
+    operation = _operation_for(request, operation_id)
     context = {"operation": operation, "lock": operation.lock, "may_manage": _may_manage(request, operation.lock)}
     return render(request, "locks/lock_detail.html#operation-row", context)
 
@@ -410,12 +413,7 @@ def operation_row(request: HttpRequest, operation_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def operation_reveal(request: HttpRequest, operation_id: int) -> HttpResponse:
-    organisation = _membership(request).organisation
-    operation = get_object_or_404(
-        LockOperation.objects.select_related("lock__unit__property", "lock__organisation"),
-        pk=operation_id,
-        organisation=organisation,
-    )
+    operation = _operation_for(request, operation_id)
     context: dict[str, Any] = {"operation": operation, "lock": operation.lock, "may_manage": True}
     try:
         context["secret"] = services.reveal_operation_secret(operation, actor=request.user, ip=client_ip(request))

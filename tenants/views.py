@@ -348,13 +348,7 @@ def stay_check_out(request: HttpRequest, stay_id: int) -> HttpResponse:
 @login_required
 def stay_check_in(request: HttpRequest, stay_id: int) -> HttpResponse:
     """A booked guest arrives: record it (their codes already work from check-in time)."""
-    membership, stay = _get_stay(request, stay_id)
-    _require_act(membership)
-    if ended := _ended(request, stay):
-        return ended
-    services.check_in_stay(stay, actor=request.user, ip=client_ip(request))
-    messages.success(request, f"{stay.guest.name} is checked in to {stay.unit.name}.")
-    return _back_to_stay(request, stay)
+    return _end(request, stay_id, services.check_in_stay, "Checked in: the guest has arrived.")
 
 
 @require_POST

@@ -103,6 +103,19 @@ def front_desk(org: Organisation, django_user_model: Any) -> Any:
 
 
 @pytest.fixture
+def owner(org: Organisation, django_user_model: Any) -> Any:
+    user = django_user_model.objects.create_user("owner", password="pw-owner-1")
+    Membership.objects.create(user=user, organisation=org, role=Role.OWNER)
+    return user
+
+
+@pytest.fixture
+def owner_client(client: Any, owner: Any) -> Any:
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture
 def unit(org: Organisation) -> Unit:
     prop = Property.objects.create(
         organisation=org, name="Canal Hotel", kind=Property.Kind.HOTEL, time_zone="Europe/Amsterdam"

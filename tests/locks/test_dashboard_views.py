@@ -21,19 +21,6 @@ Status = AccessCode.Status
 HTMX = {"HX-Request": "true"}
 
 
-@pytest.fixture
-def owner(org: Organisation, django_user_model: Any) -> Any:
-    user = django_user_model.objects.create_user("owner", password="pw-owner-1")
-    Membership.objects.create(user=user, organisation=org, role=Role.OWNER)
-    return user
-
-
-@pytest.fixture
-def owner_client(client: Client, owner: Any) -> Client:
-    client.force_login(owner)
-    return client
-
-
 def local(moment: Any) -> str:
     import zoneinfo
 

@@ -22,19 +22,6 @@ HTMX = {"HX-Request": "true"}
 Status = UnlockMethod.Status
 
 
-@pytest.fixture
-def owner(org: Organisation, django_user_model: Any) -> Any:
-    user = django_user_model.objects.create_user("owner", password="pw-owner-1")
-    Membership.objects.create(user=user, organisation=org, role=Role.OWNER)
-    return user
-
-
-@pytest.fixture
-def owner_client(client: Client, owner: Any) -> Client:
-    client.force_login(owner)
-    return client
-
-
 @pytest.fixture(autouse=True)
 def fast_enrollment(settings: Any) -> None:
     settings.ENROLL_POLL_SECONDS = 1

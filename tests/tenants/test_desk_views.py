@@ -441,7 +441,7 @@ def test_a_booked_guest_who_arrives_is_checked_in_from_the_stay_page(desk: Clien
     html = desk.get(reverse("desk:stay", args=[later.pk])).content.decode()
     assert "Guest has arrived: check in" in html
     response = desk.post(reverse("desk:stay-check-in", args=[later.pk]), follow=True)
-    assert "is checked in to" in response.content.decode()
+    assert "Checked in: the guest has arrived." in response.content.decode()
     later.refresh_from_db()
     assert later.status == Stay.Status.CHECKED_IN
     assert AuditEvent.objects.filter(action="stay.check_in", object_id=str(later.pk)).exists()
