@@ -100,6 +100,7 @@ def logging_config(log_format: str, level: str) -> dict[str, object]:
             "django": {"handlers": [], "level": "INFO", "propagate": True},
             "django.db.backends": {"level": "WARNING"},  # SQL with its parameters: ciphertext, but noise
             "urllib3": {"level": "WARNING"},  # URLs and headers of the Tuya calls at DEBUG
+            "axes": {"level": "WARNING"},  # its start-up banner in every process; lockouts are warnings
             "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
             "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
         },

@@ -1,14 +1,22 @@
-"""Project-wide middleware: request ids (and the one log line per request)."""
+"""Project-wide middleware: request ids and the request log line, session timeouts, the superuser-only job
+dashboard, and the Content-Security-Policy."""
 
 from __future__ import annotations
 
 import logging
 import re
+import secrets
 import time
 import uuid
 from collections.abc import Callable
+from urllib.parse import urlencode
 
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, resolve_url
 
 from config import logs
 
@@ -52,3 +60,113 @@ class RequestId:
             return response
         finally:
             logs.request_id.reset(token)
+
+
+# --- sessions: idle and absolute timeouts --------------------------------------------------------------------
+
+SESSION_STARTED = "_session_started"
+SESSION_SEEN = "_session_seen"
+
+
+class SessionTimeout:
+    """Signs a user out after SESSION_IDLE_TIMEOUT_SECONDS without a request, or SESSION_ABSOLUTE_TIMEOUT_SECONDS
+    after signing in, whatever they do. The last request's time is written at most once a minute (not on every
+    htmx poll). A page that polls keeps its session from idling; the absolute timeout still ends it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            now = int(time.time())
+            session = request.session
+            started = session.get(SESSION_STARTED)
+            if started is None:  # the first request after signing in (or a session from before this middleware)
+                session[SESSION_STARTED] = session[SESSION_SEEN] = now
+            elif (
+                now - started > settings.SESSION_ABSOLUTE_TIMEOUT_SECONDS
+                or now - session.get(SESSION_SEEN, started) > settings.SESSION_IDLE_TIMEOUT_SECONDS
+            ):
+                return self._expired(request)
+            elif now - session.get(SESSION_SEEN, started) >= 60:
+                session[SESSION_SEEN] = now
+        return self.get_response(request)
+
+    def _expired(self, request: HttpRequest) -> HttpResponse:
+        logout(request)  # flushes the session (and is audited as a sign-out)
+        messages.info(request, "Your session ended; please sign in again.")
+        login_url = f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': request.get_full_path()})}"
+        if request.headers.get("HX-Request"):
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = login_url  # the whole page, not the fragment, goes to the sign-in form
+            return response
+        return redirect(login_url)
+
+
+# --- the job dashboard: superusers only ------------------------------------------------------------------------
+
+SUPERUSER_ONLY_PREFIXES = ("/django-rq/", "/admin/django_rq/")
+
+
+class SuperuserOnly:
+    """django-rq's dashboard (at /django-rq/ and inside the admin) shows every organisation's jobs and can delete or
+    requeue them: superusers only. django-rq itself lets any staff member in. Anonymous requests pass on to its own
+    checks (the admin sign-in, or its API token for stats.json)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith(SUPERUSER_ONLY_PREFIXES):
+            user = request.user
+            if user.is_authenticated and not user.is_superuser:
+                from locks.services import audit
+                from tenants.signals import client_ip
+
+                audit(
+                    "access.refused",
+                    actor=user,
+                    summary=f"job dashboard {request.path_info[:200]} (superusers only)",
+                    ip=client_ip(request),
+                )
+                raise PermissionDenied("The job dashboard is for superusers only.")
+        return self.get_response(request)
+
+
+# --- Content-Security-Policy with a nonce per response ----------------------------------------------------------
+
+CSP = (
+    "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' {style}; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+# django-rq's pages (superusers only) carry small inline <style> blocks we cannot sign: styles only are let through
+# there. Their inline scripts stay refused, which costs nothing: they call a jQuery plugin that Django's admin no
+# longer has, and its actions.js sets the checkboxes up by itself.
+DASHBOARD_STYLE = "'unsafe-inline'"
+
+
+class ContentSecurityPolicy:
+    """Scripts and styles from this origin, or inline with this response's nonce (`{{ csp_nonce }}`); nothing inline
+    otherwise, no eval, no plugins, no framing. htmx runs with eval, script tags in swaps and its own inline
+    indicator styles turned off (the htmx-config meta in base.html)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        nonce = secrets.token_urlsafe(16)
+        request.csp_nonce = nonce  # type: ignore[attr-defined]
+        response = self.get_response(request)
+        if settings.DEBUG and response.status_code >= 400:
+            return response  # Django's debug pages are inline styles and scripts (debug only; never in production)
+        header = "Content-Security-Policy-Report-Only" if settings.CSP_REPORT_ONLY else "Content-Security-Policy"
+        style = DASHBOARD_STYLE if request.path_info.startswith(SUPERUSER_ONLY_PREFIXES) else f"'nonce-{nonce}'"
+        response.headers.setdefault(header, CSP.format(nonce=nonce, style=style))
+        return response
+
+
+def csp_nonce(request: HttpRequest) -> dict[str, str]:
+    """Template context: `csp_nonce` for the rare inline <style> or <script> (`nonce="{{ csp_nonce }}"`)."""
+    return {"csp_nonce": getattr(request, "csp_nonce", "")}

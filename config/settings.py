@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -130,6 +131,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",  # wraps the template loaders so "page.html#fragment" names load
     "django_rq",
+    "axes",
     "tenants",
     "locks",
     "locks.simulator",
@@ -139,13 +141,17 @@ MIDDLEWARE = [
     "config.middleware.RequestId",  # first, so that every response and log line of a request has its id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, before anything that reads a session
+    "config.middleware.ContentSecurityPolicy",  # early: its header goes on every page, refusals included
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "config.middleware.SessionTimeout",  # after messages: it says why the user must sign in again
+    "config.middleware.SuperuserOnly",  # the django-rq dashboard
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns its lockout into the locked-out page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -164,6 +170,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context.organisation_context",
                 "locks.alerts.badge_counts",
+                "config.middleware.csp_nonce",
             ],
             "builtins": ["template_partials.templatetags.partials"],
         },
@@ -202,6 +209,28 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Brute force (django-axes): after AXES_FAILURE_LIMIT failed sign-ins for one username from one address, that pair is
+# refused (429, audited as auth.locked_out) for AXES_COOLOFF_MINUTES. Username and address together, so nobody can
+# lock a real user out from elsewhere. Failed sign-ins are audited by tenants/signals.py; axes keeps only its counts.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the cool-off ends on time, even if the user keeps trying
+AXES_DISABLE_ACCESS_LOG = True  # sign-ins are in the audit trail already
+AXES_CLIENT_IP_CALLABLE = "tenants.signals.client_ip"  # REMOTE_ADDR, as gunicorn's FORWARDED_ALLOW_IPS leaves it
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+# Sessions end after SESSION_IDLE_TIMEOUT_SECONDS without a request or SESSION_ABSOLUTE_TIMEOUT_SECONDS after signing
+# in (config.middleware.SessionTimeout), and when a user's last membership is removed (tenants/signals.py).
+SESSION_IDLE_TIMEOUT_SECONDS = env_int("SESSION_IDLE_TIMEOUT_SECONDS", 8 * 3600)
+SESSION_ABSOLUTE_TIMEOUT_SECONDS = env_int("SESSION_ABSOLUTE_TIMEOUT_SECONDS", 24 * 3600)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT_SECONDS
+
+# Content-Security-Policy (config.middleware.ContentSecurityPolicy): report-only while trying out a change.
+CSP_REPORT_ONLY = env_bool("CSP_REPORT_ONLY")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -250,6 +279,9 @@ EMBEDDED_SIMULATOR_URL = env_str("EMBEDDED_SIMULATOR_URL", "http://127.0.0.1:800
 # before it leaves the rest to the sweeper (the spec's Zigbee flow polls for 25 s).
 CODE_POLL_SECONDS = float(env_str("CODE_POLL_SECONDS", "2"))
 CODE_POLL_WINDOW_SECONDS = float(env_str("CODE_POLL_WINDOW_SECONDS", "25"))
+# Enrolling a fingerprint or card: how often the cloud is asked whether it has appeared, and for how long.
+ENROLL_POLL_SECONDS = float(env_str("ENROLL_POLL_SECONDS", "2"))
+ENROLL_WINDOW_SECONDS = float(env_str("ENROLL_WINDOW_SECONDS", "180"))
 
 # Sending a guest their door code (tenants/notify.py): a backend class per channel, by dotted path. The default
 # writes each message to a 0600 file under VAR_DIR/outbox/<channel>/: messages carry PINs, which must never reach

@@ -1,13 +1,22 @@
-"""Sign-ins, sign-outs and failed sign-ins go to the audit trail (RELIABILITY.md S5), with who, when and from where."""
+"""Sign-ins, sign-outs, failed sign-ins and lockouts go to the audit trail (RELIABILITY.md S5), with who, when and
+from where; a user whose last membership is removed is signed out everywhere."""
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
-from django.contrib.auth import get_user_model
+from axes.signals import user_locked_out
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db import transaction
+from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.http import HttpRequest
+from django.utils import timezone
+
+from tenants.models import Membership
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
@@ -45,3 +54,39 @@ def audit_login_failed(
     # and any other entry stay out of the trail.
     username = str(credentials.get(get_user_model().USERNAME_FIELD, "") or "")
     _audit("auth.login_failed", summary=f"username tried: {username[:150]}", ip=client_ip(request))
+
+
+@receiver(user_locked_out, dispatch_uid="audit_user_locked_out")
+def audit_locked_out(
+    sender: Any, request: HttpRequest | None = None, username: str | None = None, **kwargs: Any
+) -> None:
+    _audit("auth.locked_out", summary=f"username tried: {str(username or '')[:150]}", ip=client_ip(request))
+
+
+def end_sessions(user_id: int) -> int:
+    """Delete every live session of this user; returns how many. Reads each session, which the timeouts keep few
+    (sessions live SESSION_ABSOLUTE_TIMEOUT_SECONDS at most)."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    ended = 0
+    for session in store.get_model_class().objects.filter(expire_date__gt=timezone.now()).iterator():
+        if str(session.get_decoded().get(SESSION_KEY)) == str(user_id):
+            store(session.session_key).delete()  # through the store, so a cached_db engine forgets it too
+            ended += 1
+    return ended
+
+
+@receiver(post_delete, sender=Membership, dispatch_uid="end_sessions_of_removed_members")
+def end_sessions_without_membership(sender: Any, instance: Membership, **kwargs: Any) -> None:
+    """Removed from their last organisation: signed out everywhere. Still a member elsewhere: the sessions stay,
+    because every page reads the memberships afresh, so the removed organisation is gone from the next request on
+    (its ids are 404) without throwing the user out of the others."""
+    user_id = instance.user_id
+
+    def end() -> None:
+        if Membership.objects.filter(user_id=user_id).exists():
+            return
+        ended = end_sessions(user_id)
+        if ended:
+            _audit("auth.sessions_ended", summary=f"user #{user_id}: {ended} session(s), no membership left")
+
+    transaction.on_commit(end)

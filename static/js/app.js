@@ -16,6 +16,11 @@ document.addEventListener("htmx:sendError", () => {
   const box = document.getElementById("messages");
   if (box) box.innerHTML = '<p class="flash error" role="alert">The server could not be reached. Check the connection and try again.</p>';
 });
+// A select that submits its form when changed (the organisation switcher); inline handlers are refused by the CSP.
+document.addEventListener("change", (event) => {
+  const select = event.target.closest("select[data-submit-on-change]");
+  if (select && select.form) select.form.requestSubmit();
+});
 // The weekly-schedule fields only matter for weekly codes: show them when that kind is chosen.
 function syncScheduleFieldsets(root) {
   root.querySelectorAll("form").forEach((form) => {

@@ -489,13 +489,7 @@ def rq_urls() -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("who", ["anonymous", "member_not_staff"])
-def test_the_rq_dashboard_is_staff_only(client: Any, tenants: tuple[Tenant, Tenant], who: str) -> None:
-    a, _ = tenants
-    if who == "member_not_staff":
-        a.staff.is_staff = False
-        a.staff.save()
-        client.force_login(a.staff)
+def test_the_rq_dashboard_sends_anonymous_visitors_to_sign_in(client: Any, tenants: tuple[Tenant, Tenant]) -> None:
     for url in rq_urls():
         for response in (client.get(url), client.post(url)):
             assert response.status_code == 302, url
@@ -503,10 +497,26 @@ def test_the_rq_dashboard_is_staff_only(client: Any, tenants: tuple[Tenant, Tena
     assert client.get(reverse("django_rq:home_json")).status_code == 401
 
 
-def test_the_rq_dashboard_opens_for_staff(client: Any, tenants: tuple[Tenant, Tenant], redis_url: str) -> None:
+@pytest.mark.parametrize("who", ["member_not_staff", "staff"])
+def test_the_rq_dashboard_refuses_all_but_superusers(client: Any, tenants: tuple[Tenant, Tenant], who: str) -> None:
+    """It shows and changes every organisation's jobs: staff of one organisation are refused, and it is audited."""
     a, _ = tenants
+    if who == "member_not_staff":
+        a.staff.is_staff = False
+        a.staff.save()
     client.force_login(a.staff)
-    assert client.get(reverse("django_rq:home")).status_code == 200
+    urls = [*rq_urls(), reverse("django_rq:home_json"), "/admin/django_rq/dashboard/"]
+    for url in urls:
+        for response in (client.get(url), client.post(url)):
+            assert response.status_code == 403, url
+    refused = AuditEvent.objects.filter(action="access.refused", actor=a.staff)
+    assert refused.count() == 2 * len(urls)
+    assert "superusers only" in refused.first().summary
+
+
+def test_the_rq_dashboard_opens_for_superusers(admin_client: Any, redis_url: str) -> None:
+    assert admin_client.get(reverse("django_rq:home")).status_code == 200
+    assert admin_client.get("/admin/django_rq/dashboard/").status_code == 200
 
 
 # --- add pages that go through the services ----------------------------------------------------------------
