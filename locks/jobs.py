@@ -161,13 +161,38 @@ def enqueue_unlock_method(method_id: int) -> None:
         logger.warning("Could not enqueue unlock method %s", method_id)
 
 
+WATCH_MARKER_SECONDS = 30  # a watch chain renews this each time it looks again; a lost chain lets it lapse
+
+
+def _watch_marker(method_id: int) -> str:
+    return f"doors:enroll-watch:{method_id}"
+
+
 def enqueue_enrollment_watch(method_id: int, *, delay: timedelta | None) -> None:
     queue = django_rq.get_queue(USERS_QUEUE)
     options = {"retry": Retry(max=10, interval=5), "failure_ttl": 7 * 24 * 3600}
-    if delay is None:
-        queue.enqueue(watch_enrollment, method_id, **options)
-    else:
-        queue.enqueue_in(delay, watch_enrollment, method_id, **options)
+    try:
+        lapse = max(WATCH_MARKER_SECONDS, int(5 * delay.total_seconds()) if delay else 0)
+        queue.connection.set(_watch_marker(method_id), 1, ex=lapse)
+        if delay is None:
+            queue.enqueue(watch_enrollment, method_id, **options)
+        else:
+            queue.enqueue_in(delay, watch_enrollment, method_id, **options)
+    except RedisError:
+        logger.warning("Could not enqueue the enrollment watch of unlock method %s; the sweep will", method_id)
+
+
+def sweep_enrollments() -> int:
+    """Periodic: an enrollment whose watch chain was lost (Redis outage, killed worker) gets a new one."""
+    from locks import lock_users
+
+    connection = django_rq.get_connection(USERS_QUEUE)
+    restarted = 0
+    for method_id in lock_users.enrolling_method_ids():
+        if not connection.exists(_watch_marker(method_id)):
+            enqueue_enrollment_watch(method_id, delay=None)
+            restarted += 1
+    return restarted
 
 
 def enqueue_lock_user_sync(lock_id: int) -> None:

@@ -711,7 +711,13 @@ def _new_number(api: LockApi, method: UnlockMethod) -> CloudMethod | None:
 
 
 def enroll_window() -> timedelta:
-    return timedelta(seconds=getattr(settings, "ENROLL_WINDOW_SECONDS", 180))
+    return timedelta(seconds=settings.ENROLL_WINDOW_SECONDS)
+
+
+def enrolling_method_ids() -> list[int]:
+    """Enrollments the lock has been asked to start and that have not ended: each needs a live watch."""
+    waiting = UnlockMethod.objects.filter(status=MethodStatus.ENROLLING, entry_sent_at__isnull=False)
+    return list(waiting.values_list("pk", flat=True)[:500])
 
 
 def watch_enrollment(method_id: int) -> str:
@@ -741,7 +747,7 @@ def watch_enrollment(method_id: int) -> str:
         return "failed"
     from locks import jobs
 
-    jobs.enqueue_enrollment_watch(method.pk, delay=timedelta(seconds=getattr(settings, "ENROLL_POLL_SECONDS", 2)))
+    jobs.enqueue_enrollment_watch(method.pk, delay=timedelta(seconds=settings.ENROLL_POLL_SECONDS))
     return "waiting"
 
 

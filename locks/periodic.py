@@ -35,6 +35,7 @@ PERIODIC = (
     # Drift repair: codes changed outside this app are found within one interval (RELIABILITY.md R7).
     Periodic("reconcile-all-locks", jobs.reconcile_all_locks, "sync", 600),
     Periodic("purge-old-pins", jobs.purge_old_pins, "sync", 3600),
+    Periodic("sweep-enrollments", jobs.sweep_enrollments, "codes", 30),
     # Alerts: failed or stuck codes, refused cloud accounts, offline locks, unsent e-mails, lapsed remote unlocks;
     # and each lock's online flag and battery read from the cloud.
     Periodic("scan-alerts", alerts.scan, "sync", 60),

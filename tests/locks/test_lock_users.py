@@ -398,3 +398,27 @@ def test_unsafe_requests_need_csrf(owner: Any, make_lock: Any) -> None:
     client.force_login(owner)
     assert client.post(reverse("locks:lock-user-add", args=[lock.pk]), {"name": "X", "sex": "1"}).status_code == 403
     assert not LockUser.objects.exists()
+
+
+def test_an_enrollment_whose_watch_was_lost_gets_a_new_one_from_the_sweep(
+    owner_client: Client, make_lock: Any, world: World
+) -> None:
+    import django_rq
+
+    from locks import jobs
+
+    lock = make_lock("wifi")
+    user = add_user(owner_client, lock)
+    post(owner_client, "lock-user-enroll", user.pk, unlock_type="fingerprint")
+    run_workers()  # the entry call; its watch chain is now scheduled
+    method = UnlockMethod.objects.get(lock_user=user)
+    assert jobs.sweep_enrollments() == 0  # the chain is alive: nothing to restart
+    queue = django_rq.get_queue("codes")
+    for job_id in queue.scheduled_job_registry.get_job_ids():  # lost, as with a flushed Redis
+        queue.scheduled_job_registry.remove(job_id, delete_job=True)
+    queue.connection.delete(jobs._watch_marker(method.pk))  # and its marker lapsed
+    assert jobs.sweep_enrollments() == 1
+    assert jobs.sweep_enrollments() == 0  # once
+    press(world, lock, 4)
+    method = watch_until_settled(method)
+    assert method.status == Status.ACTIVE, method.failure_reason

@@ -18,7 +18,7 @@ def test_periodic_jobs_run_on_the_json_workers_and_sweep_lost_codes(make_lock, w
     code = services.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
     monkeypatch.undo()
     names = periodic.enqueue_due()
-    assert names[:3] == ["sweep-access-codes", "reconcile-all-locks", "purge-old-pins"]
+    assert names[:4] == ["sweep-access-codes", "reconcile-all-locks", "purge-old-pins", "sweep-enrollments"]
     assert names == [task.name for task in periodic.PERIODIC]  # every periodic job, each once
     assert periodic.enqueue_due() == []  # another scheduler in the same interval enqueues nothing
     run_workers()  # the sweep, the reconcile, the purge, then the converge job the sweep enqueued
