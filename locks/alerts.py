@@ -14,8 +14,8 @@ Where alerts come from:
   are stuck trying), cloud accounts refused (`CloudAccount.last_error`), offline locks and low batteries however
   they were found, and re-sends e-mails that could not be sent.
 
-E-mail: one per alert, claimed through `emailed_at`, to ALERT_EMAIL_TO or else the organisation's owners and
-managers. Alerts never carry a PIN or a secret.
+E-mail: one per alert, claimed through a lapsing `email_claimed_at`, to ALERT_EMAIL_TO or else the organisation's
+owners and managers. Alerts never carry a PIN or a secret.
 """
 
 from __future__ import annotations
@@ -183,15 +183,23 @@ def _recipients(organisation_id: int) -> list[str]:
     return sorted({e for e in emails if e})
 
 
+EMAIL_CLAIM = timedelta(minutes=5)  # longer than any send; a sender killed mid-send is replaced after it
+
+
+def _unclaimed(now: datetime) -> Q:
+    return Q(emailed_at__isnull=True) & (Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lt=now - EMAIL_CLAIM))
+
+
 def send_alert_email(alert_id: int) -> bool:
-    """E-mail a new alert once: the row is claimed first, and released again if sending fails (retried later)."""
+    """E-mail a new alert once: the row is claimed first (a lease), released if sending fails (retried later),
+    and a claim whose sender died lapses, so a killed worker delays the e-mail but never loses it."""
     now = timezone.now()
-    if not Alert.objects.filter(pk=alert_id, emailed_at__isnull=True).update(emailed_at=now):
+    if not Alert.objects.filter(_unclaimed(now), pk=alert_id).update(email_claimed_at=now):
         return False  # already sent (or being sent) by someone else
     alert = Alert.objects.select_related("organisation", "lock").filter(pk=alert_id).first()
     recipients = _recipients(alert.organisation_id) if alert is not None else []
     if alert is None or not recipients:
-        Alert.objects.filter(pk=alert_id).update(emailed_at=None)
+        Alert.objects.filter(pk=alert_id).update(email_claimed_at=None)
         return False
     place = f" at {alert.lock.name}" if alert.lock else ""
     subject = f"[{alert.organisation.name}] {alert.get_kind_display()}{place}"
@@ -204,8 +212,9 @@ def send_alert_email(alert_id: int) -> bool:
         send_mail(subject, body, None, recipients)
     except Exception as error:  # SMTP down, refused, timeout: keep the alert, try again later
         logger.warning("alert %s: e-mail not sent (%s); will retry", alert_id, type(error).__name__)
-        Alert.objects.filter(pk=alert_id).update(emailed_at=None)
+        Alert.objects.filter(pk=alert_id).update(email_claimed_at=None)
         return False
+    Alert.objects.filter(pk=alert_id).update(emailed_at=timezone.now())
     return True
 
 
@@ -496,7 +505,7 @@ def scan_locks(now: datetime | None = None) -> int:
 def email_unsent(now: datetime | None = None) -> int:
     now = now or timezone.now()
     pending = Alert.objects.filter(
-        emailed_at__isnull=True, resolved_at__isnull=True, first_seen_at__gte=now - EMAIL_RETRY_FOR
+        _unclaimed(now), resolved_at__isnull=True, first_seen_at__gte=now - EMAIL_RETRY_FOR
     ).values_list("pk", flat=True)
     return sum(send_alert_email(pk) for pk in list(pending)[:100])
 

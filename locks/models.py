@@ -428,6 +428,8 @@ class Alert(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     emailed_at = models.DateTimeField(null=True, blank=True)
+    # A sender's claim on the e-mail; one that died mid-send lets it lapse, and the scan sends again.
+    email_claimed_at = models.DateTimeField(null=True, blank=True)
 
     objects = scoped("organisation")
 

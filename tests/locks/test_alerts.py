@@ -345,3 +345,24 @@ def test_through_the_events_sync_wrong_codes_and_a_pry_at_the_door_are_two_alert
     assert sorted(Alert.objects.values_list("kind", "count")) == [(Kind.TAMPER, 1), (Kind.WRONG_CODE_BURST, 1)]
     assert len(mailoutbox) == 2
     assert all("1111111" not in m.body for m in mailoutbox)
+
+
+def test_an_email_whose_sender_died_mid_send_is_sent_after_the_claim_lapses(make_lock, owner, mailoutbox) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    lock = make_lock("wifi")
+    record(lock, "alarm_lock", "pry", "pry")
+    alert = Alert.objects.get()
+    assert len(mailoutbox) == 1
+    # Another incident whose sender claimed it and was killed before sending (no emailed_at).
+    Alert.objects.filter(pk=alert.pk).update(emailed_at=None, email_claimed_at=timezone.now())
+    alerts.scan()
+    assert len(mailoutbox) == 1  # the claim is fresh: its sender may still be at it
+    Alert.objects.filter(pk=alert.pk).update(email_claimed_at=timezone.now() - alerts.EMAIL_CLAIM - timedelta(1))
+    alerts.scan()
+    alerts.scan()
+    assert len(mailoutbox) == 2  # sent again once, not lost
+    alert.refresh_from_db()
+    assert alert.emailed_at is not None
