@@ -620,6 +620,10 @@ def _account_refused(account: CloudAccount, reason: str) -> None:
 def _healthy(lock: Lock) -> None:
     if lock.failure_streak or lock.paused_until:
         Lock.objects.filter(pk=lock.pk).update(failure_streak=0, paused_until=None)
+    account = lock.cloud_account
+    if account.last_error:  # the cloud answered again: the account's refusal (and its alert) is over
+        CloudAccount.objects.filter(pk=account.pk).update(last_error="")
+        account.last_error = ""
 
 
 def _unhealthy(lock: Lock) -> None:

@@ -254,6 +254,16 @@ def test_a_refused_cloud_account_is_one_alert(
     assert lock.cloud_account.access_secret not in alert.message
     assert len(mailoutbox) == 1
 
+    # The subscription is renewed: the next code that reaches a lock ends the refusal, and the scan its alert.
+    world.call("DELETE", "/_sim/faults")
+    Lock.objects.filter(cloud_account=lock.cloud_account).update(paused_until=None)
+    AccessCode.objects.update(next_attempt_at=None)
+    jobs.sweep_access_codes()
+    run_workers()
+    alerts.scan()
+    alert.refresh_from_db()
+    assert alert.resolved_at is not None
+
 
 def test_an_email_that_could_not_be_sent_is_sent_later_once(make_lock, owner, mailoutbox, settings) -> None:
     lock = make_lock("wifi")
