@@ -2,7 +2,7 @@
 
 Fernet (AES-128-CBC + HMAC) with a MultiFernet over settings.FIELD_ENCRYPTION_KEYS: the first key
 encrypts, every key decrypts, so keys rotate by putting a new one first and re-saving the rows
-(`manage.py rotate_field_keys`). The database only ever sees ciphertext.
+(`manage.py rotate_keys`). The database only ever sees ciphertext.
 """
 
 from __future__ import annotations
