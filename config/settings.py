@@ -274,6 +274,12 @@ TUYA_ACCESS_SECRET = env_str("TUYA_ACCESS_SECRET")
 TUYA_TIMEOUT_SECONDS = float(env_str("TUYA_TIMEOUT_SECONDS", "15"))
 # Where a cloud account with endpoint "embedded" finds the simulator mounted in this app (dev.py sets the port).
 EMBEDDED_SIMULATOR_URL = env_str("EMBEDDED_SIMULATOR_URL", "http://127.0.0.1:8000/tuya-sim")
+# Tuya's message service (push: `manage.py tuya_push`, locks/push.py): enrollment progress, doorbells, alarms and online
+# changes within seconds instead of at the next sync. TUYA_PUSH_URL empty = each cloud account's region
+# (wss://mqe.tuya<region>.com:8285/); accounts with endpoint "embedded" use the simulator's (dev.py sets the port).
+TUYA_PUSH_ENABLED = env_bool("TUYA_PUSH_ENABLED", True)
+TUYA_PUSH_URL = env_str("TUYA_PUSH_URL")
+EMBEDDED_SIMULATOR_PUSH_URL = env_str("EMBEDDED_SIMULATOR_PUSH_URL", "ws://127.0.0.1:8285/")
 
 # The code lifecycle: how often a job re-reads a password's status while the lock takes it, and for how long
 # before it leaves the rest to the sweeper (the spec's Zigbee flow polls for 25 s).

@@ -236,13 +236,56 @@ def sync_lock_events(lock_id: int) -> int:
     if lock is None or not events.streams_for(lock.kind):
         return 0  # deleted since, or a kind with no records to read
     connection = django_rq.get_connection(SYNC_QUEUE)
-    guard = f"doors:events-sync-running:{lock_id}"
-    if not connection.set(guard, 1, nx=True, ex=600):
-        return 0  # another worker is syncing this lock right now
+    # From here on, a new message about this lock gets a job of its own (this one may read too early).
+    with suppress(RedisError):
+        connection.delete(*(_sync_soon_marker(name, lock_id) for name in (UNLOCK_QUEUE, SYNC_QUEUE)))
+    guard, again = f"doors:events-sync-running:{lock_id}", f"doors:events-sync-again:{lock_id}"
+    new = 0
+    while True:
+        if not connection.set(guard, 1, nx=True, ex=600):
+            # Another worker is syncing this lock and may have read the cloud before the record that brought
+            # this job: it reads once more when done. Asked again after raising the flag, so a holder that
+            # let go in between is not missed.
+            connection.set(again, 1, ex=600)
+            if not connection.set(guard, 1, nx=True, ex=600):
+                return new
+        try:
+            connection.delete(again)
+            new += events.sync_lock(lock).new
+        finally:
+            connection.delete(guard)
+        if not connection.exists(again):
+            return new
+
+
+UNLOCK_QUEUE = "unlock"
+SYNC_SOON_MARKER_SECONDS = 60  # a lost job's marker lapses, so the next message gets a job again
+
+
+def _sync_soon_marker(queue_name: str, lock_id: int) -> str:
+    return f"doors:events-sync-queued:{queue_name}:{lock_id}"
+
+
+def enqueue_events_sync_soon(lock_id: int, *, urgent: bool = False) -> bool:
+    """The cloud says a lock has a new record (a push message): sync it now, not at the next periodic run.
+
+    Urgent (a doorbell: someone waits at the door, and the lock's window is about a minute) goes on the `unlock`
+    queue, ahead of any sync backlog, and is dropped if no worker starts it within that minute. One waiting job
+    per lock and queue is enough: it reads everything new when it starts.
+    """
+    queue_name = UNLOCK_QUEUE if urgent else SYNC_QUEUE
+    connection = django_rq.get_connection(queue_name)
+    marker = _sync_soon_marker(queue_name, lock_id)
+    if not connection.set(marker, 1, nx=True, ex=SYNC_SOON_MARKER_SECONDS):
+        return False
     try:
-        return events.sync_lock(lock).new
-    finally:
-        connection.delete(guard)
+        django_rq.get_queue(queue_name).enqueue(
+            sync_lock_events, lock_id, job_timeout=120, ttl=60 if urgent else None, failure_ttl=7 * 24 * 3600
+        )
+    except RedisError:
+        connection.delete(marker)
+        raise
+    return True
 
 
 def sync_all_lock_events() -> int:
