@@ -325,3 +325,44 @@ class SimRemoteRequest(models.Model):
 
     def __str__(self) -> str:
         return f"remote unlock request on {self.device_id} ({self.status})"
+
+
+class SimPushMessage(models.Model):
+    """One message of a project's message-service topic (locks.simulator.push): kept until the consumer acks it."""
+
+    access_id = models.CharField(max_length=64)
+    protocol = models.PositiveSmallIntegerField()  # 4 status report, 20 device event
+    data = models.JSONField()  # the message before encryption
+    created_at = models.DateTimeField()
+    deliveries = models.PositiveIntegerField(default=0)  # sent this many times (Pulsar's redeliveryCount + 1)
+    tamper = models.CharField(max_length=10, blank=True)  # "sign": sent with a wrong sign (tests of the consumer)
+    acked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["access_id", "id"], condition=models.Q(acked_at=None), name="sim_push_unacked"),
+            models.Index(fields=["acked_at"], condition=models.Q(acked_at__isnull=False), name="sim_push_acked"),
+        ]
+
+    def __str__(self) -> str:
+        return f"push {self.pk} to {self.access_id}"
+
+
+class SimPushCursor(models.Model):
+    """How far the message service has read the simulator's tables for one project's subscription.
+
+    Created when the project's consumer first subscribes (like a Pulsar subscription, it sees what happens from
+    then on). An event an offline lock keeps in its memory waits in `held` until the lock uploads it.
+    """
+
+    access_id = models.CharField(max_length=64, unique=True)
+    event_pk = models.BigIntegerField(default=0)
+    held = models.JSONField(default=list)  # ids of events read but not yet uploaded by their (offline) lock
+    enrollment_pk = models.BigIntegerField(default=0)
+    enrollments = models.JSONField(default=dict)  # enrollment id -> messages pushed, while it may still grow
+    devices = models.JSONField(default=dict)  # device id -> the online state last pushed
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"push cursor of {self.access_id}"

@@ -9,6 +9,8 @@ from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer,
 from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpRequest, HttpResponseBase
 
+from locks.simulator.push import PushServer, start_push_server
+
 URLCONF = "locks.simulator.standalone_urls"
 DROP_HEADER = "X-Sim-Drop-Connection"  # set by the API view for a lost reply; this server then hangs up
 
@@ -23,6 +25,13 @@ class StandaloneHandler(WSGIHandler):
 
 class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    push: PushServer | None = None  # the message service beside the API, when asked for
+
+    def server_close(self) -> None:
+        super().server_close()
+        if self.push is not None:
+            self.push.stop()
+            self.push = None
 
 
 class _DroppingServerHandler(ServerHandler):
@@ -68,11 +77,19 @@ class QuietSimRequestHandler(SimRequestHandler):
     quiet = True
 
 
-def build_server(host: str, port: int, *, quiet: bool = False) -> WSGIServer:
-    return make_server(
+def build_server(
+    host: str, port: int, *, quiet: bool = False, push_port: int | None = None, push_poll_seconds: float = 0.2
+) -> ThreadingWSGIServer:
+    """The API server; with `push_port` (0 = any free port) also the message service, started at once in a daemon
+    thread: `server.push.url`. `server_close()` stops both."""
+    server = make_server(
         host,
         port,
         StandaloneHandler(),
         server_class=ThreadingWSGIServer,
         handler_class=QuietSimRequestHandler if quiet else SimRequestHandler,
     )
+    assert isinstance(server, ThreadingWSGIServer)
+    if push_port is not None:
+        server.push = start_push_server(host, push_port, poll_seconds=push_poll_seconds)
+    return server
