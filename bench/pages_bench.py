@@ -49,6 +49,7 @@ def setup_django(tmp: Path) -> str:
     # As in production: DEBUG off (no query log, no debug toolbar work); the test client's host allowed.
     os.environ["DEBUG"] = "false"
     os.environ["ALLOWED_HOSTS"] = "testserver"
+    os.environ["LOG_LEVEL"] = "WARNING"  # not one request line per measured request on the console
     os.environ.setdefault("SECRET_KEY", "pages-bench-" + os.urandom(16).hex())
     from cryptography.fernet import Fernet
 
@@ -60,6 +61,7 @@ def setup_django(tmp: Path) -> str:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)  # production's manifest storage needs it
     from django.db import connection
 
     return connection.vendor
@@ -169,7 +171,7 @@ def pages(world: dict[str, Any], client: Any) -> list[tuple[str, str]]:
     from django.urls import reverse
 
     lock = world["locks"][measured_lock_index(world["locks"])]
-    first = client.get(reverse("locks:activity"))
+    first = client.get(reverse("locks:activity"), secure=True)
     cursor = first.context["next_cursor"] if first.context else ""
     return [
         ("portfolio", reverse("locks:portfolio")),
@@ -188,14 +190,15 @@ def measure(client: Any, url: str, repeats: int) -> tuple[float, float, int]:
     from django.test.utils import CaptureQueriesContext
 
     for _ in range(3):
-        assert client.get(url).status_code == 200, url
+        response = client.get(url, secure=True)
+        assert response.status_code == 200, (url, response.status_code, response.headers.get("Location"))
     times = []
     for _ in range(repeats):
         began = time.perf_counter()
-        client.get(url)
+        client.get(url, secure=True)
         times.append((time.perf_counter() - began) * 1000)
     with CaptureQueriesContext(connection) as queries:
-        client.get(url)
+        client.get(url, secure=True)
     times.sort()
     return statistics.median(times), times[int(len(times) * 0.95) - 1], len(queries.captured_queries)
 
@@ -217,7 +220,7 @@ def main() -> int:
         world = build(args.locks)
         print(f"python {platform.python_version()}, {os.cpu_count()} cpus, database {vendor}")
         print(f"built {args.locks} locks, {len(world['codes'])} codes in {time.perf_counter() - began:.1f} s")
-        client = Client()
+        client = Client()  # requests go as HTTPS (secure=True): production mode redirects plain HTTP
         client.force_login(world["owner"])
         rounds: dict[int, dict[str, tuple[float, float, int]]] = {}
         for target in (args.small, args.events):
