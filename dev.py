@@ -97,6 +97,9 @@ def run(argv: list[str]) -> int:
     # Cloud accounts with endpoint "embedded" reach the simulator this run serves, on this port, from every
     # process (web, workers, the seeder).
     os.environ["EMBEDDED_SIMULATOR_URL"] = f"http://127.0.0.1:{port}/tuya-sim"
+    # Its message service (push) is a process of its own on PORT + 285 (8285, Tuya's port, by default).
+    push_port = os.environ.get("SIM_PUSH_PORT") or str(int(port) + 285)
+    os.environ["EMBEDDED_SIMULATOR_PUSH_URL"] = f"ws://127.0.0.1:{push_port}/"
     with embedded_redis(var_dir):
         manage("migrate", "--no-input")
         manage("seed_demo")  # people and places; the locks and codes need the cloud, so they come once it answers
@@ -106,6 +109,9 @@ def run(argv: list[str]) -> int:
                 [*WORKER, "--with-scheduler"],
                 WORKER,
                 ["run_periodic"],
+                # The simulator's message service, and the app's consumer of it (enrollment progress, doorbells).
+                ["tuya_simulator", "--push-only", "--push-port", push_port],
+                ["tuya_push"],
             ]
         ):
             _serve(port)

@@ -413,6 +413,8 @@ def record_enrollment_message(*, lock: Lock, biz_data: dict[str, Any]) -> Unlock
     if _int(biz_data.get("operate")) == 2 and biz_data.get("finish"):
         method.status, method.failure_reason = MethodStatus.CANCELLED, "The enrollment was cancelled at the lock."
     elif total and left is not None:
+        if method.steps_total == total and method.progress:
+            left = min(left, method.steps_left)  # a message redelivered late must not move the bar back
         method.steps_total, method.steps_left = total, min(left, total)
         # 100 % only once the cloud lists the new number (watch_enrollment).
         method.progress = min(95, round(100 * (total - method.steps_left) / total))

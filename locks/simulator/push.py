@@ -199,8 +199,9 @@ def produce(access_id: str) -> int:
 
     # Online changes first: a lock back online then uploads what it kept (the held events below).
     for device in SimDevice.objects.filter(access_id=access_id).only("id", "online", "product_id", "uuid"):
-        known = cursor.devices.get(device.id)
-        if known is not None and known != device.online:
+        # A lock added since the last look was paired online: pushed if it is offline already.
+        known = cursor.devices.get(device.id, True)
+        if known != device.online:
             out.append(_biz(device, "online" if device.online else "offline", {"time": _ms(now)}, now))
         cursor.devices[device.id] = device.online
 
