@@ -392,3 +392,106 @@ class OfflinePasswordForm(DashboardForm):
         except ValidationError as error:
             apply_service_error(self, error)
             return None
+
+
+class ConnectCloudForm(DashboardForm):
+    """A Tuya cloud project: its access id and secret sign every call for its locks."""
+
+    name = forms.CharField(max_length=100, help_text="Yours, e.g. “Tuya EU project”.")
+    endpoint = forms.CharField(
+        max_length=200,
+        label="Region or URL",
+        initial="eu",
+        help_text="The data centre of the project: eu, eu-west, us, us-east, cn, in — or its https:// URL.",
+        widget=forms.TextInput(attrs={"list": "tuya-regions", "autocomplete": "off"}),
+    )
+    access_id = forms.CharField(max_length=64, label="Access ID", widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    access_secret = forms.CharField(
+        max_length=128,
+        label="Access secret",
+        help_text="Stored encrypted; never shown again.",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+
+    def save(self, *, organisation: Organisation, actor: Any, ip: str | None) -> Any:
+        data = self.cleaned_data
+        try:
+            return services.connect_cloud_account(
+                organisation=organisation,
+                name=data["name"],
+                endpoint=data["endpoint"],
+                access_id=data["access_id"],
+                access_secret=data["access_secret"],
+                actor=actor,
+                ip=ip,
+            )
+        except ValidationError as error:
+            apply_service_error(self, error)
+            return None
+
+
+class PropertyForm(DashboardForm):
+    name = forms.CharField(max_length=200)
+    kind = forms.ChoiceField(choices=[("hotel", "Hotel"), ("rental", "Rental")], initial="rental")
+    time_zone = forms.CharField(
+        max_length=64,
+        initial="Europe/Amsterdam",
+        help_text="Codes are typed and shown in this zone, e.g. Europe/London, America/New_York.",
+    )
+    address = forms.CharField(max_length=300, required=False)
+
+    def clean_time_zone(self) -> str:
+        value = self.cleaned_data["time_zone"].strip()
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValidationError("Not a time zone; use a name such as Europe/Amsterdam.") from None
+        return value
+
+    def save(self, *, organisation: Organisation, actor: Any, ip: str | None) -> Any:
+        data = self.cleaned_data
+        try:
+            return services.create_property(organisation=organisation, actor=actor, ip=ip, **data)
+        except ValidationError as error:
+            apply_service_error(self, error)
+            return None
+
+
+class UnitsForm(DashboardForm):
+    property = forms.ModelChoiceField(queryset=None, label="Property")  # type: ignore[arg-type]
+    names = forms.CharField(
+        label="Units",
+        max_length=2000,
+        help_text="Names separated by commas; a range such as 101-110 makes ten rooms.",
+    )
+
+    def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
+        from tenants.models import Property
+
+        super().__init__(*args, **kwargs)
+        self.fields["property"].queryset = Property.objects.filter(organisation=organisation).order_by("name")
+
+    def clean_names(self) -> list[str]:
+        names: list[str] = []
+        for part in self.cleaned_data["names"].split(","):
+            part = part.strip()
+            first, dash, last = part.partition("-")
+            if dash and first.strip().isdigit() and last.strip().isdigit():
+                low, high = int(first), int(last)
+                if not 0 < high - low < 500:
+                    raise ValidationError(f"{part}: a range goes up, by at most 500 units.")
+                names += [str(n) for n in range(low, high + 1)]
+            elif part:
+                names.append(part)
+        if not names:
+            raise ValidationError("Give at least one name.")
+        return names
+
+    def save(self, *, actor: Any, ip: str | None) -> Any:
+        try:
+            return services.create_units(
+                prop=self.cleaned_data["property"], names=self.cleaned_data["names"], actor=actor, ip=ip
+            )
+        except ValidationError as error:
+            apply_service_error(self, error)
+            return None

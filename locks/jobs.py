@@ -73,6 +73,20 @@ def purge_old_pins() -> int:
     return services.purge_old_pins()
 
 
+def import_cloud_locks(account_id: int) -> str:
+    """Bring in a connected cloud project's locks (retried when the cloud is busy or unreachable)."""
+    return services.run_import(account_id)
+
+
+def enqueue_import(account_id: int) -> None:
+    try:
+        django_rq.get_queue("sync").enqueue(
+            import_cloud_locks, account_id, retry=Retry(max=3, interval=[5, 30, 120]), failure_ttl=7 * 24 * 3600
+        )
+    except RedisError:
+        logger.warning("Could not enqueue the lock import of cloud account %s", account_id)
+
+
 def reconcile_lock(lock_id: int) -> int:
     """Compare one lock's passwords in the cloud with ours; returns how many codes were sent for repair."""
     from locks.models import Lock

@@ -36,6 +36,9 @@ class CloudAccount(models.Model):
     access_secret = EncryptedTextField()
     uid = models.CharField(max_length=64, blank=True)  # the project's user, from the token
     last_error = models.CharField(max_length=300, blank=True)
+    # An import of the project's locks runs in a worker: asked for at, finished at (the page polls until then).
+    import_requested_at = models.DateTimeField(null=True, blank=True)
+    imported_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = scoped("organisation")
@@ -48,6 +51,11 @@ class CloudAccount(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def importing(self) -> bool:
+        requested, done = self.import_requested_at, self.imported_at
+        return requested is not None and (done is None or done < requested)
 
 
 class Lock(models.Model):

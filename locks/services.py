@@ -697,6 +697,131 @@ def import_locks(account: CloudAccount, *, device_ids: Iterable[str] | None = No
     return locks
 
 
+# --- connecting a cloud project and putting its locks on doors ----------------------------------------------
+
+
+@transaction.atomic
+def connect_cloud_account(
+    *,
+    organisation: Organisation,
+    name: str,
+    endpoint: str,
+    access_id: str,
+    access_secret: str,
+    actor: Any = None,
+    ip: str | None = None,
+) -> CloudAccount:
+    """Store a Tuya cloud project's credentials (the secret encrypted) and import its locks in a worker."""
+    from locks.tuya import resolve_endpoint
+    from locks.tuya.errors import TuyaConfigError
+
+    if endpoint.strip() != cloud.EMBEDDED:
+        try:
+            resolve_endpoint(endpoint.strip())
+        except TuyaConfigError as error:
+            raise ValidationError({"endpoint": str(error)}) from None
+    if CloudAccount.objects.filter(organisation=organisation, endpoint=endpoint.strip(), access_id=access_id).exists():
+        raise ValidationError({"access_id": "This cloud project is connected already."})
+    account = CloudAccount(
+        organisation=organisation,
+        name=name.strip(),
+        endpoint=endpoint.strip(),
+        access_id=access_id.strip(),
+        access_secret=access_secret.strip(),
+    )
+    account.full_clean()
+    account.save()
+    audit("cloud.connect", actor=actor, organisation=organisation, obj=account, summary=account.name, ip=ip)
+    request_import(account, actor=actor, ip=ip)
+    return account
+
+
+@transaction.atomic
+def request_import(account: CloudAccount, *, actor: Any = None, ip: str | None = None) -> CloudAccount:
+    """Ask a worker to bring in (or refresh) the project's locks."""
+    from locks import jobs
+
+    account.import_requested_at = timezone.now()
+    CloudAccount.objects.filter(pk=account.pk).update(import_requested_at=account.import_requested_at)
+    audit("locks.import_requested", actor=actor, organisation=account.organisation, obj=account, ip=ip)
+    account_id = account.pk
+    transaction.on_commit(lambda: jobs.enqueue_import(account_id))
+    return account
+
+
+def run_import(account_id: int) -> str:
+    """The worker's side of `request_import`: the cloud's refusal is kept on the account, in plain words."""
+    account = CloudAccount.objects.select_related("organisation").filter(pk=account_id).first()
+    if account is None or not account.importing:
+        return "nothing to do"
+    try:
+        found = import_locks(account)
+    except (TuyaAuthError, TuyaPermissionError, TuyaSignatureError) as error:
+        CloudAccount.objects.filter(pk=account_id).update(last_error=_explain(error)[:300], imported_at=timezone.now())
+        return "refused"
+    except TuyaError as error:
+        if isinstance(error, TuyaRateLimitedError | TuyaTimeoutError | TuyaServerError | TuyaNetworkError):
+            raise  # transient: RQ retries the job
+        CloudAccount.objects.filter(pk=account_id).update(last_error=_explain(error)[:300], imported_at=timezone.now())
+        return "failed"
+    CloudAccount.objects.filter(pk=account_id).update(imported_at=timezone.now())
+    return f"{len(found)} locks"
+
+
+@transaction.atomic
+def create_property(
+    *, organisation: Organisation, name: str, kind: str, time_zone: str, address: str = "", actor: Any = None,
+    ip: str | None = None,
+) -> Any:  # fmt: skip
+    """A building or a rental: its time zone is the one every code of its locks is typed and shown in."""
+    from tenants.models import Property
+
+    prop = Property(organisation=organisation, name=name.strip(), kind=kind, time_zone=time_zone, address=address)
+    prop.full_clean()
+    prop.save()
+    audit("property.create", actor=actor, organisation=organisation, obj=prop, summary=prop.name, ip=ip)
+    return prop
+
+
+@transaction.atomic
+def create_units(*, prop: Any, names: Iterable[str], actor: Any = None, ip: str | None = None) -> list[Any]:
+    """Rooms or flats of a property, several at once ("101-110" style lists are split by the form)."""
+    from tenants.models import Unit
+
+    wanted = [n.strip() for n in names if n.strip()]
+    if not wanted:
+        raise ValidationError({"names": "Give at least one name."})
+    taken = set(Unit.objects.filter(property=prop, name__in=wanted).values_list("name", flat=True))
+    if taken:
+        raise ValidationError({"names": f"Already there: {', '.join(sorted(taken))}."})
+    units = [Unit(property=prop, name=name[:100]) for name in dict.fromkeys(wanted)]
+    for unit in units:
+        unit.full_clean()
+    Unit.objects.bulk_create(units)
+    summary = f"{len(units)} units in {prop}"
+    audit("unit.create", actor=actor, organisation=prop.organisation, obj=prop, summary=summary, ip=ip)
+    return units
+
+
+@transaction.atomic
+def attach_lock(lock: Lock, *, unit: Any, actor: Any = None, ip: str | None = None) -> Lock:
+    """Put a lock on a unit's door (or take it off: unit None). Codes stay with the lock, so a lock that still
+    carries live codes is not moved: they were given for the old door."""
+    lock = Lock.objects.select_for_update().get(pk=lock.pk)
+    if unit is not None and unit.property.organisation_id != lock.organisation_id:
+        raise ValidationError({"unit": "That unit belongs to another organisation."})
+    if (unit.pk if unit is not None else None) == lock.unit_id:
+        return lock
+    live = lock.access_codes.exclude(status__in=[Status.REMOVED, Status.EXPIRED, Status.FAILED])
+    if live.exclude(desired=Desired.REMOVED).exists() or live.filter(desired=Desired.REMOVED).exists():
+        raise ValidationError({"unit": "This lock still has codes for its current door: remove them first."})
+    lock.unit = unit
+    lock.save(update_fields=["unit"])
+    where = str(unit) if unit is not None else "no unit"
+    audit("lock.attach", actor=actor, organisation=lock.organisation, obj=lock, summary=f"{lock} → {where}", ip=ip)
+    return lock
+
+
 # --- stays drive codes --------------------------------------------------------------------------------------
 
 

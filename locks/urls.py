@@ -6,6 +6,13 @@ app_name = "locks"
 
 urlpatterns = [
     path("portfolio/", views.portfolio, name="portfolio"),
+    path("setup/", views.setup, name="setup"),
+    path("setup/cloud/", views.cloud_connect, name="cloud-connect"),
+    path("setup/properties/", views.property_create, name="property-create"),
+    path("setup/units/", views.units_create, name="units-create"),
+    path("setup/cloud/<int:account_id>/", views.cloud_account_row, name="cloud-account"),
+    path("setup/cloud/<int:account_id>/import/", views.cloud_import, name="cloud-import"),
+    path("setup/locks/<int:lock_id>/attach/", views.lock_attach, name="lock-attach"),
     path("activity/", views.activity, name="activity"),
     path("properties/<int:property_id>/", views.property_detail, name="property"),
     path("locks/<int:lock_id>/", views.lock_detail, name="lock"),

@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from locks import forms, services
-from locks.models import AccessCode, Lock, LockOperation
+from locks.models import AccessCode, CloudAccount, Lock, LockOperation
 from tenants.context import current_membership
 from tenants.models import Membership, Property, Role
 from tenants.signals import client_ip
@@ -493,3 +493,143 @@ def _int(raw: str) -> int:
     if not raw.isdigit():
         raise Http404("No such item.")
     return int(raw)
+
+
+# --- setup: cloud projects and which door each lock is on (owners and managers) --------------------------------
+
+SETUP_ROLES = (Role.OWNER, Role.MANAGER)
+
+
+def _setup_membership(request: HttpRequest) -> Membership:
+    membership = _membership(request)
+    if membership.role not in SETUP_ROLES:
+        raise PermissionDenied("Only owners and managers connect cloud projects and attach locks.")
+    return membership
+
+
+def _setup_context(request: HttpRequest, membership: Membership, **extra: Any) -> dict[str, Any]:
+    from tenants.models import Unit
+
+    organisation = membership.organisation
+    accounts = CloudAccount.objects.filter(organisation=organisation).annotate(lock_count=Count("locks"))
+    locks = Lock.objects.filter(organisation=organisation).select_related("unit__property", "cloud_account")
+    unattached_first = F("unit__property__name").asc(nulls_first=True)  # the ones that still need a door, on top
+    page = Paginator(locks.order_by(unattached_first, "unit__name", "name", "pk"), 100)
+    units = Unit.objects.filter(property__organisation=organisation).select_related("property")
+    extra.setdefault("connect_form", forms.ConnectCloudForm())
+    extra.setdefault("property_form", forms.PropertyForm())
+    extra.setdefault("units_form", forms.UnitsForm(organisation=organisation))
+    return {
+        "nav": "setup",
+        "accounts": list(accounts.order_by("name")),
+        "page": page.get_page(request.GET.get("page")),
+        "units": list(units.order_by("property__name", "name")),
+        "regions": _regions(),
+        **extra,
+    }
+
+
+def _regions() -> list[str]:
+    from locks.tuya import REGIONS
+
+    return [*REGIONS]
+
+
+@login_required
+@require_GET
+def setup(request: HttpRequest) -> HttpResponse:
+    membership = _setup_membership(request)
+    return render(request, "locks/setup.html", _setup_context(request, membership))
+
+
+@login_required
+@require_POST
+def property_create(request: HttpRequest) -> HttpResponse:
+    membership = _setup_membership(request)
+    form = forms.PropertyForm(request.POST)
+    if form.is_valid() and (prop := form.save(organisation=membership.organisation, actor=request.user,
+                                              ip=client_ip(request))) is not None:  # fmt: skip
+        messages.success(request, f"“{prop.name}” added; now add its units.")
+        return redirect("locks:setup")
+    return render(request, "locks/setup.html", _setup_context(request, membership, property_form=form), status=400)
+
+
+@login_required
+@require_POST
+def units_create(request: HttpRequest) -> HttpResponse:
+    membership = _setup_membership(request)
+    form = forms.UnitsForm(request.POST, organisation=membership.organisation)
+    if form.is_valid() and (units := form.save(actor=request.user, ip=client_ip(request))) is not None:
+        messages.success(request, f"{len(units)} unit{'s' if len(units) != 1 else ''} added.")
+        return redirect("locks:setup")
+    return render(request, "locks/setup.html", _setup_context(request, membership, units_form=form), status=400)
+
+
+@login_required
+@require_POST
+def cloud_connect(request: HttpRequest) -> HttpResponse:
+    membership = _setup_membership(request)
+    form = forms.ConnectCloudForm(request.POST)
+    account = None
+    if form.is_valid():
+        account = form.save(organisation=membership.organisation, actor=request.user, ip=client_ip(request))
+    if account is None:
+        context = _setup_context(request, membership, connect_form=form)
+        return render(request, "locks/setup.html", context, status=400)
+    messages.success(request, f"“{account.name}” is connected; its locks are being brought in.")
+    return redirect("locks:setup")
+
+
+def _account_for(request: HttpRequest, account_id: int) -> CloudAccount:
+    membership = _setup_membership(request)
+    return get_object_or_404(CloudAccount, pk=account_id, organisation=membership.organisation)
+
+
+@login_required
+@require_POST
+def cloud_import(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = services.request_import(_account_for(request, account_id), actor=request.user, ip=client_ip(request))
+    if request.htmx:
+        account.lock_count = account.locks.count()
+        return render(request, "locks/setup.html#account-row", {"account": account})
+    messages.success(request, f"Bringing in the locks of “{account.name}”.")
+    return redirect("locks:setup")
+
+
+@login_required
+@require_GET
+def cloud_account_row(request: HttpRequest, account_id: int) -> HttpResponse:
+    """Polled while an import runs; when it ends, the page reloads to show the new locks."""
+    account = _account_for(request, account_id)
+    account.lock_count = account.locks.count()
+    response = render(request, "locks/setup.html#account-row", {"account": account})
+    if not account.importing and request.GET.get("was") == "importing":
+        return HttpResponseClientRefresh()
+    return response
+
+
+@login_required
+@require_POST
+def lock_attach(request: HttpRequest, lock_id: int) -> HttpResponse:
+    from tenants.models import Unit
+
+    membership = _setup_membership(request)
+    lock = get_object_or_404(Lock, pk=lock_id, organisation=membership.organisation)
+    raw = request.POST.get("unit", "")
+    unit = get_object_or_404(Unit, pk=_int(raw), property__organisation=membership.organisation) if raw else None
+    error = notice = None
+    try:
+        lock = services.attach_lock(lock, unit=unit, actor=request.user, ip=client_ip(request))
+        notice = f"On {lock.unit}." if lock.unit_id else "Not on any door."
+    except ValidationError as refused:
+        error = _error_text(refused)
+        lock.refresh_from_db()
+    if request.htmx:
+        units = Unit.objects.filter(property__organisation=membership.organisation).select_related("property")
+        context = {"lock": lock, "units": list(units.order_by("property__name", "name")), "error": error}
+        return render(request, "locks/setup.html#lock-row", {**context, "notice": notice})
+    if error:
+        messages.error(request, f"{lock.name}: {error}")
+    else:
+        messages.success(request, f"{lock.name}: {notice}")
+    return redirect("locks:setup")
