@@ -19,6 +19,7 @@ urlpatterns = [
     path("locks/<int:lock_id>/codes/", views.issue_code, name="issue-code"),
     path("locks/<int:lock_id>/offline/", views.offline_password, name="offline-password"),
     path("locks/<int:lock_id>/offline/preview/", views.offline_preview, name="offline-preview"),
+    path("locks/<int:lock_id>/advanced/", views.advanced_password, name="advanced-password"),
     path("locks/<int:lock_id>/operations/<slug:kind>/", views.lock_operation, name="lock-operation"),
     path("codes/<int:code_id>/", views.code_row, name="code-row"),
     path("codes/<int:code_id>/edit/", views.code_edit, name="code-edit"),

@@ -172,6 +172,11 @@ def _lock_context(request: HttpRequest, lock: Lock, **extra: Any) -> dict[str, A
         "dynamic_kinds": services.DYNAMIC_KINDS,
         "can_offline": lock.kind in services.OFFLINE_KINDS,
         "can_dynamic": lock.kind in services.DYNAMIC_KINDS,
+        "offline_issued": list(
+            lock.operations.filter(kind=LockOperation.Kind.OFFLINE_PASSWORD, status=LockOperation.Status.DONE)
+            .exclude(params__type__startswith="clear")
+            .order_by("-created_at")[:20]
+        ),
         "is_hotel": lock.kind == "zigbee_hotel",
         "low_battery": LOW_BATTERY,
         "now": timezone.now(),
@@ -360,6 +365,26 @@ def offline_password(request: HttpRequest, lock_id: int) -> HttpResponse:
     form = forms.OfflinePasswordForm(request.POST, lock=lock)
     operation = form.save(actor=request.user, ip=client_ip(request)) if form.is_valid() else None
     return _operation_response(request, lock, operation, form.errors_text())
+
+
+@login_required
+@require_POST
+def advanced_password(request: HttpRequest, lock_id: int) -> HttpResponse:
+    """A hotel lock's admin or emergency password: typed here (six digits), set by a worker."""
+    lock = _lock_for(request, lock_id)
+    if not _may_manage(request, lock):
+        raise PermissionDenied("Your role may not do this on this lock.")
+    try:
+        operation = services.set_advanced_password(
+            lock=lock,
+            advanced_type=request.POST.get("advanced_type", ""),
+            pin=request.POST.get("pin", "").strip(),
+            actor=request.user,
+            ip=client_ip(request),
+        )
+    except ValidationError as refused:
+        return _operation_response(request, lock, None, _error_text(refused))
+    return _operation_response(request, lock, operation, "")
 
 
 @login_required

@@ -294,3 +294,41 @@ def test_a_double_submitted_issue_form_issues_one_code(owner_client: Client, mak
     assert AccessCode.objects.filter(lock=lock).count() == 1
     issue(owner_client, lock, request_token=str(uuid.uuid4()))  # a new form is a new code
     assert AccessCode.objects.filter(lock=lock).count() == 2
+
+
+def test_a_hotel_locks_admin_password_is_set_from_the_lock_page(owner_client: Client, make_lock: Any) -> None:
+    lock = make_lock("zigbee_hotel")
+    page = owner_client.get(reverse("locks:lock", args=[lock.pk])).content.decode()
+    assert "Admin or emergency password" in page
+    url = reverse("locks:advanced-password", args=[lock.pk])
+    bad = owner_client.post(url, {"advanced_type": "admin", "pin": "123456"}, headers=HTMX)
+    assert "not easy to guess" in bad.content.decode()
+    assert not LockOperation.objects.exists()
+    owner_client.post(url, {"advanced_type": "admin", "pin": "804613"}, headers=HTMX)
+    operation = LockOperation.objects.get(lock=lock)
+    run_workers()
+    operation.refresh_from_db()
+    assert operation.status == LockOperation.Status.DONE, operation.failure_reason
+    assert "804613" not in owner_client.get(reverse("locks:lock", args=[lock.pk])).content.decode()
+
+
+def test_one_offline_password_is_cleared_by_choosing_it(owner_client: Client, make_lock: Any) -> None:
+    lock = make_lock("wifi")
+    starts = timezone.now() + timedelta(hours=1)
+    owner_client.post(
+        reverse("locks:offline-password", args=[lock.pk]),
+        {"kind": "multiple", "label": "Plumber", "starts_at": local(starts), "ends_at": local(starts + timedelta(3))},
+        headers=HTMX,
+    )
+    run_workers()
+    issued = LockOperation.objects.get(lock=lock)
+    page = owner_client.get(reverse("locks:lock", args=[lock.pk])).content.decode()
+    assert f'<option value="{issued.pk}">Plumber' in page
+    owner_client.post(
+        reverse("locks:offline-password", args=[lock.pk]), {"kind": "clear_one", "clears": issued.pk}, headers=HTMX
+    )
+    run_workers()
+    clearing = LockOperation.objects.exclude(pk=issued.pk).get()
+    assert clearing.params["type"] == "clear_one"
+    assert clearing.params["password_id"] == issued.result["password_id"]
+    assert clearing.status == LockOperation.Status.DONE, clearing.failure_reason
