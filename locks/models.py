@@ -214,6 +214,34 @@ class AccessCode(models.Model):
         return self.status == wanted.get(self.desired, self.Status.REMOVED) and not self.needs_modify
 
     @property
+    def clock_change(self) -> Any:
+        """The first day the property's clocks change (DST) while this code is still to be used, or None: the page
+        says so, because a guest's "09:00" stays 09:00 local time across it (PRODUCT.md: time zones done right)."""
+        import zoneinfo
+        from datetime import timedelta
+
+        from django.utils import timezone as django_timezone
+
+        zone = zoneinfo.ZoneInfo(self.time_zone)
+        start = max(self.starts_at, django_timezone.now()).astimezone(zone)
+        end = min(self.ends_at, start + timedelta(days=400)).astimezone(zone)
+        offset = start.utcoffset()
+        # Local noons: clocks change at night, so the first noon with another offset is the day of the change.
+        noon = start.replace(hour=12, minute=0, second=0, microsecond=0, tzinfo=None) - timedelta(days=1)
+        step = timedelta(days=7)  # week by week, then day by day inside the week where the offset changed
+        while True:
+            later = noon + step
+            moment = later.replace(tzinfo=zone)
+            if moment.utcoffset() != offset:
+                if step.days == 1:
+                    return later.date() if moment - timedelta(hours=12) <= end else None
+                step = timedelta(days=1)
+                continue
+            if moment > end:
+                return None
+            noon = later
+
+    @property
     def schedule_text(self) -> str:
         """'Mon, Wed 09:00–12:00' for weekly codes, '' otherwise."""
         if self.kind != self.Kind.WEEKLY or self.schedule_start_minute is None or self.schedule_end_minute is None:

@@ -30,3 +30,29 @@ def test_an_ambiguous_autumn_time_takes_the_first_of_the_two() -> None:
     aware = make_aware_in(datetime(2026, 10, 25, 2, 30), "Europe/Amsterdam")
     assert aware.astimezone(UTC) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
     assert aware.utcoffset() == timedelta(hours=2)
+
+
+def test_a_code_that_spans_a_clock_change_names_the_day() -> None:
+    from datetime import date
+
+    from locks.models import AccessCode
+
+    zone = "Europe/Amsterdam"
+    spring = AccessCode(
+        time_zone=zone,
+        starts_at=datetime(2031, 3, 20, 9, tzinfo=UTC),
+        ends_at=datetime(2031, 4, 5, 9, tzinfo=UTC),
+    )
+    assert spring.clock_change == date(2031, 3, 30)  # the last Sunday of March
+    night = AccessCode(  # starts at 01:00 local on the very night, before the 02:00 change
+        time_zone=zone, starts_at=datetime(2031, 3, 30, 0, tzinfo=UTC), ends_at=datetime(2031, 3, 31, tzinfo=UTC)
+    )
+    assert night.clock_change == date(2031, 3, 30)
+    summer = AccessCode(
+        time_zone=zone, starts_at=datetime(2031, 6, 1, tzinfo=UTC), ends_at=datetime(2031, 7, 1, tzinfo=UTC)
+    )
+    assert summer.clock_change is None
+    tokyo = AccessCode(
+        time_zone="Asia/Tokyo", starts_at=datetime(2031, 1, 1, tzinfo=UTC), ends_at=datetime(2032, 1, 1, tzinfo=UTC)
+    )
+    assert tokyo.clock_change is None  # no DST there
