@@ -292,7 +292,11 @@ def start_enrollment(
 
 
 def _method_row(method: UnlockMethod) -> UnlockMethod:
-    return UnlockMethod.objects.select_for_update().select_related("lock__organisation", "lock_user").get(pk=method.pk)
+    return (
+        UnlockMethod.objects.select_for_update(of=("self",))
+        .select_related("lock__organisation", "lock_user")
+        .get(pk=method.pk)
+    )
 
 
 @transaction.atomic

@@ -101,7 +101,9 @@ def _decide(
     """Move a pending request to `status` under its row lock; (request, whether this call decided it)."""
     from locks.services import audit
 
-    request = RemoteUnlockRequest.objects.select_for_update().select_related("lock__unit").get(pk=request_id)
+    request = (
+        RemoteUnlockRequest.objects.select_for_update(of=("self",)).select_related("lock__unit").get(pk=request_id)
+    )
     lock = request.lock
     now = timezone.now()
     if request.status == Status.PENDING and deadline(request) <= now:
