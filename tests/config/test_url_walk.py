@@ -1,0 +1,348 @@
+"""Issue #7, RELIABILITY.md S2: every URL of the project, walked as a member of organisation A with the ids of
+organisation B's rows in its path, by GET and by POST (with and without a CSRF token), answers "not found" or
+"not allowed" and changes nothing of B's. Anonymous visitors are sent to a sign-in page everywhere but the public
+pages. A new URL whose path parameter has no mapping here fails the walk, so the walk stays complete.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from locks.models import (
+    AccessCode,
+    Alert,
+    AuditEvent,
+    CloudAccount,
+    EventMedia,
+    Lock,
+    LockOperation,
+    LockUser,
+    RemoteUnlockRequest,
+    UnlockMethod,
+)
+from tenants.models import Membership, Property, Role, Stay
+from tests.locks.test_admin import Tenant, build_tenant
+
+pytestmark = pytest.mark.django_db
+
+# The simulator mounted at /tuya-sim/ plays "the cloud": it is no part of the dashboard, checks Tuya's own signed
+# requests (its own auth, tests/simulator/) and has no rows of ours, so the walk leaves it out.
+SKIPPED_PREFIXES = ("tuya-sim/",)
+
+# Each path parameter naming one of our rows: B's row of that model goes in.
+ROW_KWARGS: dict[str, type[models.Model]] = {
+    "lock_id": Lock,
+    "code_id": AccessCode,
+    "stay_id": Stay,
+    "account_id": CloudAccount,
+    "operation_id": LockOperation,
+    "media_id": EventMedia,
+    "alert_id": Alert,
+    "request_id": RemoteUnlockRequest,
+    "lock_user_id": LockUser,
+    "method_id": UnlockMethod,
+    "property_id": Property,
+}
+# Parameters that name no row of ours: every value the view knows (and one it does not), so each branch is walked.
+CHOICE_KWARGS: dict[str, list[str]] = {
+    "action": [
+        "freeze",
+        "unfreeze",
+        "delete",
+        "resend",  # codes
+        "approve",
+        "reject",  # remote unlock
+        "cancel",
+        "rename",
+        "duress-on",
+        "duress-off",
+        "assign",  # unlock methods
+        "nonsense",
+    ],  # fmt: skip
+    "kind": ["dynamic", "clear-all", "sync", "nonsense"],
+    "variant": ["original", "thumb"],
+    # django-rq's dashboard (superusers only): queues, jobs and schedulers are not rows of any organisation.
+    "queue_index": ["0"],
+    "scheduler_index": ["0"],
+    "connection_index": ["0"],
+    "job_id": ["some-job"],
+    "result_id": ["1"],
+    "key": ["some-worker"],
+    "scheduler_name": ["some-scheduler"],
+    "cron_job_name": ["some-cron"],
+    "token": ["sometoken"],
+    # the admin's app index and catch-all
+    "app_label": ["tenants", "locks", "auth"],
+    "url": ["nowhere/"],
+}
+# The admin's object_id and auth's user id take B's row of the page's own model (see `values_for`); view_on_site
+# takes B's row of every model with its content type.
+ADMIN_KWARGS = {"object_id", "id", "content_type_id"}
+
+PUBLIC = {
+    "healthz",
+    "login",
+    "logout",
+    "admin:login",
+    "admin:logout",
+    "django_rq:home_json",
+    "admin:django_rq_home_json",
+}
+ALLOWED_STATUSES = {403, 404, 405}
+
+
+@dataclass(frozen=True)
+class Route:
+    pattern: str
+    name: str
+    kwargs: tuple[str, ...]
+    callback: Any
+
+
+def routes() -> list[Route]:
+    found: list[Route] = []
+
+    def walk(resolver: URLResolver, prefix: str, namespace: str) -> None:
+        for entry in resolver.url_patterns:
+            pattern = prefix + str(entry.pattern)
+            if pattern.startswith(SKIPPED_PREFIXES):
+                continue
+            if isinstance(entry, URLResolver):
+                inner = ":".join(n for n in (namespace, entry.namespace or "") if n)
+                walk(entry, pattern, inner)
+            else:
+                assert isinstance(entry, URLPattern)
+                kwargs = tuple(entry.pattern.regex.groupindex)
+                name = f"{namespace}:{entry.name}" if namespace and entry.name else (entry.name or pattern)
+                found.append(Route(pattern, name, kwargs, entry.callback))
+
+    walk(get_resolver(), "", "")
+    return found
+
+
+ROUTES = routes()
+
+
+def admin_model(route: Route) -> type[models.Model] | None:
+    model_admin = getattr(route.callback, "model_admin", None)
+    return model_admin.model if model_admin is not None else None
+
+
+def test_every_path_parameter_has_a_mapping() -> None:
+    """A new URL with a parameter nobody mapped fails here: add it to ROW_KWARGS or CHOICE_KWARGS."""
+    known = set(ROW_KWARGS) | set(CHOICE_KWARGS) | ADMIN_KWARGS
+    unmapped = {(r.pattern, k) for r in ROUTES for k in r.kwargs if k not in known}
+    assert not unmapped
+    for route in ROUTES:
+        if "object_id" in route.kwargs and "content_type_id" not in route.kwargs:
+            assert admin_model(route) is not None, f"{route.pattern}: whose object_id is it?"
+    assert len(ROUTES) > 200  # the admin's pages are in the walk, not just the dashboard's
+
+
+def test_the_walk_covers_the_dashboard_desk_admin_jobs_and_media() -> None:
+    names = {r.name for r in ROUTES}
+    assert {"locks:lock", "desk:stay", "locks:event-media", "healthz", "django_rq:jobs"} <= names
+    assert {"admin:locks_accesscode_change", "admin:view_on_site", "admin:auth_user_password_change"} <= names
+    assert not any(r.pattern.startswith("tuya-sim/") for r in ROUTES)
+
+
+@pytest.fixture
+def tenants(db: None, django_user_model: Any, settings: Any, tmp_path: Path) -> tuple[Tenant, Tenant]:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PRIVATE_MEDIA_ROOT = str(tmp_path / "private")
+    a = build_tenant("Alpha", "alpha", "8617342", django_user_model)
+    b = build_tenant("Bravo Zulu", "bravo", "9264815", django_user_model)
+    # B's photo is really on disk, so a view that skipped the scoping would serve it instead of "not available".
+    photo = b.objects[EventMedia]
+    (tmp_path / "private").mkdir()
+    (tmp_path / "private" / "b.jpg").write_bytes(b"\xff\xd8\xff\xe0 Bravo photo")
+    EventMedia.objects.filter(pk=photo.pk).update(status=EventMedia.Status.DONE, original="b.jpg", thumbnail="b.jpg")
+    b.objects[Group] = Group.objects.create(name="Bravo Zulu group")
+    return a, b
+
+
+def values_for(route: Route, b: Tenant) -> Iterator[dict[str, str]]:
+    """Every filling of the route's parameters with B's rows (and each known value of its choice parameters)."""
+    fillings: list[dict[str, str]] = [{}]
+    for kwarg in route.kwargs:
+        if kwarg in ROW_KWARGS:
+            options = [str(b.objects[ROW_KWARGS[kwarg]].pk)]
+        elif kwarg in CHOICE_KWARGS:
+            options = CHOICE_KWARGS[kwarg]
+        elif kwarg in ("object_id", "id") and "content_type_id" not in route.kwargs:
+            model = admin_model(route) or apps.get_model("auth", "User")
+            row = b.staff if model is apps.get_model("auth", "User") else b.objects.get(model)
+            options = [str(row.pk) if row is not None else "987654"]  # axes' rows and the like: none of B's
+        elif kwarg in ("content_type_id", "object_id"):
+            continue  # view_on_site: both filled together below
+        else:  # pragma: no cover - test_every_path_parameter_has_a_mapping fails first
+            raise AssertionError(kwarg)
+        fillings = [{**f, kwarg: o} for f in fillings for o in options]
+    if "content_type_id" in route.kwargs:
+        fillings = [
+            {"content_type_id": str(ContentType.objects.get_for_model(m).pk), "object_id": str(row.pk)}
+            for m, row in b.objects.items()
+        ]
+    yield from fillings
+
+
+def url_of(route: Route, filling: dict[str, str]) -> str:
+    """The path with each parameter replaced, for regex and path() patterns alike (reverse() needs a name)."""
+    path = route.pattern
+    for kwarg, value in filling.items():
+        path = re.sub(r"\(\?P<" + kwarg + r">(?:[^()]|\([^()]*\))*\)\??", value, path)
+        path = re.sub(r"<(?:\w+:)?" + kwarg + r">", value, path)
+    path = path.replace("^", "").replace("$", "").replace("/?", "/")
+    assert not re.search(r"[<(]", path), (route.pattern, path)
+    return "/" + path
+
+
+def snapshot() -> dict[str, dict[Any, dict[str, Any]]]:
+    """Every row of our apps and auth, field by field (audit rows apart: they are checked on their own)."""
+    tables: dict[str, dict[Any, dict[str, Any]]] = {}
+    for label in ("tenants", "locks", "auth"):
+        for model in apps.get_app_config(label).get_models():
+            if model is AuditEvent:
+                continue
+            rows = model._base_manager.values("pk", *_fields(model))
+            tables[model._meta.label] = {row["pk"]: row for row in rows}
+    return tables
+
+
+def _fields(model: type[models.Model]) -> list[str]:
+    return [f.attname for f in model._meta.concrete_fields if f.attname not in ("last_login",)]
+
+
+def b_strings(b: Tenant) -> list[str]:
+    """What would give B's data away on a page: its names, PIN and secrets."""
+    return ["Bravo", b.pin, b.local_key, "fk-bravo-secret", "9264815"]
+
+
+def walk_as(client_for: Callable[[], Client], b: Tenant) -> list[str]:
+    """GET and POST every route with B's ids; returns what went wrong (empty: all refused, nothing shown)."""
+    problems: list[str] = []
+    for route in ROUTES:
+        for filling in values_for(route, b):
+            url = url_of(route, filling)
+            for method in ("get", "post"):
+                if route.name == "logout" and method == "post":
+                    continue  # signs A out: harmless, and the next request signs in again anyway
+                client = client_for()
+                response = getattr(client, method)(url)
+                status = response.status_code
+                body = response.content.decode(errors="replace") if not response.streaming else ""
+                if status >= 500 and not (route.name == "healthz" and status == 503):  # 503: no workers here
+                    problems.append(f"{method.upper()} {url}: {status}")
+                elif any(s in body for s in b_strings(b)):
+                    problems.append(f"{method.upper()} {url}: {status} shows B's data")
+                elif must_refuse(route) and not refused(response, url):
+                    problems.append(f"{method.upper()} {url}: {status} {response.get('Location', '')}")
+    return problems
+
+
+def must_refuse(route: Route) -> bool:
+    """A route with a row (or a job) in its path; the admin's app index and catch-all name none of B's."""
+    return any(k not in ("app_label", "url") for k in route.kwargs)
+
+
+def refused(response: Any, url: str) -> bool:
+    if response.status_code in ALLOWED_STATUSES or _to_sign_in(response):
+        return True
+    # The admin's old-style object URL only redirects to the change page, which the walk refuses separately.
+    # And Django's own "no such object" for rows outside our apps (django-axes'): back to the admin's index.
+    return response.status_code == 302 and response["Location"] in (url + "change/", "/admin/")
+
+
+def _to_sign_in(response: Any) -> bool:
+    location = response.get("Location", "") if response.status_code == 302 else ""
+    return location.startswith(("/accounts/login/", "/admin/login/"))
+
+
+def check_b_untouched(before: dict[str, Any], b: Tenant, a: Tenant) -> None:
+    after = snapshot()
+    changed = []
+    for table, rows in before.items():
+        for pk, row in after[table].items():
+            if rows.get(pk) != row:
+                changed.append(f"{table} {pk}: {rows.get(pk)} -> {row}")
+        changed += [f"{table} {pk}: deleted" for pk in rows.keys() - after[table].keys()]
+    assert not changed, "\n".join(changed)
+    written = AuditEvent.objects.exclude(pk__in=[a.objects[AuditEvent].pk, b.objects[AuditEvent].pk])
+    for event in written.filter(organisation=b.org):
+        assert event.action.startswith("access."), (event.action, event.summary)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("role", [Role.OWNER, Role.FRONT_DESK])
+def test_a_member_of_a_gets_nothing_of_b_anywhere(
+    tenants: tuple[Tenant, Tenant], django_user_model: Any, role: str
+) -> None:
+    a, b = tenants
+    if role == Role.OWNER:
+        user = a.staff  # an owner who is also staff with every permission of our apps: the admin is walked too
+    else:
+        user = django_user_model.objects.create_user("desk-alpha")
+        Membership.objects.create(user=user, organisation=a.org, role=Role.FRONT_DESK)
+    before = snapshot()
+
+    def signed_in() -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    problems = walk_as(signed_in, b)
+    assert not problems, "\n".join(problems)
+    check_b_untouched(before, b, a)
+
+
+@pytest.mark.slow
+def test_posts_without_a_csrf_token_are_refused_everywhere(tenants: tuple[Tenant, Tenant]) -> None:
+    a, b = tenants
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(a.staff)
+    before = snapshot()
+    problems = []
+    for route in ROUTES:
+        for filling in values_for(route, b):
+            url = url_of(route, filling)
+            status = client.post(url).status_code
+            if status != 403:
+                problems.append(f"POST {url}: {status}")
+    assert not problems, "\n".join(problems)
+    check_b_untouched(before, b, a)
+    assert AuditEvent.objects.filter(action="access.refused").count() >= len(ROUTES)
+
+
+@pytest.mark.slow
+def test_anonymous_visitors_are_sent_to_sign_in_everywhere_but_the_public_pages(
+    tenants: tuple[Tenant, Tenant],
+) -> None:
+    a, b = tenants
+    before = snapshot()
+    problems = []
+    for route in ROUTES:
+        if route.name in PUBLIC:
+            continue
+        for filling in values_for(route, b):
+            url = url_of(route, filling)
+            for method in ("get", "post"):
+                response = getattr(Client(), method)(url)
+                body = response.content.decode(errors="replace") if not response.streaming else ""
+                if response.status_code >= 500 or any(s in body for s in b_strings(b)):
+                    problems.append(f"{method.upper()} {url}: {response.status_code}")
+                elif not refused(response, url):
+                    problems.append(f"{method.upper()} {url}: {response.status_code} {response.get('Location')}")
+    assert not problems, "\n".join(problems)
+    check_b_untouched(before, b, a)
