@@ -162,3 +162,28 @@ def test_the_timeline_shows_the_photo_the_lock_took(
     assert page.evaluate("(img) => img.naturalWidth", photo.first.element_handle()) > 0  # a real decoded image
     expect(page.locator("main")).to_contain_text("doorbell")
     screenshot(page, "activity-photo")
+
+
+def test_connect_a_cloud_project_and_put_its_lock_on_a_door(
+    signed_in: Callable[..., Any], landlord: Any, sim_url: str, world: Any, unit: Any, workers: None
+) -> None:
+    from locks.simulator import conf as sim_conf
+
+    device_id = world.device("wifi")
+    page = signed_in(*OWNER)
+    page.get_by_role("link", name="Cloud and locks").click()
+    page.get_by_label("Name", exact=True).fill("Tuya EU")
+    page.get_by_label("Region or URL").fill(sim_url)
+    page.get_by_label("Access ID").fill(sim_conf.DEMO_ACCESS_ID)
+    page.get_by_label("Access secret").fill(sim_conf.DEMO_ACCESS_SECRET)
+    page.get_by_role("button", name="Connect").click()
+    expect(page.locator("#messages")).to_contain_text("is connected")
+    expect(page.locator("tbody tr", has_text="Connected")).to_be_visible(timeout=SETTLE)  # the page reloads when done
+    lock = Lock.objects.get(device_id=device_id)
+    row = page.locator(f"#lock-{lock.pk}")
+    row.get_by_label(f"Door of {lock.name}").select_option(label=str(unit))
+    row.get_by_role("button", name="Save").click()
+    expect(page.locator(f"#lock-{lock.pk}")).to_contain_text(f"On {unit}.")
+    lock.refresh_from_db()
+    assert lock.unit == unit
+    screenshot(page, "setup-desktop")
