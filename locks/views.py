@@ -301,7 +301,7 @@ def code_action(request: HttpRequest, code_id: int, action: str) -> HttpResponse
 def _version(request: HttpRequest) -> int | None:
     """The code's version the page was showing: a page that went stale gets told instead of acting blindly."""
     raw = request.POST.get("version", "")
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # str.isdigit() alone also says yes to "²", which int() refuses
         raise ValidationError("This page is out of date; reload it and try again.")
     return int(raw)
 
@@ -458,7 +458,7 @@ def _cursor(raw: str) -> tuple[Any, int] | None:
 
     when, _, pk = raw.rpartition("_")
     moment = parse_datetime(when) if when else None
-    if moment is None or not pk.isdigit():
+    if moment is None or not (pk.isascii() and pk.isdigit()):
         return None
     return moment, int(pk)
 
@@ -515,7 +515,7 @@ def activity(request: HttpRequest) -> HttpResponse:
 
 
 def _int(raw: str) -> int:
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise Http404("No such item.")
     return int(raw)
 
