@@ -41,9 +41,14 @@ class LocalDateTimeField(forms.DateTimeField):
 
     widget = LocalDateTimeInput
 
+    # A door code or a stay lives in this century; year 1 or 9999 would overflow when moved between zones (a 500).
+    YEARS = range(2000, 2100)
+
     def to_python(self, value: Any) -> datetime | None:
         with timezone.override(dt_timezone.utc):  # Django makes input aware in the current zone: undo it exactly
             result = super().to_python(value)
+        if result is not None and result.year not in self.YEARS:
+            raise ValidationError(f"Give a date between {self.YEARS[0]} and {self.YEARS[-1]}.", code="invalid")
         return result.replace(tzinfo=None) if result is not None else None
 
 
@@ -476,7 +481,7 @@ class UnitsForm(DashboardForm):
         for part in self.cleaned_data["names"].split(","):
             part = part.strip()
             first, dash, last = part.partition("-")
-            if dash and first.strip().isdigit() and last.strip().isdigit():
+            if dash and all(end.strip().isascii() and end.strip().isdigit() for end in (first, last)):
                 low, high = int(first), int(last)
                 if not 0 < high - low < 500:
                     raise ValidationError(f"{part}: a range goes up, by at most 500 units.")
