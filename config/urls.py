@@ -5,6 +5,9 @@ from django.urls import include, path
 from config import health
 from locks import views as lock_views
 from tenants import views as tenant_views
+from tenants.forms import AdminSignInForm, SignInForm
+
+admin.site.login_form = AdminSignInForm  # a username too long for the records is refused, not a 500
 
 urlpatterns = [
     path("", lock_views.home, name="home"),
@@ -12,7 +15,7 @@ urlpatterns = [
     path("organisation/", tenant_views.switch_organisation, name="switch-organisation"),
     path("", include("locks.urls")),
     path("desk/", include("tenants.urls")),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", auth_views.LoginView.as_view(authentication_form=SignInForm), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("django-rq/", include("django_rq.urls")),

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 
 from locks.forms import LocalDateTimeField, local_input, make_aware_in, manageable_units
 from tenants.models import Stay, Unit
@@ -62,3 +65,19 @@ class MoveStayForm(StayForm):
         super().__init__(*args, stay=stay, **kwargs)
         organisation = stay.unit.property.organisation
         self.fields["unit"].queryset = manageable_units(user, organisation).exclude(pk=stay.unit_id)
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form with the username's length checked before anyone is looked up or a failure recorded.
+
+    Django only puts the limit on the input (maxlength), and django-axes writes the username tried to a column of
+    255 characters: a longer one posted by hand was a 500 on PostgreSQL (found by tests/config/test_forms_fuzz.py).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["username"].validators.append(MaxLengthValidator(self.fields["username"].max_length))
+
+
+class AdminSignInForm(SignInForm, AdminAuthenticationForm):
+    """The same for the admin's sign-in page (staff only, as Django's)."""
