@@ -264,12 +264,17 @@ def parse_record(record: LockRecord) -> Record:
 # --- linking ---------------------------------------------------------------------------------------------------
 
 
+def _is_number(value: str) -> bool:
+    """Plain ASCII digits: str.isdigit() alone also says yes to "²", which int() refuses (a crashed sync)."""
+    return value.isascii() and value.isdigit()
+
+
 def _method_ref(record: Record) -> tuple[str, int] | None:
     """(DP code, number) of the method behind an unlock, or behind a duress alarm ("unlock_fingerprint-02")."""
     code, value = record.dp_code, record.dp_value
     if record.dp_code == "hijack" and "-" in value:
         code, _, value = value.rpartition("-")
-    if code in METHOD_TYPES and value.isdigit():
+    if code in METHOD_TYPES and _is_number(value):
         return code, int(value)
     return None
 
@@ -279,7 +284,7 @@ class Linker:
 
     def __init__(self, lock: Lock, records: Sequence[Record]) -> None:
         self.lock = lock
-        ids = {int(r.dp_value) for r in records if r.dp_code == "unlock_temporary" and r.dp_value.isdigit()}
+        ids = {int(r.dp_value) for r in records if r.dp_code == "unlock_temporary" and _is_number(r.dp_value)}
         self.codes: dict[int, list[AccessCode]] = {}
         if ids:
             for code in AccessCode.objects.filter(lock=lock, tuya_password_id__in=ids).order_by("-created_at"):
@@ -304,7 +309,7 @@ class Linker:
         )
 
     def _code(self, record: Record) -> AccessCode | None:
-        if record.dp_code != "unlock_temporary" or not record.dp_value.isdigit():
+        if record.dp_code != "unlock_temporary" or not _is_number(record.dp_value):
             return None
         candidates = self.codes.get(int(record.dp_value), [])
         # A password id may come back after a delete: prefer the code whose window held the moment.

@@ -276,7 +276,7 @@ class BookStayForm(DashboardForm):
 
     def clean_guest_phone(self) -> str:
         phone = self.cleaned_data["guest_phone"].strip()
-        if phone and not all(c.isdigit() or c in "+-() ." for c in phone):
+        if phone and not all((c.isascii() and c.isdigit()) or c in "+-() ." for c in phone):
             raise ValidationError("A phone number has digits, spaces and + - ( ) only.")
         return phone
 

@@ -79,7 +79,7 @@ def download(url: str) -> bytes:
             if status != 200:
                 raise MediaFailure(f"The photo's URL answered HTTP {status}.")
             length = response.headers.get("Content-Length", "")
-            if length.isdigit() and int(length) > cap:
+            if length.isascii() and length.isdigit() and int(length) > cap:
                 raise MediaFailure(f"The photo is larger than {cap} bytes.")
             data = bytearray()
             for chunk in response.iter_content(64 * 1024):

@@ -356,3 +356,11 @@ def test_parsers_refuse_records_without_code_or_time() -> None:
     assert record.occurred_at.timestamp() == 1700000000  # seconds are read as seconds
     assert events.classify("alarm_lock", "tongue_bad") == ("alarm", "bolt jammed")
     assert events.classify("unlock_phone_remote", "1") == ("unlock", "remote")
+
+
+def test_non_ascii_digits_from_the_cloud_are_stored_unlinked_not_a_crash(make_lock) -> None:
+    lock = make_lock("wifi")
+    odd = {"natural_key": "odd:1", "dp_code": "unlock_temporary", "dp_value": "²", "occurred_at": timezone.now()}
+    records = [events.Record(**odd, actor_name="", cloud_user_id="", raw={})]
+    stored = events.store_records(lock, records)
+    assert [(e.dp_value, e.access_code_id) for e in stored] == [("²", None)]
