@@ -19,19 +19,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from locks import alerts, remote
 from locks.models import Alert, EventMedia, RemoteUnlockRequest
-from tenants.context import current_membership
+from tenants.context import membership_or_404
 from tenants.models import Membership, Role
 from tenants.signals import client_ip
 
 ALERTS_SHOWN = 100
 RECENT_REQUESTS = 20
-
-
-def _membership(request: HttpRequest) -> Membership:
-    membership = current_membership(request)
-    if membership is None:
-        raise Http404("You are not a member of any organisation.")
-    return membership
 
 
 # --- alerts -------------------------------------------------------------------------------------------------
@@ -41,7 +34,7 @@ def _membership(request: HttpRequest) -> Membership:
 @require_GET
 def alert_list(request: HttpRequest) -> HttpResponse:
     """Open alerts first (newest first), then the latest closed ones."""
-    membership = _membership(request)
+    membership = membership_or_404(request)
     base = Alert.objects.filter(organisation=membership.organisation).select_related("lock", "acknowledged_by")
     open_alerts = list(
         base.filter(resolved_at__isnull=True).order_by(F("acknowledged_at").asc(nulls_first=True), "-last_seen_at")[
@@ -64,7 +57,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
-    membership = _membership(request)
+    membership = membership_or_404(request)
     alert = get_object_or_404(Alert.objects.select_related("lock"), pk=alert_id, organisation=membership.organisation)
     try:
         alert = alerts.acknowledge_alert(alert, actor=request.user, ip=client_ip(request))
@@ -107,7 +100,7 @@ def _requests(membership: Membership, now: datetime) -> tuple[list[RemoteUnlockR
 @require_GET
 def remote_unlock_panel(request: HttpRequest) -> HttpResponse:
     """Doors waiting for an answer (with the photo), and the latest answers. htmx polls the list."""
-    membership = _membership(request)
+    membership = membership_or_404(request)
     now = timezone.now()
     waiting, recent = _requests(membership, now)
     context = {
@@ -125,7 +118,7 @@ def remote_unlock_panel(request: HttpRequest) -> HttpResponse:
 @require_GET
 def remote_unlock_row(request: HttpRequest, request_id: int) -> HttpResponse:
     """One request, for the row's own polling while the door is opening."""
-    membership = _membership(request)
+    membership = membership_or_404(request)
     item = get_object_or_404(
         RemoteUnlockRequest.objects.select_related("lock__unit", "event", "decided_by"),
         pk=request_id,
@@ -137,7 +130,7 @@ def remote_unlock_row(request: HttpRequest, request_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def remote_unlock_decide(request: HttpRequest, request_id: int, action: str) -> HttpResponse:
-    membership = _membership(request)
+    membership = membership_or_404(request)
     if action not in ("approve", "reject"):
         raise Http404("Unknown action.")
     item = get_object_or_404(RemoteUnlockRequest, pk=request_id, organisation=membership.organisation)

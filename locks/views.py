@@ -23,7 +23,7 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from locks import forms, services
 from locks.models import AccessCode, CloudAccount, Lock, LockOperation
-from tenants.context import current_membership
+from tenants.context import current_membership, membership_or_404
 from tenants.models import Membership, Property, Role
 from tenants.signals import client_ip
 
@@ -35,13 +35,6 @@ UNSETTLED = [
     AccessCode.Status.UNKNOWN,
 ]
 CODES_SHOWN = 50
-
-
-def _membership(request: HttpRequest) -> Membership:
-    membership = current_membership(request)
-    if membership is None:
-        raise Http404("You are not a member of any organisation.")
-    return membership
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
@@ -70,7 +63,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def portfolio(request: HttpRequest) -> HttpResponse:
     """Every property with its counts of locks, offline locks, low batteries and codes needing attention."""
-    organisation = _membership(request).organisation
+    organisation = membership_or_404(request).organisation
     now = timezone.now()
     properties = (
         Property.objects.filter(organisation=organisation)
@@ -107,7 +100,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
 @require_GET
 def property_detail(request: HttpRequest, property_id: int) -> HttpResponse:
     """A property's units and their locks with badges; paginated, so a large hotel stays fast."""
-    organisation = _membership(request).organisation
+    organisation = membership_or_404(request).organisation
     prop = get_object_or_404(Property, pk=property_id, organisation=organisation)
     now = timezone.now()
     locks = (
@@ -134,7 +127,7 @@ def property_detail(request: HttpRequest, property_id: int) -> HttpResponse:
 
 
 def _lock_for(request: HttpRequest, lock_id: int) -> Lock:
-    organisation = _membership(request).organisation
+    organisation = membership_or_404(request).organisation
     return get_object_or_404(
         Lock.objects.select_related("unit__property", "organisation", "cloud_account"),
         pk=lock_id,
@@ -143,7 +136,7 @@ def _lock_for(request: HttpRequest, lock_id: int) -> Lock:
 
 
 def _code_for(request: HttpRequest, code_id: int) -> AccessCode:
-    organisation = _membership(request).organisation
+    organisation = membership_or_404(request).organisation
     return get_object_or_404(
         AccessCode.objects.select_related("lock__unit__property", "lock__organisation", "guest", "stay"),
         pk=code_id,
@@ -188,7 +181,7 @@ def _lock_context(request: HttpRequest, lock: Lock, **extra: Any) -> dict[str, A
 
 
 def _issue_form(request: HttpRequest, lock: Lock, data: Any = None) -> forms.IssueCodeForm:
-    organisation = _membership(request).organisation
+    organisation = membership_or_404(request).organisation
     zone = services.time_zone_of(lock)
     now = timezone.now()
     initial = {
@@ -423,7 +416,7 @@ def _operation_for(request: HttpRequest, operation_id: int) -> LockOperation:
     return get_object_or_404(
         LockOperation.objects.select_related("lock__unit__property", "lock__organisation"),
         pk=operation_id,
-        organisation=_membership(request).organisation,
+        organisation=membership_or_404(request).organisation,
     )
 
 
@@ -471,7 +464,7 @@ def activity(request: HttpRequest) -> HttpResponse:
     from locks.models import LockEvent
     from tenants.models import Unit
 
-    organisation = _membership(request).organisation
+    organisation = membership_or_404(request).organisation
     events = LockEvent.objects.filter(organisation=organisation)
     scope: dict[str, Any] = {}
     if lock_id := request.GET.get("lock", ""):
@@ -526,7 +519,7 @@ SETUP_ROLES = (Role.OWNER, Role.MANAGER)
 
 
 def _setup_membership(request: HttpRequest) -> Membership:
-    membership = _membership(request)
+    membership = membership_or_404(request)
     if membership.role not in SETUP_ROLES:
         raise PermissionDenied("Only owners and managers connect cloud projects and attach locks.")
     return membership

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 
 from tenants.models import Membership
 
@@ -33,6 +33,14 @@ def current_membership(request: HttpRequest) -> Membership | None:
         )
         request._memberships = memberships  # type: ignore[attr-defined]
     return request._membership  # type: ignore[attr-defined,no-any-return]
+
+
+def membership_or_404(request: HttpRequest) -> Membership:
+    """The current membership, for views that show an organisation's rows: none at all is a 404."""
+    membership = current_membership(request)
+    if membership is None:
+        raise Http404("You are not a member of any organisation.")
+    return membership
 
 
 def organisation_context(request: HttpRequest) -> dict[str, Any]:

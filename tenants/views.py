@@ -31,7 +31,7 @@ from locks import services
 from locks.forms import BookStayForm, apply_service_error, default_check_out, local_input
 from locks.models import AccessCode
 from tenants import notify
-from tenants.context import SESSION_KEY, current_membership, memberships_of
+from tenants.context import SESSION_KEY, membership_or_404, memberships_of
 from tenants.forms import MoveStayForm, StayDatesForm
 from tenants.models import CODE_ROLES, Membership, Property, Role, Stay
 from tenants.signals import client_ip
@@ -51,13 +51,6 @@ def switch_organisation(request: HttpRequest) -> HttpResponse:
 
 
 # --- scoping ------------------------------------------------------------------------------------------------
-
-
-def _membership(request: HttpRequest) -> Membership:
-    membership = current_membership(request)
-    if membership is None:
-        raise Http404("You are not a member of any organisation.")
-    return membership
 
 
 def _may_act(membership: Membership) -> bool:
@@ -83,12 +76,12 @@ def _stays(membership: Membership) -> QuerySet[Stay]:
 
 
 def _get_stay(request: HttpRequest, stay_id: int) -> tuple[Membership, Stay]:
-    membership = _membership(request)
+    membership = membership_or_404(request)
     return membership, get_object_or_404(_stays(membership), pk=stay_id)
 
 
 def _get_code(request: HttpRequest, code_id: int) -> tuple[Membership, AccessCode]:
-    membership = _membership(request)
+    membership = membership_or_404(request)
     codes = AccessCode.objects.filter(stay__in=_stays(membership)).select_related("lock", "stay__unit__property")
     return membership, get_object_or_404(codes, pk=code_id)
 
@@ -178,7 +171,7 @@ def _book(
 @login_required
 def today(request: HttpRequest) -> HttpResponse:
     """The front desk's screen: check a guest in, then today's arrivals and departures with their codes."""
-    membership = _membership(request)
+    membership = membership_or_404(request)
     form: BookStayForm | None = None
     token = uuid.uuid4()
     if request.method == "POST":
@@ -466,7 +459,7 @@ WHEN = {"current": "Current", "upcoming": "Upcoming", "past": "Past"}
 @login_required
 def stays(request: HttpRequest) -> HttpResponse:
     """Stays and leases: current, upcoming or past, searched by guest or room, newest first, paged."""
-    membership = _membership(request)
+    membership = membership_or_404(request)
     when = request.GET.get("when", "current")
     if when not in WHEN:
         when = "current"
