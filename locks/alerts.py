@@ -32,6 +32,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from redis.exceptions import RedisError
 
 from locks.models import AccessCode, Alert, CloudAccount, Lock, LockEvent
@@ -533,11 +534,16 @@ def badge_counts(request: Any) -> dict[str, Any]:
     if membership is None:
         return {}
     org = membership.organisation_id
+    # Lazy: only pages that draw the navigation count; the polled htmx fragments never do.
     return {
-        "open_alert_count": Alert.objects.filter(
-            organisation_id=org, resolved_at__isnull=True, acknowledged_at__isnull=True
-        ).count(),
-        "pending_remote_unlock_count": RemoteUnlockRequest.objects.filter(
-            organisation_id=org, status=RemoteUnlockRequest.Status.PENDING
-        ).count(),
+        "open_alert_count": SimpleLazyObject(
+            lambda: Alert.objects.filter(
+                organisation_id=org, resolved_at__isnull=True, acknowledged_at__isnull=True
+            ).count()
+        ),
+        "pending_remote_unlock_count": SimpleLazyObject(
+            lambda: RemoteUnlockRequest.objects.filter(
+                organisation_id=org, status=RemoteUnlockRequest.Status.PENDING
+            ).count()
+        ),
     }

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 
 from locks import media
 from locks.models import EventMedia
-from tenants.context import current_membership
+from tenants.context import membership_or_404
 from tenants.models import Role
 
 VARIANTS = ("original", "thumb")
@@ -19,8 +19,8 @@ CACHE_SECONDS = 3600  # the files never change once stored; "private" keeps them
 @login_required
 @require_GET
 def event_media(request: HttpRequest, media_id: int, variant: str) -> FileResponse:
-    membership = current_membership(request)
-    if membership is None or variant not in VARIANTS:
+    membership = membership_or_404(request)
+    if variant not in VARIANTS:
         raise Http404
     photo = get_object_or_404(
         EventMedia.objects.select_related("event__lock__unit"), pk=media_id, organisation=membership.organisation

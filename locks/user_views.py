@@ -21,7 +21,8 @@ from locks import lock_users, services
 from locks.forms import WEEKDAYS, LocalDateTimeField, apply_service_error, local_input, make_aware_in, minutes_of
 from locks.models import Lock, LockUser, UnlockMethod
 from locks.tuya.schedule import format_minutes, weekdays_to_working_day, working_day_to_weekdays
-from tenants.context import current_membership
+from locks.views import _lock_for
+from tenants.context import membership_or_404
 from tenants.models import Organisation
 from tenants.signals import client_ip
 
@@ -29,18 +30,7 @@ PAGE = "locks/lock_users.html"
 
 
 def _organisation(request: HttpRequest) -> Organisation:
-    membership = current_membership(request)
-    if membership is None:
-        raise Http404("You are not a member of any organisation.")
-    return membership.organisation
-
-
-def _lock(request: HttpRequest, lock_id: int) -> Lock:
-    return get_object_or_404(
-        Lock.objects.select_related("unit__property", "organisation", "cloud_account"),
-        pk=lock_id,
-        organisation=_organisation(request),
-    )
+    return membership_or_404(request).organisation
 
 
 def _lock_user(request: HttpRequest, lock_user_id: int) -> LockUser:
@@ -204,7 +194,7 @@ def _context(request: HttpRequest, lock: Lock, **extra: Any) -> dict[str, Any]:
 @login_required
 @require_GET
 def lock_users_page(request: HttpRequest, lock_id: int) -> HttpResponse:
-    lock = _lock(request, lock_id)
+    lock = _lock_for(request, lock_id)
     template = f"{PAGE}#people" if request.htmx else PAGE
     return render(request, template, _context(request, lock))
 
@@ -212,7 +202,7 @@ def lock_users_page(request: HttpRequest, lock_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def lock_user_add(request: HttpRequest, lock_id: int) -> HttpResponse:
-    lock = _lock(request, lock_id)
+    lock = _lock_for(request, lock_id)
     _manager(request, lock)
     form = AddUserForm(request.POST)
     if form.is_valid():
@@ -286,7 +276,7 @@ def lock_user_enroll(request: HttpRequest, lock_user_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def lock_users_sync(request: HttpRequest, lock_id: int) -> HttpResponse:
-    lock = _lock(request, lock_id)
+    lock = _lock_for(request, lock_id)
     _manager(request, lock)
     return _act(
         request,
@@ -322,8 +312,13 @@ def _refused(request: HttpRequest, lock: Lock, error: str) -> HttpResponse:
 def unlock_method_row(request: HttpRequest, method_id: int) -> HttpResponse:
     """One method's row: what the enrollment progress bar polls until it settles."""
     method = _method(request, method_id)
-    context = {"method": method, "lock": method.lock, "may_manage": services.may_see_pins(request.user, method.lock)}
-    context.update(_context(request, method.lock))
+    lock = method.lock
+    context = {
+        "method": method,
+        "lock": lock,
+        "may_manage": services.may_see_pins(request.user, lock),
+        "can": {op: lock_users.can(lock, op) for op in lock_users.CAN},
+    }
     return render(request, f"{PAGE}#method-row", context)
 
 

@@ -217,11 +217,11 @@ def issue_code(request: HttpRequest, lock_id: int) -> HttpResponse:
         else:
             code = form.save(actor=request.user, ip=client_ip(request))
     if code is None:
-        response = render(request, "locks/lock_detail.html#issue-form", _lock_context(request, lock, issue_form=form))
+        context = _lock_context(request, lock, issue_form=form)
         if request.htmx:
-            return response
+            return render(request, "locks/lock_detail.html#issue-form", context)
         # A plain post with errors: the whole page, the form filled in, the errors beside the fields.
-        return render(request, "locks/lock_detail.html", _lock_context(request, lock, issue_form=form), status=400)
+        return render(request, "locks/lock_detail.html", context, status=400)
     messages.success(request, f"Code “{code.label}” is on its way to the lock; its status updates below.")
     if request.htmx:
         # Not a redirect to "#code-N": the browser does not reload for a new fragment of the same page.
@@ -328,8 +328,6 @@ def code_reveal(request: HttpRequest, code_id: int) -> HttpResponse:
     code = _code_for(request, code_id)
     try:
         pin = services.reveal_pin(code, actor=request.user, ip=client_ip(request))
-    except PermissionDenied:
-        raise
     except ValidationError as refused:
         return _render_row(request, code, error=_error_text(refused))
     if not request.htmx:
@@ -619,11 +617,10 @@ def cloud_import(request: HttpRequest, account_id: int) -> HttpResponse:
 def cloud_account_row(request: HttpRequest, account_id: int) -> HttpResponse:
     """Polled while an import runs; when it ends, the page reloads to show the new locks."""
     account = _account_for(request, account_id)
-    account.lock_count = account.locks.count()
-    response = render(request, "locks/setup.html#account-row", {"account": account})
     if not account.importing and request.GET.get("was") == "importing":
         return HttpResponseClientRefresh()
-    return response
+    account.lock_count = account.locks.count()
+    return render(request, "locks/setup.html#account-row", {"account": account})
 
 
 @login_required
