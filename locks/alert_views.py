@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from locks import alerts, remote
 from locks.models import Alert, EventMedia, RemoteUnlockRequest
 from tenants.context import membership_or_404
-from tenants.models import Membership, Role
+from tenants.models import MANAGER_ROLES, Membership
 from tenants.signals import client_ip
 
 ALERTS_SHOWN = 100
@@ -49,7 +49,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
             "nav": "alerts",
             "open_alerts": open_alerts,
             "closed_alerts": closed,
-            "can_acknowledge": membership.role in (Role.OWNER, Role.MANAGER) or request.user.is_superuser,
+            "can_acknowledge": membership.role in MANAGER_ROLES or request.user.is_superuser,
         },
     )
 

@@ -52,7 +52,6 @@ EMAIL_RETRY_FOR = timedelta(days=1)
 
 # Alerts about something that happened (not a state that lasts): acknowledging one closes the incident.
 EVENT_KINDS = frozenset({Kind.WRONG_CODE_BURST, Kind.TAMPER, Kind.DURESS, Kind.DOORBELL})
-MANAGER_ROLES = frozenset({"owner", "manager"})
 TAMPER_VALUES = frozenset({"pry", "shock"})
 LOW_BATTERY_VALUES = frozenset({"low_battery", "power_off"})
 
@@ -130,7 +129,7 @@ def resolve_alert(*, organisation_id: int, key: str, at: datetime | None = None)
 
 
 def may_acknowledge(user: Any, organisation_id: int) -> bool:
-    from tenants.models import Membership
+    from tenants.models import MANAGER_ROLES, Membership
 
     if getattr(user, "is_superuser", False):
         return True
@@ -176,7 +175,7 @@ def _acknowledge(alert_id: int, *, actor: Any, ip: str | None) -> Alert:
 def _recipients(organisation_id: int) -> list[str]:
     if settings.ALERT_EMAIL_TO:
         return list(settings.ALERT_EMAIL_TO)
-    from tenants.models import Membership
+    from tenants.models import MANAGER_ROLES, Membership
 
     emails = Membership.objects.filter(organisation_id=organisation_id, role__in=MANAGER_ROLES).values_list(
         "user__email", flat=True

@@ -32,6 +32,7 @@ from redis.exceptions import RedisError
 
 from locks import alerts
 from locks.cloud import api_for
+from locks.lock_users import DP_TO_TYPE
 from locks.models import AccessCode, EventMedia, Lock, LockEvent, LockKind, LockUser, SyncCursor, UnlockMethod
 from locks.tuya import TuyaError, TuyaRateLimitedError, TuyaUnsupportedError
 from locks.tuya.api import LockApi
@@ -112,15 +113,7 @@ ALARM_WORDS = {
     "defense": "armed alarm",
 }
 # The method DP codes and the unlock_type an UnlockMethod row carries for them (the spec's short names).
-METHOD_TYPES = {
-    "unlock_fingerprint": "fingerprint",
-    "unlock_password": "password",
-    "unlock_card": "card",
-    "unlock_face": "face",
-    "unlock_hand": "hand",
-    "unlock_finger_vein": "finger_vein",
-    "unlock_telecontrol_kit": "remoteControl",
-}
+METHOD_TYPES = DP_TO_TYPE
 
 
 def streams_for(kind: str) -> tuple[str, ...]:

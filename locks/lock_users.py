@@ -27,16 +27,11 @@ from django.utils import timezone
 
 from locks import cloud
 from locks.models import Lock, LockKind, LockUser, UnlockMethod
-from locks.services import _explain, audit, time_zone_of
+from locks.services import TRANSIENT, audit, explain, time_zone_of
 from locks.tuya import (
     TuyaDeviceOfflineError,
     TuyaError,
-    TuyaNetworkError,
     TuyaNotFoundError,
-    TuyaRateLimitedError,
-    TuyaServerError,
-    TuyaTimeoutError,
-    TuyaTokenError,
 )
 from locks.tuya.api import KeyUserType, LockApi, Role, ScheduleWindow, UnlockDpCode, UnlockRef
 
@@ -96,7 +91,7 @@ _TYPE_TO_DP = {
     "hand": UnlockDpCode.HAND,
     "finger_vein": UnlockDpCode.FINGER_VEIN,
 }
-_DP_TO_TYPE = {dp.value: short for short, dp in _TYPE_TO_DP.items()}
+DP_TO_TYPE = {dp.value: short for short, dp in _TYPE_TO_DP.items()}  # also what the events sync links by
 _HOME_LIST_CODES = [dp for dp in UnlockDpCode if dp is not UnlockDpCode.TELECONTROL_KIT]
 ROLE_NAMES = {10: "admin", 20: "normal", 40: "shared", 50: "owner"}
 USER_ROLES = [("normal", "Common user"), ("admin", "Administrator")]
@@ -114,7 +109,7 @@ def _require(lock: Lock, operation: str) -> None:
 
 def type_of(dp_code_or_type: str) -> str:
     """Our unlock type name ("fingerprint") from a DP code ("unlock_fingerprint") or a type name."""
-    return _DP_TO_TYPE.get(dp_code_or_type, dp_code_or_type)
+    return DP_TO_TYPE.get(dp_code_or_type, dp_code_or_type)
 
 
 def _user_type(lock: Lock) -> KeyUserType:
@@ -532,7 +527,6 @@ def _unassigned(api: LockApi, lock: Lock) -> list[CloudMethod]:
 
 # --- the worker side: jobs call these ---------------------------------------------------------------------------
 
-TRANSIENT = (TuyaRateLimitedError, TuyaTimeoutError, TuyaServerError, TuyaNetworkError, TuyaTokenError)
 
 PLAIN = {
     2328: "The lock is busy with another enrollment: finish or cancel it at the lock, then try again.",
@@ -547,7 +541,7 @@ def plain(error: TuyaError) -> str:
         return "The lock is offline: check its power and connection, then try again."
     if error.code in PLAIN:
         return f"{PLAIN[error.code]} (Tuya {error.code})"
-    return _explain(error)
+    return explain(error)
 
 
 def _not_yet(what: str, error: TuyaError) -> None:

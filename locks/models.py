@@ -206,12 +206,20 @@ class AccessCode(models.Model):
         return self.status in self.SETTLED
 
     @property
+    def wanted_status(self) -> str:
+        """The status the lock should end up in for what we want."""
+        return {
+            self.Desired.ACTIVE: self.Status.SET,
+            self.Desired.FROZEN: self.Status.FROZEN,
+            self.Desired.REMOVED: self.Status.REMOVED,
+        }[self.desired]
+
+    @property
     def is_converged(self) -> bool:
         """Nothing more will happen without someone acting: the page can stop polling this code."""
         if self.status in (self.Status.FAILED, self.Status.EXPIRED) and self.desired != self.Desired.REMOVED:
             return True
-        wanted = {self.Desired.ACTIVE: self.Status.SET, self.Desired.FROZEN: self.Status.FROZEN}
-        return self.status == wanted.get(self.desired, self.Status.REMOVED) and not self.needs_modify
+        return self.status == self.wanted_status and not self.needs_modify
 
     @property
     def clock_change(self) -> Any:

@@ -33,14 +33,13 @@ from django.db import close_old_connections, connections
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from locks import alerts, cloud, jobs, lock_users
+from locks import alerts, cloud, jobs, lock_users, remote
 from locks.models import CloudAccount, Lock
 from locks.tuya import TuyaConfigError
 from locks.tuya.push import DeviceEvent, PushConsumer, PushMessage, StatusReport, push_endpoint
 
 logger = logging.getLogger(__name__)
 
-DOORBELL_CODES = frozenset({"doorbell", "unlock_request"})
 ALARM_CODES = frozenset({"alarm_lock", "hijack"})
 RELOAD_SECONDS = 60
 
@@ -160,7 +159,7 @@ def _on_status(lock: Lock, report: StatusReport) -> str:
         alerts.note_lock_state(lock)
         done.append("battery")
     codes = report.codes
-    if codes & DOORBELL_CODES:
+    if codes & remote.REQUEST_CODES:
         done.append("sync now (doorbell)" if _sync_soon(lock, urgent=True) else "sync already waiting")
     elif any(code.startswith("unlock_") for code in codes) or codes & ALARM_CODES:
         done.append("sync" if _sync_soon(lock, urgent=False) else "sync already waiting")

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from locks import services
 from locks.models import LockEvent, LockKind, RemoteUnlockRequest
 from locks.tuya import TuyaError
 from locks.tuya.api import CancelReason
@@ -163,11 +164,6 @@ def _finish(request: RemoteUnlockRequest, status: str, reason: str = "") -> None
     request.save(update_fields=["status", "failure_reason"])
 
 
-def _explain(error: TuyaError) -> str:
-    code = f" (Tuya {error.code})" if error.code is not None else ""
-    return f"{error.msg}{code}. {error.hint}"
-
-
 def open_door(request_id: int) -> str:
     """Send the password-free unlock for an approved request; "approved" only when the cloud says it opened."""
     from locks import cloud
@@ -187,7 +183,7 @@ def open_door(request_id: int) -> str:
         else:
             ack = api.remote_unlock.open_door(lock.device_id)  # a smart-lock ticket, then open-door with it
     except TuyaError as error:
-        _finish(request, Status.FAILED, _explain(error))
+        _finish(request, Status.FAILED, services.explain(error))
         return Status.FAILED
     if not ack:
         _finish(request, Status.FAILED, "The cloud answered that the door did not open.")
@@ -209,7 +205,7 @@ def tell_rejected(request_id: int) -> str:
     try:
         cloud.api_for(lock.cloud_account).remote_unlock.cancel_remote_unlock(lock.device_id, CancelReason.REJECT)
     except TuyaError as error:
-        _finish(request, Status.REJECTED, f"The door stays shut, but the lock was not told: {_explain(error)}")
+        _finish(request, Status.REJECTED, f"The door stays shut, but the lock was not told: {services.explain(error)}")
         return "not told"
     return Status.REJECTED
 

@@ -46,6 +46,11 @@ logger = logging.getLogger(__name__)
 Status = AccessCode.Status
 Desired = AccessCode.Desired
 
+# How a cloud error is handled everywhere: the account as a whole is refused (say so, stop), the call may succeed
+# if tried again (retry), or this request was wrong (record the reason).
+REFUSED = (TuyaAuthError, TuyaPermissionError, TuyaSignatureError)
+TRANSIENT = (TuyaRateLimitedError, TuyaServerError, TuyaNetworkError, TuyaTokenError)  # timeouts are network errors
+
 MAX_BACKOFF = timedelta(minutes=15)
 BREAKER_THRESHOLD = 5  # consecutive failures on one lock before it is left alone for a while
 BREAKER_PAUSE = timedelta(minutes=10)
@@ -331,7 +336,7 @@ def converge_access_code(code_id: int) -> str:
     poll_in = None
     try:
         code = AccessCode.objects.select_related("lock__cloud_account", "lock__organisation").get(pk=code_id)
-        if code.is_settled and _wanted(code) == code.status and not code.needs_modify:
+        if code.status == code.wanted_status and not code.needs_modify:  # every wanted status is a settled one
             return code.status
         lock = code.lock
         if lock.paused_until and lock.paused_until > timezone.now():
@@ -344,15 +349,15 @@ def converge_access_code(code_id: int) -> str:
             poll_in = _poll_later(code)
         except _Retry as retry:
             _back_off(code, retry)
-        except (TuyaAuthError, TuyaPermissionError, TuyaSignatureError) as error:
+        except REFUSED as error:
             # The whole cloud account is refused (credentials, permission, subscription): every lock of it
             # would fail the same way, so pause them all instead of hammering the cloud, and say why.
-            _account_refused(lock.cloud_account, _explain(error))
+            _account_refused(lock.cloud_account, explain(error))
             if code.pending_op == "create" and code.tuya_password_id is None:
                 code.status = Status.REQUESTED  # refused at the door: nothing reached the lock
-            _back_off(code, _Retry(_explain(error), code=error.code))
+            _back_off(code, _Retry(explain(error), code=error.code))
         except TuyaError as error:
-            _fail(code, _explain(error), error.code)
+            _fail(code, explain(error), error.code)
         return code.status
     finally:
         _release(code_id)
@@ -360,10 +365,6 @@ def converge_access_code(code_id: int) -> str:
             from locks import jobs
 
             jobs.enqueue_converge(code_id, delay=poll_in)
-
-
-def _wanted(code: AccessCode) -> str:
-    return {Desired.ACTIVE: Status.SET, Desired.FROZEN: Status.FROZEN, Desired.REMOVED: Status.REMOVED}[code.desired]
 
 
 class _Pending(Exception):
@@ -608,7 +609,8 @@ def _fail(code: AccessCode, reason: str, error_code: int | None = None) -> None:
     _save(code, status=Status.FAILED, pending_op="", failure_reason=reason[:300], failure_code=error_code)
 
 
-def _explain(error: TuyaError) -> str:
+def explain(error: TuyaError) -> str:
+    """A cloud error in plain words, with Tuya's code and what to do next."""
     return f"{error.msg} (Tuya {error.code}). {error.hint}" if error.code is not None else f"{error.msg}. {error.hint}"
 
 
@@ -756,14 +758,12 @@ def run_import(account_id: int) -> str:
         return "nothing to do"
     try:
         found = import_locks(account)
-    except (TuyaAuthError, TuyaPermissionError, TuyaSignatureError) as error:
-        CloudAccount.objects.filter(pk=account_id).update(last_error=_explain(error)[:300], imported_at=timezone.now())
-        return "refused"
     except TuyaError as error:
-        if isinstance(error, TuyaRateLimitedError | TuyaTimeoutError | TuyaServerError | TuyaNetworkError):
-            raise  # transient: RQ retries the job
-        CloudAccount.objects.filter(pk=account_id).update(last_error=_explain(error)[:300], imported_at=timezone.now())
-        return "failed"
+        refused = isinstance(error, REFUSED)  # first: a token error is both refused and, alone, transient
+        if not refused and isinstance(error, TRANSIENT):
+            raise  # RQ retries the job
+        CloudAccount.objects.filter(pk=account_id).update(last_error=explain(error)[:300], imported_at=timezone.now())
+        return "refused" if refused else "failed"
     CloudAccount.objects.filter(pk=account_id).update(imported_at=timezone.now())
     return f"{len(found)} locks"
 
@@ -813,7 +813,7 @@ def attach_lock(lock: Lock, *, unit: Any, actor: Any = None, ip: str | None = No
     if (unit.pk if unit is not None else None) == lock.unit_id:
         return lock
     live = lock.access_codes.exclude(status__in=[Status.REMOVED, Status.EXPIRED, Status.FAILED])
-    if live.exclude(desired=Desired.REMOVED).exists() or live.filter(desired=Desired.REMOVED).exists():
+    if live.exists():  # wanted on the lock, or still being removed from it
         raise ValidationError({"unit": "This lock still has codes for its current door: remove them first."})
     lock.unit = unit
     lock.save(update_fields=["unit"])
@@ -1256,12 +1256,12 @@ def run_lock_operation(operation_id: int) -> str:
     api = cloud.api_for(lock.cloud_account)
     try:
         _run_operation(api, operation)
-    except (TuyaRateLimitedError, TuyaTimeoutError, TuyaServerError, TuyaNetworkError, TuyaTokenError) as error:
+    except TRANSIENT as error:
         # Not sure it happened: hand it back for the job's retry (a new offline code is harmless; Tuya dedups sync).
         LockOperation.objects.filter(pk=operation_id).update(status=LockOperation.Status.REQUESTED)
         raise error
     except TuyaError as error:
-        operation.status, operation.failure_reason = LockOperation.Status.FAILED, _explain(error)[:300]
+        operation.status, operation.failure_reason = LockOperation.Status.FAILED, explain(error)[:300]
     else:
         operation.status = LockOperation.Status.DONE
     operation.finished_at = timezone.now()

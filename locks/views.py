@@ -24,7 +24,7 @@ from django_htmx.http import HttpResponseClientRefresh
 from locks import forms, services
 from locks.models import AccessCode, CloudAccount, Lock, LockOperation
 from tenants.context import current_membership, membership_or_404
-from tenants.models import Membership, Property, Role
+from tenants.models import MANAGER_ROLES, Membership, Property, Role
 from tenants.signals import client_ip
 
 LOW_BATTERY = 20  # percent: below this a lock's badge turns amber
@@ -513,12 +513,10 @@ def _int(raw: str) -> int:
 
 # --- setup: cloud projects and which door each lock is on (owners and managers) --------------------------------
 
-SETUP_ROLES = (Role.OWNER, Role.MANAGER)
-
 
 def _setup_membership(request: HttpRequest) -> Membership:
     membership = membership_or_404(request)
-    if membership.role not in SETUP_ROLES:
+    if membership.role not in MANAGER_ROLES:
         raise PermissionDenied("Only owners and managers connect cloud projects and attach locks.")
     return membership
 

@@ -20,6 +20,8 @@ class Role(models.TextChoices):
 
 # Who may issue, change and remove codes, and see their PINs (the front desk only for its properties).
 CODE_ROLES = frozenset({Role.OWNER, Role.MANAGER, Role.FRONT_DESK})
+# Who may set the organisation up (cloud projects, properties) and acknowledge its alerts.
+MANAGER_ROLES = frozenset({Role.OWNER, Role.MANAGER})
 
 
 class ScopedQuerySet(models.QuerySet):
