@@ -25,7 +25,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import django_rq
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
@@ -399,11 +398,12 @@ def check_lock_health(lock_id: int) -> str:
 
 def check_all_locks() -> int:
     """Periodic: one health check per lock on the sync queue."""
-    queue = django_rq.get_queue("sync")
+    from locks import jobs
+
     lock_ids = list(Lock.objects.values_list("pk", flat=True))
     for lock_id in lock_ids:
         try:
-            queue.enqueue(check_lock_health, lock_id, job_id=f"lock-health-{lock_id}", failure_ttl=24 * 3600)
+            jobs.enqueue_once("sync", f"lock-health-{lock_id}", check_lock_health, lock_id, failure_ttl=24 * 3600)
         except RedisError:
             logger.warning("lock health check %s not enqueued", lock_id)
     return len(lock_ids)

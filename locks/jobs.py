@@ -19,6 +19,47 @@ from locks import services
 logger = logging.getLogger(__name__)
 
 CODES_QUEUE = "codes"
+_WAITING = ("queued", "started", "scheduled", "deferred")
+
+
+def enqueue_once(queue_name: str, job_id: str, func: object, *args: object, **options: object) -> bool:
+    """Enqueue under a fixed id unless that job is still waiting or running, so repeated runs do not pile up
+    (RQ itself would push the same id onto the queue again, and overwrite the record of a running job)."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    queue = django_rq.get_queue(queue_name)
+    try:
+        status = Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer).get_status()
+    except NoSuchJobError:
+        status = None
+    if status is not None and str(getattr(status, "value", status)) in _WAITING:
+        return False
+    options.setdefault("failure_ttl", 7 * 24 * 3600)
+    queue.enqueue(func, *args, job_id=job_id, **options)
+    return True
+
+
+def _enqueue_marked(
+    marker: str, seconds: int, queue_name: str, func: object, *args: object, delay: timedelta | None = None,
+    **options: object,
+) -> bool:  # fmt: skip
+    """Enqueue unless a job is already waiting, which a lapsing Redis marker says (the job clears it when it
+    starts): a job lost with a dead scheduler or a killed worker lets the marker lapse instead of blocking."""
+    connection = django_rq.get_connection(queue_name)
+    if not connection.set(marker, 1, nx=True, ex=seconds):
+        return False
+    queue = django_rq.get_queue(queue_name)
+    try:
+        if delay is None:
+            queue.enqueue(func, *args, **options)
+        else:
+            queue.enqueue_in(delay, func, *args, **options)
+    except RedisError:
+        with suppress(RedisError):
+            connection.delete(marker)
+        raise
+    return True
 
 
 def converge_access_code(code_id: int) -> str:
@@ -55,15 +96,10 @@ def enqueue_converge(code_id: int, *, delay: timedelta | None = None) -> None:
     in RQ's scheduled registry (moved to the queue by a worker started --with-scheduler, about every second).
     """
     try:
-        connection = django_rq.get_connection(CODES_QUEUE)
-        if not connection.set(_queued_marker(code_id), 1, nx=True, ex=QUEUED_MARKER_SECONDS):
-            return
-        queue = django_rq.get_queue(CODES_QUEUE)
-        options = {"retry": Retry(max=5, interval=[5, 15, 60, 300, 900]), "failure_ttl": 30 * 24 * 3600}
-        if delay is None:
-            queue.enqueue(converge_access_code, code_id, **options)
-        else:
-            queue.enqueue_in(delay, converge_access_code, code_id, **options)
+        _enqueue_marked(
+            _queued_marker(code_id), QUEUED_MARKER_SECONDS, CODES_QUEUE, converge_access_code, code_id, delay=delay,
+            retry=Retry(max=5, interval=[5, 15, 60, 300, 900]), failure_ttl=30 * 24 * 3600,
+        )  # fmt: skip
     except RedisError:
         logger.warning("Could not enqueue code %s; the sweeper will pick it up", code_id)
 
@@ -101,10 +137,9 @@ def reconcile_all_locks() -> int:
     """Periodic: one reconcile job per lock on the sync queue, paced by the workers."""
     from locks.models import Lock
 
-    queue = django_rq.get_queue("sync")
     lock_ids = list(Lock.objects.values_list("pk", flat=True))
     for lock_id in lock_ids:
-        queue.enqueue(reconcile_lock, lock_id, job_id=f"reconcile-{lock_id}", failure_ttl=7 * 24 * 3600)
+        enqueue_once("sync", f"reconcile-{lock_id}", reconcile_lock, lock_id)
     return len(lock_ids)
 
 
@@ -115,13 +150,10 @@ def run_lock_operation(operation_id: int) -> str:
 
 def enqueue_lock_operation(operation_id: int) -> None:
     try:
-        django_rq.get_queue(CODES_QUEUE).enqueue(
-            run_lock_operation,
-            operation_id,
-            job_id=f"lock-operation-{operation_id}",
-            retry=Retry(max=3, interval=[5, 30, 120]),
-            failure_ttl=30 * 24 * 3600,
-        )
+        enqueue_once(
+            CODES_QUEUE, f"lock-operation-{operation_id}", run_lock_operation, operation_id,
+            retry=Retry(max=3, interval=[5, 30, 120]), failure_ttl=30 * 24 * 3600,
+        )  # fmt: skip
     except RedisError:
         logger.warning("Could not enqueue lock operation %s; the sweeper will pick it up", operation_id)
 
@@ -211,8 +243,8 @@ def sweep_enrollments() -> int:
 
 def enqueue_lock_user_sync(lock_id: int) -> None:
     try:
-        django_rq.get_queue("sync").enqueue(
-            sync_lock_users, lock_id, job_id=f"lock-users-sync-{lock_id}", retry=Retry(max=3, interval=[5, 30, 120])
+        enqueue_once(
+            "sync", f"lock-users-sync-{lock_id}", sync_lock_users, lock_id, retry=Retry(max=3, interval=[5, 30, 120])
         )
     except RedisError:
         logger.warning("Could not enqueue the user sync of lock %s", lock_id)
@@ -222,23 +254,6 @@ def enqueue_lock_user_sync(lock_id: int) -> None:
 
 SYNC_QUEUE = "sync"
 MEDIA_QUEUE = "media"
-_WAITING = ("queued", "started", "scheduled", "deferred")
-
-
-def _enqueue_once(queue_name: str, job_id: str, func: object, *args: object, **options: object) -> bool:
-    """Enqueue unless a job with this id is still waiting or running, so periodic runs do not pile up."""
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job
-
-    queue = django_rq.get_queue(queue_name)
-    try:
-        status = Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer).get_status()
-    except NoSuchJobError:
-        status = None
-    if status is not None and str(getattr(status, "value", status)) in _WAITING:
-        return False
-    queue.enqueue(func, *args, job_id=job_id, failure_ttl=7 * 24 * 3600, **options)
-    return True
 
 
 def sync_lock_events(lock_id: int) -> int:
@@ -288,18 +303,10 @@ def enqueue_events_sync_soon(lock_id: int, *, urgent: bool = False) -> bool:
     per lock and queue is enough: it reads everything new when it starts.
     """
     queue_name = UNLOCK_QUEUE if urgent else SYNC_QUEUE
-    connection = django_rq.get_connection(queue_name)
-    marker = _sync_soon_marker(queue_name, lock_id)
-    if not connection.set(marker, 1, nx=True, ex=SYNC_SOON_MARKER_SECONDS):
-        return False
-    try:
-        django_rq.get_queue(queue_name).enqueue(
-            sync_lock_events, lock_id, job_timeout=120, ttl=60 if urgent else None, failure_ttl=7 * 24 * 3600
-        )
-    except RedisError:
-        connection.delete(marker)
-        raise
-    return True
+    return _enqueue_marked(
+        _sync_soon_marker(queue_name, lock_id), SYNC_SOON_MARKER_SECONDS, queue_name, sync_lock_events, lock_id,
+        job_timeout=120, ttl=60 if urgent else None, failure_ttl=7 * 24 * 3600,
+    )  # fmt: skip
 
 
 def sync_all_lock_events() -> int:
@@ -309,7 +316,7 @@ def sync_all_lock_events() -> int:
     enqueued = 0
     for lock_id in events.due_lock_ids():
         try:
-            enqueued += _enqueue_once(SYNC_QUEUE, f"sync-events-{lock_id}", sync_lock_events, lock_id)
+            enqueued += enqueue_once(SYNC_QUEUE, f"sync-events-{lock_id}", sync_lock_events, lock_id)
         except RedisError:
             logger.warning("Could not enqueue the events sync of lock %s", lock_id)
     for media_id in media.due_media_ids():
@@ -326,6 +333,6 @@ def fetch_event_media(media_id: int) -> str:
 
 def enqueue_media(media_id: int) -> None:
     try:
-        _enqueue_once(MEDIA_QUEUE, f"event-media-{media_id}", fetch_event_media, media_id)
+        enqueue_once(MEDIA_QUEUE, f"event-media-{media_id}", fetch_event_media, media_id)
     except RedisError:
         logger.warning("Could not enqueue photo %s; the events sync sweeps pending photos", media_id)
