@@ -30,7 +30,8 @@ def _aes_key(raw: bytes, what: str) -> bytes:
     return raw
 
 
-def _ecb(key: bytes, data: bytes, *, encrypt: bool) -> bytes:
+def aes_ecb(key: bytes, data: bytes, *, encrypt: bool) -> bytes:
+    """AES-ECB with PKCS7 padding, as Tuya uses it for tickets, PINs and push messages."""
     cipher = Cipher(algorithms.AES(key), modes.ECB())  # noqa: S305 - mandated by the Tuya lock API
     if encrypt:
         padder = padding.PKCS7(128).padder()
@@ -48,7 +49,7 @@ def decrypt_ticket_key(ticket_key: str, access_secret: str) -> bytes:
         data = bytes.fromhex(ticket_key)
         if not data or len(data) % AES_BLOCK:
             raise ValueError("length")
-        return _ecb(key, data, encrypt=False)
+        return aes_ecb(key, data, encrypt=False)
     except ValueError:
         raise TuyaValidationError(
             "The ticket key could not be decrypted with this access secret: check the secret."
@@ -59,12 +60,12 @@ def encrypt_pin(pin: str, key: bytes) -> str:
     """The PIN as Tuya wants it: upper-case hex of AES-ECB-PKCS7(K, digits)."""
     if not pin.isascii() or not pin.isdigit():
         raise TuyaValidationError("A door PIN is made of digits only.")
-    return _ecb(_aes_key(key, "ticket key"), pin.encode(), encrypt=True).hex().upper()
+    return aes_ecb(_aes_key(key, "ticket key"), pin.encode(), encrypt=True).hex().upper()
 
 
 def decrypt_pin(encrypted: str, key: bytes) -> str:
     try:
-        return _ecb(_aes_key(key, "ticket key"), bytes.fromhex(encrypted), encrypt=False).decode("ascii")
+        return aes_ecb(_aes_key(key, "ticket key"), bytes.fromhex(encrypted), encrypt=False).decode("ascii")
     except (ValueError, UnicodeDecodeError):
         raise TuyaValidationError("The encrypted PIN does not decrypt with this key.") from None
 

@@ -31,12 +31,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
+from .crypto import aes_ecb
 from .errors import TuyaAuthError, TuyaConfigError, TuyaError, TuyaNetworkError
 from .regions import REGIONS
 
@@ -175,10 +174,7 @@ def decrypt_data(data: str, access_secret: str, mode: str = "aes_ecb") -> bytes:
         return AESGCM(key).decrypt(raw[:12], raw[12:], None)
     if mode != "aes_ecb":
         raise ValueError(f"unknown encryption mode {mode!r}")
-    decryptor = Cipher(algorithms.AES(key), modes.ECB()).decryptor()  # noqa: S305 - Tuya's default mode
-    padded = decryptor.update(raw) + decryptor.finalize()
-    unpadder = padding.PKCS7(128).unpadder()
-    return unpadder.update(padded) + unpadder.finalize()
+    return aes_ecb(key, raw, encrypt=False)  # Tuya's default mode
 
 
 def parse_frame(frame: str | bytes, access_secret: str) -> PushMessage:
