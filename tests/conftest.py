@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,3 +39,33 @@ def _fresh_simulator_rate_limits() -> None:
     from locks.simulator import ratelimit
 
     ratelimit.reset()
+
+
+@contextlib.contextmanager
+def production_log(level: int | None = None) -> Iterator[io.StringIO]:
+    """What production writes: the root logger's records through our filters and the JSON formatter, into a
+    string; with a level, the root logger is set to it meanwhile (LOG_LEVEL=DEBUG writes the most)."""
+    from config import logs
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(logs.RequestIdFilter())
+    handler.addFilter(logs.RedactFilter())
+    handler.setFormatter(logs.JsonFormatter())
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    if level is not None:
+        root.setLevel(level)
+    try:
+        yield stream
+    finally:
+        root.setLevel(previous)
+        root.removeHandler(handler)
+
+
+@pytest.fixture
+def everything_logged() -> Iterator[io.StringIO]:
+    """Every record at DEBUG, as a deployment with LOG_LEVEL=DEBUG would write it."""
+    with production_log(logging.DEBUG) as stream:
+        yield stream

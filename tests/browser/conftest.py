@@ -12,10 +12,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import django_rq
 import pytest
 from django.db import connections
-from rq.serializers import JSONSerializer
 from rq.timeouts import TimerDeathPenalty
 
 from locks.workers import DjangoSimpleWorker
@@ -25,6 +23,7 @@ from tests.locks.conftest import (  # noqa: F401  (fixtures, found by pytest thr
     make_lock,
     org,
     queues,
+    run_workers,
     sim_url,
     unit,
     world,
@@ -50,13 +49,7 @@ class ThreadWorker(DjangoSimpleWorker):
 
 
 def _run_jobs() -> None:
-    queue_names = ["unlock", "codes", "sync", "media"]
-    worker = ThreadWorker(
-        [django_rq.get_queue(name) for name in queue_names],
-        connection=django_rq.get_connection("codes"),
-        serializer=JSONSerializer,
-    )
-    worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
+    run_workers(ThreadWorker, logging_level="WARNING")
 
 
 @pytest.fixture

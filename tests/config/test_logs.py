@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from config import logs
+from tests.conftest import production_log
 
 pytestmark = pytest.mark.django_db
 
@@ -18,15 +19,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def json_log() -> Iterator[io.StringIO]:
     """What production writes: the root's records through our filters and the JSON formatter."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.addFilter(logs.RequestIdFilter())
-    handler.addFilter(logs.RedactFilter())
-    handler.setFormatter(logs.JsonFormatter())
-    root = logging.getLogger()
-    root.addHandler(handler)
-    yield stream
-    root.removeHandler(handler)
+    with production_log() as stream:
+        yield stream
 
 
 def records(stream: io.StringIO) -> list[dict[str, Any]]:

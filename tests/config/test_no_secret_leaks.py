@@ -7,8 +7,6 @@ tests/locks/test_logs_keep_secrets.py; this covers the dashboard, the desk and t
 from __future__ import annotations
 
 import io
-import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,7 +15,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.test import Client
 from django.urls import include, path, reverse
 
-from config import logs
 from locks.models import AccessCode, CloudAccount, EventMedia, Lock, LockOperation, LockUser, UnlockMethod
 from tenants.models import Stay
 from tests.locks.test_admin import SECRET, Tenant, build_tenant
@@ -37,23 +34,6 @@ def secrets_of(t: Tenant) -> list[str]:
     operation = LockOperation.objects.get(pk=t.objects[LockOperation].pk)
     media = EventMedia.objects.get(pk=t.objects[EventMedia].pk)
     return [t.pin, SECRET, t.local_key, operation.secret, media.file_key]
-
-
-@pytest.fixture
-def everything_logged() -> Iterator[io.StringIO]:
-    """Every record at DEBUG, through the filters and formatter production uses."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.addFilter(logs.RequestIdFilter())
-    handler.addFilter(logs.RedactFilter())
-    handler.setFormatter(logs.JsonFormatter())
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    yield stream
-    root.setLevel(level)
-    root.removeHandler(handler)
 
 
 def list_pages(t: Tenant) -> dict[str, str]:

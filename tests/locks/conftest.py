@@ -45,15 +45,17 @@ def queues(redis_url: str) -> Iterator[None]:
     redis.Redis.from_url(redis_url).flushdb()
 
 
-def run_workers() -> None:
-    """Run every queued job as our worker class does (no fork: the SQLite test database lives in this process)."""
-    queue_names = ["unlock", "codes", "sync", "media"]
-    worker = DjangoSimpleWorker(
-        [django_rq.get_queue(n) for n in queue_names],
+def run_workers(worker_class: type[DjangoSimpleWorker] = DjangoSimpleWorker, **work: Any) -> None:
+    """Run every queued job as our worker class does (no fork: the SQLite test database lives in this process),
+    on every queue in priority order (RQ_QUEUES is declared in that order)."""
+    from django.conf import settings
+
+    worker = worker_class(
+        [django_rq.get_queue(n) for n in settings.RQ_QUEUES],
         connection=django_rq.get_connection("codes"),
         serializer=JSONSerializer,
     )
-    worker.work(burst=True, with_scheduler=True)  # burst: first moves the delayed jobs that are due
+    worker.work(burst=True, with_scheduler=True, **work)  # burst: first moves the delayed jobs that are due
 
 
 class World:
@@ -104,7 +106,7 @@ def front_desk(org: Organisation, django_user_model: Any) -> Any:
 
 @pytest.fixture
 def owner(org: Organisation, django_user_model: Any) -> Any:
-    user = django_user_model.objects.create_user("owner", password="pw-owner-1")
+    user = django_user_model.objects.create_user("owner", email="owner@example.com", password="pw-owner-1")
     Membership.objects.create(user=user, organisation=org, role=Role.OWNER)
     return user
 

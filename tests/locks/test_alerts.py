@@ -27,13 +27,6 @@ _keys = itertools.count(1)
 
 
 @pytest.fixture
-def owner(org: Organisation, django_user_model: Any) -> Any:
-    user = django_user_model.objects.create_user("owner", email="owner@example.com", password="pw-owner-1")
-    Membership.objects.create(user=user, organisation=org, role=Role.OWNER)
-    return user
-
-
-@pytest.fixture
 def viewer(org: Organisation, django_user_model: Any) -> Any:
     user = django_user_model.objects.create_user("viewer", email="viewer@example.com", password="pw-viewer-1")
     Membership.objects.create(user=user, organisation=org, role=Role.VIEWER)

@@ -4,35 +4,15 @@ on the lock page and revealed, with every log record at DEBUG captured as produc
 from __future__ import annotations
 
 import io
-import logging
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from django.urls import reverse
 
-from config import logs
 from locks import services
 from locks.models import AccessCode
 from locks.simulator import conf as sim_conf
 from tenants.models import Membership, Role
 from tests.locks.conftest import run_workers, window
-
-
-@pytest.fixture
-def everything_logged() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.addFilter(logs.RequestIdFilter())
-    handler.addFilter(logs.RedactFilter())
-    handler.setFormatter(logs.JsonFormatter())
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)  # LOG_LEVEL=DEBUG: the most a deployment can be made to write
-    yield stream
-    root.setLevel(level)
-    root.removeHandler(handler)
 
 
 def test_issuing_showing_and_revealing_a_code_logs_neither_pin_nor_secret(

@@ -23,19 +23,6 @@ Status = RemoteUnlockRequest.Status
 HTMX = {"HX-Request": "true"}
 
 
-@pytest.fixture
-def owner(org: Organisation, django_user_model: Any) -> Any:
-    user = django_user_model.objects.create_user("owner", email="owner@example.com", password="pw-owner-1")
-    Membership.objects.create(user=user, organisation=org, role=Role.OWNER)
-    return user
-
-
-@pytest.fixture
-def owner_client(client: Client, owner: Any) -> Client:
-    client.force_login(owner)
-    return client
-
-
 def ring(world: World, lock: Lock) -> RemoteUnlockRequest:
     """Someone at the door asks to be let in; the events sync job brings the record in."""
     world.call("POST", f"/_sim/devices/{lock.device_id}/remote-request", {})
