@@ -589,14 +589,17 @@ def _call(action: Any, code: AccessCode, *, outcome_unknown: bool = False) -> An
         raise _Retry("The cloud could not be reached; retrying shortly.", code=error.code) from None
 
 
+def _backoff_delay(attempts: int) -> timedelta:
+    return min(MAX_BACKOFF, timedelta(seconds=5 * 2 ** min(attempts, 10)))
+
+
 def _back_off(code: AccessCode, retry: _Retry) -> None:
     attempts = code.attempts + 1
-    delay = min(MAX_BACKOFF, timedelta(seconds=5 * 2 ** min(attempts, 10)))
     status = Status.UNKNOWN if retry.unknown else code.status
     _save(
         code,
         attempts=attempts,
-        next_attempt_at=timezone.now() + delay,
+        next_attempt_at=timezone.now() + _backoff_delay(attempts),
         failure_reason=retry.reason,
         failure_code=retry.code,
         status=status,
@@ -606,7 +609,18 @@ def _back_off(code: AccessCode, retry: _Retry) -> None:
 
 
 def _fail(code: AccessCode, reason: str, error_code: int | None = None) -> None:
-    _save(code, status=Status.FAILED, pending_op="", failure_reason=reason[:300], failure_code=error_code)
+    # A code that failed to be removed is still wanted off the lock, so the sweeper keeps trying: after a
+    # growing pause, not at every sweep (a refused delete would otherwise cost a cloud call every 5 s forever).
+    attempts = code.attempts + 1
+    _save(
+        code,
+        status=Status.FAILED,
+        pending_op="",
+        failure_reason=reason[:300],
+        failure_code=error_code,
+        attempts=attempts,
+        next_attempt_at=timezone.now() + _backoff_delay(attempts),
+    )
 
 
 def explain(error: TuyaError) -> str:

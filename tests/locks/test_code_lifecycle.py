@@ -332,3 +332,31 @@ def test_with_no_waiting_in_jobs_the_sweeper_confirms_codes_whose_delayed_job_wa
             break
     assert code.status == Status.SET
     assert world.opens(lock.device_id, code.pin)
+
+
+def test_a_refused_removal_is_retried_after_a_growing_pause_not_at_every_sweep(
+    make_lock, world, django_capture_on_commit_callbacks
+):
+    lock = make_lock("wifi")
+    code = settle(issue(lock, django_capture_on_commit_callbacks))
+    assert code.status == Status.SET
+    world.fault(endpoint="temp_password_delete", kind="tuya_code", code=1109, count=100)  # the cloud says no
+    with django_capture_on_commit_callbacks(execute=True):
+        services.remove_access_code(code)
+    code = settle(code)
+    assert (code.status, code.desired) == (Status.FAILED, AccessCode.Desired.REMOVED)
+    assert code.next_attempt_at > timezone.now()  # paused: the next sweeps leave it alone
+    assert code.pk not in set(services.due_codes())
+    paused_for = code.next_attempt_at - timezone.now()
+
+    AccessCode.objects.filter(pk=code.pk).update(next_attempt_at=timezone.now())  # the pause is over
+    jobs.sweep_access_codes()
+    code = settle(code)
+    assert code.status == Status.FAILED
+    assert code.next_attempt_at - timezone.now() > paused_for  # and it grew
+
+    world.call("DELETE", "/_sim/faults")
+    AccessCode.objects.filter(pk=code.pk).update(next_attempt_at=timezone.now())
+    jobs.sweep_access_codes()
+    assert settle(code).status == Status.REMOVED
+    assert not world.opens(lock.device_id, code.pin)
