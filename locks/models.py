@@ -321,6 +321,7 @@ class LockOperation(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)  # a worker took it: a run, not a wait in the queue
     finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = scoped("organisation")

@@ -1249,7 +1249,9 @@ def sync_pending_codes(*, lock: Lock, actor: Any = None, ip: str | None = None) 
 def stalled_operations(now: datetime | None = None) -> list[int]:
     """Operations whose job was lost (enqueue failed) or whose worker died mid-run: hand them out again."""
     now = now or timezone.now()
-    LockOperation.objects.filter(status=LockOperation.Status.RUNNING, created_at__lt=now - timedelta(minutes=5)).update(
+    # Stalled = started over 5 minutes ago (a run takes seconds), not created then: one that waited long in the
+    # queue and is running now must not be handed out a second time.
+    LockOperation.objects.filter(status=LockOperation.Status.RUNNING, started_at__lt=now - timedelta(minutes=5)).update(
         status=LockOperation.Status.REQUESTED
     )
     waiting = LockOperation.objects.filter(
@@ -1261,7 +1263,7 @@ def stalled_operations(now: datetime | None = None) -> list[int]:
 def run_lock_operation(operation_id: int) -> str:
     """Carry out one lock operation (a job). Safe to run twice: a finished one is left alone."""
     claimed = LockOperation.objects.filter(pk=operation_id, status=LockOperation.Status.REQUESTED).update(
-        status=LockOperation.Status.RUNNING
+        status=LockOperation.Status.RUNNING, started_at=timezone.now()
     )
     operation = LockOperation.objects.select_related("lock__cloud_account").get(pk=operation_id)
     if not claimed:

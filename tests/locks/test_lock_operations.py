@@ -133,3 +133,16 @@ def test_lost_operation_job_is_handed_out_again(make_lock, monkeypatch):
     LockOperation.objects.filter(pk=operation.pk).update(created_at=timezone.now() - timedelta(minutes=1))
     jobs.sweep_access_codes()
     assert run(operation).status == Done
+
+
+def test_an_operation_that_waited_long_in_the_queue_is_not_handed_out_twice_while_it_runs(make_lock) -> None:
+    lock = make_lock("wifi")
+    long_ago = timezone.now() - timedelta(minutes=20)
+    waited = LockOperation.objects.create(organisation=lock.organisation, lock=lock, kind="dynamic")
+    stuck = LockOperation.objects.create(organisation=lock.organisation, lock=lock, kind="dynamic")
+    LockOperation.objects.filter(pk__in=[waited.pk, stuck.pk]).update(created_at=long_ago, status="running")
+    LockOperation.objects.filter(pk=waited.pk).update(started_at=timezone.now())  # a worker took it just now
+    LockOperation.objects.filter(pk=stuck.pk).update(started_at=long_ago)  # its worker died long ago
+    assert services.stalled_operations() == [stuck.pk]
+    waited.refresh_from_db()
+    assert waited.status == "running"
