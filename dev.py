@@ -21,6 +21,8 @@ import venv
 from collections.abc import Iterator
 from pathlib import Path
 
+from config import embedded_redis as embedded_redis_module  # stdlib only: safe before the venv exists
+
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
@@ -68,7 +70,7 @@ def _redis_answers(sock: Path) -> bool:
 @contextlib.contextmanager
 def embedded_redis(var_dir: Path) -> Iterator[None]:
     """Start the embedded redis-server unless REDIS_URL names a real one (or one already runs here)."""
-    sock = var_dir / "redis.sock"
+    sock = embedded_redis_module.socket_path(var_dir)
     if os.environ.get("REDIS_URL") or _redis_answers(sock):
         yield
         return

@@ -16,6 +16,7 @@ import dj_database_url
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
+from config import embedded_redis
 from config.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -255,7 +256,7 @@ STORAGES = {
 
 # Redis for RQ and the shared Tuya token store. Unset means the embedded redis-server (config/embedded_redis.py)
 # on a unix socket in VAR_DIR, which `dev.py run` and `dev.py test` start.
-REDIS_URL = env_str("REDIS_URL") or f"unix://{VAR_DIR / 'redis.sock'}"
+REDIS_URL = env_str("REDIS_URL") or f"unix://{embedded_redis.socket_path(VAR_DIR)}"
 
 # Queues in priority order: a worker started on all four takes unlocks first. Jobs are serialised as JSON,
 # never pickle, so nothing that can write to Redis can make a worker run arbitrary code.
