@@ -51,9 +51,9 @@ def test_pages_and_htmx_run_without_csp_violations(
     page.goto(f"/locks/{lock.pk}/")
     # The code row polls (htmx) until the lock confirms; then the row says so.
     expect(page.locator("main")).to_contain_text("Polling")
-    page.wait_for_function(
-        f"!document.querySelector('#code-{AccessCode.objects.get().pk}[hx-trigger]')", timeout=30_000
-    )
+    # A locator, not wait_for_function: its string predicate is evaluated in the page, which this very CSP forbids
+    # (it failed whenever the first check came too early and Playwright had to poll).
+    expect(page.locator(f"#code-{AccessCode.objects.get().pk}[hx-trigger]")).to_have_count(0, timeout=30_000)
     page.goto(f"/locks/{lock.pk}/users/")  # its inline <style> carries the nonce
     expect(page.locator(".method-progress, main").first).to_be_visible()
     page.goto("/activity/")
