@@ -273,6 +273,9 @@ TUYA_ENDPOINT = env_str("TUYA_ENDPOINT", "eu")
 TUYA_ACCESS_ID = env_str("TUYA_ACCESS_ID")
 TUYA_ACCESS_SECRET = env_str("TUYA_ACCESS_SECRET")
 TUYA_TIMEOUT_SECONDS = float(env_str("TUYA_TIMEOUT_SECONDS", "15"))
+# The Tuya cloud simulator mounted in this app at /tuya-sim/ (and cloud accounts with endpoint "embedded"): for
+# development, tests and demos only. It is unauthenticated and writes its own world, so production leaves it off.
+EMBEDDED_SIMULATOR = env_bool("EMBEDDED_SIMULATOR", DEBUG)
 # Where a cloud account with endpoint "embedded" finds the simulator mounted in this app (dev.py sets the port).
 EMBEDDED_SIMULATOR_URL = env_str("EMBEDDED_SIMULATOR_URL", "http://127.0.0.1:8000/tuya-sim")
 # Tuya's message service (push: `manage.py tuya_push`, locks/push.py): enrollment progress, doorbells, alarms and online

@@ -4,20 +4,30 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+# Published facts the suite checks against, kept in the repository as data (see tests/data/README.md).
+DATA = Path(__file__).resolve().parent / "data"
 
 
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        pytest.fail(f"The read-only shared/ folder is expected next to the repository, at {SHARED}")
-    return SHARED
+def vectors(name: str) -> list[dict]:
+    """The vectors of tests/data/<name>.json: signing (Tuya's SDK and docs) or lock-password (the ticket crypto)."""
+    return json.loads((DATA / f"{name}.json").read_text(encoding="utf-8"))["vectors"]
+
+
+def spec_api_rows() -> list[tuple[str, str]]:
+    """(method, path template) of each row of the smart-lock API list, the legacy asterisk stripped."""
+    rows = []
+    for line in (DATA / "spec-api-list.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            method, path = line.split()[:2]
+            rows.append((method.lstrip("*"), path))
+    return rows
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,7 +15,6 @@ from django.test import Client
 from locks.simulator import clock, conf, devices, signing
 from locks.simulator.models import SimDevice
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 PREFIX = "/tuya-sim"
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,9 +14,10 @@ from django.utils import timezone
 
 from locks.simulator import crypto, signing
 from locks.simulator.models import SimProject, SimToken
-from tests.simulator.conftest import PREFIX, SHARED
+from tests.conftest import vectors
+from tests.simulator.conftest import PREFIX
 
-VECTORS: list[dict[str, Any]] = json.loads((SHARED / "vectors/signing.json").read_text())["vectors"]
+VECTORS: list[dict[str, Any]] = vectors("signing")
 SDK_VECTORS = [v for v in VECTORS if "request_as_sent" in v]
 DOC_VECTORS = [v for v in VECTORS if "url_signed" in v["inputs"]]
 
@@ -101,7 +101,7 @@ def test_wrong_secret_does_not_verify():
 
 
 def test_ticket_vector():
-    vector = json.loads((Path(SHARED) / "vectors/lock-password.json").read_text())["vectors"][0]
+    vector = vectors("lock-password")[0]
     inputs = vector["inputs"]
     assert crypto.wrap_ticket_key(inputs["access_secret"], inputs["ticket_plain_key_K"]) == vector["ticket_key_hex"]
     assert (

@@ -1,16 +1,8 @@
 """Every row of the spec's API list is served by the simulator."""
 
-import re
-
 from locks.simulator import api
 from locks.simulator.kinds import APPLICABLE
-from tests.simulator.conftest import SHARED
-
-
-def spec_rows():
-    text = (SHARED / "spec" / "tuya-smart-lock-open-api.txt").read_text()
-    table = text[text.index("Request method API Description") : text.index("Note: The APIs with an asterisk")]
-    return [(m[1], m[2]) for m in re.finditer(r"^\*?(GET|POST|PUT|DELETE) (\S+)", table, re.MULTILINE)]
+from tests.conftest import spec_api_rows as spec_rows
 
 
 def test_the_spec_lists_63_endpoints():

@@ -18,7 +18,7 @@ from locks.tuya.api import LockApi
 
 BASE_URL = "https://openapi.test.invalid"
 ACCESS_ID = "testaccessid00000001"
-# The vector of shared/vectors/lock-password.json: this secret decrypts TICKET_KEY to K = "a3f1c09e5b7d2468",
+# The vector of tests/data/lock-password.json: this secret decrypts TICKET_KEY to K = "a3f1c09e5b7d2468",
 # and K encrypts the PIN "1234567" to WIFI_PIN_ENCRYPTED.
 ACCESS_SECRET = "4OHBOnWOqaEC1mWXOpVL3yV50s0qGSRC"
 TICKET_KEY = "566D6A9FC9B3E0C4D8D6DD45D61A30689173247C8D56147E406EBA159F6E577A"

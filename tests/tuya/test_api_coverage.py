@@ -3,30 +3,11 @@
 from __future__ import annotations
 
 import inspect
-from pathlib import Path
-
-import pytest
 
 from locks.tuya.api import GROUP_CLASSES, ROUTES, LockApi, route_table
+from tests.conftest import spec_api_rows as spec_rows
 
-SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "spec" / "tuya-smart-lock-open-api.txt"
-HEADER = "Request method API Description"
 METHODS = {"GET", "POST", "PUT", "DELETE"}
-
-
-def spec_rows() -> list[tuple[str, str]]:
-    """(method, path template) of each API-list row: from the table header to the blank line before the note."""
-    if not SPEC.is_file():
-        pytest.fail(f"The spec is expected at {SPEC} (shared/ next to the repository)")
-    lines = SPEC.read_text(encoding="utf-8").splitlines()
-    start = lines.index(HEADER) + 1
-    rows = []
-    for line in lines[start:]:
-        if not line.strip():
-            break
-        method, path = line.split()[:2]
-        rows.append((method.lstrip("*"), path))  # an asterisk marks the legacy APIs
-    return rows
 
 
 def test_the_spec_table_parses_into_63_distinct_rows():

@@ -1,5 +1,4 @@
 import io
-import json
 import os
 
 import pytest
@@ -7,11 +6,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from locks.tuya import crypto, errors
+from tests.conftest import vectors
 
 
 @pytest.fixture
-def vector(shared_dir):
-    return json.loads((shared_dir / "vectors" / "lock-password.json").read_text())["vectors"][0]
+def vector():
+    return vectors("lock-password")[0]
 
 
 def test_ticket_key_decrypts_to_the_vector_key(vector):

@@ -1,24 +1,16 @@
 import hashlib
-import json
 
 import pytest
 
 from locks.tuya import signing
+from tests.conftest import vectors
+
+SIGNING_VECTORS = {vector["name"]: vector for vector in vectors("signing")}
 
 
-def load_vectors(shared_dir):
-    return json.loads((shared_dir / "vectors" / "signing.json").read_text())["vectors"]
-
-
-def vector_ids():
-    from tests.conftest import SHARED
-
-    return [v["name"] for v in json.loads((SHARED / "vectors" / "signing.json").read_text())["vectors"]]
-
-
-@pytest.mark.parametrize("name", vector_ids())
-def test_signed_headers_match_every_vector(shared_dir, name):
-    vector = next(v for v in load_vectors(shared_dir) if v["name"] == name)
+@pytest.mark.parametrize("name", list(SIGNING_VECTORS))
+def test_signed_headers_match_every_vector(name):
+    vector = SIGNING_VECTORS[name]
     i = vector["inputs"]
     if "url_signed" in i:  # Tuya's documented examples: nonce and Signature-Headers
         path, _, raw_query = i["url_signed"].partition("?")
