@@ -3,7 +3,7 @@
 Run from the repo root:  .venv/bin/python bench/client_bench.py [--calls N] [--profile]
 
 A fast Tuya-like HTTP/1.1 keep-alive server runs in a separate process on 127.0.0.1 (random port) and
-verifies the signature of every request (TUYA-PROTOCOL.md §1) with its own code. Both clients make N
+verifies the signature of every request (docs/tuya-protocol.md, signing) with its own code. Both clients make N
 sequential signed calls (2/3 GET with a query, 1/3 POST with a JSON body) after a warm-up, in 3 rounds;
 within a round the clients take turns in chunks of 300 calls (alternating who goes first) so both see
 the same machine load. The median and best rounds are reported. Then each client's own per-call

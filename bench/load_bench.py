@@ -15,7 +15,7 @@ latency counts from the scheduled start, so a server that falls behind shows it)
 POST /desk/ with a fresh booking token for the next free room, then the redirect to the stay page, and (2) GET of a
 lock page. Prints p50/p95/p99 ms per request type and the errors (non-2xx/3xx, transport errors, a check-in that
 did not book); then checks the database: one stay and one code per check-in, each code's job queued.
-Goal: check-in POST p95 <= 300 ms at 5 requests/s, 0 errors (RELIABILITY.md P2). Exits 1 if missed.
+Goal: check-in POST p95 <= 300 ms at 5 requests/s, 0 errors (docs/reliability.md P2). Exits 1 if missed.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ from tenants.signals import client_ip
 
 def _scoped_by_subquery(queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
     """`organisation IN (the user's organisations)`: the same rule as `for_user`, without its JOIN + DISTINCT,
-    which would make every page of a table of millions sort and de-duplicate all of it (RELIABILITY.md P4)."""
+    which would make every page of a table of millions sort and de-duplicate all of it (docs/reliability.md P4)."""
     if getattr(user, "is_superuser", False):
         return queryset
     return queryset.filter(organisation__in=Organisation.objects.for_user(user).values("pk"))
@@ -49,7 +49,7 @@ def _scoped_by_subquery(queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
 
 
 class CloudAccountForm(SameOrganisationForm):
-    # Write-only (show-once, RELIABILITY.md S7): the stored secret is never sent back to the browser.
+    # Write-only (show-once, docs/reliability.md S7): the stored secret is never sent back to the browser.
     access_secret = forms.CharField(
         required=False,
         strip=True,
@@ -87,7 +87,7 @@ class CloudAccountAdmin(ScopedAdmin):
     def save_model(self, request: HttpRequest, obj: CloudAccount, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if change and "access_secret" in form.changed_data:
-            # A key rotation is an audited event (RELIABILITY.md S5); the secret itself never goes in the row.
+            # A key rotation is an audited event (docs/reliability.md S5); the secret itself never goes in the row.
             services.audit(
                 "account.secret_change", actor=request.user, organisation=obj.organisation, obj=obj,
                 summary=obj.name, ip=client_ip(request),

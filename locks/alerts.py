@@ -1,4 +1,4 @@
-"""Alerts worth reading (PRODUCT.md "Better than the anchors" 7): raised once per incident, counted after that.
+"""Alerts worth reading (docs/product.md, "What beats the competition" 7): raised once per incident, counted after that.
 
 An incident has a `dedup_key` ("tamper:lock:12"); the open alert holds it, and the unique (organisation,
 dedup_key) constraint makes sure there is only ever one open alert per incident, even with two workers racing.

@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    """settings.CSRF_FAILURE_VIEW: a plain 403 page, and an `access.refused` row (RELIABILITY.md S3, S5)."""
+    """settings.CSRF_FAILURE_VIEW: a plain 403 page, and an `access.refused` row (docs/reliability.md S3, S5)."""
     user = getattr(request, "user", None)
     try:
         # The path only, never the query string: a URL is not a place for secrets, but we need not copy one here.

@@ -72,7 +72,7 @@ UNLOCK_CODES = (
 )
 ALARM_CODES = ("alarm_lock", "hijack", "doorbell")
 
-# What a person reads (TUYA-PROTOCOL.md §6 and the spec's status codes).
+# What a person reads (docs/tuya-protocol.md, data points, and the spec's status codes).
 UNLOCK_WORDS = {
     "unlock_fingerprint": "fingerprint",
     "unlock_password": "password",

@@ -105,7 +105,7 @@ def enqueue_converge(code_id: int, *, delay: timedelta | None = None) -> None:
 
 
 def purge_old_pins() -> int:
-    """Periodic: erase PINs 30 days after their code ended (RELIABILITY S7)."""
+    """Periodic: erase PINs 30 days after their code ended (docs/reliability.md S7)."""
     return services.purge_old_pins()
 
 

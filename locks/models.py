@@ -99,7 +99,7 @@ class Lock(models.Model):
 
 
 class AccessCode(models.Model):
-    """A door code and its lifecycle on the lock (ARCHITECTURE.md, "Code lifecycle").
+    """A door code and its lifecycle on the lock (docs/reliability.md, "Desired state and convergence").
 
     `desired` is what we want; `status` is what the lock is known to have. Jobs move status towards
     desired one confirmed step at a time; "set" means Tuya's own per-password status said so.
@@ -224,7 +224,7 @@ class AccessCode(models.Model):
     @property
     def clock_change(self) -> Any:
         """The first day the property's clocks change (DST) while this code is still to be used, or None: the page
-        says so, because a guest's "09:00" stays 09:00 local time across it (PRODUCT.md: time zones done right)."""
+        says so, because a guest's "09:00" stays 09:00 local time across it (docs/product.md: time zones done right)."""
         import zoneinfo
         from datetime import timedelta
 

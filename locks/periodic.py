@@ -32,7 +32,7 @@ PERIODIC = (
     # The outbox sweeper: every unsettled code gets a job, so nothing waits on a lost enqueue or a lost
     # delayed re-read (CODE_POLL_WINDOW_SECONDS=0) for more than a few seconds.
     Periodic("sweep-access-codes", jobs.sweep_access_codes, "codes", 5),
-    # Drift repair: codes changed outside this app are found within one interval (RELIABILITY.md R7).
+    # Drift repair: codes changed outside this app are found within one interval (docs/reliability.md R7).
     Periodic("reconcile-all-locks", jobs.reconcile_all_locks, "sync", 600),
     Periodic("purge-old-pins", jobs.purge_old_pins, "sync", 3600),
     Periodic("sweep-enrollments", jobs.sweep_enrollments, "codes", 30),

@@ -1,4 +1,4 @@
-"""Remote unlocking (PRODUCT.md journey 7): someone rings at the door, a person looks at the photo and opens or refuses.
+"""Remote unlocking (docs/product.md journey 7): someone rings, a person looks at the photo and opens or refuses.
 
 A doorbell record from the events sync becomes a RemoteUnlockRequest (with the event, hence its photo). The lock
 waits for an answer for a short while (its `unlock_request` countdown; a battery Wi-Fi lock sleeps again after

@@ -991,7 +991,7 @@ def removal_confirmed(stay: Stay) -> bool:
     return not stay.access_codes.exclude(status__in=[Status.REMOVED, Status.EXPIRED]).exists()
 
 
-PIN_RETENTION = timedelta(days=30)  # RELIABILITY S7: a PIN outlives its code's end by 30 days, no more
+PIN_RETENTION = timedelta(days=30)  # docs/reliability.md S7: a PIN outlives its code's end by 30 days, no more
 
 
 def purge_old_pins(now: datetime | None = None) -> int:

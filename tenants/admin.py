@@ -1,6 +1,7 @@
-"""The Django admin for staff, scoped to the organisations a staff member belongs to (ARCHITECTURE.md, "Who may
-do what"; RELIABILITY.md S2). `ScopedAdmin` is the base of every admin in tenants and locks: querysets, object
-lookups and foreign-key choices all go through the models' `for_user`, and another organisation's object is a 404.
+"""The Django admin for staff, scoped to the organisations a staff member belongs to (docs/architecture.md, the
+rules of the arrows; docs/reliability.md S2). `ScopedAdmin` is the base of every admin in tenants and locks:
+querysets, object lookups and foreign-key choices all go through the models' `for_user`, and another organisation's
+object is a 404.
 """
 
 from __future__ import annotations

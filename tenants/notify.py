@@ -7,7 +7,7 @@
   readable by the app's user only. Nothing leaves the machine; a delivery process or a person picks them up.
 - `tenants.notify.DjangoMail` (e-mail only): Django's `send_mail` through `EMAIL_BACKEND` (SMTP by default).
 
-A message carries the PIN, so no backend may log its body or print it (RELIABILITY.md S7): that is why there
+A message carries the PIN, so no backend may log its body or print it (docs/reliability.md S7): that is why there
 is no console backend, and why Django's console e-mail backend is not the default.
 """
 

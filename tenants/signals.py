@@ -1,4 +1,4 @@
-"""Sign-ins, sign-outs, failed sign-ins and lockouts go to the audit trail (RELIABILITY.md S5), with who, when and
+"""Sign-ins, sign-outs, failed sign-ins and lockouts go to the audit trail (docs/reliability.md S5), with who, when and
 from where; a user whose last membership is removed is signed out everywhere."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Every query goes through `_stays(membership)`: the current organisation's stays, and for a front desk limited
 to some properties only theirs, so anyone else's id is a 404. Viewers may look; acting needs a code role.
-PINs leave the server only in answers to audited POSTs marked no-store (RELIABILITY.md S7).
+PINs leave the server only in answers to audited POSTs marked no-store (docs/reliability.md S7).
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ def token_grant(call: Call) -> dict[str, Any]:
         raise TuyaError(1100, "grant_type")
     if grant_type != "1":
         raise TuyaError(1003)
-    # A repeated grant returns the live token with its remaining lifetime (TUYA-PROTOCOL §2, tinytuya #346).
+    # A repeated grant returns the live token with its remaining lifetime (docs/tuya-protocol.md tokens, tinytuya #346).
     token = (
         SimToken.objects.filter(access_id=call.access_id, used=False, expires_at__gt=call.now)
         .order_by("-created_at", "-id")

@@ -1,4 +1,4 @@
-"""Password-ticket crypto (TUYA-PROTOCOL.md §4): AES-ECB with PKCS7, as Tuya requires."""
+"""Password-ticket crypto (docs/tuya-protocol.md, password tickets): AES-ECB with PKCS7, as Tuya requires."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Data-point codes of unlock methods, unlock records and alarms (spec + TUYA-PROTOCOL.md §6), and their numbers."""
+"""Data-point codes of unlock methods, unlock records and alarms (spec, docs/tuya-protocol.md), and their numbers."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ UNLOCK_CODES = frozenset(
         "unlock_offline_clear_single",
     }
 )
-# "Common alerts are queried by default": the three alarm-type DPs (TUYA-PROTOCOL.md §6).
+# "Common alerts are queried by default": the three alarm-type DPs (docs/tuya-protocol.md, data points).
 ALARM_CODES = frozenset({"alarm_lock", "hijack", "doorbell"})
 ALARM_LOCK_VALUES = frozenset(
     {
@@ -53,7 +53,7 @@ ALARM_LOCK_VALUES = frozenset(
     }
 )
 
-# Zigbee DP ids (TUYA-PROTOCOL.md §6), used to build the spec's "unlock_id" ("<dp id>-<sn>").
+# Zigbee DP ids (docs/tuya-protocol.md, data points), used to build the spec's "unlock_id" ("<dp id>-<sn>").
 DP_IDS = {
     "unlock_fingerprint": 1,
     "unlock_password": 2,

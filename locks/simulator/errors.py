@@ -1,4 +1,4 @@
-"""Tuya error codes and their messages, as the cloud answers them (TUYA-PROTOCOL.md §3)."""
+"""Tuya error codes and their messages, as the cloud answers them (docs/tuya-protocol.md, errors)."""
 
 from __future__ import annotations
 

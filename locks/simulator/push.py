@@ -1,4 +1,4 @@
-"""The message service (TUYA-PROTOCOL.md §5): Tuya's Pulsar topic as its WebSocket consumer endpoint serves it.
+"""The message service (docs/tuya-protocol.md, push): Tuya's Pulsar topic as its WebSocket consumer endpoint serves it.
 
 A client connects to `ws/v2/consumer/persistent/{access_id}/out/event/{access_id}-sub` with the headers
 `username` (the access id) and `password` (md5hex(access_id + md5hex(secret))[8:24]); anything else is refused
@@ -11,8 +11,8 @@ sending `{"messageId": ...}`; what it has not acked is sent again when it reconn
 
 What gets pushed comes from polling the simulator's own tables, with a cursor per project (SimPushCursor) made
 when the project first subscribes: new enrollment messages (protocol 20 doorUnlockMethodStatus), online state
-changes (protocol 20 online/offline) and the log entries locks upload (protocol 4 status reports of the §6 DP
-codes). They become rows of SimPushMessage (the topic), deleted an hour after they are acked.
+changes (protocol 20 online/offline) and the log entries locks upload (protocol 4 status reports of the DP codes
+in docs/tuya-protocol.md). They become rows of SimPushMessage (the topic), deleted an hour after they are acked.
 
 Its own crypto and signing, written from the protocol notes: nothing here comes from the app or its client.
 """
@@ -59,13 +59,14 @@ PATH = re.compile(r"^/ws/v2/consumer/persistent/(?P<aid>[^/]+)/out/(?P<topic>[^/
 TOPIC = "event"  # the production topic; Tuya's test channel (event-test) is not simulated
 PROTOCOL_STATUS, PROTOCOL_DEVICE = 4, 20
 PUSHED_CODES = dpcodes.UNLOCK_CODES | dpcodes.ALARM_CODES
-# §6: the Zigbee residential DP ids (1 fingerprint … 9 alarm); a status item carries its id beside its code.
+# The Zigbee residential DP ids (docs/tuya-protocol.md, data points: 1 fingerprint … 9 alarm); a status item carries
+# its id beside its code.
 REPORT_DP_IDS = {**dpcodes.DP_IDS, "unlock_temporary": 3, "unlock_dynamic": 4, "alarm_lock": 9}
 KEEP_ACKED = timedelta(hours=1)
 BATCH = 200
 
 
-# --- crypto and sign (§5) -----------------------------------------------------------------------------------
+# --- crypto and sign (docs/tuya-protocol.md, push) ----------------------------------------------------------
 
 
 def md5hex(text: str) -> str:

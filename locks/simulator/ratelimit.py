@@ -1,6 +1,6 @@
 """Tuya's frequency control: a token bucket per (cloud project, API), answering 1199 when empty.
 
-Tuya limits calls per project, per API, in requests per second (TUYA-PROTOCOL.md §3); the lock APIs'
+Tuya limits calls per project, per API, in requests per second (docs/tuya-protocol.md, rate limits); the lock APIs'
 figures are not published, so the rate is a setting (SIM_RATE_LIMIT per second, 0 = no limit). Buckets
 live in process memory: a simulator restart forgets them, as a real quota window would roll over.
 """

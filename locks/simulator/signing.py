@@ -1,4 +1,4 @@
-"""Tuya request signatures, verified from what was received (TUYA-PROTOCOL.md §1 and the checklist)."""
+"""Tuya request signatures, verified from what was received (docs/tuya-protocol.md: signing, verifying a request)."""
 
 from __future__ import annotations
 

@@ -32,7 +32,8 @@ def project_uid(access_id: str) -> str:
 
 
 def verify(request: HttpRequest, path: str, now: datetime) -> tuple[str, SimToken | None]:
-    """Check a request as Tuya does; returns (client_id, token) or raises TuyaError. Order: TUYA-PROTOCOL checklist."""
+    """Check a request as Tuya does, in the order docs/tuya-protocol.md gives; returns (client_id, token) or raises
+    TuyaError."""
     client_id, sign, t = _header(request, "client_id"), _header(request, "sign"), _header(request, "t")
     for name, value in (("client_id", client_id), ("sign", sign), ("t", t)):
         if not value:

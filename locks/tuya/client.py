@@ -137,7 +137,7 @@ class TuyaClient:
 
     @property
     def access_secret(self) -> str:
-        """Needed by the ticket crypto (TUYA-PROTOCOL.md §4); never logged."""
+        """Needed by the ticket crypto (docs/tuya-protocol.md, password tickets); never logged."""
         return self._secret
 
     def request(

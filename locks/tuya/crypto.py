@@ -1,6 +1,6 @@
 """The crypto the lock APIs require: password tickets and media files.
 
-Tuya requires AES-ECB to send door PINs (TUYA-PROTOCOL.md §4). ECB is weak in general; it is used
+Tuya requires AES-ECB to send door PINs (docs/tuya-protocol.md, password tickets). ECB is weak in general; it is used
 here only because the vendor API demands it, and only for that exchange.
 """
 

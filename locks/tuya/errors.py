@@ -1,7 +1,7 @@
 """Typed errors for the Tuya Open API.
 
 Every error carries Tuya's `code` and `msg` where there is one, and never a secret: no token,
-no access secret, no ticket key, no request headers. Codes: TUYA-PROTOCOL.md §3.
+no access secret, no ticket key, no request headers. Codes: docs/tuya-protocol.md, errors.
 """
 
 from __future__ import annotations

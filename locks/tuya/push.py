@@ -1,4 +1,4 @@
-"""Tuya's message service (TUYA-PROTOCOL.md §5): a WebSocket consumer of a cloud project's Pulsar topic.
+"""Tuya's message service (docs/tuya-protocol.md, push): a WebSocket consumer of a cloud project's Pulsar topic.
 
     consumer = PushConsumer(push_endpoint("eu"), access_id, access_secret, handler=print)
     consumer.run(stop_event)   # connects, hands each message to `handler`, acks it, reconnects when dropped
@@ -41,7 +41,8 @@ from .regions import REGIONS
 
 logger = logging.getLogger(__name__)
 
-# §5: wss://mqe.tuya{cn,us,eu,in}.com:8285/; the Azure data centres share their continent's service [INF].
+# docs/tuya-protocol.md (push): wss://mqe.tuya{cn,us,eu,in}.com:8285/; the Azure data centres are assumed to share
+# their continent's service.
 PUSH_HOSTS = {"cn": "cn", "us": "us", "us-east": "us", "eu": "eu", "eu-west": "eu", "in": "in"}
 PROTOCOL_STATUS, PROTOCOL_DEVICE = 4, 20
 

@@ -1,4 +1,4 @@
-"""Tuya's data-centre base URLs by region name (TUYA-PROTOCOL.md §2)."""
+"""Tuya's data-centre base URLs by region name (docs/tuya-protocol.md, tokens and regions)."""
 
 from __future__ import annotations
 

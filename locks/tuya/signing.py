@@ -1,4 +1,4 @@
-"""Request signing, exactly as TUYA-PROTOCOL.md §1 describes.
+"""Request signing, exactly as docs/tuya-protocol.md (signing) describes.
 
 sign = UPPER(HEX(HMAC-SHA256(secret, client_id [+ access_token] + t + nonce + stringToSign)))
 stringToSign = METHOD \\n SHA256(body bytes) \\n signed headers \\n path[?sorted decoded query]

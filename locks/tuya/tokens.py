@@ -1,6 +1,6 @@
 """Access tokens: fetched once, shared by every process of a deployment, refreshed under a lock.
 
-A Tuya refresh token works exactly once and a refresh invalidates the old pair (TUYA-PROTOCOL.md §2),
+A Tuya refresh token works exactly once and a refresh invalidates the old pair (docs/tuya-protocol.md, tokens),
 so two processes refreshing at the same moment would log each other out. Every process therefore
 keeps the token in a shared store and takes the store's lock before fetching or refreshing; the
 first one in does the work, the others find the fresh token when they get the lock.

@@ -1,4 +1,4 @@
-"""Issue #7, RELIABILITY.md T3: every dashboard form endpoint, posted arbitrary values (text, unicode, huge, empty,
+"""Issue #7, docs/reliability.md T3: every dashboard form endpoint, posted arbitrary values (text, unicode, huge, empty,
 negative, SQL-ish, HTML-ish, NUL, look-alike digits) and missing fields by an owner: never a server error, no rows
 unless the answer says it succeeded, and no posted markup reflected unescaped.
 

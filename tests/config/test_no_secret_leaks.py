@@ -1,6 +1,6 @@
-"""Issue #7, RELIABILITY.md S7: issued PINs, offline-password secrets, device keys and the cloud secret appear on no
-list page (before a reveal), on no error page (DEBUG off), and in no log line, even of a request that failed with a
-PIN in its form. The admin's pages are checked in tests/locks/test_admin.py, the code lifecycle's logs in
+"""Issue #7, docs/reliability.md S7: issued PINs, offline-password secrets, device keys and the cloud secret appear
+on no list page (before a reveal), on no error page (DEBUG off), and in no log line, even of a request that failed
+with a PIN in its form. The admin's pages are checked in tests/locks/test_admin.py, the code lifecycle's logs in
 tests/locks/test_logs_keep_secrets.py; this covers the dashboard, the desk and the error paths.
 """
 

@@ -1,4 +1,4 @@
-"""Issue #7, RELIABILITY.md S2: every URL of the project, walked as a member of organisation A with the ids of
+"""Issue #7, docs/reliability.md S2: every URL of the project, walked as a member of organisation A with the ids of
 organisation B's rows in its path, by GET and by POST (with and without a CSRF token), answers "not found" or
 "not allowed" and changes nothing of B's. Anonymous visitors are sent to a sign-in page everywhere but the public
 pages. A new URL whose path parameter has no mapping here fails the walk, so the walk stays complete.

@@ -1,5 +1,5 @@
-"""Remote unlock (PRODUCT.md journey 7) end to end: someone rings at the simulator's door, the events sync brings the
-doorbell record (and its photo) in, a person approves or refuses on the panel, the worker answers the lock."""
+"""Remote unlock (docs/product.md journey 7) end to end: someone rings at the simulator's door, the events sync brings
+the doorbell record (and its photo) in, a person approves or refuses on the panel, the worker answers the lock."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The simulated message service (locks.simulator.push), read with a plain WebSocket client and pycryptodome.
 
-Decoding here follows TUYA-PROTOCOL.md §5 on its own (not the app's client), so the simulator is checked against the
-notes rather than against another implementation of the same reading.
+Decoding here follows docs/tuya-protocol.md (push) on its own (not the app's client), so the simulator is checked
+against the documented protocol rather than against another implementation of the same reading.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A small Tuya-like HTTP server for the client's transport tests.
 
-It verifies every request as TUYA-PROTOCOL.md's checklist says, with its own signing code (not
+It verifies every request as docs/tuya-protocol.md (verifying a request) says, with its own signing code (not
 the client's), issues tokens whose refresh works once, and answers scripted replies.
 """
 

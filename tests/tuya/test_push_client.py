@@ -1,4 +1,4 @@
-"""The message-service consumer (locks.tuya.push) against TUYA-PROTOCOL.md §5, with vectors made outside Python.
+"""The push consumer (locks.tuya.push) against docs/tuya-protocol.md (push), with vectors made outside Python.
 
 The ECB vector and the password/sign digests were made with the openssl and md5sum command-line tools:
 

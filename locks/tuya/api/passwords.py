@@ -181,7 +181,7 @@ def _optional_phone(phone: object) -> str | None:
 
 # Spec section "Smart lock APIs": the password-ticket, temp-password, issue-password, advanced-password parts.
 class PasswordsApi(ApiGroup):
-    """Temporary and advanced passwords. PINs go out only encrypted with a ticket (TUYA-PROTOCOL.md §4)."""
+    """Temporary and advanced passwords. PINs go out only encrypted with a ticket (docs/tuya-protocol.md, tickets)."""
 
     # A ticket creates nothing lasting (each call just issues a fresh short-lived key), so retrying is safe.
     @endpoint(TICKET)
