@@ -23,7 +23,8 @@ from tests.config.test_production import ROOT, manage, production_env
 WORKER_FLAGS = ["--serializer", "rq.serializers.JSONSerializer", "--worker-class", "locks.workers.DjangoSimpleWorker"]
 
 
-def worker_commands() -> dict[str, list[str]]:
+def process_commands() -> dict[str, list[str]]:
+    """Every process the Procfile and the systemd units start, by where it is written."""
     commands = {}
     for line in (ROOT / "Procfile").read_text().splitlines():
         if line and not line.startswith("#"):
@@ -33,7 +34,11 @@ def worker_commands() -> dict[str, list[str]]:
         text = unit.read_text().replace("\\\n", " ")
         (command,) = re.findall(r"^ExecStart=(.*)$", text, flags=re.MULTILINE)
         commands[unit.name] = shlex.split(command)
-    return {name: args for name, args in commands.items() if "rqworker" in args}
+    return commands
+
+
+def worker_commands() -> dict[str, list[str]]:
+    return {name: args for name, args in process_commands().items() if "rqworker" in args}
 
 
 def queues_of(args: list[str]) -> list[str]:
@@ -52,6 +57,21 @@ def test_procfile_and_systemd_workers_read_every_queue_json_only() -> None:
         assert " ".join(WORKER_FLAGS) in joined, name
         assert "--with-scheduler" in args, name
         assert queues_of(args) in (["unlock", "codes"], ["sync", "media"]), name  # priority order kept
+
+
+def test_systemd_runs_every_procfile_process_and_the_target_starts_each() -> None:
+    def program(args: list[str]) -> str:  # `manage.py tuya_push`, `gunicorn`, ...: what a process runs
+        if "gunicorn" in args[0]:
+            return "gunicorn"
+        return " ".join(args[args.index("manage.py") : args.index("manage.py") + 2])
+
+    commands = process_commands()
+    assert {program(a) for n, a in commands.items() if n.startswith("Procfile")} == {
+        program(a) for n, a in commands.items() if n.endswith(".service")
+    }
+    target = (ROOT / "deploy" / "systemd" / "doors.target").read_text()
+    for unit in (ROOT / "deploy" / "systemd").glob("*.service"):
+        assert unit.name.replace("@.service", "@1.service") in target, unit.name
 
 
 def get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, Any, bytes]:
