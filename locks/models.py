@@ -89,6 +89,12 @@ class Lock(models.Model):
         return self.name
 
     @property
+    def time_zone(self) -> str:
+        """Its property's zone; a lock on no door yet (imported with 30 days of events) has none, so its times are
+        in the server's zone (settings.TIME_ZONE), which the pages name beside them."""
+        return self.unit.property.time_zone if self.unit_id else settings.TIME_ZONE
+
+    @property
     def pin_length(self) -> int:
         """Seven digits for Wi-Fi locks, six for Zigbee and Bluetooth locks (the client's rule, one source)."""
         return TuyaLockKind(self.kind).pin_length

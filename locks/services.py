@@ -143,7 +143,7 @@ def _validate_window(starts_at: datetime, ends_at: datetime, *, now: datetime) -
 
 
 def time_zone_of(lock: Lock) -> str:
-    return lock.unit.property.time_zone if lock.unit_id else settings.TIME_ZONE
+    return lock.time_zone
 
 
 @transaction.atomic
