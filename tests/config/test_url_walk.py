@@ -3,7 +3,8 @@ organisation B's rows in its path, by GET and by POST (with and without a CSRF t
 "not allowed" and changes nothing of B's. Anonymous visitors are sent to a sign-in page everywhere but the public
 pages. A new URL whose path parameter has no mapping here fails the walk, so the walk stays complete.
 
-Issue #11 C.10: a lock on no door, with a row of everything that hangs off a lock, on every page its owner opens.
+Issue #11 B.4: the same walk within one organisation, as a front desk limited to property A, with the ids of
+property B's rows and of a lock on no door (and what hangs off it): refused too, and shown on no page.
 """
 
 from __future__ import annotations
@@ -391,6 +392,41 @@ def loose_strings(loose: Tenant) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("other", ["another property", "a lock on no door"])
+def test_a_desk_limited_to_one_property_gets_nothing_of_another_or_of_a_lock_on_no_door(
+    one_organisation: tuple[Tenant, Tenant, Tenant, Any], other: str
+) -> None:
+    a, b, loose, desk = one_organisation
+    target, strings = (b, b_strings(b)) if other == "another property" else (loose, loose_strings(loose))
+    before = snapshot()
+
+    def signed_in() -> Client:
+        client = Client()
+        client.force_login(desk)
+        return client
+
+    problems = walk_as(signed_in, target, strings)
+    assert not problems, "\n".join(problems)
+    check_b_untouched(before, b, a, loose)
+
+
+def test_the_limited_desk_still_reaches_its_own_property(one_organisation: tuple[Tenant, Tenant, Tenant, Any]) -> None:
+    """The walk above would pass for a desk refused everything: its own property's pages answer and show it."""
+    a, _b, _loose, desk = one_organisation
+    client = Client()
+    client.force_login(desk)
+    lock, code = a.objects[Lock], a.objects[AccessCode]
+    pages = [f"/locks/{lock.pk}/", f"/properties/{a.objects[Property].pk}/", f"/locks/{lock.pk}/users/", "/activity/"]
+    pages += [f"/activity/?property={a.objects[Property].pk}", "/alerts/", "/remote-unlock/"]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "Alpha Front door" in response.content.decode(), url
+    assert "Alpha House" in client.get("/portfolio/").content.decode()
+    assert client.post(f"/codes/{code.pk}/reveal/").status_code == 200
+
+
+@pytest.mark.slow
 def test_a_lock_on_no_door_shows_on_every_page_without_an_error(
     one_organisation: tuple[Tenant, Tenant, Tenant, Any], settings: Any
 ) -> None:
@@ -418,3 +454,23 @@ def test_a_lock_on_no_door_shows_on_every_page_without_an_error(
     assert settings.TIME_ZONE in client.get(f"/activity/?lock={lock.pk}").content.decode()
     for periodic in PERIODIC:
         periodic.func()
+
+
+def test_the_services_refuse_a_limited_desk_a_lock_on_no_door(
+    one_organisation: tuple[Tenant, Tenant, Tenant, Any],
+) -> None:
+    """The rule below the views: PINs and lock secrets of another property's lock, or of a lock on no door, are not
+    the limited desk's (they were, for a lock on no door: `may_see_pins` let it through)."""
+    from django.core.exceptions import PermissionDenied
+
+    from locks import services
+
+    a, b, loose, desk = one_organisation
+    assert services.may_see_pins(desk, a.objects[Lock])
+    for other in (b, loose):
+        assert not services.may_see_pins(desk, other.objects[Lock])
+        with pytest.raises(PermissionDenied):
+            services.reveal_pin(other.objects[AccessCode], actor=desk)
+        with pytest.raises(PermissionDenied):
+            services.reveal_operation_secret(other.objects[LockOperation], actor=desk)
+    assert services.may_see_pins(a.staff, loose.objects[Lock])  # the owner manages every lock, on a door or not
