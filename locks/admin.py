@@ -33,16 +33,14 @@ from tenants.admin import (
     ServiceAddMixin,
     run_per_item,
 )
-from tenants.models import Organisation
 from tenants.signals import client_ip
 
 
 def _scoped_by_subquery(queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
-    """`organisation IN (the user's organisations)`: the same rule as `for_user`, without its JOIN + DISTINCT,
-    which would make every page of a table of millions sort and de-duplicate all of it (docs/reliability.md P4)."""
-    if getattr(user, "is_superuser", False):
-        return queryset
-    return queryset.filter(organisation__in=Organisation.objects.for_user(user).values("pk"))
+    """`for_user`: `organisation IN (the user's organisations)` with no JOIN + DISTINCT, which would make every
+    page of a table of millions sort and de-duplicate all of it (docs/reliability.md P4), and a limited front desk's
+    property limit (#11 B.4)."""
+    return queryset.for_user(user)  # type: ignore[attr-defined,no-any-return]
 
 
 # --- cloud accounts -----------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The alerts page and the remote-unlock panel: thin function views over locks.alerts and locks.remote.
 
-Every lookup goes through the current organisation, so another organisation's id is a 404; the services decide
+Every lookup goes through the current membership (`for_membership`), so another organisation's id (and for a
+limited front desk another property's) is a 404; the services decide
 who may act (owners and managers acknowledge; the roles that manage a lock open it) and audit it.
 """
 
@@ -35,7 +36,7 @@ RECENT_REQUESTS = 20
 def alert_list(request: HttpRequest) -> HttpResponse:
     """Open alerts first (newest first), then the latest closed ones."""
     membership = membership_or_404(request)
-    base = Alert.objects.filter(organisation=membership.organisation).select_related("lock", "acknowledged_by")
+    base = Alert.objects.for_membership(membership).select_related("lock__unit__property", "acknowledged_by")
     open_alerts = list(
         base.filter(resolved_at__isnull=True).order_by(F("acknowledged_at").asc(nulls_first=True), "-last_seen_at")[
             :ALERTS_SHOWN
@@ -58,7 +59,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
     membership = membership_or_404(request)
-    alert = get_object_or_404(Alert.objects.select_related("lock"), pk=alert_id, organisation=membership.organisation)
+    alert = get_object_or_404(Alert.objects.for_membership(membership).select_related("lock"), pk=alert_id)
     try:
         alert = alerts.acknowledge_alert(alert, actor=request.user, ip=client_ip(request))
     except PermissionDenied as error:
@@ -85,7 +86,7 @@ def _mark(item: RemoteUnlockRequest, now: datetime) -> RemoteUnlockRequest:
 def _requests(membership: Membership, now: datetime) -> tuple[list[RemoteUnlockRequest], list[RemoteUnlockRequest]]:
     photos = Prefetch("event__media", queryset=EventMedia.objects.filter(status=EventMedia.Status.DONE))
     base = (
-        RemoteUnlockRequest.objects.filter(organisation=membership.organisation)
+        RemoteUnlockRequest.objects.for_membership(membership)
         .select_related("lock__unit", "event", "decided_by")
         .prefetch_related(photos)
     )
@@ -120,9 +121,8 @@ def remote_unlock_row(request: HttpRequest, request_id: int) -> HttpResponse:
     """One request, for the row's own polling while the door is opening."""
     membership = membership_or_404(request)
     item = get_object_or_404(
-        RemoteUnlockRequest.objects.select_related("lock__unit", "event", "decided_by"),
+        RemoteUnlockRequest.objects.for_membership(membership).select_related("lock__unit", "event", "decided_by"),
         pk=request_id,
-        organisation=membership.organisation,
     )
     return render(request, "locks/remote_unlock.html#request-row", {"item": _mark(item, timezone.now())})
 
@@ -133,7 +133,7 @@ def remote_unlock_decide(request: HttpRequest, request_id: int, action: str) -> 
     membership = membership_or_404(request)
     if action not in ("approve", "reject"):
         raise Http404("Unknown action.")
-    item = get_object_or_404(RemoteUnlockRequest, pk=request_id, organisation=membership.organisation)
+    item = get_object_or_404(RemoteUnlockRequest.objects.for_membership(membership), pk=request_id)
     decide = remote.approve_request if action == "approve" else remote.reject_request
     try:
         item = decide(item.pk, actor=request.user, ip=client_ip(request))

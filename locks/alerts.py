@@ -532,17 +532,20 @@ def badge_counts(request: Any) -> dict[str, Any]:
     membership = current_membership(request)
     if membership is None:
         return {}
-    org = membership.organisation_id
     # Lazy: only pages that draw the navigation count; the polled htmx fragments never do.
     return {
         "open_alert_count": SimpleLazyObject(
-            lambda: Alert.objects.filter(
-                organisation_id=org, resolved_at__isnull=True, acknowledged_at__isnull=True
-            ).count()
+            lambda: (
+                Alert.objects.for_membership(membership)
+                .filter(resolved_at__isnull=True, acknowledged_at__isnull=True)
+                .count()
+            )
         ),
         "pending_remote_unlock_count": SimpleLazyObject(
-            lambda: RemoteUnlockRequest.objects.filter(
-                organisation_id=org, status=RemoteUnlockRequest.Status.PENDING
-            ).count()
+            lambda: (
+                RemoteUnlockRequest.objects.for_membership(membership)
+                .filter(status=RemoteUnlockRequest.Status.PENDING)
+                .count()
+            )
         ),
     }

@@ -83,21 +83,14 @@ def code_roles_memberships(user: Any) -> QuerySet[Membership]:
 
 
 def manageable_locks(user: Any, organisation: Organisation | None = None) -> QuerySet[Lock]:
-    """Locks whose codes this user may manage: owner/manager anywhere in their organisations, front desk only in
-    their properties when they are limited to some (the same rule as `services.may_see_pins`)."""
+    """Locks whose codes this user may manage: those they reach (`for_user`: a limited front desk only its
+    properties' locks) in the organisations where their role manages codes."""
     locks = Lock.objects.for_user(user).select_related("unit__property", "organisation")
     if organisation is not None:
         locks = locks.filter(organisation=organisation)
     if getattr(user, "is_superuser", False):
         return locks
-    allowed = Lock.objects.none()
-    for membership in code_roles_memberships(user).prefetch_related("properties"):
-        mine = Lock.objects.filter(organisation_id=membership.organisation_id)
-        limited = [p.pk for p in membership.properties.all()]
-        if membership.role == "front_desk" and limited:
-            mine = mine.filter(unit__property_id__in=limited)
-        allowed = allowed | mine
-    return locks.filter(pk__in=allowed.values("pk"))
+    return locks.filter(organisation__in=code_roles_memberships(user).values("organisation_id"))
 
 
 def manageable_units(user: Any, organisation: Organisation | None = None) -> QuerySet[Unit]:

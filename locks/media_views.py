@@ -10,7 +10,6 @@ from django.views.decorators.http import require_GET
 from locks import media
 from locks.models import EventMedia
 from tenants.context import membership_or_404
-from tenants.models import Role
 
 VARIANTS = ("original", "thumb")
 CACHE_SECONDS = 3600  # the files never change once stored; "private" keeps them out of shared caches
@@ -22,14 +21,7 @@ def event_media(request: HttpRequest, media_id: int, variant: str) -> FileRespon
     membership = membership_or_404(request)
     if variant not in VARIANTS:
         raise Http404
-    photo = get_object_or_404(
-        EventMedia.objects.select_related("event__lock__unit"), pk=media_id, organisation=membership.organisation
-    )
-    unit = photo.event.lock.unit
-    if membership.role == Role.FRONT_DESK and unit is not None:
-        limited = set(membership.properties.values_list("pk", flat=True))
-        if limited and unit.property_id not in limited:
-            raise Http404
+    photo = get_object_or_404(EventMedia.objects.for_membership(membership), pk=media_id)
     found = media.file_of(photo, variant)
     if found is None:
         raise Http404("This photo is not available.")

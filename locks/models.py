@@ -11,7 +11,7 @@ from django.db.models import Q
 
 from locks.fields import EncryptedTextField
 from locks.tuya.api import LockKind as TuyaLockKind
-from tenants.models import Guest, Organisation, Stay, Unit, scoped
+from tenants.models import Guest, Organisation, ScopedQuerySet, Stay, Unit, scoped
 
 
 class LockKind(models.TextChoices):
@@ -77,7 +77,7 @@ class Lock(models.Model):
     last_reconciled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = scoped("organisation")
+    objects = scoped("organisation", "unit__property")
 
     class Meta:
         ordering = ["name"]
@@ -87,6 +87,12 @@ class Lock(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def time_zone(self) -> str:
+        """Its property's zone; a lock on no door yet (imported with 30 days of events) has none, so its times are
+        in the server's zone (settings.TIME_ZONE), which the pages name beside them."""
+        return self.unit.property.time_zone if self.unit_id else settings.TIME_ZONE
 
     @property
     def pin_length(self) -> int:
@@ -168,7 +174,7 @@ class AccessCode(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = scoped("organisation")
+    objects = scoped("organisation", "lock__unit__property")
 
     class Meta:
         ordering = ["-created_at"]
@@ -260,6 +266,15 @@ class AccessCode(models.Model):
         return f"{days} {start // 60:02d}:{start % 60:02d}–{end // 60:02d}:{end % 60:02d}"
 
 
+class AuditQuerySet(ScopedQuerySet):
+    def _reach(self, membership: Any) -> Q:
+        reach = super()._reach(membership)
+        if membership.limited_property_ids is not None:
+            # The trail names guests and rooms of every property: a limited front desk sees its own actions only.
+            reach &= Q(actor_id=membership.user_id)
+        return reach
+
+
 class AuditEvent(models.Model):
     """Append-only: who did what, when, from where. Rows are never updated or deleted by the app."""
 
@@ -274,7 +289,7 @@ class AuditEvent(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     at = models.DateTimeField(auto_now_add=True, db_index=True)
 
-    objects = scoped("organisation")
+    objects = AuditQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -324,7 +339,7 @@ class LockOperation(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)  # a worker took it: a run, not a wait in the queue
     finished_at = models.DateTimeField(null=True, blank=True)
 
-    objects = scoped("organisation")
+    objects = scoped("organisation", "lock__unit__property")
 
     class Meta:
         ordering = ["-created_at"]
@@ -372,7 +387,7 @@ class LockEvent(models.Model):
     raw = models.JSONField(default=dict, blank=True)  # the record as received, media keys removed
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = scoped("organisation")
+    objects = scoped("organisation", "lock__unit__property")
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
@@ -413,7 +428,7 @@ class EventMedia(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = scoped("organisation")
+    objects = scoped("organisation", "event__lock__unit__property")
 
     class Meta:
         ordering = ["event", "position"]
@@ -435,7 +450,7 @@ class SyncCursor(models.Model):
     failures = models.PositiveIntegerField(default=0)  # failed syncs in a row: the back-off grows with it
     retry_at = models.DateTimeField(null=True, blank=True)  # not before then, after a failure
 
-    objects = scoped("lock__organisation")
+    objects = scoped("lock__organisation", "lock__unit__property")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["lock", "stream"], name="one_cursor_per_stream")]
@@ -476,7 +491,7 @@ class Alert(models.Model):
     # A sender's claim on the e-mail; one that died mid-send lets it lapse, and the scan sends again.
     email_claimed_at = models.DateTimeField(null=True, blank=True)
 
-    objects = scoped("organisation")
+    objects = scoped("organisation", "lock__unit__property")
 
     class Meta:
         ordering = ["-last_seen_at"]
@@ -513,7 +528,7 @@ class RemoteUnlockRequest(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     failure_reason = models.CharField(max_length=300, blank=True)
 
-    objects = scoped("organisation")
+    objects = scoped("organisation", "lock__unit__property")
 
     class Meta:
         ordering = ["-requested_at"]
@@ -546,7 +561,7 @@ class LockUser(models.Model):
     failure_reason = models.CharField(max_length=300, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)  # an add was sent: a retry looks for it before re-adding
 
-    objects = scoped("organisation")
+    objects = scoped("organisation", "lock__unit__property")
 
     class Meta:
         ordering = ["name"]
@@ -595,7 +610,7 @@ class UnlockMethod(models.Model):
     # A rename, duress, assign or delete on its way to the cloud; empty once the cloud has it.
     pending = models.JSONField(default=dict, blank=True)
 
-    objects = scoped("organisation")
+    objects = scoped("organisation", "lock__unit__property")
 
     class Meta:
         ordering = ["unlock_type", "unlock_sn"]

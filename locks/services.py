@@ -143,7 +143,7 @@ def _validate_window(starts_at: datetime, ends_at: datetime, *, now: datetime) -
 
 
 def time_zone_of(lock: Lock) -> str:
-    return lock.unit.property.time_zone if lock.unit_id else settings.TIME_ZONE
+    return lock.time_zone
 
 
 @transaction.atomic
@@ -1006,18 +1006,16 @@ def purge_old_pins(now: datetime | None = None) -> int:
 
 
 def may_see_pins(user: Any, lock: Lock) -> bool:
-    """Owners and managers of the lock's organisation, and its front desk for their properties."""
-    from tenants.models import CODE_ROLES, Membership, Role
+    """Owners and managers of the lock's organisation, and its front desk for their properties (never a lock on
+    no door: it is on none of the properties a limited desk was given)."""
+    from tenants.models import CODE_ROLES, Membership
 
     if getattr(user, "is_superuser", False):
         return True
     membership = Membership.objects.filter(user=user, organisation_id=lock.organisation_id).first()
     if membership is None or membership.role not in CODE_ROLES:
         return False
-    if membership.role == Role.FRONT_DESK and lock.unit_id:
-        limited = list(membership.properties.values_list("pk", flat=True))
-        return not limited or lock.unit.property_id in limited
-    return True
+    return membership.may_see_lock(lock)
 
 
 def reveal_pin(code: AccessCode, *, actor: Any, ip: str | None = None) -> str:

@@ -1,7 +1,8 @@
 """The "People and methods" page of a lock: its users, their fingerprints and cards, enrollment with live progress.
 
 Thin function views: parse, call one service in locks.lock_users, render. Every lookup is scoped to the current
-organisation (another organisation's id is a 404); only roles that manage the lock may act, others only look.
+membership (another organisation's id, or for a limited front desk another property's, is a 404); only roles that
+manage the lock may act, others only look.
 """
 
 from __future__ import annotations
@@ -23,29 +24,26 @@ from locks.models import Lock, LockUser, UnlockMethod
 from locks.tuya.schedule import format_minutes, weekdays_to_working_day, working_day_to_weekdays
 from locks.views import _lock_for
 from tenants.context import membership_or_404
-from tenants.models import Organisation
 from tenants.signals import client_ip
 
 PAGE = "locks/lock_users.html"
 
 
-def _organisation(request: HttpRequest) -> Organisation:
-    return membership_or_404(request).organisation
-
-
 def _lock_user(request: HttpRequest, lock_user_id: int) -> LockUser:
     return get_object_or_404(
-        LockUser.objects.select_related("lock__unit__property", "lock__organisation"),
+        LockUser.objects.for_membership(membership_or_404(request)).select_related(
+            "lock__unit__property", "lock__organisation"
+        ),
         pk=lock_user_id,
-        organisation=_organisation(request),
     )
 
 
 def _method(request: HttpRequest, method_id: int) -> UnlockMethod:
     return get_object_or_404(
-        UnlockMethod.objects.select_related("lock__unit__property", "lock__organisation", "lock_user"),
+        UnlockMethod.objects.for_membership(membership_or_404(request)).select_related(
+            "lock__unit__property", "lock__organisation", "lock_user"
+        ),
         pk=method_id,
-        organisation=_organisation(request),
     )
 
 

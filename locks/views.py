@@ -1,7 +1,8 @@
 """Dashboard views for landlords: thin function views that parse, call one service and render.
 
-Every lookup goes through the current organisation (`tenants.context.current_membership`), so another
-organisation's id is a 404. Actions answer htmx with the fragment to swap and plain posts with a redirect.
+Every lookup goes through the current membership (`Model.objects.for_membership`), so another organisation's
+id, and for a front desk limited to some properties another property's, is a 404. Actions answer htmx with the
+fragment to swap and plain posts with a redirect.
 """
 
 from __future__ import annotations
@@ -63,10 +64,10 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def portfolio(request: HttpRequest) -> HttpResponse:
     """Every property with its counts of locks, offline locks, low batteries and codes needing attention."""
-    organisation = membership_or_404(request).organisation
+    membership = membership_or_404(request)
     now = timezone.now()
     properties = (
-        Property.objects.filter(organisation=organisation)
+        Property.objects.for_membership(membership)
         .annotate(
             unit_count=Count("units", distinct=True),
             lock_count=Count("units__locks", distinct=True),
@@ -77,13 +78,14 @@ def portfolio(request: HttpRequest) -> HttpResponse:
         .order_by("name")
     )
     attention = (
-        AccessCode.objects.filter(organisation=organisation, status=AccessCode.Status.FAILED)
+        AccessCode.objects.for_membership(membership)
+        .filter(status=AccessCode.Status.FAILED)
         .exclude(desired=AccessCode.Desired.REMOVED)
         .values("lock__unit__property_id")
         .annotate(n=Count("pk"))
     )
     failed_by_property = {row["lock__unit__property_id"]: row["n"] for row in attention}
-    unassigned = Lock.objects.filter(organisation=organisation, unit__isnull=True).order_by("name")[:100]
+    unassigned = Lock.objects.for_membership(membership).filter(unit__isnull=True).order_by("name")[:100]
     return render(
         request,
         "locks/portfolio.html",
@@ -100,11 +102,12 @@ def portfolio(request: HttpRequest) -> HttpResponse:
 @require_GET
 def property_detail(request: HttpRequest, property_id: int) -> HttpResponse:
     """A property's units and their locks with badges; paginated, so a large hotel stays fast."""
-    organisation = membership_or_404(request).organisation
-    prop = get_object_or_404(Property, pk=property_id, organisation=organisation)
+    membership = membership_or_404(request)
+    prop = get_object_or_404(Property.objects.for_membership(membership), pk=property_id)
     now = timezone.now()
     locks = (
-        Lock.objects.filter(organisation=organisation, unit__property=prop)
+        Lock.objects.for_membership(membership)
+        .filter(unit__property=prop)
         .select_related("unit")
         .annotate(
             failed_codes=Count("access_codes", filter=Q(access_codes__status=AccessCode.Status.FAILED)),
@@ -127,20 +130,20 @@ def property_detail(request: HttpRequest, property_id: int) -> HttpResponse:
 
 
 def _lock_for(request: HttpRequest, lock_id: int) -> Lock:
-    organisation = membership_or_404(request).organisation
     return get_object_or_404(
-        Lock.objects.select_related("unit__property", "organisation", "cloud_account"),
+        Lock.objects.for_membership(membership_or_404(request)).select_related(
+            "unit__property", "organisation", "cloud_account"
+        ),
         pk=lock_id,
-        organisation=organisation,
     )
 
 
 def _code_for(request: HttpRequest, code_id: int) -> AccessCode:
-    organisation = membership_or_404(request).organisation
     return get_object_or_404(
-        AccessCode.objects.select_related("lock__unit__property", "lock__organisation", "guest", "stay"),
+        AccessCode.objects.for_membership(membership_or_404(request)).select_related(
+            "lock__unit__property", "lock__organisation", "guest", "stay"
+        ),
         pk=code_id,
-        organisation=organisation,
     )
 
 
@@ -412,9 +415,10 @@ def _operation_response(request: HttpRequest, lock: Lock, operation: LockOperati
 
 def _operation_for(request: HttpRequest, operation_id: int) -> LockOperation:
     return get_object_or_404(
-        LockOperation.objects.select_related("lock__unit__property", "lock__organisation"),
+        LockOperation.objects.for_membership(membership_or_404(request)).select_related(
+            "lock__unit__property", "lock__organisation"
+        ),
         pk=operation_id,
-        organisation=membership_or_404(request).organisation,
     )
 
 
@@ -462,17 +466,17 @@ def activity(request: HttpRequest) -> HttpResponse:
     from locks.models import LockEvent
     from tenants.models import Unit
 
-    organisation = membership_or_404(request).organisation
-    events = LockEvent.objects.filter(organisation=organisation)
+    membership = membership_or_404(request)
+    events = LockEvent.objects.for_membership(membership)
     scope: dict[str, Any] = {}
     if lock_id := request.GET.get("lock", ""):
-        scope["lock"] = get_object_or_404(Lock, pk=_int(lock_id), organisation=organisation)
+        scope["lock"] = get_object_or_404(Lock.objects.for_membership(membership), pk=_int(lock_id))
         events = events.filter(lock=scope["lock"])
     elif unit_id := request.GET.get("unit", ""):
-        scope["unit"] = get_object_or_404(Unit, pk=_int(unit_id), property__organisation=organisation)
+        scope["unit"] = get_object_or_404(Unit.objects.for_membership(membership), pk=_int(unit_id))
         events = events.filter(lock__unit=scope["unit"])
     elif property_id := request.GET.get("property", ""):
-        scope["property"] = get_object_or_404(Property, pk=_int(property_id), organisation=organisation)
+        scope["property"] = get_object_or_404(Property.objects.for_membership(membership), pk=_int(property_id))
         events = events.filter(lock__unit__property=scope["property"])
     category = request.GET.get("category", "")
     if category in LockEvent.Category.values:

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.functional import cached_property
 
 
 class Role(models.TextChoices):
@@ -25,12 +26,22 @@ MANAGER_ROLES = frozenset({Role.OWNER, Role.MANAGER})
 
 
 class ScopedQuerySet(models.QuerySet):
-    """Rows reachable from an organisation; `org_path` names the lookup from the model to it."""
+    """Rows reachable from an organisation; `org_path` names the lookup from the model to it, `property_path` the
+    one to the property a row belongs to (None: the row belongs to the whole organisation, not to a property).
+
+    The one place the front desk's property limit is applied (`Membership.limited_property_ids`): every view,
+    fragment, admin page and download reads through `for_membership` or `for_user`."""
 
     org_path = "organisation"
+    property_path: str | None = None
 
     def for_organisation(self, organisation: Organisation | int) -> ScopedQuerySet:
         return self.filter(**{self.org_path or "pk": organisation})
+
+    def for_membership(self, membership: Membership) -> ScopedQuerySet:
+        """What one member sees of their organisation: a limited front desk only its properties' rows (a lock on
+        no door, and what hangs off it, belongs to no property it was given)."""
+        return self.filter(self._reach(membership))
 
     def for_user(self, user: Any) -> ScopedQuerySet:
         """Only what the user's memberships reach; superusers reach everything."""
@@ -38,13 +49,25 @@ class ScopedQuerySet(models.QuerySet):
             return self.all()
         if not getattr(user, "is_authenticated", False):
             return self.none()
-        prefix = f"{self.org_path}__" if self.org_path else ""
-        return self.filter(**{f"{prefix}memberships__user": user}).distinct()
+        reach = Q(pk__in=[])
+        for membership in Membership.objects.filter(user=user).prefetch_related("properties"):
+            reach |= self._reach(membership)
+        return self.filter(reach)
+
+    def _reach(self, membership: Membership) -> Q:
+        reach = Q(**{self.org_path or "pk": membership.organisation_id})
+        limited = membership.limited_property_ids
+        if limited is not None and self.property_path is not None:
+            reach &= Q(**{f"{self.property_path}__in": sorted(limited)})
+        return reach
 
 
-def scoped(path: str) -> Any:
-    """A manager whose queryset scopes through `path` (e.g. "property__organisation")."""
-    queryset_class = type(f"ScopedQuerySet_{path}", (ScopedQuerySet,), {"org_path": path})
+def scoped(path: str, property_path: str | None = None) -> Any:
+    """A manager whose queryset scopes through `path` (e.g. "property__organisation") and, for a front desk
+    limited to some properties, through `property_path` (e.g. "unit__property")."""
+    queryset_class = type(
+        f"ScopedQuerySet_{path}", (ScopedQuerySet,), {"org_path": path, "property_path": property_path}
+    )
     return queryset_class.as_manager()
 
 
@@ -85,6 +108,23 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} ({self.get_role_display()}) at {self.organisation}"
 
+    @cached_property
+    def limited_property_ids(self) -> frozenset[int] | None:
+        """The properties a front desk is limited to; None when the member sees all of the organisation's.
+
+        The front-desk limit is decided here and applied by `ScopedQuerySet.for_membership`/`for_user`."""
+        if self.role != Role.FRONT_DESK:
+            return None
+        limited = frozenset(p.pk for p in self.properties.all())  # uses prefetch_related("properties") if done
+        return limited or None
+
+    def may_see_lock(self, lock: Any) -> bool:
+        """Whether the lock is within this member's reach (its organisation, and a limited desk's properties)."""
+        if lock.organisation_id != self.organisation_id:
+            return False
+        limited = self.limited_property_ids
+        return limited is None or (lock.unit_id is not None and lock.unit.property_id in limited)
+
 
 class Property(models.Model):
     class Kind(models.TextChoices):
@@ -99,7 +139,7 @@ class Property(models.Model):
     time_zone = models.CharField(max_length=64, default="Europe/Amsterdam", validators=[validate_time_zone])
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = scoped("organisation")
+    objects = scoped("organisation", "pk")
 
     class Meta:
         ordering = ["name"]
@@ -120,7 +160,7 @@ class Unit(models.Model):
     name = models.CharField(max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = scoped("property__organisation")
+    objects = scoped("property__organisation", "property")
 
     class Meta:
         ordering = ["property__name", "name"]
@@ -128,6 +168,21 @@ class Unit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.property} · {self.name}"
+
+
+class GuestQuerySet(ScopedQuerySet):
+    def _reach(self, membership: Membership) -> Q:
+        reach = super()._reach(membership)
+        limited = membership.limited_property_ids
+        if limited is not None:
+            # Guests belong to the organisation, not to a property: a limited desk sees those staying (or holding a
+            # code) at its properties, not the names of every other property's guests.
+            from locks.models import AccessCode
+
+            stays = Stay.objects.filter(unit__property__in=sorted(limited)).values("guest_id")
+            codes = AccessCode.objects.filter(lock__unit__property__in=sorted(limited)).values("guest_id")
+            reach &= Q(pk__in=stays) | Q(pk__in=codes)
+        return reach
 
 
 class Guest(models.Model):
@@ -140,7 +195,7 @@ class Guest(models.Model):
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = scoped("organisation")
+    objects = GuestQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -175,7 +230,7 @@ class Stay(models.Model):
     # stay instead of booking another (unique, so two racing requests cannot both book).
     booking_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
-    objects = scoped("unit__property__organisation")
+    objects = scoped("unit__property__organisation", "unit__property")
 
     class Meta:
         ordering = ["-check_in"]

@@ -33,7 +33,7 @@ from locks.models import AccessCode
 from tenants import notify
 from tenants.context import SESSION_KEY, membership_or_404, memberships_of
 from tenants.forms import MoveStayForm, StayDatesForm
-from tenants.models import CODE_ROLES, Membership, Property, Role, Stay
+from tenants.models import CODE_ROLES, Membership, Property, Stay
 from tenants.signals import client_ip
 
 STAYS_PER_PAGE = 25
@@ -63,12 +63,7 @@ def _require_act(membership: Membership) -> None:
 
 
 def _properties(membership: Membership) -> QuerySet[Property]:
-    properties = Property.objects.filter(organisation=membership.organisation)
-    if membership.role == Role.FRONT_DESK:
-        limited = list(membership.properties.values_list("pk", flat=True))
-        if limited:
-            properties = properties.filter(pk__in=limited)
-    return properties
+    return Property.objects.for_membership(membership)
 
 
 def _stays(membership: Membership) -> QuerySet[Stay]:

@@ -2,6 +2,9 @@
 organisation B's rows in its path, by GET and by POST (with and without a CSRF token), answers "not found" or
 "not allowed" and changes nothing of B's. Anonymous visitors are sent to a sign-in page everywhere but the public
 pages. A new URL whose path parameter has no mapping here fails the walk, so the walk stays complete.
+
+Issue #11 B.4: the same walk within one organisation, as a front desk limited to property A, with the ids of
+property B's rows and of a lock on no door (and what hangs off it): refused too, and shown on no page.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from locks.models import (
     UnlockMethod,
 )
 from tenants.models import Membership, Property, Role, Stay
-from tests.locks.test_admin import Tenant, build_tenant
+from tests.locks.test_admin import Tenant, build_rows, build_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -101,6 +104,7 @@ PUBLIC = {
     "admin:django_rq_home_json",
 }
 ALLOWED_STATUSES = {403, 404, 405}
+NO_ROW = "987654"
 
 
 @dataclass(frozen=True)
@@ -178,13 +182,14 @@ def values_for(route: Route, b: Tenant) -> Iterator[dict[str, str]]:
     fillings: list[dict[str, str]] = [{}]
     for kwarg in route.kwargs:
         if kwarg in ROW_KWARGS:
-            options = [str(b.objects[ROW_KWARGS[kwarg]].pk)]
+            row = b.objects.get(ROW_KWARGS[kwarg])  # none within one organisation for its org-wide rows
+            options = [str(row.pk) if row is not None else NO_ROW]
         elif kwarg in CHOICE_KWARGS:
             options = CHOICE_KWARGS[kwarg]
         elif kwarg in ("object_id", "id") and "content_type_id" not in route.kwargs:
             model = admin_model(route) or apps.get_model("auth", "User")
             row = b.staff if model is apps.get_model("auth", "User") else b.objects.get(model)
-            options = [str(row.pk) if row is not None else "987654"]  # axes' rows and the like: none of B's
+            options = [str(row.pk) if row is not None else NO_ROW]  # axes' rows and the like: none of B's
         elif kwarg in ("content_type_id", "object_id"):
             continue  # view_on_site: both filled together below
         else:  # pragma: no cover - test_every_path_parameter_has_a_mapping fails first
@@ -230,8 +235,9 @@ def b_strings(b: Tenant) -> list[str]:
     return ["Bravo", b.pin, b.local_key, "fk-bravo-secret", "9264815"]
 
 
-def walk_as(client_for: Callable[[], Client], b: Tenant) -> list[str]:
+def walk_as(client_for: Callable[[], Client], b: Tenant, strings: list[str] | None = None) -> list[str]:
     """GET and POST every route with B's ids; returns what went wrong (empty: all refused, nothing shown)."""
+    strings = strings if strings is not None else b_strings(b)
     problems: list[str] = []
     for route in ROUTES:
         for filling in values_for(route, b):
@@ -245,7 +251,7 @@ def walk_as(client_for: Callable[[], Client], b: Tenant) -> list[str]:
                 body = response.content.decode(errors="replace") if not response.streaming else ""
                 if status >= 500 and not (route.name == "healthz" and status == 503):  # 503: no workers here
                     problems.append(f"{method.upper()} {url}: {status}")
-                elif any(s in body for s in b_strings(b)):
+                elif any(s in body for s in strings):
                     problems.append(f"{method.upper()} {url}: {status} shows B's data")
                 elif must_refuse(route) and not refused(response, url):
                     problems.append(f"{method.upper()} {url}: {status} {response.get('Location', '')}")
@@ -270,7 +276,7 @@ def _to_sign_in(response: Any) -> bool:
     return location.startswith(("/accounts/login/", "/admin/login/"))
 
 
-def check_b_untouched(before: dict[str, Any], b: Tenant, a: Tenant) -> None:
+def check_b_untouched(before: dict[str, Any], b: Tenant, a: Tenant, *more: Tenant) -> None:
     after = snapshot()
     changed = []
     for table, rows in before.items():
@@ -279,7 +285,7 @@ def check_b_untouched(before: dict[str, Any], b: Tenant, a: Tenant) -> None:
                 changed.append(f"{table} {pk}: {rows.get(pk)} -> {row}")
         changed += [f"{table} {pk}: deleted" for pk in rows.keys() - after[table].keys()]
     assert not changed, "\n".join(changed)
-    written = AuditEvent.objects.exclude(pk__in=[a.objects[AuditEvent].pk, b.objects[AuditEvent].pk])
+    written = AuditEvent.objects.exclude(pk__in=[t.objects[AuditEvent].pk for t in (a, b, *more)])
     for event in written.filter(organisation=b.org):
         assert event.action.startswith("access."), (event.action, event.summary)
 
@@ -346,3 +352,125 @@ def test_anonymous_visitors_are_sent_to_sign_in_everywhere_but_the_public_pages(
                     problems.append(f"{method.upper()} {url}: {response.status_code} {response.get('Location')}")
     assert not problems, "\n".join(problems)
     check_b_untouched(before, b, a)
+
+
+# --- within one organisation: a front desk limited to some properties (issue #11 B.4) -------------------------
+
+
+@pytest.fixture
+def one_organisation(
+    db: None, django_user_model: Any, settings: Any, tmp_path: Path
+) -> tuple[Tenant, Tenant, Tenant, Any]:
+    """Organisation Alpha with property A, property B ("Bravo Zulu") and a lock on no door ("Loose Yankee"), each with
+    a row of every model below the organisation, and a front desk limited to A: staff with every permission of our
+    apps, so the admin is walked too. The organisation's own rows (itself, memberships, cloud accounts, users) are
+    the desk's to see: their ids are left out (NO_ROW)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PRIVATE_MEDIA_ROOT = str(tmp_path / "private")
+    a = build_tenant("Alpha", "alpha", "8617342", django_user_model)
+    account = a.objects[CloudAccount]
+    b_rows = build_rows(a.org, account, a.staff, "Bravo Zulu", "bravo", "9264815")
+    b = Tenant(org=a.org, staff=None, objects=b_rows, pin="9264815", local_key="lk-bravo-7f3a9c")
+    loose_rows = build_rows(a.org, account, a.staff, "Loose Yankee", "loose", "5172936", on_a_door=False)
+    # A lock on no door has no property, unit or stay: those parameters take B's.
+    loose = Tenant(org=a.org, staff=None, objects={**b_rows, **loose_rows}, pin="5172936", local_key="lk-loose-7f3a9c")
+    (tmp_path / "private").mkdir()
+    for tenant, name in ((b, "b.jpg"), (loose, "loose.jpg")):
+        (tmp_path / "private" / name).write_bytes(b"\xff\xd8\xff\xe0 photo of " + name.encode())
+        EventMedia.objects.filter(pk=tenant.objects[EventMedia].pk).update(
+            status=EventMedia.Status.DONE, original=name, thumbnail=name
+        )
+    desk = django_user_model.objects.create_user("desk-alpha", is_staff=True)
+    desk.user_permissions.set(a.staff.user_permissions.all())
+    membership = Membership.objects.create(user=desk, organisation=a.org, role=Role.FRONT_DESK)
+    membership.properties.set([a.objects[Property]])
+    return a, b, loose, desk
+
+
+def loose_strings(loose: Tenant) -> list[str]:
+    return ["Loose Yankee", loose.pin, loose.local_key, "fk-loose-secret"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("other", ["another property", "a lock on no door"])
+def test_a_desk_limited_to_one_property_gets_nothing_of_another_or_of_a_lock_on_no_door(
+    one_organisation: tuple[Tenant, Tenant, Tenant, Any], other: str
+) -> None:
+    a, b, loose, desk = one_organisation
+    target, strings = (b, b_strings(b)) if other == "another property" else (loose, loose_strings(loose))
+    before = snapshot()
+
+    def signed_in() -> Client:
+        client = Client()
+        client.force_login(desk)
+        return client
+
+    problems = walk_as(signed_in, target, strings)
+    assert not problems, "\n".join(problems)
+    check_b_untouched(before, b, a, loose)
+
+
+def test_the_limited_desk_still_reaches_its_own_property(one_organisation: tuple[Tenant, Tenant, Tenant, Any]) -> None:
+    """The walk above would pass for a desk refused everything: its own property's pages answer and show it."""
+    a, _b, _loose, desk = one_organisation
+    client = Client()
+    client.force_login(desk)
+    lock, code = a.objects[Lock], a.objects[AccessCode]
+    pages = [f"/locks/{lock.pk}/", f"/properties/{a.objects[Property].pk}/", f"/locks/{lock.pk}/users/", "/activity/"]
+    pages += [f"/activity/?property={a.objects[Property].pk}", "/alerts/", "/remote-unlock/"]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "Alpha Front door" in response.content.decode(), url
+    assert "Alpha House" in client.get("/portfolio/").content.decode()
+    assert client.post(f"/codes/{code.pk}/reveal/").status_code == 200
+
+
+@pytest.mark.slow
+def test_a_lock_on_no_door_shows_on_every_page_without_an_error(
+    one_organisation: tuple[Tenant, Tenant, Tenant, Any], settings: Any
+) -> None:
+    """Issue #11 C.10: a lock imported but on no door yet (with events, alerts, codes, users, remote-unlock
+    requests) has no property and so no property time zone: every page that can show it answers, as its owner sees
+    it (the admin too), and its times are in the server's zone, named. The periodic jobs pass over it too."""
+    from locks.periodic import PERIODIC
+
+    a, _b, loose, _desk = one_organisation
+    client = Client()
+    client.force_login(a.staff)  # the owner, staff with every permission of our apps
+    problems = []
+    for route in ROUTES:
+        for filling in values_for(route, loose):
+            url = url_of(route, filling)
+            status = client.get(url).status_code
+            if status >= 500 and not (route.name == "healthz" and status == 503):
+                problems.append(f"GET {url}: {status}")
+    assert not problems, "\n".join(problems)
+    lock = loose.objects[Lock]
+    for url in ("/activity/", f"/activity/?lock={lock.pk}", "/alerts/", "/remote-unlock/", "/portfolio/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "Loose Yankee Front door" in response.content.decode(), url
+    assert settings.TIME_ZONE in client.get(f"/activity/?lock={lock.pk}").content.decode()
+    for periodic in PERIODIC:
+        periodic.func()
+
+
+def test_the_services_refuse_a_limited_desk_a_lock_on_no_door(
+    one_organisation: tuple[Tenant, Tenant, Tenant, Any],
+) -> None:
+    """The rule below the views: PINs and lock secrets of another property's lock, or of a lock on no door, are not
+    the limited desk's (they were, for a lock on no door: `may_see_pins` let it through)."""
+    from django.core.exceptions import PermissionDenied
+
+    from locks import services
+
+    a, b, loose, desk = one_organisation
+    assert services.may_see_pins(desk, a.objects[Lock])
+    for other in (b, loose):
+        assert not services.may_see_pins(desk, other.objects[Lock])
+        with pytest.raises(PermissionDenied):
+            services.reveal_pin(other.objects[AccessCode], actor=desk)
+        with pytest.raises(PermissionDenied):
+            services.reveal_operation_secret(other.objects[LockOperation], actor=desk)
+    assert services.may_see_pins(a.staff, loose.objects[Lock])  # the owner manages every lock, on a door or not

@@ -54,15 +54,30 @@ def build_tenant(name: str, slug: str, pin: str, user_model: Any) -> Tenant:
     staff = user_model.objects.create_user(f"staff-{slug}", is_staff=True)  # signs in with force_login
     staff.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["tenants", "locks"]))
     membership = Membership.objects.create(user=staff, organisation=org, role=Role.OWNER)
-    prop = Property.objects.create(organisation=org, name=f"{name} House", kind=Property.Kind.RENTAL)
-    unit = Unit.objects.create(property=prop, name=f"{name} Flat 1")
-    guest = Guest.objects.create(organisation=org, name=f"{name} Guest")
-    now = timezone.now()
-    stay = Stay.objects.create(unit=unit, guest=guest, check_in=now, check_out=now + timedelta(days=2))
     account = CloudAccount.objects.create(
         organisation=org, name=f"{name} cloud", endpoint="http://127.0.0.1:9", access_id=f"id-{slug}",
         access_secret=SECRET,
     )  # fmt: skip
+    objects = {Organisation: org, Membership: membership, CloudAccount: account}
+    objects.update(build_rows(org, account, staff, name, slug, pin))
+    return Tenant(org=org, staff=staff, objects=objects, pin=pin, local_key=f"lk-{slug}-7f3a9c")
+
+
+def build_rows(
+    org: Organisation, account: CloudAccount, actor: Any, name: str, slug: str, pin: str, *, on_a_door: bool = True
+) -> dict[type[models.Model], models.Model]:
+    """One row of every model below the organisation: a property with a unit, a stay and a lock on its door, the
+    lock's code, operation, users, events, photo, alert and remote-unlock request. `on_a_door=False`: the lock is
+    on no door (imported, not attached yet), so there is no property, unit or stay, and the code has no stay."""
+    now = timezone.now()
+    guest = Guest.objects.create(organisation=org, name=f"{name} Guest")
+    rows: dict[type[models.Model], models.Model] = {Guest: guest}
+    unit = stay = None
+    if on_a_door:
+        prop = Property.objects.create(organisation=org, name=f"{name} House", kind=Property.Kind.RENTAL)
+        unit = Unit.objects.create(property=prop, name=f"{name} Flat 1")
+        stay = Stay.objects.create(unit=unit, guest=guest, check_in=now, check_out=now + timedelta(days=2))
+        rows.update({Property: prop, Unit: unit, Stay: stay})
     local_key = f"lk-{slug}-7f3a9c"
     lock = Lock.objects.create(
         organisation=org, cloud_account=account, unit=unit, device_id=f"dev-{slug}", name=f"{name} Front door",
@@ -70,12 +85,12 @@ def build_tenant(name: str, slug: str, pin: str, user_model: Any) -> Tenant:
     )  # fmt: skip
     code = AccessCode.objects.create(
         organisation=org, lock=lock, guest=guest, stay=stay, label=f"{name} code", pin=pin,
-        starts_at=now, ends_at=now + timedelta(days=2), time_zone="Europe/Amsterdam",
+        starts_at=now, ends_at=now + timedelta(days=2), time_zone=services.time_zone_of(lock),
     )  # fmt: skip
     operation = LockOperation.objects.create(
         organisation=org, lock=lock, kind=LockOperation.Kind.OFFLINE_PASSWORD, secret=pin[::-1] + "1"
     )
-    event = services.audit("code.issue", actor=staff, organisation=org, obj=code, summary=code.label)
+    event = services.audit("code.issue", actor=actor, organisation=org, obj=code, summary=code.label)
     lock_user = LockUser.objects.create(organisation=org, lock=lock, cloud_user_id=f"u-{slug}", name=f"{name} user")
     method = UnlockMethod.objects.create(
         organisation=org,
@@ -111,13 +126,12 @@ def build_tenant(name: str, slug: str, pin: str, user_model: Any) -> Tenant:
         last_seen_at=now,
     )
     remote = RemoteUnlockRequest.objects.create(organisation=org, lock=lock, event=lock_event, requested_at=now)
-    objects = {
-        Organisation: org, Membership: membership, Property: prop, Unit: unit, Guest: guest, Stay: stay,
-        CloudAccount: account, Lock: lock, AccessCode: code, LockOperation: operation, AuditEvent: event,
-        LockUser: lock_user, UnlockMethod: method, LockEvent: lock_event, EventMedia: media, SyncCursor: cursor,
-        Alert: alert, RemoteUnlockRequest: remote,
-    }  # fmt: skip
-    return Tenant(org=org, staff=staff, objects=objects, pin=pin, local_key=local_key)
+    rows.update({
+        Lock: lock, AccessCode: code, LockOperation: operation, AuditEvent: event, LockUser: lock_user,
+        UnlockMethod: method, LockEvent: lock_event, EventMedia: media, SyncCursor: cursor, Alert: alert,
+        RemoteUnlockRequest: remote,
+    })  # fmt: skip
+    return rows
 
 
 @pytest.fixture(autouse=True)
