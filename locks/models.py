@@ -295,7 +295,7 @@ class AuditEvent(models.Model):
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.object_type} {self.object_id}"
+        return f"{self.at:%Y-%m-%d %H:%M %Z} {self.actor} {self.action} {self.object_type} {self.object_id}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
@@ -399,7 +399,9 @@ class LockEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_category_display()} on {self.lock} at {self.occurred_at:%Y-%m-%d %H:%M}"
+        from locks.templatetags.zones import local
+
+        return f"{self.get_category_display()} on {self.lock} at {local(self.occurred_at, self):%Y-%m-%d %H:%M %Z}"
 
 
 class EventMedia(models.Model):
