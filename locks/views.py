@@ -190,7 +190,11 @@ def _issue_form(request: HttpRequest, lock: Lock, data: Any = None) -> forms.Iss
         "starts_at": forms.local_input(now, zone),
         "ends_at": forms.local_input(now + timedelta(days=1), zone),
     }
-    return forms.IssueCodeForm(data, user=request.user, organisation=organisation, initial=initial)
+    form = forms.IssueCodeForm(data, user=request.user, organisation=organisation, initial=initial)
+    # A weekly code valid for one day would open once at most: app.js proposes this end when "Weekly" is chosen.
+    weekly_until = forms.local_input(now + services.WEEKLY_DEFAULT_VALIDITY, zone)
+    form.fields["ends_at"].widget.attrs["data-weekly-default"] = weekly_until
+    return form
 
 
 @login_required
@@ -223,6 +227,8 @@ def issue_code(request: HttpRequest, lock_id: int) -> HttpResponse:
         # A plain post with errors: the whole page, the form filled in, the errors beside the fields.
         return render(request, "locks/lock_detail.html", context, status=400)
     messages.success(request, f"Code “{code.label}” is on its way to the lock; its status updates below.")
+    if note := services.openings_note(code):
+        messages.warning(request, note)
     if request.htmx:
         # Not a redirect to "#code-N": the browser does not reload for a new fragment of the same page.
         return HttpResponseClientRefresh()
@@ -309,6 +315,8 @@ def code_edit(request: HttpRequest, code_id: int) -> HttpResponse:
         form = forms.ChangeCodeForm(request.POST, code=code)
         if form.is_valid() and (changed := form.save(actor=request.user, ip=client_ip(request))) is not None:
             notice = "Changing: the lock keeps the old window and PIN until it confirms the new ones."
+            if note := services.openings_note(changed):
+                notice = f"{notice} {note}"
             if request.htmx:
                 return _render_row(request, changed, notice=notice)
             messages.success(request, f"{changed.label}: {notice}")
