@@ -321,11 +321,18 @@ def stay_move(request: HttpRequest, stay_id: int) -> HttpResponse:
     return render(request, "tenants/stay.html", _stay_context(request, membership, stay, move_form=form))
 
 
-def _end(request: HttpRequest, stay_id: int, service: Any, done: str) -> HttpResponse:
+def _end(
+    request: HttpRequest, stay_id: int, service: Any, done: str, confirm: dict[str, str] | None = None
+) -> HttpResponse:
+    """End (or check in) a stay. With `confirm`, the first POST only asks: a page with the consequences and a second
+    button, so a stray click cannot take an in-house guest's code off the lock (works without JavaScript)."""
     membership, stay = _get_stay(request, stay_id)
     _require_act(membership)
     if ended := _ended(request, stay):
         return ended
+    if confirm is not None and request.POST.get("confirmed") != "yes":
+        context = {"nav": "stays", "stay": stay, "now": timezone.now(), **confirm}
+        return render(request, "tenants/stay_confirm.html", context)
     service(stay, actor=request.user, ip=client_ip(request))
     messages.success(request, done)
     return _back_to_stay(request, stay)
@@ -334,7 +341,9 @@ def _end(request: HttpRequest, stay_id: int, service: Any, done: str) -> HttpRes
 @require_POST
 @login_required
 def stay_check_out(request: HttpRequest, stay_id: int) -> HttpResponse:
-    return _end(request, stay_id, services.check_out_stay, "Checked out: the code is being removed from the lock.")
+    confirm = {"question": "Check this guest out?", "button": "Yes, check out", "action": "desk:stay-check-out"}
+    done = "Checked out: the code is being removed from the lock."
+    return _end(request, stay_id, services.check_out_stay, done, confirm)
 
 
 @require_POST
@@ -347,7 +356,9 @@ def stay_check_in(request: HttpRequest, stay_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def stay_cancel(request: HttpRequest, stay_id: int) -> HttpResponse:
-    return _end(request, stay_id, services.cancel_stay, "Stay cancelled: its code is being removed from the lock.")
+    confirm = {"question": "Cancel this stay?", "button": "Yes, cancel the stay", "action": "desk:stay-cancel"}
+    done = "Stay cancelled: its code is being removed from the lock."
+    return _end(request, stay_id, services.cancel_stay, done, confirm)
 
 
 @require_POST

@@ -243,8 +243,33 @@ def test_moving_room_moves_the_code(desk: Client, stay: Stay, org: Any, unit: Un
     assert [c.lock.name for c in stay.access_codes.exclude(desired="removed")] == ["Room 14 door"]
 
 
+@pytest.mark.parametrize(
+    ("name", "button"), [("desk:stay-check-out", "Yes, check out"), ("desk:stay-cancel", "Yes, cancel")]
+)
+def test_check_out_and_cancel_ask_first_and_a_stray_click_changes_nothing(
+    desk: Client, stay: Stay, name: str, button: str
+) -> None:
+    code = stay.access_codes.get()
+    asked = desk.post(reverse(name, args=[stay.pk]))  # the button on the stay page, no JavaScript needed
+    html = asked.content.decode()
+    assert asked.status_code == 200
+    assert button in html
+    assert 'name="confirmed" value="yes"' in html
+    assert "can no longer open the door" in html  # the guest is in the house
+    assert reverse("desk:stay", args=[stay.pk]) in html  # and a way back
+    stay.refresh_from_db()
+    code.refresh_from_db()
+    assert stay.status == Stay.Status.CHECKED_IN
+    assert code.desired == AccessCode.Desired.ACTIVE
+    done = desk.post(reverse(name, args=[stay.pk]), {"confirmed": "yes"})
+    assert done.status_code == 302
+    stay.refresh_from_db()
+    assert stay.status != Stay.Status.CHECKED_IN
+    assert stay.access_codes.get().desired == AccessCode.Desired.REMOVED
+
+
 def test_check_out_then_removal_is_shown_until_confirmed(desk: Client, stay: Stay) -> None:
-    response = desk.post(reverse("desk:stay-check-out", args=[stay.pk]), follow=True)
+    response = desk.post(reverse("desk:stay-check-out", args=[stay.pk]), {"confirmed": "yes"}, follow=True)
     html = response.content.decode()
     assert "Removing the code from the lock" in html
     assert 'hx-trigger="every 2s"' in html
@@ -257,8 +282,8 @@ def test_check_out_then_removal_is_shown_until_confirmed(desk: Client, stay: Sta
 
 def test_stale_actions_on_an_ended_stay_say_so_instead_of_failing(desk: Client, stay: Stay) -> None:
     seen = stay.updated_at.isoformat()
-    desk.post(reverse("desk:stay-check-out", args=[stay.pk]))
-    again = desk.post(reverse("desk:stay-check-out", args=[stay.pk]), follow=True)
+    desk.post(reverse("desk:stay-check-out", args=[stay.pk]), {"confirmed": "yes"})
+    again = desk.post(reverse("desk:stay-check-out", args=[stay.pk]), {"confirmed": "yes"}, follow=True)
     assert b"already checked out" in again.content
     cancel = desk.post(reverse("desk:stay-cancel", args=[stay.pk]), follow=True)
     assert b"already checked out" in cancel.content
