@@ -326,6 +326,31 @@ class BookStayForm(DashboardForm):
         self.user, self.organisation = user, organisation
         self.fields["unit"].queryset = manageable_units(user, organisation)
 
+    def show_free_units(self, check_in: datetime, check_out: datetime) -> None:
+        """Label each room free, or taken until when, for these times: the desk picks a free room at a glance."""
+        units = self.fields["unit"].queryset
+        taken: dict[int, datetime] = {}
+        open_stays = Stay.objects.filter(
+            unit__in=units,
+            status__in=[Stay.Status.BOOKED, Stay.Status.CHECKED_IN],
+            check_in__lt=check_out,
+            check_out__gt=check_in,
+        )
+        for unit_id, until in open_stays.values_list("unit_id", "check_out"):
+            taken[unit_id] = max(until, taken.get(unit_id, until))
+        this_year = timezone.now().year
+
+        def label(unit: Unit) -> str:
+            until = taken.get(unit.pk)
+            if until is None:
+                return f"{unit} · free"
+            local = timezone.localtime(until, unit.property.tz)
+            year = f" {local.year}" if local.year != this_year else ""
+            when = f"{local:%a} {local.day} {local:%b}{year} {local:%H:%M}"
+            return f"{unit} · taken until {when}"
+
+        self.fields["unit"].label_from_instance = label  # type: ignore[attr-defined]
+
     def clean_guest_phone(self) -> str:
         phone = self.cleaned_data["guest_phone"].strip()
         if phone and not all((c.isascii() and c.isdigit()) or c in "+-() ." for c in phone):

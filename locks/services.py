@@ -170,13 +170,19 @@ def _validate_openings(
 
     zone = zoneinfo.ZoneInfo(zone_name)
     days = " or ".join(DAY_NAMES[d] for d in sorted(schedule.days))
-    start, end = (timezone.localtime(moment, zone).strftime("%a %d %b %Y %H:%M") for moment in (starts_at, ends_at))
+    hours = "{:02d}:{:02d}–{:02d}:{:02d}".format(*divmod(schedule.start_minute, 60), *divmod(schedule.end_minute, 60))
+    start, end = (_day_and_time(timezone.localtime(moment, zone), year=True) for moment in (starts_at, ends_at))
     raise ValidationError(
         {
-            field: f"From {start} to {end} ({zone_name}) there is no {days} in the schedule's hours: this code "
-            "could never open. Make it valid for longer or choose other days."
+            field: f"From {start} to {end} ({zone_name}) there is no {days} {hours}: this code could never open. "
+            "Make it valid for longer or choose other days."
         }
     )
+
+
+def _day_and_time(moment: datetime, *, year: bool = False) -> str:
+    """'Mon 7 Jan 09:00' (with the year when asked), as the pages write dates."""
+    return f"{moment:%a} {moment.day} {moment:%b}" + (f" {moment.year}" if year else "") + f" {moment:%H:%M}"
 
 
 def openings_note(code: AccessCode) -> str:
@@ -188,7 +194,7 @@ def openings_note(code: AccessCode) -> str:
     if not openings or len(openings) >= FEW_OCCURRENCES:
         return ""
     times = "time" if len(openings) == 1 else "times"
-    when = ", ".join(moment.strftime("%a %d %b %H:%M") for moment in openings)
+    when = ", ".join(_day_and_time(moment) for moment in openings)
     return f"“{code.label}” opens only {len(openings)} {times} before it ends ({when}): is its validity long enough?"
 
 

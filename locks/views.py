@@ -109,6 +109,7 @@ def property_detail(request: HttpRequest, property_id: int) -> HttpResponse:
         .annotate(
             failed_codes=Count("access_codes", filter=Q(access_codes__status=AccessCode.Status.FAILED)),
             pending_codes=Count("access_codes", filter=Q(access_codes__status__in=UNSETTLED)),
+            set_codes=Count("access_codes", filter=Q(access_codes__status=AccessCode.Status.SET)),
         )
         .order_by("unit__name", "name", "pk")
     )
@@ -171,6 +172,13 @@ def _lock_context(request: HttpRequest, lock: Lock, **extra: Any) -> dict[str, A
             .order_by("-created_at")[:20]
         ),
         "is_hotel": lock.kind == "zigbee_hotel",
+        # Something to show under "Lock tools": a tool this user may use, or past requests.
+        "has_tools": may_manage
+        and (
+            lock.kind in services.OFFLINE_KINDS
+            or lock.kind in services.DYNAMIC_KINDS
+            or lock.kind in ("zigbee", "zigbee_hotel")
+        ),
         "low_battery": LOW_BATTERY,
         "now": timezone.now(),
     }
@@ -430,7 +438,12 @@ def _operation_for(request: HttpRequest, operation_id: int) -> LockOperation:
 @require_GET
 def operation_row(request: HttpRequest, operation_id: int) -> HttpResponse:
     operation = _operation_for(request, operation_id)
-    context = {"operation": operation, "lock": operation.lock, "may_manage": _may_manage(request, operation.lock)}
+    context = {
+        "operation": operation,
+        "lock": operation.lock,
+        "may_manage": _may_manage(request, operation.lock),
+        "time_zone": services.time_zone_of(operation.lock),
+    }
     return render(request, "locks/lock_detail.html#operation-row", context)
 
 
@@ -438,7 +451,12 @@ def operation_row(request: HttpRequest, operation_id: int) -> HttpResponse:
 @require_POST
 def operation_reveal(request: HttpRequest, operation_id: int) -> HttpResponse:
     operation = _operation_for(request, operation_id)
-    context: dict[str, Any] = {"operation": operation, "lock": operation.lock, "may_manage": True}
+    context: dict[str, Any] = {
+        "operation": operation,
+        "lock": operation.lock,
+        "may_manage": True,
+        "time_zone": services.time_zone_of(operation.lock),
+    }
     try:
         context["secret"] = services.reveal_operation_secret(operation, actor=request.user, ip=client_ip(request))
     except ValidationError as refused:

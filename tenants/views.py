@@ -142,6 +142,50 @@ def _check_in_defaults(form: BookStayForm) -> dict[str, Any]:
     }
 
 
+def _free_rooms(form: BookStayForm, data: Any = None) -> None:
+    """Label the room picker free/taken for the form's times (posted, or else the defaults); the picker asks again
+    (`rooms`) when the times change."""
+    from django.urls import reverse
+
+    from locks.forms import LocalDateTimeField, make_aware_in
+
+    units = form.fields["unit"].queryset
+    values = data if data is not None else (form.data if form.is_bound else form.initial)
+    raw = str(values.get("unit") or "")
+    chosen = units.filter(pk=int(raw)).first() if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+    first = chosen or units.first()
+    zone = first.property.time_zone if first else settings.TIME_ZONE
+    try:
+        times = [
+            make_aware_in(LocalDateTimeField().clean(values.get(name)), zone) for name in ("check_in", "check_out")
+        ]
+    except ValidationError:
+        return
+    if times[0] and times[1] and times[0] < times[1]:
+        form.show_free_units(times[0], times[1])
+    form.fields["unit"].widget.attrs.update(
+        {
+            "hx-get": reverse("desk:rooms"),
+            "hx-trigger": "change from:#id_check_in, change from:#id_check_out",
+            "hx-include": "#id_check_in, #id_check_out",
+            "hx-target": "closest .field",
+            "hx-swap": "outerHTML",
+        }
+    )
+
+
+@login_required
+def rooms(request: HttpRequest) -> HttpResponse:
+    """The room picker again, labelled for the times now on the check-in form."""
+    membership = membership_or_404(request)
+    _require_act(membership)
+    form = BookStayForm(
+        user=request.user, organisation=membership.organisation, initial={"unit": request.GET.get("unit")}
+    )
+    _free_rooms(form, request.GET)
+    return render(request, "tenants/_field.html", {"field": form["unit"]})
+
+
 def _booking_token(raw: str | None) -> uuid.UUID | None:
     try:
         return uuid.UUID(raw or "")
@@ -196,6 +240,8 @@ def today(request: HttpRequest) -> HttpResponse:
     elif _may_act(membership):
         form = BookStayForm(user=request.user, organisation=membership.organisation)
         form.initial = _check_in_defaults(form)
+    if form is not None:
+        _free_rooms(form)
     if form is not None and not form.errors:
         form.fields["unit"].widget.attrs["autofocus"] = True
     arrivals, departures = _today_lists(membership)

@@ -52,7 +52,17 @@ def test_check_in_by_keyboard_reveal_open_check_out_and_the_pin_stops_working(
     pin = revealed.inner_text()
     assert world.opens(lock.device_id, pin)
 
+    # Check out asks first: a stray click changes nothing (issue 11, D.18).
     page.get_by_role("button", name="Check out").click()
+    expect(page.get_by_role("heading", name="Check this guest out?")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("can no longer open the door")
+    screenshot(page, "stay-check-out-confirm")
+    page.get_by_role("link", name="No, keep the stay").click()
+    expect(page.locator(".code-status .chip")).to_have_text("On the lock")
+    assert Stay.objects.get().status == Stay.Status.CHECKED_IN
+    assert world.opens(lock.device_id, pin)
+    page.get_by_role("button", name="Check out").click()
+    page.get_by_role("button", name="Yes, check out").click()
     expect(page.locator("#removal")).to_have_text("Code removed from the lock.", timeout=SETTLE)
     expect(page.locator(".code-status .chip")).to_have_text("Removed from the lock", timeout=SETTLE)
     assert not world.opens(lock.device_id, pin)
@@ -61,6 +71,33 @@ def test_check_in_by_keyboard_reveal_open_check_out_and_the_pin_stops_working(
     page.goto("/desk/")
     expect(page.locator("#arrivals-title")).to_contain_text("1")
     screenshot(page, "desk-desktop")
+
+
+def test_cancel_asks_first_also_without_javascript(
+    browser: Any, live_server: Any, front_desk: Any, make_lock: Callable[..., Lock], unit: Unit, workers: None
+) -> None:
+    make_lock("wifi")
+    guest = Guest.objects.create(organisation=unit.property.organisation, name="Ada Lovelace")
+    now = timezone.now()
+    stay = services.book_stay(unit=unit, guest=guest, check_in=now, check_out=now + timedelta(days=2))
+    context = browser.new_context(base_url=live_server.url, viewport=DESKTOP, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto("/accounts/login/")
+        page.get_by_label("Username").fill(DESK[0])
+        page.get_by_label("Password").fill(DESK[1])
+        page.get_by_role("button", name="Sign in").click()
+        page.goto(f"/desk/stays/{stay.pk}/")
+        page.get_by_role("button", name="Cancel stay").click()
+        expect(page.get_by_role("heading", name="Cancel this stay?")).to_be_visible()
+        stay.refresh_from_db()
+        assert stay.status == Stay.Status.CHECKED_IN  # only asked
+        page.get_by_role("button", name="Yes, cancel the stay").click()
+        expect(page.locator("main")).to_contain_text("Stay cancelled")
+        stay.refresh_from_db()
+        assert stay.status == Stay.Status.CANCELLED
+    finally:
+        context.close()
 
 
 def other_organisations_stay() -> Stay:

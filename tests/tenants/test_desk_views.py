@@ -274,7 +274,9 @@ def test_check_out_then_removal_is_shown_until_confirmed(desk: Client, stay: Sta
     assert "Removing the code from the lock" in html
     assert 'hx-trigger="every 2s"' in html
     assert Stay.objects.get().status == Stay.Status.CHECKED_OUT
+    assert "Show PIN" not in html  # a code on its way off the lock is nothing to hand over
     AccessCode.objects.filter(stay=stay).update(status=AccessCode.Status.REMOVED)  # the lock confirmed it
+    assert "Show PIN" not in desk.get(reverse("desk:stay", args=[stay.pk])).content.decode()
     html = desk.get(reverse("desk:stay-removal", args=[stay.pk])).content.decode()
     assert "Code removed from the lock." in html
     assert "hx-trigger" not in html
@@ -470,3 +472,47 @@ def test_a_booked_guest_who_arrives_is_checked_in_from_the_stay_page(desk: Clien
     later.refresh_from_db()
     assert later.status == Stay.Status.CHECKED_IN
     assert AuditEvent.objects.filter(action="stay.check_in", object_id=str(later.pk)).exists()
+
+
+# --- the room picker, dates with their year (issue 11, D.18) -------------------------------------------------------
+
+
+def test_the_room_picker_says_which_rooms_are_free_for_the_chosen_times(
+    desk: Client, stay: Stay, org: Any, unit: Unit
+) -> None:
+    spare = Unit.objects.create(property=unit.property, name="Room 14")
+    offline_lock(org, spare, name="Room 14 door")
+    until = timezone.localtime(stay.check_out, AMS)
+    html = desk.get(reverse("desk:today")).content.decode()  # the defaults: now until tomorrow 11:00
+    picker = field_block(html, "unit")
+    assert f"Room 12 · taken until {until:%a} {until.day} {until:%b %H:%M}" in picker
+    assert "Room 14 · free" in picker
+    assert 'hx-get="/desk/rooms/"' in picker  # asked again when the times change
+    later = timezone.now() + timedelta(days=3)
+    times = {"check_in": local(later), "check_out": local(later + timedelta(days=1)), "unit": str(spare.pk)}
+    again = desk.get(reverse("desk:rooms"), times).content.decode()
+    assert "Room 12 · free" in again
+    assert re.search(rf'<option value="{spare.pk}" selected>', again)
+    # A lease that ends next year says so.
+    Stay.objects.filter(pk=stay.pk).update(check_out=stay.check_in + timedelta(days=400))
+    shown = desk.get(reverse("desk:rooms"), {**times, "unit": ""}).content.decode()
+    assert f"taken until {timezone.localtime(stay.check_in + timedelta(days=400), AMS):%a} " in shown
+    assert str((timezone.localtime(stay.check_in, AMS) + timedelta(days=400)).year) in shown
+    for nasty in ["", "x", "²", "9" * 30, "2027-03-28T02:30", "<b>"]:
+        response = desk.get(reverse("desk:rooms"), {"check_in": nasty, "check_out": nasty, "unit": nasty})
+        assert response.status_code == 200, nasty
+
+
+def test_a_viewer_gets_no_room_picker(viewer: Client, stay: Stay) -> None:
+    assert viewer.get(reverse("desk:rooms")).status_code == 403
+
+
+def test_code_dates_show_the_year_only_when_it_is_not_this_year(desk: Client, stay: Stay) -> None:
+    code = stay.access_codes.get()
+    html = desk.get(reverse("desk:stay", args=[stay.pk])).content.decode()
+    start = timezone.localtime(code.starts_at, AMS)
+    assert f"{start.day} {start:%b %H:%M}" in html  # this year: no year beside the code's window
+    AccessCode.objects.filter(pk=code.pk).update(ends_at=code.starts_at + timedelta(days=400))
+    end = timezone.localtime(code.starts_at + timedelta(days=400), AMS)
+    html = desk.get(reverse("desk:stay", args=[stay.pk])).content.decode()
+    assert f"{end.day} {end:%b %Y %H:%M}" in html
