@@ -170,6 +170,7 @@ def _free_rooms(form: BookStayForm, data: Any = None) -> None:
             "hx-include": "#id_check_in, #id_check_out",
             "hx-target": "closest .field",
             "hx-swap": "outerHTML",
+            "hx-sync": "this:replace",  # times typed one after the other: the answer for the last ones wins
         }
     )
 

@@ -185,3 +185,35 @@ def test_the_slip_shows_qr_and_pin_to_the_desk_and_a_viewer_sees_neither(
     refused = page.request.post(f"/desk/stays/{stay.pk}/slip/", headers={"X-CSRFToken": token})
     assert refused.status == 403
     assert pin not in refused.text()
+
+
+def test_the_room_picker_says_which_rooms_are_free_for_the_times_on_the_form(
+    signed_in: Callable[..., Any], front_desk: Any, make_lock: Callable[..., Lock], unit: Unit, workers: None
+) -> None:
+    make_lock("wifi")
+    spare = Unit.objects.create(property=unit.property, name="Room 14")
+    Lock.objects.create(
+        organisation=unit.property.organisation,
+        cloud_account=CloudAccount.objects.get(),
+        unit=spare,
+        device_id="spare-door",
+        name="Room 14 door",
+        kind="wifi",
+    )
+    guest = Guest.objects.create(organisation=unit.property.organisation, name="Ada Lovelace")
+    now = timezone.now()
+    services.book_stay(unit=unit, guest=guest, check_in=now, check_out=now + timedelta(days=2))
+    page = signed_in(*DESK)
+    page.goto("/desk/")
+    picker = page.get_by_label("Room or unit")
+    expect(picker.locator("option", has_text="Room 12 · taken until")).to_have_count(1)
+    expect(picker.locator("option", has_text="Room 14 · free")).to_have_count(1)
+    picker.select_option(label="Canal Hotel · Room 14 · free")
+    later = (now + timedelta(days=5)).astimezone(unit.property.tz)
+    page.get_by_label("Check-in").fill(later.strftime("%Y-%m-%dT14:00"))
+    page.get_by_label("Check-out").fill((later + timedelta(days=1)).strftime("%Y-%m-%dT11:00"))
+    page.get_by_label("Check-out").blur()  # "change" fires: the picker is asked again for these times
+    picker = page.get_by_label("Room or unit")
+    expect(picker.locator("option", has_text="Room 12 · free")).to_have_count(1)
+    expect(picker).to_have_value(str(spare.pk))  # the choice survives the refresh
+    screenshot(page, "desk-room-picker")
