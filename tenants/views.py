@@ -163,16 +163,19 @@ def _free_rooms(form: BookStayForm, data: Any = None) -> None:
         return
     if times[0] and times[1] and times[0] < times[1]:
         form.show_free_units(times[0], times[1])
-    form.fields["unit"].widget.attrs.update(
-        {
-            "hx-get": reverse("desk:rooms"),
-            "hx-trigger": "change from:#id_check_in, change from:#id_check_out",
-            "hx-include": "#id_check_in, #id_check_out",
-            "hx-target": "closest .field",
-            "hx-swap": "outerHTML",
-            "hx-sync": "this:replace",  # times typed one after the other: the answer for the last ones wins
-        }
-    )
+    # The times ask (they stay in the page; the picker is replaced), and the answer for the last times typed wins.
+    for name in ("check_in", "check_out"):
+        form.fields[name].widget.attrs.update(
+            {
+                "hx-get": reverse("desk:rooms"),
+                "hx-trigger": "change",
+                "hx-include": "#id_check_in, #id_check_out, #id_unit",
+                "hx-target": "#id_unit",
+                "hx-select": "#id_unit",
+                "hx-swap": "outerHTML",
+                "hx-sync": "closest form:replace",
+            }
+        )
 
 
 @login_required
