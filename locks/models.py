@@ -348,6 +348,21 @@ class LockOperation(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.lock}"
 
+    @property
+    def offline_window(self) -> tuple[Any, Any] | None:
+        """When an offline password works: as the cloud answered (rounded to whole hours), else as we asked."""
+        from datetime import datetime
+        from datetime import timezone as dt_timezone
+
+        if self.kind != self.Kind.OFFLINE_PASSWORD:
+            return None
+        source = self.result if self.result.get("effective_time") else self.params
+        start, end = source.get("effective_time"), source.get("invalid_time")
+        if not start or not end:
+            return None
+        seconds = [int(t) // 1000 if int(t) > 10**11 else int(t) for t in (start, end)]  # the cloud may answer in ms
+        return tuple(datetime.fromtimestamp(t, tz=dt_timezone.utc) for t in seconds)  # type: ignore[return-value]
+
 
 # --- what happened at the door: events, their photos, alerts, remote-unlock requests (issue #6) ---------------
 
