@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from config import health
 from locks import views as lock_views
+from tenants import urls as tenant_urls
 from tenants import views as tenant_views
 from tenants.forms import AdminSignInForm, SignInForm
 
@@ -14,6 +15,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("organisation/", tenant_views.switch_organisation, name="switch-organisation"),
     path("", include("locks.urls")),
+    path("setup/", include(tenant_urls.setup_patterns)),
     path("desk/", include("tenants.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(authentication_form=SignInForm), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

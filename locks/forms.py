@@ -1,4 +1,5 @@
-"""Forms for door codes and stays, shared by the dashboard and the admin's add pages.
+"""Forms for door codes, lock operations and cloud projects, shared by the dashboard and the admin's add pages,
+and the helpers every form of the app uses (tenants' forms too): wall-clock times, service errors on the form.
 
 Forms only parse and check what they can see; the services own the rules and the writes. A service's
 ValidationError is put back on the form (`apply_service_error`), beside the field it names.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from datetime import timezone as dt_timezone
 from typing import Any
 
@@ -24,7 +25,7 @@ from django.utils import timezone
 
 from locks import services
 from locks.models import AccessCode, Lock
-from tenants.models import CODE_ROLES, Guest, Membership, Organisation, Stay, Unit
+from tenants.models import CODE_ROLES, Guest, Membership, Organisation, Unit
 
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
 
@@ -297,110 +298,6 @@ def minutes_of(value: time) -> int:
     return value.hour * 60 + value.minute
 
 
-def default_check_out(today: date, zone_name: str) -> datetime:
-    """Tomorrow at 11:00 in the property's zone: the usual hotel check-out."""
-    zone = zoneinfo.ZoneInfo(zone_name)
-    return datetime.combine(today + timedelta(days=1), time(11, 0), tzinfo=zone)
-
-
-class BookStayForm(DashboardForm):
-    """Check a guest in (or book ahead): the guest is found by e-mail or phone, or created."""
-
-    unit = forms.ModelChoiceField(queryset=Unit.objects.none(), label="Room or unit")
-    guest_name = forms.CharField(max_length=200, label="Guest's name")
-    guest_email = forms.EmailField(required=False, label="E-mail")
-    guest_phone = forms.CharField(max_length=40, required=False, label="Phone")
-    check_in = LocalDateTimeField(label="Check-in")
-    check_out = LocalDateTimeField(label="Check-out")
-    kind = forms.ChoiceField(choices=Stay.Kind.choices, initial=Stay.Kind.HOTEL)
-
-    def __init__(self, *args: Any, user: Any, organisation: Organisation | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.user, self.organisation = user, organisation
-        self.fields["unit"].queryset = manageable_units(user, organisation)
-
-    def show_free_units(self, check_in: datetime, check_out: datetime) -> None:
-        """Label each room free, or taken until when, for these times: the desk picks a free room at a glance."""
-        units = self.fields["unit"].queryset
-        taken: dict[int, datetime] = {}
-        open_stays = Stay.objects.filter(
-            unit__in=units,
-            status__in=[Stay.Status.BOOKED, Stay.Status.CHECKED_IN],
-            check_in__lt=check_out,
-            check_out__gt=check_in,
-        )
-        for unit_id, until in open_stays.values_list("unit_id", "check_out"):
-            taken[unit_id] = max(until, taken.get(unit_id, until))
-        this_year = timezone.now().year
-
-        def label(unit: Unit) -> str:
-            until = taken.get(unit.pk)
-            if until is None:
-                return f"{unit} · free"
-            local = timezone.localtime(until, unit.property.tz)
-            year = f" {local.year}" if local.year != this_year else ""
-            when = f"{local:%a} {local.day} {local:%b}{year} {local:%H:%M}"
-            return f"{unit} · taken until {when}"
-
-        self.fields["unit"].label_from_instance = label  # type: ignore[attr-defined]
-
-    def clean_guest_phone(self) -> str:
-        phone = self.cleaned_data["guest_phone"].strip()
-        if phone and not all((c.isascii() and c.isdigit()) or c in "+-() ." for c in phone):
-            raise ValidationError("A phone number has digits, spaces and + - ( ) only.")
-        return phone
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        unit: Unit | None = data.get("unit")
-        zone = unit.property.time_zone if unit else settings.TIME_ZONE
-        make_wall_clock_times_aware(self, data, zone)
-        return data
-
-    def _guest(self, organisation: Organisation) -> Guest:
-        data = self.cleaned_data
-        existing = Guest.objects.filter(organisation=organisation, name=data["guest_name"].strip())
-        if data["guest_email"]:
-            existing = existing.filter(email__iexact=data["guest_email"])
-        elif data["guest_phone"]:
-            existing = existing.filter(phone=data["guest_phone"])
-        else:
-            existing = existing.none()  # a bare name is not enough to say it is the same person
-        guest = existing.first()
-        if guest is None:
-            guest = Guest(
-                organisation=organisation,
-                name=data["guest_name"].strip(),
-                email=data["guest_email"],
-                phone=data["guest_phone"],
-            )
-            guest.full_clean()
-            guest.save()
-        return guest
-
-    def save(self, *, actor: Any, ip: str | None) -> Stay | None:
-        """Book the stay and issue its codes in one transaction; None (reasons on the form) when refused."""
-        from django.db import transaction
-
-        data = self.cleaned_data
-        unit: Unit = data["unit"]
-        try:
-            with transaction.atomic():
-                guest = self._guest(unit.property.organisation)
-                return services.book_stay(
-                    unit=unit,
-                    guest=guest,
-                    check_in=data["check_in"],
-                    check_out=data["check_out"],
-                    kind=data["kind"],
-                    actor=actor,
-                    ip=ip,
-                )
-        except ValidationError as error:
-            apply_service_error(self, error)
-            return None
-
-
 class OfflinePasswordForm(DashboardForm):
     """An offline password for a lock that is offline; the rounded window is shown before issuing."""
 
@@ -497,73 +394,6 @@ class ConnectCloudForm(DashboardForm):
                 access_secret=data["access_secret"],
                 actor=actor,
                 ip=ip,
-            )
-        except ValidationError as error:
-            apply_service_error(self, error)
-            return None
-
-
-class PropertyForm(DashboardForm):
-    name = forms.CharField(max_length=200)
-    kind = forms.ChoiceField(choices=[("hotel", "Hotel"), ("rental", "Rental")], initial="rental")
-    time_zone = forms.CharField(
-        max_length=64,
-        initial="Europe/Amsterdam",
-        help_text="Codes are typed and shown in this zone, e.g. Europe/London, America/New_York.",
-    )
-    address = forms.CharField(max_length=300, required=False)
-
-    def clean_time_zone(self) -> str:
-        value = self.cleaned_data["time_zone"].strip()
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValidationError("Not a time zone; use a name such as Europe/Amsterdam.") from None
-        return value
-
-    def save(self, *, organisation: Organisation, actor: Any, ip: str | None) -> Any:
-        data = self.cleaned_data
-        try:
-            return services.create_property(organisation=organisation, actor=actor, ip=ip, **data)
-        except ValidationError as error:
-            apply_service_error(self, error)
-            return None
-
-
-class UnitsForm(DashboardForm):
-    property = forms.ModelChoiceField(queryset=None, label="Property")  # type: ignore[arg-type]
-    names = forms.CharField(
-        label="Units",
-        max_length=2000,
-        help_text="Names separated by commas; a range such as 101-110 makes ten rooms.",
-    )
-
-    def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
-        from tenants.models import Property
-
-        super().__init__(*args, **kwargs)
-        self.fields["property"].queryset = Property.objects.filter(organisation=organisation).order_by("name")
-
-    def clean_names(self) -> list[str]:
-        names: list[str] = []
-        for part in self.cleaned_data["names"].split(","):
-            part = part.strip()
-            first, dash, last = part.partition("-")
-            if dash and all(end.strip().isascii() and end.strip().isdigit() for end in (first, last)):
-                low, high = int(first), int(last)
-                if not 0 < high - low < 500:
-                    raise ValidationError(f"{part}: a range goes up, by at most 500 units.")
-                names += [str(n) for n in range(low, high + 1)]
-            elif part:
-                names.append(part)
-        if not names:
-            raise ValidationError("Give at least one name.")
-        return names
-
-    def save(self, *, actor: Any, ip: str | None) -> Any:
-        try:
-            return services.create_units(
-                prop=self.cleaned_data["property"], names=self.cleaned_data["names"], actor=actor, ip=ip
             )
         except ValidationError as error:
             apply_service_error(self, error)

@@ -883,41 +883,6 @@ def run_import(account_id: int) -> str:
 
 
 @transaction.atomic
-def create_property(
-    *, organisation: Organisation, name: str, kind: str, time_zone: str, address: str = "", actor: Any = None,
-    ip: str | None = None,
-) -> Any:  # fmt: skip
-    """A building or a rental: its time zone is the one every code of its locks is typed and shown in."""
-    from tenants.models import Property
-
-    prop = Property(organisation=organisation, name=name.strip(), kind=kind, time_zone=time_zone, address=address)
-    prop.full_clean()
-    prop.save()
-    audit("property.create", actor=actor, organisation=organisation, obj=prop, summary=prop.name, ip=ip)
-    return prop
-
-
-@transaction.atomic
-def create_units(*, prop: Any, names: Iterable[str], actor: Any = None, ip: str | None = None) -> list[Any]:
-    """Rooms or flats of a property, several at once ("101-110" style lists are split by the form)."""
-    from tenants.models import Unit
-
-    wanted = [n.strip() for n in names if n.strip()]
-    if not wanted:
-        raise ValidationError({"names": "Give at least one name."})
-    taken = set(Unit.objects.filter(property=prop, name__in=wanted).values_list("name", flat=True))
-    if taken:
-        raise ValidationError({"names": f"Already there: {', '.join(sorted(taken))}."})
-    units = [Unit(property=prop, name=name[:100]) for name in dict.fromkeys(wanted)]
-    for unit in units:
-        unit.full_clean()
-    Unit.objects.bulk_create(units)
-    summary = f"{len(units)} units in {prop}"
-    audit("unit.create", actor=actor, organisation=prop.organisation, obj=prop, summary=summary, ip=ip)
-    return units
-
-
-@transaction.atomic
 def attach_lock(lock: Lock, *, unit: Any, actor: Any = None, ip: str | None = None) -> Lock:
     """Put a lock on a unit's door (or take it off: unit None). Codes stay with the lock, so a lock that still
     carries live codes is not moved: they were given for the old door."""
@@ -936,26 +901,33 @@ def attach_lock(lock: Lock, *, unit: Any, actor: Any = None, ip: str | None = No
     return lock
 
 
-# --- stays drive codes --------------------------------------------------------------------------------------
+# --- several locks, one code: a stay's doors -------------------------------------------------------------------
 
 
-def _live_codes(stay: Stay) -> list[AccessCode]:
-    return list(stay.access_codes.exclude(desired=Desired.REMOVED).select_related("lock"))
-
-
-def _issue_for_stay(stay: Stay, *, actor: Any, ip: str | None) -> list[AccessCode]:
-    """One code per lock of the unit, with the same PIN where the locks allow it (one number to remember)."""
+def issue_access_codes(
+    *,
+    locks: Iterable[Lock],
+    label: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    guest: Guest | None = None,
+    stay: Stay | None = None,
+    actor: Any = None,
+    ip: str | None = None,
+) -> list[AccessCode]:
+    """One code per lock (a unit's front door and room, say), with the same PIN where the locks allow it: one
+    number to remember. A lock whose PIN length differs, or where that PIN is taken, gets its own."""
     codes: list[AccessCode] = []
     pin: str | None = None
-    for lock in stay.unit.locks.order_by("pk"):
+    for lock in locks:
         reuse = pin if pin and len(pin) == lock.pin_length and pin not in _pins_in_use(lock) else None
         code = issue_access_code(
             lock=lock,
-            label=stay.guest.name,
-            starts_at=stay.check_in,
-            ends_at=stay.check_out,
+            label=label,
+            starts_at=starts_at,
+            ends_at=ends_at,
             pin=reuse,
-            guest=stay.guest,
+            guest=guest,
             stay=stay,
             actor=actor,
             ip=ip,
@@ -963,132 +935,6 @@ def _issue_for_stay(stay: Stay, *, actor: Any, ip: str | None) -> list[AccessCod
         pin = pin or code.pin
         codes.append(code)
     return codes
-
-
-def _validate_stay(unit: Any, check_in: datetime, check_out: datetime, *, exclude: Stay | None = None) -> None:
-    if check_out <= check_in:
-        raise ValidationError({"check_out": "Check-out must be after check-in."})
-    if check_out <= timezone.now():
-        raise ValidationError({"check_out": "This stay has already ended."})
-    if not unit.locks.exists():
-        raise ValidationError({"unit": f"{unit} has no lock yet: attach one before booking it."})
-    overlapping = Stay.objects.filter(
-        unit=unit,
-        status__in=[Stay.Status.BOOKED, Stay.Status.CHECKED_IN],
-        check_in__lt=check_out,
-        check_out__gt=check_in,
-    )
-    if exclude is not None:
-        overlapping = overlapping.exclude(pk=exclude.pk)
-    if unit.property.kind == unit.property.Kind.HOTEL and overlapping.exists():
-        raise ValidationError({"unit": f"{unit} is already booked for part of that time."})
-
-
-@transaction.atomic
-def book_stay(
-    *,
-    unit: Any,
-    guest: Guest,
-    check_in: datetime,
-    check_out: datetime,
-    kind: str = Stay.Kind.HOTEL,
-    actor: Any = None,
-    ip: str | None = None,
-) -> Stay:
-    """A new stay or lease, and its door codes for the unit's locks, valid from check-in to check-out."""
-    if guest.organisation_id != unit.property.organisation_id:
-        raise ValidationError({"guest": "This guest belongs to another organisation."})
-    _validate_stay(unit, check_in, check_out)
-    # A stay that has already begun is a guest at the desk (or a running lease): checked in from the start.
-    status = Stay.Status.CHECKED_IN if check_in <= timezone.now() else Stay.Status.BOOKED
-    stay = Stay.objects.create(unit=unit, guest=guest, check_in=check_in, check_out=check_out, kind=kind, status=status)
-    audit("stay.book", actor=actor, organisation=unit.property.organisation, obj=stay, summary=str(stay), ip=ip)
-    _issue_for_stay(stay, actor=actor, ip=ip)
-    return stay
-
-
-@transaction.atomic
-def change_stay(
-    stay: Stay,
-    *,
-    check_in: datetime | None = None,
-    check_out: datetime | None = None,
-    actor: Any = None,
-    ip: str | None = None,
-) -> Stay:
-    """Extend, shorten or shift a stay; its codes follow."""
-    stay = Stay.objects.select_for_update().select_related("unit__property").get(pk=stay.pk)
-    if not stay.is_open:
-        raise ValidationError("This stay is over; book a new one instead.")
-    new_in, new_out = check_in or stay.check_in, check_out or stay.check_out
-    _validate_stay(stay.unit, new_in, new_out, exclude=stay)
-    stay.check_in, stay.check_out = new_in, new_out
-    stay.save(update_fields=["check_in", "check_out", "updated_at"])
-    for code in _live_codes(stay):
-        change_access_code(code, starts_at=new_in, ends_at=new_out, actor=actor, ip=ip)
-    audit("stay.change", actor=actor, organisation=stay.unit.property.organisation, obj=stay, summary=str(stay), ip=ip)
-    return stay
-
-
-@transaction.atomic
-def move_stay(stay: Stay, *, unit: Any, actor: Any = None, ip: str | None = None) -> Stay:
-    """Move a guest to another unit: the old unit's codes are removed, the new unit's issued."""
-    stay = Stay.objects.select_for_update().get(pk=stay.pk)
-    if not stay.is_open:
-        raise ValidationError("This stay is over; book a new one instead.")
-    if unit.property.organisation_id != stay.unit.property.organisation_id:
-        raise ValidationError({"unit": "That unit belongs to another organisation."})
-    _validate_stay(unit, stay.check_in, stay.check_out, exclude=stay)
-    for code in _live_codes(stay):
-        remove_access_code(code, actor=actor, ip=ip)
-    stay.unit = unit
-    stay.save(update_fields=["unit", "updated_at"])
-    audit("stay.move", actor=actor, organisation=unit.property.organisation, obj=stay, summary=str(stay), ip=ip)
-    _issue_for_stay(stay, actor=actor, ip=ip)
-    return stay
-
-
-def _end_stay(stay: Stay, status: str, action: str, *, actor: Any, ip: str | None) -> Stay:
-    stay = Stay.objects.select_for_update().select_related("unit__property__organisation").get(pk=stay.pk)
-    if not stay.is_open:
-        return stay  # checking out twice is harmless
-    stay.status = status
-    stay.save(update_fields=["status", "updated_at"])
-    for code in _live_codes(stay):
-        remove_access_code(code, actor=actor, ip=ip)
-    audit(action, actor=actor, organisation=stay.unit.property.organisation, obj=stay, summary=str(stay), ip=ip)
-    return stay
-
-
-@transaction.atomic
-def check_in_stay(stay: Stay, *, actor: Any = None, ip: str | None = None) -> Stay:
-    """A booked guest has arrived. Their codes already work from check-in time; this records the arrival."""
-    stay = Stay.objects.select_for_update().select_related("unit__property__organisation").get(pk=stay.pk)
-    if stay.status == Stay.Status.CHECKED_IN:
-        return stay  # twice is harmless
-    if stay.status != Stay.Status.BOOKED:
-        raise ValidationError("This stay is over; book a new one instead.")
-    stay.status = Stay.Status.CHECKED_IN
-    stay.save(update_fields=["status", "updated_at"])
-    organisation = stay.unit.property.organisation
-    audit("stay.check_in", actor=actor, organisation=organisation, obj=stay, summary=str(stay), ip=ip)
-    return stay
-
-
-@transaction.atomic
-def check_out_stay(stay: Stay, *, actor: Any = None, ip: str | None = None) -> Stay:
-    """The guest has left: their codes come off the locks (confirmed by the cloud, see code status)."""
-    return _end_stay(stay, Stay.Status.CHECKED_OUT, "stay.check_out", actor=actor, ip=ip)
-
-
-@transaction.atomic
-def cancel_stay(stay: Stay, *, actor: Any = None, ip: str | None = None) -> Stay:
-    return _end_stay(stay, Stay.Status.CANCELLED, "stay.cancel", actor=actor, ip=ip)
-
-
-def removal_confirmed(stay: Stay) -> bool:
-    """Whether every code of the stay is confirmed gone from its lock (what check-out promises)."""
-    return not stay.access_codes.exclude(status__in=[Status.REMOVED, Status.EXPIRED]).exists()
 
 
 PIN_RETENTION = timedelta(days=30)  # docs/reliability.md S7: a PIN outlives its code's end by 30 days, no more

@@ -25,6 +25,7 @@ from django_htmx.http import HttpResponseClientRefresh
 from locks import forms, remote, services
 from locks.models import AccessCode, CloudAccount, Lock, LockOperation
 from tenants.context import current_membership, membership_or_404
+from tenants.forms import PropertyForm, UnitsForm
 from tenants.models import MANAGER_ROLES, Membership, Property, Role
 from tenants.signals import client_ip
 
@@ -545,7 +546,7 @@ def _int(raw: str) -> int:
 # --- setup: cloud projects and which door each lock is on (owners and managers) --------------------------------
 
 
-def _setup_membership(request: HttpRequest) -> Membership:
+def setup_membership(request: HttpRequest) -> Membership:
     membership = membership_or_404(request)
     if membership.role not in MANAGER_ROLES:
         raise PermissionDenied("Only owners and managers connect cloud projects and attach locks.")
@@ -562,8 +563,8 @@ def _setup_context(request: HttpRequest, membership: Membership, **extra: Any) -
     page = Paginator(locks.order_by(unattached_first, "unit__name", "name", "pk"), 100)
     units = Unit.objects.filter(property__organisation=organisation).select_related("property")
     extra.setdefault("connect_form", forms.ConnectCloudForm())
-    extra.setdefault("property_form", forms.PropertyForm())
-    extra.setdefault("units_form", forms.UnitsForm(organisation=organisation))
+    extra.setdefault("property_form", PropertyForm())  # the property and unit parts post to tenants.setup_views
+    extra.setdefault("units_form", UnitsForm(organisation=organisation))
     return {
         "nav": "setup",
         "accounts": list(accounts.order_by("name")),
@@ -580,40 +581,21 @@ def _regions() -> list[str]:
     return [*REGIONS]
 
 
+def setup_page(request: HttpRequest, membership: Membership, *, status: int = 200, **given: Any) -> HttpResponse:
+    """The set-up page, with the forms given (a refused one, its errors beside its fields) and fresh others."""
+    return render(request, "locks/setup.html", _setup_context(request, membership, **given), status=status)
+
+
 @login_required
 @require_GET
 def setup(request: HttpRequest) -> HttpResponse:
-    membership = _setup_membership(request)
-    return render(request, "locks/setup.html", _setup_context(request, membership))
-
-
-@login_required
-@require_POST
-def property_create(request: HttpRequest) -> HttpResponse:
-    membership = _setup_membership(request)
-    form = forms.PropertyForm(request.POST)
-    if form.is_valid() and (prop := form.save(organisation=membership.organisation, actor=request.user,
-                                              ip=client_ip(request))) is not None:  # fmt: skip
-        messages.success(request, f"“{prop.name}” added; now add its units.")
-        return redirect("locks:setup")
-    return render(request, "locks/setup.html", _setup_context(request, membership, property_form=form), status=400)
-
-
-@login_required
-@require_POST
-def units_create(request: HttpRequest) -> HttpResponse:
-    membership = _setup_membership(request)
-    form = forms.UnitsForm(request.POST, organisation=membership.organisation)
-    if form.is_valid() and (units := form.save(actor=request.user, ip=client_ip(request))) is not None:
-        messages.success(request, f"{len(units)} unit{'s' if len(units) != 1 else ''} added.")
-        return redirect("locks:setup")
-    return render(request, "locks/setup.html", _setup_context(request, membership, units_form=form), status=400)
+    return setup_page(request, setup_membership(request))
 
 
 @login_required
 @require_POST
 def cloud_connect(request: HttpRequest) -> HttpResponse:
-    membership = _setup_membership(request)
+    membership = setup_membership(request)
     form = forms.ConnectCloudForm(request.POST)
     account = None
     if form.is_valid():
@@ -626,7 +608,7 @@ def cloud_connect(request: HttpRequest) -> HttpResponse:
 
 
 def _account_for(request: HttpRequest, account_id: int) -> CloudAccount:
-    membership = _setup_membership(request)
+    membership = setup_membership(request)
     return get_object_or_404(CloudAccount, pk=account_id, organisation=membership.organisation)
 
 
@@ -657,7 +639,7 @@ def cloud_account_row(request: HttpRequest, account_id: int) -> HttpResponse:
 def lock_attach(request: HttpRequest, lock_id: int) -> HttpResponse:
     from tenants.models import Unit
 
-    membership = _setup_membership(request)
+    membership = setup_membership(request)
     lock = get_object_or_404(Lock, pk=lock_id, organisation=membership.organisation)
     raw = request.POST.get("unit", "")
     unit = get_object_or_404(Unit, pk=_int(raw), property__organisation=membership.organisation) if raw else None

@@ -16,6 +16,10 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
+from locks import services as lock_services
+from locks.forms import apply_service_error
+from tenants import services
+from tenants.forms import BookStayForm
 from tenants.models import Guest, Membership, Organisation, Property, ScopedQuerySet, Stay, Unit
 from tenants.signals import client_ip
 
@@ -200,13 +204,17 @@ def run_per_item(
 
 
 class ServiceAddMixin:
-    """An add page that fills in one of `locks.forms`' forms and lets it call its service (which validates,
-    audits and enqueues), instead of saving a model form: a raw save would skip all three."""
+    """An add page that fills in a dashboard form and calls its service (which validates, audits and enqueues),
+    instead of saving a model form: a raw save would skip all three."""
 
     add_title = "Add"
 
     def service_form(self, request: HttpRequest, data: Any = None) -> Any:
         raise NotImplementedError
+
+    def create(self, request: HttpRequest, form: Any) -> Any:
+        """Call the service with the valid form's data: the new object, or None with the refusal on the form."""
+        return form.save(actor=request.user, ip=client_ip(request))
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None) -> Any:
         from django.shortcuts import redirect
@@ -218,7 +226,7 @@ class ServiceAddMixin:
             raise PermissionDenied
         form = self.service_form(request, request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
-            created = form.save(actor=request.user, ip=client_ip(request))
+            created = self.create(request, form)
             if created is not None:
                 modeladmin.message_user(request, f"{created} was added.", messages.SUCCESS)
                 opts = modeladmin.model._meta
@@ -303,8 +311,8 @@ class GuestAdmin(ScopedAdmin):
 
 @admin.register(Stay)
 class StayAdmin(ServiceAddMixin, ScopedAdmin):
-    """Stays drive door codes, so they change only through the services (book, change, move, check out, cancel):
-    booking goes through `BookStayForm`; rows are read-only, with check-out and cancel as actions."""
+    """Stays drive door codes, so they change only through `tenants.services` (book, change, move, check out,
+    cancel): booking is `BookStayForm` then `book_guest`; rows are read-only, with check-out and cancel as actions."""
 
     add_title = "Book a stay (issues its door codes)"
 
@@ -316,9 +324,23 @@ class StayAdmin(ServiceAddMixin, ScopedAdmin):
     actions = ["check_out", "cancel"]
 
     def service_form(self, request: HttpRequest, data: Any = None) -> Any:
-        from locks.forms import BookStayForm
-
         return BookStayForm(data, user=request.user)
+
+    def create(self, request: HttpRequest, form: Any) -> Stay | None:
+        data = form.cleaned_data
+        try:
+            return services.book_guest(
+                unit=data["unit"],
+                guest=form.guest(),
+                check_in=data["check_in"],
+                check_out=data["check_out"],
+                kind=data["kind"],
+                actor=request.user,
+                ip=client_ip(request),
+            ).stay
+        except ValidationError as error:
+            apply_service_error(form, error)
+            return None
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -331,8 +353,6 @@ class StayAdmin(ServiceAddMixin, ScopedAdmin):
 
     @admin.action(description="Check out (remove their codes)", permissions=["manage"])
     def check_out(self, request: HttpRequest, queryset: QuerySet[Stay]) -> None:
-        from locks import services
-
         def run(stay: Stay) -> None:
             _check_may_manage(request, stay)
             services.check_out_stay(stay, actor=request.user, ip=client_ip(request))
@@ -341,8 +361,6 @@ class StayAdmin(ServiceAddMixin, ScopedAdmin):
 
     @admin.action(description="Cancel (remove their codes)", permissions=["manage"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[Stay]) -> None:
-        from locks import services
-
         def run(stay: Stay) -> None:
             _check_may_manage(request, stay)
             services.cancel_stay(stay, actor=request.user, ip=client_ip(request))
@@ -352,7 +370,5 @@ class StayAdmin(ServiceAddMixin, ScopedAdmin):
 
 def _check_may_manage(request: HttpRequest, stay: Stay) -> None:
     """Ending a stay removes door codes: the roles that may manage the codes of its unit's locks only."""
-    from locks import services
-
-    if not all(services.may_see_pins(request.user, lock) for lock in stay.unit.locks.all()):
+    if not all(lock_services.may_see_pins(request.user, lock) for lock in stay.unit.locks.all()):
         raise PermissionDenied("Your role may not manage the door codes of this unit.")

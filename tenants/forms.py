@@ -1,17 +1,95 @@
-"""Forms of the front desk's stay page. Each carries `seen`, the stay's last change, so a stale page is caught."""
+"""Forms of tenants: the desk's check-in, the stay page's changes, property and unit set-up, sign-in.
+
+Forms only parse and check what they can see; `tenants.services` owns the rules and the writes, and the views put
+its refusals back on the form (`locks.forms.apply_service_error`). The stay page's forms carry `seen`, the stay's
+last change, so a stale page is caught.
+"""
 
 from __future__ import annotations
 
+import zoneinfo
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
+from django.utils import timezone
 
-from locks.forms import LocalDateTimeField, local_input, make_wall_clock_times_aware, manageable_units
-from tenants.models import Stay, Unit
+from locks.forms import (
+    DashboardForm,
+    LocalDateTimeField,
+    local_input,
+    make_wall_clock_times_aware,
+    manageable_units,
+)
+from tenants.models import Organisation, Property, Stay, Unit
+from tenants.services import GuestDetails
+
+# --- the desk's check-in ------------------------------------------------------------------------------------
+
+
+def default_check_out(today: date, zone_name: str) -> datetime:
+    """Tomorrow at 11:00 in the property's zone: the usual hotel check-out."""
+    zone = zoneinfo.ZoneInfo(zone_name)
+    return datetime.combine(today + timedelta(days=1), time(11, 0), tzinfo=zone)
+
+
+class BookStayForm(DashboardForm):
+    """Check a guest in (or book ahead): `tenants.services.book_guest` finds the guest by e-mail or phone, or
+    creates them."""
+
+    unit = forms.ModelChoiceField(queryset=Unit.objects.none(), label="Room or unit")
+    guest_name = forms.CharField(max_length=200, label="Guest's name")
+    guest_email = forms.EmailField(required=False, label="E-mail")
+    guest_phone = forms.CharField(max_length=40, required=False, label="Phone")
+    check_in = LocalDateTimeField(label="Check-in")
+    check_out = LocalDateTimeField(label="Check-out")
+    kind = forms.ChoiceField(choices=Stay.Kind.choices, initial=Stay.Kind.HOTEL)
+
+    def __init__(self, *args: Any, user: Any, organisation: Organisation | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user, self.organisation = user, organisation
+        self.fields["unit"].queryset = manageable_units(user, organisation)
+
+    def show_free_units(self, taken: dict[int, datetime]) -> None:
+        """Label each room free, or taken until when (`taken`, by unit id, from `services.units_taken_until`): the
+        desk picks a free room at a glance."""
+        this_year = timezone.now().year
+
+        def label(unit: Unit) -> str:
+            until = taken.get(unit.pk)
+            if until is None:
+                return f"{unit} · free"
+            local = timezone.localtime(until, unit.property.tz)
+            year = f" {local.year}" if local.year != this_year else ""
+            when = f"{local:%a} {local.day} {local:%b}{year} {local:%H:%M}"
+            return f"{unit} · taken until {when}"
+
+        self.fields["unit"].label_from_instance = label  # type: ignore[attr-defined]
+
+    def clean_guest_phone(self) -> str:
+        phone = self.cleaned_data["guest_phone"].strip()
+        if phone and not all((c.isascii() and c.isdigit()) or c in "+-() ." for c in phone):
+            raise ValidationError("A phone number has digits, spaces and + - ( ) only.")
+        return phone
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        unit: Unit | None = data.get("unit")
+        zone = unit.property.time_zone if unit else settings.TIME_ZONE
+        make_wall_clock_times_aware(self, data, zone)
+        return data
+
+    def guest(self) -> GuestDetails:
+        data = self.cleaned_data
+        return GuestDetails(name=data["guest_name"], email=data["guest_email"], phone=data["guest_phone"])
+
+
+# --- the stay page ------------------------------------------------------------------------------------------
 
 
 def seen_token(stay: Stay) -> str:
@@ -64,6 +142,60 @@ class MoveStayForm(StayForm):
         super().__init__(*args, stay=stay, **kwargs)
         organisation = stay.unit.property.organisation
         self.fields["unit"].queryset = manageable_units(user, organisation).exclude(pk=stay.unit_id)
+
+
+# --- set-up: properties and units (owners and managers) -----------------------------------------------------
+
+
+class PropertyForm(DashboardForm):
+    name = forms.CharField(max_length=200)
+    kind = forms.ChoiceField(choices=[("hotel", "Hotel"), ("rental", "Rental")], initial="rental")
+    time_zone = forms.CharField(
+        max_length=64,
+        initial="Europe/Amsterdam",
+        help_text="Codes are typed and shown in this zone, e.g. Europe/London, America/New_York.",
+    )
+    address = forms.CharField(max_length=300, required=False)
+
+    def clean_time_zone(self) -> str:
+        value = self.cleaned_data["time_zone"].strip()
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValidationError("Not a time zone; use a name such as Europe/Amsterdam.") from None
+        return value
+
+
+class UnitsForm(DashboardForm):
+    property = forms.ModelChoiceField(queryset=None, label="Property")  # type: ignore[arg-type]
+    names = forms.CharField(
+        label="Units",
+        max_length=2000,
+        help_text="Names separated by commas; a range such as 101-110 makes ten rooms.",
+    )
+
+    def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["property"].queryset = Property.objects.filter(organisation=organisation).order_by("name")
+
+    def clean_names(self) -> list[str]:
+        names: list[str] = []
+        for part in self.cleaned_data["names"].split(","):
+            part = part.strip()
+            first, dash, last = part.partition("-")
+            if dash and all(end.strip().isascii() and end.strip().isdigit() for end in (first, last)):
+                low, high = int(first), int(last)
+                if not 0 < high - low < 500:
+                    raise ValidationError(f"{part}: a range goes up, by at most 500 units.")
+                names += [str(n) for n in range(low, high + 1)]
+            elif part:
+                names.append(part)
+        if not names:
+            raise ValidationError("Give at least one name.")
+        return names
+
+
+# --- signing in ---------------------------------------------------------------------------------------------
 
 
 class SignInForm(AuthenticationForm):

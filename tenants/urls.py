@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tenants import views
+from tenants import setup_views, views
 
 app_name = "desk"
 
@@ -21,3 +21,13 @@ urlpatterns = [
     path("codes/<int:code_id>/reveal/", views.code_reveal, name="code-reveal"),
     path("codes/<int:code_id>/resend/", views.code_resend, name="code-resend"),
 ]
+
+# Properties and units, set up from locks' "Cloud and locks" page: under /setup/ beside it (config/urls.py), named
+# "setup:property-create" and "setup:units-create".
+setup_patterns = (
+    [
+        path("properties/", setup_views.property_create, name="property-create"),
+        path("units/", setup_views.units_create, name="units-create"),
+    ],
+    "setup",
+)

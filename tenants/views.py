@@ -18,7 +18,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django.forms import BaseForm
 from django.http import Http404, HttpRequest, HttpResponse
@@ -27,12 +26,12 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from locks import services
-from locks.forms import BookStayForm, apply_service_error, default_check_out, local_input
+from locks import services as lock_services
+from locks.forms import apply_service_error, local_input
 from locks.models import AccessCode
-from tenants import notify
+from tenants import notify, services
 from tenants.context import SESSION_KEY, membership_or_404, memberships_of
-from tenants.forms import MoveStayForm, StayDatesForm
+from tenants.forms import BookStayForm, MoveStayForm, StayDatesForm, default_check_out
 from tenants.models import CODE_ROLES, Membership, Property, Stay
 from tenants.signals import client_ip
 
@@ -157,7 +156,7 @@ def _free_rooms(form: BookStayForm, data: Any = None) -> None:
     except ValidationError:
         return
     if times[0] and times[1] and times[0] < times[1]:
-        form.show_free_units(times[0], times[1])
+        form.show_free_units(services.units_taken_until(units, times[0], times[1]))
     # The times ask (they stay in the page; the picker is replaced), and the answer for the last times typed wins.
     for name in ("check_in", "check_out"):
         form.fields[name].widget.attrs.update(
@@ -192,25 +191,6 @@ def _booking_token(raw: str | None) -> uuid.UUID | None:
         return None
 
 
-def _book(
-    request: HttpRequest, membership: Membership, form: BookStayForm, token: uuid.UUID
-) -> tuple[Stay | None, bool]:
-    """Book once per form: a repeated submit (or one racing the first) gets the stay the first one booked.
-    Returns the stay and whether this request booked it."""
-    mine = _stays(membership)
-    try:
-        with transaction.atomic():
-            existing = mine.filter(booking_token=token).first()
-            if existing is not None:
-                return existing, False
-            stay = form.save(actor=request.user, ip=client_ip(request))
-            if stay is not None:
-                Stay.objects.filter(pk=stay.pk).update(booking_token=token)
-            return stay, stay is not None
-    except IntegrityError:  # the other request committed the same token first
-        return mine.filter(booking_token=token).first(), False
-
-
 @login_required
 def today(request: HttpRequest) -> HttpResponse:
     """The front desk's screen: check a guest in, then today's arrivals and departures with their codes."""
@@ -225,14 +205,28 @@ def today(request: HttpRequest) -> HttpResponse:
             form.is_valid()
             form.add_error(None, "This form was out of date: check the details and press Check in again.")
         elif form.is_valid():
-            stay, booked = _book(request, membership, form, posted)
-            if stay is not None:
-                if booked:
+            data = form.cleaned_data
+            try:
+                booking = services.book_guest(
+                    unit=data["unit"],
+                    guest=form.guest(),
+                    check_in=data["check_in"],
+                    check_out=data["check_out"],
+                    kind=data["kind"],
+                    booking_token=posted,
+                    actor=request.user,
+                    ip=client_ip(request),
+                )
+            except ValidationError as error:
+                apply_service_error(form, error)
+                token = posted  # the same form, corrected, may still book once
+            else:
+                stay = booking.stay
+                if booking.booked:
                     messages.success(request, f"{stay.guest.name} is checked in to {stay.unit.name}.")
                 else:
                     messages.info(request, "This check-in was already done (the form was sent twice): here it is.")
                 return redirect("desk:stay", stay_id=stay.pk)
-            token = posted  # the same form, corrected, may still book once
         else:
             token = posted
         _mark_errors(form)
@@ -264,7 +258,7 @@ def _stay_context(request: HttpRequest, membership: Membership, stay: Stay, **ex
     codes = list(stay.access_codes.select_related("lock").order_by("lock__name", "pk"))
     revealed: dict[int, str] = extra.pop("revealed", {})
     for code in codes:
-        code.may_see = services.may_see_pins(request.user, code.lock)  # type: ignore[attr-defined]
+        code.may_see = lock_services.may_see_pins(request.user, code.lock)  # type: ignore[attr-defined]
         code.revealed_pin = revealed.get(code.pk, "")  # type: ignore[attr-defined]
     can_act = _may_act(membership)
     context = {
@@ -427,7 +421,7 @@ def code_resend(request: HttpRequest, code_id: int) -> HttpResponse:
     membership, code = _get_code(request, code_id)
     _require_act(membership)
     try:
-        code = services.resend_access_code(code, actor=request.user, ip=client_ip(request))
+        code = lock_services.resend_access_code(code, actor=request.user, ip=client_ip(request))
     except ValidationError as error:
         if not request.htmx:
             _refuse(request, error)
@@ -449,7 +443,7 @@ def code_reveal(request: HttpRequest, code_id: int) -> HttpResponse:
     problem = ""
     pin = None
     try:
-        pin = services.reveal_pin(code, actor=request.user, ip=client_ip(request))
+        pin = lock_services.reveal_pin(code, actor=request.user, ip=client_ip(request))
     except ValidationError as error:
         problem = " ".join(error.messages)
     if request.htmx:
@@ -487,11 +481,11 @@ def slip(request: HttpRequest, stay_id: int) -> HttpResponse:
         return _back_to_stay(request, stay)
     ip = client_ip(request)
     try:
-        pins = [(code, services.reveal_pin(code, actor=request.user, ip=ip)) for code in codes]
+        pins = [(code, lock_services.reveal_pin(code, actor=request.user, ip=ip)) for code in codes]
     except ValidationError as error:
         _refuse(request, error)
         return _back_to_stay(request, stay)
-    services.audit(
+    lock_services.audit(
         "stay.slip", actor=request.user, organisation=membership.organisation, obj=stay, summary=str(stay), ip=ip
     )
     qr = segno.make(_qr_text(stay, pins), error="m")

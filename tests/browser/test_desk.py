@@ -11,8 +11,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from locks import services
 from locks.models import CloudAccount, Lock
+from tenants import services
 from tenants.models import Guest, Membership, Organisation, Property, Role, Stay, Unit
 from tests.browser.conftest import DESKTOP, PHONE, screenshot
 

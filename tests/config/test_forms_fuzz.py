@@ -177,12 +177,12 @@ ENDPOINTS: dict[str, Endpoint] = {
         (Stay,),
     ),
     "property create": Endpoint(
-        lambda t: reverse("locks:property-create"),
+        lambda t: reverse("setup:property-create"),
         lambda t: {"name": "Annexe", "kind": "hotel", "time_zone": ZONE, "address": "Canal 1"},
         (Property,),
     ),
     "units create": Endpoint(
-        lambda t: reverse("locks:units-create"),
+        lambda t: reverse("setup:units-create"),
         lambda t: {"property": t.objects[Property].pk, "names": "101-103, Penthouse"},
         (Unit,),
     ),
@@ -323,18 +323,19 @@ def test_every_dashboard_form_is_fuzzed() -> None:
     from tests.config.test_url_walk import ROUTES
 
     fuzzed = {"locks:" + n for n in ("issue-code", "code-edit", "code-action", "offline-password")}
-    fuzzed |= {"locks:advanced-password", "locks:property-create", "locks:units-create", "locks:cloud-connect"}
+    fuzzed |= {"locks:advanced-password", "setup:property-create", "setup:units-create", "locks:cloud-connect"}
     fuzzed |= {"locks:lock-attach", "locks:lock-user-add", "locks:lock-user-edit", "locks:lock-user-enroll"}
     fuzzed |= {"locks:unlock-method-action", "locks:alert-acknowledge", "locks:remote-unlock-decide"}
     fuzzed |= {"desk:today", "desk:stay-dates", "desk:stay-move", "desk:stay-send", "switch-organisation", "login"}
     # POSTs that read no form field (the id in the path is all; the URL walk covers them) or only a GET form:
     no_fields = {
         "locks:code-reveal", "locks:operation-reveal", "locks:lock-operation", "locks:cloud-import",
-        "locks:lock-users-sync", "locks:lock-user-delete", "locks:offline-preview",
+        "locks:lock-users-sync", "locks:lock-user-delete", "locks:offline-preview", "locks:lock-remote-open",
         "desk:stay-check-in", "desk:stay-check-out", "desk:stay-cancel", "desk:slip", "desk:code-reveal",
         "desk:code-resend", "logout",
     }  # fmt: skip
-    dashboard = {r.name for r in ROUTES if r.name.startswith(("locks:", "desk:")) or r.name in ("login", "logout")}
+    ours = ("locks:", "desk:", "setup:")
+    dashboard = {r.name for r in ROUTES if r.name.startswith(ours) or r.name in ("login", "logout")}
     dashboard |= {"switch-organisation"}
     gets = {r.name for r in ROUTES if getattr(r.callback, "__name__", "") in _GET_ONLY}
     assert dashboard - fuzzed - no_fields - gets == set()

@@ -30,6 +30,7 @@ from locks.models import (
     SyncCursor,
     UnlockMethod,
 )
+from tenants import services as tenant_services
 from tenants.models import Guest, Membership, Organisation, Property, Role, Stay, Unit
 from tests.locks.conftest import run_workers, window
 
@@ -478,14 +479,14 @@ def test_import_failure_is_a_message(client: Any, account: CloudAccount, front_d
 def test_stay_check_out_action_removes_its_codes(client: Any, make_lock: Any, guest: Guest, front_desk: Any) -> None:
     lock = make_lock("wifi")
     starts, ends = window()
-    stay = services.book_stay(unit=lock.unit, guest=guest, check_in=starts, check_out=ends)
+    stay = tenant_services.book_stay(unit=lock.unit, guest=guest, check_in=starts, check_out=ends)
     run_workers()
     client.force_login(staff_of(lock.organisation, front_desk))
     act(client, Stay, "check_out", [stay])
     run_workers()
     stay.refresh_from_db()
     assert stay.status == Stay.Status.CHECKED_OUT
-    assert services.removal_confirmed(stay)
+    assert tenant_services.removal_confirmed(stay)
 
 
 # --- the job dashboard --------------------------------------------------------------------------------------

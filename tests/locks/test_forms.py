@@ -125,7 +125,7 @@ def test_every_wall_clock_field_of_every_form_says_when_a_clock_change_makes_the
     from locks import forms
     from locks.models import AccessCode, CloudAccount, Lock, LockUser
     from locks.user_views import EditUserForm
-    from tenants.forms import StayDatesForm
+    from tenants.forms import BookStayForm, StayDatesForm
     from tenants.models import Guest, Membership, Organisation, Property, Role, Stay, Unit
 
     org = Organisation.objects.create(name="Canal Hotel", slug="canal")
@@ -156,7 +156,7 @@ def test_every_wall_clock_field_of_every_form_says_when_a_clock_change_makes_the
             {"lock": lock.pk, "label": "Ada", "kind": "window", **data}, user=user, organisation=org
         ),
         forms.ChangeCodeForm: lambda data: forms.ChangeCodeForm({"version": code.version, **data}, code=code),
-        forms.BookStayForm: lambda data: forms.BookStayForm(
+        BookStayForm: lambda data: BookStayForm(
             {"unit": room.pk, "guest_name": "Ada", "kind": "hotel", **data}, user=user, organisation=org
         ),
         forms.OfflinePasswordForm: lambda data: forms.OfflinePasswordForm({"kind": "multiple", **data}, lock=lock),

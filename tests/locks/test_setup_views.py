@@ -1,5 +1,6 @@
-"""Setting up without the admin: connect a cloud project, its locks come in through a worker, put each on a door;
-add properties and units. Owners and managers only; another organisation's ids are not found."""
+"""Setting up without the admin: connect a cloud project, its locks come in through a worker, put each on a door
+(properties and units: tests/tenants/test_setup_views.py). Owners and managers only; another organisation's ids
+are not found."""
 
 from __future__ import annotations
 
@@ -97,24 +98,6 @@ def test_a_lock_with_live_codes_is_not_moved_to_another_door(
     assert AccessCode.objects.count() == 1
 
 
-def test_properties_and_units_are_added_from_the_dashboard(owner_client: Client, org: Organisation) -> None:
-    response = owner_client.post(
-        reverse("locks:property-create"), {"name": "Harbour Flats", "kind": "rental", "time_zone": "Mars/Base"}
-    )
-    assert "Not a time zone" in response.content.decode()
-    owner_client.post(
-        reverse("locks:property-create"),
-        {"name": "Harbour Flats", "kind": "rental", "time_zone": "Europe/Lisbon", "address": "Rua 1"},
-    )
-    prop = Property.objects.get(name="Harbour Flats")
-    assert (prop.organisation, prop.time_zone) == (org, "Europe/Lisbon")
-    owner_client.post(reverse("locks:units-create"), {"property": prop.pk, "names": "101-105, Penthouse"})
-    assert sorted(prop.units.values_list("name", flat=True)) == ["101", "102", "103", "104", "105", "Penthouse"]
-    again = owner_client.post(reverse("locks:units-create"), {"property": prop.pk, "names": "105"})
-    assert "Already there: 105." in again.content.decode()
-    assert prop.units.count() == 6
-
-
 def test_front_desk_and_viewer_may_not_set_up(client: Client, front_desk: Any, org: Organisation,
                                               django_user_model: Any) -> None:  # fmt: skip
     viewer = django_user_model.objects.create_user("viewer")
@@ -122,7 +105,7 @@ def test_front_desk_and_viewer_may_not_set_up(client: Client, front_desk: Any, o
     for user in (front_desk, viewer):
         client.force_login(user)
         assert client.get(reverse("locks:setup")).status_code == 403
-        assert client.post(reverse("locks:property-create"), {"name": "x"}).status_code == 403
+        assert client.post(reverse("setup:property-create"), {"name": "x"}).status_code == 403
 
 
 def test_another_organisations_accounts_and_locks_are_not_found(

@@ -10,8 +10,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from locks import services
 from locks.models import CloudAccount, Lock
+from tenants import services
 from tenants.models import Guest, Membership, Organisation, Property, Role, Stay, Unit
 from tests.locks.conftest import (  # noqa: F401  (fixtures, found by pytest through this module)
     account,
@@ -19,6 +19,8 @@ from tests.locks.conftest import (  # noqa: F401  (fixtures, found by pytest thr
     guest,
     make_lock,
     org,
+    owner,
+    owner_client,
     queues,
     sim_url,
     unit,

@@ -14,8 +14,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from locks import services
 from locks.models import AccessCode, AuditEvent
+from tenants import services
 from tenants.models import Guest, Membership, Property, Stay, Unit
 from tests.tenants.conftest import book, offline_lock
 
@@ -126,6 +126,38 @@ def test_the_token_of_a_refused_form_still_books_once_corrected(desk: Client, lo
     desk.post(reverse("desk:today"), check_in_data(unit, token))
     desk.post(reverse("desk:today"), check_in_data(unit, token))
     assert Stay.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("desk_limited", "known_at", "attached"),
+    [
+        (True, "Annex", False),  # the bug: the desk got (and so saw) another property's guest
+        (True, "Canal Hotel", True),
+        (False, "Annex", True),  # a desk of the whole organisation finds the guest wherever they stayed
+    ],
+)
+def test_check_in_finds_a_known_guest_only_among_those_the_desk_may_see(
+    desk: Client, lock: Any, unit: Unit, org: Any, front_desk: Any, desk_limited: bool, known_at: str, attached: bool
+) -> None:
+    annex = Property.objects.create(organisation=org, name="Annex", kind=Property.Kind.HOTEL)
+    annex_room = Unit.objects.create(property=annex, name="Annex 1")
+    offline_lock(org, annex_room, name="Annex door")
+    grace = Guest.objects.create(organisation=org, name="Grace Hopper", email="grace@example.com", notes="VIP")
+    book(annex_room if known_at == "Annex" else unit, grace, hours=(30, 40))
+    if desk_limited:
+        Membership.objects.get(user=front_desk).properties.add(unit.property)
+    room = Unit.objects.create(property=unit.property, name="Room 14")
+    offline_lock(org, room, name="Room 14 door")
+    data = check_in_data(room, guest_name="Grace Hopper", guest_email="GRACE@example.com")
+    response = desk.post(reverse("desk:today"), data)
+    assert response.status_code == 302
+    stay = Stay.objects.get(unit=room)
+    assert (stay.guest == grace) is attached
+    assert stay.guest.name == "Grace Hopper"
+    assert Guest.objects.filter(name="Grace Hopper").count() == (1 if attached else 2)
+    if not attached:  # nothing of the other property's guest reaches the limited desk
+        assert stay.guest.notes == ""
+        assert grace not in Guest.objects.for_user(front_desk)
 
 
 # --- the stay page and PINs ---------------------------------------------------------------------------------
@@ -458,7 +490,7 @@ def test_stays_list_shows_leases_as_long_term(desk: Client, lock: Any, unit: Uni
 
 
 def test_a_booked_guest_who_arrives_is_checked_in_from_the_stay_page(desk: Client, lock: Any, guest: Any) -> None:
-    from locks import services
+    from tenants import services
 
     now = timezone.now()
     later = services.book_stay(

@@ -13,8 +13,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from locks import services
 from locks.models import AuditEvent
+from tenants import services
 from tenants.models import Stay
 from tests.locks.conftest import run_workers
 

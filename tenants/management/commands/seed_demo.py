@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from locks import cloud, jobs, services
 from locks.models import AccessCode, CloudAccount, Lock
+from tenants import services as tenant_services
 from tenants.models import Guest, Membership, Organisation, Property, Role, Stay, Unit
 
 # The embedded simulator's demo project, used when TUYA_ACCESS_ID / TUYA_ACCESS_SECRET are unset. The same
@@ -279,7 +280,9 @@ class Command(BaseCommand):
         person = self._guest(org, guest, email=f"{guest.split()[0].lower()}@example.com")
         stay = Stay.objects.filter(unit=unit_obj, guest=person).first()
         if stay is None:
-            stay = services.book_stay(unit=unit_obj, guest=person, check_in=check_in, check_out=check_out, kind=kind)
+            stay = tenant_services.book_stay(
+                unit=unit_obj, guest=person, check_in=check_in, check_out=check_out, kind=kind
+            )
         if check_in <= timezone.now() and stay.status == Stay.Status.BOOKED:
             # No service marks arrival (the desk does): a stay that has begun is shown as checked in.
             Stay.objects.filter(pk=stay.pk).update(status=Stay.Status.CHECKED_IN)
@@ -386,7 +389,7 @@ class Command(BaseCommand):
         movers = AccessCode.objects.get(lock=self.locks[("Hudson Lofts", "Loft B")], label="Movers")
         services.remove_access_code(movers)
         early = Stay.objects.get(unit__property=hotel, unit__name="Room 106", guest__name="Barbara Liskov")
-        services.check_out_stay(early)
+        tenant_services.check_out_stay(early)
         overlapping = self._code(
             canal, "Canal Hotel", "Room 101", "Extra guest (overlaps Ada's stay)",
             _local(hotel, 0, 0), _local(hotel, 2, 11), guest_name="Charles Babbage",

@@ -6,8 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from locks import services
 from locks.models import AccessCode
+from tenants import services
 from tenants.models import Stay, Unit
 from tests.locks.conftest import run_workers
 

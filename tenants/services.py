@@ -1,0 +1,307 @@
+"""Business operations of tenants: properties and units, guests, and stays end to end.
+
+A stay drives its guest's door codes: booking issues one per lock of the unit, a change of dates moves them, a
+move takes the old unit's off and issues the new one's, check-out and cancel take them off. The codes themselves
+are locks' business: this module asks for them only through `locks.services`' public functions (issue, change,
+remove), and locks never calls back here (docs/architecture.md, the rules of the arrows).
+
+Views and the admin call one function of this module each; forms only validate. Every function writes in a
+transaction with its audit row, and the door codes it asks for reach the locks after commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from locks import services as codes
+from locks.models import AccessCode
+from locks.services import audit
+from tenants.models import Guest, Organisation, Property, Stay, Unit
+
+OPEN = [Stay.Status.BOOKED, Stay.Status.CHECKED_IN]
+
+
+# --- properties and units -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_property(
+    *, organisation: Organisation, name: str, kind: str, time_zone: str, address: str = "", actor: Any = None,
+    ip: str | None = None,
+) -> Property:  # fmt: skip
+    """A building or a rental: its time zone is the one every code of its locks is typed and shown in."""
+    prop = Property(organisation=organisation, name=name.strip(), kind=kind, time_zone=time_zone, address=address)
+    prop.full_clean()
+    prop.save()
+    audit("property.create", actor=actor, organisation=organisation, obj=prop, summary=prop.name, ip=ip)
+    return prop
+
+
+@transaction.atomic
+def create_units(*, prop: Property, names: Iterable[str], actor: Any = None, ip: str | None = None) -> list[Unit]:
+    """Rooms or flats of a property, several at once ("101-110" style lists are split by the form)."""
+    wanted = [n.strip() for n in names if n.strip()]
+    if not wanted:
+        raise ValidationError({"names": "Give at least one name."})
+    taken = set(Unit.objects.filter(property=prop, name__in=wanted).values_list("name", flat=True))
+    if taken:
+        raise ValidationError({"names": f"Already there: {', '.join(sorted(taken))}."})
+    units = [Unit(property=prop, name=name[:100]) for name in dict.fromkeys(wanted)]
+    for unit in units:
+        unit.full_clean()
+    Unit.objects.bulk_create(units)
+    summary = f"{len(units)} units in {prop}"
+    audit("unit.create", actor=actor, organisation=prop.organisation, obj=prop, summary=summary, ip=ip)
+    return units
+
+
+# --- guests -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GuestDetails:
+    """Who is checking in, as typed at the desk."""
+
+    name: str
+    email: str = ""
+    phone: str = ""
+
+
+def find_or_create_guest(*, organisation: Organisation, details: GuestDetails, actor: Any = None) -> Guest:
+    """The guest these details name, or a new one. Found by name and e-mail (or name and phone: a bare name is not
+    enough to say it is the same person), and only among the guests `actor` may see: a front desk limited to some
+    properties cannot pick up, and so reveal, a guest of a property it was not given; it gets a new guest instead.
+    With no actor (a command, a job) nobody is seen and the guest is new."""
+    name = details.name.strip()
+    seen = Guest.objects.for_user(actor).filter(organisation=organisation, name=name)
+    if details.email:
+        match = seen.filter(email__iexact=details.email)
+    elif details.phone:
+        match = seen.filter(phone=details.phone)
+    else:
+        match = seen.none()
+    guest = match.order_by("pk").first()
+    if guest is None:
+        guest = Guest(organisation=organisation, name=name, email=details.email, phone=details.phone)
+        guest.full_clean()
+        guest.save()
+    return guest
+
+
+# --- stays and their codes ----------------------------------------------------------------------------------
+
+
+def _live_codes(stay: Stay) -> list[AccessCode]:
+    return list(stay.access_codes.exclude(desired=AccessCode.Desired.REMOVED).select_related("lock"))
+
+
+def _issue_for_stay(stay: Stay, *, actor: Any, ip: str | None) -> list[AccessCode]:
+    """One code per lock of the unit, valid from check-in to check-out, with one PIN where the locks allow it."""
+    return codes.issue_access_codes(
+        locks=stay.unit.locks.order_by("pk"),
+        label=stay.guest.name,
+        starts_at=stay.check_in,
+        ends_at=stay.check_out,
+        guest=stay.guest,
+        stay=stay,
+        actor=actor,
+        ip=ip,
+    )
+
+
+def _validate_stay(unit: Unit, check_in: datetime, check_out: datetime, *, exclude: Stay | None = None) -> None:
+    if check_out <= check_in:
+        raise ValidationError({"check_out": "Check-out must be after check-in."})
+    if check_out <= timezone.now():
+        raise ValidationError({"check_out": "This stay has already ended."})
+    if not unit.locks.exists():
+        raise ValidationError({"unit": f"{unit} has no lock yet: attach one before booking it."})
+    overlapping = Stay.objects.filter(unit=unit, status__in=OPEN, check_in__lt=check_out, check_out__gt=check_in)
+    if exclude is not None:
+        overlapping = overlapping.exclude(pk=exclude.pk)
+    if unit.property.kind == unit.property.Kind.HOTEL and overlapping.exists():
+        raise ValidationError({"unit": f"{unit} is already booked for part of that time."})
+
+
+@transaction.atomic
+def book_stay(
+    *,
+    unit: Unit,
+    guest: Guest,
+    check_in: datetime,
+    check_out: datetime,
+    kind: str = Stay.Kind.HOTEL,
+    booking_token: uuid.UUID | None = None,
+    actor: Any = None,
+    ip: str | None = None,
+) -> Stay:
+    """A new stay or lease, and its door codes for the unit's locks, valid from check-in to check-out."""
+    if guest.organisation_id != unit.property.organisation_id:
+        raise ValidationError({"guest": "This guest belongs to another organisation."})
+    _validate_stay(unit, check_in, check_out)
+    # A stay that has already begun is a guest at the desk (or a running lease): checked in from the start.
+    status = Stay.Status.CHECKED_IN if check_in <= timezone.now() else Stay.Status.BOOKED
+    stay = Stay.objects.create(
+        unit=unit,
+        guest=guest,
+        check_in=check_in,
+        check_out=check_out,
+        kind=kind,
+        status=status,
+        booking_token=booking_token,
+    )
+    audit("stay.book", actor=actor, organisation=unit.property.organisation, obj=stay, summary=str(stay), ip=ip)
+    _issue_for_stay(stay, actor=actor, ip=ip)
+    return stay
+
+
+@dataclass(frozen=True)
+class Booking:
+    stay: Stay
+    booked: bool  # False: an earlier submit of the same form booked it, and this is that stay
+
+
+def book_guest(
+    *,
+    unit: Unit,
+    guest: GuestDetails,
+    check_in: datetime,
+    check_out: datetime,
+    kind: str = Stay.Kind.HOTEL,
+    booking_token: uuid.UUID | None = None,
+    actor: Any = None,
+    ip: str | None = None,
+) -> Booking:
+    """Check a guest in (or book ahead) from the details typed at the desk: the guest is found or created, the stay
+    booked and its codes issued, all in one transaction.
+
+    `booking_token` is the form's one-time token: a repeated submit, or one racing the first, gets the stay the
+    first one booked (the column is unique, so two racing requests cannot both book). A refused form keeps its
+    token, so the corrected form still books once."""
+    mine = Stay.objects.for_user(actor)
+    try:
+        with transaction.atomic():
+            if booking_token is not None:
+                earlier = mine.filter(booking_token=booking_token).first()
+                if earlier is not None:
+                    return Booking(earlier, booked=False)
+            organisation = unit.property.organisation
+            person = find_or_create_guest(organisation=organisation, details=guest, actor=actor)
+            stay = book_stay(
+                unit=unit,
+                guest=person,
+                check_in=check_in,
+                check_out=check_out,
+                kind=kind,
+                booking_token=booking_token,
+                actor=actor,
+                ip=ip,
+            )
+            return Booking(stay, booked=True)
+    except IntegrityError:  # the other request committed the same token first: its stay is the answer
+        earlier = mine.filter(booking_token=booking_token).first() if booking_token is not None else None
+        if earlier is None:
+            raise
+        return Booking(earlier, booked=False)
+
+
+@transaction.atomic
+def change_stay(
+    stay: Stay,
+    *,
+    check_in: datetime | None = None,
+    check_out: datetime | None = None,
+    actor: Any = None,
+    ip: str | None = None,
+) -> Stay:
+    """Extend, shorten or shift a stay; its codes follow."""
+    stay = Stay.objects.select_for_update().select_related("unit__property").get(pk=stay.pk)
+    if not stay.is_open:
+        raise ValidationError("This stay is over; book a new one instead.")
+    new_in, new_out = check_in or stay.check_in, check_out or stay.check_out
+    _validate_stay(stay.unit, new_in, new_out, exclude=stay)
+    stay.check_in, stay.check_out = new_in, new_out
+    stay.save(update_fields=["check_in", "check_out", "updated_at"])
+    for code in _live_codes(stay):
+        codes.change_access_code(code, starts_at=new_in, ends_at=new_out, actor=actor, ip=ip)
+    audit("stay.change", actor=actor, organisation=stay.unit.property.organisation, obj=stay, summary=str(stay), ip=ip)
+    return stay
+
+
+@transaction.atomic
+def move_stay(stay: Stay, *, unit: Unit, actor: Any = None, ip: str | None = None) -> Stay:
+    """Move a guest to another unit: the old unit's codes are removed, the new unit's issued."""
+    stay = Stay.objects.select_for_update().get(pk=stay.pk)
+    if not stay.is_open:
+        raise ValidationError("This stay is over; book a new one instead.")
+    if unit.property.organisation_id != stay.unit.property.organisation_id:
+        raise ValidationError({"unit": "That unit belongs to another organisation."})
+    _validate_stay(unit, stay.check_in, stay.check_out, exclude=stay)
+    for code in _live_codes(stay):
+        codes.remove_access_code(code, actor=actor, ip=ip)
+    stay.unit = unit
+    stay.save(update_fields=["unit", "updated_at"])
+    audit("stay.move", actor=actor, organisation=unit.property.organisation, obj=stay, summary=str(stay), ip=ip)
+    _issue_for_stay(stay, actor=actor, ip=ip)
+    return stay
+
+
+def _end_stay(stay: Stay, status: str, action: str, *, actor: Any, ip: str | None) -> Stay:
+    stay = Stay.objects.select_for_update().select_related("unit__property__organisation").get(pk=stay.pk)
+    if not stay.is_open:
+        return stay  # checking out twice is harmless
+    stay.status = status
+    stay.save(update_fields=["status", "updated_at"])
+    for code in _live_codes(stay):
+        codes.remove_access_code(code, actor=actor, ip=ip)
+    audit(action, actor=actor, organisation=stay.unit.property.organisation, obj=stay, summary=str(stay), ip=ip)
+    return stay
+
+
+@transaction.atomic
+def check_in_stay(stay: Stay, *, actor: Any = None, ip: str | None = None) -> Stay:
+    """A booked guest has arrived. Their codes already work from check-in time; this records the arrival."""
+    stay = Stay.objects.select_for_update().select_related("unit__property__organisation").get(pk=stay.pk)
+    if stay.status == Stay.Status.CHECKED_IN:
+        return stay  # twice is harmless
+    if stay.status != Stay.Status.BOOKED:
+        raise ValidationError("This stay is over; book a new one instead.")
+    stay.status = Stay.Status.CHECKED_IN
+    stay.save(update_fields=["status", "updated_at"])
+    organisation = stay.unit.property.organisation
+    audit("stay.check_in", actor=actor, organisation=organisation, obj=stay, summary=str(stay), ip=ip)
+    return stay
+
+
+@transaction.atomic
+def check_out_stay(stay: Stay, *, actor: Any = None, ip: str | None = None) -> Stay:
+    """The guest has left: their codes come off the locks (confirmed by the cloud, see code status)."""
+    return _end_stay(stay, Stay.Status.CHECKED_OUT, "stay.check_out", actor=actor, ip=ip)
+
+
+@transaction.atomic
+def cancel_stay(stay: Stay, *, actor: Any = None, ip: str | None = None) -> Stay:
+    return _end_stay(stay, Stay.Status.CANCELLED, "stay.cancel", actor=actor, ip=ip)
+
+
+def removal_confirmed(stay: Stay) -> bool:
+    """Whether every code of the stay is confirmed gone from its lock (what check-out promises)."""
+    done = [AccessCode.Status.REMOVED, AccessCode.Status.EXPIRED]
+    return not stay.access_codes.exclude(status__in=done).exists()
+
+
+def units_taken_until(units: Iterable[Unit], check_in: datetime, check_out: datetime) -> dict[int, datetime]:
+    """For the units booked for part of these times: the latest check-out of those stays, by unit id."""
+    taken: dict[int, datetime] = {}
+    overlapping = Stay.objects.filter(unit__in=units, status__in=OPEN, check_in__lt=check_out, check_out__gt=check_in)
+    for unit_id, until in overlapping.values_list("unit_id", "check_out"):
+        taken[unit_id] = max(until, taken.get(unit_id, until))
+    return taken
