@@ -96,6 +96,8 @@ def run(argv: list[str]) -> int:
     port = argv[0] if argv else os.environ.get("PORT", "8000")
     var_dir = _var_dir()
     var_dir.mkdir(parents=True, exist_ok=True)
+    # The demo's cloud is the simulator mounted in the app, whatever DEBUG says (it is on by default in debug only).
+    os.environ["EMBEDDED_SIMULATOR"] = "true"
     # Cloud accounts with endpoint "embedded" reach the simulator this run serves, on this port, from every
     # process (web, workers, the seeder).
     os.environ["EMBEDDED_SIMULATOR_URL"] = f"http://127.0.0.1:{port}/tuya-sim"
