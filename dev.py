@@ -113,9 +113,8 @@ def run(argv: list[str]) -> int:
                 [*WORKER, "--with-scheduler"],
                 WORKER,
                 ["run_periodic"],
-                # The simulator's message service, and the app's consumer of it (enrollment progress, doorbells).
+                # The simulator's message service; the app's consumer of it starts once the demo is seeded (_serve).
                 ["tuya_simulator", "--push-only", "--push-port", push_port],
-                ["tuya_push"],
             ]
         ):
             _serve(port)
@@ -174,10 +173,13 @@ def _serve(port: str) -> None:
             manage("seed_demo", "--cloud")
         except subprocess.CalledProcessError:
             print("Seeding the demo locks failed (see above); the app runs on.", flush=True)
-        print(f"\nThe app is at http://127.0.0.1:{port}/ (Ctrl+C stops it); admin: /admin/, queues: /django-rq/.")
-        print(f"The Tuya cloud simulator is at http://127.0.0.1:{port}/tuya-sim/ (its world: /tuya-sim/_sim/).\n")
-        sys.stdout.flush()
-        server.wait()
+        # The push consumer (enrollment progress, doorbells) logs in to each demo organisation's cloud project,
+        # which the seeding creates in the simulator: started before, it would be refused until its next try.
+        with background([["tuya_push"]]):
+            print(f"\nThe app is at http://127.0.0.1:{port}/ (Ctrl+C stops it); admin: /admin/, queues: /django-rq/.")
+            print(f"The Tuya cloud simulator is at http://127.0.0.1:{port}/tuya-sim/ (its world: /tuya-sim/_sim/).\n")
+            sys.stdout.flush()
+            server.wait()
     except KeyboardInterrupt:  # Ctrl+C is how a person stops it
         pass
     finally:
