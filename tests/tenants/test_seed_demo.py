@@ -47,16 +47,24 @@ def _debug(settings: Any) -> None:
 
 @pytest.fixture
 def seeded(sim_url: str, queues: None) -> tuple[World, str]:  # noqa: F811 - the imported fixtures
-    # Each organisation also has a cloud project of its own beside the demo's, which seeding must leave alone (it
-    # crashed with MultipleObjectsReturned); a project the simulator does not know, so any call to it would fail.
+    # Each organisation also has cloud accounts beside the demo's, which seeding must leave alone (it crashed with
+    # MultipleObjectsReturned): a project of its own (one the simulator does not know, so any call to it would fail)
+    # and the demo's project on another endpoint (nothing answers there).
     call_command("seed_demo", stdout=io.StringIO())
-    for org in Organisation.objects.all():
+    for demo in list(CloudAccount.objects.select_related("organisation")):
         CloudAccount.objects.create(
-            organisation=org,
+            organisation=demo.organisation,
             name="Own project",
             endpoint=sim_url,
-            access_id=f"own{org.pk:017d}",
+            access_id=f"own{demo.organisation_id:017d}",
             access_secret="s" * 32,
+        )
+        CloudAccount.objects.create(
+            organisation=demo.organisation,
+            name="Same project elsewhere",
+            endpoint="http://127.0.0.1:9",
+            access_id=demo.access_id,
+            access_secret=demo.access_secret,
         )
     return World(sim_url), seed(sim_url)
 

@@ -202,16 +202,19 @@ class Command(BaseCommand):
         accounts = {}
         for slug, org in orgs.items():
             access_id, secret = self._credentials(slug)
-            account, created = CloudAccount.objects.get_or_create(
-                organisation=org,
-                access_id=access_id,
-                defaults={
-                    "name": DEMO_ACCOUNT_NAME,
-                    "endpoint": endpoint or cloud.EMBEDDED,
-                    "access_secret": secret,
-                },
-            )
-            if not created and endpoint and account.endpoint != endpoint:
+            # The organisation may have other cloud accounts, even for this project on another endpoint: the demo's
+            # is the one on the endpoint asked for, else the oldest for this project.
+            same_project = CloudAccount.objects.filter(organisation=org, access_id=access_id).order_by("pk")
+            account = (endpoint and same_project.filter(endpoint=endpoint).first()) or same_project.first()
+            if account is None:
+                account = CloudAccount.objects.create(
+                    organisation=org,
+                    access_id=access_id,
+                    name=DEMO_ACCOUNT_NAME,
+                    endpoint=endpoint or cloud.EMBEDDED,
+                    access_secret=secret,
+                )
+            elif endpoint and account.endpoint != endpoint:
                 account.endpoint = endpoint
                 account.save(update_fields=["endpoint"])
             accounts[slug] = account
