@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import zoneinfo
-from typing import Any
+from typing import Any, TypeAlias, TypeVar, cast
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -24,15 +26,21 @@ CODE_ROLES = frozenset({Role.OWNER, Role.MANAGER, Role.FRONT_DESK})
 MANAGER_ROLES = frozenset({Role.OWNER, Role.MANAGER})
 
 
-class ScopedQuerySet(models.QuerySet):
+_M = TypeVar("_M", bound=models.Model)
+
+# Who did something: the request's user (signed in or anonymous), or None for the app itself (jobs, the sweeper).
+Actor: TypeAlias = AbstractBaseUser | AnonymousUser | None
+
+
+class ScopedQuerySet(models.QuerySet[_M]):
     """Rows reachable from an organisation; `org_path` names the lookup from the model to it."""
 
     org_path = "organisation"
 
-    def for_organisation(self, organisation: Organisation | int) -> ScopedQuerySet:
+    def for_organisation(self, organisation: Organisation | int) -> ScopedQuerySet[_M]:
         return self.filter(**{self.org_path or "pk": organisation})
 
-    def for_user(self, user: Any) -> ScopedQuerySet:
+    def for_user(self, user: AbstractBaseUser | AnonymousUser) -> ScopedQuerySet[_M]:
         """Only what the user's memberships reach; superusers reach everything."""
         if getattr(user, "is_superuser", False):
             return self.all()
@@ -42,10 +50,30 @@ class ScopedQuerySet(models.QuerySet):
         return self.filter(**{f"{prefix}memberships__user": user}).distinct()
 
 
-def scoped(path: str) -> Any:
+class ScopedManager(models.Manager[_M]):
+    """The default manager of organisation-owned models (made by `scoped`)."""
+
+    _queryset_class = ScopedQuerySet
+
+    def get_queryset(self) -> ScopedQuerySet[_M]:
+        return cast("ScopedQuerySet[_M]", super().get_queryset())  # an instance of _queryset_class
+
+    def for_organisation(self, organisation: Organisation | int) -> ScopedQuerySet[_M]:
+        return self.get_queryset().for_organisation(organisation)
+
+    def for_user(self, user: AbstractBaseUser | AnonymousUser) -> ScopedQuerySet[_M]:
+        return self.get_queryset().for_user(user)
+
+
+def scoped(path: str) -> ScopedManager[Any]:
     """A manager whose queryset scopes through `path` (e.g. "property__organisation")."""
     queryset_class = type(f"ScopedQuerySet_{path}", (ScopedQuerySet,), {"org_path": path})
-    return queryset_class.as_manager()
+    # A class per path, as QuerySet.as_manager() makes, since Django builds related managers from the class.
+    # Its qualified name is its base's: django-stubs finds a model's manager type by that name.
+    manager_class = type(
+        f"ScopedManager_{path}", (ScopedManager,), {"_queryset_class": queryset_class, "__qualname__": "ScopedManager"}
+    )
+    return cast("ScopedManager[Any]", manager_class())
 
 
 def validate_time_zone(value: str) -> None:
@@ -74,7 +102,7 @@ class Membership(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices)
     # A front desk may be limited to some properties; empty means all of the organisation's.
-    properties = models.ManyToManyField("Property", blank=True, related_name="+")
+    properties: models.ManyToManyField[Property, Any] = models.ManyToManyField("Property", blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = scoped("organisation")
