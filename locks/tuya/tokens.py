@@ -94,6 +94,8 @@ class RedisTokenStore:
 
     def load(self, key: str) -> bytes | None:
         value = self._redis.get(self._prefix + key)
+        if isinstance(value, str):  # a client made with decode_responses=True; the blob is ASCII (Fernet)
+            return value.encode()
         return bytes(value) if value is not None else None
 
     def save(self, key: str, blob: bytes, ttl_seconds: int) -> None:
