@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.http import HtmxHttpRequest
 from locks import lock_users, services
 from locks.forms import WEEKDAYS, LocalDateTimeField, apply_service_error, local_input, make_aware_in, minutes_of
 from locks.models import Lock, LockUser, UnlockMethod
@@ -193,7 +194,7 @@ def _context(request: HttpRequest, lock: Lock, **extra: Any) -> dict[str, Any]:
 
 @login_required
 @require_GET
-def lock_users_page(request: HttpRequest, lock_id: int) -> HttpResponse:
+def lock_users_page(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
     lock = _lock_for(request, lock_id)
     template = f"{PAGE}#people" if request.htmx else PAGE
     return render(request, template, _context(request, lock))
@@ -224,7 +225,7 @@ def lock_user_add(request: HttpRequest, lock_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def lock_user_edit(request: HttpRequest, lock_user_id: int) -> HttpResponse:
+def lock_user_edit(request: HtmxHttpRequest, lock_user_id: int) -> HttpResponse:
     lock_user = _lock_user(request, lock_user_id)
     lock = lock_user.lock
     _manager(request, lock)
@@ -243,7 +244,7 @@ def lock_user_edit(request: HttpRequest, lock_user_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def lock_user_delete(request: HttpRequest, lock_user_id: int) -> HttpResponse:
+def lock_user_delete(request: HtmxHttpRequest, lock_user_id: int) -> HttpResponse:
     lock_user = _lock_user(request, lock_user_id)
     _manager(request, lock_user.lock)
     return _act(
@@ -256,7 +257,7 @@ def lock_user_delete(request: HttpRequest, lock_user_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def lock_user_enroll(request: HttpRequest, lock_user_id: int) -> HttpResponse:
+def lock_user_enroll(request: HtmxHttpRequest, lock_user_id: int) -> HttpResponse:
     lock_user = _lock_user(request, lock_user_id)
     lock = lock_user.lock
     _manager(request, lock)
@@ -275,7 +276,7 @@ def lock_user_enroll(request: HttpRequest, lock_user_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def lock_users_sync(request: HttpRequest, lock_id: int) -> HttpResponse:
+def lock_users_sync(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
     lock = _lock_for(request, lock_id)
     _manager(request, lock)
     return _act(
@@ -286,7 +287,7 @@ def lock_users_sync(request: HttpRequest, lock_id: int) -> HttpResponse:
     )
 
 
-def _act(request: HttpRequest, lock: Lock, action: Any, done: str) -> HttpResponse:
+def _act(request: HtmxHttpRequest, lock: Lock, action: Any, done: str) -> HttpResponse:
     try:
         action()
     except ValidationError as refused:
@@ -297,7 +298,7 @@ def _act(request: HttpRequest, lock: Lock, action: Any, done: str) -> HttpRespon
     return redirect(_page_url(lock))
 
 
-def _refused(request: HttpRequest, lock: Lock, error: str) -> HttpResponse:
+def _refused(request: HtmxHttpRequest, lock: Lock, error: str) -> HttpResponse:
     if request.htmx:
         return render(request, f"{PAGE}#people", _context(request, lock, error=error))
     messages.error(request, error)
@@ -324,7 +325,7 @@ def unlock_method_row(request: HttpRequest, method_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def unlock_method_action(request: HttpRequest, method_id: int, action: str) -> HttpResponse:
+def unlock_method_action(request: HtmxHttpRequest, method_id: int, action: str) -> HttpResponse:
     method = _method(request, method_id)
     lock = method.lock
     _manager(request, lock)

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from config.http import HtmxHttpRequest
 from locks import forms, services
 from locks.models import AccessCode, CloudAccount, Lock, LockOperation
 from tenants.context import current_membership, membership_or_404
@@ -195,7 +196,7 @@ def _issue_form(request: HttpRequest, lock: Lock, data: Any = None) -> forms.Iss
 
 @login_required
 @require_GET
-def lock_detail(request: HttpRequest, lock_id: int) -> HttpResponse:
+def lock_detail(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
     lock = _lock_for(request, lock_id)
     template = "locks/lock_detail.html"
     if request.htmx and request.GET.get("part") == "codes":
@@ -205,7 +206,7 @@ def lock_detail(request: HttpRequest, lock_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def issue_code(request: HttpRequest, lock_id: int) -> HttpResponse:
+def issue_code(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
     lock = _lock_for(request, lock_id)
     if not _may_manage(request, lock):
         raise PermissionDenied("Your role may not issue door codes on this lock.")
@@ -266,7 +267,7 @@ CODE_ACTIONS: dict[str, tuple[Callable[..., AccessCode], str]] = {
 
 @login_required
 @require_POST
-def code_action(request: HttpRequest, code_id: int, action: str) -> HttpResponse:
+def code_action(request: HtmxHttpRequest, code_id: int, action: str) -> HttpResponse:
     code = _code_for(request, code_id)
     if action not in CODE_ACTIONS:
         raise Http404("No such action.")
@@ -300,7 +301,7 @@ def _version(request: HttpRequest) -> int | None:
 
 
 @login_required
-def code_edit(request: HttpRequest, code_id: int) -> HttpResponse:
+def code_edit(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
     """Change a code's window or PIN (GET shows the form in the row's place)."""
     code = _code_for(request, code_id)
     if not _may_manage(request, code.lock):
@@ -323,7 +324,7 @@ def code_edit(request: HttpRequest, code_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def code_reveal(request: HttpRequest, code_id: int) -> HttpResponse:
+def code_reveal(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
     """Show the PIN to a role allowed to see it: an audited POST, never cached, never in a URL."""
     code = _code_for(request, code_id)
     try:
@@ -349,7 +350,7 @@ def offline_preview(request: HttpRequest, lock_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def offline_password(request: HttpRequest, lock_id: int) -> HttpResponse:
+def offline_password(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
     lock = _lock_for(request, lock_id)
     if not _may_manage(request, lock):
         raise PermissionDenied("Your role may not issue door codes on this lock.")
@@ -360,7 +361,7 @@ def offline_password(request: HttpRequest, lock_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def advanced_password(request: HttpRequest, lock_id: int) -> HttpResponse:
+def advanced_password(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
     """A hotel lock's admin or emergency password: typed here (six digits), set by a worker."""
     lock = _lock_for(request, lock_id)
     if not _may_manage(request, lock):
@@ -380,7 +381,7 @@ def advanced_password(request: HttpRequest, lock_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def lock_operation(request: HttpRequest, lock_id: int, kind: str) -> HttpResponse:
+def lock_operation(request: HtmxHttpRequest, lock_id: int, kind: str) -> HttpResponse:
     """Dynamic password, hotel clear-all, Zigbee resend of pending codes."""
     lock = _lock_for(request, lock_id)
     services_by_kind: dict[str, Callable[..., LockOperation]] = {
@@ -399,7 +400,9 @@ def lock_operation(request: HttpRequest, lock_id: int, kind: str) -> HttpRespons
     return _operation_response(request, lock, operation, "")
 
 
-def _operation_response(request: HttpRequest, lock: Lock, operation: LockOperation | None, error: str) -> HttpResponse:
+def _operation_response(
+    request: HtmxHttpRequest, lock: Lock, operation: LockOperation | None, error: str
+) -> HttpResponse:
     if request.htmx:
         context = _lock_context(request, lock, operation_error=error)
         return render(request, "locks/lock_detail.html#operations", context)
@@ -456,7 +459,7 @@ def _cursor(raw: str) -> tuple[Any, int] | None:
 
 @login_required
 @require_GET
-def activity(request: HttpRequest) -> HttpResponse:
+def activity(request: HtmxHttpRequest) -> HttpResponse:
     """Unlocks and alerts of the organisation, a property, a unit or a lock, newest first; filterable; keyset
     pages, so the thousandth page costs what the first does."""
     from locks.models import LockEvent
@@ -601,7 +604,7 @@ def _account_for(request: HttpRequest, account_id: int) -> CloudAccount:
 
 @login_required
 @require_POST
-def cloud_import(request: HttpRequest, account_id: int) -> HttpResponse:
+def cloud_import(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
     account = services.request_import(_account_for(request, account_id), actor=request.user, ip=client_ip(request))
     if request.htmx:
         account.lock_count = account.locks.count()
@@ -623,7 +626,7 @@ def cloud_account_row(request: HttpRequest, account_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def lock_attach(request: HttpRequest, lock_id: int) -> HttpResponse:
+def lock_attach(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
     from tenants.models import Unit
 
     membership = _setup_membership(request)

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from config.http import HtmxHttpRequest
 from locks import services
 from locks.forms import BookStayForm, apply_service_error, default_check_out, local_input
 from locks.models import AccessCode
@@ -367,7 +368,7 @@ def stay_send(request: HttpRequest, stay_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def code_resend(request: HttpRequest, code_id: int) -> HttpResponse:
+def code_resend(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
     membership, code = _get_code(request, code_id)
     _require_act(membership)
     try:
@@ -387,7 +388,7 @@ def code_resend(request: HttpRequest, code_id: int) -> HttpResponse:
 @require_POST
 @login_required
 @never_cache
-def code_reveal(request: HttpRequest, code_id: int) -> HttpResponse:
+def code_reveal(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
     """Show one PIN: an audited POST, never cached (a refusal is audited by the service and answered 403)."""
     membership, code = _get_code(request, code_id)
     problem = ""
@@ -457,7 +458,7 @@ WHEN = {"current": "Current", "upcoming": "Upcoming", "past": "Past"}
 
 
 @login_required
-def stays(request: HttpRequest) -> HttpResponse:
+def stays(request: HtmxHttpRequest) -> HttpResponse:
     """Stays and leases: current, upcoming or past, searched by guest or room, newest first, paged."""
     membership = membership_or_404(request)
     when = request.GET.get("when", "current")
