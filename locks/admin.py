@@ -69,7 +69,8 @@ class CloudAccountForm(SameOrganisationForm):
     def clean_access_secret(self) -> str:
         value: str = self.cleaned_data["access_secret"]
         if not value and self.instance.pk is not None:
-            return self.instance.access_secret  # blank keeps the stored one
+            stored: str = self.instance.access_secret
+            return stored  # blank keeps the stored one
         return value
 
 
@@ -108,7 +109,7 @@ class CloudAccountAdmin(ScopedAdmin):
 # --- locks --------------------------------------------------------------------------------------------------
 
 
-def _enqueue_reconcile(request: HttpRequest, modeladmin: admin.ModelAdmin, locks: list[Lock]) -> None:
+def _enqueue_reconcile(request: HttpRequest, modeladmin: admin.ModelAdmin[Any], locks: list[Lock]) -> None:
     """Reconciliation talks to the cloud, so a worker does it (on the sync queue); the request only asks."""
     for lock in locks:
         services.audit(
@@ -280,7 +281,7 @@ class ActionFamilyFilter(admin.SimpleListFilter):
         ("account.", "Cloud accounts"),
     ]
 
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[AuditEvent]) -> list[tuple[str, str]]:
         return self.FAMILIES
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:

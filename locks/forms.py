@@ -13,7 +13,7 @@ import uuid
 import zoneinfo
 from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.conf import settings
@@ -23,8 +23,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from locks import services
-from locks.models import AccessCode, Lock
+from locks.models import AccessCode, Lock, LockOperation
 from tenants.models import CODE_ROLES, Guest, Membership, Organisation, Stay, Unit
+
+if TYPE_CHECKING:
+    from tenants.models import Property
 
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
 
@@ -145,12 +148,17 @@ class IssueCodeForm(DashboardForm):
         super().__init__(*args, **kwargs)
         self.fields["request_token"].initial = uuid.uuid4()
         self.user = user
-        self.fields["lock"].queryset = manageable_locks(user, organisation).order_by("name")
+        cast("forms.ModelChoiceField[Lock]", self.fields["lock"]).queryset = manageable_locks(
+            user, organisation
+        ).order_by("name")
         guests = Guest.objects.for_user(user)
-        self.fields["guest"].queryset = guests.filter(organisation=organisation) if organisation else guests
+        cast("forms.ModelChoiceField[Guest]", self.fields["guest"]).queryset = (
+            guests.filter(organisation=organisation) if organisation else guests
+        )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         lock: Lock | None = data.get("lock")
         zone = services.time_zone_of(lock) if lock else settings.TIME_ZONE
         data["starts_at"] = make_aware_in(data.get("starts_at"), zone)
@@ -226,7 +234,8 @@ class ChangeCodeForm(DashboardForm):
         super().__init__(*args, **kwargs)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         data["starts_at"] = make_aware_in(data.get("starts_at"), self.code.time_zone)
         data["ends_at"] = make_aware_in(data.get("ends_at"), self.code.time_zone)
         return data
@@ -272,16 +281,17 @@ class BookStayForm(DashboardForm):
     def __init__(self, *args: Any, user: Any, organisation: Organisation | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user, self.organisation = user, organisation
-        self.fields["unit"].queryset = manageable_units(user, organisation)
+        cast("forms.ModelChoiceField[Unit]", self.fields["unit"]).queryset = manageable_units(user, organisation)
 
     def clean_guest_phone(self) -> str:
-        phone = self.cleaned_data["guest_phone"].strip()
+        phone: str = self.cleaned_data["guest_phone"].strip()
         if phone and not all((c.isascii() and c.isdigit()) or c in "+-() ." for c in phone):
             raise ValidationError("A phone number has digits, spaces and + - ( ) only.")
         return phone
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         unit: Unit | None = data.get("unit")
         zone = unit.property.time_zone if unit else settings.TIME_ZONE
         data["check_in"] = make_aware_in(data.get("check_in"), zone)
@@ -345,17 +355,20 @@ class OfflinePasswordForm(DashboardForm):
     label = forms.CharField(max_length=100, required=False, label="For")
     starts_at = LocalDateTimeField(label="Valid from", required=False)
     ends_at = LocalDateTimeField(label="Valid until", required=False)
-    clears = forms.ModelChoiceField(queryset=None, required=False, label="Password to clear")  # type: ignore[arg-type]
+    clears: forms.ModelChoiceField[LockOperation] = forms.ModelChoiceField(
+        queryset=None, required=False, label="Password to clear"
+    )
 
     def __init__(self, *args: Any, lock: Lock, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lock = lock
         self.zone = services.time_zone_of(lock)
         issued = lock.operations.filter(kind="offline", status="done").exclude(params__type__startswith="clear")
-        self.fields["clears"].queryset = issued.order_by("-created_at")
+        cast("forms.ModelChoiceField[LockOperation]", self.fields["clears"]).queryset = issued.order_by("-created_at")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         data["starts_at"] = make_aware_in(data.get("starts_at"), self.zone)
         data["ends_at"] = make_aware_in(data.get("ends_at"), self.zone)
         return data
@@ -446,7 +459,7 @@ class PropertyForm(DashboardForm):
     address = forms.CharField(max_length=300, required=False)
 
     def clean_time_zone(self) -> str:
-        value = self.cleaned_data["time_zone"].strip()
+        value: str = self.cleaned_data["time_zone"].strip()
         try:
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -463,7 +476,7 @@ class PropertyForm(DashboardForm):
 
 
 class UnitsForm(DashboardForm):
-    property = forms.ModelChoiceField(queryset=None, label="Property")  # type: ignore[arg-type]
+    property: forms.ModelChoiceField[Property] = forms.ModelChoiceField(queryset=None, label="Property")
     names = forms.CharField(
         label="Units",
         max_length=2000,
@@ -474,7 +487,9 @@ class UnitsForm(DashboardForm):
         from tenants.models import Property
 
         super().__init__(*args, **kwargs)
-        self.fields["property"].queryset = Property.objects.filter(organisation=organisation).order_by("name")
+        cast("forms.ModelChoiceField[Property]", self.fields["property"]).queryset = Property.objects.filter(
+            organisation=organisation
+        ).order_by("name")
 
     def clean_names(self) -> list[str]:
         names: list[str] = []

@@ -125,7 +125,8 @@ class EditUserForm(django_forms.Form):
         return initial
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if "valid_from" in self.fields:
             data["valid_from"] = make_aware_in(data.get("valid_from"), self.zone)
             data["valid_until"] = make_aware_in(data.get("valid_until"), self.zone)

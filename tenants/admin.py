@@ -5,7 +5,7 @@ lookups and foreign-key choices all go through the models' `for_user`, and anoth
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -22,6 +22,12 @@ from tenants.signals import client_ip
 # organisation in the table, names included.
 ORGANISATION_FILTER = ("organisation", admin.RelatedOnlyFieldListFilter)
 
+if TYPE_CHECKING:  # generic only in django-stubs: at run time Django's classes take no type arguments
+    _ModelForm = forms.ModelForm[Any]  # each subclass is for its own model
+    _ModelAdmin = admin.ModelAdmin[Any]
+else:
+    _ModelForm, _ModelAdmin = forms.ModelForm, admin.ModelAdmin
+
 
 def is_scoped(model: type[models.Model]) -> bool:
     return isinstance(model._default_manager.all(), ScopedQuerySet)
@@ -35,7 +41,8 @@ def organisation_id_of(obj: models.Model) -> int | None:
         target = getattr(target, part, None)
         if target is None:
             return None
-    return target.pk
+    organisation_id: int | None = target.pk
+    return organisation_id
 
 
 def model_path(model: type[models.Model]) -> str:
@@ -52,12 +59,13 @@ def users_for(user: Any) -> QuerySet[Any]:
     return users.filter(memberships__organisation__in=Organisation.objects.for_user(user)).distinct()
 
 
-class SameOrganisationForm(forms.ModelForm):
+class SameOrganisationForm(_ModelForm):
     """Everything one object points at belongs to one organisation (a staff member of two organisations could
     otherwise put one's lock in the other's unit: both pass the per-field scoping)."""
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         orgs: set[int] = set()
         for value in cleaned.values():
             related = list(value) if isinstance(value, QuerySet) else [value]
@@ -75,7 +83,7 @@ class SameOrganisationForm(forms.ModelForm):
         return cleaned
 
 
-class ScopedAdmin(admin.ModelAdmin):
+class ScopedAdmin(_ModelAdmin):
     """Rows, lookups and choices limited to the staff member's organisations; superusers see everything."""
 
     form = SameOrganisationForm
@@ -124,7 +132,7 @@ class ReadOnlyScopedAdmin(ScopedAdmin):
 
 
 def run_per_item(
-    modeladmin: admin.ModelAdmin,
+    modeladmin: admin.ModelAdmin[Any],
     request: HttpRequest,
     items: Any,
     verb: str,

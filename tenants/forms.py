@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -50,7 +50,8 @@ class StayDatesForm(StayForm):
         super().__init__(*args, stay=stay, **kwargs)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         zone = self.stay.unit.property.time_zone
         data["check_in"] = make_aware_in(data.get("check_in"), zone)
         data["check_out"] = make_aware_in(data.get("check_out"), zone)
@@ -64,7 +65,9 @@ class MoveStayForm(StayForm):
     def __init__(self, *args: Any, stay: Stay, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, stay=stay, **kwargs)
         organisation = stay.unit.property.organisation
-        self.fields["unit"].queryset = manageable_units(user, organisation).exclude(pk=stay.unit_id)
+        cast("forms.ModelChoiceField[Unit]", self.fields["unit"]).queryset = manageable_units(
+            user, organisation
+        ).exclude(pk=stay.unit_id)
 
 
 class SignInForm(AuthenticationForm):
@@ -76,7 +79,8 @@ class SignInForm(AuthenticationForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["username"].validators.append(MaxLengthValidator(self.fields["username"].max_length))
+        username = cast(forms.CharField, self.fields["username"])
+        username.validators.append(MaxLengthValidator(username.max_length))
 
 
 class AdminSignInForm(SignInForm, AdminAuthenticationForm):

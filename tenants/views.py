@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 import zoneinfo
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 import segno
 from django.conf import settings
@@ -20,7 +20,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Q, QuerySet
-from django.forms import BaseForm
+from django.forms import BaseForm, ModelChoiceField
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -34,7 +34,7 @@ from locks.models import AccessCode
 from tenants import notify
 from tenants.context import SESSION_KEY, membership_or_404, memberships_of
 from tenants.forms import MoveStayForm, StayDatesForm
-from tenants.models import CODE_ROLES, Membership, Property, Role, Stay
+from tenants.models import CODE_ROLES, Membership, Property, Role, Stay, Unit
 from tenants.signals import client_ip
 
 STAYS_PER_PAGE = 25
@@ -87,7 +87,7 @@ def _get_code(request: HttpRequest, code_id: int) -> tuple[Membership, AccessCod
     return membership, get_object_or_404(codes, pk=code_id)
 
 
-def _codes_prefetch() -> Prefetch:
+def _codes_prefetch() -> Prefetch[str, QuerySet[AccessCode]]:
     return Prefetch("access_codes", queryset=AccessCode.objects.select_related("lock").order_by("lock__name", "pk"))
 
 
@@ -132,7 +132,8 @@ def _today_lists(membership: Membership) -> tuple[list[Stay], list[Stay]]:
 
 def _check_in_defaults(form: BookStayForm) -> dict[str, Any]:
     """Check-in now, check-out tomorrow at 11:00, both in the zone of the first room on offer."""
-    first = form.fields["unit"].queryset.first()
+    units = cast("ModelChoiceField[Unit]", form.fields["unit"]).queryset
+    first = units.first() if units is not None else None
     zone = first.property.time_zone if first else settings.TIME_ZONE
     now = timezone.now()
     today = timezone.localtime(now, zoneinfo.ZoneInfo(zone)).date()
