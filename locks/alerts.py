@@ -386,7 +386,7 @@ def check_lock_health(lock_id: int) -> str:
     now = timezone.now()
     battery = _battery_of(details.status)
     lock.online = details.online
-    fields = {"online": details.online}
+    fields: dict[str, object] = {"online": details.online}
     if battery is not None:
         lock.battery = fields["battery"] = battery
     if details.online:

@@ -919,23 +919,23 @@ def _apply_sync(
             wanted[(m.unlock_type, m.unlock_sn)] = (seen[user_id], m)
     for m in unassigned:
         wanted.setdefault((m.unlock_type, m.unlock_sn), (None, m))
-    existing = {
+    existing: dict[tuple[str, int | None], UnlockMethod] = {
         (m.unlock_type, m.unlock_sn): m
         for m in UnlockMethod.objects.select_for_update().filter(lock=lock, unlock_sn__isnull=False)
     }
-    for key, (owner, found) in wanted.items():
+    for key, (owner, found_method) in wanted.items():
         method = existing.get(key)
         if method is None:
             method = UnlockMethod(organisation_id=lock.organisation_id, lock=lock, unlock_type=key[0], unlock_sn=key[1])
         elif method.status == MethodStatus.ENROLLING or method.pending:
             continue
         method.lock_user, method.status, method.synced_at = owner, MethodStatus.ACTIVE, now
-        method.name = found.name or method.name or f"{TYPE_LABELS.get(key[0], key[0])} {key[1]}"
-        if found.duress is not None:
-            method.duress = found.duress
+        method.name = found_method.name or method.name or f"{TYPE_LABELS.get(key[0], key[0])} {key[1]}"
+        if found_method.duress is not None:
+            method.duress = found_method.duress
         method.save()
-    for key, method in existing.items():
-        if key not in wanted and method.status in (MethodStatus.ACTIVE, MethodStatus.DELETING) and not method.pending:
+    for held, method in existing.items():
+        if held not in wanted and method.status in (MethodStatus.ACTIVE, MethodStatus.DELETING) and not method.pending:
             method.status, method.synced_at = MethodStatus.DELETED, now
             method.save(update_fields=["status", "synced_at", "updated_at"])
     return SyncResult(users=len(users), removed=removed, methods=len(wanted))

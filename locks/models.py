@@ -208,11 +208,12 @@ class AccessCode(models.Model):
     @property
     def wanted_status(self) -> str:
         """The status the lock should end up in for what we want."""
-        return {
+        wanted: dict[str, str] = {
             self.Desired.ACTIVE: self.Status.SET,
             self.Desired.FROZEN: self.Status.FROZEN,
             self.Desired.REMOVED: self.Status.REMOVED,
-        }[self.desired]
+        }
+        return wanted[self.desired]
 
     @property
     def is_converged(self) -> bool:

@@ -12,10 +12,10 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -37,7 +37,7 @@ from locks.tuya import (
     TuyaTimeoutError,
     TuyaTokenError,
 )
-from locks.tuya.api import LockApi, LockKind, PasswordUse
+from locks.tuya.api import Ack, CreatedPassword, LockApi, LockKind, PasswordUse
 from locks.tuya.schedule import ScheduleEntry, weekdays_to_working_day
 from tenants.models import Guest, Organisation, Stay
 
@@ -143,7 +143,7 @@ def _validate_window(starts_at: datetime, ends_at: datetime, *, now: datetime) -
 
 
 def time_zone_of(lock: Lock) -> str:
-    return lock.unit.property.time_zone if lock.unit_id else settings.TIME_ZONE
+    return lock.unit.property.time_zone if lock.unit is not None else settings.TIME_ZONE
 
 
 @transaction.atomic
@@ -387,7 +387,7 @@ def _poll_later(code: AccessCode) -> timedelta | None:
     """Free the worker while the lock takes its time; returns when to look again inside the confirmation
     window (a delayed job), None past it (the sweeper looks again after a backoff)."""
     started = code.op_started_at or code.updated_at
-    if started and timezone.now() - started > CONFIRMATION_WINDOW:
+    if timezone.now() - started > CONFIRMATION_WINDOW:
         _back_off(code, _Retry("The lock has not confirmed yet; still waiting for it."))
         return None
     delay = timedelta(seconds=settings.CODE_POLL_SECONDS)
@@ -519,15 +519,18 @@ def _step_remove(api: LockApi, code: AccessCode) -> bool:
         _healthy(lock)
         return False
     if code.pending_op != "delete" or state.state in ("set", "frozen", "failed"):
-        _call(lambda: api.passwords.delete_temp_password(lock.device_id, code.tuya_password_id), code)
+        password_id = code.tuya_password_id
+        assert password_id is not None  # found by its marker above, or read by _read
+        _call(lambda: api.passwords.delete_temp_password(lock.device_id, password_id), code)
         _save(code, pending_op="delete", status=Status.REMOVING, op_started_at=timezone.now())
     _wait(code)
     return True
 
 
 def _read(api: LockApi, code: AccessCode) -> cloud.CloudPassword:
-    assert code.tuya_password_id is not None
-    return _call(lambda: cloud.read_password(api, code.lock, code.tuya_password_id), code)
+    password_id = code.tuya_password_id
+    assert password_id is not None
+    return _call(lambda: cloud.read_password(api, code.lock, password_id), code)
 
 
 def _wait(code: AccessCode) -> None:
@@ -543,7 +546,7 @@ def _schedule_of(code: AccessCode) -> list[ScheduleEntry] | None:
     return [ScheduleEntry(mask, code.schedule_start_minute, code.schedule_end_minute)]
 
 
-def _create(api: LockApi, code: AccessCode) -> Any:
+def _create(api: LockApi, code: AccessCode) -> CreatedPassword:
     lock = code.lock
     return api.passwords.create_temp_password(
         lock.device_id,
@@ -558,8 +561,9 @@ def _create(api: LockApi, code: AccessCode) -> Any:
     )
 
 
-def _modify(api: LockApi, code: AccessCode) -> Any:
+def _modify(api: LockApi, code: AccessCode) -> Ack:
     lock = code.lock
+    assert code.tuya_password_id is not None  # only codes on the lock are modified
     return api.passwords.modify_temp_password(
         lock.device_id,
         code.tuya_password_id,
@@ -573,7 +577,10 @@ def _modify(api: LockApi, code: AccessCode) -> Any:
     )
 
 
-def _call(action: Any, code: AccessCode, *, outcome_unknown: bool = False) -> Any:
+T = TypeVar("T")
+
+
+def _call(action: Callable[[], T], code: AccessCode, *, outcome_unknown: bool = False) -> T:
     """Run one cloud call, turning transient failures into a retry and unknown outcomes into `unknown`."""
     try:
         return action()
@@ -1016,7 +1023,7 @@ def may_see_pins(user: Any, lock: Lock) -> bool:
         return False
     if membership.role == Role.FRONT_DESK and lock.unit_id:
         limited = list(membership.properties.values_list("pk", flat=True))
-        return not limited or lock.unit.property_id in limited
+        return not limited or (lock.unit is not None and lock.unit.property_id in limited)
     return True
 
 

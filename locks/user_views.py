@@ -264,7 +264,7 @@ def lock_user_enroll(request: HtmxHttpRequest, lock_user_id: int) -> HttpRespons
     _manager(request, lock)
     form = EnrollForm(request.POST)
     if not form.is_valid():
-        return _refused(request, lock, " ".join(e for errors in form.errors.values() for e in errors))
+        return _refused(request, lock, " ".join(str(e) for errors in form.errors.values() for e in errors))
     return _act(
         request,
         lock,
@@ -344,7 +344,8 @@ def unlock_method_action(request: HtmxHttpRequest, method_id: int, action: str) 
         act = lambda: lock_users.set_duress(method, duress=on, actor=who, ip=ip)  # noqa: E731
         done = "Duress alarm switched on." if on else "Duress alarm switched off."
     elif action == "assign":
-        target = LockUser.objects.filter(pk=_int(request.POST.get("lock_user")), lock=lock).first()
+        target_id = _int(request.POST.get("lock_user"))
+        target = LockUser.objects.filter(pk=target_id, lock=lock).first() if target_id is not None else None
         if target is None:
             return _refused(request, lock, "Choose a person on this lock.")
         act, done = (

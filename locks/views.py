@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -27,6 +27,16 @@ from locks.models import AccessCode, CloudAccount, Lock, LockOperation
 from tenants.context import current_membership, membership_or_404
 from tenants.models import MANAGER_ROLES, Membership, Property, Role
 from tenants.signals import client_ip
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _LockCount(TypedDict):
+    """What the setup page's account row shows beside the account: Count("locks")."""
+
+    lock_count: int
+
 
 LOW_BATTERY = 20  # percent: below this a lock's badge turns amber
 UNSETTLED = [
@@ -156,7 +166,7 @@ def _lock_context(request: HttpRequest, lock: Lock, **extra: Any) -> dict[str, A
     context = {
         "nav": "portfolio",
         "lock": lock,
-        "property": lock.unit.property if lock.unit_id else None,
+        "property": lock.unit.property if lock.unit is not None else None,
         "time_zone": services.time_zone_of(lock),
         "codes": list(live.select_related("guest", "stay").order_by("starts_at", "pk")[:CODES_SHOWN]),
         "ended_codes": list(ended.select_related("guest").order_by("-ends_at", "-pk")[:20]),
@@ -607,8 +617,9 @@ def _account_for(request: HttpRequest, account_id: int) -> CloudAccount:
 def cloud_import(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
     account = services.request_import(_account_for(request, account_id), actor=request.user, ip=client_ip(request))
     if request.htmx:
-        account.lock_count = account.locks.count()
-        return render(request, "locks/setup.html#account-row", {"account": account})
+        row = cast("WithAnnotations[CloudAccount, _LockCount]", account)
+        row.lock_count = account.locks.count()
+        return render(request, "locks/setup.html#account-row", {"account": row})
     messages.success(request, f"Bringing in the locks of “{account.name}”.")
     return redirect("locks:setup")
 
@@ -620,8 +631,9 @@ def cloud_account_row(request: HttpRequest, account_id: int) -> HttpResponse:
     account = _account_for(request, account_id)
     if not account.importing and request.GET.get("was") == "importing":
         return HttpResponseClientRefresh()
-    account.lock_count = account.locks.count()
-    return render(request, "locks/setup.html#account-row", {"account": account})
+    row = cast("WithAnnotations[CloudAccount, _LockCount]", account)
+    row.lock_count = account.locks.count()
+    return render(request, "locks/setup.html#account-row", {"account": row})
 
 
 @login_required
