@@ -33,11 +33,11 @@ from tenants.admin import (
     ServiceAddMixin,
     run_per_item,
 )
-from tenants.models import Organisation
+from tenants.models import Organisation, RequestUser
 from tenants.signals import client_ip
 
 
-def _scoped_by_subquery(queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
+def _scoped_by_subquery(queryset: QuerySet[Any], user: RequestUser) -> QuerySet[Any]:
     """`organisation IN (the user's organisations)`: the same rule as `for_user`, without its JOIN + DISTINCT,
     which would make every page of a table of millions sort and de-duplicate all of it (RELIABILITY.md P4)."""
     if getattr(user, "is_superuser", False):
@@ -193,7 +193,7 @@ class AccessCodeAdmin(ServiceAddMixin, ScopedAdmin):
     readonly_fields = ["masked_pin"]
     actions = ["freeze", "unfreeze", "remove", "resend", "reconcile_lock_now"]
 
-    def scope(self, queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
+    def scope(self, queryset: QuerySet[Any], user: RequestUser) -> QuerySet[Any]:
         return _scoped_by_subquery(queryset, user)
 
     def service_form(self, request: HttpRequest, data: Any = None) -> Any:
@@ -298,7 +298,7 @@ class AuditEventAdmin(ReadOnlyScopedAdmin):
     list_select_related = ["actor", "organisation"]
     show_full_result_count = False
 
-    def scope(self, queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
+    def scope(self, queryset: QuerySet[Any], user: RequestUser) -> QuerySet[Any]:
         return _scoped_by_subquery(queryset, user)
 
 

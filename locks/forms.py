@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from locks import services
 from locks.models import AccessCode, Lock, LockOperation
-from tenants.models import CODE_ROLES, Guest, Membership, Organisation, Stay, Unit
+from tenants.models import CODE_ROLES, Actor, Guest, Membership, Organisation, RequestUser, Stay, Unit, user_of
 
 if TYPE_CHECKING:
     from tenants.models import Property
@@ -81,11 +81,11 @@ def local_input(value: datetime, zone_name: str) -> str:
     return timezone.localtime(value, zoneinfo.ZoneInfo(zone_name)).strftime("%Y-%m-%dT%H:%M")
 
 
-def code_roles_memberships(user: Any) -> QuerySet[Membership]:
-    return Membership.objects.filter(user=user, role__in=CODE_ROLES)
+def code_roles_memberships(user: RequestUser) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user_of(user), role__in=CODE_ROLES)
 
 
-def manageable_locks(user: Any, organisation: Organisation | None = None) -> QuerySet[Lock]:
+def manageable_locks(user: RequestUser, organisation: Organisation | None = None) -> QuerySet[Lock]:
     """Locks whose codes this user may manage: owner/manager anywhere in their organisations, front desk only in
     their properties when they are limited to some (the same rule as `services.may_see_pins`)."""
     locks = Lock.objects.for_user(user).select_related("unit__property", "organisation")
@@ -103,7 +103,7 @@ def manageable_locks(user: Any, organisation: Organisation | None = None) -> Que
     return locks.filter(pk__in=allowed.values("pk"))
 
 
-def manageable_units(user: Any, organisation: Organisation | None = None) -> QuerySet[Unit]:
+def manageable_units(user: RequestUser, organisation: Organisation | None = None) -> QuerySet[Unit]:
     """Units with at least one lock the user may manage codes on."""
     units = Unit.objects.filter(locks__in=manageable_locks(user, organisation)).distinct()
     return units.select_related("property").order_by("property__name", "name")
@@ -144,7 +144,7 @@ class IssueCodeForm(DashboardForm):
     guest = forms.ModelChoiceField(queryset=Guest.objects.none(), required=False)
     request_token = forms.UUIDField(required=False, widget=forms.HiddenInput)  # one code per form, however sent
 
-    def __init__(self, *args: Any, user: Any, organisation: Organisation | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: RequestUser, organisation: Organisation | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["request_token"].initial = uuid.uuid4()
         self.user = user
@@ -183,7 +183,7 @@ class IssueCodeForm(DashboardForm):
         end_minute = minutes_of(data["schedule_end"]) or 1440  # "until 00:00" means until midnight
         return services.WeeklySchedule(frozenset(data["schedule_days"]), minutes_of(data["schedule_start"]), end_minute)
 
-    def save(self, *, actor: Any, ip: str | None) -> AccessCode | None:
+    def save(self, *, actor: Actor, ip: str | None) -> AccessCode | None:
         """Issue the code; None (with the reasons on the form) when a service refused it."""
         data = self.cleaned_data
         try:
@@ -240,7 +240,7 @@ class ChangeCodeForm(DashboardForm):
         data["ends_at"] = make_aware_in(data.get("ends_at"), self.code.time_zone)
         return data
 
-    def save(self, *, actor: Any, ip: str | None) -> AccessCode | None:
+    def save(self, *, actor: Actor, ip: str | None) -> AccessCode | None:
         data = self.cleaned_data
         try:
             return services.change_access_code(
@@ -278,7 +278,7 @@ class BookStayForm(DashboardForm):
     check_out = LocalDateTimeField(label="Check-out")
     kind = forms.ChoiceField(choices=Stay.Kind.choices, initial=Stay.Kind.HOTEL)
 
-    def __init__(self, *args: Any, user: Any, organisation: Organisation | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: RequestUser, organisation: Organisation | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user, self.organisation = user, organisation
         cast("forms.ModelChoiceField[Unit]", self.fields["unit"]).queryset = manageable_units(user, organisation)
@@ -319,7 +319,7 @@ class BookStayForm(DashboardForm):
             guest.save()
         return guest
 
-    def save(self, *, actor: Any, ip: str | None) -> Stay | None:
+    def save(self, *, actor: Actor, ip: str | None) -> Stay | None:
         """Book the stay and issue its codes in one transaction; None (reasons on the form) when refused."""
         from django.db import transaction
 
@@ -394,7 +394,7 @@ class OfflinePasswordForm(DashboardForm):
     def errors_text(self) -> str:
         return " ".join(str(message) for errors in self.errors.values() for message in errors)
 
-    def save(self, *, actor: Any, ip: str | None) -> Any:
+    def save(self, *, actor: Actor, ip: str | None) -> Any:
         data = self.cleaned_data
         try:
             return services.request_offline_password(
@@ -431,7 +431,7 @@ class ConnectCloudForm(DashboardForm):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
 
-    def save(self, *, organisation: Organisation, actor: Any, ip: str | None) -> Any:
+    def save(self, *, organisation: Organisation, actor: Actor, ip: str | None) -> Any:
         data = self.cleaned_data
         try:
             return services.connect_cloud_account(
@@ -466,7 +466,7 @@ class PropertyForm(DashboardForm):
             raise ValidationError("Not a time zone; use a name such as Europe/Amsterdam.") from None
         return value
 
-    def save(self, *, organisation: Organisation, actor: Any, ip: str | None) -> Any:
+    def save(self, *, organisation: Organisation, actor: Actor, ip: str | None) -> Any:
         data = self.cleaned_data
         try:
             return services.create_property(organisation=organisation, actor=actor, ip=ip, **data)
@@ -507,7 +507,7 @@ class UnitsForm(DashboardForm):
             raise ValidationError("Give at least one name.")
         return names
 
-    def save(self, *, actor: Any, ip: str | None) -> Any:
+    def save(self, *, actor: Actor, ip: str | None) -> Any:
         try:
             return services.create_units(
                 prop=self.cleaned_data["property"], names=self.cleaned_data["names"], actor=actor, ip=ip

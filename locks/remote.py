@@ -28,6 +28,7 @@ from locks import services
 from locks.models import LockEvent, LockKind, RemoteUnlockRequest
 from locks.tuya import TuyaError
 from locks.tuya.api import CancelReason
+from tenants.models import Actor, user_of
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ def _enqueue(func: Any, request_id: int, *, delay: timedelta | None = None) -> N
 # --- decisions (views call these) ---------------------------------------------------------------------------
 
 
-def _allowed(request_id: int, *, actor: Any, ip: str | None, action: str) -> None:
+def _allowed(request_id: int, *, actor: Actor, ip: str | None, action: str) -> None:
     """Only the roles that manage the lock decide; a refusal is audited (outside the decision's transaction)."""
     from locks.services import audit, may_see_pins
 
@@ -97,7 +98,7 @@ def _allowed(request_id: int, *, actor: Any, ip: str | None, action: str) -> Non
 
 
 def _decide(
-    request_id: int, *, actor: Any, ip: str | None, action: str, status: str
+    request_id: int, *, actor: Actor, ip: str | None, action: str, status: str
 ) -> tuple[RemoteUnlockRequest, bool]:
     """Move a pending request to `status` under its row lock; (request, whether this call decided it)."""
     from locks.services import audit
@@ -112,34 +113,34 @@ def _decide(
         request.save(update_fields=["status"])
     if request.status != Status.PENDING:
         return request, False  # already decided (a second click, another person) or expired: nothing twice
-    request.status, request.decided_by, request.decided_at = status, actor, now
+    request.status, request.decided_by, request.decided_at = status, user_of(actor), now
     request.save(update_fields=["status", "decided_by", "decided_at"])
     audit(action, actor=actor, organisation=lock.organisation, obj=request, summary=lock.name, ip=ip)
     return request, True
 
 
-def approve_request(request_id: int, *, actor: Any, ip: str | None = None) -> RemoteUnlockRequest:
+def approve_request(request_id: int, *, actor: Actor, ip: str | None = None) -> RemoteUnlockRequest:
     """Open the door for the person at it (password-free remote unlock), once."""
     _allowed(request_id, actor=actor, ip=ip, action="lock.remote_unlock")
     with transaction.atomic():
         return _approve(request_id, actor=actor, ip=ip)
 
 
-def _approve(request_id: int, *, actor: Any, ip: str | None) -> RemoteUnlockRequest:
+def _approve(request_id: int, *, actor: Actor, ip: str | None) -> RemoteUnlockRequest:
     request, decided = _decide(request_id, actor=actor, ip=ip, action="lock.remote_unlock", status=Status.APPROVING)
     if decided:
         transaction.on_commit(lambda: _enqueue(open_door, request_id))
     return request
 
 
-def reject_request(request_id: int, *, actor: Any, ip: str | None = None) -> RemoteUnlockRequest:
+def reject_request(request_id: int, *, actor: Actor, ip: str | None = None) -> RemoteUnlockRequest:
     """Refuse: the lock is told (cancel with reason 1, reject) and the door stays shut."""
     _allowed(request_id, actor=actor, ip=ip, action="lock.remote_unlock_rejected")
     with transaction.atomic():
         return _reject(request_id, actor=actor, ip=ip)
 
 
-def _reject(request_id: int, *, actor: Any, ip: str | None) -> RemoteUnlockRequest:
+def _reject(request_id: int, *, actor: Actor, ip: str | None) -> RemoteUnlockRequest:
     request, decided = _decide(
         request_id, actor=actor, ip=ip, action="lock.remote_unlock_rejected", status=Status.REJECTED
     )

@@ -39,7 +39,7 @@ from locks.tuya import (
 )
 from locks.tuya.api import Ack, CreatedPassword, LockApi, LockKind, PasswordUse
 from locks.tuya.schedule import ScheduleEntry, weekdays_to_working_day
-from tenants.models import Guest, Organisation, Stay
+from tenants.models import Actor, Guest, Organisation, Stay, user_of
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ LEASE = timedelta(seconds=90)  # longer than one converge run, shorter than a st
 def audit(
     action: str,
     *,
-    actor: Any = None,
+    actor: Actor = None,
     organisation: Organisation | None = None,
     obj: Any = None,
     summary: str = "",
@@ -72,7 +72,7 @@ def audit(
     """Append one row to the audit trail. Never put a PIN or a secret in `summary`."""
     return AuditEvent.objects.create(
         organisation=organisation,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor=user_of(actor),
         action=action,
         object_type=type(obj).__name__ if obj is not None else "",
         object_id=str(getattr(obj, "pk", "") or ""),
@@ -158,7 +158,7 @@ def issue_access_code(
     pin: str | None = None,
     guest: Guest | None = None,
     stay: Stay | None = None,
-    actor: Any = None,
+    actor: Actor = None,
     ip: str | None = None,
     request_token: uuid.UUID | None = None,
 ) -> AccessCode:
@@ -190,7 +190,7 @@ def issue_access_code(
         schedule_days=sorted(schedule.days) if schedule else [],
         schedule_start_minute=schedule.start_minute if schedule else None,
         schedule_end_minute=schedule.end_minute if schedule else None,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=user_of(actor),
         pending_op="create",
         next_attempt_at=timezone.now(),
         request_token=request_token,
@@ -219,7 +219,7 @@ def change_access_code(
     ends_at: datetime | None = None,
     pin: str | None = None,
     version: int | None = None,
-    actor: Any = None,
+    actor: Actor = None,
     ip: str | None = None,
 ) -> AccessCode:
     """Move a code's window or change its PIN; the lock gets a modify, and the old values hold until then."""
@@ -244,7 +244,7 @@ def change_access_code(
 
 
 def _set_desired(
-    code: AccessCode, desired: str, action: str, *, version: int | None, actor: Any, ip: str | None
+    code: AccessCode, desired: str, action: str, *, version: int | None, actor: Actor, ip: str | None
 ) -> AccessCode:
     code = _lock_row(code)
     _stale(code, version)
@@ -261,7 +261,7 @@ def _set_desired(
 
 @transaction.atomic
 def freeze_access_code(
-    code: AccessCode, *, version: int | None = None, actor: Any = None, ip: str | None = None
+    code: AccessCode, *, version: int | None = None, actor: Actor = None, ip: str | None = None
 ) -> AccessCode:
     """Suspend a code without removing it (Zigbee locks)."""
     if not code.lock.can_freeze:
@@ -271,14 +271,14 @@ def freeze_access_code(
 
 @transaction.atomic
 def unfreeze_access_code(
-    code: AccessCode, *, version: int | None = None, actor: Any = None, ip: str | None = None
+    code: AccessCode, *, version: int | None = None, actor: Actor = None, ip: str | None = None
 ) -> AccessCode:
     return _set_desired(code, Desired.ACTIVE, "code.unfreeze", version=version, actor=actor, ip=ip)
 
 
 @transaction.atomic
 def remove_access_code(
-    code: AccessCode, *, version: int | None = None, actor: Any = None, ip: str | None = None
+    code: AccessCode, *, version: int | None = None, actor: Actor = None, ip: str | None = None
 ) -> AccessCode:
     """Take a code off the lock; it counts as gone only once the cloud confirms the lock deleted it."""
     return _set_desired(code, Desired.REMOVED, "code.delete", version=version, actor=actor, ip=ip)
@@ -682,7 +682,7 @@ def expire_codes(now: datetime | None = None) -> int:
 # --- cloud accounts and locks -------------------------------------------------------------------------------
 
 
-def import_locks(account: CloudAccount, *, device_ids: Iterable[str] | None = None, actor: Any = None) -> list[Lock]:
+def import_locks(account: CloudAccount, *, device_ids: Iterable[str] | None = None, actor: Actor = None) -> list[Lock]:
     """Bring in the project's locks (or just `device_ids`), updating the ones already known."""
     # Cloud first, database after: a transaction held across HTTP calls would block every other writer.
     api = cloud.api_for(account)
@@ -731,7 +731,7 @@ def connect_cloud_account(
     endpoint: str,
     access_id: str,
     access_secret: str,
-    actor: Any = None,
+    actor: Actor = None,
     ip: str | None = None,
 ) -> CloudAccount:
     """Store a Tuya cloud project's credentials (the secret encrypted) and import its locks in a worker."""
@@ -760,7 +760,7 @@ def connect_cloud_account(
 
 
 @transaction.atomic
-def request_import(account: CloudAccount, *, actor: Any = None, ip: str | None = None) -> CloudAccount:
+def request_import(account: CloudAccount, *, actor: Actor = None, ip: str | None = None) -> CloudAccount:
     """Ask a worker to bring in (or refresh) the project's locks."""
     from locks import jobs
 
@@ -791,7 +791,7 @@ def run_import(account_id: int) -> str:
 
 @transaction.atomic
 def create_property(
-    *, organisation: Organisation, name: str, kind: str, time_zone: str, address: str = "", actor: Any = None,
+    *, organisation: Organisation, name: str, kind: str, time_zone: str, address: str = "", actor: Actor = None,
     ip: str | None = None,
 ) -> Any:  # fmt: skip
     """A building or a rental: its time zone is the one every code of its locks is typed and shown in."""
@@ -805,7 +805,7 @@ def create_property(
 
 
 @transaction.atomic
-def create_units(*, prop: Any, names: Iterable[str], actor: Any = None, ip: str | None = None) -> list[Any]:
+def create_units(*, prop: Any, names: Iterable[str], actor: Actor = None, ip: str | None = None) -> list[Any]:
     """Rooms or flats of a property, several at once ("101-110" style lists are split by the form)."""
     from tenants.models import Unit
 
@@ -825,7 +825,7 @@ def create_units(*, prop: Any, names: Iterable[str], actor: Any = None, ip: str 
 
 
 @transaction.atomic
-def attach_lock(lock: Lock, *, unit: Any, actor: Any = None, ip: str | None = None) -> Lock:
+def attach_lock(lock: Lock, *, unit: Any, actor: Actor = None, ip: str | None = None) -> Lock:
     """Put a lock on a unit's door (or take it off: unit None). Codes stay with the lock, so a lock that still
     carries live codes is not moved: they were given for the old door."""
     lock = Lock.objects.select_for_update().get(pk=lock.pk)
@@ -850,7 +850,7 @@ def _live_codes(stay: Stay) -> list[AccessCode]:
     return list(stay.access_codes.exclude(desired=Desired.REMOVED).select_related("lock"))
 
 
-def _issue_for_stay(stay: Stay, *, actor: Any, ip: str | None) -> list[AccessCode]:
+def _issue_for_stay(stay: Stay, *, actor: Actor, ip: str | None) -> list[AccessCode]:
     """One code per lock of the unit, with the same PIN where the locks allow it (one number to remember)."""
     codes: list[AccessCode] = []
     pin: str | None = None
@@ -899,7 +899,7 @@ def book_stay(
     check_in: datetime,
     check_out: datetime,
     kind: str = Stay.Kind.HOTEL,
-    actor: Any = None,
+    actor: Actor = None,
     ip: str | None = None,
 ) -> Stay:
     """A new stay or lease, and its door codes for the unit's locks, valid from check-in to check-out."""
@@ -920,7 +920,7 @@ def change_stay(
     *,
     check_in: datetime | None = None,
     check_out: datetime | None = None,
-    actor: Any = None,
+    actor: Actor = None,
     ip: str | None = None,
 ) -> Stay:
     """Extend, shorten or shift a stay; its codes follow."""
@@ -938,7 +938,7 @@ def change_stay(
 
 
 @transaction.atomic
-def move_stay(stay: Stay, *, unit: Any, actor: Any = None, ip: str | None = None) -> Stay:
+def move_stay(stay: Stay, *, unit: Any, actor: Actor = None, ip: str | None = None) -> Stay:
     """Move a guest to another unit: the old unit's codes are removed, the new unit's issued."""
     stay = Stay.objects.select_for_update().get(pk=stay.pk)
     if not stay.is_open:
@@ -955,7 +955,7 @@ def move_stay(stay: Stay, *, unit: Any, actor: Any = None, ip: str | None = None
     return stay
 
 
-def _end_stay(stay: Stay, status: str, action: str, *, actor: Any, ip: str | None) -> Stay:
+def _end_stay(stay: Stay, status: str, action: str, *, actor: Actor, ip: str | None) -> Stay:
     stay = Stay.objects.select_for_update().select_related("unit__property__organisation").get(pk=stay.pk)
     if not stay.is_open:
         return stay  # checking out twice is harmless
@@ -968,7 +968,7 @@ def _end_stay(stay: Stay, status: str, action: str, *, actor: Any, ip: str | Non
 
 
 @transaction.atomic
-def check_in_stay(stay: Stay, *, actor: Any = None, ip: str | None = None) -> Stay:
+def check_in_stay(stay: Stay, *, actor: Actor = None, ip: str | None = None) -> Stay:
     """A booked guest has arrived. Their codes already work from check-in time; this records the arrival."""
     stay = Stay.objects.select_for_update().select_related("unit__property__organisation").get(pk=stay.pk)
     if stay.status == Stay.Status.CHECKED_IN:
@@ -983,13 +983,13 @@ def check_in_stay(stay: Stay, *, actor: Any = None, ip: str | None = None) -> St
 
 
 @transaction.atomic
-def check_out_stay(stay: Stay, *, actor: Any = None, ip: str | None = None) -> Stay:
+def check_out_stay(stay: Stay, *, actor: Actor = None, ip: str | None = None) -> Stay:
     """The guest has left: their codes come off the locks (confirmed by the cloud, see code status)."""
     return _end_stay(stay, Stay.Status.CHECKED_OUT, "stay.check_out", actor=actor, ip=ip)
 
 
 @transaction.atomic
-def cancel_stay(stay: Stay, *, actor: Any = None, ip: str | None = None) -> Stay:
+def cancel_stay(stay: Stay, *, actor: Actor = None, ip: str | None = None) -> Stay:
     return _end_stay(stay, Stay.Status.CANCELLED, "stay.cancel", actor=actor, ip=ip)
 
 
@@ -1012,13 +1012,13 @@ def purge_old_pins(now: datetime | None = None) -> int:
 # --- PINs on screen, resending, reconciliation ---------------------------------------------------------------
 
 
-def may_see_pins(user: Any, lock: Lock) -> bool:
+def may_see_pins(user: Actor, lock: Lock) -> bool:
     """Owners and managers of the lock's organisation, and its front desk for their properties."""
     from tenants.models import CODE_ROLES, Membership, Role
 
     if getattr(user, "is_superuser", False):
         return True
-    membership = Membership.objects.filter(user=user, organisation_id=lock.organisation_id).first()
+    membership = Membership.objects.filter(user=user_of(user), organisation_id=lock.organisation_id).first()
     if membership is None or membership.role not in CODE_ROLES:
         return False
     if membership.role == Role.FRONT_DESK and lock.unit_id:
@@ -1027,7 +1027,7 @@ def may_see_pins(user: Any, lock: Lock) -> bool:
     return True
 
 
-def reveal_pin(code: AccessCode, *, actor: Any, ip: str | None = None) -> str:
+def reveal_pin(code: AccessCode, *, actor: Actor, ip: str | None = None) -> str:
     """The code's PIN for someone allowed to see it; every look (and every refusal) is audited."""
     from django.core.exceptions import PermissionDenied
 
@@ -1040,7 +1040,7 @@ def reveal_pin(code: AccessCode, *, actor: Any, ip: str | None = None) -> str:
     return code.pin
 
 
-def reveal_operation_secret(operation: LockOperation, *, actor: Any, ip: str | None = None) -> str:
+def reveal_operation_secret(operation: LockOperation, *, actor: Actor, ip: str | None = None) -> str:
     """The offline, dynamic or advanced password a lock operation produced, audited like a PIN."""
     from django.core.exceptions import PermissionDenied
 
@@ -1057,7 +1057,7 @@ def reveal_operation_secret(operation: LockOperation, *, actor: Any, ip: str | N
 
 
 @transaction.atomic
-def resend_access_code(code: AccessCode, *, actor: Any = None, ip: str | None = None) -> AccessCode:
+def resend_access_code(code: AccessCode, *, actor: Actor = None, ip: str | None = None) -> AccessCode:
     """Try a failed code again from the start, as a new operation (a new marker, so nothing is confused)."""
     code = _lock_row(code)
     if code.status != Status.FAILED:
@@ -1152,7 +1152,7 @@ def _new_operation(
     label: str = "",
     params: dict[str, Any] | None = None,
     secret: str = "",
-    actor: Any = None,
+    actor: Actor = None,
     ip: str | None = None,
 ) -> LockOperation:
     operation = LockOperation.objects.create(
@@ -1162,7 +1162,7 @@ def _new_operation(
         label=label[:100],
         params=params or {},
         secret=secret,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=user_of(actor),
     )
     audit(
         f"lock.{kind}", actor=actor, organisation=lock.organisation, obj=operation, summary=f"{label} on {lock}", ip=ip
@@ -1182,7 +1182,7 @@ def request_offline_password(
     starts_at: datetime | None = None,
     ends_at: datetime | None = None,
     clears: LockOperation | None = None,
-    actor: Any = None,
+    actor: Actor = None,
     ip: str | None = None,
 ) -> LockOperation:
     """An offline password (or a clearing code) the lock checks by itself: for a lock that is offline."""
@@ -1208,7 +1208,7 @@ def request_offline_password(
 
 
 @transaction.atomic
-def request_dynamic_password(*, lock: Lock, actor: Any = None, ip: str | None = None) -> LockOperation:
+def request_dynamic_password(*, lock: Lock, actor: Actor = None, ip: str | None = None) -> LockOperation:
     if lock.kind not in DYNAMIC_KINDS:
         raise ValidationError(f"A {lock.get_kind_display()} has no dynamic passwords.")
     return _new_operation(lock, LockOperation.Kind.DYNAMIC_PASSWORD, label="Dynamic password", actor=actor, ip=ip)
@@ -1216,7 +1216,7 @@ def request_dynamic_password(*, lock: Lock, actor: Any = None, ip: str | None = 
 
 @transaction.atomic
 def set_advanced_password(
-    *, lock: Lock, advanced_type: str, pin: str, actor: Any = None, ip: str | None = None
+    *, lock: Lock, advanced_type: str, pin: str, actor: Actor = None, ip: str | None = None
 ) -> LockOperation:
     """A hotel lock's admin or emergency password (six digits)."""
     if lock.kind != LockKind.ZIGBEE_HOTEL:
@@ -1233,7 +1233,7 @@ def set_advanced_password(
 
 
 @transaction.atomic
-def clear_all_codes(*, lock: Lock, actor: Any = None, ip: str | None = None) -> LockOperation:
+def clear_all_codes(*, lock: Lock, actor: Actor = None, ip: str | None = None) -> LockOperation:
     """Wipe every temporary password from a hotel lock; our codes on it follow as removed once confirmed."""
     if lock.kind != LockKind.ZIGBEE_HOTEL:
         raise ValidationError("Only Zigbee hotel locks can clear all temporary passwords at once.")
@@ -1241,7 +1241,7 @@ def clear_all_codes(*, lock: Lock, actor: Any = None, ip: str | None = None) -> 
 
 
 @transaction.atomic
-def sync_pending_codes(*, lock: Lock, actor: Any = None, ip: str | None = None) -> LockOperation:
+def sync_pending_codes(*, lock: Lock, actor: Actor = None, ip: str | None = None) -> LockOperation:
     """Ask the Zigbee gateway to resend codes still being configured (Tuya allows this once a minute)."""
     if lock.kind != LockKind.ZIGBEE:
         raise ValidationError("Only Zigbee locks can resend pending codes.")

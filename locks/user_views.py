@@ -24,7 +24,7 @@ from locks.models import Lock, LockUser, UnlockMethod
 from locks.tuya.schedule import format_minutes, weekdays_to_working_day, working_day_to_weekdays
 from locks.views import _lock_for
 from tenants.context import membership_or_404
-from tenants.models import Organisation
+from tenants.models import Actor, Organisation
 from tenants.signals import client_ip
 
 PAGE = "locks/lock_users.html"
@@ -135,7 +135,7 @@ class EditUserForm(django_forms.Form):
                 self.add_error("end_time" if end is None else "start_time", "Give both times, or neither for all day.")
         return data
 
-    def save(self, *, actor: Any, ip: str | None) -> LockUser | None:
+    def save(self, *, actor: Actor, ip: str | None) -> LockUser | None:
         data, lock = self.cleaned_data, self.lock_user.lock
         kwargs: dict[str, Any] = {}
         try:

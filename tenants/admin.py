@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
-from tenants.models import Guest, Membership, Organisation, Property, ScopedQuerySet, Stay, Unit
+from tenants.models import Guest, Membership, Organisation, Property, RequestUser, ScopedQuerySet, Stay, Unit
 from tenants.signals import client_ip
 
 # A foreign-key filter that lists only the organisations present in the (scoped) rows: the stock one lists every
@@ -49,7 +49,7 @@ def model_path(model: type[models.Model]) -> str:
     return model._default_manager.all().org_path  # type: ignore[attr-defined,no-any-return]
 
 
-def users_for(user: Any) -> QuerySet[Any]:
+def users_for(user: RequestUser) -> QuerySet[Any]:
     """The users a staff member may pick: the members of their organisations (superusers: everyone).
 
     The auth User table is not organisation-scoped, so without this any username would be one click away."""
@@ -91,7 +91,7 @@ class ScopedAdmin(_ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return self.scope(super().get_queryset(request), request.user)
 
-    def scope(self, queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
+    def scope(self, queryset: QuerySet[Any], user: RequestUser) -> QuerySet[Any]:
         return queryset.for_user(user)  # type: ignore[attr-defined,no-any-return]
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 
 from locks.forms import LocalDateTimeField, local_input, make_aware_in, manageable_units
-from tenants.models import Stay, Unit
+from tenants.models import RequestUser, Stay, Unit
 
 
 def seen_token(stay: Stay) -> str:
@@ -62,7 +62,7 @@ class MoveStayForm(StayForm):
     prefix_id = "move"
     unit = forms.ModelChoiceField(queryset=Unit.objects.none(), label="New room or unit")
 
-    def __init__(self, *args: Any, stay: Stay, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, stay: Stay, user: RequestUser, **kwargs: Any) -> None:
         super().__init__(*args, stay=stay, **kwargs)
         organisation = stay.unit.property.organisation
         cast("forms.ModelChoiceField[Unit]", self.fields["unit"]).queryset = manageable_units(

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import zoneinfo
-from typing import Any, TypeAlias, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User  # settings.AUTH_USER_MODEL
 
 
 class Role(models.TextChoices):
@@ -28,8 +32,16 @@ MANAGER_ROLES = frozenset({Role.OWNER, Role.MANAGER})
 
 _M = TypeVar("_M", bound=models.Model)
 
-# Who did something: the request's user (signed in or anonymous), or None for the app itself (jobs, the sweeper).
-Actor: TypeAlias = AbstractBaseUser | AnonymousUser | None
+# The user of a request: signed in, or the anonymous user.
+RequestUser: TypeAlias = AbstractBaseUser | AnonymousUser
+# Who did something: the request's user, or None for the app itself (jobs, the sweeper).
+Actor: TypeAlias = RequestUser | None
+
+
+def user_of(actor: Actor) -> User | None:
+    """The user row behind an actor, for a foreign key or a lookup: None for the app itself, and for an anonymous
+    visitor (whom the views turn away before any service runs)."""
+    return actor if isinstance(actor, get_user_model()) else None
 
 
 class ScopedQuerySet(models.QuerySet[_M]):
@@ -40,7 +52,7 @@ class ScopedQuerySet(models.QuerySet[_M]):
     def for_organisation(self, organisation: Organisation | int) -> ScopedQuerySet[_M]:
         return self.filter(**{self.org_path or "pk": organisation})
 
-    def for_user(self, user: AbstractBaseUser | AnonymousUser) -> ScopedQuerySet[_M]:
+    def for_user(self, user: RequestUser) -> ScopedQuerySet[_M]:
         """Only what the user's memberships reach; superusers reach everything."""
         if getattr(user, "is_superuser", False):
             return self.all()
@@ -61,7 +73,7 @@ class ScopedManager(models.Manager[_M]):
     def for_organisation(self, organisation: Organisation | int) -> ScopedQuerySet[_M]:
         return self.get_queryset().for_organisation(organisation)
 
-    def for_user(self, user: AbstractBaseUser | AnonymousUser) -> ScopedQuerySet[_M]:
+    def for_user(self, user: RequestUser) -> ScopedQuerySet[_M]:
         return self.get_queryset().for_user(user)
 
 
