@@ -30,6 +30,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from redis.exceptions import RedisError
@@ -526,7 +527,7 @@ def scan() -> int:
 # --- the badge ----------------------------------------------------------------------------------------------
 
 
-def badge_counts(request: Any) -> dict[str, Any]:
+def badge_counts(request: HttpRequest) -> dict[str, Any]:
     """Template context: open alerts not yet acknowledged, and doors waiting for an answer, for the nav badge."""
     from locks.models import RemoteUnlockRequest
     from tenants.context import current_membership

@@ -317,7 +317,9 @@ def _settled(method: UnlockMethod) -> None:
         raise ValidationError("A change to this method is still on its way to the lock; wait a moment.")
 
 
-def _request(method: UnlockMethod, change: dict[str, Any], action: str, summary: str, actor: Actor, ip: Any) -> None:
+def _request(
+    method: UnlockMethod, change: dict[str, Any], action: str, summary: str, actor: Actor, ip: str | None
+) -> None:
     method.pending, method.failure_reason = change, ""
     method.save(update_fields=["pending", "failure_reason", "updated_at"])
     audit(action, actor=actor, organisation=method.lock.organisation, obj=method, summary=summary, ip=ip)

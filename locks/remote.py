@@ -15,8 +15,8 @@ starts after the lock's window has closed does not open the door at all: the per
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 import django_rq
 from django.core.exceptions import PermissionDenied
@@ -72,7 +72,7 @@ def request_from_event(event: LockEvent, *, now: datetime | None = None) -> Remo
     return request
 
 
-def _enqueue(func: Any, request_id: int, *, delay: timedelta | None = None) -> None:
+def _enqueue(func: Callable[[int], object], request_id: int, *, delay: timedelta | None = None) -> None:
     try:
         queue = django_rq.get_queue(UNLOCK_QUEUE)
         if delay is None:

@@ -39,7 +39,7 @@ from locks.tuya import (
 )
 from locks.tuya.api import Ack, CreatedPassword, LockApi, LockKind, PasswordUse
 from locks.tuya.schedule import ScheduleEntry, weekdays_to_working_day
-from tenants.models import Actor, Guest, Organisation, Stay, user_of
+from tenants.models import Actor, Guest, Organisation, Property, Stay, Unit, user_of
 
 logger = logging.getLogger(__name__)
 
@@ -793,7 +793,7 @@ def run_import(account_id: int) -> str:
 def create_property(
     *, organisation: Organisation, name: str, kind: str, time_zone: str, address: str = "", actor: Actor = None,
     ip: str | None = None,
-) -> Any:  # fmt: skip
+) -> Property:  # fmt: skip
     """A building or a rental: its time zone is the one every code of its locks is typed and shown in."""
     from tenants.models import Property
 
@@ -805,7 +805,7 @@ def create_property(
 
 
 @transaction.atomic
-def create_units(*, prop: Any, names: Iterable[str], actor: Actor = None, ip: str | None = None) -> list[Any]:
+def create_units(*, prop: Property, names: Iterable[str], actor: Actor = None, ip: str | None = None) -> list[Unit]:
     """Rooms or flats of a property, several at once ("101-110" style lists are split by the form)."""
     from tenants.models import Unit
 
@@ -825,7 +825,7 @@ def create_units(*, prop: Any, names: Iterable[str], actor: Actor = None, ip: st
 
 
 @transaction.atomic
-def attach_lock(lock: Lock, *, unit: Any, actor: Actor = None, ip: str | None = None) -> Lock:
+def attach_lock(lock: Lock, *, unit: Unit | None, actor: Actor = None, ip: str | None = None) -> Lock:
     """Put a lock on a unit's door (or take it off: unit None). Codes stay with the lock, so a lock that still
     carries live codes is not moved: they were given for the old door."""
     lock = Lock.objects.select_for_update().get(pk=lock.pk)
@@ -872,7 +872,7 @@ def _issue_for_stay(stay: Stay, *, actor: Actor, ip: str | None) -> list[AccessC
     return codes
 
 
-def _validate_stay(unit: Any, check_in: datetime, check_out: datetime, *, exclude: Stay | None = None) -> None:
+def _validate_stay(unit: Unit, check_in: datetime, check_out: datetime, *, exclude: Stay | None = None) -> None:
     if check_out <= check_in:
         raise ValidationError({"check_out": "Check-out must be after check-in."})
     if check_out <= timezone.now():
@@ -894,7 +894,7 @@ def _validate_stay(unit: Any, check_in: datetime, check_out: datetime, *, exclud
 @transaction.atomic
 def book_stay(
     *,
-    unit: Any,
+    unit: Unit,
     guest: Guest,
     check_in: datetime,
     check_out: datetime,
@@ -938,7 +938,7 @@ def change_stay(
 
 
 @transaction.atomic
-def move_stay(stay: Stay, *, unit: Any, actor: Actor = None, ip: str | None = None) -> Stay:
+def move_stay(stay: Stay, *, unit: Unit, actor: Actor = None, ip: str | None = None) -> Stay:
     """Move a guest to another unit: the old unit's codes are removed, the new unit's issued."""
     stay = Stay.objects.select_for_update().get(pk=stay.pk)
     if not stay.is_open:

@@ -6,6 +6,7 @@ organisation (another organisation's id is a 404); only roles that manage the lo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms as django_forms
@@ -288,7 +289,7 @@ def lock_users_sync(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
     )
 
 
-def _act(request: HtmxHttpRequest, lock: Lock, action: Any, done: str) -> HttpResponse:
+def _act(request: HtmxHttpRequest, lock: Lock, action: Callable[[], object], done: str) -> HttpResponse:
     try:
         action()
     except ValidationError as refused:

@@ -15,7 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -191,7 +191,7 @@ def _lock_context(request: HttpRequest, lock: Lock, **extra: Any) -> dict[str, A
     return context
 
 
-def _issue_form(request: HttpRequest, lock: Lock, data: Any = None) -> forms.IssueCodeForm:
+def _issue_form(request: HttpRequest, lock: Lock, data: QueryDict | None = None) -> forms.IssueCodeForm:
     organisation = membership_or_404(request).organisation
     zone = services.time_zone_of(lock)
     now = timezone.now()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any, cast
 
@@ -323,7 +324,7 @@ def stay_move(request: HttpRequest, stay_id: int) -> HttpResponse:
     return render(request, "tenants/stay.html", _stay_context(request, membership, stay, move_form=form))
 
 
-def _end(request: HttpRequest, stay_id: int, service: Any, done: str) -> HttpResponse:
+def _end(request: HttpRequest, stay_id: int, service: Callable[..., Stay], done: str) -> HttpResponse:
     membership, stay = _get_stay(request, stay_id)
     _require_act(membership)
     if ended := _ended(request, stay):
