@@ -129,8 +129,6 @@ def _today_lists(membership: Membership) -> tuple[list[Stay], list[Stay]]:
 def _check_in_defaults(form: BookStayForm) -> dict[str, Any]:
     """Check-in now, check-out tomorrow at 11:00, both in the zone of the first room on offer."""
     units = cast("ModelChoiceField[Unit]", form.fields["unit"]).queryset
-    if units is None:  # the form sets it; never None once built
-        return
     first = units.first() if units is not None else None
     zone = first.property.time_zone if first else settings.TIME_ZONE
     now = timezone.now()
@@ -150,6 +148,8 @@ def _free_rooms(form: BookStayForm, data: Any = None) -> None:
     from locks.forms import LocalDateTimeField, make_aware_in
 
     units = cast("ModelChoiceField[Unit]", form.fields["unit"]).queryset
+    if units is None:  # the form sets it; never None once built
+        return
     values = data if data is not None else (form.data if form.is_bound else form.initial)
     raw = str(values.get("unit") or "")
     chosen = units.filter(pk=int(raw)).first() if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
