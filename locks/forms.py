@@ -14,7 +14,7 @@ import uuid
 import zoneinfo
 from datetime import datetime, time, timedelta
 from datetime import timezone as dt_timezone
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -24,8 +24,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from locks import services
-from locks.models import AccessCode, Lock
-from tenants.models import CODE_ROLES, Guest, Membership, Organisation, Unit
+from locks.models import AccessCode, Lock, LockOperation
+from tenants.models import CODE_ROLES, Actor, Guest, Membership, Organisation, RequestUser, Unit, user_of
 
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
 
@@ -133,11 +133,11 @@ def local_input(value: datetime, zone_name: str) -> str:
     return timezone.localtime(value, zoneinfo.ZoneInfo(zone_name)).strftime("%Y-%m-%dT%H:%M")
 
 
-def code_roles_memberships(user: Any) -> QuerySet[Membership]:
-    return Membership.objects.filter(user=user, role__in=CODE_ROLES)
+def code_roles_memberships(user: RequestUser) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user_of(user), role__in=CODE_ROLES)
 
 
-def manageable_locks(user: Any, organisation: Organisation | None = None) -> QuerySet[Lock]:
+def manageable_locks(user: RequestUser, organisation: Organisation | None = None) -> QuerySet[Lock]:
     """Locks whose codes this user may manage: those they reach (`for_user`: a limited front desk only its
     properties' locks) in the organisations where their role manages codes."""
     locks = Lock.objects.for_user(user).select_related("unit__property", "organisation")
@@ -148,7 +148,7 @@ def manageable_locks(user: Any, organisation: Organisation | None = None) -> Que
     return locks.filter(organisation__in=code_roles_memberships(user).values("organisation_id"))
 
 
-def manageable_units(user: Any, organisation: Organisation | None = None) -> QuerySet[Unit]:
+def manageable_units(user: RequestUser, organisation: Organisation | None = None) -> QuerySet[Unit]:
     """Units with at least one lock the user may manage codes on."""
     units = Unit.objects.filter(locks__in=manageable_locks(user, organisation)).distinct()
     return units.select_related("property").order_by("property__name", "name")
@@ -189,16 +189,21 @@ class IssueCodeForm(DashboardForm):
     guest = forms.ModelChoiceField(queryset=Guest.objects.none(), required=False)
     request_token = forms.UUIDField(required=False, widget=forms.HiddenInput)  # one code per form, however sent
 
-    def __init__(self, *args: Any, user: Any, organisation: Organisation | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: RequestUser, organisation: Organisation | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["request_token"].initial = uuid.uuid4()
         self.user = user
-        self.fields["lock"].queryset = manageable_locks(user, organisation).order_by("name")
+        cast("forms.ModelChoiceField[Lock]", self.fields["lock"]).queryset = manageable_locks(
+            user, organisation
+        ).order_by("name")
         guests = Guest.objects.for_user(user)
-        self.fields["guest"].queryset = guests.filter(organisation=organisation) if organisation else guests
+        cast("forms.ModelChoiceField[Guest]", self.fields["guest"]).queryset = (
+            guests.filter(organisation=organisation) if organisation else guests
+        )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         lock: Lock | None = data.get("lock")
         zone = services.time_zone_of(lock) if lock else settings.TIME_ZONE
         make_wall_clock_times_aware(self, data, zone)
@@ -222,7 +227,7 @@ class IssueCodeForm(DashboardForm):
         end_minute = minutes_of(data["schedule_end"]) or 1440  # "until 00:00" means until midnight
         return services.WeeklySchedule(frozenset(data["schedule_days"]), minutes_of(data["schedule_start"]), end_minute)
 
-    def save(self, *, actor: Any, ip: str | None) -> AccessCode | None:
+    def save(self, *, actor: Actor, ip: str | None) -> AccessCode | None:
         """Issue the code; None (with the reasons on the form) when a service refused it."""
         data = self.cleaned_data
         try:
@@ -273,11 +278,12 @@ class ChangeCodeForm(DashboardForm):
         super().__init__(*args, **kwargs)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         make_wall_clock_times_aware(self, data, self.code.time_zone)
         return data
 
-    def save(self, *, actor: Any, ip: str | None) -> AccessCode | None:
+    def save(self, *, actor: Actor, ip: str | None) -> AccessCode | None:
         data = self.cleaned_data
         try:
             return services.change_access_code(
@@ -311,17 +317,20 @@ class OfflinePasswordForm(DashboardForm):
     label = forms.CharField(max_length=100, required=False, label="For")
     starts_at = LocalDateTimeField(label="Valid from", required=False)
     ends_at = LocalDateTimeField(label="Valid until", required=False)
-    clears = forms.ModelChoiceField(queryset=None, required=False, label="Password to clear")  # type: ignore[arg-type]
+    clears: forms.ModelChoiceField[LockOperation] = forms.ModelChoiceField(
+        queryset=None, required=False, label="Password to clear"
+    )
 
     def __init__(self, *args: Any, lock: Lock, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lock = lock
         self.zone = services.time_zone_of(lock)
         issued = lock.operations.filter(kind="offline", status="done").exclude(params__type__startswith="clear")
-        self.fields["clears"].queryset = issued.order_by("-created_at")
+        cast("forms.ModelChoiceField[LockOperation]", self.fields["clears"]).queryset = issued.order_by("-created_at")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         make_wall_clock_times_aware(self, data, self.zone)
         return data
 
@@ -346,7 +355,7 @@ class OfflinePasswordForm(DashboardForm):
     def errors_text(self) -> str:
         return " ".join(str(message) for errors in self.errors.values() for message in errors)
 
-    def save(self, *, actor: Any, ip: str | None) -> Any:
+    def save(self, *, actor: Actor, ip: str | None) -> Any:
         data = self.cleaned_data
         try:
             return services.request_offline_password(
@@ -383,7 +392,7 @@ class ConnectCloudForm(DashboardForm):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
 
-    def save(self, *, organisation: Organisation, actor: Any, ip: str | None) -> Any:
+    def save(self, *, organisation: Organisation, actor: Actor, ip: str | None) -> Any:
         data = self.cleaned_data
         try:
             return services.connect_cloud_account(

@@ -7,8 +7,10 @@ to a Redis outage or a killed worker is only late, never lost.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from contextlib import suppress
 from datetime import timedelta
+from typing import Any
 
 import django_rq
 from redis.exceptions import RedisError
@@ -22,7 +24,7 @@ CODES_QUEUE = "codes"
 _WAITING = ("queued", "started", "scheduled", "deferred")
 
 
-def enqueue_once(queue_name: str, job_id: str, func: object, *args: object, **options: object) -> bool:
+def enqueue_once(queue_name: str, job_id: str, func: Callable[..., object], *args: object, **options: Any) -> bool:
     """Enqueue under a fixed id unless that job is still waiting or running, so repeated runs do not pile up
     (RQ itself would push the same id onto the queue again, and overwrite the record of a running job)."""
     from rq.exceptions import NoSuchJobError
@@ -41,8 +43,8 @@ def enqueue_once(queue_name: str, job_id: str, func: object, *args: object, **op
 
 
 def _enqueue_marked(
-    marker: str, seconds: int, queue_name: str, func: object, *args: object, delay: timedelta | None = None,
-    **options: object,
+    marker: str, seconds: int, queue_name: str, func: Callable[..., object], *args: object,
+    delay: timedelta | None = None, **options: Any,
 ) -> bool:  # fmt: skip
     """Enqueue unless a job is already waiting, which a lapsing Redis marker says (the job clears it when it
     starts): a job lost with a dead scheduler or a killed worker lets the marker lapse instead of blocking."""

@@ -11,7 +11,7 @@ from django.db.models import Q
 
 from locks.fields import EncryptedTextField
 from locks.tuya.api import LockKind as TuyaLockKind
-from tenants.models import Guest, Organisation, ScopedQuerySet, Stay, Unit, scoped
+from tenants.models import Guest, Membership, Organisation, ScopedQuerySet, Stay, Unit, scoped
 
 
 class LockKind(models.TextChoices):
@@ -92,7 +92,8 @@ class Lock(models.Model):
     def time_zone(self) -> str:
         """Its property's zone; a lock on no door yet (imported with 30 days of events) has none, so its times are
         in the server's zone (settings.TIME_ZONE), which the pages name beside them."""
-        return self.unit.property.time_zone if self.unit_id else settings.TIME_ZONE
+        unit = self.unit  # None, without a query, for a lock on no door
+        return unit.property.time_zone if unit is not None else settings.TIME_ZONE
 
     @property
     def pin_length(self) -> int:
@@ -214,11 +215,12 @@ class AccessCode(models.Model):
     @property
     def wanted_status(self) -> str:
         """The status the lock should end up in for what we want."""
-        return {
+        wanted: dict[str, str] = {
             self.Desired.ACTIVE: self.Status.SET,
             self.Desired.FROZEN: self.Status.FROZEN,
             self.Desired.REMOVED: self.Status.REMOVED,
-        }[self.desired]
+        }
+        return wanted[self.desired]
 
     @property
     def is_converged(self) -> bool:
@@ -266,8 +268,8 @@ class AccessCode(models.Model):
         return f"{days} {start // 60:02d}:{start % 60:02d}–{end // 60:02d}:{end % 60:02d}"
 
 
-class AuditQuerySet(ScopedQuerySet):
-    def _reach(self, membership: Any) -> Q:
+class AuditQuerySet(ScopedQuerySet["AuditEvent"]):
+    def _reach(self, membership: Membership) -> Q:
         reach = super()._reach(membership)
         if membership.limited_property_ids is not None:
             # The trail names guests and rooms of every property: a limited front desk sees its own actions only.

@@ -12,10 +12,10 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -37,9 +37,9 @@ from locks.tuya import (
     TuyaTimeoutError,
     TuyaTokenError,
 )
-from locks.tuya.api import LockApi, LockKind, PasswordUse
+from locks.tuya.api import Ack, CreatedPassword, LockApi, LockKind, PasswordUse
 from locks.tuya.schedule import ScheduleEntry, weekdays_to_working_day
-from tenants.models import Guest, Organisation, Stay
+from tenants.models import Actor, Guest, Organisation, Stay, Unit, user_of
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ LEASE = timedelta(seconds=90)  # longer than one converge run, shorter than a st
 def audit(
     action: str,
     *,
-    actor: Any = None,
+    actor: Actor = None,
     organisation: Organisation | None = None,
     obj: Any = None,
     summary: str = "",
@@ -72,7 +72,7 @@ def audit(
     """Append one row to the audit trail. Never put a PIN or a secret in `summary`."""
     return AuditEvent.objects.create(
         organisation=organisation,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor=user_of(actor),
         action=action,
         object_type=type(obj).__name__ if obj is not None else "",
         object_id=str(getattr(obj, "pk", "") or ""),
@@ -229,7 +229,7 @@ def issue_access_code(
     pin: str | None = None,
     guest: Guest | None = None,
     stay: Stay | None = None,
-    actor: Any = None,
+    actor: Actor = None,
     ip: str | None = None,
     request_token: uuid.UUID | None = None,
 ) -> AccessCode:
@@ -263,7 +263,7 @@ def issue_access_code(
         schedule_days=sorted(schedule.days) if schedule else [],
         schedule_start_minute=schedule.start_minute if schedule else None,
         schedule_end_minute=schedule.end_minute if schedule else None,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=user_of(actor),
         pending_op="create",
         next_attempt_at=timezone.now(),
         request_token=request_token,
@@ -292,7 +292,7 @@ def change_access_code(
     ends_at: datetime | None = None,
     pin: str | None = None,
     version: int | None = None,
-    actor: Any = None,
+    actor: Actor = None,
     ip: str | None = None,
 ) -> AccessCode:
     """Move a code's window or change its PIN; the lock gets a modify, and the old values hold until then."""
@@ -320,7 +320,7 @@ def change_access_code(
 
 
 def _set_desired(
-    code: AccessCode, desired: str, action: str, *, version: int | None, actor: Any, ip: str | None
+    code: AccessCode, desired: str, action: str, *, version: int | None, actor: Actor, ip: str | None
 ) -> AccessCode:
     code = _lock_row(code)
     _stale(code, version)
@@ -337,7 +337,7 @@ def _set_desired(
 
 @transaction.atomic
 def freeze_access_code(
-    code: AccessCode, *, version: int | None = None, actor: Any = None, ip: str | None = None
+    code: AccessCode, *, version: int | None = None, actor: Actor = None, ip: str | None = None
 ) -> AccessCode:
     """Suspend a code without removing it (Zigbee locks)."""
     if not code.lock.can_freeze:
@@ -347,14 +347,14 @@ def freeze_access_code(
 
 @transaction.atomic
 def unfreeze_access_code(
-    code: AccessCode, *, version: int | None = None, actor: Any = None, ip: str | None = None
+    code: AccessCode, *, version: int | None = None, actor: Actor = None, ip: str | None = None
 ) -> AccessCode:
     return _set_desired(code, Desired.ACTIVE, "code.unfreeze", version=version, actor=actor, ip=ip)
 
 
 @transaction.atomic
 def remove_access_code(
-    code: AccessCode, *, version: int | None = None, actor: Any = None, ip: str | None = None
+    code: AccessCode, *, version: int | None = None, actor: Actor = None, ip: str | None = None
 ) -> AccessCode:
     """Take a code off the lock; it counts as gone only once the cloud confirms the lock deleted it."""
     return _set_desired(code, Desired.REMOVED, "code.delete", version=version, actor=actor, ip=ip)
@@ -463,7 +463,7 @@ def _poll_later(code: AccessCode) -> timedelta | None:
     """Free the worker while the lock takes its time; returns when to look again inside the confirmation
     window (a delayed job), None past it (the sweeper looks again after a backoff)."""
     started = code.op_started_at or code.updated_at
-    if started and timezone.now() - started > CONFIRMATION_WINDOW:
+    if timezone.now() - started > CONFIRMATION_WINDOW:
         _back_off(code, _Retry("The lock has not confirmed yet; still waiting for it."))
         return None
     delay = timedelta(seconds=settings.CODE_POLL_SECONDS)
@@ -595,15 +595,18 @@ def _step_remove(api: LockApi, code: AccessCode) -> bool:
         _healthy(lock)
         return False
     if code.pending_op != "delete" or state.state in ("set", "frozen", "failed"):
-        _call(lambda: api.passwords.delete_temp_password(lock.device_id, code.tuya_password_id), code)
+        password_id = code.tuya_password_id
+        assert password_id is not None  # found by its marker above, or read by _read
+        _call(lambda: api.passwords.delete_temp_password(lock.device_id, password_id), code)
         _save(code, pending_op="delete", status=Status.REMOVING, op_started_at=timezone.now())
     _wait(code)
     return True
 
 
 def _read(api: LockApi, code: AccessCode) -> cloud.CloudPassword:
-    assert code.tuya_password_id is not None
-    return _call(lambda: cloud.read_password(api, code.lock, code.tuya_password_id), code)
+    password_id = code.tuya_password_id
+    assert password_id is not None
+    return _call(lambda: cloud.read_password(api, code.lock, password_id), code)
 
 
 def _wait(code: AccessCode) -> None:
@@ -619,7 +622,7 @@ def _schedule_of(code: AccessCode) -> list[ScheduleEntry] | None:
     return [ScheduleEntry(mask, code.schedule_start_minute, code.schedule_end_minute)]
 
 
-def _create(api: LockApi, code: AccessCode) -> Any:
+def _create(api: LockApi, code: AccessCode) -> CreatedPassword:
     lock = code.lock
     return api.passwords.create_temp_password(
         lock.device_id,
@@ -634,8 +637,9 @@ def _create(api: LockApi, code: AccessCode) -> Any:
     )
 
 
-def _modify(api: LockApi, code: AccessCode) -> Any:
+def _modify(api: LockApi, code: AccessCode) -> Ack:
     lock = code.lock
+    assert code.tuya_password_id is not None  # only codes on the lock are modified
     return api.passwords.modify_temp_password(
         lock.device_id,
         code.tuya_password_id,
@@ -649,7 +653,10 @@ def _modify(api: LockApi, code: AccessCode) -> Any:
     )
 
 
-def _call(action: Any, code: AccessCode, *, outcome_unknown: bool = False) -> Any:
+T = TypeVar("T")
+
+
+def _call(action: Callable[[], T], code: AccessCode, *, outcome_unknown: bool = False) -> T:
     """Run one cloud call, turning transient failures into a retry and unknown outcomes into `unknown`."""
     try:
         return action()
@@ -775,7 +782,7 @@ def expire_codes(now: datetime | None = None) -> int:
 # --- cloud accounts and locks -------------------------------------------------------------------------------
 
 
-def import_locks(account: CloudAccount, *, device_ids: Iterable[str] | None = None, actor: Any = None) -> list[Lock]:
+def import_locks(account: CloudAccount, *, device_ids: Iterable[str] | None = None, actor: Actor = None) -> list[Lock]:
     """Bring in the project's locks (or just `device_ids`), updating the ones already known."""
     # Cloud first, database after: a transaction held across HTTP calls would block every other writer.
     api = cloud.api_for(account)
@@ -824,7 +831,7 @@ def connect_cloud_account(
     endpoint: str,
     access_id: str,
     access_secret: str,
-    actor: Any = None,
+    actor: Actor = None,
     ip: str | None = None,
 ) -> CloudAccount:
     """Store a Tuya cloud project's credentials (the secret encrypted) and import its locks in a worker."""
@@ -853,7 +860,7 @@ def connect_cloud_account(
 
 
 @transaction.atomic
-def request_import(account: CloudAccount, *, actor: Any = None, ip: str | None = None) -> CloudAccount:
+def request_import(account: CloudAccount, *, actor: Actor = None, ip: str | None = None) -> CloudAccount:
     """Ask a worker to bring in (or refresh) the project's locks."""
     from locks import jobs
 
@@ -883,7 +890,7 @@ def run_import(account_id: int) -> str:
 
 
 @transaction.atomic
-def attach_lock(lock: Lock, *, unit: Any, actor: Any = None, ip: str | None = None) -> Lock:
+def attach_lock(lock: Lock, *, unit: Unit | None, actor: Actor = None, ip: str | None = None) -> Lock:
     """Put a lock on a unit's door (or take it off: unit None). Codes stay with the lock, so a lock that still
     carries live codes is not moved: they were given for the old door."""
     lock = Lock.objects.select_for_update().get(pk=lock.pk)
@@ -912,7 +919,7 @@ def issue_access_codes(
     ends_at: datetime,
     guest: Guest | None = None,
     stay: Stay | None = None,
-    actor: Any = None,
+    actor: Actor = None,
     ip: str | None = None,
 ) -> list[AccessCode]:
     """One code per lock (a unit's front door and room, say), with the same PIN where the locks allow it: one
@@ -951,20 +958,20 @@ def purge_old_pins(now: datetime | None = None) -> int:
 # --- PINs on screen, resending, reconciliation ---------------------------------------------------------------
 
 
-def may_see_pins(user: Any, lock: Lock) -> bool:
+def may_see_pins(user: Actor, lock: Lock) -> bool:
     """Owners and managers of the lock's organisation, and its front desk for their properties (never a lock on
     no door: it is on none of the properties a limited desk was given)."""
     from tenants.models import CODE_ROLES, Membership
 
     if getattr(user, "is_superuser", False):
         return True
-    membership = Membership.objects.filter(user=user, organisation_id=lock.organisation_id).first()
+    membership = Membership.objects.filter(user=user_of(user), organisation_id=lock.organisation_id).first()
     if membership is None or membership.role not in CODE_ROLES:
         return False
     return membership.may_see_lock(lock)
 
 
-def reveal_pin(code: AccessCode, *, actor: Any, ip: str | None = None) -> str:
+def reveal_pin(code: AccessCode, *, actor: Actor, ip: str | None = None) -> str:
     """The code's PIN for someone allowed to see it; every look (and every refusal) is audited."""
     from django.core.exceptions import PermissionDenied
 
@@ -977,7 +984,7 @@ def reveal_pin(code: AccessCode, *, actor: Any, ip: str | None = None) -> str:
     return code.pin
 
 
-def reveal_operation_secret(operation: LockOperation, *, actor: Any, ip: str | None = None) -> str:
+def reveal_operation_secret(operation: LockOperation, *, actor: Actor, ip: str | None = None) -> str:
     """The offline, dynamic or advanced password a lock operation produced, audited like a PIN."""
     from django.core.exceptions import PermissionDenied
 
@@ -994,7 +1001,7 @@ def reveal_operation_secret(operation: LockOperation, *, actor: Any, ip: str | N
 
 
 @transaction.atomic
-def resend_access_code(code: AccessCode, *, actor: Any = None, ip: str | None = None) -> AccessCode:
+def resend_access_code(code: AccessCode, *, actor: Actor = None, ip: str | None = None) -> AccessCode:
     """Try a failed code again from the start, as a new operation (a new marker, so nothing is confused)."""
     code = _lock_row(code)
     if code.status != Status.FAILED:
@@ -1089,7 +1096,7 @@ def _new_operation(
     label: str = "",
     params: dict[str, Any] | None = None,
     secret: str = "",
-    actor: Any = None,
+    actor: Actor = None,
     ip: str | None = None,
 ) -> LockOperation:
     operation = LockOperation.objects.create(
@@ -1099,7 +1106,7 @@ def _new_operation(
         label=label[:100],
         params=params or {},
         secret=secret,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=user_of(actor),
     )
     audit(
         f"lock.{kind}", actor=actor, organisation=lock.organisation, obj=operation, summary=f"{label} on {lock}", ip=ip
@@ -1119,7 +1126,7 @@ def request_offline_password(
     starts_at: datetime | None = None,
     ends_at: datetime | None = None,
     clears: LockOperation | None = None,
-    actor: Any = None,
+    actor: Actor = None,
     ip: str | None = None,
 ) -> LockOperation:
     """An offline password (or a clearing code) the lock checks by itself: for a lock that is offline."""
@@ -1145,7 +1152,7 @@ def request_offline_password(
 
 
 @transaction.atomic
-def request_dynamic_password(*, lock: Lock, actor: Any = None, ip: str | None = None) -> LockOperation:
+def request_dynamic_password(*, lock: Lock, actor: Actor = None, ip: str | None = None) -> LockOperation:
     if lock.kind not in DYNAMIC_KINDS:
         raise ValidationError(f"A {lock.get_kind_display()} has no dynamic passwords.")
     return _new_operation(lock, LockOperation.Kind.DYNAMIC_PASSWORD, label="Dynamic password", actor=actor, ip=ip)
@@ -1153,7 +1160,7 @@ def request_dynamic_password(*, lock: Lock, actor: Any = None, ip: str | None = 
 
 @transaction.atomic
 def set_advanced_password(
-    *, lock: Lock, advanced_type: str, pin: str, actor: Any = None, ip: str | None = None
+    *, lock: Lock, advanced_type: str, pin: str, actor: Actor = None, ip: str | None = None
 ) -> LockOperation:
     """A hotel lock's admin or emergency password (six digits)."""
     if lock.kind != LockKind.ZIGBEE_HOTEL:
@@ -1170,7 +1177,7 @@ def set_advanced_password(
 
 
 @transaction.atomic
-def clear_all_codes(*, lock: Lock, actor: Any = None, ip: str | None = None) -> LockOperation:
+def clear_all_codes(*, lock: Lock, actor: Actor = None, ip: str | None = None) -> LockOperation:
     """Wipe every temporary password from a hotel lock; our codes on it follow as removed once confirmed."""
     if lock.kind != LockKind.ZIGBEE_HOTEL:
         raise ValidationError("Only Zigbee hotel locks can clear all temporary passwords at once.")
@@ -1178,7 +1185,7 @@ def clear_all_codes(*, lock: Lock, actor: Any = None, ip: str | None = None) -> 
 
 
 @transaction.atomic
-def sync_pending_codes(*, lock: Lock, actor: Any = None, ip: str | None = None) -> LockOperation:
+def sync_pending_codes(*, lock: Lock, actor: Actor = None, ip: str | None = None) -> LockOperation:
     """Ask the Zigbee gateway to resend codes still being configured (Tuya allows this once a minute)."""
     if lock.kind != LockKind.ZIGBEE:
         raise ValidationError("Only Zigbee locks can resend pending codes.")

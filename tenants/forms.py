@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -26,7 +26,7 @@ from locks.forms import (
     make_wall_clock_times_aware,
     manageable_units,
 )
-from tenants.models import Organisation, Property, Stay, Unit
+from tenants.models import Organisation, Property, RequestUser, Stay, Unit
 from tenants.services import GuestDetails
 
 # --- the desk's check-in ------------------------------------------------------------------------------------
@@ -50,10 +50,10 @@ class BookStayForm(DashboardForm):
     check_out = LocalDateTimeField(label="Check-out")
     kind = forms.ChoiceField(choices=Stay.Kind.choices, initial=Stay.Kind.HOTEL)
 
-    def __init__(self, *args: Any, user: Any, organisation: Organisation | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: RequestUser, organisation: Organisation | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user, self.organisation = user, organisation
-        self.fields["unit"].queryset = manageable_units(user, organisation)
+        cast("forms.ModelChoiceField[Unit]", self.fields["unit"]).queryset = manageable_units(user, organisation)
 
     def show_free_units(self, taken: dict[int, datetime]) -> None:
         """Label each room free, or taken until when (`taken`, by unit id, from `services.units_taken_until`): the
@@ -72,13 +72,14 @@ class BookStayForm(DashboardForm):
         self.fields["unit"].label_from_instance = label  # type: ignore[attr-defined]
 
     def clean_guest_phone(self) -> str:
-        phone = self.cleaned_data["guest_phone"].strip()
+        phone: str = self.cleaned_data["guest_phone"].strip()
         if phone and not all((c.isascii() and c.isdigit()) or c in "+-() ." for c in phone):
             raise ValidationError("A phone number has digits, spaces and + - ( ) only.")
         return phone
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         unit: Unit | None = data.get("unit")
         zone = unit.property.time_zone if unit else settings.TIME_ZONE
         make_wall_clock_times_aware(self, data, zone)
@@ -128,7 +129,8 @@ class StayDatesForm(StayForm):
         super().__init__(*args, stay=stay, **kwargs)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         zone = self.stay.unit.property.time_zone
         make_wall_clock_times_aware(self, data, zone)
         return data
@@ -138,10 +140,12 @@ class MoveStayForm(StayForm):
     prefix_id = "move"
     unit = forms.ModelChoiceField(queryset=Unit.objects.none(), label="New room or unit")
 
-    def __init__(self, *args: Any, stay: Stay, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, stay: Stay, user: RequestUser, **kwargs: Any) -> None:
         super().__init__(*args, stay=stay, **kwargs)
         organisation = stay.unit.property.organisation
-        self.fields["unit"].queryset = manageable_units(user, organisation).exclude(pk=stay.unit_id)
+        cast("forms.ModelChoiceField[Unit]", self.fields["unit"]).queryset = manageable_units(
+            user, organisation
+        ).exclude(pk=stay.unit_id)
 
 
 # --- set-up: properties and units (owners and managers) -----------------------------------------------------
@@ -158,7 +162,7 @@ class PropertyForm(DashboardForm):
     address = forms.CharField(max_length=300, required=False)
 
     def clean_time_zone(self) -> str:
-        value = self.cleaned_data["time_zone"].strip()
+        value: str = self.cleaned_data["time_zone"].strip()
         try:
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -167,7 +171,7 @@ class PropertyForm(DashboardForm):
 
 
 class UnitsForm(DashboardForm):
-    property = forms.ModelChoiceField(queryset=None, label="Property")  # type: ignore[arg-type]
+    property: forms.ModelChoiceField[Property] = forms.ModelChoiceField(queryset=None, label="Property")
     names = forms.CharField(
         label="Units",
         max_length=2000,
@@ -176,7 +180,9 @@ class UnitsForm(DashboardForm):
 
     def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["property"].queryset = Property.objects.filter(organisation=organisation).order_by("name")
+        cast("forms.ModelChoiceField[Property]", self.fields["property"]).queryset = Property.objects.filter(
+            organisation=organisation
+        ).order_by("name")
 
     def clean_names(self) -> list[str]:
         names: list[str] = []
@@ -207,7 +213,8 @@ class SignInForm(AuthenticationForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["username"].validators.append(MaxLengthValidator(self.fields["username"].max_length))
+        username = cast(forms.CharField, self.fields["username"])
+        username.validators.append(MaxLengthValidator(username.max_length))
 
 
 class AdminSignInForm(SignInForm, AdminAuthenticationForm):

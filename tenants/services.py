@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -24,7 +23,7 @@ from django.utils import timezone
 from locks import services as codes
 from locks.models import AccessCode
 from locks.services import audit
-from tenants.models import Guest, Organisation, Property, Stay, Unit
+from tenants.models import Actor, Guest, Organisation, Property, Stay, Unit
 
 OPEN = [Stay.Status.BOOKED, Stay.Status.CHECKED_IN]
 
@@ -34,7 +33,7 @@ OPEN = [Stay.Status.BOOKED, Stay.Status.CHECKED_IN]
 
 @transaction.atomic
 def create_property(
-    *, organisation: Organisation, name: str, kind: str, time_zone: str, address: str = "", actor: Any = None,
+    *, organisation: Organisation, name: str, kind: str, time_zone: str, address: str = "", actor: Actor = None,
     ip: str | None = None,
 ) -> Property:  # fmt: skip
     """A building or a rental: its time zone is the one every code of its locks is typed and shown in."""
@@ -46,7 +45,7 @@ def create_property(
 
 
 @transaction.atomic
-def create_units(*, prop: Property, names: Iterable[str], actor: Any = None, ip: str | None = None) -> list[Unit]:
+def create_units(*, prop: Property, names: Iterable[str], actor: Actor = None, ip: str | None = None) -> list[Unit]:
     """Rooms or flats of a property, several at once ("101-110" style lists are split by the form)."""
     wanted = [n.strip() for n in names if n.strip()]
     if not wanted:
@@ -75,13 +74,14 @@ class GuestDetails:
     phone: str = ""
 
 
-def find_or_create_guest(*, organisation: Organisation, details: GuestDetails, actor: Any = None) -> Guest:
+def find_or_create_guest(*, organisation: Organisation, details: GuestDetails, actor: Actor = None) -> Guest:
     """The guest these details name, or a new one. Found by name and e-mail (or name and phone: a bare name is not
     enough to say it is the same person), and only among the guests `actor` may see: a front desk limited to some
     properties cannot pick up, and so reveal, a guest of a property it was not given; it gets a new guest instead.
     With no actor (a command, a job) nobody is seen and the guest is new."""
     name = details.name.strip()
-    seen = Guest.objects.for_user(actor).filter(organisation=organisation, name=name)
+    visible = Guest.objects.for_user(actor) if actor is not None else Guest.objects.none()
+    seen = visible.filter(organisation=organisation, name=name)
     if details.email:
         match = seen.filter(email__iexact=details.email)
     elif details.phone:
@@ -103,7 +103,7 @@ def _live_codes(stay: Stay) -> list[AccessCode]:
     return list(stay.access_codes.exclude(desired=AccessCode.Desired.REMOVED).select_related("lock"))
 
 
-def _issue_for_stay(stay: Stay, *, actor: Any, ip: str | None) -> list[AccessCode]:
+def _issue_for_stay(stay: Stay, *, actor: Actor, ip: str | None) -> list[AccessCode]:
     """One code per lock of the unit, valid from check-in to check-out, with one PIN where the locks allow it."""
     return codes.issue_access_codes(
         locks=stay.unit.locks.order_by("pk"),
@@ -140,7 +140,7 @@ def book_stay(
     check_out: datetime,
     kind: str = Stay.Kind.HOTEL,
     booking_token: uuid.UUID | None = None,
-    actor: Any = None,
+    actor: Actor = None,
     ip: str | None = None,
 ) -> Stay:
     """A new stay or lease, and its door codes for the unit's locks, valid from check-in to check-out."""
@@ -177,7 +177,7 @@ def book_guest(
     check_out: datetime,
     kind: str = Stay.Kind.HOTEL,
     booking_token: uuid.UUID | None = None,
-    actor: Any = None,
+    actor: Actor = None,
     ip: str | None = None,
 ) -> Booking:
     """Check a guest in (or book ahead) from the details typed at the desk: the guest is found or created, the stay
@@ -186,7 +186,7 @@ def book_guest(
     `booking_token` is the form's one-time token: a repeated submit, or one racing the first, gets the stay the
     first one booked (the column is unique, so two racing requests cannot both book). A refused form keeps its
     token, so the corrected form still books once."""
-    mine = Stay.objects.for_user(actor)
+    mine = Stay.objects.for_user(actor) if actor is not None else Stay.objects.none()
     try:
         with transaction.atomic():
             if booking_token is not None:
@@ -219,7 +219,7 @@ def change_stay(
     *,
     check_in: datetime | None = None,
     check_out: datetime | None = None,
-    actor: Any = None,
+    actor: Actor = None,
     ip: str | None = None,
 ) -> Stay:
     """Extend, shorten or shift a stay; its codes follow."""
@@ -237,7 +237,7 @@ def change_stay(
 
 
 @transaction.atomic
-def move_stay(stay: Stay, *, unit: Unit, actor: Any = None, ip: str | None = None) -> Stay:
+def move_stay(stay: Stay, *, unit: Unit, actor: Actor = None, ip: str | None = None) -> Stay:
     """Move a guest to another unit: the old unit's codes are removed, the new unit's issued."""
     stay = Stay.objects.select_for_update().get(pk=stay.pk)
     if not stay.is_open:
@@ -254,7 +254,7 @@ def move_stay(stay: Stay, *, unit: Unit, actor: Any = None, ip: str | None = Non
     return stay
 
 
-def _end_stay(stay: Stay, status: str, action: str, *, actor: Any, ip: str | None) -> Stay:
+def _end_stay(stay: Stay, status: str, action: str, *, actor: Actor, ip: str | None) -> Stay:
     stay = Stay.objects.select_for_update().select_related("unit__property__organisation").get(pk=stay.pk)
     if not stay.is_open:
         return stay  # checking out twice is harmless
@@ -267,7 +267,7 @@ def _end_stay(stay: Stay, status: str, action: str, *, actor: Any, ip: str | Non
 
 
 @transaction.atomic
-def check_in_stay(stay: Stay, *, actor: Any = None, ip: str | None = None) -> Stay:
+def check_in_stay(stay: Stay, *, actor: Actor = None, ip: str | None = None) -> Stay:
     """A booked guest has arrived. Their codes already work from check-in time; this records the arrival."""
     stay = Stay.objects.select_for_update().select_related("unit__property__organisation").get(pk=stay.pk)
     if stay.status == Stay.Status.CHECKED_IN:
@@ -282,13 +282,13 @@ def check_in_stay(stay: Stay, *, actor: Any = None, ip: str | None = None) -> St
 
 
 @transaction.atomic
-def check_out_stay(stay: Stay, *, actor: Any = None, ip: str | None = None) -> Stay:
+def check_out_stay(stay: Stay, *, actor: Actor = None, ip: str | None = None) -> Stay:
     """The guest has left: their codes come off the locks (confirmed by the cloud, see code status)."""
     return _end_stay(stay, Stay.Status.CHECKED_OUT, "stay.check_out", actor=actor, ip=ip)
 
 
 @transaction.atomic
-def cancel_stay(stay: Stay, *, actor: Any = None, ip: str | None = None) -> Stay:
+def cancel_stay(stay: Stay, *, actor: Actor = None, ip: str | None = None) -> Stay:
     return _end_stay(stay, Stay.Status.CANCELLED, "stay.cancel", actor=actor, ip=ip)
 
 

@@ -16,7 +16,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
 
-from tenants.models import Membership
+from tenants.models import Actor, Membership
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
@@ -35,12 +35,12 @@ def _audit(action: str, **kwargs: Any) -> None:
 
 
 @receiver(user_logged_in, dispatch_uid="audit_user_logged_in")
-def audit_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+def audit_login(sender: Any, request: HttpRequest | None, user: Actor, **kwargs: Any) -> None:
     _audit("auth.login", actor=user, obj=user, summary=str(user), ip=client_ip(request))
 
 
 @receiver(user_logged_out, dispatch_uid="audit_user_logged_out")
-def audit_logout(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+def audit_logout(sender: Any, request: HttpRequest | None, user: Actor, **kwargs: Any) -> None:
     if user is None:
         return  # signing out without having been signed in is not an event
     _audit("auth.logout", actor=user, obj=user, summary=str(user), ip=client_ip(request))
