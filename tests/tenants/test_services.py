@@ -1,15 +1,20 @@
-"""Stays drive codes: booking issues them, changes follow, check-out removes them and confirms it."""
+"""Stays drive codes (tenants/services.py): booking issues them, changes follow, check-out removes them and
+confirms it; the desk's booking finds or creates the guest and books once per form."""
 
+import threading
+import uuid
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.utils import timezone
 
 from locks.models import AccessCode
 from tenants import services
-from tenants.models import Stay, Unit
+from tenants.models import Guest, Stay, Unit
 from tests.locks.conftest import run_workers
+from tests.tenants.conftest import offline_lock
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Status = AccessCode.Status
@@ -170,3 +175,67 @@ def test_a_stay_that_has_begun_is_checked_in_and_a_future_one_is_booked_until_ar
     services.check_out_stay(later)
     with pytest.raises(ValidationError, match="over"):
         services.check_in_stay(later)
+
+
+# --- the desk's booking: the guest found or created, one stay per form --------------------------------------
+
+
+def desk_booking(unit, actor, token, name="Grace Hopper", email="grace@example.com"):
+    now = timezone.now()
+    return services.book_guest(
+        unit=unit,
+        guest=services.GuestDetails(name=name, email=email),
+        check_in=now - timedelta(hours=1),
+        check_out=now + timedelta(hours=20),
+        booking_token=token,
+        actor=actor,
+    )
+
+
+def test_one_form_books_once_and_a_new_form_finds_the_guest_again(unit, front_desk, queues):
+    offline_lock(unit.property.organisation, unit)
+    token = uuid.uuid4()
+    first = desk_booking(unit, front_desk, token)
+    again = desk_booking(unit, front_desk, token)
+    assert (first.booked, again.booked, again.stay) == (True, False, first.stay)
+    services.cancel_stay(first.stay)
+    later = desk_booking(unit, front_desk, uuid.uuid4(), email="GRACE@example.com")
+    assert later.booked
+    assert later.stay != first.stay
+    assert later.stay.guest == first.stay.guest  # name and e-mail (any case) name the same person
+    assert Stay.objects.count() == 2
+
+
+def test_without_an_actor_nobody_is_seen_and_the_guest_is_new(unit, guest, queues):
+    found = services.find_or_create_guest(
+        organisation=unit.property.organisation, details=services.GuestDetails(guest.name, guest.email)
+    )
+    assert found != guest
+    assert found.organisation == guest.organisation
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs row locks that make the second submit wait")
+def test_two_racing_submits_of_one_form_book_one_stay_and_one_guest(unit, front_desk, queues):
+    offline_lock(unit.property.organisation, unit)
+    token = uuid.uuid4()
+    start = threading.Barrier(2)
+    results, errors = [], []
+
+    def submit():
+        try:
+            start.wait()
+            results.append(desk_booking(unit, front_desk, token))
+        except Exception as error:  # noqa: BLE001  (reported below)
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors
+    assert sorted(r.booked for r in results) == [False, True]
+    assert results[0].stay == results[1].stay
+    assert (Stay.objects.count(), Guest.objects.count(), AccessCode.objects.count()) == (1, 1, 1)
