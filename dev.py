@@ -104,7 +104,9 @@ def run(argv: list[str]) -> int:
     os.environ["EMBEDDED_SIMULATOR_PUSH_URL"] = f"ws://127.0.0.1:{push_port}/"
     with embedded_redis(var_dir):
         manage("migrate", "--no-input")
-        manage("seed_demo")  # people and places; the locks and codes need the cloud, so they come once it answers
+        # People and places; the locks and codes need the cloud, so they come once it answers, and the logins once
+        # the app is ready (not among the migrations' and seeding's lines).
+        manage("seed_demo", "--no-logins")
         with background(
             [
                 # Two workers on every queue, in priority order; the scheduler runs retries and periodic jobs.
@@ -169,9 +171,11 @@ def _serve(port: str) -> None:
             time.sleep(0.2)
         print("\nSeeding the demo locks and codes through the embedded Tuya cloud ...", flush=True)
         try:
-            manage("seed_demo", "--cloud")
+            manage("seed_demo", "--cloud")  # its last lines are the logins, right above the address
         except subprocess.CalledProcessError:
             print("Seeding the demo locks failed (see above); the app runs on.", flush=True)
+            with contextlib.suppress(subprocess.CalledProcessError):
+                manage("seed_demo")  # idempotent: the people are there already; it prints the logins
         print(f"\nThe app is at http://127.0.0.1:{port}/ (Ctrl+C stops it); admin: /admin/, queues: /django-rq/.")
         print(f"The Tuya cloud simulator is at http://127.0.0.1:{port}/tuya-sim/ (its world: /tuya-sim/_sim/).\n")
         sys.stdout.flush()

@@ -137,6 +137,9 @@ class Command(BaseCommand):
             "--burst", action="store_true", help="run the code jobs in this process instead of waiting for workers"
         )
         parser.add_argument("--timeout", type=float, default=240, help="seconds to wait for codes to settle")
+        parser.add_argument(
+            "--no-logins", action="store_true", help="do not print the logins (dev.py prints them once the app is up)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.burst = options["burst"]
@@ -144,7 +147,8 @@ class Command(BaseCommand):
         orgs = self.seed_places_and_people(options["endpoint"])
         if options["cloud"]:
             self.seed_cloud(orgs)
-        self.print_logins()
+        if not options["no_logins"]:
+            self.print_logins()
 
     # --- people and places (no cloud) ----------------------------------------------------------------------
 
