@@ -24,7 +24,18 @@ from django.utils import timezone
 
 from locks import services
 from locks.models import AccessCode, Lock, LockOperation
-from tenants.models import CODE_ROLES, Actor, Guest, Membership, Organisation, RequestUser, Stay, Unit, user_of
+from tenants.models import (
+    CODE_ROLES,
+    Actor,
+    Guest,
+    Membership,
+    Organisation,
+    RequestUser,
+    Stay,
+    Unit,
+    user_of,
+    validate_single_line,
+)
 
 if TYPE_CHECKING:
     from tenants.models import Property
@@ -156,7 +167,18 @@ def manageable_units(user: RequestUser, organisation: Organisation | None = None
     return units.select_related("property").order_by("property__name", "name")
 
 
-class DashboardForm(forms.Form):
+class SingleLineInputs:
+    """Form mixin: every one-line text input refuses line breaks and other control characters (names end up in
+    e-mail subjects and outbox files); a Textarea is for text with lines."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for form_field in self.fields.values():  # type: ignore[attr-defined]
+            if isinstance(form_field, forms.CharField) and not isinstance(form_field.widget, forms.Textarea):
+                form_field.validators.append(validate_single_line)  # a copy per form: Field.__deepcopy__
+
+
+class DashboardForm(SingleLineInputs, forms.Form):
     """Labels without Django's trailing colon: they read as plain names, for people and screen readers."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -573,6 +595,10 @@ class UnitsForm(DashboardForm):
                 names.append(part)
         if not names:
             raise ValidationError("Give at least one name.")
+        limit = Unit.NAME_MAX_LENGTH
+        for name in names:
+            if len(name) > limit:
+                raise ValidationError(f"A unit's name has at most {limit} characters: {name[:40]}… has {len(name)}.")
         return names
 
     def save(self, *, actor: Actor, ip: str | None) -> Any:
