@@ -25,7 +25,17 @@ from django.utils import timezone
 
 from locks import services
 from locks.models import AccessCode, Lock, LockOperation
-from tenants.models import CODE_ROLES, Actor, Guest, Membership, Organisation, RequestUser, Unit, user_of
+from tenants.models import (
+    CODE_ROLES,
+    Actor,
+    Guest,
+    Membership,
+    Organisation,
+    RequestUser,
+    Unit,
+    user_of,
+    validate_single_line,
+)
 
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
 
@@ -154,7 +164,18 @@ def manageable_units(user: RequestUser, organisation: Organisation | None = None
     return units.select_related("property").order_by("property__name", "name")
 
 
-class DashboardForm(forms.Form):
+class SingleLineInputs:
+    """Form mixin: every one-line text input refuses line breaks and other control characters (names end up in
+    e-mail subjects and outbox files); a Textarea is for text with lines."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for form_field in self.fields.values():  # type: ignore[attr-defined]
+            if isinstance(form_field, forms.CharField) and not isinstance(form_field.widget, forms.Textarea):
+                form_field.validators.append(validate_single_line)  # a copy per form: Field.__deepcopy__
+
+
+class DashboardForm(SingleLineInputs, forms.Form):
     """Labels without Django's trailing colon: they read as plain names, for people and screen readers."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -11,7 +11,7 @@ from django.db.models import Q
 
 from locks.fields import EncryptedTextField
 from locks.tuya.api import LockKind as TuyaLockKind
-from tenants.models import Guest, Membership, Organisation, ScopedQuerySet, Stay, Unit, scoped
+from tenants.models import Guest, Membership, Organisation, ScopedQuerySet, SingleLineFields, Stay, Unit, scoped
 
 
 class LockKind(models.TextChoices):
@@ -26,7 +26,7 @@ class LockKind(models.TextChoices):
     ACCESS_CONTROL = "access_control", "Wi-Fi access control"
 
 
-class CloudAccount(models.Model):
+class CloudAccount(SingleLineFields, models.Model):
     """A Tuya cloud project: the access id and secret that sign every call for its locks."""
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="cloud_accounts")
@@ -58,7 +58,7 @@ class CloudAccount(models.Model):
         return requested is not None and (done is None or done < requested)
 
 
-class Lock(models.Model):
+class Lock(SingleLineFields, models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="locks")
     cloud_account = models.ForeignKey(CloudAccount, on_delete=models.PROTECT, related_name="locks")
     unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.SET_NULL, related_name="locks")
@@ -105,7 +105,7 @@ class Lock(models.Model):
         return self.kind == LockKind.ZIGBEE  # the spec lists freeze/unfreeze for Zigbee locks only
 
 
-class AccessCode(models.Model):
+class AccessCode(SingleLineFields, models.Model):
     """A door code and its lifecycle on the lock (docs/reliability.md, "Desired state and convergence").
 
     `desired` is what we want; `status` is what the lock is known to have. Jobs move status towards
@@ -140,6 +140,7 @@ class AccessCode(models.Model):
     stay = models.ForeignKey(Stay, null=True, blank=True, on_delete=models.SET_NULL, related_name="access_codes")
     guest = models.ForeignKey(Guest, null=True, blank=True, on_delete=models.SET_NULL, related_name="access_codes")
     label = models.CharField(max_length=100)
+    single_line_fields = ("label",)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.WINDOW)
     pin = EncryptedTextField()
     pin_purged_at = models.DateTimeField(null=True, blank=True)  # emptied 30 days after the code ended
@@ -308,7 +309,7 @@ class AuditEvent(models.Model):
         raise PermissionError("Audit events are append-only.")
 
 
-class LockOperation(models.Model):
+class LockOperation(SingleLineFields, models.Model):
     """A one-off request to a lock that is not a managed code: an offline or dynamic password, an advanced
     password, clearing a hotel lock, syncing pending passwords. A worker carries it out; the page polls it."""
 
@@ -329,6 +330,7 @@ class LockOperation(models.Model):
     lock = models.ForeignKey(Lock, on_delete=models.CASCADE, related_name="operations")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     label = models.CharField(max_length=100, blank=True)
+    single_line_fields = ("label",)
     params = models.JSONField(default=dict, blank=True)  # never a secret
     secret = EncryptedTextField(blank=True)  # the code it produced, or the PIN it sets
     result = models.JSONField(default=dict, blank=True)  # never a secret: rounded window, password id, phase
@@ -560,7 +562,7 @@ class RemoteUnlockRequest(models.Model):
 # --- lock users and their unlock methods (issue #6) -----------------------------------------------------------
 
 
-class LockUser(models.Model):
+class LockUser(SingleLineFields, models.Model):
     """A user registered on the lock (the cloud's device user), optionally one of our guests."""
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="lock_users")
@@ -594,7 +596,7 @@ class LockUser(models.Model):
         return f"{self.name} on {self.lock}"
 
 
-class UnlockMethod(models.Model):
+class UnlockMethod(SingleLineFields, models.Model):
     """A fingerprint, card, face, password ... enrolled on the lock, assigned to a lock user or not yet."""
 
     class Status(models.TextChoices):

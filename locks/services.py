@@ -39,7 +39,7 @@ from locks.tuya import (
 )
 from locks.tuya.api import Ack, CreatedPassword, LockApi, LockKind, PasswordUse
 from locks.tuya.schedule import ScheduleEntry, weekdays_to_working_day
-from tenants.models import Actor, Guest, Organisation, Stay, Unit, user_of
+from tenants.models import Actor, Guest, Organisation, Stay, Unit, single_line, user_of
 
 logger = logging.getLogger(__name__)
 
@@ -803,7 +803,7 @@ def import_locks(account: CloudAccount, *, device_ids: Iterable[str] | None = No
                 device_id=details.id,
                 defaults={
                     "organisation": account.organisation,
-                    "name": details.name,
+                    "name": single_line(details.name),  # the cloud's name goes into one-line places too
                     "kind": cloud.kind_of(details),
                     "online": details.online,
                     "local_key": details.local_key,

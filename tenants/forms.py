@@ -198,6 +198,10 @@ class UnitsForm(DashboardForm):
                 names.append(part)
         if not names:
             raise ValidationError("Give at least one name.")
+        limit = Unit.NAME_MAX_LENGTH
+        for name in names:
+            if len(name) > limit:
+                raise ValidationError(f"A unit's name has at most {limit} characters: {name[:40]}… has {len(name)}.")
         return names
 
 

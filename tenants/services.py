@@ -47,13 +47,18 @@ def create_property(
 @transaction.atomic
 def create_units(*, prop: Property, names: Iterable[str], actor: Actor = None, ip: str | None = None) -> list[Unit]:
     """Rooms or flats of a property, several at once ("101-110" style lists are split by the form)."""
-    wanted = [n.strip() for n in names if n.strip()]
+    wanted = list(dict.fromkeys(n.strip() for n in names if n.strip()))
     if not wanted:
         raise ValidationError({"names": "Give at least one name."})
+    # Refused, never cut: two long names that differ after the limit would become one name, past the check below.
+    limit = Unit.NAME_MAX_LENGTH
+    too_long = [name for name in wanted if len(name) > limit]
+    if too_long:
+        raise ValidationError({"names": f"A unit's name has at most {limit} characters: {too_long[0][:40]}…"})
     taken = set(Unit.objects.filter(property=prop, name__in=wanted).values_list("name", flat=True))
     if taken:
         raise ValidationError({"names": f"Already there: {', '.join(sorted(taken))}."})
-    units = [Unit(property=prop, name=name[:100]) for name in dict.fromkeys(wanted)]
+    units = [Unit(property=prop, name=name) for name in wanted]
     for unit in units:
         unit.full_clean()
     Unit.objects.bulk_create(units)

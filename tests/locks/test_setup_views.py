@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from locks import services
 from locks.models import AccessCode, AuditEvent, CloudAccount, Lock
 from locks.simulator import conf as sim_conf
 from tenants.models import Membership, Organisation, Property, Role, Unit
@@ -84,7 +85,6 @@ def test_connect_form_errors_beside_their_fields(owner_client: Client, sim_url: 
 def test_a_lock_with_live_codes_is_not_moved_to_another_door(
     owner_client: Client, make_lock: Any, org: Organisation, django_capture_on_commit_callbacks: Any
 ) -> None:
-    from locks import services
 
     lock = make_lock("wifi")
     starts, ends = window()

@@ -154,6 +154,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force", action="store_true", help="seed even with DEBUG off (a staging demo; never a real deployment)"
         )
+        parser.add_argument(
+            "--no-logins", action="store_true", help="do not print the logins (dev.py prints them once the app is up)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and not options["force"]:
@@ -167,7 +170,8 @@ class Command(BaseCommand):
         accounts = self.seed_places_and_people(options["endpoint"])
         if options["cloud"]:
             self.seed_cloud(accounts)
-        self.print_logins()
+        if not options["no_logins"]:
+            self.print_logins()
 
     # --- people and places (no cloud) ----------------------------------------------------------------------
 
