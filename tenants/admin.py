@@ -512,7 +512,7 @@ class StayAdmin(ServiceAddMixin, ScopedAdmin):
         try:
             return services.book_guest(
                 unit=data["unit"],
-                guest=form.guest(),
+                guest=services.GuestDetails(data["guest_name"], data["guest_email"], data["guest_phone"]),
                 check_in=data["check_in"],
                 check_out=data["check_out"],
                 kind=data["kind"],

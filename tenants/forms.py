@@ -27,7 +27,6 @@ from locks.forms import (
     manageable_units,
 )
 from tenants.models import Organisation, Property, RequestUser, Stay, Unit
-from tenants.services import GuestDetails
 
 # --- the desk's check-in ------------------------------------------------------------------------------------
 
@@ -84,10 +83,6 @@ class BookStayForm(DashboardForm):
         zone = unit.property.time_zone if unit else settings.TIME_ZONE
         make_wall_clock_times_aware(self, data, zone)
         return data
-
-    def guest(self) -> GuestDetails:
-        data = self.cleaned_data
-        return GuestDetails(name=data["guest_name"], email=data["guest_email"], phone=data["guest_phone"])
 
 
 # --- the stay page ------------------------------------------------------------------------------------------

@@ -214,7 +214,7 @@ def today(request: HttpRequest) -> HttpResponse:
             try:
                 booking = services.book_guest(
                     unit=data["unit"],
-                    guest=form.guest(),
+                    guest=services.GuestDetails(data["guest_name"], data["guest_email"], data["guest_phone"]),
                     check_in=data["check_in"],
                     check_out=data["check_out"],
                     kind=data["kind"],
