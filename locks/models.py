@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from locks.fields import EncryptedTextField
 from locks.tuya.api import LockKind as TuyaLockKind
@@ -52,10 +54,23 @@ class CloudAccount(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    # An import not done this long after it was asked for was lost (a worker killed mid-job; the sync queue's
+    # job timeout is 10 minutes): the page stops waiting and says so.
+    IMPORT_GIVE_UP = timedelta(minutes=15)
+
     @property
-    def importing(self) -> bool:
+    def import_pending(self) -> bool:
         requested, done = self.import_requested_at, self.imported_at
         return requested is not None and (done is None or done < requested)
+
+    @property
+    def importing(self) -> bool:
+        return self.import_pending and not self.import_lost
+
+    @property
+    def import_lost(self) -> bool:
+        requested = self.import_requested_at
+        return self.import_pending and requested is not None and requested < timezone.now() - self.IMPORT_GIVE_UP
 
 
 class Lock(models.Model):

@@ -765,19 +765,40 @@ def request_import(account: CloudAccount, *, actor: Any = None, ip: str | None =
     return account
 
 
+IMPORT_AGAIN = "Check the region or URL and that this server can reach it, then bring in its locks again."
+
+
+def import_failure(error: Exception) -> str:
+    """Why an import ended without locks, and what to do: every failure says so on the page (none is left
+    "bringing in its locks" for ever). An unexpected error's own text is not shown (it may quote the reply)."""
+    if isinstance(error, TuyaError) and error.code is not None:  # the cloud answered: its code and what to do
+        return explain(error)
+    if isinstance(error, TuyaError):  # no answer, or not a Tuya one: our own words (Tuya's hints are about calls)
+        return f"{error.msg}. {IMPORT_AGAIN}"
+    return f"The cloud's reply could not be understood. {IMPORT_AGAIN}"
+
+
+def import_not_started(account_id: int) -> None:
+    """No worker will run the import (the queue was unavailable): end it with an error rather than wait for ever."""
+    message = "The import could not be started: the job queue is unavailable. Try again in a minute."
+    CloudAccount.objects.filter(pk=account_id).update(last_error=message, imported_at=timezone.now())
+
+
 def run_import(account_id: int) -> str:
-    """The worker's side of `request_import`: the cloud's refusal is kept on the account, in plain words."""
+    """The worker's side of `request_import`: any failure is kept on the account, in plain words, and ends the
+    import (the client already retried what was safe to; the owner can ask again from the page)."""
     account = CloudAccount.objects.select_related("organisation").filter(pk=account_id).first()
-    if account is None or not account.importing:
+    if account is None or not account.import_pending:  # a late job still runs a lost import
         return "nothing to do"
     try:
         found = import_locks(account)
-    except TuyaError as error:
-        refused = isinstance(error, REFUSED)  # first: a token error is both refused and, alone, transient
-        if not refused and isinstance(error, TRANSIENT):
-            raise  # RQ retries the job
-        CloudAccount.objects.filter(pk=account_id).update(last_error=explain(error)[:300], imported_at=timezone.now())
-        return "refused" if refused else "failed"
+    except Exception as error:  # noqa: BLE001 - whatever it was, the page must stop waiting and say so
+        if not isinstance(error, TuyaError):
+            logger.exception("The lock import of cloud account %s failed", account_id)
+        CloudAccount.objects.filter(pk=account_id).update(
+            last_error=import_failure(error)[:300], imported_at=timezone.now()
+        )
+        return "refused" if isinstance(error, REFUSED) else "failed"
     CloudAccount.objects.filter(pk=account_id).update(imported_at=timezone.now())
     return f"{len(found)} locks"
 

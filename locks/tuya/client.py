@@ -16,10 +16,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import urllib3
-from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ReadTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, NameResolutionError, NewConnectionError, ReadTimeoutError
 
 from . import signing
 from .errors import (
@@ -60,8 +60,28 @@ class Transport(Protocol):
     ) -> RawResponse: ...
 
 
-class _NotSent(Exception):
-    """The request never left this machine: repeating it is harmless whatever the method."""
+class _NotSent(TuyaNetworkError):
+    """The request never left this machine: repeating it is harmless whatever the method.
+
+    A network error itself, so a caller outside `TuyaClient.request`'s retries (a token grant) gets a TuyaError.
+    """
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _reason(exc: Exception) -> str:
+    """Why a connection failed, in a few words (urllib3's own text carries object reprs)."""
+    if isinstance(exc, NameResolutionError):
+        return "its host name is not known"
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror.lower()
+    return type(exc).__name__
 
 
 class Urllib3Transport:
@@ -83,8 +103,10 @@ class Urllib3Transport:
                 redirect=False,
                 retries=False,
             )
-        except (NewConnectionError, ConnectTimeoutError) as exc:
-            raise _NotSent(type(exc).__name__) from None
+        except NewConnectionError as exc:
+            raise _NotSent(f"Could not connect to {_origin(url)} ({_reason(exc)})") from None
+        except ConnectTimeoutError:  # after NewConnectionError, its subclass
+            raise _NotSent(f"Could not connect to {_origin(url)} (no connection within {timeout[0]:g} s)") from None
         except ReadTimeoutError:
             raise TuyaTimeoutError(f"No answer within {timeout[1]:g} s") from None
         except HTTPError as exc:
@@ -175,9 +197,7 @@ class TuyaClient:
                 repeatable = isinstance(exc, TuyaRateLimitedError | _NotSent) or idempotent
                 if not repeatable or attempt >= self.max_retries:
                     if isinstance(exc, _NotSent):
-                        raise TuyaNetworkError(
-                            f"Could not connect to {self.base_url} ({exc})", path=loggable_path(path)
-                        ) from None
+                        raise TuyaNetworkError(exc.msg, path=loggable_path(path)) from None
                     raise
                 delay = min(8.0, self.backoff_seconds * (2**attempt)) * (0.5 + random.random() / 2)
                 logger.info(
