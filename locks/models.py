@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -53,6 +54,16 @@ class CloudAccount(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        # Wherever an account is made or changed (the dashboard, the admin): only an endpoint this server may call.
+        from locks.cloud import check_endpoint
+        from locks.tuya.errors import TuyaConfigError
+
+        try:
+            check_endpoint(self.endpoint)
+        except TuyaConfigError as error:
+            raise ValidationError({"endpoint": error.msg}) from None
 
     # An import not done this long after it was asked for was lost (a worker killed mid-job; the sync queue's
     # job timeout is 10 minutes): the page stops waiting and says so.

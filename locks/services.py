@@ -728,14 +728,8 @@ def connect_cloud_account(
     ip: str | None = None,
 ) -> CloudAccount:
     """Store a Tuya cloud project's credentials (the secret encrypted) and import its locks in a worker."""
-    from locks.tuya import resolve_endpoint
-    from locks.tuya.errors import TuyaConfigError
-
-    if endpoint.strip() != cloud.EMBEDDED:
-        try:
-            resolve_endpoint(endpoint.strip())
-        except TuyaConfigError as error:
-            raise ValidationError({"endpoint": str(error)}) from None
+    # The endpoint is checked by the model's clean() in full_clean below (cloud.check_endpoint), before anything
+    # is stored or called.
     if CloudAccount.objects.filter(organisation=organisation, endpoint=endpoint.strip(), access_id=access_id).exists():
         raise ValidationError({"access_id": "This cloud project is connected already."})
     account = CloudAccount(

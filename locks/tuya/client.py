@@ -7,6 +7,7 @@ endpoint methods grouped like the spec live in `locks.tuya.api` and call `TuyaCl
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
@@ -19,6 +20,8 @@ from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NameResolutionError, NewConnectionError, ReadTimeoutError
 
 from . import signing
@@ -40,6 +43,7 @@ from .tokens import MemoryTokenStore, TokenManager, TokenStore
 logger = logging.getLogger("locks.tuya")
 
 USER_AGENT = "doors-tuya-client/1.0"
+UNKNOWN_SERVER_REFUSAL = "The endpoint refused the request"  # in place of the words of a server that is not Tuya's
 _REFRESH_PATH = re.compile(r"^/v1\.0/token/.+")
 
 
@@ -84,11 +88,72 @@ def _reason(exc: Exception) -> str:
     return type(exc).__name__
 
 
-class Urllib3Transport:
-    """Keeps connections open between calls (one pool per host, thread-safe)."""
+def is_public_address(address: str) -> bool:
+    """An address on the internet: not private, loopback, link-local, shared, reserved or unspecified."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 link-local address may carry its zone
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
 
-    def __init__(self, pool_maxsize: int = 10) -> None:
+
+class PrivateAddressError(NewConnectionError):
+    """The host is (or resolved to) a private, loopback or link-local address, and those are not allowed."""
+
+    def __init__(self, conn: Any, host: str, address: str) -> None:
+        self.reason = f"{host} is a private or local address ({address}); this server does not call those"
+        super().__init__(conn, self.reason)
+
+
+class _PublicOnly:
+    """Checks the address a connection actually reached, after DNS: a public name that resolves to a private
+    address (or is made to, between a check and the call) is refused before a byte is sent."""
+
+    host: str
+
+    def _new_conn(self) -> Any:
+        sock = super()._new_conn()  # type: ignore[misc]
+        address = sock.getpeername()[0]
+        if not is_public_address(address):
+            sock.close()
+            raise PrivateAddressError(self, self.host, address)
+        return sock
+
+
+class _PublicHTTPConnection(_PublicOnly, HTTPConnection):
+    pass
+
+
+class _PublicHTTPSConnection(_PublicOnly, HTTPSConnection):
+    pass
+
+
+class _PublicHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = _PublicHTTPConnection
+
+
+class _PublicHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = _PublicHTTPSConnection
+
+
+def public_only(pool: urllib3.PoolManager) -> urllib3.PoolManager:
+    """Make a pool manager connect to public addresses only (see `_PublicOnly`)."""
+    pool.pool_classes_by_scheme = {"http": _PublicHTTPConnectionPool, "https": _PublicHTTPSConnectionPool}
+    return pool
+
+
+class Urllib3Transport:
+    """Keeps connections open between calls (one pool per host, thread-safe).
+
+    Never follows a redirect; with `allow_private=False` it connects to public addresses only.
+    """
+
+    def __init__(self, pool_maxsize: int = 10, *, allow_private: bool = True) -> None:
         self._pool = urllib3.PoolManager(maxsize=pool_maxsize, block=False, retries=False)
+        if not allow_private:
+            public_only(self._pool)
 
     def send(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: tuple[float, float]
@@ -103,6 +168,8 @@ class Urllib3Transport:
                 redirect=False,
                 retries=False,
             )
+        except PrivateAddressError as exc:
+            raise TuyaConfigError(exc.reason) from None
         except NewConnectionError as exc:
             raise _NotSent(f"Could not connect to {_origin(url)} ({_reason(exc)})") from None
         except ConnectTimeoutError:  # after NewConnectionError, its subclass
@@ -131,10 +198,14 @@ class TuyaClient:
         use_nonce: bool = True,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        server_text: bool = True,
     ) -> None:
         if not access_id or not access_secret:
             raise TuyaConfigError("The Tuya access id and access secret are both required.")
         self.base_url = resolve_endpoint(endpoint)
+        # Whether an error's `msg` may be the server's own words; without, they are replaced (a server that is not
+        # Tuya's could say anything, and people may read it on a page). The code is kept either way.
+        self.server_text = server_text
         self.access_id = access_id
         self._secret = access_secret
         self._transport = transport or Urllib3Transport()
@@ -269,7 +340,10 @@ class TuyaClient:
             )
         if envelope.get("success") is True:
             return envelope
-        raise error_from_envelope(envelope, path=loggable_path(path))
+        error = error_from_envelope(envelope, path=loggable_path(path))
+        if not self.server_text:  # its code is kept (it says what kind of refusal), its words and envelope not
+            error = type(error)(UNKNOWN_SERVER_REFUSAL, code=error.code, tid=error.tid, path=error.path)
+        raise error
 
     @staticmethod
     def _parse(raw: RawResponse, path: str) -> dict[str, Any]:
