@@ -42,6 +42,8 @@ class CloudAccount(models.Model):
     # An import of the project's locks runs in a worker: asked for at, finished at (the page polls until then).
     import_requested_at = models.DateTimeField(null=True, blank=True)
     imported_at = models.DateTimeField(null=True, blank=True)
+    # Locks of the project the last import left out because another organisation has them (one_lock_per_device).
+    import_refused = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = scoped("organisation")
@@ -108,7 +110,9 @@ class Lock(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["cloud_account", "device_id"], name="one_lock_per_device"),
+            # One physical lock, one organisation: a project connected by two organisations (or twice) must not
+            # let the second one issue codes on, or see the photos of, the first one's doors.
+            models.UniqueConstraint(fields=["device_id"], name="one_organisation_per_device"),
         ]
 
     def __str__(self) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -676,7 +676,12 @@ def expire_codes(now: datetime | None = None) -> int:
 
 
 def import_locks(account: CloudAccount, *, device_ids: Iterable[str] | None = None, actor: Any = None) -> list[Lock]:
-    """Bring in the project's locks (or just `device_ids`), updating the ones already known."""
+    """Bring in the project's locks (or just `device_ids`), updating the ones already known.
+
+    A device that is already a lock of another organisation (or of another cloud account) is left out and counted
+    in `account.import_refused`: one physical lock, one organisation (the `one_organisation_per_device` constraint
+    holds it in the database too, should two imports race).
+    """
     # Cloud first, database after: a transaction held across HTTP calls would block every other writer.
     api = cloud.api_for(account)
     uid = api.client.tokens.current().uid
@@ -688,28 +693,39 @@ def import_locks(account: CloudAccount, *, device_ids: Iterable[str] | None = No
             last_id = page.next_last_id
             if last_id is None:
                 break
-    found = [api.device.get_device(device_id) for device_id in device_ids]
+    device_ids = list(dict.fromkeys(device_ids))
+    elsewhere = Lock.objects.filter(device_id__in=device_ids).exclude(cloud_account=account)
+    held = dict(elsewhere.values_list("device_id", "organisation_id"))  # ours through another account: listed there
+    refused = {device_id for device_id, organisation_id in held.items() if organisation_id != account.organisation_id}
+    # Not even read: another organisation's lock details (its local key) have no business here.
+    found = [api.device.get_device(device_id) for device_id in device_ids if device_id not in held]
+    locks: list[Lock] = []
     with transaction.atomic():
-        locks = [
-            Lock.objects.update_or_create(
-                cloud_account=account,
-                device_id=details.id,
-                defaults={
-                    "organisation": account.organisation,
-                    "name": details.name,
-                    "kind": cloud.kind_of(details),
-                    "online": details.online,
-                    "local_key": details.local_key,
-                    "last_seen_at": timezone.now(),
-                },
-            )[0]
-            for details in found
-        ]
-        account.uid, account.last_error = uid, ""
-        account.save(update_fields=["uid", "last_error"])
-        audit(
-            "locks.import", actor=actor, organisation=account.organisation, obj=account, summary=f"{len(locks)} locks"
-        )
+        for details in found:
+            try:
+                with transaction.atomic():  # a savepoint: a race lost on the constraint skips this device only
+                    lock = Lock.objects.update_or_create(
+                        cloud_account=account,
+                        device_id=details.id,
+                        defaults={
+                            "organisation": account.organisation,
+                            "name": details.name,
+                            "kind": cloud.kind_of(details),
+                            "online": details.online,
+                            "local_key": details.local_key,
+                            "last_seen_at": timezone.now(),
+                        },
+                    )[0]
+            except IntegrityError:  # taken meanwhile by another import
+                refused.add(details.id)
+            else:
+                locks.append(lock)
+        account.uid, account.last_error, account.import_refused = uid, "", len(refused)
+        account.save(update_fields=["uid", "last_error", "import_refused"])
+        summary = f"{len(locks)} locks" + (f", {len(refused)} left out (another organisation's)" if refused else "")
+        audit("locks.import", actor=actor, organisation=account.organisation, obj=account, summary=summary)
+    if refused:
+        logger.warning("Cloud account %s: %d devices left out, locks of another organisation", account.pk, len(refused))
     return locks
 
 
