@@ -11,7 +11,7 @@ import socket
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import redis
@@ -24,7 +24,8 @@ from locks.tuya.api import LockApi
 from locks.tuya.api.device import DeviceDetails
 from locks.tuya.api.passwords import KeepalivePassword, TempPassword
 from locks.tuya.client import Urllib3Transport, is_public_address
-from locks.tuya.errors import TuyaConfigError
+from locks.tuya.errors import TuyaConfigError, TuyaEndpointRefused
+from locks.tuya.tokens import MemoryTokenStore
 
 EMBEDDED = "embedded"  # the endpoint of a cloud account that uses the simulator mounted in this app
 
@@ -37,7 +38,7 @@ def resolve_endpoint(endpoint: str) -> str:
 
 
 def check_endpoint(endpoint: str, *, resolve: bool = True) -> str:
-    """The base URL a cloud account's endpoint stands for, if this server may call it; TuyaConfigError otherwise.
+    """The base URL a cloud account's endpoint stands for, if this server may call it; TuyaEndpointRefused otherwise.
 
     A Tuya region always; "embedded" only while the embedded simulator is on; an http(s) URL only with
     TUYA_ALLOW_URL_ENDPOINTS, and one that is a private, loopback or link-local address only with
@@ -47,24 +48,24 @@ def check_endpoint(endpoint: str, *, resolve: bool = True) -> str:
     value = (endpoint or "").strip()
     if value == EMBEDDED:
         if not settings.EMBEDDED_SIMULATOR:
-            raise TuyaConfigError("The embedded simulator is off on this server: use your Tuya project's region.")
+            raise TuyaEndpointRefused("The embedded simulator is off on this server: use your Tuya project's region.")
         return str(settings.EMBEDDED_SIMULATOR_URL)
     names = ", ".join(REGIONS)
     try:
         base_url = tuya_resolve_endpoint(value)  # a region or an http(s) URL
-    except TuyaConfigError:
+    except TuyaConfigError as error:
         if settings.TUYA_ALLOW_URL_ENDPOINTS:
-            raise
-        raise TuyaConfigError(f"Unknown Tuya endpoint {value!r}: use your project's region ({names}).") from None
+            raise TuyaEndpointRefused(error.msg) from None
+        raise TuyaEndpointRefused(f"Unknown Tuya endpoint {value!r}: use your project's region ({names}).") from None
     if base_url in REGIONS.values():
         return base_url
     if not settings.TUYA_ALLOW_URL_ENDPOINTS:
-        raise TuyaConfigError(f"Use your Tuya project's region ({names}); this server does not take URLs.")
+        raise TuyaEndpointRefused(f"Use your Tuya project's region ({names}); this server does not take URLs.")
     if not settings.TUYA_ALLOW_PRIVATE_ENDPOINTS:
         host = urlsplit(base_url).hostname or ""
         for address in _addresses(host) if resolve else _literal(host):
             if not is_public_address(address):
-                raise TuyaConfigError(
+                raise TuyaEndpointRefused(
                     f"{host} is a private or local address ({address}); this server does not call those."
                 )
     return base_url
@@ -82,7 +83,20 @@ def _addresses(host: str) -> list[str]:
     try:
         return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)})
     except (OSError, UnicodeError):
-        raise TuyaConfigError(f"{host}: no such host name could be found.") from None
+        raise TuyaEndpointRefused(f"{host}: no such host name could be found.") from None
+
+
+_NOWHERE = "http://endpoint-not-allowed.invalid"
+
+
+class _Refuse:
+    """The transport of an account whose endpoint this server may not call."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def send(self, *args: Any, **kwargs: Any) -> Any:
+        raise TuyaEndpointRefused(self.reason)
 
 
 @lru_cache(maxsize=1)
@@ -96,7 +110,13 @@ def api_for(account: CloudAccount) -> LockApi:
     The endpoint is checked again on every call (a row stored before the rules, or changed in the admin, gets no
     further than a TuyaConfigError), and the client reaches private addresses only where they are allowed.
     """
-    base_url = check_endpoint(account.endpoint, resolve=False)
+    try:
+        base_url = check_endpoint(account.endpoint, resolve=False)
+    except TuyaEndpointRefused as refused:
+        # Every call fails with the reason, where each caller handles a cloud error: nothing is sent anywhere.
+        client = TuyaClient(_NOWHERE, account.access_id or "-", account.access_secret or "-",
+                            token_store=MemoryTokenStore(), transport=_Refuse(refused.msg))  # fmt: skip
+        return LockApi(client)
     embedded = account.endpoint.strip() == EMBEDDED
     allow_private = embedded or bool(settings.TUYA_ALLOW_PRIVATE_ENDPOINTS)
     key = (account.pk, base_url, account.access_id, account.access_secret, allow_private)

@@ -42,7 +42,7 @@ class CloudAccount(models.Model):
     # An import of the project's locks runs in a worker: asked for at, finished at (the page polls until then).
     import_requested_at = models.DateTimeField(null=True, blank=True)
     imported_at = models.DateTimeField(null=True, blank=True)
-    # Locks of the project the last import left out because another organisation has them (one_lock_per_device).
+    # Locks of the project the last import left out because another organisation has them (one_organisation_per_device).
     import_refused = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 

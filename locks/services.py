@@ -28,6 +28,7 @@ from locks.models import AccessCode, AuditEvent, CloudAccount, Lock, LockOperati
 from locks.tuya import (
     TuyaAuthError,
     TuyaDeviceOfflineError,
+    TuyaEndpointRefused,
     TuyaError,
     TuyaNetworkError,
     TuyaPermissionError,
@@ -48,7 +49,7 @@ Desired = AccessCode.Desired
 
 # How a cloud error is handled everywhere: the account as a whole is refused (say so, stop), the call may succeed
 # if tried again (retry), or this request was wrong (record the reason).
-REFUSED = (TuyaAuthError, TuyaPermissionError, TuyaSignatureError)
+REFUSED = (TuyaAuthError, TuyaPermissionError, TuyaSignatureError, TuyaEndpointRefused)
 TRANSIENT = (TuyaRateLimitedError, TuyaServerError, TuyaNetworkError, TuyaTokenError)  # timeouts are network errors
 
 MAX_BACKOFF = timedelta(minutes=15)
@@ -784,7 +785,7 @@ def import_failure(error: Exception) -> str:
     if isinstance(error, TuyaError) and error.code is not None:  # the cloud answered: its code and what to do
         return explain(error)
     if isinstance(error, TuyaError):  # no answer, or not a Tuya one: our own words (Tuya's hints are about calls)
-        return f"{error.msg}. {IMPORT_AGAIN}"
+        return f"{error.msg.rstrip('.')}. {IMPORT_AGAIN}"
     return f"The cloud's reply could not be understood. {IMPORT_AGAIN}"
 
 

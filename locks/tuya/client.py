@@ -28,6 +28,7 @@ from . import signing
 from .errors import (
     TOKEN_CODES,
     TuyaConfigError,
+    TuyaEndpointRefused,
     TuyaError,
     TuyaNetworkError,
     TuyaProtocolError,
@@ -169,7 +170,7 @@ class Urllib3Transport:
                 retries=False,
             )
         except PrivateAddressError as exc:
-            raise TuyaConfigError(exc.reason) from None
+            raise TuyaEndpointRefused(exc.reason) from None
         except NewConnectionError as exc:
             raise _NotSent(f"Could not connect to {_origin(url)} ({_reason(exc)})") from None
         except ConnectTimeoutError:  # after NewConnectionError, its subclass

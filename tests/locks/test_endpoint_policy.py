@@ -182,6 +182,33 @@ def test_a_stored_account_is_not_called_against_the_rules(
     assert recorder.hits == []
 
 
+def test_a_code_on_a_lock_of_a_stored_account_is_not_sent_against_the_rules(
+    org: Organisation, unit: Any, queues: None, recorder: Recorder, settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    from locks.models import AccessCode, Lock
+    from tests.locks.conftest import window
+
+    settings.TUYA_ALLOW_PRIVATE_ENDPOINTS = False
+    account = CloudAccount.objects.create(
+        organisation=org, name="Stored", endpoint=recorder.url, access_id="a", access_secret="s"
+    )
+    lock = Lock.objects.create(
+        organisation=org, cloud_account=account, unit=unit, device_id="d1", name="Room 1", kind="wifi"
+    )
+    starts, ends = window()
+    with django_capture_on_commit_callbacks(execute=True):
+        code = services.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
+    run_workers()
+    code.refresh_from_db()
+    assert code.status == AccessCode.Status.REQUESTED  # nothing reached any lock
+    account.refresh_from_db()
+    assert "private or local address" in account.last_error  # said on the account (and its alert), locks paused
+    lock.refresh_from_db()
+    assert lock.paused_until is not None
+    assert recorder.hits == []
+
+
 def test_a_host_name_that_resolves_to_a_private_address_is_not_called(
     org: Organisation, queues: None, recorder: Recorder, settings: Any
 ) -> None:
@@ -217,6 +244,7 @@ def test_a_stored_embedded_account_fails_clearly_while_the_simulator_is_off(
     settings.EMBEDDED_SIMULATOR = False
     account = _import(_stored(org, "embedded"))
     assert "embedded simulator is off" in account.last_error
+    assert ".." not in account.last_error
     assert push_url_for(account) is None
 
 
