@@ -285,6 +285,12 @@ TUYA_ENDPOINT = env_str("TUYA_ENDPOINT", "eu")
 TUYA_ACCESS_ID = env_str("TUYA_ACCESS_ID")
 TUYA_ACCESS_SECRET = env_str("TUYA_ACCESS_SECRET")
 TUYA_TIMEOUT_SECONDS = float(env_str("TUYA_TIMEOUT_SECONDS", "15"))
+# What a cloud account's endpoint may be. Workers call it, so whoever connects a cloud project chooses where this
+# server sends requests: by default in production only Tuya's regions. TUYA_ALLOW_URL_ENDPOINTS also takes http(s)
+# URLs (a private cloud, the simulator); TUYA_ALLOW_PRIVATE_ENDPOINTS lets them be (or resolve to) private, loopback
+# or link-local addresses, which a server must otherwise never be made to call. Both on in development and tests.
+TUYA_ALLOW_URL_ENDPOINTS = env_bool("TUYA_ALLOW_URL_ENDPOINTS", DEBUG)
+TUYA_ALLOW_PRIVATE_ENDPOINTS = env_bool("TUYA_ALLOW_PRIVATE_ENDPOINTS", DEBUG)
 # The Tuya cloud simulator mounted in this app at /tuya-sim/ (and cloud accounts with endpoint "embedded"): for
 # development, tests and demos only. It is unauthenticated and writes its own world, so production leaves it off.
 EMBEDDED_SIMULATOR = env_bool("EMBEDDED_SIMULATOR", DEBUG)

@@ -104,7 +104,14 @@ class CloudAccountAdmin(ScopedAdmin):
             except TuyaError as error:  # its message carries Tuya's code and text, never a secret
                 self.message_user(request, f"{account}: import failed: {error}", messages.ERROR)
             else:
-                self.message_user(request, f"{account}: {len(found)} locks imported or updated.", messages.SUCCESS)
+                left_out = (
+                    f" {account.import_refused} left out: locks of another organisation."
+                    if account.import_refused
+                    else ""
+                )
+                self.message_user(
+                    request, f"{account}: {len(found)} locks imported or updated.{left_out}", messages.SUCCESS
+                )
 
 
 # --- locks --------------------------------------------------------------------------------------------------

@@ -6,28 +6,97 @@ Everything Tuya-shaped that the services need is here, so services speak in our 
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import redis
 from django.conf import settings
 
 from locks.models import CloudAccount, Lock, LockKind
-from locks.tuya import RedisTokenStore, TuyaClient, TuyaNotFoundError
+from locks.tuya import REGIONS, RedisTokenStore, TuyaClient, TuyaNotFoundError
+from locks.tuya import resolve_endpoint as tuya_resolve_endpoint
 from locks.tuya.api import LockApi
 from locks.tuya.api.device import DeviceDetails
 from locks.tuya.api.passwords import KeepalivePassword, TempPassword
+from locks.tuya.client import Urllib3Transport, is_public_address
+from locks.tuya.errors import TuyaConfigError, TuyaEndpointRefused
+from locks.tuya.tokens import MemoryTokenStore
 
 EMBEDDED = "embedded"  # the endpoint of a cloud account that uses the simulator mounted in this app
 
-_clients: dict[tuple[int, str, str, str], LockApi] = {}
+_clients: dict[tuple[int, str, str, str, bool], LockApi] = {}
 _clients_lock = threading.Lock()
 
 
 def resolve_endpoint(endpoint: str) -> str:
     return settings.EMBEDDED_SIMULATOR_URL if endpoint == EMBEDDED else endpoint
+
+
+def check_endpoint(endpoint: str, *, resolve: bool = True) -> str:
+    """The base URL a cloud account's endpoint stands for, if this server may call it; TuyaEndpointRefused otherwise.
+
+    A Tuya region always; "embedded" only while the embedded simulator is on; an http(s) URL only with
+    TUYA_ALLOW_URL_ENDPOINTS, and one that is a private, loopback or link-local address only with
+    TUYA_ALLOW_PRIVATE_ENDPOINTS. With `resolve` a host name is looked up here too (to say so when connecting);
+    the client checks the address it actually reaches on every connection all the same (DNS can change).
+    """
+    value = (endpoint or "").strip()
+    if value == EMBEDDED:
+        if not settings.EMBEDDED_SIMULATOR:
+            raise TuyaEndpointRefused("The embedded simulator is off on this server: use your Tuya project's region.")
+        return str(settings.EMBEDDED_SIMULATOR_URL)
+    names = ", ".join(REGIONS)
+    try:
+        base_url = tuya_resolve_endpoint(value)  # a region or an http(s) URL
+    except TuyaConfigError as error:
+        if settings.TUYA_ALLOW_URL_ENDPOINTS:
+            raise TuyaEndpointRefused(error.msg) from None
+        raise TuyaEndpointRefused(f"Unknown Tuya endpoint {value!r}: use your project's region ({names}).") from None
+    if base_url in REGIONS.values():
+        return base_url
+    if not settings.TUYA_ALLOW_URL_ENDPOINTS:
+        raise TuyaEndpointRefused(f"Use your Tuya project's region ({names}); this server does not take URLs.")
+    if not settings.TUYA_ALLOW_PRIVATE_ENDPOINTS:
+        host = urlsplit(base_url).hostname or ""
+        for address in _addresses(host) if resolve else _literal(host):
+            if not is_public_address(address):
+                raise TuyaEndpointRefused(
+                    f"{host} is a private or local address ({address}); this server does not call those."
+                )
+    return base_url
+
+
+def _literal(host: str) -> list[str]:
+    """The host itself if it is an IP address (checked without DNS), else nothing: the client checks names."""
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        return []
+
+
+def _addresses(host: str) -> list[str]:
+    try:
+        return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)})
+    except (OSError, UnicodeError):
+        raise TuyaEndpointRefused(f"{host}: no such host name could be found.") from None
+
+
+_NOWHERE = "http://endpoint-not-allowed.invalid"
+
+
+class _Refuse:
+    """The transport of an account whose endpoint this server may not call."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def send(self, *args: Any, **kwargs: Any) -> Any:
+        raise TuyaEndpointRefused(self.reason)
 
 
 @lru_cache(maxsize=1)
@@ -36,17 +105,32 @@ def _redis() -> redis.Redis:
 
 
 def api_for(account: CloudAccount) -> LockApi:
-    """One client per cloud account and process; the token is shared through Redis by every process."""
-    key = (account.pk, resolve_endpoint(account.endpoint), account.access_id, account.access_secret)
+    """One client per cloud account and process; the token is shared through Redis by every process.
+
+    The endpoint is checked again on every call (a row stored before the rules, or changed in the admin, gets no
+    further than a TuyaConfigError), and the client reaches private addresses only where they are allowed.
+    """
+    try:
+        base_url = check_endpoint(account.endpoint, resolve=False)
+    except TuyaEndpointRefused as refused:
+        # Every call fails with the reason, where each caller handles a cloud error: nothing is sent anywhere.
+        client = TuyaClient(_NOWHERE, account.access_id or "-", account.access_secret or "-",
+                            token_store=MemoryTokenStore(), transport=_Refuse(refused.msg))  # fmt: skip
+        return LockApi(client)
+    embedded = account.endpoint.strip() == EMBEDDED
+    allow_private = embedded or bool(settings.TUYA_ALLOW_PRIVATE_ENDPOINTS)
+    key = (account.pk, base_url, account.access_id, account.access_secret, allow_private)
     with _clients_lock:
         api = _clients.get(key)
         if api is None:
             client = TuyaClient(
-                key[1],
+                base_url,
                 account.access_id,
                 account.access_secret,
                 token_store=RedisTokenStore(_redis()),
+                transport=Urllib3Transport(allow_private=allow_private),
                 timeout=(5.0, settings.TUYA_TIMEOUT_SECONDS),
+                server_text=embedded or base_url in REGIONS.values(),  # Tuya's words, or our simulator's; no other's
             )
             api = _clients[key] = LockApi(client)
         return api

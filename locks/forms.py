@@ -402,7 +402,7 @@ class ConnectCloudForm(DashboardForm):
         max_length=200,
         label="Region or URL",
         initial="eu",
-        help_text="The data centre of the project: eu, eu-west, us, us-east, cn, in — or its https:// URL.",
+        help_text="The data centre of the project: eu, eu-west, us, us-east, cn, in.",
         widget=forms.TextInput(attrs={"list": "tuya-regions", "autocomplete": "off"}),
     )
     access_id = forms.CharField(max_length=64, label="Access ID", widget=forms.TextInput(attrs={"autocomplete": "off"}))
@@ -412,6 +412,22 @@ class ConnectCloudForm(DashboardForm):
         help_text="Stored encrypted; never shown again.",
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if settings.TUYA_ALLOW_URL_ENDPOINTS:
+            self.fields["endpoint"].help_text = self.fields["endpoint"].help_text[:-1] + " — or its https:// URL."
+
+    def clean_endpoint(self) -> str:
+        from locks.cloud import check_endpoint
+        from locks.tuya.errors import TuyaConfigError
+
+        value: str = self.cleaned_data["endpoint"]
+        try:
+            check_endpoint(value)
+        except TuyaConfigError as error:
+            raise forms.ValidationError(error.msg) from None
+        return value
 
     def save(self, *, organisation: Organisation, actor: Actor, ip: str | None) -> Any:
         data = self.cleaned_data

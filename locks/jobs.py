@@ -123,6 +123,7 @@ def enqueue_import(account_id: int) -> None:
         )
     except RedisError:
         logger.warning("Could not enqueue the lock import of cloud account %s", account_id)
+        services.import_not_started(account_id)
 
 
 def reconcile_lock(lock_id: int) -> int:

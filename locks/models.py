@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from locks.fields import EncryptedTextField
 from locks.tuya.api import LockKind as TuyaLockKind
@@ -39,6 +42,8 @@ class CloudAccount(SingleLineFields, models.Model):
     # An import of the project's locks runs in a worker: asked for at, finished at (the page polls until then).
     import_requested_at = models.DateTimeField(null=True, blank=True)
     imported_at = models.DateTimeField(null=True, blank=True)
+    # Locks of the project the last import left out because another organisation has them (one_organisation_per_device).
+    import_refused = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = scoped("organisation")
@@ -52,10 +57,33 @@ class CloudAccount(SingleLineFields, models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        # Wherever an account is made or changed (the dashboard, the admin): only an endpoint this server may call.
+        from locks.cloud import check_endpoint
+        from locks.tuya.errors import TuyaConfigError
+
+        try:
+            check_endpoint(self.endpoint)
+        except TuyaConfigError as error:
+            raise ValidationError({"endpoint": error.msg}) from None
+
+    # An import not done this long after it was asked for was lost (a worker killed mid-job; the sync queue's
+    # job timeout is 10 minutes): the page stops waiting and says so.
+    IMPORT_GIVE_UP = timedelta(minutes=15)
+
     @property
-    def importing(self) -> bool:
+    def import_pending(self) -> bool:
         requested, done = self.import_requested_at, self.imported_at
         return requested is not None and (done is None or done < requested)
+
+    @property
+    def importing(self) -> bool:
+        return self.import_pending and not self.import_lost
+
+    @property
+    def import_lost(self) -> bool:
+        requested = self.import_requested_at
+        return self.import_pending and requested is not None and requested < timezone.now() - self.IMPORT_GIVE_UP
 
 
 class Lock(SingleLineFields, models.Model):
@@ -82,7 +110,9 @@ class Lock(SingleLineFields, models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["cloud_account", "device_id"], name="one_lock_per_device"),
+            # One physical lock, one organisation: a project connected by two organisations (or twice) must not
+            # let the second one issue codes on, or see the photos of, the first one's doors.
+            models.UniqueConstraint(fields=["device_id"], name="one_organisation_per_device"),
         ]
 
     def __str__(self) -> str:

@@ -54,7 +54,7 @@ RELOAD_SECONDS = 60
 def push_url_for(account: CloudAccount) -> str | None:
     """The message service of an account: the embedded simulator's, TUYA_PUSH_URL, or its region's; None if unknown."""
     if account.endpoint == cloud.EMBEDDED:
-        return str(settings.EMBEDDED_SIMULATOR_PUSH_URL)
+        return str(settings.EMBEDDED_SIMULATOR_PUSH_URL) if settings.EMBEDDED_SIMULATOR else None
     if settings.TUYA_PUSH_URL:
         return str(settings.TUYA_PUSH_URL)
     try:
