@@ -1,4 +1,4 @@
-"""The staff admin for cloud accounts, locks, door codes and the audit trail.
+"""The staff admin for cloud accounts, locks and door codes (the audit trail's page is audit/admin.py).
 
 Scoped like every admin here (tenants.admin.ScopedAdmin). Secrets never reach a page: the Tuya access secret is
 write-only, local keys and PINs are left out of every form (PINs shown masked). Door codes change only through
@@ -23,7 +23,7 @@ from redis.exceptions import RedisError
 from locks import jobs, services
 from locks.fields import EncryptedTextField
 from locks.forms import IssueCodeForm
-from locks.models import AccessCode, AuditEvent, CloudAccount, Lock, LockOperation
+from locks.models import AccessCode, CloudAccount, Lock, LockOperation
 from locks.tuya import TuyaError
 from tenants.admin import (
     ORGANISATION_FILTER,
@@ -258,45 +258,6 @@ class LockOperationAdmin(ReadOnlyScopedAdmin):
     list_select_related = ["lock", "created_by"]
     exclude = ["secret"]
     show_full_result_count = False
-
-
-# --- the audit trail ----------------------------------------------------------------------------------------
-
-
-class ActionFamilyFilter(admin.SimpleListFilter):
-    """By the action's prefix (auth., code., …): a fixed list, not a DISTINCT over millions of rows."""
-
-    title = "action"
-    parameter_name = "family"
-    FAMILIES = [
-        ("auth.", "Sign-in and sign-out"),
-        ("access.", "Refused access"),
-        ("code.", "Door codes"),
-        ("stay.", "Stays"),
-        ("lock.", "Locks"),
-        ("locks.", "Lock imports"),
-        ("account.", "Cloud accounts"),
-    ]
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return self.FAMILIES
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        return queryset.filter(action__startswith=self.value()) if self.value() else queryset
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyScopedAdmin):
-    """Append-only: nobody adds, changes or deletes a row here (and the model refuses it anyway)."""
-
-    list_display = ["at", "actor", "action", "organisation", "object_type", "object_id", "summary", "ip_address"]
-    list_filter = [ActionFamilyFilter, ("at", admin.DateFieldListFilter), ORGANISATION_FILTER]
-    search_fields = ["action", "actor__username", "object_type", "object_id", "summary", "ip_address"]
-    list_select_related = ["actor", "organisation"]
-    show_full_result_count = False
-
-    def scope(self, queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
-        return _scoped_by_subquery(queryset, user)
 
 
 # --- anything else in the app -------------------------------------------------------------------------------

@@ -398,12 +398,11 @@ def check_lock_health(lock_id: int) -> str:
 
 def check_all_locks() -> int:
     """Periodic: one health check per lock on the sync queue."""
-    from locks import jobs
 
     lock_ids = list(Lock.objects.values_list("pk", flat=True))
     for lock_id in lock_ids:
         try:
-            jobs.enqueue_once("sync", f"lock-health-{lock_id}", check_lock_health, lock_id, failure_ttl=24 * 3600)
+            queues.enqueue_lock_health(lock_id)
         except RedisError:
             logger.warning("lock health check %s not enqueued", lock_id)
     return len(lock_ids)

@@ -266,46 +266,6 @@ class AccessCode(models.Model):
         return f"{days} {start // 60:02d}:{start % 60:02d}–{end // 60:02d}:{end % 60:02d}"
 
 
-class AuditQuerySet(ScopedQuerySet):
-    def _reach(self, membership: Any) -> Q:
-        reach = super()._reach(membership)
-        if membership.limited_property_ids is not None:
-            # The trail names guests and rooms of every property: a limited front desk sees its own actions only.
-            reach &= Q(actor_id=membership.user_id)
-        return reach
-
-
-class AuditEvent(models.Model):
-    """Append-only: who did what, when, from where. Rows are never updated or deleted by the app."""
-
-    organisation = models.ForeignKey(
-        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
-    )
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    action = models.CharField(max_length=40)
-    object_type = models.CharField(max_length=40, blank=True)
-    object_id = models.CharField(max_length=40, blank=True)
-    summary = models.CharField(max_length=300, blank=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    objects = AuditQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.object_type} {self.object_id}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise PermissionError("Audit events are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise PermissionError("Audit events are append-only.")
-
-
 class LockOperation(models.Model):
     """A one-off request to a lock that is not a managed code: an offline or dynamic password, an advanced
     password, clearing a hotel lock, syncing pending passwords. A worker carries it out; the page polls it."""

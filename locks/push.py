@@ -33,7 +33,7 @@ from django.db import close_old_connections, connections
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from locks import alerts, cloud, jobs, lock_users, remote
+from locks import alerts, cloud, events, lock_users, queues, remote
 from locks.models import CloudAccount, Lock
 from locks.tuya import TuyaConfigError
 from locks.tuya.push import DeviceEvent, PushConsumer, PushMessage, StatusReport, push_endpoint
@@ -167,11 +167,10 @@ def _on_status(lock: Lock, report: StatusReport) -> str:
 
 
 def _sync_soon(lock: Lock, *, urgent: bool) -> bool:
-    from locks import events
 
     if not events.streams_for(lock.kind):
         return False
-    return jobs.enqueue_events_sync_soon(lock.pk, urgent=urgent)
+    return queues.enqueue_events_sync_soon(lock.pk, urgent=urgent)
 
 
 # --- the process ----------------------------------------------------------------------------------------------

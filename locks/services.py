@@ -23,8 +23,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from locks import cloud
-from locks.models import AccessCode, AuditEvent, CloudAccount, Lock, LockOperation
+from audit.services import audit
+from locks import cloud, queues
+from locks.models import AccessCode, CloudAccount, Lock, LockOperation
 from locks.tuya import (
     TuyaAuthError,
     TuyaDeviceOfflineError,
@@ -55,30 +56,6 @@ MAX_BACKOFF = timedelta(minutes=15)
 BREAKER_THRESHOLD = 5  # consecutive failures on one lock before it is left alone for a while
 BREAKER_PAUSE = timedelta(minutes=10)
 LEASE = timedelta(seconds=90)  # longer than one converge run, shorter than a stuck worker's patience
-
-
-# --- audit --------------------------------------------------------------------------------------------------
-
-
-def audit(
-    action: str,
-    *,
-    actor: Any = None,
-    organisation: Organisation | None = None,
-    obj: Any = None,
-    summary: str = "",
-    ip: str | None = None,
-) -> AuditEvent:
-    """Append one row to the audit trail. Never put a PIN or a secret in `summary`."""
-    return AuditEvent.objects.create(
-        organisation=organisation,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        action=action,
-        object_type=type(obj).__name__ if obj is not None else "",
-        object_id=str(getattr(obj, "pk", "") or ""),
-        summary=summary[:300],
-        ip_address=ip,
-    )
 
 
 # --- PINs ---------------------------------------------------------------------------------------------------
@@ -292,10 +269,9 @@ def _touch(code: AccessCode) -> None:
 
 
 def _enqueue_after_commit(code: AccessCode) -> None:
-    from locks import jobs  # jobs call services: import at use to avoid the cycle
 
     code_id = code.pk
-    transaction.on_commit(lambda: jobs.enqueue_converge(code_id))
+    transaction.on_commit(lambda: queues.enqueue_converge(code_id))
 
 
 # --- converging: moving the lock towards what we want -------------------------------------------------------
@@ -362,9 +338,8 @@ def converge_access_code(code_id: int) -> str:
     finally:
         _release(code_id)
         if poll_in is not None:
-            from locks import jobs
 
-            jobs.enqueue_converge(code_id, delay=poll_in)
+            queues.enqueue_converge(code_id, delay=poll_in)
 
 
 class _Pending(Exception):
@@ -755,13 +730,12 @@ def connect_cloud_account(
 @transaction.atomic
 def request_import(account: CloudAccount, *, actor: Any = None, ip: str | None = None) -> CloudAccount:
     """Ask a worker to bring in (or refresh) the project's locks."""
-    from locks import jobs
 
     account.import_requested_at = timezone.now()
     CloudAccount.objects.filter(pk=account.pk).update(import_requested_at=account.import_requested_at)
     audit("locks.import_requested", actor=actor, organisation=account.organisation, obj=account, ip=ip)
     account_id = account.pk
-    transaction.on_commit(lambda: jobs.enqueue_import(account_id))
+    transaction.on_commit(lambda: queues.enqueue_import(account_id))
     return account
 
 
@@ -1158,9 +1132,8 @@ def _new_operation(
     audit(
         f"lock.{kind}", actor=actor, organisation=lock.organisation, obj=operation, summary=f"{label} on {lock}", ip=ip
     )
-    from locks import jobs
 
-    transaction.on_commit(lambda: jobs.enqueue_lock_operation(operation.pk))
+    transaction.on_commit(lambda: queues.enqueue_lock_operation(operation.pk))
     return operation
 
 
