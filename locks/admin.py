@@ -186,8 +186,10 @@ class AccessCodeAdmin(ServiceAddMixin, ScopedAdmin):
     search_fields = ["label", "guest__name", "lock__name"]
     list_select_related = ["lock__unit__property", "guest"]
     show_full_result_count = False  # no COUNT(*) over the whole table on every page
-    exclude = ["pin"]  # the view-only form would otherwise print it
-    readonly_fields = ["masked_pin"]
+    # The PIN would be printed by the view-only form; the schedule's stored parts are shown as one "Mon, Wed
+    # 10:00–12:00" (in its zone).
+    exclude = ["pin", "schedule_days", "schedule_start_minute", "schedule_end_minute"]
+    readonly_fields = ["masked_pin", "schedule"]
     actions = ["freeze", "unfreeze", "remove", "resend", "reconcile_lock_now"]
 
     def scope(self, queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
@@ -213,6 +215,10 @@ class AccessCodeAdmin(ServiceAddMixin, ScopedAdmin):
     @admin.display(description="PIN")
     def masked_pin(self, code: AccessCode) -> str:
         return code.masked_pin
+
+    @admin.display(description="weekly schedule")
+    def schedule(self, code: AccessCode) -> str:
+        return f"{code.schedule_text} ({code.time_zone})" if code.schedule_text else "—"
 
     def _each(
         self, request: HttpRequest, queryset: QuerySet[AccessCode], verb: str, service: Callable[..., Any]
@@ -255,7 +261,7 @@ class LockOperationAdmin(ReadOnlyScopedAdmin):
     list_display = ["kind", "label", "lock", "status", "failure_reason", "created_by", "created_at", "finished_at"]
     list_filter = ["kind", "status", ORGANISATION_FILTER]
     search_fields = ["label", "lock__name"]
-    list_select_related = ["lock", "created_by"]
+    list_select_related = ["lock__unit__property", "created_by"]
     exclude = ["secret"]
     show_full_result_count = False
 

@@ -16,10 +16,11 @@ from django.db.models import F, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from locks import alerts, remote
-from locks.models import Alert, EventMedia, RemoteUnlockRequest
+from locks.models import Alert, EventMedia, Lock, RemoteUnlockRequest
+from locks.services import time_zone_of
 from tenants.context import membership_or_404
 from tenants.models import MANAGER_ROLES, Membership
 from tenants.signals import client_ip
@@ -59,7 +60,9 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
     membership = membership_or_404(request)
-    alert = get_object_or_404(Alert.objects.for_membership(membership).select_related("lock"), pk=alert_id)
+    alert = get_object_or_404(
+        Alert.objects.for_membership(membership).select_related("lock__unit__property"), pk=alert_id
+    )
     try:
         alert = alerts.acknowledge_alert(alert, actor=request.user, ip=client_ip(request))
     except PermissionDenied as error:
@@ -87,7 +90,7 @@ def _requests(membership: Membership, now: datetime) -> tuple[list[RemoteUnlockR
     photos = Prefetch("event__media", queryset=EventMedia.objects.filter(status=EventMedia.Status.DONE))
     base = (
         RemoteUnlockRequest.objects.for_membership(membership)
-        .select_related("lock__unit", "event", "decided_by")
+        .select_related("lock__unit__property", "event", "decided_by")
         .prefetch_related(photos)
     )
     waiting = base.filter(
@@ -121,7 +124,9 @@ def remote_unlock_row(request: HttpRequest, request_id: int) -> HttpResponse:
     """One request, for the row's own polling while the door is opening."""
     membership = membership_or_404(request)
     item = get_object_or_404(
-        RemoteUnlockRequest.objects.for_membership(membership).select_related("lock__unit", "event", "decided_by"),
+        RemoteUnlockRequest.objects.for_membership(membership).select_related(
+            "lock__unit__property", "event", "decided_by"
+        ),
         pk=request_id,
     )
     return render(request, "locks/remote_unlock.html#request-row", {"item": _mark(item, timezone.now())})
@@ -144,5 +149,28 @@ def remote_unlock_decide(request: HttpRequest, request_id: int, action: str) -> 
     if not request.htmx:  # type: ignore[attr-defined]
         messages.success(request, f"{item.lock.name}: {item.get_status_display().lower()}.")
         return redirect("locks:remote-unlock")
-    item = RemoteUnlockRequest.objects.select_related("lock__unit", "event", "decided_by").get(pk=item.pk)
+    item = RemoteUnlockRequest.objects.select_related("lock__unit__property", "event", "decided_by").get(pk=item.pk)
     return render(request, "locks/remote_unlock.html#request-row", {"item": _mark(item, timezone.now())})
+
+
+# --- from the lock page -------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def lock_remote_open(request: HttpRequest, lock_id: int) -> HttpResponse:
+    """POST: open the door now (owners and managers); GET: the section, polled while the door is opening."""
+    membership = membership_or_404(request)
+    lock = get_object_or_404(Lock.objects.for_membership(membership).select_related("unit__property"), pk=lock_id)
+    if request.method == "POST":
+        try:
+            remote.open_from_lock_page(lock, actor=request.user, ip=client_ip(request))
+        except PermissionDenied as error:
+            if request.htmx:  # type: ignore[attr-defined]
+                return HttpResponse(str(error), status=403)
+            raise
+        if not request.htmx:  # type: ignore[attr-defined]
+            messages.success(request, f"Opening {lock.name}…")
+            return redirect("locks:lock", lock.pk)
+    context = {"lock": lock, "time_zone": time_zone_of(lock), **remote.lock_page_context(request.user, lock)}
+    return render(request, "locks/_remote_open.html", context)

@@ -35,6 +35,7 @@ from django.utils.functional import SimpleLazyObject
 from redis.exceptions import RedisError
 
 from locks.models import AccessCode, Alert, CloudAccount, Lock, LockEvent
+from locks.templatetags.zones import local, zone_name
 from locks.tuya import TuyaError
 
 logger = logging.getLogger(__name__)
@@ -195,7 +196,7 @@ def send_alert_email(alert_id: int) -> bool:
     now = timezone.now()
     if not Alert.objects.filter(_unclaimed(now), pk=alert_id).update(email_claimed_at=now):
         return False  # already sent (or being sent) by someone else
-    alert = Alert.objects.select_related("organisation", "lock").filter(pk=alert_id).first()
+    alert = Alert.objects.select_related("organisation", "lock__unit__property").filter(pk=alert_id).first()
     recipients = _recipients(alert.organisation_id) if alert is not None else []
     if alert is None or not recipients:
         Alert.objects.filter(pk=alert_id).update(email_claimed_at=None)
@@ -204,7 +205,7 @@ def send_alert_email(alert_id: int) -> bool:
     subject = f"[{alert.organisation.name}] {alert.get_kind_display()}{place}"
     body = (
         f"{alert.message}\n\n"
-        f"First seen: {alert.first_seen_at:%Y-%m-%d %H:%M} UTC\n"
+        f"First seen: {local(alert.first_seen_at, alert):%Y-%m-%d %H:%M %Z} ({zone_name(alert)})\n"
         f"Open the alerts page of your dashboard to acknowledge it; it will not be e-mailed again while it lasts.\n"
     )
     try:

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from locks import cloud, queues
 from locks.models import Lock, LockKind, LockUser, UnlockMethod
-from locks.services import TRANSIENT, audit, explain, time_zone_of
+from locks.services import TRANSIENT, audit, explain, time_zone_of, unreachable
 from locks.tuya import (
     TuyaDeviceOfflineError,
     TuyaError,
@@ -532,13 +532,13 @@ PLAIN = {
 }
 
 
-def plain(error: TuyaError) -> str:
-    """A Tuya error in plain words and what to do about it."""
+def plain(error: TuyaError, lock: Lock | None = None) -> str:
+    """A Tuya error in plain words and what to do about it (for the lock's real state, if given)."""
     if isinstance(error, TuyaDeviceOfflineError):
-        return "The lock is offline: check its power and connection, then try again."
+        return unreachable(lock, "The lock is offline: check its power and connection, then try again.")
     if error.code in PLAIN:
         return f"{PLAIN[error.code]} (Tuya {error.code})"
-    return explain(error)
+    return explain(error, lock)
 
 
 def _not_yet(what: str, error: TuyaError) -> None:
@@ -565,10 +565,10 @@ def push_user(lock_user_id: int) -> str:
             _delete_user(api, user)
             fields["removed_at"] = timezone.now()
     except TRANSIENT as error:
-        LockUser.objects.filter(pk=user.pk).update(failure_reason=f"{plain(error)} Retrying."[:300])
+        LockUser.objects.filter(pk=user.pk).update(failure_reason=f"{plain(error, user.lock)} Retrying."[:300])
         _not_yet(f"lock user {user.pk}", error)
     except TuyaError as error:
-        fields = {"pending": {}, "failure_reason": plain(error)[:300]}
+        fields = {"pending": {}, "failure_reason": plain(error, user.lock)[:300]}
         if change["action"] == "add":
             fields["removed_at"] = timezone.now()  # never reached the lock
     LockUser.objects.filter(pk=user.pk).update(**fields)
@@ -647,10 +647,10 @@ def push_method(method_id: int) -> str:
     try:
         fields = _METHOD_STEPS[change["action"]](api, method, change)
     except TRANSIENT as error:
-        UnlockMethod.objects.filter(pk=method.pk).update(failure_reason=f"{plain(error)} Retrying."[:300])
+        UnlockMethod.objects.filter(pk=method.pk).update(failure_reason=f"{plain(error, method.lock)} Retrying."[:300])
         _not_yet(f"unlock method {method.pk}", error)
     except TuyaError as error:
-        fields = {"failure_reason": plain(error)[:300]}
+        fields = {"failure_reason": plain(error, method.lock)[:300]}
         if change["action"] == "delete":
             fields["status"] = MethodStatus.ACTIVE
         if change["action"] == "cancel":
@@ -688,7 +688,7 @@ def _start_entry(api: LockApi, method: UnlockMethod) -> str:
         _not_yet(f"enrollment {method.pk}", error)
     except TuyaError as error:
         if not (resent and error.code == 2328):  # after a lost reply, "already enrolling" is our own enrollment
-            _save_method(method.pk, {"status": MethodStatus.FAILED, "failure_reason": plain(error)[:300]})
+            _save_method(method.pk, {"status": MethodStatus.FAILED, "failure_reason": plain(error, method.lock)[:300]})
             return "failed"
 
     queues.enqueue_enrollment_watch(method.pk, delay=None)
@@ -728,7 +728,7 @@ def watch_enrollment(method_id: int) -> str:
         logger.info("enrollment %s: %s; looking again later", method.pk, error)
         found = None
     except TuyaError as error:
-        _save_method(method.pk, {"status": MethodStatus.FAILED, "failure_reason": plain(error)[:300]})
+        _save_method(method.pk, {"status": MethodStatus.FAILED, "failure_reason": plain(error, method.lock)[:300]})
         return "failed"
     if found is not None:
         return _activate(method.pk, found)

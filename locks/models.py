@@ -359,7 +359,9 @@ class LockEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_category_display()} on {self.lock} at {self.occurred_at:%Y-%m-%d %H:%M}"
+        from locks.templatetags.zones import local
+
+        return f"{self.get_category_display()} on {self.lock} at {local(self.occurred_at, self):%Y-%m-%d %H:%M %Z}"
 
 
 class EventMedia(models.Model):

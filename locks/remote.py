@@ -25,9 +25,9 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from locks import services
-from locks.models import LockEvent, LockKind, RemoteUnlockRequest
+from locks.models import Lock, LockEvent, LockKind, RemoteUnlockRequest
 from locks.tuya import TuyaError
-from locks.tuya.api import CancelReason
+from locks.tuya.api import CancelReason, RemoteUnlockType
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,25 @@ REQUEST_WORDS = frozenset({"doorbell", "remote unlock request", "unlock request"
 REQUEST_CODES = frozenset({"doorbell", "unlock_request"})
 # "Revoke a password-free unlocking" lists Wi-Fi locks only; the others are simply left to time out.
 CANCEL_KINDS = frozenset({LockKind.WIFI})
+# Kinds whose password-free unlock the cloud can send whenever they are online (the spec's "Unlock without password"
+# kinds, and access control's v1.1 call), so the lock page offers it. Battery Wi-Fi locks sleep: they are opened
+# only while someone at the door rang (services.SLEEPING_KINDS), from the remote-unlock panel.
+LOCK_PAGE_KINDS = frozenset(
+    {
+        LockKind.ZIGBEE,
+        LockKind.ZIGBEE_HOTEL,
+        LockKind.BLE,
+        LockKind.BLE_GATEWAY,
+        LockKind.WIFI_KEEPALIVE,
+        LockKind.ACCESS_CONTROL,
+    }
+)
+# "Get the remote unlocking methods supported by a lock" lists Zigbee and Bluetooth locks: for them the switch is
+# read before opening, so a lock whose owner switched it off gets a plain answer instead of a refused call.
+SWITCH_KINDS = frozenset({LockKind.ZIGBEE, LockKind.BLE, LockKind.BLE_GATEWAY})
+SWITCHED_OFF = (
+    "Remote unlocking without a password is switched off on this lock (in the Tuya app): the door stayed shut."
+)
 DECIDED = frozenset({Status.APPROVED, Status.REJECTED, Status.EXPIRED, Status.FAILED})
 
 
@@ -148,6 +167,63 @@ def _reject(request_id: int, *, actor: Any, ip: str | None) -> RemoteUnlockReque
     return request
 
 
+# --- from the lock page: open a door nobody rang at -------------------------------------------------------------
+
+
+def may_open_from_lock_page(user: Any, lock: Lock) -> bool:
+    """Owners and managers (and superusers): opening a door nobody asked at is theirs to decide."""
+    from tenants.models import MANAGER_ROLES, Membership
+
+    if getattr(user, "is_superuser", False):
+        return True
+    role = Membership.objects.filter(user=user, organisation_id=lock.organisation_id).values_list("role", flat=True)
+    return role.first() in MANAGER_ROLES
+
+
+def open_from_lock_page(lock: Lock, *, actor: Any, ip: str | None = None) -> RemoteUnlockRequest:
+    """Open the door now (password-free remote unlock), audited, through the same job as an approved request."""
+    from locks.services import audit
+
+    if not may_open_from_lock_page(actor, lock):
+        audit("lock.remote_unlock_refused", actor=actor, organisation=lock.organisation, obj=lock, ip=ip)
+        raise PermissionDenied("Only owners and managers may open doors remotely from here.")
+    if lock.kind not in LOCK_PAGE_KINDS:
+        raise PermissionDenied("This lock opens remotely only when someone at the door rings.")
+    now = timezone.now()
+    with transaction.atomic():
+        request = RemoteUnlockRequest.objects.create(
+            organisation_id=lock.organisation_id,
+            lock=lock,
+            requested_at=now,
+            status=Status.APPROVING,
+            decided_by=actor,
+            decided_at=now,
+        )
+        audit("lock.remote_unlock", actor=actor, organisation=lock.organisation, obj=request, summary=lock.name, ip=ip)
+        transaction.on_commit(lambda: _enqueue(open_door, request.pk))
+    return request
+
+
+LOCK_PAGE_SHOWN = timedelta(hours=1)  # how long the lock page shows the last open from it
+
+
+def lock_page_context(user: Any, lock: Lock) -> dict[str, Any]:
+    """What the lock page's "Open the door" section needs: whether to offer it and the last open from there."""
+    latest = (
+        RemoteUnlockRequest.objects.filter(
+            lock=lock, event__isnull=True, requested_at__gte=timezone.now() - LOCK_PAGE_SHOWN
+        )
+        .select_related("decided_by")
+        .first()
+    )
+    return {
+        "remote_open_kind": lock.kind in LOCK_PAGE_KINDS,
+        "remote_open_sleeps": lock.kind in services.SLEEPING_KINDS,
+        "may_open_remotely": may_open_from_lock_page(user, lock),
+        "remote_open": latest,
+    }
+
+
 # --- jobs (unlock queue): load, check it is still wanted, call the cloud once -------------------------------
 
 
@@ -177,19 +253,30 @@ def open_door(request_id: int) -> str:
     lock = request.lock
     api = cloud.api_for(lock.cloud_account)
     try:
+        if lock.kind in SWITCH_KINDS and not _switched_on(api, lock):
+            _finish(request, Status.FAILED, SWITCHED_OFF)
+            return Status.FAILED
         if lock.kind == LockKind.ACCESS_CONTROL:
             # Access-control devices have the v1.1 call with a channel; their first channel is the door.
             ack = api.remote_unlock.open_door_channel(lock.device_id, 1)
         else:
             ack = api.remote_unlock.open_door(lock.device_id)  # a smart-lock ticket, then open-door with it
     except TuyaError as error:
-        _finish(request, Status.FAILED, services.explain(error))
+        _finish(request, Status.FAILED, services.explain(error, lock))
         return Status.FAILED
     if not ack:
         _finish(request, Status.FAILED, "The cloud answered that the door did not open.")
         return Status.FAILED
     _finish(request, Status.APPROVED)
     return Status.APPROVED
+
+
+def _switched_on(api: Any, lock: Lock) -> bool:
+    """The cloud's remoteUnlockWithoutPwd switch; a lock that lists no such switch is left to the open call."""
+    for setting in api.remote_unlock.list_remote_unlocks(lock.device_id):
+        if setting.remote_unlock_type == RemoteUnlockType.WITHOUT_PASSWORD.value:
+            return setting.open
+    return True
 
 
 def tell_rejected(request_id: int) -> str:
@@ -205,7 +292,8 @@ def tell_rejected(request_id: int) -> str:
     try:
         cloud.api_for(lock.cloud_account).remote_unlock.cancel_remote_unlock(lock.device_id, CancelReason.REJECT)
     except TuyaError as error:
-        _finish(request, Status.REJECTED, f"The door stays shut, but the lock was not told: {services.explain(error)}")
+        reason = f"The door stays shut, but the lock was not told: {services.explain(error, lock)}"
+        _finish(request, Status.REJECTED, reason)
         return "not told"
     return Status.REJECTED
 

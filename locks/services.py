@@ -333,7 +333,7 @@ def converge_access_code(code_id: int) -> str:
                 code.status = Status.REQUESTED  # refused at the door: nothing reached the lock
             _back_off(code, _Retry(explain(error), code=error.code))
         except TuyaError as error:
-            _fail(code, explain(error), error.code)
+            _fail(code, explain(error, lock), error.code)
         return code.status
     finally:
         _release(code_id)
@@ -553,7 +553,8 @@ def _call(action: Any, code: AccessCode, *, outcome_unknown: bool = False) -> An
     try:
         return action()
     except TuyaDeviceOfflineError as error:
-        raise _Retry("The lock is offline; the code will be sent when it is back.", code=error.code) from None
+        reason = unreachable(code.lock, "The lock is offline")
+        raise _Retry(f"{reason.rstrip('.')}; the code will be sent when it can be reached.", code=error.code) from None
     except (TuyaRateLimitedError, TuyaTokenError) as error:
         raise _Retry("The cloud is busy; retrying shortly.", code=error.code) from None
     except (TuyaTimeoutError, TuyaServerError, TuyaNetworkError) as error:
@@ -598,9 +599,32 @@ def _fail(code: AccessCode, reason: str, error_code: int | None = None) -> None:
     )
 
 
-def explain(error: TuyaError) -> str:
-    """A cloud error in plain words, with Tuya's code and what to do next."""
-    return f"{error.msg} (Tuya {error.code}). {error.hint}" if error.code is not None else f"{error.msg}. {error.hint}"
+# Battery Wi-Fi locks sleep between uses: online for the cloud, but reachable only while awake.
+SLEEPING_KINDS = frozenset({LockKind.WIFI.value, LockKind.WIFI_VIDEO.value})
+
+
+def unreachable(lock: Lock | None, otherwise: str) -> str:
+    """What "device offline" (Tuya 2001) means for this lock. The cloud's word is about the moment of the call;
+    the lock's own last report (push, sync) says whether it has power, so "check its power" (`otherwise`) is
+    for a lock we know offline only."""
+    if lock is None:
+        return otherwise
+    state = Lock.objects.filter(pk=lock.pk).values_list("online", "kind").first()
+    online, kind = state if state is not None else (lock.online, lock.kind)
+    if not online:
+        return otherwise
+    if kind in SLEEPING_KINDS:
+        return (
+            "The lock is online but asleep: a battery Wi-Fi lock listens only while it is awake (someone rang or "
+            "used it)."
+        )
+    return "The cloud could not reach the lock just now, although it reports online; try again in a moment."
+
+
+def explain(error: TuyaError, lock: Lock | None = None) -> str:
+    """A cloud error in plain words, with Tuya's code and what to do next (for the lock's real state, if given)."""
+    hint = unreachable(lock, error.hint) if isinstance(error, TuyaDeviceOfflineError) else error.hint
+    return f"{error.msg} (Tuya {error.code}). {hint}" if error.code is not None else f"{error.msg}. {hint}"
 
 
 def _account_refused(account: CloudAccount, reason: str) -> None:
@@ -1248,7 +1272,7 @@ def run_lock_operation(operation_id: int) -> str:
         LockOperation.objects.filter(pk=operation_id).update(status=LockOperation.Status.REQUESTED)
         raise error
     except TuyaError as error:
-        operation.status, operation.failure_reason = LockOperation.Status.FAILED, explain(error)[:300]
+        operation.status, operation.failure_reason = LockOperation.Status.FAILED, explain(error, lock)[:300]
     else:
         operation.status = LockOperation.Status.DONE
     operation.finished_at = timezone.now()

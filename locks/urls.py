@@ -21,6 +21,7 @@ urlpatterns = [
     path("locks/<int:lock_id>/offline/preview/", views.offline_preview, name="offline-preview"),
     path("locks/<int:lock_id>/advanced/", views.advanced_password, name="advanced-password"),
     path("locks/<int:lock_id>/operations/<slug:kind>/", views.lock_operation, name="lock-operation"),
+    path("locks/<int:lock_id>/open/", alert_views.lock_remote_open, name="lock-remote-open"),
     path("codes/<int:code_id>/", views.code_row, name="code-row"),
     path("codes/<int:code_id>/edit/", views.code_edit, name="code-edit"),
     path("codes/<int:code_id>/reveal/", views.code_reveal, name="code-reveal"),

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
-from locks import forms, services
+from locks import forms, remote, services
 from locks.models import AccessCode, CloudAccount, Lock, LockOperation
 from tenants.context import current_membership, membership_or_404
 from tenants.models import MANAGER_ROLES, Membership, Property, Role
@@ -179,6 +179,7 @@ def _lock_context(request: HttpRequest, lock: Lock, **extra: Any) -> dict[str, A
     }
     if may_manage and "issue_form" not in extra:
         context["issue_form"] = _issue_form(request, lock)
+    context.update(remote.lock_page_context(request.user, lock))
     context.update(extra)
     return context
 

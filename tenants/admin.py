@@ -76,7 +76,59 @@ class SameOrganisationForm(forms.ModelForm):
         return cleaned
 
 
-class ScopedAdmin(admin.ModelAdmin):
+def local_time_column(field: str, description: str) -> Any:
+    """A list column (a ModelAdmin method) showing `field` in its row's property's zone, the zone named."""
+    from django.utils.formats import date_format
+
+    from locks.templatetags.zones import local
+
+    @admin.display(description=description, ordering=field)
+    def column(modeladmin: Any, obj: Any) -> str | None:
+        value = getattr(obj, field)
+        return None if value is None else date_format(local(value, obj), "j M Y H:i T")
+
+    column.__name__ = f"{field}_local"
+    return column
+
+
+class LocalTimesAdmin(admin.ModelAdmin):
+    """Times as the property's people read them: list columns in each row's property's zone, and a row's page in
+    its zone, named under the title. A row of no property (a lock on no door, an audit entry) uses the server's."""
+
+    def __init__(self, model: Any, admin_site: Any) -> None:
+        super().__init__(model, admin_site)
+        times = {f.name: f for f in model._meta.fields if isinstance(f, models.DateTimeField)}
+        self._local_columns = {}
+        for item in self.list_display:
+            if isinstance(item, str) and item in times:
+                column = local_time_column(item, str(times[item].verbose_name))
+                setattr(type(self), column.__name__, column)
+                self._local_columns[item] = column.__name__
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        return [self._local_columns.get(item, item) for item in super().get_list_display(request)]
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> Any:
+        from zoneinfo import ZoneInfo
+
+        from django.contrib.admin.utils import unquote
+        from django.utils import timezone
+
+        from locks.templatetags.zones import zone_name
+
+        obj = self.get_object(request, unquote(object_id))
+        zone = zone_name(obj) if obj is not None else timezone.get_default_timezone_name()
+        context = {"subtitle": f"{obj} · times in {zone}", **(extra_context or {})}
+        with timezone.override(ZoneInfo(zone)):  # readonly and editable times alike, rendered before leaving
+            response = super().change_view(request, object_id, form_url, context)
+            if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+                response.render()
+        return response
+
+
+class ScopedAdmin(LocalTimesAdmin):
     """Rows, lookups and choices limited to the staff member's organisations; superusers see everything."""
 
     form = SameOrganisationForm
@@ -176,10 +228,21 @@ class ServiceAddMixin:
             "title": self.add_title,
             "opts": modeladmin.model._meta,
             "form": form,
+            "zone_note": _zone_note(request.user),
             "media": modeladmin.media + form.media,
             **(extra_context or {}),
         }
         return TemplateResponse(request, "admin/service_add_form.html", context)
+
+
+def _zone_note(user: Any) -> str:
+    """The add forms' times are wall-clock times of the property they are for: say which zone that is."""
+    from django.conf import settings
+
+    zones = Property.objects.for_user(user).order_by("name").values_list("name", "time_zone")[:20]
+    named = "; ".join(f"{name}: {zone}" for name, zone in zones)
+    fallback = f"no property: {settings.TIME_ZONE} (the server's)"
+    return f"In the time zone of its property ({named + '; ' if named else ''}{fallback})."
 
 
 # --- tenants ------------------------------------------------------------------------------------------------

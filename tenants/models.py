@@ -240,7 +240,9 @@ class Stay(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.guest} in {self.unit} ({self.check_in:%Y-%m-%d} → {self.check_out:%Y-%m-%d})"
+        zone = self.unit.property.tz  # the dates of the stay where it happens, not the server's
+        check_in, check_out = self.check_in.astimezone(zone), self.check_out.astimezone(zone)
+        return f"{self.guest} in {self.unit} ({check_in:%Y-%m-%d} → {check_out:%Y-%m-%d})"
 
     @property
     def is_open(self) -> bool:

@@ -1,8 +1,8 @@
 """Remote unlocking: the switches, unlocking with and without a password, revoking, locking remotely.
 
-Battery Wi-Fi locks sleep: the cloud can only open one while it is awake because someone at the door asked
-(a remote-unlock request, the lock's `unlock_request` countdown). Always-connected locks (keepalive Wi-Fi,
-and Zigbee or Bluetooth behind a gateway) can be opened whenever they are online.
+Battery Wi-Fi locks sleep: the cloud can only open one while it is awake because someone at the door rang (the
+doorbell is the remote-unlock request; the lock stays awake for its `unlock_request` countdown). Always-connected
+locks (keepalive Wi-Fi, and Zigbee or Bluetooth behind a gateway) can be opened whenever they are online.
 """
 
 from __future__ import annotations

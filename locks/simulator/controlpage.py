@@ -242,7 +242,7 @@ def _act(device: SimDevice, action: str, data: dict[str, str], now: datetime) ->
         opened, reason = lockstate.present(device, PRESENTABLE[what], number, now)
         return f"{name}: {what} {number} — {'opened' if opened else 'refused'} ({reason.replace('_', ' ')})."
     if action == "doorbell":
-        lockstate.ring(device, now)
+        ask_to_enter(device, now)  # a ring is a request to be let in: the lock stays awake for its countdown
         return f"{name}: the doorbell rang."
     if action == "alarm":
         value = data.get("alarm", "")

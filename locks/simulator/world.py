@@ -140,7 +140,10 @@ def present(request: HttpRequest, device: SimDevice, data: dict[str, Any]) -> di
 
 @_device_action(["POST"])
 def doorbell(request: HttpRequest, device: SimDevice, data: dict[str, Any]) -> dict[str, Any]:
-    return {"events": [event_json(request, lockstate.ring(device, clock.now()))]}
+    """Someone rings: the same as asking to be let in (see ask_to_enter)."""
+    now = clock.now()
+    bell, asked = ask_to_enter(device, now)
+    return {"request": _request_json(asked, now), "events": [event_json(request, bell)]}
 
 
 @_device_action(["POST", "GET"])
@@ -156,7 +159,11 @@ def remote_request(request: HttpRequest, device: SimDevice, data: dict[str, Any]
 
 
 def ask_to_enter(device: SimDevice, now: datetime) -> tuple[SimEvent, SimRemoteRequest]:
-    """Someone at the door rings and asks to be let in: the doorbell event and the pending request."""
+    """Someone at the door rings and asks to be let in: the doorbell event and the pending request.
+
+    A ring is the request: the spec's doorbell alert record (with its photo) is how a client learns that someone
+    waits (album event 18 "Report doorbell request", alarm-logs codes=doorbell&showMediaInfo=true), and the lock
+    stays awake for its unlock_request countdown so that a password-free open can reach it."""
     from locks.simulator import api_remote
 
     return lockstate.ring(device, now), api_remote.open_request(device, now)

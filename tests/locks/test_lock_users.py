@@ -332,7 +332,8 @@ def test_tuya_error_is_shown_in_plain_words(owner_client: Client, make_lock: Any
     run_workers()
     method = UnlockMethod.objects.get(lock_user=user)
     assert method.status == Status.FAILED
-    assert method.failure_reason == "The lock is offline: check its power and connection, then try again."
+    # The lock reports online, so 2001 is not "check its power" (#11 D.16; tests/locks/test_unreachable_words.py).
+    assert method.failure_reason.startswith("The lock is online but asleep")
 
     card = enrolled(owner_client, world, lock, user)
     world.fault(endpoint="hijack_set", kind="tuya_code", code=1106, count=1)
@@ -343,7 +344,7 @@ def test_tuya_error_is_shown_in_plain_words(owner_client: Client, make_lock: Any
     assert not card.pending
     assert "Authorise this API for the cloud project" in card.failure_reason
     page = owner_client.get(reverse("locks:lock-users", args=[lock.pk])).content.decode()
-    assert "The lock is offline: check its power and connection" in page
+    assert "The lock is online but asleep" in page
     assert "Authorise this API for the cloud project" in page
 
 

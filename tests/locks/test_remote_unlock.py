@@ -216,19 +216,35 @@ def test_the_lock_refusing_password_free_unlocking_is_a_failure_with_the_reason(
     assert "2306" in panel
 
 
-def test_a_sleeping_lock_rung_without_waiting_cannot_be_opened_and_says_why(
-    owner_client: Client, make_lock, world
-) -> None:
-    lock = make_lock("wifi_video")
-    world.call("POST", f"/_sim/devices/{lock.device_id}/doorbell", {})  # a ring, but the lock does not stay awake
+@pytest.mark.parametrize("kind", ["wifi", "wifi_video", "zigbee"])
+def test_a_doorbell_is_a_request_the_panel_can_answer(owner_client: Client, make_lock, world, kind) -> None:
+    # A plain ring (not the "ask to be let in" world call): the panel offers "Open the door", so it must work.
+    lock = make_lock(kind)
+    world.call("POST", f"/_sim/devices/{lock.device_id}/doorbell", {})
     django_rq.get_queue("sync").enqueue(jobs.sync_lock_events, lock.pk)
     run_workers()
     request = RemoteUnlockRequest.objects.get(lock=lock)
+    assert "Open the door" in owner_client.get(reverse("locks:remote-unlock")).content.decode()
+    decide(owner_client, request, "approve")
+    run_workers()
+    request.refresh_from_db()
+    assert (request.status, request.failure_reason) == (Status.APPROVED, "")
+    assert app_unlocks(world, lock) == 1
+
+
+def test_a_sleeping_lock_whose_window_closed_is_not_told_to_check_its_power(
+    owner_client: Client, make_lock, world
+) -> None:
+    lock = make_lock("wifi")
+    request = ring(world, lock)
+    cloud.api_for(lock.cloud_account).remote_unlock.cancel_remote_unlock(lock.device_id, 2)  # the lock sleeps again
     decide(owner_client, request, "approve")
     run_workers()
     request.refresh_from_db()
     assert request.status == Status.FAILED
-    assert "offline" in request.failure_reason.lower()
+    assert "2001" in request.failure_reason
+    assert "asleep" in request.failure_reason
+    assert "power" not in request.failure_reason
     assert app_unlocks(world, lock) == 0
 
 
@@ -240,4 +256,92 @@ def test_rejecting_on_a_lock_without_the_revoke_call_leaves_it_to_time_out(owner
     request.refresh_from_db()
     assert (request.status, request.failure_reason) == (Status.REJECTED, "")
     assert at_the_door(world, lock)["status"] == "pending"  # it lapses by itself at the end of its countdown
+    assert app_unlocks(world, lock) == 0
+
+
+# --- from the lock page (#11 D.16) ----------------------------------------------------------------------------
+
+
+def open_now(client: Client, lock: Lock) -> Any:
+    return client.post(reverse("locks:lock-remote-open", args=[lock.pk]), headers=HTMX)
+
+
+@pytest.mark.parametrize("kind", sorted(remote.LOCK_PAGE_KINDS))
+def test_a_manager_opens_an_always_connected_lock_from_its_page(
+    client: Client, org, make_lock, world, django_user_model, kind
+) -> None:
+    lock = make_lock(kind)
+    manager = django_user_model.objects.create_user("manager", password="pw-manager-1")
+    Membership.objects.create(user=manager, organisation=org, role=Role.MANAGER)
+    client.force_login(manager)
+    page = client.get(reverse("locks:lock", args=[lock.pk])).content.decode()
+    assert "Open the door now" in page
+    response = open_now(client, lock)
+    assert response.status_code == 200
+    assert "Opening the door" in response.content.decode()
+    run_workers()
+    section = client.get(reverse("locks:lock-remote-open", args=[lock.pk]), headers=HTMX).content.decode()
+    assert "Door opened" in section, section
+    opened = RemoteUnlockRequest.objects.get(lock=lock)
+    assert (opened.status, opened.event, opened.decided_by) == (Status.APPROVED, None, manager)
+    assert app_unlocks(world, lock) == 1
+    audit = AuditEvent.objects.get(action="lock.remote_unlock")
+    assert (audit.actor, audit.object_id) == (manager, str(opened.pk))
+
+
+@pytest.mark.parametrize("role", [Role.FRONT_DESK, Role.VIEWER])
+def test_other_roles_are_not_offered_the_lock_page_open_and_are_refused(
+    client: Client, org, make_lock, world, django_user_model, role
+) -> None:
+    lock = make_lock("zigbee")
+    user = django_user_model.objects.create_user("someone", password="pw-someone-1")
+    Membership.objects.create(user=user, organisation=org, role=role)
+    client.force_login(user)
+    assert "Open the door now" not in client.get(reverse("locks:lock", args=[lock.pk])).content.decode()
+    assert open_now(client, lock).status_code == 403
+    run_workers()
+    assert not RemoteUnlockRequest.objects.exists()
+    assert app_unlocks(world, lock) == 0
+    assert AuditEvent.objects.filter(action="lock.remote_unlock_refused").count() == 1
+
+
+def test_another_organisation_gets_404_for_the_lock_page_open(client: Client, make_lock, world, django_user_model):
+    lock = make_lock("zigbee")
+    stranger = django_user_model.objects.create_user("stranger", password="pw-stranger-1")
+    other = Organisation.objects.create(name="Other", slug="other")
+    Membership.objects.create(user=stranger, organisation=other, role=Role.OWNER)
+    client.force_login(stranger)
+    assert open_now(client, lock).status_code == 404
+    assert app_unlocks(world, lock) == 0
+
+
+@pytest.mark.parametrize("kind", ["wifi", "wifi_video"])
+def test_a_sleeping_lock_is_not_offered_a_lock_page_open(owner_client: Client, make_lock, world, kind) -> None:
+    lock = make_lock(kind)
+    page = owner_client.get(reverse("locks:lock", args=[lock.pk])).content.decode()
+    assert "Open the door now" not in page
+    assert "only while someone at the door has rung" in page
+    assert open_now(owner_client, lock).status_code == 403
+    assert app_unlocks(world, lock) == 0
+
+
+def test_an_offline_lock_is_not_offered_a_lock_page_open(owner_client: Client, make_lock) -> None:
+    lock = make_lock("zigbee")
+    Lock.objects.filter(pk=lock.pk).update(online=False)
+    page = owner_client.get(reverse("locks:lock", args=[lock.pk])).content.decode()
+    assert "Open the door now" not in page
+    assert "cannot be opened remotely until it is back" in page
+
+
+def test_the_lock_page_open_asks_the_cloud_whether_the_switch_is_on(owner_client: Client, make_lock, world) -> None:
+    lock = make_lock("zigbee")
+    cloud.api_for(lock.cloud_account).remote_unlock.set_remote_unlock(
+        lock.device_id, RemoteUnlockType.WITHOUT_PASSWORD, False
+    )
+    open_now(owner_client, lock)
+    run_workers()
+    opened = RemoteUnlockRequest.objects.get(lock=lock)
+    assert opened.status == Status.FAILED
+    assert opened.failure_reason == remote.SWITCHED_OFF
+    assert "switched off" in owner_client.get(reverse("locks:lock", args=[lock.pk])).content.decode()
     assert app_unlocks(world, lock) == 0

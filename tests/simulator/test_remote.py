@@ -36,6 +36,22 @@ def test_sleeping_wifi_lock_opens_only_while_someone_at_the_door_asks(tuya, make
     assert world_get(lock.id, "remote-request")["request"]["status"] == "approved"
 
 
+@pytest.mark.parametrize("kind", ["wifi", "wifi_video"])
+def test_a_doorbell_wakes_a_sleeping_lock_for_its_countdown(tuya, make_device, sim_clock, kind):
+    # The doorbell record is how a client learns someone waits (spec: album event 18 "Report doorbell request",
+    # alarm-logs codes=doorbell with its photo), so a ring must leave the lock awake for a password-free open.
+    lock = make_device(kind)
+    rang = world(lock.id, "doorbell")
+    assert [e["kind"] for e in rang["events"]] == ["doorbell"]
+    assert rang["request"]["status"] == "pending"
+    assert free_open(tuya, lock)["result"] is True
+    assert world_get(lock.id, "remote-request")["request"]["status"] == "approved"
+    assert last_unlock(lock) == "unlock_app"
+    world(lock.id, "doorbell")
+    sim_clock.advance(61)  # unanswered: the lock sleeps again
+    assert free_open(tuya, lock)["code"] == 2001
+
+
 def test_unanswered_request_lapses_after_its_countdown(tuya, make_device, sim_clock):
     lock = make_device("wifi")
     world(lock.id, "remote-request")
