@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import django_rq
 from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
@@ -20,7 +19,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from redis.exceptions import RedisError
 
-from locks import jobs, services
+from audit.services import audit
+from locks import queues, services
 from locks.fields import EncryptedTextField
 from locks.forms import IssueCodeForm
 from locks.models import AccessCode, CloudAccount, Lock, LockOperation
@@ -86,7 +86,7 @@ class CloudAccountAdmin(ScopedAdmin):
         super().save_model(request, obj, form, change)
         if change and "access_secret" in form.changed_data:
             # A key rotation is an audited event (docs/reliability.md S5); the secret itself never goes in the row.
-            services.audit(
+            audit(
                 "account.secret_change", actor=request.user, organisation=obj.organisation, obj=obj,
                 summary=obj.name, ip=client_ip(request),
             )  # fmt: skip
@@ -109,7 +109,7 @@ class CloudAccountAdmin(ScopedAdmin):
 def _enqueue_reconcile(request: HttpRequest, modeladmin: admin.ModelAdmin, locks: list[Lock]) -> None:
     """Reconciliation talks to the cloud, so a worker does it (on the sync queue); the request only asks."""
     for lock in locks:
-        services.audit(
+        audit(
             "lock.reconcile", actor=request.user, organisation=lock.organisation, obj=lock, summary=lock.name,
             ip=client_ip(request),
         )  # fmt: skip
@@ -117,9 +117,8 @@ def _enqueue_reconcile(request: HttpRequest, modeladmin: admin.ModelAdmin, locks
 
     def enqueue() -> None:
         try:
-            queue = django_rq.get_queue("sync")
             for lock_id in lock_ids:
-                queue.enqueue(jobs.reconcile_lock, lock_id, failure_ttl=7 * 24 * 3600)
+                queues.enqueue("sync", "locks.jobs.reconcile_lock", lock_id, failure_ttl=7 * 24 * 3600)
         except RedisError:
             modeladmin.message_user(
                 request, "The job queue is unavailable; the periodic reconciliation will run instead.", messages.ERROR

@@ -34,9 +34,13 @@ from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from redis.exceptions import RedisError
 
-from locks.models import AccessCode, Alert, CloudAccount, Lock, LockEvent
+from audit.services import audit
+from locks import cloud, queues, remote
+from locks.models import AccessCode, Alert, CloudAccount, Lock, LockEvent, RemoteUnlockRequest
 from locks.templatetags.zones import local, zone_name
 from locks.tuya import TuyaError
+from tenants.context import current_membership
+from tenants.models import MANAGER_ROLES, Membership
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +133,6 @@ def resolve_alert(*, organisation_id: int, key: str, at: datetime | None = None)
 
 
 def may_acknowledge(user: Any, organisation_id: int) -> bool:
-    from tenants.models import MANAGER_ROLES, Membership
 
     if getattr(user, "is_superuser", False):
         return True
@@ -138,7 +141,6 @@ def may_acknowledge(user: Any, organisation_id: int) -> bool:
 
 def acknowledge_alert(alert: Alert, *, actor: Any, ip: str | None = None) -> Alert:
     """Someone has seen it (owners and managers): audited once; an event's alert is closed with it."""
-    from locks.services import audit
 
     if not may_acknowledge(actor, alert.organisation_id):
         # Outside the transaction below: the refusal is recorded even though nothing else happens.
@@ -149,7 +151,6 @@ def acknowledge_alert(alert: Alert, *, actor: Any, ip: str | None = None) -> Ale
 
 @transaction.atomic
 def _acknowledge(alert_id: int, *, actor: Any, ip: str | None) -> Alert:
-    from locks.services import audit
 
     alert = Alert.objects.select_for_update().get(pk=alert_id)
     if alert.acknowledged_at is not None:
@@ -175,7 +176,6 @@ def _acknowledge(alert_id: int, *, actor: Any, ip: str | None) -> Alert:
 def _recipients(organisation_id: int) -> list[str]:
     if settings.ALERT_EMAIL_TO:
         return list(settings.ALERT_EMAIL_TO)
-    from tenants.models import MANAGER_ROLES, Membership
 
     emails = Membership.objects.filter(organisation_id=organisation_id, role__in=MANAGER_ROLES).values_list(
         "user__email", flat=True
@@ -256,7 +256,6 @@ def on_new_events(events: Sequence[LockEvent]) -> None:
 
     Called by the events sync after it stored them. One event that cannot be handled is logged and skipped:
     the sync must go on (the events themselves are already stored)."""
-    from locks import remote
 
     cutoff = timezone.now() - EVENT_MAX_AGE
     for event in sorted(events, key=lambda e: (e.occurred_at, e.pk or 0)):
@@ -373,7 +372,6 @@ def _battery_of(status: Sequence[Any]) -> int | None:
 
 def check_lock_health(lock_id: int) -> str:
     """Read the lock's online flag and battery from the cloud (device details), store them, alert on them."""
-    from locks import cloud
 
     lock = Lock.objects.select_related("cloud_account").filter(pk=lock_id).first()
     if lock is None:
@@ -512,7 +510,6 @@ def email_unsent(now: datetime | None = None) -> int:
 
 def scan() -> int:
     """Periodic (every minute): codes, cloud accounts, locks, e-mails not sent yet, remote unlocks that lapsed."""
-    from locks import remote
 
     now = timezone.now()
     found = scan_codes(now) + scan_accounts(now) + scan_locks(now)
@@ -526,8 +523,6 @@ def scan() -> int:
 
 def badge_counts(request: Any) -> dict[str, Any]:
     """Template context: open alerts not yet acknowledged, and doors waiting for an answer, for the nav badge."""
-    from locks.models import RemoteUnlockRequest
-    from tenants.context import current_membership
 
     membership = current_membership(request)
     if membership is None:

@@ -18,13 +18,13 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from locks import services
 from locks.models import AccessCode, Lock
-from tenants.models import CODE_ROLES, Guest, Membership, Organisation, Stay, Unit
+from tenants.models import CODE_ROLES, Guest, Membership, Organisation, Property, Stay, Unit
 
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
 
@@ -304,7 +304,6 @@ class BookStayForm(DashboardForm):
 
     def save(self, *, actor: Any, ip: str | None) -> Stay | None:
         """Book the stay and issue its codes in one transaction; None (reasons on the form) when refused."""
-        from django.db import transaction
 
         data = self.cleaned_data
         unit: Unit = data["unit"]
@@ -464,7 +463,6 @@ class UnitsForm(DashboardForm):
     )
 
     def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
-        from tenants.models import Property
 
         super().__init__(*args, **kwargs)
         self.fields["property"].queryset = Property.objects.filter(organisation=organisation).order_by("name")

@@ -25,9 +25,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services import audit
 from locks import cloud, queues
 from locks.models import Lock, LockKind, LockUser, UnlockMethod
-from locks.services import TRANSIENT, audit, explain, time_zone_of, unreachable
+from locks.services import TRANSIENT, explain, time_zone_of, unreachable
 from locks.tuya import (
     TuyaDeviceOfflineError,
     TuyaError,

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import uuid
+import zoneinfo
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone as django_timezone
 
 from locks.fields import EncryptedTextField
+from locks.templatetags.zones import local
 from locks.tuya.api import LockKind as TuyaLockKind
-from tenants.models import Guest, Organisation, ScopedQuerySet, Stay, Unit, scoped
+from tenants.models import Guest, Organisation, Stay, Unit, scoped
 
 
 class LockKind(models.TextChoices):
@@ -231,10 +235,6 @@ class AccessCode(models.Model):
     def clock_change(self) -> Any:
         """The first day the property's clocks change (DST) while this code is still to be used, or None: the page
         says so, because a guest's "09:00" stays 09:00 local time across it (docs/product.md: time zones done right)."""
-        import zoneinfo
-        from datetime import timedelta
-
-        from django.utils import timezone as django_timezone
 
         zone = zoneinfo.ZoneInfo(self.time_zone)
         start = max(self.starts_at, django_timezone.now()).astimezone(zone)
@@ -359,7 +359,6 @@ class LockEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        from locks.templatetags.zones import local
 
         return f"{self.get_category_display()} on {self.lock} at {local(self.occurred_at, self):%Y-%m-%d %H:%M %Z}"
 

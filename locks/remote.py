@@ -24,10 +24,13 @@ from django.db import transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from locks import services
+from audit.services import audit
+from locks import cloud, services
 from locks.models import Lock, LockEvent, LockKind, RemoteUnlockRequest
+from locks.services import may_see_pins
 from locks.tuya import TuyaError
 from locks.tuya.api import CancelReason, RemoteUnlockType
+from tenants.models import MANAGER_ROLES, Membership
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +110,6 @@ def _enqueue(func: Any, request_id: int, *, delay: timedelta | None = None) -> N
 
 def _allowed(request_id: int, *, actor: Any, ip: str | None, action: str) -> None:
     """Only the roles that manage the lock decide; a refusal is audited (outside the decision's transaction)."""
-    from locks.services import audit, may_see_pins
 
     request = RemoteUnlockRequest.objects.select_related("lock__unit", "lock__organisation").get(pk=request_id)
     if not may_see_pins(actor, request.lock):
@@ -119,7 +121,6 @@ def _decide(
     request_id: int, *, actor: Any, ip: str | None, action: str, status: str
 ) -> tuple[RemoteUnlockRequest, bool]:
     """Move a pending request to `status` under its row lock; (request, whether this call decided it)."""
-    from locks.services import audit
 
     request = (
         RemoteUnlockRequest.objects.select_for_update(of=("self",)).select_related("lock__unit").get(pk=request_id)
@@ -172,7 +173,6 @@ def _reject(request_id: int, *, actor: Any, ip: str | None) -> RemoteUnlockReque
 
 def may_open_from_lock_page(user: Any, lock: Lock) -> bool:
     """Owners and managers (and superusers): opening a door nobody asked at is theirs to decide."""
-    from tenants.models import MANAGER_ROLES, Membership
 
     if getattr(user, "is_superuser", False):
         return True
@@ -182,7 +182,6 @@ def may_open_from_lock_page(user: Any, lock: Lock) -> bool:
 
 def open_from_lock_page(lock: Lock, *, actor: Any, ip: str | None = None) -> RemoteUnlockRequest:
     """Open the door now (password-free remote unlock), audited, through the same job as an approved request."""
-    from locks.services import audit
 
     if not may_open_from_lock_page(actor, lock):
         audit("lock.remote_unlock_refused", actor=actor, organisation=lock.organisation, obj=lock, ip=ip)
@@ -242,7 +241,6 @@ def _finish(request: RemoteUnlockRequest, status: str, reason: str = "") -> None
 
 def open_door(request_id: int) -> str:
     """Send the password-free unlock for an approved request; "approved" only when the cloud says it opened."""
-    from locks import cloud
 
     request = _claim(request_id, Status.APPROVING)
     if request is None:
@@ -281,7 +279,6 @@ def _switched_on(api: Any, lock: Lock) -> bool:
 
 def tell_rejected(request_id: int) -> str:
     """Tell the lock the request was refused; the door stays shut whatever the cloud answers."""
-    from locks import cloud
 
     request = _claim(request_id, Status.REJECTED)
     if request is None:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -28,6 +28,7 @@ from locks import cloud, queues
 from locks.models import AccessCode, CloudAccount, Lock, LockOperation
 from locks.tuya import (
     TuyaAuthError,
+    TuyaConfigError,
     TuyaDeviceOfflineError,
     TuyaError,
     TuyaNetworkError,
@@ -37,10 +38,11 @@ from locks.tuya import (
     TuyaSignatureError,
     TuyaTimeoutError,
     TuyaTokenError,
+    resolve_endpoint,
 )
 from locks.tuya.api import LockApi, LockKind, PasswordUse
 from locks.tuya.schedule import ScheduleEntry, weekdays_to_working_day
-from tenants.models import Guest, Organisation, Stay
+from tenants.models import CODE_ROLES, Guest, Membership, Organisation, Property, Stay, Unit
 
 logger = logging.getLogger(__name__)
 
@@ -338,7 +340,6 @@ def converge_access_code(code_id: int) -> str:
     finally:
         _release(code_id)
         if poll_in is not None:
-
             queues.enqueue_converge(code_id, delay=poll_in)
 
 
@@ -727,8 +728,6 @@ def connect_cloud_account(
     ip: str | None = None,
 ) -> CloudAccount:
     """Store a Tuya cloud project's credentials (the secret encrypted) and import its locks in a worker."""
-    from locks.tuya import resolve_endpoint
-    from locks.tuya.errors import TuyaConfigError
 
     if endpoint.strip() != cloud.EMBEDDED:
         try:
@@ -786,7 +785,6 @@ def create_property(
     ip: str | None = None,
 ) -> Any:  # fmt: skip
     """A building or a rental: its time zone is the one every code of its locks is typed and shown in."""
-    from tenants.models import Property
 
     prop = Property(organisation=organisation, name=name.strip(), kind=kind, time_zone=time_zone, address=address)
     prop.full_clean()
@@ -798,7 +796,6 @@ def create_property(
 @transaction.atomic
 def create_units(*, prop: Any, names: Iterable[str], actor: Any = None, ip: str | None = None) -> list[Any]:
     """Rooms or flats of a property, several at once ("101-110" style lists are split by the form)."""
-    from tenants.models import Unit
 
     wanted = [n.strip() for n in names if n.strip()]
     if not wanted:
@@ -1006,7 +1003,6 @@ def purge_old_pins(now: datetime | None = None) -> int:
 def may_see_pins(user: Any, lock: Lock) -> bool:
     """Owners and managers of the lock's organisation, and its front desk for their properties (never a lock on
     no door: it is on none of the properties a limited desk was given)."""
-    from tenants.models import CODE_ROLES, Membership
 
     if getattr(user, "is_superuser", False):
         return True
@@ -1018,7 +1014,6 @@ def may_see_pins(user: Any, lock: Lock) -> bool:
 
 def reveal_pin(code: AccessCode, *, actor: Any, ip: str | None = None) -> str:
     """The code's PIN for someone allowed to see it; every look (and every refusal) is audited."""
-    from django.core.exceptions import PermissionDenied
 
     if not may_see_pins(actor, code.lock):
         audit("code.reveal_refused", actor=actor, organisation=code.lock.organisation, obj=code, ip=ip)
@@ -1031,7 +1026,6 @@ def reveal_pin(code: AccessCode, *, actor: Any, ip: str | None = None) -> str:
 
 def reveal_operation_secret(operation: LockOperation, *, actor: Any, ip: str | None = None) -> str:
     """The offline, dynamic or advanced password a lock operation produced, audited like a PIN."""
-    from django.core.exceptions import PermissionDenied
 
     lock = operation.lock
     if not may_see_pins(actor, lock):

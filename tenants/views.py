@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from audit.services import audit
 from locks import services
 from locks.forms import BookStayForm, apply_service_error, default_check_out, local_input
 from locks.models import AccessCode
@@ -430,9 +431,7 @@ def slip(request: HttpRequest, stay_id: int) -> HttpResponse:
     except ValidationError as error:
         _refuse(request, error)
         return _back_to_stay(request, stay)
-    services.audit(
-        "stay.slip", actor=request.user, organisation=membership.organisation, obj=stay, summary=str(stay), ip=ip
-    )
+    audit("stay.slip", actor=request.user, organisation=membership.organisation, obj=stay, summary=str(stay), ip=ip)
     qr = segno.make(_qr_text(stay, pins), error="m")
     context = {
         "nav": "stays",

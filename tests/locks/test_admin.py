@@ -15,11 +15,12 @@ from django.forms import ModelChoiceField
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import AuditEvent
+from audit.services import audit
 from locks import services
 from locks.models import (
     AccessCode,
     Alert,
-    AuditEvent,
     CloudAccount,
     EventMedia,
     Lock,
@@ -90,7 +91,7 @@ def build_rows(
     operation = LockOperation.objects.create(
         organisation=org, lock=lock, kind=LockOperation.Kind.OFFLINE_PASSWORD, secret=pin[::-1] + "1"
     )
-    event = services.audit("code.issue", actor=actor, organisation=org, obj=code, summary=code.label)
+    event = audit("code.issue", actor=actor, organisation=org, obj=code, summary=code.label)
     lock_user = LockUser.objects.create(organisation=org, lock=lock, cloud_user_id=f"u-{slug}", name=f"{name} user")
     method = UnlockMethod.objects.create(
         organisation=org,
@@ -325,7 +326,7 @@ def test_audit_rows_cannot_be_added_changed_or_deleted(client: Any, tenants: tup
 
 
 def test_audit_changelist_filters_by_action_family_and_date(admin_client: Any, tenants: tuple[Tenant, Tenant]) -> None:
-    services.audit("auth.login", summary="someone")
+    audit("auth.login", summary="someone")
     response = admin_client.get(admin_url(AuditEvent, "changelist"), {"family": "auth."})
     assert {e.action for e in response.context["cl"].result_list} == {"auth.login"}
     today = timezone.now().date()

@@ -10,7 +10,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from locks.models import AccessCode, AuditEvent, CloudAccount, Lock, LockKind
+from audit.models import AuditEvent
+from locks.models import AccessCode, CloudAccount, Lock, LockKind
 from tenants.models import Guest, Membership, Organisation, Property, Role, Stay, Unit
 from tests.locks.conftest import World, queues, sim_url  # noqa: F401 - fixtures used by name
 

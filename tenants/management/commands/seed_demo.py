@@ -23,11 +23,14 @@ from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from typing import Any
 
+import django_rq
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
+from rq import SimpleWorker
+from rq.serializers import JSONSerializer
 
 from locks import cloud, jobs, services
 from locks.models import AccessCode, CloudAccount, Lock
@@ -433,9 +436,6 @@ def _done(code: AccessCode) -> bool:
 
 def _run_jobs() -> None:
     """Every queued job, as a worker would run it (a SimpleWorker: no fork, so it shares this process)."""
-    import django_rq
-    from rq import SimpleWorker
-    from rq.serializers import JSONSerializer
 
     queues = [django_rq.get_queue(name) for name in ("unlock", "codes", "sync", "media")]
     worker = SimpleWorker(queues, connection=queues[0].connection, serializer=JSONSerializer)
