@@ -87,7 +87,7 @@ CHOICE_KWARGS: dict[str, list[str]] = {
     "cron_job_name": ["some-cron"],
     "token": ["sometoken"],
     # the admin's app index and catch-all
-    "app_label": ["tenants", "locks", "auth"],
+    "app_label": ["tenants", "audit", "locks", "auth"],
     "url": ["nowhere/"],
 }
 # The admin's object_id and auth's user id take B's row of the page's own model (see `values_for`); view_on_site
@@ -217,7 +217,7 @@ def url_of(route: Route, filling: dict[str, str]) -> str:
 def snapshot() -> dict[str, dict[Any, dict[str, Any]]]:
     """Every row of our apps and auth, field by field (audit rows apart: they are checked on their own)."""
     tables: dict[str, dict[Any, dict[str, Any]]] = {}
-    for label in ("tenants", "locks", "auth"):
+    for label in ("tenants", "audit", "locks", "auth"):
         for model in apps.get_app_config(label).get_models():
             if model is AuditEvent:
                 continue

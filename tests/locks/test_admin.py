@@ -53,7 +53,7 @@ class Tenant:
 def build_tenant(name: str, slug: str, pin: str, user_model: Any) -> Tenant:
     org = Organisation.objects.create(name=name, slug=slug)
     staff = user_model.objects.create_user(f"staff-{slug}", is_staff=True)  # signs in with force_login
-    staff.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["tenants", "locks"]))
+    staff.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["tenants", "audit", "locks"]))
     membership = Membership.objects.create(user=staff, organisation=org, role=Role.OWNER)
     account = CloudAccount.objects.create(
         organisation=org, name=f"{name} cloud", endpoint="http://127.0.0.1:9", access_id=f"id-{slug}",
@@ -342,7 +342,7 @@ def test_audit_changelist_filters_by_action_family_and_date(admin_client: Any, t
 def staff_of(org: Organisation, user: Any) -> Any:
     user.is_staff = True
     user.save()
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["tenants", "locks"]))
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["tenants", "audit", "locks"]))
     return user
 
 
