@@ -96,6 +96,8 @@ def run(argv: list[str]) -> int:
     port = argv[0] if argv else os.environ.get("PORT", "8000")
     var_dir = _var_dir()
     var_dir.mkdir(parents=True, exist_ok=True)
+    # The demo's cloud is the simulator mounted in the app, whatever DEBUG says (it is on by default in debug only).
+    os.environ["EMBEDDED_SIMULATOR"] = "true"
     # Cloud accounts with endpoint "embedded" reach the simulator this run serves, on this port, from every
     # process (web, workers, the seeder).
     os.environ["EMBEDDED_SIMULATOR_URL"] = f"http://127.0.0.1:{port}/tuya-sim"
@@ -111,9 +113,8 @@ def run(argv: list[str]) -> int:
                 [*WORKER, "--with-scheduler"],
                 WORKER,
                 ["run_periodic"],
-                # The simulator's message service, and the app's consumer of it (enrollment progress, doorbells).
+                # The simulator's message service; the app's consumer of it starts once the demo is seeded (_serve).
                 ["tuya_simulator", "--push-only", "--push-port", push_port],
-                ["tuya_push"],
             ]
         ):
             _serve(port)
@@ -172,10 +173,13 @@ def _serve(port: str) -> None:
             manage("seed_demo", "--cloud")
         except subprocess.CalledProcessError:
             print("Seeding the demo locks failed (see above); the app runs on.", flush=True)
-        print(f"\nThe app is at http://127.0.0.1:{port}/ (Ctrl+C stops it); admin: /admin/, queues: /django-rq/.")
-        print(f"The Tuya cloud simulator is at http://127.0.0.1:{port}/tuya-sim/ (its world: /tuya-sim/_sim/).\n")
-        sys.stdout.flush()
-        server.wait()
+        # The push consumer (enrollment progress, doorbells) logs in to each demo organisation's cloud project,
+        # which the seeding creates in the simulator: started before, it would be refused until its next try.
+        with background([["tuya_push"]]):
+            print(f"\nThe app is at http://127.0.0.1:{port}/ (Ctrl+C stops it); admin: /admin/, queues: /django-rq/.")
+            print(f"The Tuya cloud simulator is at http://127.0.0.1:{port}/tuya-sim/ (its world: /tuya-sim/_sim/).\n")
+            sys.stdout.flush()
+            server.wait()
     except KeyboardInterrupt:  # Ctrl+C is how a person stops it
         pass
     finally:

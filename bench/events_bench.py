@@ -54,6 +54,7 @@ def main() -> int:
             "DEBUG": "false",
             "SECRET_KEY": "bench-only-" + "x" * 40,
             "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+            "ALLOWED_HOSTS": "localhost",  # required in production mode; no request is served here
             "LOG_LEVEL": "WARNING",
             "EVENTS_SYNC_CALLS_PER_SECOND": "0",
         }

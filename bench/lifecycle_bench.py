@@ -297,6 +297,7 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> int:
     # The simulator: its own SQLite in its own VAR_DIR.
     sim_env = {k: v for k, v in base.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     sim_env.update(VAR_DIR=str(tmp / "sim"), SIM_RATE_LIMIT="0", SIM_DELIVERY_SECONDS=str(args.delivery))
+    sim_env.update(SECURE_SSL_REDIRECT="false")  # it serves plain HTTP: production's redirect to https could not answer
     subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=sim_env, check=True)
     port = free_port()
     sim_url = f"http://127.0.0.1:{port}"

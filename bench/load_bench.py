@@ -62,7 +62,11 @@ def production_env(tmp: Path) -> tuple[dict[str, str], str]:
     """The README's production settings with made-up secrets, as .ci/run does; a throwaway database."""
     from cryptography.fernet import Fernet
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SECURE_", "SESSION_", "CSRF_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "SECURE_", "SESSION_", "CSRF_", "EMBEDDED_SIMULATOR"))
+    }
     env.update(
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(50),

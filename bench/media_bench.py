@@ -57,6 +57,7 @@ def main() -> int:
             "DEBUG": "false",
             "SECRET_KEY": "bench-only-" + "x" * 40,
             "FIELD_ENCRYPTION_KEYS": "",
+            "ALLOWED_HOSTS": "localhost",  # required in production mode; no request is served here
             "LOG_LEVEL": "WARNING",
         }
     )

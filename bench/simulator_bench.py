@@ -64,6 +64,7 @@ def server_env(var_dir: str, debug: bool) -> dict[str, str]:
             SECRET_KEY=secrets.token_urlsafe(48),
             FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
             ALLOWED_HOSTS="127.0.0.1,localhost",
+            SECURE_SSL_REDIRECT="false",  # the standalone simulator serves plain HTTP: https could never answer
         )
     return env
 

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -19,6 +20,10 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("django-rq/", include("django_rq.urls")),
-    # The embedded Tuya cloud simulator: reached by the app over HTTP only, like the real cloud.
-    path("tuya-sim/", include("locks.simulator.urls")),
 ]
+
+if settings.EMBEDDED_SIMULATOR:
+    # The embedded Tuya cloud simulator: reached by the app over HTTP only, like the real cloud. Unauthenticated and
+    # CSRF-exempt (it plays the cloud and the world around the locks), so mounted only in development, tests and
+    # demos; `manage.py check --deploy` fails if it is on in production (locks/simulator/checks.py).
+    urlpatterns.append(path("tuya-sim/", include("locks.simulator.urls")))

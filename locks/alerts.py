@@ -133,7 +133,6 @@ def resolve_alert(*, organisation_id: int, key: str, at: datetime | None = None)
 
 
 def may_acknowledge(user: Any, organisation_id: int) -> bool:
-
     if getattr(user, "is_superuser", False):
         return True
     return Membership.objects.filter(user=user, organisation_id=organisation_id, role__in=MANAGER_ROLES).exists()
@@ -151,7 +150,6 @@ def acknowledge_alert(alert: Alert, *, actor: Any, ip: str | None = None) -> Ale
 
 @transaction.atomic
 def _acknowledge(alert_id: int, *, actor: Any, ip: str | None) -> Alert:
-
     alert = Alert.objects.select_for_update().get(pk=alert_id)
     if alert.acknowledged_at is not None:
         return alert  # a second click: nothing to do twice

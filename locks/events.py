@@ -404,7 +404,6 @@ def store_records(lock: Lock, records: Sequence[Record]) -> list[LockEvent]:
 
 
 def _enqueue_media(media_ids: list[int]) -> None:
-
     for media_id in media_ids:
         queues.enqueue_media(media_id)
 

@@ -63,6 +63,60 @@ def apply_service_error(form: forms.BaseForm, error: ValidationError) -> None:
             form.add_error(target, item)
 
 
+def wall_clock_problem(value: datetime, zone_name: str) -> str | None:
+    """Why a naive wall-clock time cannot be taken as typed in `zone_name`, or None when it can.
+
+    At a clock change a typed time may not exist (spring: 02:30 is skipped) or happen twice (autumn). Moving it
+    silently would open or close a door an hour off what the clerk typed, so the form says so instead."""
+    zone = zoneinfo.ZoneInfo(zone_name)
+
+    def exists(moment: datetime) -> bool:
+        aware = moment.replace(tzinfo=zone)
+        return aware.astimezone(dt_timezone.utc).astimezone(zone).replace(tzinfo=None) == moment
+
+    def twice(moment: datetime) -> bool:
+        return moment.replace(tzinfo=zone, fold=0).utcoffset() != moment.replace(tzinfo=zone, fold=1).utcoffset()
+
+    def edges(odd: Any) -> tuple[datetime, datetime]:
+        """The first and the first-after-last odd minute around `value` (clock changes last minutes to hours)."""
+        minute = timedelta(minutes=1)
+        start = end = value.replace(second=0, microsecond=0)
+        while odd(start - minute):
+            start -= minute
+        while odd(end):
+            end += minute
+        return start, end
+
+    day, typed = f"{value:%a} {value.day} {value:%b %Y}", f"{value:%H:%M}"
+    if not exists(value):
+        start, end = edges(lambda moment: not exists(moment))
+        return (
+            f"{typed} does not exist on {day} in {zone_name}: the clocks go forward from {start:%H:%M} to "
+            f"{end:%H:%M}. Did you mean {end:%H:%M}?"
+        )
+    if twice(value):
+        start, end = edges(twice)
+        return (
+            f"{typed} happens twice on {day} in {zone_name}: the clocks go back from {end:%H:%M} to {start:%H:%M}. "
+            f"Give a time before {start:%H:%M} or from {end:%H:%M} on, so the lock opens when you mean."
+        )
+    return None
+
+
+def make_wall_clock_times_aware(form: forms.BaseForm, data: dict[str, Any], zone_name: str) -> None:
+    """Make every `LocalDateTimeField` of `form` aware in the property's zone; a time that a clock change skips or
+    repeats becomes that field's error. One place for every form, so no datetime field can forget the check."""
+    for name, field in form.fields.items():
+        value = data.get(name)
+        if not isinstance(field, LocalDateTimeField) or value is None or timezone.is_aware(value):
+            continue
+        problem = wall_clock_problem(value, zone_name)
+        if problem:
+            form.add_error(name, ValidationError(problem, code="clock_change"))
+        else:
+            data[name] = make_aware_in(value, zone_name)
+
+
 def make_aware_in(value: datetime | None, zone_name: str) -> datetime | None:
     """A naive wall-clock time in `zone_name` as an aware datetime (DST gaps move forward, as clocks do)."""
     if value is None or timezone.is_aware(value):
@@ -146,8 +200,7 @@ class IssueCodeForm(DashboardForm):
         data = super().clean()
         lock: Lock | None = data.get("lock")
         zone = services.time_zone_of(lock) if lock else settings.TIME_ZONE
-        data["starts_at"] = make_aware_in(data.get("starts_at"), zone)
-        data["ends_at"] = make_aware_in(data.get("ends_at"), zone)
+        make_wall_clock_times_aware(self, data, zone)
         guest = data.get("guest")
         if lock and guest and guest.organisation_id != lock.organisation_id:
             self.add_error("guest", "This guest belongs to another organisation.")
@@ -220,8 +273,7 @@ class ChangeCodeForm(DashboardForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        data["starts_at"] = make_aware_in(data.get("starts_at"), self.code.time_zone)
-        data["ends_at"] = make_aware_in(data.get("ends_at"), self.code.time_zone)
+        make_wall_clock_times_aware(self, data, self.code.time_zone)
         return data
 
     def save(self, *, actor: Any, ip: str | None) -> AccessCode | None:
@@ -267,6 +319,31 @@ class BookStayForm(DashboardForm):
         self.user, self.organisation = user, organisation
         self.fields["unit"].queryset = manageable_units(user, organisation)
 
+    def show_free_units(self, check_in: datetime, check_out: datetime) -> None:
+        """Label each room free, or taken until when, for these times: the desk picks a free room at a glance."""
+        units = self.fields["unit"].queryset
+        taken: dict[int, datetime] = {}
+        open_stays = Stay.objects.filter(
+            unit__in=units,
+            status__in=[Stay.Status.BOOKED, Stay.Status.CHECKED_IN],
+            check_in__lt=check_out,
+            check_out__gt=check_in,
+        )
+        for unit_id, until in open_stays.values_list("unit_id", "check_out"):
+            taken[unit_id] = max(until, taken.get(unit_id, until))
+        this_year = timezone.now().year
+
+        def label(unit: Unit) -> str:
+            until = taken.get(unit.pk)
+            if until is None:
+                return f"{unit} · free"
+            local = timezone.localtime(until, unit.property.tz)
+            year = f" {local.year}" if local.year != this_year else ""
+            when = f"{local:%a} {local.day} {local:%b}{year} {local:%H:%M}"
+            return f"{unit} · taken until {when}"
+
+        self.fields["unit"].label_from_instance = label  # type: ignore[attr-defined]
+
     def clean_guest_phone(self) -> str:
         phone = self.cleaned_data["guest_phone"].strip()
         if phone and not all((c.isascii() and c.isdigit()) or c in "+-() ." for c in phone):
@@ -277,8 +354,7 @@ class BookStayForm(DashboardForm):
         data = super().clean()
         unit: Unit | None = data.get("unit")
         zone = unit.property.time_zone if unit else settings.TIME_ZONE
-        data["check_in"] = make_aware_in(data.get("check_in"), zone)
-        data["check_out"] = make_aware_in(data.get("check_out"), zone)
+        make_wall_clock_times_aware(self, data, zone)
         return data
 
     def _guest(self, organisation: Organisation) -> Guest:
@@ -348,8 +424,7 @@ class OfflinePasswordForm(DashboardForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        data["starts_at"] = make_aware_in(data.get("starts_at"), self.zone)
-        data["ends_at"] = make_aware_in(data.get("ends_at"), self.zone)
+        make_wall_clock_times_aware(self, data, self.zone)
         return data
 
     def preview(self) -> str:
@@ -463,7 +538,6 @@ class UnitsForm(DashboardForm):
     )
 
     def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
-
         super().__init__(*args, **kwargs)
         self.fields["property"].queryset = Property.objects.filter(organisation=organisation).order_by("name")
 

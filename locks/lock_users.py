@@ -244,7 +244,6 @@ def delete_lock_user(lock_user: LockUser, *, actor: Any = None, ip: str | None =
 
 
 def _after_commit_user(lock_user: LockUser) -> None:
-
     transaction.on_commit(lambda: queues.enqueue_lock_user(lock_user.pk))
 
 
@@ -387,7 +386,6 @@ def delete_method(method: UnlockMethod, *, actor: Any = None, ip: str | None = N
 
 
 def _after_commit_method(method: UnlockMethod) -> None:
-
     transaction.on_commit(lambda: queues.enqueue_unlock_method(method.pk))
 
 

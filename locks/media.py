@@ -332,5 +332,4 @@ def retry_media(media: EventMedia) -> None:
 
 
 def _enqueue(media_id: int) -> None:
-
     queues.enqueue_media(media_id)

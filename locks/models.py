@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from typing import Any
 
 from django.conf import settings
@@ -308,6 +309,19 @@ class LockOperation(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.lock}"
 
+    @property
+    def offline_window(self) -> tuple[Any, Any] | None:
+        """When an offline password works: as the cloud answered (rounded to whole hours), else as we asked."""
+
+        if self.kind != self.Kind.OFFLINE_PASSWORD:
+            return None
+        source = self.result if self.result.get("effective_time") else self.params
+        start, end = source.get("effective_time"), source.get("invalid_time")
+        if not start or not end:
+            return None
+        seconds = [int(t) // 1000 if int(t) > 10**11 else int(t) for t in (start, end)]  # the cloud may answer in ms
+        return tuple(datetime.fromtimestamp(t, tz=dt_timezone.utc) for t in seconds)  # type: ignore[return-value]
+
 
 # --- what happened at the door: events, their photos, alerts, remote-unlock requests (issue #6) ---------------
 
@@ -359,7 +373,6 @@ class LockEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-
         return f"{self.get_category_display()} on {self.lock} at {local(self.occurred_at, self):%Y-%m-%d %H:%M %Z}"
 
 

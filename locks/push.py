@@ -167,7 +167,6 @@ def _on_status(lock: Lock, report: StatusReport) -> str:
 
 
 def _sync_soon(lock: Lock, *, urgent: bool) -> bool:
-
     if not events.streams_for(lock.kind):
         return False
     return queues.enqueue_events_sync_soon(lock.pk, urgent=urgent)

@@ -12,6 +12,7 @@ import logging
 import secrets
 import time
 import uuid
+import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -112,6 +113,75 @@ class WeeklySchedule:
             raise ValidationError({"schedule_end": "The end time must be after the start time on the same day."})
 
 
+DAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+FEW_OCCURRENCES = 4  # fewer openings than this inside its validity and a weekly code is probably a mistake
+WEEKLY_DEFAULT_VALIDITY = timedelta(days=91)  # what the issue form proposes for a weekly code: about three months
+
+
+def weekly_openings(
+    schedule: WeeklySchedule, starts_at: datetime, ends_at: datetime, zone_name: str, *, limit: int = FEW_OCCURRENCES
+) -> list[datetime]:
+    """The schedule's first openings (local start of each day's window) that overlap the validity, up to `limit`.
+
+    Counted on the property's calendar: the lock keeps local hours, so "Monday 09:00" is Monday in that zone."""
+
+    zone = zoneinfo.ZoneInfo(zone_name)
+    day, last = starts_at.astimezone(zone).date(), ends_at.astimezone(zone).date()
+    openings: list[datetime] = []
+    while day <= last and len(openings) < limit:
+        if day.weekday() in schedule.days:
+            midnight = datetime.combine(day, datetime.min.time(), tzinfo=zone)
+            opens = midnight + timedelta(minutes=schedule.start_minute)
+            closes = midnight + timedelta(minutes=schedule.end_minute)
+            if opens < ends_at and closes > starts_at:
+                openings.append(opens)
+        day += timedelta(days=1)
+    return openings
+
+
+def _validate_openings(
+    schedule: WeeklySchedule, starts_at: datetime, ends_at: datetime, zone_name: str, *, field: str
+) -> None:
+    """A weekly code whose validity holds none of its days would be "on the lock" and never open: refuse it."""
+    if weekly_openings(schedule, starts_at, ends_at, zone_name, limit=1):
+        return
+
+    zone = zoneinfo.ZoneInfo(zone_name)
+    days = " or ".join(DAY_NAMES[d] for d in sorted(schedule.days))
+    hours = "{:02d}:{:02d}–{:02d}:{:02d}".format(*divmod(schedule.start_minute, 60), *divmod(schedule.end_minute, 60))
+    start, end = (_day_and_time(timezone.localtime(moment, zone), year=True) for moment in (starts_at, ends_at))
+    raise ValidationError(
+        {
+            field: f"From {start} to {end} ({zone_name}) there is no {days} {hours}: this code could never open. "
+            "Make it valid for longer or choose other days."
+        }
+    )
+
+
+def _day_and_time(moment: datetime, *, year: bool = False) -> str:
+    """'Mon 7 Jan 09:00' (with the year when asked), as the pages write dates."""
+    return f"{moment:%a} {moment.day} {moment:%b}" + (f" {moment.year}" if year else "") + f" {moment:%H:%M}"
+
+
+def openings_note(code: AccessCode) -> str:
+    """For a weekly code that opens only a few times inside its validity: how many, and when; else ''."""
+    schedule = _weekly_schedule_of(code)
+    if schedule is None:
+        return ""
+    openings = weekly_openings(schedule, max(code.starts_at, timezone.now()), code.ends_at, code.time_zone)
+    if not openings or len(openings) >= FEW_OCCURRENCES:
+        return ""
+    times = "time" if len(openings) == 1 else "times"
+    when = ", ".join(_day_and_time(moment) for moment in openings)
+    return f"“{code.label}” opens only {len(openings)} {times} before it ends ({when}): is its validity long enough?"
+
+
+def _weekly_schedule_of(code: AccessCode) -> WeeklySchedule | None:
+    if code.kind != AccessCode.Kind.WEEKLY or code.schedule_start_minute is None or code.schedule_end_minute is None:
+        return None
+    return WeeklySchedule(frozenset(code.schedule_days), code.schedule_start_minute, code.schedule_end_minute)
+
+
 def _validate_window(starts_at: datetime, ends_at: datetime, *, now: datetime) -> None:
     if timezone.is_naive(starts_at) or timezone.is_naive(ends_at):
         raise ValidationError("Times must carry a time zone.")
@@ -151,6 +221,8 @@ def issue_access_code(
     _validate_window(starts_at, ends_at, now=timezone.now())
     if kind == AccessCode.Kind.WEEKLY and schedule is None:
         raise ValidationError({"schedule_days": "A weekly code needs its days and times."})
+    if kind == AccessCode.Kind.WEEKLY and schedule is not None:
+        _validate_openings(schedule, starts_at, ends_at, time_zone_of(lock), field="schedule_days")
     if not label.strip():
         raise ValidationError({"label": "Give the code a name, such as the guest's."})
     if pin:
@@ -208,6 +280,9 @@ def change_access_code(
         raise ValidationError("This code is being removed; issue a new one instead.")
     new_start, new_end = starts_at or code.starts_at, ends_at or code.ends_at
     _validate_window(new_start, new_end, now=timezone.now())
+    schedule = _weekly_schedule_of(code)
+    if schedule is not None:
+        _validate_openings(schedule, new_start, new_end, code.time_zone, field="ends_at")
     if pin and pin != code.pin:
         if code.lock.kind in (LockKind.BLE, LockKind.BLE_GATEWAY):
             raise ValidationError({"pin": "Bluetooth locks cannot change a code's PIN; issue a new code instead."})
@@ -271,7 +346,6 @@ def _touch(code: AccessCode) -> None:
 
 
 def _enqueue_after_commit(code: AccessCode) -> None:
-
     code_id = code.pk
     transaction.on_commit(lambda: queues.enqueue_converge(code_id))
 

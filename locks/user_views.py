@@ -19,7 +19,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from locks import lock_users, services
-from locks.forms import WEEKDAYS, LocalDateTimeField, apply_service_error, local_input, make_aware_in, minutes_of
+from locks.forms import (
+    WEEKDAYS,
+    LocalDateTimeField,
+    apply_service_error,
+    local_input,
+    make_wall_clock_times_aware,
+    minutes_of,
+)
 from locks.models import Lock, LockUser, UnlockMethod
 from locks.tuya.schedule import format_minutes, weekdays_to_working_day, working_day_to_weekdays
 from locks.views import _lock_for
@@ -124,8 +131,7 @@ class EditUserForm(django_forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if "valid_from" in self.fields:
-            data["valid_from"] = make_aware_in(data.get("valid_from"), self.zone)
-            data["valid_until"] = make_aware_in(data.get("valid_until"), self.zone)
+            make_wall_clock_times_aware(self, data, self.zone)
             start, end = data.get("start_time"), data.get("end_time")
             if (start is None) != (end is None):
                 self.add_error("end_time" if end is None else "start_time", "Give both times, or neither for all day.")

@@ -115,6 +115,7 @@ def property_detail(request: HttpRequest, property_id: int) -> HttpResponse:
         .annotate(
             failed_codes=Count("access_codes", filter=Q(access_codes__status=AccessCode.Status.FAILED)),
             pending_codes=Count("access_codes", filter=Q(access_codes__status__in=UNSETTLED)),
+            set_codes=Count("access_codes", filter=Q(access_codes__status=AccessCode.Status.SET)),
         )
         .order_by("unit__name", "name", "pk")
     )
@@ -177,6 +178,13 @@ def _lock_context(request: HttpRequest, lock: Lock, **extra: Any) -> dict[str, A
             .order_by("-created_at")[:20]
         ),
         "is_hotel": lock.kind == "zigbee_hotel",
+        # Something to show under "Lock tools": a tool this user may use, or past requests.
+        "has_tools": may_manage
+        and (
+            lock.kind in services.OFFLINE_KINDS
+            or lock.kind in services.DYNAMIC_KINDS
+            or lock.kind in ("zigbee", "zigbee_hotel")
+        ),
         "low_battery": LOW_BATTERY,
         "now": timezone.now(),
     }
@@ -197,7 +205,11 @@ def _issue_form(request: HttpRequest, lock: Lock, data: Any = None) -> forms.Iss
         "starts_at": forms.local_input(now, zone),
         "ends_at": forms.local_input(now + timedelta(days=1), zone),
     }
-    return forms.IssueCodeForm(data, user=request.user, organisation=organisation, initial=initial)
+    form = forms.IssueCodeForm(data, user=request.user, organisation=organisation, initial=initial)
+    # A weekly code valid for one day would open once at most: app.js proposes this end when "Weekly" is chosen.
+    weekly_until = forms.local_input(now + services.WEEKLY_DEFAULT_VALIDITY, zone)
+    form.fields["ends_at"].widget.attrs["data-weekly-default"] = weekly_until
+    return form
 
 
 @login_required
@@ -230,6 +242,8 @@ def issue_code(request: HttpRequest, lock_id: int) -> HttpResponse:
         # A plain post with errors: the whole page, the form filled in, the errors beside the fields.
         return render(request, "locks/lock_detail.html", context, status=400)
     messages.success(request, f"Code “{code.label}” is on its way to the lock; its status updates below.")
+    if note := services.openings_note(code):
+        messages.warning(request, note)
     if request.htmx:
         # Not a redirect to "#code-N": the browser does not reload for a new fragment of the same page.
         return HttpResponseClientRefresh()
@@ -237,7 +251,6 @@ def issue_code(request: HttpRequest, lock_id: int) -> HttpResponse:
 
 
 def lock_url(lock: Lock) -> str:
-
     return reverse("locks:lock", args=[lock.pk])
 
 
@@ -315,6 +328,8 @@ def code_edit(request: HttpRequest, code_id: int) -> HttpResponse:
         form = forms.ChangeCodeForm(request.POST, code=code)
         if form.is_valid() and (changed := form.save(actor=request.user, ip=client_ip(request))) is not None:
             notice = "Changing: the lock keeps the old window and PIN until it confirms the new ones."
+            if note := services.openings_note(changed):
+                notice = f"{notice} {note}"
             if request.htmx:
                 return _render_row(request, changed, notice=notice)
             messages.success(request, f"{changed.label}: {notice}")
@@ -429,7 +444,12 @@ def _operation_for(request: HttpRequest, operation_id: int) -> LockOperation:
 @require_GET
 def operation_row(request: HttpRequest, operation_id: int) -> HttpResponse:
     operation = _operation_for(request, operation_id)
-    context = {"operation": operation, "lock": operation.lock, "may_manage": _may_manage(request, operation.lock)}
+    context = {
+        "operation": operation,
+        "lock": operation.lock,
+        "may_manage": _may_manage(request, operation.lock),
+        "time_zone": services.time_zone_of(operation.lock),
+    }
     return render(request, "locks/lock_detail.html#operation-row", context)
 
 
@@ -437,7 +457,12 @@ def operation_row(request: HttpRequest, operation_id: int) -> HttpResponse:
 @require_POST
 def operation_reveal(request: HttpRequest, operation_id: int) -> HttpResponse:
     operation = _operation_for(request, operation_id)
-    context: dict[str, Any] = {"operation": operation, "lock": operation.lock, "may_manage": True}
+    context: dict[str, Any] = {
+        "operation": operation,
+        "lock": operation.lock,
+        "may_manage": True,
+        "time_zone": services.time_zone_of(operation.lock),
+    }
     try:
         context["secret"] = services.reveal_operation_secret(operation, actor=request.user, ip=client_ip(request))
     except ValidationError as refused:
@@ -526,7 +551,6 @@ def _setup_membership(request: HttpRequest) -> Membership:
 
 
 def _setup_context(request: HttpRequest, membership: Membership, **extra: Any) -> dict[str, Any]:
-
     organisation = membership.organisation
     accounts = CloudAccount.objects.filter(organisation=organisation).annotate(lock_count=Count("locks"))
     locks = Lock.objects.filter(organisation=organisation).select_related("unit__property", "cloud_account")
@@ -547,7 +571,6 @@ def _setup_context(request: HttpRequest, membership: Membership, **extra: Any) -
 
 
 def _regions() -> list[str]:
-
     return [*REGIONS]
 
 
@@ -626,7 +649,6 @@ def cloud_account_row(request: HttpRequest, account_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def lock_attach(request: HttpRequest, lock_id: int) -> HttpResponse:
-
     membership = _setup_membership(request)
     lock = get_object_or_404(Lock, pk=lock_id, organisation=membership.organisation)
     raw = request.POST.get("unit", "")

@@ -119,7 +119,6 @@ class LocalTimesAdmin(admin.ModelAdmin):
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> Any:
-
         obj = self.get_object(request, unquote(object_id))
         zone = zone_name(obj) if obj is not None else timezone.get_default_timezone_name()
         context = {"subtitle": f"{obj} · times in {zone}", **(extra_context or {})}
@@ -211,7 +210,6 @@ class ServiceAddMixin:
         raise NotImplementedError
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None) -> Any:
-
         modeladmin: Any = self
         if not modeladmin.has_add_permission(request):
             raise PermissionDenied
@@ -314,7 +312,6 @@ class StayAdmin(ServiceAddMixin, ScopedAdmin):
     actions = ["check_out", "cancel"]
 
     def service_form(self, request: HttpRequest, data: Any = None) -> Any:
-
         return BookStayForm(data, user=request.user)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -328,7 +325,6 @@ class StayAdmin(ServiceAddMixin, ScopedAdmin):
 
     @admin.action(description="Check out (remove their codes)", permissions=["manage"])
     def check_out(self, request: HttpRequest, queryset: QuerySet[Stay]) -> None:
-
         def run(stay: Stay) -> None:
             _check_may_manage(request, stay)
             services.check_out_stay(stay, actor=request.user, ip=client_ip(request))
@@ -337,7 +333,6 @@ class StayAdmin(ServiceAddMixin, ScopedAdmin):
 
     @admin.action(description="Cancel (remove their codes)", permissions=["manage"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[Stay]) -> None:
-
         def run(stay: Stay) -> None:
             _check_may_manage(request, stay)
             services.cancel_stay(stay, actor=request.user, ip=client_ip(request))

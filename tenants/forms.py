@@ -10,7 +10,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 
-from locks.forms import LocalDateTimeField, local_input, make_aware_in, manageable_units
+from locks.forms import LocalDateTimeField, local_input, make_wall_clock_times_aware, manageable_units
 from tenants.models import Stay, Unit
 
 
@@ -52,8 +52,7 @@ class StayDatesForm(StayForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         zone = self.stay.unit.property.time_zone
-        data["check_in"] = make_aware_in(data.get("check_in"), zone)
-        data["check_out"] = make_aware_in(data.get("check_out"), zone)
+        make_wall_clock_times_aware(self, data, zone)
         return data
 
 

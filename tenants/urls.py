@@ -6,6 +6,7 @@ app_name = "desk"
 
 urlpatterns = [
     path("", views.today, name="today"),
+    path("rooms/", views.rooms, name="rooms"),
     path("stays/", views.stays, name="stays"),
     path("stays/<int:stay_id>/", views.stay_detail, name="stay"),
     path("stays/<int:stay_id>/removal/", views.stay_removal, name="stay-removal"),

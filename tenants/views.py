@@ -23,13 +23,21 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.forms import BaseForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from audit.services import audit
 from locks import services
-from locks.forms import BookStayForm, apply_service_error, default_check_out, local_input
+from locks.forms import (
+    BookStayForm,
+    LocalDateTimeField,
+    apply_service_error,
+    default_check_out,
+    local_input,
+    make_aware_in,
+)
 from locks.models import AccessCode
 from tenants import notify
 from tenants.context import SESSION_KEY, membership_or_404, memberships_of
@@ -138,6 +146,51 @@ def _check_in_defaults(form: BookStayForm) -> dict[str, Any]:
     }
 
 
+def _free_rooms(form: BookStayForm, data: Any = None) -> None:
+    """Label the room picker free/taken for the form's times (posted, or else the defaults); the picker asks again
+    (`rooms`) when the times change."""
+
+    units = form.fields["unit"].queryset
+    values = data if data is not None else (form.data if form.is_bound else form.initial)
+    raw = str(values.get("unit") or "")
+    chosen = units.filter(pk=int(raw)).first() if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+    first = chosen or units.first()
+    zone = first.property.time_zone if first else settings.TIME_ZONE
+    try:
+        times = [
+            make_aware_in(LocalDateTimeField().clean(values.get(name)), zone) for name in ("check_in", "check_out")
+        ]
+    except ValidationError:
+        return
+    if times[0] and times[1] and times[0] < times[1]:
+        form.show_free_units(times[0], times[1])
+    # The times ask (they stay in the page; the picker is replaced), and the answer for the last times typed wins.
+    for name in ("check_in", "check_out"):
+        form.fields[name].widget.attrs.update(
+            {
+                "hx-get": reverse("desk:rooms"),
+                "hx-trigger": "change",
+                "hx-include": "#id_check_in, #id_check_out, #id_unit",
+                "hx-target": "#id_unit",
+                "hx-select": "#id_unit",
+                "hx-swap": "outerHTML",
+                "hx-sync": "closest form:replace",
+            }
+        )
+
+
+@login_required
+def rooms(request: HttpRequest) -> HttpResponse:
+    """The room picker again, labelled for the times now on the check-in form."""
+    membership = membership_or_404(request)
+    _require_act(membership)
+    form = BookStayForm(
+        user=request.user, organisation=membership.organisation, initial={"unit": request.GET.get("unit")}
+    )
+    _free_rooms(form, request.GET)
+    return render(request, "tenants/_field.html", {"field": form["unit"]})
+
+
 def _booking_token(raw: str | None) -> uuid.UUID | None:
     try:
         return uuid.UUID(raw or "")
@@ -192,6 +245,8 @@ def today(request: HttpRequest) -> HttpResponse:
     elif _may_act(membership):
         form = BookStayForm(user=request.user, organisation=membership.organisation)
         form.initial = _check_in_defaults(form)
+    if form is not None:
+        _free_rooms(form)
     if form is not None and not form.errors:
         form.fields["unit"].widget.attrs["autofocus"] = True
     arrivals, departures = _today_lists(membership)
@@ -317,11 +372,18 @@ def stay_move(request: HttpRequest, stay_id: int) -> HttpResponse:
     return render(request, "tenants/stay.html", _stay_context(request, membership, stay, move_form=form))
 
 
-def _end(request: HttpRequest, stay_id: int, service: Any, done: str) -> HttpResponse:
+def _end(
+    request: HttpRequest, stay_id: int, service: Any, done: str, confirm: dict[str, str] | None = None
+) -> HttpResponse:
+    """End (or check in) a stay. With `confirm`, the first POST only asks: a page with the consequences and a second
+    button, so a stray click cannot take an in-house guest's code off the lock (works without JavaScript)."""
     membership, stay = _get_stay(request, stay_id)
     _require_act(membership)
     if ended := _ended(request, stay):
         return ended
+    if confirm is not None and request.POST.get("confirmed") != "yes":
+        context = {"nav": "stays", "stay": stay, "now": timezone.now(), **confirm}
+        return render(request, "tenants/stay_confirm.html", context)
     service(stay, actor=request.user, ip=client_ip(request))
     messages.success(request, done)
     return _back_to_stay(request, stay)
@@ -330,7 +392,9 @@ def _end(request: HttpRequest, stay_id: int, service: Any, done: str) -> HttpRes
 @require_POST
 @login_required
 def stay_check_out(request: HttpRequest, stay_id: int) -> HttpResponse:
-    return _end(request, stay_id, services.check_out_stay, "Checked out: the code is being removed from the lock.")
+    confirm = {"question": "Check this guest out?", "button": "Yes, check out", "action": "desk:stay-check-out"}
+    done = "Checked out: the code is being removed from the lock."
+    return _end(request, stay_id, services.check_out_stay, done, confirm)
 
 
 @require_POST
@@ -343,7 +407,9 @@ def stay_check_in(request: HttpRequest, stay_id: int) -> HttpResponse:
 @require_POST
 @login_required
 def stay_cancel(request: HttpRequest, stay_id: int) -> HttpResponse:
-    return _end(request, stay_id, services.cancel_stay, "Stay cancelled: its code is being removed from the lock.")
+    confirm = {"question": "Cancel this stay?", "button": "Yes, cancel the stay", "action": "desk:stay-cancel"}
+    done = "Stay cancelled: its code is being removed from the lock."
+    return _end(request, stay_id, services.cancel_stay, done, confirm)
 
 
 @require_POST

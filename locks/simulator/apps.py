@@ -8,8 +8,10 @@ class SimulatorConfig(AppConfig):
     verbose_name = "Tuya cloud simulator"
 
     def ready(self) -> None:
+        from locks.simulator import checks  # noqa: F401  (registers the deployment check)
+
         # The embedded simulator is reached through runserver in development; see devserver.py for why.
-        if settings.DEBUG:
+        if settings.EMBEDDED_SIMULATOR:
             from locks.simulator.devserver import keep_tuya_headers_in_devserver
 
             keep_tuya_headers_in_devserver()

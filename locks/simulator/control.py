@@ -6,16 +6,20 @@ as HTML forms are on the control page (controlpage.py).
 
 from __future__ import annotations
 
+import hmac
 import json
+import re
+import secrets
+import string
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from locks.simulator import clock, delivery, devices, faults, lockstate
-from locks.simulator.models import SimDevice, SimEvent, SimFault
+from locks.simulator import clock, conf, delivery, devices, faults, lockstate, transport
+from locks.simulator.models import SimDevice, SimEvent, SimFault, SimProject
 
 
 def _body(request: HttpRequest) -> dict[str, Any]:
@@ -56,6 +60,51 @@ def device_list(request: HttpRequest) -> HttpResponse:
     except (ValueError, TypeError) as exc:
         return _error(str(exc))
     return JsonResponse(devices.world_json(device), status=201)
+
+
+# What Tuya's IoT platform hands out for a cloud project: an access id of 20 and a secret of 32 letters and digits.
+_ACCESS_ID = re.compile(r"[A-Za-z0-9]{1,64}")
+_SECRET = re.compile(r"[A-Za-z0-9]{32}")
+
+
+def _random_text(length: int) -> str:
+    return "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(length))
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def project_list(request: HttpRequest) -> HttpResponse:
+    """Cloud projects, as created on Tuya's IoT platform: each has its own credentials and sees only the devices
+    linked to it (devices.create_device's access_id). The configured project (TUYA_ACCESS_ID) always exists.
+
+    POST {"access_id", "secret"} (either may be left out to have one made) creates a project and answers 201 with
+    its credentials; the same again answers 200, an existing access id with another secret 409."""
+    if request.method == "GET":
+        others = SimProject.objects.order_by("created_at").values_list("access_id", flat=True)
+        projects = [{"access_id": conf.access_id(), "configured": True}]
+        projects += [{"access_id": access_id, "configured": False} for access_id in others]
+        return JsonResponse({"projects": projects})
+    try:
+        data = _body(request)
+    except ValueError as exc:
+        return _error(str(exc))
+    access_id = str(data.get("access_id") or "") or _random_text(20)
+    secret = str(data.get("secret") or "") or _random_text(32)
+    if not _ACCESS_ID.fullmatch(access_id):
+        return _error("access_id must be 1 to 64 letters or digits")
+    if not _SECRET.fullmatch(secret):
+        return _error("secret must be 32 letters or digits, like a Tuya access secret")
+    created = False
+    if transport.project_secret(access_id) is None and access_id != conf.access_id():
+        try:
+            with transaction.atomic():
+                SimProject.objects.create(access_id=access_id, secret=secret)
+            created = True
+        except IntegrityError:  # created meanwhile by another request: compared below like any existing one
+            pass
+    if not created and not hmac.compare_digest(transport.project_secret(access_id) or "", secret):
+        return _error("a project with this access_id exists, with another secret", 409)
+    return JsonResponse({"access_id": access_id, "secret": secret, "created": created}, status=201 if created else 200)
 
 
 def _as_bool(value: Any) -> bool:

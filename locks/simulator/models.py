@@ -9,7 +9,8 @@ from locks.simulator.kinds import KIND_CHOICES
 
 
 class SimProject(models.Model):
-    """A cloud project besides the configured one (conf.access_id()), e.g. the signing vectors' example."""
+    """A cloud project besides the configured one (conf.access_id()): created through the world API (`POST
+    /_sim/projects`, e.g. one per demo organisation) or by tests (the signing vectors' example)."""
 
     access_id = models.CharField(max_length=64, unique=True)
     secret = models.CharField(max_length=64)

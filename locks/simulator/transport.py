@@ -16,8 +16,10 @@ from locks.simulator.models import SimProject, SimToken
 
 
 def _header(request: HttpRequest, name: str) -> str:
-    # Tuya's headers have underscores (client_id, access_token); WSGI folds both '-' and '_' to '_'.
-    return str(request.META.get("HTTP_" + name.upper().replace("-", "_"), ""))
+    # As the client sent it, whatever it is named: request.headers finds Content-Type and Content-Length, which WSGI
+    # keeps without the HTTP_ prefix, and matches names case-insensitively with '-' and '_' alike (WSGI folds both,
+    # and Tuya's own headers have underscores: client_id, access_token).
+    return str(request.headers.get(name, ""))
 
 
 def project_secret(access_id: str) -> str | None:

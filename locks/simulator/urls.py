@@ -17,6 +17,7 @@ urlpatterns: list[URLPattern] = [
     path("_sim/devices/<str:device_id>/passwords", control.device_passwords, name="passwords"),
     path("_sim/devices/<str:device_id>/events", control.device_events, name="events"),
     path("_sim/faults", control.fault_list, name="faults"),
+    path("_sim/projects", control.project_list, name="projects"),
     path("_sim/devices/<str:device_id>/present", world.present, name="present"),
     path("_sim/devices/<str:device_id>/doorbell", world.doorbell, name="doorbell"),
     path("_sim/devices/<str:device_id>/alarm", world.alarm, name="alarm"),

@@ -26,6 +26,8 @@ def zone_name(owner: Any) -> str:
         return owner.time_zone or settings.TIME_ZONE
     if hasattr(owner, "property_id"):  # a unit
         return owner.property.time_zone or settings.TIME_ZONE
+    if hasattr(owner, "unit_id"):  # a stay
+        return zone_name(owner.unit) if owner.unit_id else settings.TIME_ZONE
     for link in ("lock", "event"):  # an alert, a request, a record, its photo
         linked = getattr(owner, link, None)
         if linked is not None:

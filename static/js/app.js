@@ -31,6 +31,15 @@ function syncScheduleFieldsets(root) {
     const update = () => { schedule.hidden = kind.value !== "weekly"; };
     kind.addEventListener("change", update);
     update();
+    // A weekly code gets months of validity by default (a one-day window holds one opening at most), unless the
+    // end was already typed; switching back restores the one-day default.
+    const until = form.querySelector("input[name=ends_at][data-weekly-default]");
+    if (!until) return;
+    const daily = until.value;
+    kind.addEventListener("change", () => {
+      if (kind.value === "weekly" && until.value === daily) until.value = until.dataset.weeklyDefault;
+      else if (kind.value !== "weekly" && until.value === until.dataset.weeklyDefault) until.value = daily;
+    });
   });
 }
 document.addEventListener("DOMContentLoaded", () => syncScheduleFieldsets(document));

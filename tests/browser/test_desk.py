@@ -52,7 +52,17 @@ def test_check_in_by_keyboard_reveal_open_check_out_and_the_pin_stops_working(
     pin = revealed.inner_text()
     assert world.opens(lock.device_id, pin)
 
+    # Check out asks first: a stray click changes nothing (issue 11, D.18).
     page.get_by_role("button", name="Check out").click()
+    expect(page.get_by_role("heading", name="Check this guest out?")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("can no longer open the door")
+    screenshot(page, "stay-check-out-confirm")
+    page.get_by_role("link", name="No, keep the stay").click()
+    expect(page.locator(".code-status .chip")).to_have_text("On the lock")
+    assert Stay.objects.get().status == Stay.Status.CHECKED_IN
+    assert world.opens(lock.device_id, pin)
+    page.get_by_role("button", name="Check out").click()
+    page.get_by_role("button", name="Yes, check out").click()
     expect(page.locator("#removal")).to_have_text("Code removed from the lock.", timeout=SETTLE)
     expect(page.locator(".code-status .chip")).to_have_text("Removed from the lock", timeout=SETTLE)
     assert not world.opens(lock.device_id, pin)
@@ -61,6 +71,33 @@ def test_check_in_by_keyboard_reveal_open_check_out_and_the_pin_stops_working(
     page.goto("/desk/")
     expect(page.locator("#arrivals-title")).to_contain_text("1")
     screenshot(page, "desk-desktop")
+
+
+def test_cancel_asks_first_also_without_javascript(
+    browser: Any, live_server: Any, front_desk: Any, make_lock: Callable[..., Lock], unit: Unit, workers: None
+) -> None:
+    make_lock("wifi")
+    guest = Guest.objects.create(organisation=unit.property.organisation, name="Ada Lovelace")
+    now = timezone.now()
+    stay = services.book_stay(unit=unit, guest=guest, check_in=now, check_out=now + timedelta(days=2))
+    context = browser.new_context(base_url=live_server.url, viewport=DESKTOP, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto("/accounts/login/")
+        page.get_by_label("Username").fill(DESK[0])
+        page.get_by_label("Password").fill(DESK[1])
+        page.get_by_role("button", name="Sign in").click()
+        page.goto(f"/desk/stays/{stay.pk}/")
+        page.get_by_role("button", name="Cancel stay").click()
+        expect(page.get_by_role("heading", name="Cancel this stay?")).to_be_visible()
+        stay.refresh_from_db()
+        assert stay.status == Stay.Status.CHECKED_IN  # only asked
+        page.get_by_role("button", name="Yes, cancel the stay").click()
+        expect(page.locator("main")).to_contain_text("Stay cancelled")
+        stay.refresh_from_db()
+        assert stay.status == Stay.Status.CANCELLED
+    finally:
+        context.close()
 
 
 def other_organisations_stay() -> Stay:
@@ -148,3 +185,35 @@ def test_the_slip_shows_qr_and_pin_to_the_desk_and_a_viewer_sees_neither(
     refused = page.request.post(f"/desk/stays/{stay.pk}/slip/", headers={"X-CSRFToken": token})
     assert refused.status == 403
     assert pin not in refused.text()
+
+
+def test_the_room_picker_says_which_rooms_are_free_for_the_times_on_the_form(
+    signed_in: Callable[..., Any], front_desk: Any, make_lock: Callable[..., Lock], unit: Unit, workers: None
+) -> None:
+    make_lock("wifi")
+    spare = Unit.objects.create(property=unit.property, name="Room 14")
+    Lock.objects.create(
+        organisation=unit.property.organisation,
+        cloud_account=CloudAccount.objects.get(),
+        unit=spare,
+        device_id="spare-door",
+        name="Room 14 door",
+        kind="wifi",
+    )
+    guest = Guest.objects.create(organisation=unit.property.organisation, name="Ada Lovelace")
+    now = timezone.now()
+    services.book_stay(unit=unit, guest=guest, check_in=now, check_out=now + timedelta(days=2))
+    page = signed_in(*DESK)
+    page.goto("/desk/")
+    picker = page.get_by_label("Room or unit")
+    expect(picker.locator("option", has_text="Room 12 · taken until")).to_have_count(1)
+    expect(picker.locator("option", has_text="Room 14 · free")).to_have_count(1)
+    picker.select_option(label="Canal Hotel · Room 14 · free")
+    later = (now + timedelta(days=5)).astimezone(unit.property.tz)
+    page.get_by_label("Check-in").fill(later.strftime("%Y-%m-%dT14:00"))
+    page.get_by_label("Check-out").fill((later + timedelta(days=1)).strftime("%Y-%m-%dT11:00"))
+    page.get_by_label("Check-out").blur()  # "change" fires: the picker is asked again for these times
+    picker = page.get_by_label("Room or unit")
+    expect(picker.locator("option", has_text="Room 12 · free")).to_have_count(1)
+    expect(picker).to_have_value(str(spare.pk))  # the choice survives the refresh
+    screenshot(page, "desk-room-picker")

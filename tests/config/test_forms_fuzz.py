@@ -343,7 +343,7 @@ def test_every_dashboard_form_is_fuzzed() -> None:
 _GET_ONLY = {
     "portfolio", "setup", "activity", "property_detail", "lock_detail", "code_row", "operation_row", "alert_list",
     "remote_unlock_panel", "remote_unlock_row", "lock_users_page", "unlock_method_row", "event_media",
-    "cloud_account_row", "stays", "stay_detail", "stay_removal", "code_status",
+    "cloud_account_row", "stays", "stay_detail", "stay_removal", "code_status", "rooms",
 }  # fmt: skip
 
 

@@ -3,20 +3,26 @@ compressed static files with hashed names. Each case runs manage.py in a fresh p
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import secrets
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from django.test import Client, override_settings
+from django.urls import Resolver404, clear_url_caches, resolve
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def production_env(var_dir: Path, **overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SECURE_", "SESSION_", "CSRF_"))}
+    unset = ("DJANGO_", "SECURE_", "SESSION_", "CSRF_", "EMBEDDED_SIMULATOR")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(unset)}
     env.update(
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(50),
@@ -86,3 +92,58 @@ def test_collected_static_files_are_served_compressed_with_hashed_names(tmp_path
     status, encoding, cache = response.split(" ", 2)
     assert (status, encoding) == ("200", "gzip")
     assert "immutable" in cache
+
+
+def test_the_embedded_simulator_on_in_production_fails_the_deployment_checks(tmp_path: Path) -> None:
+    # Unauthenticated and CSRF-exempt, it would let anyone create devices and read PINs: never on in production.
+    result = manage(production_env(tmp_path, EMBEDDED_SIMULATOR="true"), "check", "--deploy")
+    assert result.returncode != 0
+    assert "simulator.E001" in result.stderr + result.stdout
+    assert "EMBEDDED_SIMULATOR" in result.stderr + result.stdout
+    # Only the deployment checks say so: the simulator's own processes (manage.py tuya_simulator) still start.
+    assert manage(production_env(tmp_path, EMBEDDED_SIMULATOR="true"), "check").returncode == 0
+
+
+def test_the_embedded_simulator_in_debug_passes_the_deployment_check_for_it(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "EMBEDDED_SIMULATOR"))}
+    env.update(DEBUG="true", EMBEDDED_SIMULATOR="true", VAR_DIR=str(tmp_path))
+    result = manage(env, "check", "--deploy")
+    assert "simulator.E001" not in result.stderr + result.stdout
+
+
+@contextlib.contextmanager
+def urlconf_with(embedded_simulator: bool) -> Iterator[None]:
+    """config.urls as imported with EMBEDDED_SIMULATOR so (the setting is read when the URLconf loads)."""
+    import config.urls
+
+    def reload() -> None:
+        importlib.reload(config.urls)
+        clear_url_caches()
+
+    try:
+        with override_settings(EMBEDDED_SIMULATOR=embedded_simulator):
+            reload()
+            yield
+    finally:
+        reload()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/tuya-sim/_sim/devices"),
+        ("get", "/tuya-sim/_sim/devices"),
+        ("get", "/tuya-sim/_sim/"),
+        ("get", "/tuya-sim/_sim/devices/vdevo0000/passwords"),
+        ("get", "/tuya-sim/v1.0/token?grant_type=1"),
+        ("post", "/tuya-sim/v1.0/devices/vdevo0000/door-lock/password-ticket"),
+    ],
+)
+def test_the_simulator_is_not_mounted_when_the_setting_is_off(method: str, path: str) -> None:
+    with urlconf_with(embedded_simulator=False):
+        assert getattr(Client(), method)(path).status_code == 404
+        with pytest.raises(Resolver404):
+            resolve(path.partition("?")[0])
+    with urlconf_with(embedded_simulator=True):
+        assert resolve(path.partition("?")[0]).namespace == "simulator"

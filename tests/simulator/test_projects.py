@@ -91,3 +91,56 @@ def test_the_migration_gives_existing_devices_the_configured_project(transaction
     finally:
         call_command("migrate", "simulator", verbosity=0)
     assert SimDevice.objects.get(pk="vdevoold").access_id == conf.access_id()
+
+
+def _project(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    response = Client().post(f"{PREFIX}/_sim/projects", body, "application/json")
+    return response.status_code, dict(json.loads(response.content))
+
+
+def test_a_project_created_through_the_world_api_sees_only_its_own_devices(tuya):
+    status, made = _project({"access_id": OTHER_ID, "secret": OTHER_SECRET})
+    assert (status, made) == (201, {"access_id": OTHER_ID, "secret": OTHER_SECRET, "created": True})
+    other = TuyaTestClient(OTHER_ID, OTHER_SECRET)
+    other.connect()
+    theirs, mine = _create(kind="wifi", access_id=OTHER_ID), _create(kind="wifi")
+    query = {"page_size": 20}
+    assert [d["id"] for d in other.ok("GET", "/v2.0/cloud/thing/device", query)] == [theirs["id"]]
+    assert [d["id"] for d in tuya.ok("GET", "/v2.0/cloud/thing/device", query)] == [mine["id"]]
+    assert other.request("GET", f"/v1.0/devices/{mine['id']}")["code"] == 1106
+    listed = json.loads(Client().get(f"{PREFIX}/_sim/projects").content)["projects"]
+    assert listed == [
+        {"access_id": conf.access_id(), "configured": True},
+        {"access_id": OTHER_ID, "configured": False},
+    ]
+
+
+def test_creating_a_project_again_is_idempotent_and_another_secret_is_refused():
+    assert _project({"access_id": OTHER_ID, "secret": OTHER_SECRET})[0] == 201
+    assert _project({"access_id": OTHER_ID, "secret": OTHER_SECRET}) == (
+        200,
+        {"access_id": OTHER_ID, "secret": OTHER_SECRET, "created": False},
+    )
+    status, reply = _project({"access_id": OTHER_ID, "secret": "X" * 32})
+    assert status == 409
+    assert OTHER_SECRET not in json.dumps(reply)
+    assert _project({"access_id": conf.access_id(), "secret": conf.access_secret()})[0] == 200
+    assert _project({"access_id": conf.access_id(), "secret": "X" * 32})[0] == 409
+    assert SimProject.objects.count() == 1
+
+
+def test_a_project_without_credentials_gets_them_made():
+    status, made = _project({})
+    assert status == 201
+    assert len(made["access_id"]) == 20
+    assert len(made["secret"]) == 32
+    client = TuyaTestClient(made["access_id"], made["secret"])
+    assert client.connect()["success"]
+
+
+@pytest.mark.parametrize(
+    "body", [{"access_id": "x" * 65}, {"access_id": "a b"}, {"secret": "short"}, {"secret": "é" * 32}]
+)
+def test_malformed_project_credentials_are_400(body):
+    assert _project(body)[0] == 400
+    assert not SimProject.objects.exists()

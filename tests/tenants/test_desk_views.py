@@ -244,13 +244,40 @@ def test_moving_room_moves_the_code(desk: Client, stay: Stay, org: Any, unit: Un
     assert [c.lock.name for c in stay.access_codes.exclude(desired="removed")] == ["Room 14 door"]
 
 
+@pytest.mark.parametrize(
+    ("name", "button"), [("desk:stay-check-out", "Yes, check out"), ("desk:stay-cancel", "Yes, cancel")]
+)
+def test_check_out_and_cancel_ask_first_and_a_stray_click_changes_nothing(
+    desk: Client, stay: Stay, name: str, button: str
+) -> None:
+    code = stay.access_codes.get()
+    asked = desk.post(reverse(name, args=[stay.pk]))  # the button on the stay page, no JavaScript needed
+    html = asked.content.decode()
+    assert asked.status_code == 200
+    assert button in html
+    assert 'name="confirmed" value="yes"' in html
+    assert "can no longer open the door" in html  # the guest is in the house
+    assert reverse("desk:stay", args=[stay.pk]) in html  # and a way back
+    stay.refresh_from_db()
+    code.refresh_from_db()
+    assert stay.status == Stay.Status.CHECKED_IN
+    assert code.desired == AccessCode.Desired.ACTIVE
+    done = desk.post(reverse(name, args=[stay.pk]), {"confirmed": "yes"})
+    assert done.status_code == 302
+    stay.refresh_from_db()
+    assert stay.status != Stay.Status.CHECKED_IN
+    assert stay.access_codes.get().desired == AccessCode.Desired.REMOVED
+
+
 def test_check_out_then_removal_is_shown_until_confirmed(desk: Client, stay: Stay) -> None:
-    response = desk.post(reverse("desk:stay-check-out", args=[stay.pk]), follow=True)
+    response = desk.post(reverse("desk:stay-check-out", args=[stay.pk]), {"confirmed": "yes"}, follow=True)
     html = response.content.decode()
     assert "Removing the code from the lock" in html
     assert 'hx-trigger="every 2s"' in html
     assert Stay.objects.get().status == Stay.Status.CHECKED_OUT
+    assert "Show PIN" not in html  # a code on its way off the lock is nothing to hand over
     AccessCode.objects.filter(stay=stay).update(status=AccessCode.Status.REMOVED)  # the lock confirmed it
+    assert "Show PIN" not in desk.get(reverse("desk:stay", args=[stay.pk])).content.decode()
     html = desk.get(reverse("desk:stay-removal", args=[stay.pk])).content.decode()
     assert "Code removed from the lock." in html
     assert "hx-trigger" not in html
@@ -258,8 +285,8 @@ def test_check_out_then_removal_is_shown_until_confirmed(desk: Client, stay: Sta
 
 def test_stale_actions_on_an_ended_stay_say_so_instead_of_failing(desk: Client, stay: Stay) -> None:
     seen = stay.updated_at.isoformat()
-    desk.post(reverse("desk:stay-check-out", args=[stay.pk]))
-    again = desk.post(reverse("desk:stay-check-out", args=[stay.pk]), follow=True)
+    desk.post(reverse("desk:stay-check-out", args=[stay.pk]), {"confirmed": "yes"})
+    again = desk.post(reverse("desk:stay-check-out", args=[stay.pk]), {"confirmed": "yes"}, follow=True)
     assert b"already checked out" in again.content
     cancel = desk.post(reverse("desk:stay-cancel", args=[stay.pk]), follow=True)
     assert b"already checked out" in cancel.content
@@ -446,3 +473,47 @@ def test_a_booked_guest_who_arrives_is_checked_in_from_the_stay_page(desk: Clien
     later.refresh_from_db()
     assert later.status == Stay.Status.CHECKED_IN
     assert AuditEvent.objects.filter(action="stay.check_in", object_id=str(later.pk)).exists()
+
+
+# --- the room picker, dates with their year (issue 11, D.18) -------------------------------------------------------
+
+
+def test_the_room_picker_says_which_rooms_are_free_for_the_chosen_times(
+    desk: Client, stay: Stay, org: Any, unit: Unit
+) -> None:
+    spare = Unit.objects.create(property=unit.property, name="Room 14")
+    offline_lock(org, spare, name="Room 14 door")
+    until = timezone.localtime(stay.check_out, AMS)
+    html = desk.get(reverse("desk:today")).content.decode()  # the defaults: now until tomorrow 11:00
+    picker = field_block(html, "unit")
+    assert f"Room 12 · taken until {until:%a} {until.day} {until:%b %H:%M}" in picker
+    assert "Room 14 · free" in picker
+    assert 'hx-get="/desk/rooms/"' in field_block(html, "check_out")  # asked again when the times change
+    later = timezone.now() + timedelta(days=3)
+    times = {"check_in": local(later), "check_out": local(later + timedelta(days=1)), "unit": str(spare.pk)}
+    again = desk.get(reverse("desk:rooms"), times).content.decode()
+    assert "Room 12 · free" in again
+    assert re.search(rf'<option value="{spare.pk}" selected>', again)
+    # A lease that ends next year says so.
+    Stay.objects.filter(pk=stay.pk).update(check_out=stay.check_in + timedelta(days=400))
+    shown = desk.get(reverse("desk:rooms"), {**times, "unit": ""}).content.decode()
+    assert f"taken until {timezone.localtime(stay.check_in + timedelta(days=400), AMS):%a} " in shown
+    assert str((timezone.localtime(stay.check_in, AMS) + timedelta(days=400)).year) in shown
+    for nasty in ["", "x", "²", "9" * 30, "2027-03-28T02:30", "<b>"]:
+        response = desk.get(reverse("desk:rooms"), {"check_in": nasty, "check_out": nasty, "unit": nasty})
+        assert response.status_code == 200, nasty
+
+
+def test_a_viewer_gets_no_room_picker(viewer: Client, stay: Stay) -> None:
+    assert viewer.get(reverse("desk:rooms")).status_code == 403
+
+
+def test_code_dates_show_the_year_only_when_it_is_not_this_year(desk: Client, stay: Stay) -> None:
+    code = stay.access_codes.get()
+    html = desk.get(reverse("desk:stay", args=[stay.pk])).content.decode()
+    start = timezone.localtime(code.starts_at, AMS)
+    assert f"{start.day} {start:%b %H:%M}" in html  # this year: no year beside the code's window
+    AccessCode.objects.filter(pk=code.pk).update(ends_at=code.starts_at + timedelta(days=400))
+    end = timezone.localtime(code.starts_at + timedelta(days=400), AMS)
+    html = desk.get(reverse("desk:stay", args=[stay.pk])).content.decode()
+    assert f"{end.day} {end:%b %Y %H:%M}" in html

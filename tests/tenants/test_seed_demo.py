@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from audit.models import AuditEvent
+from locks import cloud, services
 from locks.models import AccessCode, CloudAccount, Lock, LockKind
 from tenants.models import Guest, Membership, Organisation, Property, Role, Stay, Unit
 from tests.locks.conftest import World, queues, sim_url  # noqa: F401 - fixtures used by name
@@ -40,8 +41,32 @@ def code(label: str) -> AccessCode:
     return AccessCode.objects.select_related("lock").get(label=label)
 
 
+@pytest.fixture(autouse=True)
+def _debug(settings: Any) -> None:
+    settings.DEBUG = True  # a development machine: production needs --force (tested below)
+
+
 @pytest.fixture
 def seeded(sim_url: str, queues: None) -> tuple[World, str]:  # noqa: F811 - the imported fixtures
+    # Each organisation also has cloud accounts beside the demo's, which seeding must leave alone (it crashed with
+    # MultipleObjectsReturned): a project of its own (one the simulator does not know, so any call to it would fail)
+    # and the demo's project on another endpoint (nothing answers there).
+    call_command("seed_demo", stdout=io.StringIO())
+    for demo in list(CloudAccount.objects.select_related("organisation")):
+        CloudAccount.objects.create(
+            organisation=demo.organisation,
+            name="Own project",
+            endpoint=sim_url,
+            access_id=f"own{demo.organisation_id:017d}",
+            access_secret="s" * 32,
+        )
+        CloudAccount.objects.create(
+            organisation=demo.organisation,
+            name="Same project elsewhere",
+            endpoint="http://127.0.0.1:9",
+            access_id=demo.access_id,
+            access_secret=demo.access_secret,
+        )
     return World(sim_url), seed(sim_url)
 
 
@@ -51,6 +76,7 @@ def test_the_demo_is_seeded_through_the_lifecycle(seeded):
     check_logins(out)
     check_places_and_locks()
     check_codes(world)
+    check_projects_are_disjoint()
 
 
 def check_logins(out: str) -> None:
@@ -85,9 +111,33 @@ def check_places_and_locks() -> None:
     assert {p.time_zone for p in rentals} == {"Europe/London", "America/New_York"}
     assert {lock.kind for lock in Lock.objects.all()} == set(LockKind.values)
     assert not Lock.objects.filter(unit=None).exists()
-    # Each organisation has only its own doors, though both use the simulator's one demo project.
     for lock in Lock.objects.select_related("unit__property", "cloud_account"):
         assert lock.organisation_id == lock.unit.property.organisation_id == lock.cloud_account.organisation_id
+        assert lock.cloud_account.name == "Tuya cloud (simulator)"  # the demo's account, not the org's own project
+
+
+def check_projects_are_disjoint() -> None:
+    """Each organisation's demo cloud project holds its doors and nothing else, as two customers' projects would:
+    importing everything a project lists (what an owner's "import locks" does) brings in no other organisation's."""
+    demo = CloudAccount.objects.filter(name="Tuya cloud (simulator)")
+    assert len({account.access_id for account in demo}) == demo.count() == 2
+    listed: dict[int, set[str]] = {}
+    for account in demo:
+        page, ids = cloud.api_for(account).device.list_project_devices(page_size=20), set()
+        while True:
+            ids |= {device.id for device in page}
+            if page.next_last_id is None:
+                break
+            page = cloud.api_for(account).device.list_project_devices(last_id=page.next_last_id, page_size=20)
+        listed[account.organisation_id] = ids
+        services.import_locks(account)
+    canal, riverside = (Organisation.objects.get(name=name).pk for name in ("Canal Hotel", "Riverside Lettings"))
+    assert listed[canal]
+    assert listed[riverside]
+    assert not listed[canal] & listed[riverside]
+    for org_id, ids in listed.items():
+        assert set(Lock.objects.filter(organisation_id=org_id).values_list("device_id", flat=True)) == ids
+    assert Lock.objects.count() == len(set(Lock.objects.values_list("device_id", flat=True)))
 
 
 def check_codes(world: World) -> None:
@@ -140,5 +190,26 @@ def test_without_cloud_it_creates_people_and_places_only(transactional_db):
     assert Organisation.objects.count() == 2
     assert Unit.objects.count() == 15
     assert CloudAccount.objects.filter(endpoint="embedded").count() == 2
+    # A cloud project per organisation: one shared project would show each the other's locks.
+    assert CloudAccount.objects.values("access_id").distinct().count() == 2
     assert not Lock.objects.exists()
+    assert "landlord" in out.getvalue()
+
+
+@pytest.mark.parametrize("extra", [[], ["--cloud"]])
+def test_production_is_refused_without_force(transactional_db, settings, extra):
+    # It makes a superuser admin / admin-doors and other logins whose passwords are published in the README.
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG is off.*--force"):
+        call_command("seed_demo", *extra, stdout=io.StringIO())
+    assert not get_user_model().objects.exists()
+    assert not Organisation.objects.exists()
+
+
+def test_production_with_force_seeds(transactional_db, settings):
+    settings.DEBUG = False
+    out = io.StringIO()
+    call_command("seed_demo", "--force", stdout=out)
+    assert get_user_model().objects.get(username="admin").is_superuser
+    assert Organisation.objects.count() == 2
     assert "landlord" in out.getvalue()

@@ -7,8 +7,13 @@ them in with `services.import_locks`, attaches them to units, books stays and is
 and lets the RQ workers take them to the locks (or runs the jobs itself with `--burst`). Every state a code
 is in comes from that lifecycle, never from writing a status.
 
+Each organisation has a simulated cloud project of its own, which the cloud phase creates in the simulator (the
+world API, as a customer creates one on Tuya's IoT platform): a project sees only its own devices, so neither
+organisation can import the other's locks.
+
 Idempotent: a second run finds everything by name and changes nothing. `dev.py run` runs the cloud phase
-once the app (and with it the embedded simulator) answers.
+once the app (and with it the embedded simulator) answers. It refuses to run with DEBUG off (its logins have
+published passwords, one of them a superuser's) unless given --force.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import urllib.error
 import urllib.request
 import zoneinfo
 from dataclasses import dataclass
@@ -36,13 +42,20 @@ from locks import cloud, jobs, services
 from locks.models import AccessCode, CloudAccount, Lock
 from tenants.models import Guest, Membership, Organisation, Property, Role, Stay, Unit
 
-# The embedded simulator's demo project, used when TUYA_ACCESS_ID / TUYA_ACCESS_SECRET are unset. The same
-# values as locks/simulator/conf.py, duplicated on purpose: the app talks to the simulator over HTTP only.
-DEMO_ACCESS_ID = "simdemoaccessid00001"
-DEMO_ACCESS_SECRET = "SimDemoSecret0123456789abcdefXYZ"
-
 CANAL, RIVERSIDE = "canal-hotel", "riverside-lettings"
 ORGANISATIONS = {CANAL: "Canal Hotel", RIVERSIDE: "Riverside Lettings"}
+
+# A simulated cloud project per organisation, as two customers of Tuya would have. The hotel's is the simulator's
+# default project (the same values as locks/simulator/conf.py, duplicated on purpose: the app talks to the simulator
+# over HTTP only), or the configured one when TUYA_ACCESS_ID / TUYA_ACCESS_SECRET are set; the landlord's is made in
+# the simulator by the cloud phase.
+DEMO_ACCESS_ID = "simdemoaccessid00001"
+DEMO_ACCESS_SECRET = "SimDemoSecret0123456789abcdefXYZ"
+DEMO_PROJECTS = {
+    CANAL: (DEMO_ACCESS_ID, DEMO_ACCESS_SECRET),
+    RIVERSIDE: ("simdemoaccessid00002", "SimDemoSecretRiverside0123456789"),
+}
+DEMO_ACCOUNT_NAME = "Tuya cloud (simulator)"
 
 # (organisation, property, kind, time zone, address, [(unit, lock kind), ...])
 PROPERTIES = [
@@ -140,19 +153,29 @@ class Command(BaseCommand):
             "--burst", action="store_true", help="run the code jobs in this process instead of waiting for workers"
         )
         parser.add_argument("--timeout", type=float, default=240, help="seconds to wait for codes to settle")
+        parser.add_argument(
+            "--force", action="store_true", help="seed even with DEBUG off (a staging demo; never a real deployment)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError(
+                "DEBUG is off (production mode), so seed_demo refuses to run: it creates logins whose passwords are "
+                "published in the README, among them the superuser admin / admin-doors. For a demo or staging "
+                "machine that must run with DEBUG off, run it again with --force."
+            )
         self.burst = options["burst"]
         self.timeout = options["timeout"]
-        orgs = self.seed_places_and_people(options["endpoint"])
+        accounts = self.seed_places_and_people(options["endpoint"])
         if options["cloud"]:
-            self.seed_cloud(orgs)
+            self.seed_cloud(accounts)
         self.print_logins()
 
     # --- people and places (no cloud) ----------------------------------------------------------------------
 
     @transaction.atomic
-    def seed_places_and_people(self, endpoint: str | None) -> dict[str, Organisation]:
+    def seed_places_and_people(self, endpoint: str | None) -> dict[str, CloudAccount]:
+        """Everything but the cloud; returns each organisation's demo cloud account, by organisation slug."""
         orgs = {
             slug: Organisation.objects.get_or_create(slug=slug, defaults={"name": name})[0]
             for slug, name in ORGANISATIONS.items()
@@ -179,31 +202,36 @@ class Command(BaseCommand):
                     membership.properties.set([hotel])
         # The login the README's settings table documents (DEMO_USERNAME / DEMO_PASSWORD).
         self._user(*self._legacy_demo(), staff=True, superuser=False)
-        access_id, secret = self._credentials()
-        for org in orgs.values():
-            account, created = CloudAccount.objects.get_or_create(
-                organisation=org,
-                access_id=access_id,
-                defaults={
-                    "name": "Tuya cloud (simulator)",
-                    "endpoint": endpoint or cloud.EMBEDDED,
-                    "access_secret": secret,
-                },
-            )
-            if not created and endpoint and account.endpoint != endpoint:
+        accounts = {}
+        for slug, org in orgs.items():
+            access_id, secret = self._credentials(slug)
+            # The organisation may have other cloud accounts, even for this project on another endpoint: the demo's
+            # is the one on the endpoint asked for, else the oldest for this project.
+            same_project = CloudAccount.objects.filter(organisation=org, access_id=access_id).order_by("pk")
+            account = (endpoint and same_project.filter(endpoint=endpoint).first()) or same_project.first()
+            if account is None:
+                account = CloudAccount.objects.create(
+                    organisation=org,
+                    access_id=access_id,
+                    name=DEMO_ACCOUNT_NAME,
+                    endpoint=endpoint or cloud.EMBEDDED,
+                    access_secret=secret,
+                )
+            elif endpoint and account.endpoint != endpoint:
                 account.endpoint = endpoint
                 account.save(update_fields=["endpoint"])
-        return orgs
+            accounts[slug] = account
+        return accounts
 
     @staticmethod
     def _legacy_demo() -> tuple[str, str]:
         return os.environ.get("DEMO_USERNAME", "demo"), os.environ.get("DEMO_PASSWORD", "demo-doors")
 
     @staticmethod
-    def _credentials() -> tuple[str, str]:
-        if settings.TUYA_ACCESS_ID:
+    def _credentials(slug: str) -> tuple[str, str]:
+        if slug == CANAL and settings.TUYA_ACCESS_ID:  # the project the simulator is configured with
             return settings.TUYA_ACCESS_ID, settings.TUYA_ACCESS_SECRET
-        return DEMO_ACCESS_ID, DEMO_ACCESS_SECRET
+        return DEMO_PROJECTS[slug]
 
     @staticmethod
     def _user(username: str, password: str, *, staff: bool, superuser: bool) -> Any:
@@ -225,21 +253,29 @@ class Command(BaseCommand):
 
     # --- locks, stays and codes (over the cloud) -----------------------------------------------------------
 
-    def seed_cloud(self, orgs: dict[str, Organisation]) -> None:
+    def seed_cloud(self, accounts: dict[str, CloudAccount]) -> None:
         self.locks: dict[tuple[str, str], Lock] = {}  # (property, unit) -> lock
-        for slug, org in orgs.items():
-            self._install_locks(org, [p for p in PROPERTIES if p[0] == slug])
+        orgs = {slug: account.organisation for slug, account in accounts.items()}
+        for slug, account in accounts.items():
+            self._install_locks(account, [p for p in PROPERTIES if p[0] == slug])
         first = self._first_round(orgs)
         self._settle(first)
         follow_up = self._second_round(orgs)
         self._settle(first + follow_up)
         self._report(orgs)
 
-    def _install_locks(self, org: Organisation, properties: list[tuple[Any, ...]]) -> None:
-        account = CloudAccount.objects.get(organisation=org)
+    def _install_locks(self, account: CloudAccount, properties: list[tuple[Any, ...]]) -> None:
+        org = account.organisation
         world = World(cloud.resolve_endpoint(account.endpoint))
         try:
+            # The organisation's cloud project, as its owner creates it on Tuya's platform (idempotent).
+            world.call("POST", "/projects", {"access_id": account.access_id, "secret": account.access_secret})
             present = [d for d in world.call("GET", "/devices")["devices"] if d["access_id"] == account.access_id]
+        except urllib.error.HTTPError as exc:
+            raise CommandError(
+                f"The simulator at {world.url} refused {org.name}'s cloud project {account.access_id}: "
+                f"{exc.read().decode(errors='replace')}"
+            ) from exc
         except OSError as exc:
             raise CommandError(f"The simulator's world API at {world.url} does not answer ({exc}).") from exc
         by_name = {d["name"]: d["id"] for d in present}
@@ -256,7 +292,7 @@ class Command(BaseCommand):
             Lock.objects.filter(cloud_account=account, device_id__in=wanted).values_list("device_id", flat=True)
         )
         if known != set(wanted):
-            # Only this organisation's doors: both demo accounts share the simulator's one demo project.
+            # The doors seeded here, not whatever else someone added to the project in the simulator's world.
             services.import_locks(account, device_ids=sorted(wanted))
         for lock in Lock.objects.filter(cloud_account=account, device_id__in=wanted):
             unit, _name = wanted[lock.device_id]
