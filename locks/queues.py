@@ -217,6 +217,24 @@ def enqueue_media(media_id: int) -> None:
         logger.warning("Could not enqueue photo %s; the events sync sweeps pending photos", media_id)
 
 
+REMOTE_UNLOCK_JOBS = ("locks.remote.open_door", "locks.remote.tell_rejected", "locks.remote.expire_request")
+
+
+def enqueue_remote_unlock(job: str, request_id: int, *, delay: timedelta | None = None) -> None:
+    """A remote-unlock request's job (open the door, tell the lock no, or let the request lapse at its deadline)
+    on the `unlock` queue, ahead of any backlog."""
+    if job not in REMOTE_UNLOCK_JOBS:
+        raise ValueError(f"not a remote-unlock job: {job}")
+    try:
+        if delay is None:
+            enqueue(UNLOCK_QUEUE, job, request_id, failure_ttl=7 * 24 * 3600)
+        else:
+            enqueue_in(delay, UNLOCK_QUEUE, job, request_id, failure_ttl=7 * 24 * 3600)
+    except RedisError:
+        # The periodic scan (alerts.scan → expire_requests) and the row's state cover a lost enqueue.
+        logger.warning("remote unlock %s: job not enqueued", request_id)
+
+
 def enqueue_lock_health(lock_id: int) -> bool:
     """The periodic health check of one lock (a fixed id: one waiting job per lock)."""
     return enqueue_once(

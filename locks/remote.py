@@ -18,14 +18,12 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-import django_rq
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
-from redis.exceptions import RedisError
 
 from audit.services import audit
-from locks import cloud, services
+from locks import cloud, queues, services
 from locks.models import Lock, LockEvent, LockKind, RemoteUnlockRequest
 from locks.services import may_see_pins
 from locks.tuya import TuyaError
@@ -35,7 +33,6 @@ from tenants.models import MANAGER_ROLES, Membership
 logger = logging.getLogger(__name__)
 
 Status = RemoteUnlockRequest.Status
-UNLOCK_QUEUE = "unlock"
 # How long a lock waits for an answer (the simulator's and common Tuya Wi-Fi locks' unlock_request countdown).
 WINDOW = timedelta(seconds=60)
 # An approval whose call went out but never came back is "failed, outcome unknown" after this long.
@@ -89,20 +86,10 @@ def request_from_event(event: LockEvent, *, now: datetime | None = None) -> Remo
     )
     if created and not late:
         request_id, delay = request.pk, deadline(request) - now
-        transaction.on_commit(lambda: _enqueue(expire_request, request_id, delay=delay))
+        transaction.on_commit(
+            lambda: queues.enqueue_remote_unlock("locks.remote.expire_request", request_id, delay=delay)
+        )
     return request
-
-
-def _enqueue(func: Any, request_id: int, *, delay: timedelta | None = None) -> None:
-    try:
-        queue = django_rq.get_queue(UNLOCK_QUEUE)
-        if delay is None:
-            queue.enqueue(func, request_id, failure_ttl=7 * 24 * 3600)
-        else:
-            queue.enqueue_in(delay, func, request_id, failure_ttl=7 * 24 * 3600)
-    except RedisError:
-        # The periodic scan (alerts.scan → expire_requests) and the row's state cover a lost enqueue.
-        logger.warning("remote unlock %s: job not enqueued", request_id)
 
 
 # --- decisions (views call these) ---------------------------------------------------------------------------
@@ -148,7 +135,7 @@ def approve_request(request_id: int, *, actor: Any, ip: str | None = None) -> Re
 def _approve(request_id: int, *, actor: Any, ip: str | None) -> RemoteUnlockRequest:
     request, decided = _decide(request_id, actor=actor, ip=ip, action="lock.remote_unlock", status=Status.APPROVING)
     if decided:
-        transaction.on_commit(lambda: _enqueue(open_door, request_id))
+        transaction.on_commit(lambda: queues.enqueue_remote_unlock("locks.remote.open_door", request_id))
     return request
 
 
@@ -164,7 +151,7 @@ def _reject(request_id: int, *, actor: Any, ip: str | None) -> RemoteUnlockReque
         request_id, actor=actor, ip=ip, action="lock.remote_unlock_rejected", status=Status.REJECTED
     )
     if decided:
-        transaction.on_commit(lambda: _enqueue(tell_rejected, request_id))
+        transaction.on_commit(lambda: queues.enqueue_remote_unlock("locks.remote.tell_rejected", request_id))
     return request
 
 
@@ -199,7 +186,7 @@ def open_from_lock_page(lock: Lock, *, actor: Any, ip: str | None = None) -> Rem
             decided_at=now,
         )
         audit("lock.remote_unlock", actor=actor, organisation=lock.organisation, obj=request, summary=lock.name, ip=ip)
-        transaction.on_commit(lambda: _enqueue(open_door, request.pk))
+        transaction.on_commit(lambda: queues.enqueue_remote_unlock("locks.remote.open_door", request.pk))
     return request
 
 
