@@ -152,7 +152,8 @@ def background(commands: list[list[str]]) -> Iterator[None]:
 def _answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
+            status: int = response.status
+            return status == 200
     except OSError:
         return False
 

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 
 from audit.models import AuditEvent
 from tenants.admin import ORGANISATION_FILTER, ReadOnlyScopedAdmin
+from tenants.models import RequestUser
 
 
 class ActionFamilyFilter(admin.SimpleListFilter):
@@ -27,7 +28,7 @@ class ActionFamilyFilter(admin.SimpleListFilter):
         ("account.", "Cloud accounts"),
     ]
 
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[AuditEvent]) -> list[tuple[str, str]]:
         return self.FAMILIES
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
@@ -44,7 +45,7 @@ class AuditEventAdmin(ReadOnlyScopedAdmin):
     list_select_related = ["actor", "organisation"]
     show_full_result_count = False
 
-    def scope(self, queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
+    def scope(self, queryset: QuerySet[Any], user: RequestUser) -> QuerySet[Any]:
         # `organisation IN (the user's organisations)`, no JOIN + DISTINCT over millions of rows
         # (docs/reliability.md P4), and a limited front desk's own actions only (AuditQuerySet).
         return queryset.for_user(user)  # type: ignore[attr-defined,no-any-return]

@@ -8,11 +8,11 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from tenants.models import Organisation, ScopedQuerySet
+from tenants.models import Membership, Organisation, ScopedQuerySet
 
 
-class AuditQuerySet(ScopedQuerySet):
-    def _reach(self, membership: Any) -> Q:
+class AuditQuerySet(ScopedQuerySet["AuditEvent"]):
+    def _reach(self, membership: Membership) -> Q:
         reach = super()._reach(membership)
         if membership.limited_property_ids is not None:
             # The trail names guests and rooms of every property: a limited front desk sees its own actions only.

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from audit.models import AuditEvent
-from tenants.models import Organisation
+from tenants.models import Actor, Organisation, user_of
 
 
 def audit(
     action: str,
     *,
-    actor: Any = None,
+    actor: Actor = None,
     organisation: Organisation | None = None,
     obj: Any = None,
     summary: str = "",
@@ -20,7 +20,7 @@ def audit(
     """Append one row to the audit trail. Never put a PIN or a secret in `summary`."""
     return AuditEvent.objects.create(
         organisation=organisation,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor=user_of(actor),
         action=action,
         object_type=type(obj).__name__ if obj is not None else "",
         object_id=str(getattr(obj, "pk", "") or ""),

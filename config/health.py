@@ -25,7 +25,8 @@ TIMEOUT_SECONDS = 2  # a hung Redis must not hang the probe (and the load balanc
 def database_ok() -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
-        return cursor.fetchone() == (1,)
+        row: tuple[object, ...] | None = cursor.fetchone()
+        return row == (1,)
 
 
 def workers_ok(conn: redis.Redis) -> bool:

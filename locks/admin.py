@@ -33,10 +33,11 @@ from tenants.admin import (
     ServiceAddMixin,
     run_per_item,
 )
+from tenants.models import RequestUser
 from tenants.signals import client_ip
 
 
-def _scoped_by_subquery(queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
+def _scoped_by_subquery(queryset: QuerySet[Any], user: RequestUser) -> QuerySet[Any]:
     """`for_user`: `organisation IN (the user's organisations)` with no JOIN + DISTINCT, which would make every
     page of a table of millions sort and de-duplicate all of it (docs/reliability.md P4), and a limited front desk's
     property limit (#11 B.4)."""
@@ -67,7 +68,8 @@ class CloudAccountForm(SameOrganisationForm):
     def clean_access_secret(self) -> str:
         value: str = self.cleaned_data["access_secret"]
         if not value and self.instance.pk is not None:
-            return self.instance.access_secret  # blank keeps the stored one
+            stored: str = self.instance.access_secret
+            return stored  # blank keeps the stored one
         return value
 
 
@@ -106,7 +108,7 @@ class CloudAccountAdmin(ScopedAdmin):
 # --- locks --------------------------------------------------------------------------------------------------
 
 
-def _enqueue_reconcile(request: HttpRequest, modeladmin: admin.ModelAdmin, locks: list[Lock]) -> None:
+def _enqueue_reconcile(request: HttpRequest, modeladmin: admin.ModelAdmin[Any], locks: list[Lock]) -> None:
     """Reconciliation talks to the cloud, so a worker does it (on the sync queue); the request only asks."""
     for lock in locks:
         audit(
@@ -191,7 +193,7 @@ class AccessCodeAdmin(ServiceAddMixin, ScopedAdmin):
     readonly_fields = ["masked_pin", "schedule"]
     actions = ["freeze", "unfreeze", "remove", "resend", "reconcile_lock_now"]
 
-    def scope(self, queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
+    def scope(self, queryset: QuerySet[Any], user: RequestUser) -> QuerySet[Any]:
         return _scoped_by_subquery(queryset, user)
 
     def service_form(self, request: HttpRequest, data: Any = None) -> Any:

@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.http import HtmxHttpRequest
 from locks import alerts, remote
 from locks.models import Alert, EventMedia, Lock, RemoteUnlockRequest
 from locks.services import time_zone_of
@@ -58,7 +59,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
+def alert_acknowledge(request: HtmxHttpRequest, alert_id: int) -> HttpResponse:
     membership = membership_or_404(request)
     alert = get_object_or_404(
         Alert.objects.for_membership(membership).select_related("lock__unit__property"), pk=alert_id
@@ -66,10 +67,10 @@ def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
     try:
         alert = alerts.acknowledge_alert(alert, actor=request.user, ip=client_ip(request))
     except PermissionDenied as error:
-        if request.htmx:  # type: ignore[attr-defined]
+        if request.htmx:
             return HttpResponse(str(error), status=403)
         raise
-    if not request.htmx:  # type: ignore[attr-defined]
+    if not request.htmx:
         messages.success(request, "Alert acknowledged.")
         return redirect("locks:alerts")
     context = {"alert": alert, "can_acknowledge": True}
@@ -102,7 +103,7 @@ def _requests(membership: Membership, now: datetime) -> tuple[list[RemoteUnlockR
 
 @login_required
 @require_GET
-def remote_unlock_panel(request: HttpRequest) -> HttpResponse:
+def remote_unlock_panel(request: HtmxHttpRequest) -> HttpResponse:
     """Doors waiting for an answer (with the photo), and the latest answers. htmx polls the list."""
     membership = membership_or_404(request)
     now = timezone.now()
@@ -114,7 +115,7 @@ def remote_unlock_panel(request: HttpRequest) -> HttpResponse:
         "now": now,
         "window_seconds": int(remote.WINDOW.total_seconds()),
     }
-    template = "locks/remote_unlock.html#request-lists" if request.htmx else "locks/remote_unlock.html"  # type: ignore[attr-defined]
+    template = "locks/remote_unlock.html#request-lists" if request.htmx else "locks/remote_unlock.html"
     return render(request, template, context)
 
 
@@ -134,7 +135,7 @@ def remote_unlock_row(request: HttpRequest, request_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def remote_unlock_decide(request: HttpRequest, request_id: int, action: str) -> HttpResponse:
+def remote_unlock_decide(request: HtmxHttpRequest, request_id: int, action: str) -> HttpResponse:
     membership = membership_or_404(request)
     if action not in ("approve", "reject"):
         raise Http404("Unknown action.")
@@ -143,10 +144,10 @@ def remote_unlock_decide(request: HttpRequest, request_id: int, action: str) -> 
     try:
         item = decide(item.pk, actor=request.user, ip=client_ip(request))
     except PermissionDenied as error:
-        if request.htmx:  # type: ignore[attr-defined]
+        if request.htmx:
             return HttpResponse(str(error), status=403)
         raise
-    if not request.htmx:  # type: ignore[attr-defined]
+    if not request.htmx:
         messages.success(request, f"{item.lock.name}: {item.get_status_display().lower()}.")
         return redirect("locks:remote-unlock")
     item = RemoteUnlockRequest.objects.select_related("lock__unit__property", "event", "decided_by").get(pk=item.pk)

@@ -30,6 +30,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from redis.exceptions import RedisError
@@ -40,7 +41,7 @@ from locks.models import AccessCode, Alert, CloudAccount, Lock, LockEvent, Remot
 from locks.templatetags.zones import local, zone_name
 from locks.tuya import TuyaError
 from tenants.context import current_membership
-from tenants.models import MANAGER_ROLES, Membership
+from tenants.models import MANAGER_ROLES, Actor, Membership, user_of
 
 logger = logging.getLogger(__name__)
 
@@ -132,13 +133,14 @@ def resolve_alert(*, organisation_id: int, key: str, at: datetime | None = None)
         return True
 
 
-def may_acknowledge(user: Any, organisation_id: int) -> bool:
+def may_acknowledge(user: Actor, organisation_id: int) -> bool:
     if getattr(user, "is_superuser", False):
         return True
-    return Membership.objects.filter(user=user, organisation_id=organisation_id, role__in=MANAGER_ROLES).exists()
+    memberships = Membership.objects.filter(user=user_of(user), organisation_id=organisation_id)
+    return memberships.filter(role__in=MANAGER_ROLES).exists()
 
 
-def acknowledge_alert(alert: Alert, *, actor: Any, ip: str | None = None) -> Alert:
+def acknowledge_alert(alert: Alert, *, actor: Actor, ip: str | None = None) -> Alert:
     """Someone has seen it (owners and managers): audited once; an event's alert is closed with it."""
 
     if not may_acknowledge(actor, alert.organisation_id):
@@ -149,11 +151,11 @@ def acknowledge_alert(alert: Alert, *, actor: Any, ip: str | None = None) -> Ale
 
 
 @transaction.atomic
-def _acknowledge(alert_id: int, *, actor: Any, ip: str | None) -> Alert:
+def _acknowledge(alert_id: int, *, actor: Actor, ip: str | None) -> Alert:
     alert = Alert.objects.select_for_update().get(pk=alert_id)
     if alert.acknowledged_at is not None:
         return alert  # a second click: nothing to do twice
-    alert.acknowledged_at, alert.acknowledged_by = timezone.now(), actor
+    alert.acknowledged_at, alert.acknowledged_by = timezone.now(), user_of(actor)
     alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
     if alert.kind in EVENT_KINDS and alert.resolved_at is None:
         _close(alert, at=alert.acknowledged_at)
@@ -383,7 +385,7 @@ def check_lock_health(lock_id: int) -> str:
     now = timezone.now()
     battery = _battery_of(details.status)
     lock.online = details.online
-    fields = {"online": details.online}
+    fields: dict[str, object] = {"online": details.online}
     if battery is not None:
         lock.battery = fields["battery"] = battery
     if details.online:
@@ -519,7 +521,7 @@ def scan() -> int:
 # --- the badge ----------------------------------------------------------------------------------------------
 
 
-def badge_counts(request: Any) -> dict[str, Any]:
+def badge_counts(request: HttpRequest) -> dict[str, Any]:
     """Template context: open alerts not yet acknowledged, and doors waiting for an answer, for the nav badge."""
 
     membership = current_membership(request)

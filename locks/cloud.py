@@ -84,9 +84,10 @@ def _state_of_temp(pw: TempPassword, kind: str) -> CloudPassword:
         return CloudPassword(pw.id, pw.name, "pending")
     phase = pw.phase
     if kind in _ZIGBEE_KINDS:
-        state: State = {1: "pending", 2: "set", 3: "frozen", 4: "removed", 5: "failed"}.get(phase or 0, "pending")
+        states: dict[int, State] = {1: "pending", 2: "set", 3: "frozen", 4: "removed", 5: "failed"}
     else:  # Wi-Fi and Bluetooth: 0 deleted, 1 to be sent, 2 sent, 3 to be deleted
-        state = {0: "removed", 1: "pending", 2: "set", 3: "pending"}.get(phase or 0, "pending")
+        states = {0: "removed", 1: "pending", 2: "set", 3: "pending"}
+    state = states.get(phase or 0, "pending")
     reason = DELIVERY_FAILURES[3] if state == "failed" else ""
     return CloudPassword(pw.id, pw.name, state, reason)
 

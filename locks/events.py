@@ -290,10 +290,10 @@ class Linker:
                 lock=lock, unlock_type__in=types, unlock_sn__in={sn for _, sn in refs}
             ).select_related("lock_user")
             for method in rows:
-                code = method.unlock_type if method.unlock_type.startswith("unlock_") else None
-                code = code or next((c for c, t in METHOD_TYPES.items() if t == method.unlock_type), "")
+                dp_code = method.unlock_type if method.unlock_type.startswith("unlock_") else None
+                dp_code = dp_code or next((c for c, t in METHOD_TYPES.items() if t == method.unlock_type), "")
                 if method.unlock_sn is not None:
-                    self.methods[(code, method.unlock_sn)] = method
+                    self.methods[(dp_code, method.unlock_sn)] = method
         user_ids = {r.cloud_user_id for r in records if r.cloud_user_id}
         self.users = (
             {u.cloud_user_id: u for u in LockUser.objects.filter(lock=lock, cloud_user_id__in=user_ids)}
@@ -478,14 +478,20 @@ class _Stream:
         device, records = self.lock.device_id, self.api.records
         stream = self.cursor.stream
         if stream == OPEN_LOGS:
-            window = {"start_time": self.since, "end_time": self.now, "page_no": page_no, "page_size": self.page_size}
+            since, now, size = self.since, self.now, self.page_size
             if self.legacy:
-                return records.list_open_logs(device, **window), parse_open_log
-            return records.list_open_logs_v11(device, **window, show_media_info=True), parse_open_log
+                logs = records.list_open_logs(device, start_time=since, end_time=now, page_no=page_no, page_size=size)
+                return logs, parse_open_log
+            logs = records.list_open_logs_v11(
+                device, start_time=since, end_time=now, page_no=page_no, page_size=size, show_media_info=True
+            )
+            return logs, parse_open_log
         if stream == ALARM_LOGS:
             if self.legacy:
                 return records.list_alarm_logs(device, page_no=page_no, page_size=self.page_size), parse_alarm_log
-            page = records.list_alarm_logs_v11(device, page_no=page_no, page_size=self.page_size, show_media_info=True)
+            page: Page[Any] = records.list_alarm_logs_v11(
+                device, page_no=page_no, page_size=self.page_size, show_media_info=True
+            )
             return page, parse_alarm_log
         page = records.list_records(
             device,

@@ -8,11 +8,18 @@ encrypts, every key decrypts, so keys rotate by putting a new one first and re-s
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.db import models
+
+if TYPE_CHECKING:  # generic only in django-stubs: set as text (or an expression), read as text
+    from django.db.models.expressions import Combinable
+
+    _TextField = models.TextField[str | Combinable, str]
+else:
+    _TextField = models.TextField
 
 
 @lru_cache(maxsize=4)
@@ -35,7 +42,7 @@ def decrypt(token: str) -> str:
         raise ValueError("An encrypted value does not decrypt with any key in FIELD_ENCRYPTION_KEYS.") from None
 
 
-class EncryptedTextField(models.TextField):
+class EncryptedTextField(_TextField):
     """A text value stored as a Fernet token; reads give back the plain text."""
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:

@@ -13,7 +13,7 @@ import uuid
 import zoneinfo
 from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -23,8 +23,19 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from locks import services
-from locks.models import AccessCode, Lock
-from tenants.models import CODE_ROLES, Guest, Membership, Organisation, Property, Stay, Unit
+from locks.models import AccessCode, Lock, LockOperation
+from tenants.models import (
+    CODE_ROLES,
+    Actor,
+    Guest,
+    Membership,
+    Organisation,
+    Property,
+    RequestUser,
+    Stay,
+    Unit,
+    user_of,
+)
 
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
 
@@ -132,11 +143,11 @@ def local_input(value: datetime, zone_name: str) -> str:
     return timezone.localtime(value, zoneinfo.ZoneInfo(zone_name)).strftime("%Y-%m-%dT%H:%M")
 
 
-def code_roles_memberships(user: Any) -> QuerySet[Membership]:
-    return Membership.objects.filter(user=user, role__in=CODE_ROLES)
+def code_roles_memberships(user: RequestUser) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user_of(user), role__in=CODE_ROLES)
 
 
-def manageable_locks(user: Any, organisation: Organisation | None = None) -> QuerySet[Lock]:
+def manageable_locks(user: RequestUser, organisation: Organisation | None = None) -> QuerySet[Lock]:
     """Locks whose codes this user may manage: those they reach (`for_user`: a limited front desk only its
     properties' locks) in the organisations where their role manages codes."""
     locks = Lock.objects.for_user(user).select_related("unit__property", "organisation")
@@ -147,7 +158,7 @@ def manageable_locks(user: Any, organisation: Organisation | None = None) -> Que
     return locks.filter(organisation__in=code_roles_memberships(user).values("organisation_id"))
 
 
-def manageable_units(user: Any, organisation: Organisation | None = None) -> QuerySet[Unit]:
+def manageable_units(user: RequestUser, organisation: Organisation | None = None) -> QuerySet[Unit]:
     """Units with at least one lock the user may manage codes on."""
     units = Unit.objects.filter(locks__in=manageable_locks(user, organisation)).distinct()
     return units.select_related("property").order_by("property__name", "name")
@@ -188,16 +199,21 @@ class IssueCodeForm(DashboardForm):
     guest = forms.ModelChoiceField(queryset=Guest.objects.none(), required=False)
     request_token = forms.UUIDField(required=False, widget=forms.HiddenInput)  # one code per form, however sent
 
-    def __init__(self, *args: Any, user: Any, organisation: Organisation | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: RequestUser, organisation: Organisation | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["request_token"].initial = uuid.uuid4()
         self.user = user
-        self.fields["lock"].queryset = manageable_locks(user, organisation).order_by("name")
+        cast("forms.ModelChoiceField[Lock]", self.fields["lock"]).queryset = manageable_locks(
+            user, organisation
+        ).order_by("name")
         guests = Guest.objects.for_user(user)
-        self.fields["guest"].queryset = guests.filter(organisation=organisation) if organisation else guests
+        cast("forms.ModelChoiceField[Guest]", self.fields["guest"]).queryset = (
+            guests.filter(organisation=organisation) if organisation else guests
+        )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         lock: Lock | None = data.get("lock")
         zone = services.time_zone_of(lock) if lock else settings.TIME_ZONE
         make_wall_clock_times_aware(self, data, zone)
@@ -221,7 +237,7 @@ class IssueCodeForm(DashboardForm):
         end_minute = minutes_of(data["schedule_end"]) or 1440  # "until 00:00" means until midnight
         return services.WeeklySchedule(frozenset(data["schedule_days"]), minutes_of(data["schedule_start"]), end_minute)
 
-    def save(self, *, actor: Any, ip: str | None) -> AccessCode | None:
+    def save(self, *, actor: Actor, ip: str | None) -> AccessCode | None:
         """Issue the code; None (with the reasons on the form) when a service refused it."""
         data = self.cleaned_data
         try:
@@ -272,11 +288,12 @@ class ChangeCodeForm(DashboardForm):
         super().__init__(*args, **kwargs)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         make_wall_clock_times_aware(self, data, self.code.time_zone)
         return data
 
-    def save(self, *, actor: Any, ip: str | None) -> AccessCode | None:
+    def save(self, *, actor: Actor, ip: str | None) -> AccessCode | None:
         data = self.cleaned_data
         try:
             return services.change_access_code(
@@ -314,14 +331,14 @@ class BookStayForm(DashboardForm):
     check_out = LocalDateTimeField(label="Check-out")
     kind = forms.ChoiceField(choices=Stay.Kind.choices, initial=Stay.Kind.HOTEL)
 
-    def __init__(self, *args: Any, user: Any, organisation: Organisation | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: RequestUser, organisation: Organisation | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user, self.organisation = user, organisation
-        self.fields["unit"].queryset = manageable_units(user, organisation)
+        cast("forms.ModelChoiceField[Unit]", self.fields["unit"]).queryset = manageable_units(user, organisation)
 
     def show_free_units(self, check_in: datetime, check_out: datetime) -> None:
         """Label each room free, or taken until when, for these times: the desk picks a free room at a glance."""
-        units = self.fields["unit"].queryset
+        units = cast("forms.ModelChoiceField[Unit]", self.fields["unit"]).queryset
         taken: dict[int, datetime] = {}
         open_stays = Stay.objects.filter(
             unit__in=units,
@@ -345,13 +362,14 @@ class BookStayForm(DashboardForm):
         self.fields["unit"].label_from_instance = label  # type: ignore[attr-defined]
 
     def clean_guest_phone(self) -> str:
-        phone = self.cleaned_data["guest_phone"].strip()
+        phone: str = self.cleaned_data["guest_phone"].strip()
         if phone and not all((c.isascii() and c.isdigit()) or c in "+-() ." for c in phone):
             raise ValidationError("A phone number has digits, spaces and + - ( ) only.")
         return phone
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         unit: Unit | None = data.get("unit")
         zone = unit.property.time_zone if unit else settings.TIME_ZONE
         make_wall_clock_times_aware(self, data, zone)
@@ -378,7 +396,7 @@ class BookStayForm(DashboardForm):
             guest.save()
         return guest
 
-    def save(self, *, actor: Any, ip: str | None) -> Stay | None:
+    def save(self, *, actor: Actor, ip: str | None) -> Stay | None:
         """Book the stay and issue its codes in one transaction; None (reasons on the form) when refused."""
 
         data = self.cleaned_data
@@ -413,17 +431,20 @@ class OfflinePasswordForm(DashboardForm):
     label = forms.CharField(max_length=100, required=False, label="For")
     starts_at = LocalDateTimeField(label="Valid from", required=False)
     ends_at = LocalDateTimeField(label="Valid until", required=False)
-    clears = forms.ModelChoiceField(queryset=None, required=False, label="Password to clear")  # type: ignore[arg-type]
+    clears: forms.ModelChoiceField[LockOperation] = forms.ModelChoiceField(
+        queryset=None, required=False, label="Password to clear"
+    )
 
     def __init__(self, *args: Any, lock: Lock, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lock = lock
         self.zone = services.time_zone_of(lock)
         issued = lock.operations.filter(kind="offline", status="done").exclude(params__type__startswith="clear")
-        self.fields["clears"].queryset = issued.order_by("-created_at")
+        cast("forms.ModelChoiceField[LockOperation]", self.fields["clears"]).queryset = issued.order_by("-created_at")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         make_wall_clock_times_aware(self, data, self.zone)
         return data
 
@@ -448,7 +469,7 @@ class OfflinePasswordForm(DashboardForm):
     def errors_text(self) -> str:
         return " ".join(str(message) for errors in self.errors.values() for message in errors)
 
-    def save(self, *, actor: Any, ip: str | None) -> Any:
+    def save(self, *, actor: Actor, ip: str | None) -> Any:
         data = self.cleaned_data
         try:
             return services.request_offline_password(
@@ -485,7 +506,7 @@ class ConnectCloudForm(DashboardForm):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
 
-    def save(self, *, organisation: Organisation, actor: Any, ip: str | None) -> Any:
+    def save(self, *, organisation: Organisation, actor: Actor, ip: str | None) -> Any:
         data = self.cleaned_data
         try:
             return services.connect_cloud_account(
@@ -513,14 +534,14 @@ class PropertyForm(DashboardForm):
     address = forms.CharField(max_length=300, required=False)
 
     def clean_time_zone(self) -> str:
-        value = self.cleaned_data["time_zone"].strip()
+        value: str = self.cleaned_data["time_zone"].strip()
         try:
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise ValidationError("Not a time zone; use a name such as Europe/Amsterdam.") from None
         return value
 
-    def save(self, *, organisation: Organisation, actor: Any, ip: str | None) -> Any:
+    def save(self, *, organisation: Organisation, actor: Actor, ip: str | None) -> Any:
         data = self.cleaned_data
         try:
             return services.create_property(organisation=organisation, actor=actor, ip=ip, **data)
@@ -530,7 +551,7 @@ class PropertyForm(DashboardForm):
 
 
 class UnitsForm(DashboardForm):
-    property = forms.ModelChoiceField(queryset=None, label="Property")  # type: ignore[arg-type]
+    property: forms.ModelChoiceField[Property] = forms.ModelChoiceField(queryset=None, label="Property")
     names = forms.CharField(
         label="Units",
         max_length=2000,
@@ -539,7 +560,9 @@ class UnitsForm(DashboardForm):
 
     def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["property"].queryset = Property.objects.filter(organisation=organisation).order_by("name")
+        cast("forms.ModelChoiceField[Property]", self.fields["property"]).queryset = Property.objects.filter(
+            organisation=organisation
+        ).order_by("name")
 
     def clean_names(self) -> list[str]:
         names: list[str] = []
@@ -557,7 +580,7 @@ class UnitsForm(DashboardForm):
             raise ValidationError("Give at least one name.")
         return names
 
-    def save(self, *, actor: Any, ip: str | None) -> Any:
+    def save(self, *, actor: Actor, ip: str | None) -> Any:
         try:
             return services.create_units(
                 prop=self.cleaned_data["property"], names=self.cleaned_data["names"], actor=actor, ip=ip

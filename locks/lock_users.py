@@ -35,6 +35,8 @@ from locks.tuya import (
     TuyaNotFoundError,
 )
 from locks.tuya.api import KeyUserType, LockApi, Role, ScheduleWindow, UnlockDpCode, UnlockRef
+from locks.tuya.api import LockUser as TuyaLockUser
+from tenants.models import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +160,7 @@ def _live(lock_user: LockUser) -> None:
 
 
 @transaction.atomic
-def add_lock_user(*, lock: Lock, name: str, sex: int = 1, actor: Any = None, ip: str | None = None) -> LockUser:
+def add_lock_user(*, lock: Lock, name: str, sex: int = 1, actor: Actor = None, ip: str | None = None) -> LockUser:
     """Add a person to the lock (a device user); the cloud hears about it after commit."""
     _require(lock, "add_user")
     name = name.strip()
@@ -186,7 +188,7 @@ def modify_lock_user(
     sex: int | None = None,
     role: str | None = None,
     validity: Validity | None = None,
-    actor: Any = None,
+    actor: Actor = None,
     ip: str | None = None,
 ) -> LockUser:
     """Rename a device user, or change the role and validity of a home user; the row changes once the cloud has it."""
@@ -225,7 +227,7 @@ def modify_lock_user(
 
 
 @transaction.atomic
-def delete_lock_user(lock_user: LockUser, *, actor: Any = None, ip: str | None = None) -> LockUser:
+def delete_lock_user(lock_user: LockUser, *, actor: Actor = None, ip: str | None = None) -> LockUser:
     """Remove a person from the lock (a device user, or a home user who already left the home)."""
     lock_user = LockUser.objects.select_for_update().select_related("lock__organisation").get(pk=lock_user.pk)
     lock = lock_user.lock
@@ -252,7 +254,7 @@ def _after_commit_user(lock_user: LockUser) -> None:
 
 @transaction.atomic
 def start_enrollment(
-    lock_user: LockUser, *, unlock_type: str, actor: Any = None, ip: str | None = None
+    lock_user: LockUser, *, unlock_type: str, actor: Actor = None, ip: str | None = None
 ) -> UnlockMethod:
     """Put the lock in enrollment mode for this person; someone then presents the finger or card at the lock."""
     lock = lock_user.lock
@@ -294,7 +296,7 @@ def _method_row(method: UnlockMethod) -> UnlockMethod:
 
 
 @transaction.atomic
-def cancel_enrollment(method: UnlockMethod, *, actor: Any = None, ip: str | None = None) -> UnlockMethod:
+def cancel_enrollment(method: UnlockMethod, *, actor: Actor = None, ip: str | None = None) -> UnlockMethod:
     """Stop an enrollment in progress; the lock leaves enrollment mode."""
     method = _method_row(method)
     _require(method.lock, "cancel")
@@ -314,7 +316,9 @@ def _settled(method: UnlockMethod) -> None:
         raise ValidationError("A change to this method is still on its way to the lock; wait a moment.")
 
 
-def _request(method: UnlockMethod, change: dict[str, Any], action: str, summary: str, actor: Any, ip: Any) -> None:
+def _request(
+    method: UnlockMethod, change: dict[str, Any], action: str, summary: str, actor: Actor, ip: str | None
+) -> None:
     method.pending, method.failure_reason = change, ""
     method.save(update_fields=["pending", "failure_reason", "updated_at"])
     audit(action, actor=actor, organisation=method.lock.organisation, obj=method, summary=summary, ip=ip)
@@ -322,7 +326,7 @@ def _request(method: UnlockMethod, change: dict[str, Any], action: str, summary:
 
 
 @transaction.atomic
-def rename_method(method: UnlockMethod, *, name: str, actor: Any = None, ip: str | None = None) -> UnlockMethod:
+def rename_method(method: UnlockMethod, *, name: str, actor: Actor = None, ip: str | None = None) -> UnlockMethod:
     """Name a method ("Left thumb"); access-control devices keep the name in the cloud, other kinds only here."""
     method = _method_row(method)
     _settled(method)
@@ -341,7 +345,7 @@ def rename_method(method: UnlockMethod, *, name: str, actor: Any = None, ip: str
 
 
 @transaction.atomic
-def set_duress(method: UnlockMethod, *, duress: bool, actor: Any = None, ip: str | None = None) -> UnlockMethod:
+def set_duress(method: UnlockMethod, *, duress: bool, actor: Actor = None, ip: str | None = None) -> UnlockMethod:
     """Make a method raise a duress alarm when used (or stop it)."""
     method = _method_row(method)
     _require(method.lock, "duress")
@@ -356,7 +360,7 @@ def set_duress(method: UnlockMethod, *, duress: bool, actor: Any = None, ip: str
 
 @transaction.atomic
 def assign_method(
-    method: UnlockMethod, *, lock_user: LockUser, actor: Any = None, ip: str | None = None
+    method: UnlockMethod, *, lock_user: LockUser, actor: Actor = None, ip: str | None = None
 ) -> UnlockMethod:
     """Give an unassigned method (enrolled at the lock itself) to a person."""
     method = _method_row(method)
@@ -372,7 +376,7 @@ def assign_method(
 
 
 @transaction.atomic
-def delete_method(method: UnlockMethod, *, actor: Any = None, ip: str | None = None) -> UnlockMethod:
+def delete_method(method: UnlockMethod, *, actor: Actor = None, ip: str | None = None) -> UnlockMethod:
     """Remove a fingerprint, card ... from the lock."""
     method = _method_row(method)
     _require(method.lock, "delete_method")
@@ -389,7 +393,7 @@ def _after_commit_method(method: UnlockMethod) -> None:
     transaction.on_commit(lambda: queues.enqueue_unlock_method(method.pk))
 
 
-def request_sync(*, lock: Lock, actor: Any = None, ip: str | None = None) -> None:
+def request_sync(*, lock: Lock, actor: Actor = None, ip: str | None = None) -> None:
     """Read the lock's people and methods from the cloud (a job on the sync queue)."""
 
     _require(lock, "sync")
@@ -450,7 +454,7 @@ def _from_epoch(value: int | None) -> datetime | None:
     return datetime.fromtimestamp(value, tz=timezone.get_current_timezone()) if value else None
 
 
-def _home_user(user: Any, *, with_methods: bool) -> CloudUser:
+def _home_user(user: TuyaLockUser, *, with_methods: bool) -> CloudUser:
     info = user.time_schedule_info
     methods = None
     if with_methods:  # the home-user list carries each person's methods; the v1.1 list does not
@@ -460,13 +464,13 @@ def _home_user(user: Any, *, with_methods: bool) -> CloudUser:
             for item in detail.unlock_list
             if item.unlock_sn is not None
         )
-    permanent = info is None or info.permanent
+    window = None if info is None or info.permanent else info  # None: permanent
     return CloudUser(
         user_id=user.user_id,
         name=user.nick_name,
         role=ROLE_NAMES.get(user.user_type or 0, ""),
-        valid_from=None if permanent else _from_epoch(info.effective_time),
-        valid_until=None if permanent else _from_epoch(info.expired_time),
+        valid_from=None if window is None else _from_epoch(window.effective_time),
+        valid_until=None if window is None else _from_epoch(window.expired_time),
         schedule=tuple(
             {"working_day": w.working_day, "start_minute": w.start_minute, "end_minute": w.end_minute}
             for w in (info.schedule_details if info else ())
@@ -913,23 +917,23 @@ def _apply_sync(
             wanted[(m.unlock_type, m.unlock_sn)] = (seen[user_id], m)
     for m in unassigned:
         wanted.setdefault((m.unlock_type, m.unlock_sn), (None, m))
-    existing = {
+    existing: dict[tuple[str, int | None], UnlockMethod] = {
         (m.unlock_type, m.unlock_sn): m
         for m in UnlockMethod.objects.select_for_update().filter(lock=lock, unlock_sn__isnull=False)
     }
-    for key, (owner, found) in wanted.items():
+    for key, (owner, found_method) in wanted.items():
         method = existing.get(key)
         if method is None:
             method = UnlockMethod(organisation_id=lock.organisation_id, lock=lock, unlock_type=key[0], unlock_sn=key[1])
         elif method.status == MethodStatus.ENROLLING or method.pending:
             continue
         method.lock_user, method.status, method.synced_at = owner, MethodStatus.ACTIVE, now
-        method.name = found.name or method.name or f"{TYPE_LABELS.get(key[0], key[0])} {key[1]}"
-        if found.duress is not None:
-            method.duress = found.duress
+        method.name = found_method.name or method.name or f"{TYPE_LABELS.get(key[0], key[0])} {key[1]}"
+        if found_method.duress is not None:
+            method.duress = found_method.duress
         method.save()
-    for key, method in existing.items():
-        if key not in wanted and method.status in (MethodStatus.ACTIVE, MethodStatus.DELETING) and not method.pending:
+    for held, method in existing.items():
+        if held not in wanted and method.status in (MethodStatus.ACTIVE, MethodStatus.DELETING) and not method.pending:
             method.status, method.synced_at = MethodStatus.DELETED, now
             method.save(update_fields=["status", "synced_at", "updated_at"])
     return SyncResult(users=len(users), removed=removed, methods=len(wanted))

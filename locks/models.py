@@ -97,7 +97,8 @@ class Lock(models.Model):
     def time_zone(self) -> str:
         """Its property's zone; a lock on no door yet (imported with 30 days of events) has none, so its times are
         in the server's zone (settings.TIME_ZONE), which the pages name beside them."""
-        return self.unit.property.time_zone if self.unit_id else settings.TIME_ZONE
+        unit = self.unit  # None, without a query, for a lock on no door
+        return unit.property.time_zone if unit is not None else settings.TIME_ZONE
 
     @property
     def pin_length(self) -> int:
@@ -219,11 +220,12 @@ class AccessCode(models.Model):
     @property
     def wanted_status(self) -> str:
         """The status the lock should end up in for what we want."""
-        return {
+        wanted: dict[str, str] = {
             self.Desired.ACTIVE: self.Status.SET,
             self.Desired.FROZEN: self.Status.FROZEN,
             self.Desired.REMOVED: self.Status.REMOVED,
-        }[self.desired]
+        }
+        return wanted[self.desired]
 
     @property
     def is_converged(self) -> bool:

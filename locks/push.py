@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from datetime import timezone as dt_timezone
+from typing import TYPE_CHECKING, TypedDict
 
 import django_rq
 from django.conf import settings
@@ -37,6 +38,9 @@ from locks import alerts, cloud, events, lock_users, queues, remote
 from locks.models import CloudAccount, Lock
 from locks.tuya import TuyaConfigError
 from locks.tuya.push import DeviceEvent, PushConsumer, PushMessage, StatusReport, push_endpoint
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack is Python 3.11+
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +179,7 @@ def _sync_soon(lock: Lock, *, urgent: bool) -> bool:
 # --- the process ----------------------------------------------------------------------------------------------
 
 
-def _handler(account_ids: tuple[int, ...]) -> object:
+def _handler(account_ids: tuple[int, ...]) -> Callable[[PushMessage], None]:
     def on_message(message: PushMessage) -> None:
         close_old_connections()
         try:
@@ -194,10 +198,19 @@ def _consume(consumer: PushConsumer, stop: threading.Event) -> None:
         connections.close_all()  # this thread's own
 
 
+class ConsumerOptions(TypedDict, total=False):
+    """PushConsumer's keyword options, passed through by the Listener to every consumer."""
+
+    open_timeout: float
+    backoff: float
+    max_backoff: float
+    ack_timeout_ms: int
+
+
 class Listener:
     """The consumers of every subscription, each in its own thread; `reload` follows account changes."""
 
-    def __init__(self, account_ids: Iterable[int] | None = None, **consumer_options: object) -> None:
+    def __init__(self, account_ids: Iterable[int] | None = None, **consumer_options: Unpack[ConsumerOptions]) -> None:
         self.account_ids = list(account_ids) if account_ids is not None else None
         self.consumer_options = consumer_options
         self.running: dict[Subscription, tuple[PushConsumer, threading.Event, threading.Thread]] = {}

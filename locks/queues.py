@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from contextlib import suppress
 from datetime import timedelta
+from typing import Any
 
 import django_rq
 from redis.exceptions import RedisError
@@ -32,17 +33,17 @@ UNLOCK_QUEUE = "unlock"
 _WAITING = ("queued", "started", "scheduled", "deferred")
 
 
-def enqueue(queue_name: str, job: str, *args: object, **options: object) -> Job:
+def enqueue(queue_name: str, job: str, *args: object, **options: Any) -> Job:
     """Enqueue the job at dotted path `job` (e.g. "locks.jobs.reconcile_lock") with RQ's own options."""
     return django_rq.get_queue(queue_name).enqueue(job, *args, **options)
 
 
-def enqueue_in(delay: timedelta, queue_name: str, job: str, *args: object, **options: object) -> Job:
+def enqueue_in(delay: timedelta, queue_name: str, job: str, *args: object, **options: Any) -> Job:
     """Like `enqueue`, after `delay` (RQ's scheduled registry; a worker started --with-scheduler moves it)."""
     return django_rq.get_queue(queue_name).enqueue_in(delay, job, *args, **options)
 
 
-def enqueue_once(queue_name: str, job_id: str, job: str, *args: object, **options: object) -> bool:
+def enqueue_once(queue_name: str, job_id: str, job: str, *args: object, **options: Any) -> bool:
     """Enqueue under a fixed id unless that job is still waiting or running, so repeated runs do not pile up
     (RQ itself would push the same id onto the queue again, and overwrite the record of a running job)."""
     queue = django_rq.get_queue(queue_name)
@@ -59,7 +60,7 @@ def enqueue_once(queue_name: str, job_id: str, job: str, *args: object, **option
 
 def _enqueue_marked(
     marker: str, seconds: int, queue_name: str, job: str, *args: object, delay: timedelta | None = None,
-    **options: object,
+    **options: Any,
 ) -> bool:  # fmt: skip
     """Enqueue unless a job is already waiting, which a lapsing Redis marker says (the job clears it when it
     starts): a job lost with a dead scheduler or a killed worker lets the marker lapse instead of blocking."""

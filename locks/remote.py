@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -27,8 +26,8 @@ from locks import cloud, queues, services
 from locks.models import Lock, LockEvent, LockKind, RemoteUnlockRequest
 from locks.services import may_see_pins
 from locks.tuya import TuyaError
-from locks.tuya.api import CancelReason, RemoteUnlockType
-from tenants.models import MANAGER_ROLES, Membership
+from locks.tuya.api import CancelReason, LockApi, RemoteUnlockType
+from tenants.models import MANAGER_ROLES, Actor, Membership, user_of
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +94,7 @@ def request_from_event(event: LockEvent, *, now: datetime | None = None) -> Remo
 # --- decisions (views call these) ---------------------------------------------------------------------------
 
 
-def _allowed(request_id: int, *, actor: Any, ip: str | None, action: str) -> None:
+def _allowed(request_id: int, *, actor: Actor, ip: str | None, action: str) -> None:
     """Only the roles that manage the lock decide; a refusal is audited (outside the decision's transaction)."""
 
     request = RemoteUnlockRequest.objects.select_related("lock__unit", "lock__organisation").get(pk=request_id)
@@ -105,7 +104,7 @@ def _allowed(request_id: int, *, actor: Any, ip: str | None, action: str) -> Non
 
 
 def _decide(
-    request_id: int, *, actor: Any, ip: str | None, action: str, status: str
+    request_id: int, *, actor: Actor, ip: str | None, action: str, status: str
 ) -> tuple[RemoteUnlockRequest, bool]:
     """Move a pending request to `status` under its row lock; (request, whether this call decided it)."""
 
@@ -119,34 +118,34 @@ def _decide(
         request.save(update_fields=["status"])
     if request.status != Status.PENDING:
         return request, False  # already decided (a second click, another person) or expired: nothing twice
-    request.status, request.decided_by, request.decided_at = status, actor, now
+    request.status, request.decided_by, request.decided_at = status, user_of(actor), now
     request.save(update_fields=["status", "decided_by", "decided_at"])
     audit(action, actor=actor, organisation=lock.organisation, obj=request, summary=lock.name, ip=ip)
     return request, True
 
 
-def approve_request(request_id: int, *, actor: Any, ip: str | None = None) -> RemoteUnlockRequest:
+def approve_request(request_id: int, *, actor: Actor, ip: str | None = None) -> RemoteUnlockRequest:
     """Open the door for the person at it (password-free remote unlock), once."""
     _allowed(request_id, actor=actor, ip=ip, action="lock.remote_unlock")
     with transaction.atomic():
         return _approve(request_id, actor=actor, ip=ip)
 
 
-def _approve(request_id: int, *, actor: Any, ip: str | None) -> RemoteUnlockRequest:
+def _approve(request_id: int, *, actor: Actor, ip: str | None) -> RemoteUnlockRequest:
     request, decided = _decide(request_id, actor=actor, ip=ip, action="lock.remote_unlock", status=Status.APPROVING)
     if decided:
         transaction.on_commit(lambda: queues.enqueue_remote_unlock("locks.remote.open_door", request_id))
     return request
 
 
-def reject_request(request_id: int, *, actor: Any, ip: str | None = None) -> RemoteUnlockRequest:
+def reject_request(request_id: int, *, actor: Actor, ip: str | None = None) -> RemoteUnlockRequest:
     """Refuse: the lock is told (cancel with reason 1, reject) and the door stays shut."""
     _allowed(request_id, actor=actor, ip=ip, action="lock.remote_unlock_rejected")
     with transaction.atomic():
         return _reject(request_id, actor=actor, ip=ip)
 
 
-def _reject(request_id: int, *, actor: Any, ip: str | None) -> RemoteUnlockRequest:
+def _reject(request_id: int, *, actor: Actor, ip: str | None) -> RemoteUnlockRequest:
     request, decided = _decide(
         request_id, actor=actor, ip=ip, action="lock.remote_unlock_rejected", status=Status.REJECTED
     )
@@ -158,16 +157,18 @@ def _reject(request_id: int, *, actor: Any, ip: str | None) -> RemoteUnlockReque
 # --- from the lock page: open a door nobody rang at -------------------------------------------------------------
 
 
-def may_open_from_lock_page(user: Any, lock: Lock) -> bool:
+def may_open_from_lock_page(user: Actor, lock: Lock) -> bool:
     """Owners and managers (and superusers): opening a door nobody asked at is theirs to decide."""
 
     if getattr(user, "is_superuser", False):
         return True
-    role = Membership.objects.filter(user=user, organisation_id=lock.organisation_id).values_list("role", flat=True)
+    role = Membership.objects.filter(user=user_of(user), organisation_id=lock.organisation_id).values_list(
+        "role", flat=True
+    )
     return role.first() in MANAGER_ROLES
 
 
-def open_from_lock_page(lock: Lock, *, actor: Any, ip: str | None = None) -> RemoteUnlockRequest:
+def open_from_lock_page(lock: Lock, *, actor: Actor, ip: str | None = None) -> RemoteUnlockRequest:
     """Open the door now (password-free remote unlock), audited, through the same job as an approved request."""
 
     if not may_open_from_lock_page(actor, lock):
@@ -182,7 +183,7 @@ def open_from_lock_page(lock: Lock, *, actor: Any, ip: str | None = None) -> Rem
             lock=lock,
             requested_at=now,
             status=Status.APPROVING,
-            decided_by=actor,
+            decided_by=user_of(actor),
             decided_at=now,
         )
         audit("lock.remote_unlock", actor=actor, organisation=lock.organisation, obj=request, summary=lock.name, ip=ip)
@@ -193,7 +194,7 @@ def open_from_lock_page(lock: Lock, *, actor: Any, ip: str | None = None) -> Rem
 LOCK_PAGE_SHOWN = timedelta(hours=1)  # how long the lock page shows the last open from it
 
 
-def lock_page_context(user: Any, lock: Lock) -> dict[str, Any]:
+def lock_page_context(user: Actor, lock: Lock) -> dict[str, object]:
     """What the lock page's "Open the door" section needs: whether to offer it and the last open from there."""
     latest = (
         RemoteUnlockRequest.objects.filter(
@@ -256,11 +257,11 @@ def open_door(request_id: int) -> str:
     return Status.APPROVED
 
 
-def _switched_on(api: Any, lock: Lock) -> bool:
+def _switched_on(api: LockApi, lock: Lock) -> bool:
     """The cloud's remoteUnlockWithoutPwd switch; a lock that lists no such switch is left to the open call."""
     for setting in api.remote_unlock.list_remote_unlocks(lock.device_id):
         if setting.remote_unlock_type == RemoteUnlockType.WITHOUT_PASSWORD.value:
-            return setting.open
+            return bool(setting.open)
     return True
 
 

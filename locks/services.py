@@ -13,10 +13,10 @@ import secrets
 import time
 import uuid
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -41,9 +41,9 @@ from locks.tuya import (
     TuyaTokenError,
     resolve_endpoint,
 )
-from locks.tuya.api import LockApi, LockKind, PasswordUse
+from locks.tuya.api import Ack, CreatedPassword, LockApi, LockKind, PasswordUse
 from locks.tuya.schedule import ScheduleEntry, weekdays_to_working_day
-from tenants.models import CODE_ROLES, Guest, Membership, Organisation, Property, Stay, Unit
+from tenants.models import CODE_ROLES, Actor, Guest, Membership, Organisation, Property, Stay, Unit, user_of
 
 logger = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ def issue_access_code(
     pin: str | None = None,
     guest: Guest | None = None,
     stay: Stay | None = None,
-    actor: Any = None,
+    actor: Actor = None,
     ip: str | None = None,
     request_token: uuid.UUID | None = None,
 ) -> AccessCode:
@@ -241,7 +241,7 @@ def issue_access_code(
         schedule_days=sorted(schedule.days) if schedule else [],
         schedule_start_minute=schedule.start_minute if schedule else None,
         schedule_end_minute=schedule.end_minute if schedule else None,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=user_of(actor),
         pending_op="create",
         next_attempt_at=timezone.now(),
         request_token=request_token,
@@ -270,7 +270,7 @@ def change_access_code(
     ends_at: datetime | None = None,
     pin: str | None = None,
     version: int | None = None,
-    actor: Any = None,
+    actor: Actor = None,
     ip: str | None = None,
 ) -> AccessCode:
     """Move a code's window or change its PIN; the lock gets a modify, and the old values hold until then."""
@@ -298,7 +298,7 @@ def change_access_code(
 
 
 def _set_desired(
-    code: AccessCode, desired: str, action: str, *, version: int | None, actor: Any, ip: str | None
+    code: AccessCode, desired: str, action: str, *, version: int | None, actor: Actor, ip: str | None
 ) -> AccessCode:
     code = _lock_row(code)
     _stale(code, version)
@@ -315,7 +315,7 @@ def _set_desired(
 
 @transaction.atomic
 def freeze_access_code(
-    code: AccessCode, *, version: int | None = None, actor: Any = None, ip: str | None = None
+    code: AccessCode, *, version: int | None = None, actor: Actor = None, ip: str | None = None
 ) -> AccessCode:
     """Suspend a code without removing it (Zigbee locks)."""
     if not code.lock.can_freeze:
@@ -325,14 +325,14 @@ def freeze_access_code(
 
 @transaction.atomic
 def unfreeze_access_code(
-    code: AccessCode, *, version: int | None = None, actor: Any = None, ip: str | None = None
+    code: AccessCode, *, version: int | None = None, actor: Actor = None, ip: str | None = None
 ) -> AccessCode:
     return _set_desired(code, Desired.ACTIVE, "code.unfreeze", version=version, actor=actor, ip=ip)
 
 
 @transaction.atomic
 def remove_access_code(
-    code: AccessCode, *, version: int | None = None, actor: Any = None, ip: str | None = None
+    code: AccessCode, *, version: int | None = None, actor: Actor = None, ip: str | None = None
 ) -> AccessCode:
     """Take a code off the lock; it counts as gone only once the cloud confirms the lock deleted it."""
     return _set_desired(code, Desired.REMOVED, "code.delete", version=version, actor=actor, ip=ip)
@@ -437,7 +437,7 @@ def _poll_later(code: AccessCode) -> timedelta | None:
     """Free the worker while the lock takes its time; returns when to look again inside the confirmation
     window (a delayed job), None past it (the sweeper looks again after a backoff)."""
     started = code.op_started_at or code.updated_at
-    if started and timezone.now() - started > CONFIRMATION_WINDOW:
+    if timezone.now() - started > CONFIRMATION_WINDOW:
         _back_off(code, _Retry("The lock has not confirmed yet; still waiting for it."))
         return None
     delay = timedelta(seconds=settings.CODE_POLL_SECONDS)
@@ -569,15 +569,18 @@ def _step_remove(api: LockApi, code: AccessCode) -> bool:
         _healthy(lock)
         return False
     if code.pending_op != "delete" or state.state in ("set", "frozen", "failed"):
-        _call(lambda: api.passwords.delete_temp_password(lock.device_id, code.tuya_password_id), code)
+        password_id = code.tuya_password_id
+        assert password_id is not None  # found by its marker above, or read by _read
+        _call(lambda: api.passwords.delete_temp_password(lock.device_id, password_id), code)
         _save(code, pending_op="delete", status=Status.REMOVING, op_started_at=timezone.now())
     _wait(code)
     return True
 
 
 def _read(api: LockApi, code: AccessCode) -> cloud.CloudPassword:
-    assert code.tuya_password_id is not None
-    return _call(lambda: cloud.read_password(api, code.lock, code.tuya_password_id), code)
+    password_id = code.tuya_password_id
+    assert password_id is not None
+    return _call(lambda: cloud.read_password(api, code.lock, password_id), code)
 
 
 def _wait(code: AccessCode) -> None:
@@ -593,7 +596,7 @@ def _schedule_of(code: AccessCode) -> list[ScheduleEntry] | None:
     return [ScheduleEntry(mask, code.schedule_start_minute, code.schedule_end_minute)]
 
 
-def _create(api: LockApi, code: AccessCode) -> Any:
+def _create(api: LockApi, code: AccessCode) -> CreatedPassword:
     lock = code.lock
     return api.passwords.create_temp_password(
         lock.device_id,
@@ -608,8 +611,9 @@ def _create(api: LockApi, code: AccessCode) -> Any:
     )
 
 
-def _modify(api: LockApi, code: AccessCode) -> Any:
+def _modify(api: LockApi, code: AccessCode) -> Ack:
     lock = code.lock
+    assert code.tuya_password_id is not None  # only codes on the lock are modified
     return api.passwords.modify_temp_password(
         lock.device_id,
         code.tuya_password_id,
@@ -623,7 +627,10 @@ def _modify(api: LockApi, code: AccessCode) -> Any:
     )
 
 
-def _call(action: Any, code: AccessCode, *, outcome_unknown: bool = False) -> Any:
+T = TypeVar("T")
+
+
+def _call(action: Callable[[], T], code: AccessCode, *, outcome_unknown: bool = False) -> T:
     """Run one cloud call, turning transient failures into a retry and unknown outcomes into `unknown`."""
     try:
         return action()
@@ -749,7 +756,7 @@ def expire_codes(now: datetime | None = None) -> int:
 # --- cloud accounts and locks -------------------------------------------------------------------------------
 
 
-def import_locks(account: CloudAccount, *, device_ids: Iterable[str] | None = None, actor: Any = None) -> list[Lock]:
+def import_locks(account: CloudAccount, *, device_ids: Iterable[str] | None = None, actor: Actor = None) -> list[Lock]:
     """Bring in the project's locks (or just `device_ids`), updating the ones already known."""
     # Cloud first, database after: a transaction held across HTTP calls would block every other writer.
     api = cloud.api_for(account)
@@ -798,7 +805,7 @@ def connect_cloud_account(
     endpoint: str,
     access_id: str,
     access_secret: str,
-    actor: Any = None,
+    actor: Actor = None,
     ip: str | None = None,
 ) -> CloudAccount:
     """Store a Tuya cloud project's credentials (the secret encrypted) and import its locks in a worker."""
@@ -825,7 +832,7 @@ def connect_cloud_account(
 
 
 @transaction.atomic
-def request_import(account: CloudAccount, *, actor: Any = None, ip: str | None = None) -> CloudAccount:
+def request_import(account: CloudAccount, *, actor: Actor = None, ip: str | None = None) -> CloudAccount:
     """Ask a worker to bring in (or refresh) the project's locks."""
 
     account.import_requested_at = timezone.now()
@@ -855,9 +862,9 @@ def run_import(account_id: int) -> str:
 
 @transaction.atomic
 def create_property(
-    *, organisation: Organisation, name: str, kind: str, time_zone: str, address: str = "", actor: Any = None,
+    *, organisation: Organisation, name: str, kind: str, time_zone: str, address: str = "", actor: Actor = None,
     ip: str | None = None,
-) -> Any:  # fmt: skip
+) -> Property:  # fmt: skip
     """A building or a rental: its time zone is the one every code of its locks is typed and shown in."""
 
     prop = Property(organisation=organisation, name=name.strip(), kind=kind, time_zone=time_zone, address=address)
@@ -868,7 +875,7 @@ def create_property(
 
 
 @transaction.atomic
-def create_units(*, prop: Any, names: Iterable[str], actor: Any = None, ip: str | None = None) -> list[Any]:
+def create_units(*, prop: Property, names: Iterable[str], actor: Actor = None, ip: str | None = None) -> list[Unit]:
     """Rooms or flats of a property, several at once ("101-110" style lists are split by the form)."""
 
     wanted = [n.strip() for n in names if n.strip()]
@@ -887,7 +894,7 @@ def create_units(*, prop: Any, names: Iterable[str], actor: Any = None, ip: str 
 
 
 @transaction.atomic
-def attach_lock(lock: Lock, *, unit: Any, actor: Any = None, ip: str | None = None) -> Lock:
+def attach_lock(lock: Lock, *, unit: Unit | None, actor: Actor = None, ip: str | None = None) -> Lock:
     """Put a lock on a unit's door (or take it off: unit None). Codes stay with the lock, so a lock that still
     carries live codes is not moved: they were given for the old door."""
     lock = Lock.objects.select_for_update().get(pk=lock.pk)
@@ -912,7 +919,7 @@ def _live_codes(stay: Stay) -> list[AccessCode]:
     return list(stay.access_codes.exclude(desired=Desired.REMOVED).select_related("lock"))
 
 
-def _issue_for_stay(stay: Stay, *, actor: Any, ip: str | None) -> list[AccessCode]:
+def _issue_for_stay(stay: Stay, *, actor: Actor, ip: str | None) -> list[AccessCode]:
     """One code per lock of the unit, with the same PIN where the locks allow it (one number to remember)."""
     codes: list[AccessCode] = []
     pin: str | None = None
@@ -934,7 +941,7 @@ def _issue_for_stay(stay: Stay, *, actor: Any, ip: str | None) -> list[AccessCod
     return codes
 
 
-def _validate_stay(unit: Any, check_in: datetime, check_out: datetime, *, exclude: Stay | None = None) -> None:
+def _validate_stay(unit: Unit, check_in: datetime, check_out: datetime, *, exclude: Stay | None = None) -> None:
     if check_out <= check_in:
         raise ValidationError({"check_out": "Check-out must be after check-in."})
     if check_out <= timezone.now():
@@ -956,12 +963,12 @@ def _validate_stay(unit: Any, check_in: datetime, check_out: datetime, *, exclud
 @transaction.atomic
 def book_stay(
     *,
-    unit: Any,
+    unit: Unit,
     guest: Guest,
     check_in: datetime,
     check_out: datetime,
     kind: str = Stay.Kind.HOTEL,
-    actor: Any = None,
+    actor: Actor = None,
     ip: str | None = None,
 ) -> Stay:
     """A new stay or lease, and its door codes for the unit's locks, valid from check-in to check-out."""
@@ -982,7 +989,7 @@ def change_stay(
     *,
     check_in: datetime | None = None,
     check_out: datetime | None = None,
-    actor: Any = None,
+    actor: Actor = None,
     ip: str | None = None,
 ) -> Stay:
     """Extend, shorten or shift a stay; its codes follow."""
@@ -1000,7 +1007,7 @@ def change_stay(
 
 
 @transaction.atomic
-def move_stay(stay: Stay, *, unit: Any, actor: Any = None, ip: str | None = None) -> Stay:
+def move_stay(stay: Stay, *, unit: Unit, actor: Actor = None, ip: str | None = None) -> Stay:
     """Move a guest to another unit: the old unit's codes are removed, the new unit's issued."""
     stay = Stay.objects.select_for_update().get(pk=stay.pk)
     if not stay.is_open:
@@ -1017,7 +1024,7 @@ def move_stay(stay: Stay, *, unit: Any, actor: Any = None, ip: str | None = None
     return stay
 
 
-def _end_stay(stay: Stay, status: str, action: str, *, actor: Any, ip: str | None) -> Stay:
+def _end_stay(stay: Stay, status: str, action: str, *, actor: Actor, ip: str | None) -> Stay:
     stay = Stay.objects.select_for_update().select_related("unit__property__organisation").get(pk=stay.pk)
     if not stay.is_open:
         return stay  # checking out twice is harmless
@@ -1030,7 +1037,7 @@ def _end_stay(stay: Stay, status: str, action: str, *, actor: Any, ip: str | Non
 
 
 @transaction.atomic
-def check_in_stay(stay: Stay, *, actor: Any = None, ip: str | None = None) -> Stay:
+def check_in_stay(stay: Stay, *, actor: Actor = None, ip: str | None = None) -> Stay:
     """A booked guest has arrived. Their codes already work from check-in time; this records the arrival."""
     stay = Stay.objects.select_for_update().select_related("unit__property__organisation").get(pk=stay.pk)
     if stay.status == Stay.Status.CHECKED_IN:
@@ -1045,13 +1052,13 @@ def check_in_stay(stay: Stay, *, actor: Any = None, ip: str | None = None) -> St
 
 
 @transaction.atomic
-def check_out_stay(stay: Stay, *, actor: Any = None, ip: str | None = None) -> Stay:
+def check_out_stay(stay: Stay, *, actor: Actor = None, ip: str | None = None) -> Stay:
     """The guest has left: their codes come off the locks (confirmed by the cloud, see code status)."""
     return _end_stay(stay, Stay.Status.CHECKED_OUT, "stay.check_out", actor=actor, ip=ip)
 
 
 @transaction.atomic
-def cancel_stay(stay: Stay, *, actor: Any = None, ip: str | None = None) -> Stay:
+def cancel_stay(stay: Stay, *, actor: Actor = None, ip: str | None = None) -> Stay:
     return _end_stay(stay, Stay.Status.CANCELLED, "stay.cancel", actor=actor, ip=ip)
 
 
@@ -1074,19 +1081,19 @@ def purge_old_pins(now: datetime | None = None) -> int:
 # --- PINs on screen, resending, reconciliation ---------------------------------------------------------------
 
 
-def may_see_pins(user: Any, lock: Lock) -> bool:
+def may_see_pins(user: Actor, lock: Lock) -> bool:
     """Owners and managers of the lock's organisation, and its front desk for their properties (never a lock on
     no door: it is on none of the properties a limited desk was given)."""
 
     if getattr(user, "is_superuser", False):
         return True
-    membership = Membership.objects.filter(user=user, organisation_id=lock.organisation_id).first()
+    membership = Membership.objects.filter(user=user_of(user), organisation_id=lock.organisation_id).first()
     if membership is None or membership.role not in CODE_ROLES:
         return False
     return membership.may_see_lock(lock)
 
 
-def reveal_pin(code: AccessCode, *, actor: Any, ip: str | None = None) -> str:
+def reveal_pin(code: AccessCode, *, actor: Actor, ip: str | None = None) -> str:
     """The code's PIN for someone allowed to see it; every look (and every refusal) is audited."""
 
     if not may_see_pins(actor, code.lock):
@@ -1098,7 +1105,7 @@ def reveal_pin(code: AccessCode, *, actor: Any, ip: str | None = None) -> str:
     return code.pin
 
 
-def reveal_operation_secret(operation: LockOperation, *, actor: Any, ip: str | None = None) -> str:
+def reveal_operation_secret(operation: LockOperation, *, actor: Actor, ip: str | None = None) -> str:
     """The offline, dynamic or advanced password a lock operation produced, audited like a PIN."""
 
     lock = operation.lock
@@ -1114,7 +1121,7 @@ def reveal_operation_secret(operation: LockOperation, *, actor: Any, ip: str | N
 
 
 @transaction.atomic
-def resend_access_code(code: AccessCode, *, actor: Any = None, ip: str | None = None) -> AccessCode:
+def resend_access_code(code: AccessCode, *, actor: Actor = None, ip: str | None = None) -> AccessCode:
     """Try a failed code again from the start, as a new operation (a new marker, so nothing is confused)."""
     code = _lock_row(code)
     if code.status != Status.FAILED:
@@ -1209,7 +1216,7 @@ def _new_operation(
     label: str = "",
     params: dict[str, Any] | None = None,
     secret: str = "",
-    actor: Any = None,
+    actor: Actor = None,
     ip: str | None = None,
 ) -> LockOperation:
     operation = LockOperation.objects.create(
@@ -1219,7 +1226,7 @@ def _new_operation(
         label=label[:100],
         params=params or {},
         secret=secret,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=user_of(actor),
     )
     audit(
         f"lock.{kind}", actor=actor, organisation=lock.organisation, obj=operation, summary=f"{label} on {lock}", ip=ip
@@ -1238,7 +1245,7 @@ def request_offline_password(
     starts_at: datetime | None = None,
     ends_at: datetime | None = None,
     clears: LockOperation | None = None,
-    actor: Any = None,
+    actor: Actor = None,
     ip: str | None = None,
 ) -> LockOperation:
     """An offline password (or a clearing code) the lock checks by itself: for a lock that is offline."""
@@ -1264,7 +1271,7 @@ def request_offline_password(
 
 
 @transaction.atomic
-def request_dynamic_password(*, lock: Lock, actor: Any = None, ip: str | None = None) -> LockOperation:
+def request_dynamic_password(*, lock: Lock, actor: Actor = None, ip: str | None = None) -> LockOperation:
     if lock.kind not in DYNAMIC_KINDS:
         raise ValidationError(f"A {lock.get_kind_display()} has no dynamic passwords.")
     return _new_operation(lock, LockOperation.Kind.DYNAMIC_PASSWORD, label="Dynamic password", actor=actor, ip=ip)
@@ -1272,7 +1279,7 @@ def request_dynamic_password(*, lock: Lock, actor: Any = None, ip: str | None = 
 
 @transaction.atomic
 def set_advanced_password(
-    *, lock: Lock, advanced_type: str, pin: str, actor: Any = None, ip: str | None = None
+    *, lock: Lock, advanced_type: str, pin: str, actor: Actor = None, ip: str | None = None
 ) -> LockOperation:
     """A hotel lock's admin or emergency password (six digits)."""
     if lock.kind != LockKind.ZIGBEE_HOTEL:
@@ -1289,7 +1296,7 @@ def set_advanced_password(
 
 
 @transaction.atomic
-def clear_all_codes(*, lock: Lock, actor: Any = None, ip: str | None = None) -> LockOperation:
+def clear_all_codes(*, lock: Lock, actor: Actor = None, ip: str | None = None) -> LockOperation:
     """Wipe every temporary password from a hotel lock; our codes on it follow as removed once confirmed."""
     if lock.kind != LockKind.ZIGBEE_HOTEL:
         raise ValidationError("Only Zigbee hotel locks can clear all temporary passwords at once.")
@@ -1297,7 +1304,7 @@ def clear_all_codes(*, lock: Lock, actor: Any = None, ip: str | None = None) -> 
 
 
 @transaction.atomic
-def sync_pending_codes(*, lock: Lock, actor: Any = None, ip: str | None = None) -> LockOperation:
+def sync_pending_codes(*, lock: Lock, actor: Actor = None, ip: str | None = None) -> LockOperation:
     """Ask the Zigbee gateway to resend codes still being configured (Tuya allows this once a minute)."""
     if lock.kind != LockKind.ZIGBEE:
         raise ValidationError("Only Zigbee locks can resend pending codes.")

@@ -7,6 +7,7 @@ manage the lock may act, others only look.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms as django_forms
@@ -18,6 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.http import HtmxHttpRequest
 from locks import lock_users, services
 from locks.forms import (
     WEEKDAYS,
@@ -31,6 +33,7 @@ from locks.models import Lock, LockUser, UnlockMethod
 from locks.tuya.schedule import format_minutes, weekdays_to_working_day, working_day_to_weekdays
 from locks.views import _lock_for
 from tenants.context import membership_or_404
+from tenants.models import Actor
 from tenants.signals import client_ip
 
 PAGE = "locks/lock_users.html"
@@ -129,7 +132,8 @@ class EditUserForm(django_forms.Form):
         return initial
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if "valid_from" in self.fields:
             make_wall_clock_times_aware(self, data, self.zone)
             start, end = data.get("start_time"), data.get("end_time")
@@ -137,7 +141,7 @@ class EditUserForm(django_forms.Form):
                 self.add_error("end_time" if end is None else "start_time", "Give both times, or neither for all day.")
         return data
 
-    def save(self, *, actor: Any, ip: str | None) -> LockUser | None:
+    def save(self, *, actor: Actor, ip: str | None) -> LockUser | None:
         data, lock = self.cleaned_data, self.lock_user.lock
         kwargs: dict[str, Any] = {}
         try:
@@ -197,7 +201,7 @@ def _context(request: HttpRequest, lock: Lock, **extra: Any) -> dict[str, Any]:
 
 @login_required
 @require_GET
-def lock_users_page(request: HttpRequest, lock_id: int) -> HttpResponse:
+def lock_users_page(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
     lock = _lock_for(request, lock_id)
     template = f"{PAGE}#people" if request.htmx else PAGE
     return render(request, template, _context(request, lock))
@@ -228,7 +232,7 @@ def lock_user_add(request: HttpRequest, lock_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def lock_user_edit(request: HttpRequest, lock_user_id: int) -> HttpResponse:
+def lock_user_edit(request: HtmxHttpRequest, lock_user_id: int) -> HttpResponse:
     lock_user = _lock_user(request, lock_user_id)
     lock = lock_user.lock
     _manager(request, lock)
@@ -247,7 +251,7 @@ def lock_user_edit(request: HttpRequest, lock_user_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def lock_user_delete(request: HttpRequest, lock_user_id: int) -> HttpResponse:
+def lock_user_delete(request: HtmxHttpRequest, lock_user_id: int) -> HttpResponse:
     lock_user = _lock_user(request, lock_user_id)
     _manager(request, lock_user.lock)
     return _act(
@@ -260,13 +264,13 @@ def lock_user_delete(request: HttpRequest, lock_user_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def lock_user_enroll(request: HttpRequest, lock_user_id: int) -> HttpResponse:
+def lock_user_enroll(request: HtmxHttpRequest, lock_user_id: int) -> HttpResponse:
     lock_user = _lock_user(request, lock_user_id)
     lock = lock_user.lock
     _manager(request, lock)
     form = EnrollForm(request.POST)
     if not form.is_valid():
-        return _refused(request, lock, " ".join(e for errors in form.errors.values() for e in errors))
+        return _refused(request, lock, " ".join(str(e) for errors in form.errors.values() for e in errors))
     return _act(
         request,
         lock,
@@ -279,7 +283,7 @@ def lock_user_enroll(request: HttpRequest, lock_user_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def lock_users_sync(request: HttpRequest, lock_id: int) -> HttpResponse:
+def lock_users_sync(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
     lock = _lock_for(request, lock_id)
     _manager(request, lock)
     return _act(
@@ -290,7 +294,7 @@ def lock_users_sync(request: HttpRequest, lock_id: int) -> HttpResponse:
     )
 
 
-def _act(request: HttpRequest, lock: Lock, action: Any, done: str) -> HttpResponse:
+def _act(request: HtmxHttpRequest, lock: Lock, action: Callable[[], object], done: str) -> HttpResponse:
     try:
         action()
     except ValidationError as refused:
@@ -301,7 +305,7 @@ def _act(request: HttpRequest, lock: Lock, action: Any, done: str) -> HttpRespon
     return redirect(_page_url(lock))
 
 
-def _refused(request: HttpRequest, lock: Lock, error: str) -> HttpResponse:
+def _refused(request: HtmxHttpRequest, lock: Lock, error: str) -> HttpResponse:
     if request.htmx:
         return render(request, f"{PAGE}#people", _context(request, lock, error=error))
     messages.error(request, error)
@@ -328,7 +332,7 @@ def unlock_method_row(request: HttpRequest, method_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def unlock_method_action(request: HttpRequest, method_id: int, action: str) -> HttpResponse:
+def unlock_method_action(request: HtmxHttpRequest, method_id: int, action: str) -> HttpResponse:
     method = _method(request, method_id)
     lock = method.lock
     _manager(request, lock)
@@ -346,7 +350,8 @@ def unlock_method_action(request: HttpRequest, method_id: int, action: str) -> H
         act = lambda: lock_users.set_duress(method, duress=on, actor=who, ip=ip)  # noqa: E731
         done = "Duress alarm switched on." if on else "Duress alarm switched off."
     elif action == "assign":
-        target = LockUser.objects.filter(pk=_int(request.POST.get("lock_user")), lock=lock).first()
+        target_id = _int(request.POST.get("lock_user"))
+        target = LockUser.objects.filter(pk=target_id, lock=lock).first() if target_id is not None else None
         if target is None:
             return _refused(request, lock, "Choose a person on this lock.")
         act, done = (

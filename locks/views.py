@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,12 +24,23 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from config.http import HtmxHttpRequest
 from locks import forms, remote, services
 from locks.models import AccessCode, CloudAccount, Lock, LockEvent, LockOperation
 from locks.tuya import REGIONS
 from tenants.context import current_membership, membership_or_404
 from tenants.models import MANAGER_ROLES, Membership, Property, Role, Unit
 from tenants.signals import client_ip
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _LockCount(TypedDict):
+    """What the setup page's account row shows beside the account: Count("locks")."""
+
+    lock_count: int
+
 
 LOW_BATTERY = 20  # percent: below this a lock's badge turns amber
 UNSETTLED = [
@@ -162,7 +173,7 @@ def _lock_context(request: HttpRequest, lock: Lock, **extra: Any) -> dict[str, A
     context = {
         "nav": "portfolio",
         "lock": lock,
-        "property": lock.unit.property if lock.unit_id else None,
+        "property": lock.unit.property if lock.unit is not None else None,
         "time_zone": services.time_zone_of(lock),
         "codes": list(live.select_related("guest", "stay").order_by("starts_at", "pk")[:CODES_SHOWN]),
         "ended_codes": list(ended.select_related("guest").order_by("-ends_at", "-pk")[:20]),
@@ -195,7 +206,7 @@ def _lock_context(request: HttpRequest, lock: Lock, **extra: Any) -> dict[str, A
     return context
 
 
-def _issue_form(request: HttpRequest, lock: Lock, data: Any = None) -> forms.IssueCodeForm:
+def _issue_form(request: HttpRequest, lock: Lock, data: QueryDict | None = None) -> forms.IssueCodeForm:
     organisation = membership_or_404(request).organisation
     zone = services.time_zone_of(lock)
     now = timezone.now()
@@ -214,7 +225,7 @@ def _issue_form(request: HttpRequest, lock: Lock, data: Any = None) -> forms.Iss
 
 @login_required
 @require_GET
-def lock_detail(request: HttpRequest, lock_id: int) -> HttpResponse:
+def lock_detail(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
     lock = _lock_for(request, lock_id)
     template = "locks/lock_detail.html"
     if request.htmx and request.GET.get("part") == "codes":
@@ -224,7 +235,7 @@ def lock_detail(request: HttpRequest, lock_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def issue_code(request: HttpRequest, lock_id: int) -> HttpResponse:
+def issue_code(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
     lock = _lock_for(request, lock_id)
     if not _may_manage(request, lock):
         raise PermissionDenied("Your role may not issue door codes on this lock.")
@@ -285,7 +296,7 @@ CODE_ACTIONS: dict[str, tuple[Callable[..., AccessCode], str]] = {
 
 @login_required
 @require_POST
-def code_action(request: HttpRequest, code_id: int, action: str) -> HttpResponse:
+def code_action(request: HtmxHttpRequest, code_id: int, action: str) -> HttpResponse:
     code = _code_for(request, code_id)
     if action not in CODE_ACTIONS:
         raise Http404("No such action.")
@@ -319,7 +330,7 @@ def _version(request: HttpRequest) -> int | None:
 
 
 @login_required
-def code_edit(request: HttpRequest, code_id: int) -> HttpResponse:
+def code_edit(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
     """Change a code's window or PIN (GET shows the form in the row's place)."""
     code = _code_for(request, code_id)
     if not _may_manage(request, code.lock):
@@ -344,7 +355,7 @@ def code_edit(request: HttpRequest, code_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def code_reveal(request: HttpRequest, code_id: int) -> HttpResponse:
+def code_reveal(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
     """Show the PIN to a role allowed to see it: an audited POST, never cached, never in a URL."""
     code = _code_for(request, code_id)
     try:
@@ -370,7 +381,7 @@ def offline_preview(request: HttpRequest, lock_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def offline_password(request: HttpRequest, lock_id: int) -> HttpResponse:
+def offline_password(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
     lock = _lock_for(request, lock_id)
     if not _may_manage(request, lock):
         raise PermissionDenied("Your role may not issue door codes on this lock.")
@@ -381,7 +392,7 @@ def offline_password(request: HttpRequest, lock_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def advanced_password(request: HttpRequest, lock_id: int) -> HttpResponse:
+def advanced_password(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
     """A hotel lock's admin or emergency password: typed here (six digits), set by a worker."""
     lock = _lock_for(request, lock_id)
     if not _may_manage(request, lock):
@@ -401,7 +412,7 @@ def advanced_password(request: HttpRequest, lock_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def lock_operation(request: HttpRequest, lock_id: int, kind: str) -> HttpResponse:
+def lock_operation(request: HtmxHttpRequest, lock_id: int, kind: str) -> HttpResponse:
     """Dynamic password, hotel clear-all, Zigbee resend of pending codes."""
     lock = _lock_for(request, lock_id)
     services_by_kind: dict[str, Callable[..., LockOperation]] = {
@@ -420,7 +431,9 @@ def lock_operation(request: HttpRequest, lock_id: int, kind: str) -> HttpRespons
     return _operation_response(request, lock, operation, "")
 
 
-def _operation_response(request: HttpRequest, lock: Lock, operation: LockOperation | None, error: str) -> HttpResponse:
+def _operation_response(
+    request: HtmxHttpRequest, lock: Lock, operation: LockOperation | None, error: str
+) -> HttpResponse:
     if request.htmx:
         context = _lock_context(request, lock, operation_error=error)
         return render(request, "locks/lock_detail.html#operations", context)
@@ -487,7 +500,7 @@ def _cursor(raw: str) -> tuple[Any, int] | None:
 
 @login_required
 @require_GET
-def activity(request: HttpRequest) -> HttpResponse:
+def activity(request: HtmxHttpRequest) -> HttpResponse:
     """Unlocks and alerts of the organisation, a property, a unit or a lock, newest first; filterable; keyset
     pages, so the thousandth page costs what the first does."""
 
@@ -626,11 +639,12 @@ def _account_for(request: HttpRequest, account_id: int) -> CloudAccount:
 
 @login_required
 @require_POST
-def cloud_import(request: HttpRequest, account_id: int) -> HttpResponse:
+def cloud_import(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
     account = services.request_import(_account_for(request, account_id), actor=request.user, ip=client_ip(request))
     if request.htmx:
-        account.lock_count = account.locks.count()
-        return render(request, "locks/setup.html#account-row", {"account": account})
+        row = cast("WithAnnotations[CloudAccount, _LockCount]", account)
+        row.lock_count = account.locks.count()
+        return render(request, "locks/setup.html#account-row", {"account": row})
     messages.success(request, f"Bringing in the locks of “{account.name}”.")
     return redirect("locks:setup")
 
@@ -642,13 +656,14 @@ def cloud_account_row(request: HttpRequest, account_id: int) -> HttpResponse:
     account = _account_for(request, account_id)
     if not account.importing and request.GET.get("was") == "importing":
         return HttpResponseClientRefresh()
-    account.lock_count = account.locks.count()
-    return render(request, "locks/setup.html#account-row", {"account": account})
+    row = cast("WithAnnotations[CloudAccount, _LockCount]", account)
+    row.lock_count = account.locks.count()
+    return render(request, "locks/setup.html#account-row", {"account": row})
 
 
 @login_required
 @require_POST
-def lock_attach(request: HttpRequest, lock_id: int) -> HttpResponse:
+def lock_attach(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
     membership = _setup_membership(request)
     lock = get_object_or_404(Lock, pk=lock_id, organisation=membership.organisation)
     raw = request.POST.get("unit", "")

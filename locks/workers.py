@@ -11,20 +11,20 @@ Log records written during a job carry `job:<id>` where a web request's carry it
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import close_old_connections
+from rq.job import Job
+from rq.queue import Queue
 from rq.worker import SimpleWorker
 
 from config import logs
 
 
 class DjangoSimpleWorker(SimpleWorker):
-    def execute_job(self, job: Any, queue: Any) -> Any:
+    def execute_job(self, job: Job, queue: Queue) -> None:
         token = logs.request_id.set(f"job:{job.id}")
         close_old_connections()
         try:
-            return super().execute_job(job, queue)
+            super().execute_job(job, queue)
         finally:
             close_old_connections()
             logs.request_id.reset(token)

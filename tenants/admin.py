@@ -6,7 +6,7 @@ object is a 404.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -27,12 +27,18 @@ from django.utils.formats import date_format
 from locks import services
 from locks.forms import BookStayForm
 from locks.templatetags.zones import local, zone_name
-from tenants.models import Guest, Membership, Organisation, Property, ScopedQuerySet, Stay, Unit
+from tenants.models import Guest, Membership, Organisation, Property, RequestUser, ScopedQuerySet, Stay, Unit
 from tenants.signals import client_ip
 
 # A foreign-key filter that lists only the organisations present in the (scoped) rows: the stock one lists every
 # organisation in the table, names included.
 ORGANISATION_FILTER = ("organisation", admin.RelatedOnlyFieldListFilter)
+
+if TYPE_CHECKING:  # generic only in django-stubs: at run time Django's classes take no type arguments
+    _ModelForm = forms.ModelForm[Any]  # each subclass is for its own model
+    _ModelAdmin = admin.ModelAdmin[Any]
+else:
+    _ModelForm, _ModelAdmin = forms.ModelForm, admin.ModelAdmin
 
 
 def is_scoped(model: type[models.Model]) -> bool:
@@ -47,14 +53,15 @@ def organisation_id_of(obj: models.Model) -> int | None:
         target = getattr(target, part, None)
         if target is None:
             return None
-    return target.pk
+    organisation_id: int | None = target.pk
+    return organisation_id
 
 
 def model_path(model: type[models.Model]) -> str:
     return model._default_manager.all().org_path  # type: ignore[attr-defined,no-any-return]
 
 
-def users_for(user: Any) -> QuerySet[Any]:
+def users_for(user: RequestUser) -> QuerySet[Any]:
     """The users a staff member may pick: the members of their organisations (superusers: everyone).
 
     The auth User table is not organisation-scoped, so without this any username would be one click away."""
@@ -64,12 +71,13 @@ def users_for(user: Any) -> QuerySet[Any]:
     return users.filter(memberships__organisation__in=Organisation.objects.for_user(user)).distinct()
 
 
-class SameOrganisationForm(forms.ModelForm):
+class SameOrganisationForm(_ModelForm):
     """Everything one object points at belongs to one organisation (a staff member of two organisations could
     otherwise put one's lock in the other's unit: both pass the per-field scoping)."""
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         orgs: set[int] = set()
         for value in cleaned.values():
             related = list(value) if isinstance(value, QuerySet) else [value]
@@ -93,20 +101,21 @@ def local_time_column(field: str, description: str) -> Any:
     @admin.display(description=description, ordering=field)
     def column(modeladmin: Any, obj: Any) -> str | None:
         value = getattr(obj, field)
-        return None if value is None else date_format(local(value, obj), "j M Y H:i T")
+        when = local(value, obj)
+        return None if when is None else date_format(when, "j M Y H:i T")
 
     column.__name__ = f"{field}_local"
     return column
 
 
-class LocalTimesAdmin(admin.ModelAdmin):
+class LocalTimesAdmin(_ModelAdmin):
     """Times as the property's people read them: list columns in each row's property's zone, and a row's page in
     its zone, named under the title. A row of no property (a lock on no door, an audit entry) uses the server's."""
 
     def __init__(self, model: Any, admin_site: Any) -> None:
         super().__init__(model, admin_site)
         times = {f.name: f for f in model._meta.fields if isinstance(f, models.DateTimeField)}
-        self._local_columns = {}
+        self._local_columns: dict[str, str] = {}
         for item in self.list_display:
             if isinstance(item, str) and item in times:
                 column = local_time_column(item, str(times[item].verbose_name))
@@ -114,7 +123,10 @@ class LocalTimesAdmin(admin.ModelAdmin):
                 self._local_columns[item] = column.__name__
 
     def get_list_display(self, request: HttpRequest) -> Any:
-        return [self._local_columns.get(item, item) for item in super().get_list_display(request)]
+        return [
+            self._local_columns.get(item, item) if isinstance(item, str) else item
+            for item in super().get_list_display(request)
+        ]
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
@@ -137,7 +149,7 @@ class ScopedAdmin(LocalTimesAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return self.scope(super().get_queryset(request), request.user)
 
-    def scope(self, queryset: QuerySet[Any], user: Any) -> QuerySet[Any]:
+    def scope(self, queryset: QuerySet[Any], user: RequestUser) -> QuerySet[Any]:
         return queryset.for_user(user)  # type: ignore[attr-defined,no-any-return]
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
@@ -178,7 +190,7 @@ class ReadOnlyScopedAdmin(ScopedAdmin):
 
 
 def run_per_item(
-    modeladmin: admin.ModelAdmin,
+    modeladmin: admin.ModelAdmin[Any],
     request: HttpRequest,
     items: Any,
     verb: str,

@@ -10,16 +10,18 @@ from typing import Any
 
 from django.http import Http404, HttpRequest
 
-from tenants.models import Membership
+from tenants.models import Membership, RequestUser, user_of
 
 SESSION_KEY = "organisation_id"
 
 
-def memberships_of(user: Any) -> list[Membership]:
+def memberships_of(user: RequestUser) -> list[Membership]:
     if not getattr(user, "is_authenticated", False):
         return []
     return list(
-        Membership.objects.filter(user=user).select_related("organisation").order_by("organisation__name", "pk")
+        Membership.objects.filter(user=user_of(user))
+        .select_related("organisation")
+        .order_by("organisation__name", "pk")
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 
 from locks.forms import LocalDateTimeField, local_input, make_wall_clock_times_aware, manageable_units
-from tenants.models import Stay, Unit
+from tenants.models import RequestUser, Stay, Unit
 
 
 def seen_token(stay: Stay) -> str:
@@ -50,7 +50,8 @@ class StayDatesForm(StayForm):
         super().__init__(*args, stay=stay, **kwargs)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         zone = self.stay.unit.property.time_zone
         make_wall_clock_times_aware(self, data, zone)
         return data
@@ -60,10 +61,12 @@ class MoveStayForm(StayForm):
     prefix_id = "move"
     unit = forms.ModelChoiceField(queryset=Unit.objects.none(), label="New room or unit")
 
-    def __init__(self, *args: Any, stay: Stay, user: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, stay: Stay, user: RequestUser, **kwargs: Any) -> None:
         super().__init__(*args, stay=stay, **kwargs)
         organisation = stay.unit.property.organisation
-        self.fields["unit"].queryset = manageable_units(user, organisation).exclude(pk=stay.unit_id)
+        cast("forms.ModelChoiceField[Unit]", self.fields["unit"]).queryset = manageable_units(
+            user, organisation
+        ).exclude(pk=stay.unit_id)
 
 
 class SignInForm(AuthenticationForm):
@@ -75,7 +78,8 @@ class SignInForm(AuthenticationForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["username"].validators.append(MaxLengthValidator(self.fields["username"].max_length))
+        username = cast(forms.CharField, self.fields["username"])
+        username.validators.append(MaxLengthValidator(username.max_length))
 
 
 class AdminSignInForm(SignInForm, AdminAuthenticationForm):

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import zoneinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.functional import cached_property
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User  # settings.AUTH_USER_MODEL
 
 
 class Role(models.TextChoices):
@@ -25,7 +31,21 @@ CODE_ROLES = frozenset({Role.OWNER, Role.MANAGER, Role.FRONT_DESK})
 MANAGER_ROLES = frozenset({Role.OWNER, Role.MANAGER})
 
 
-class ScopedQuerySet(models.QuerySet):
+_M = TypeVar("_M", bound=models.Model)
+
+# The user of a request: signed in, or the anonymous user.
+RequestUser: TypeAlias = AbstractBaseUser | AnonymousUser
+# Who did something: the request's user, or None for the app itself (jobs, the sweeper).
+Actor: TypeAlias = RequestUser | None
+
+
+def user_of(actor: Actor) -> User | None:
+    """The user row behind an actor, for a foreign key or a lookup: None for the app itself, and for an anonymous
+    visitor (whom the views turn away before any service runs)."""
+    return actor if isinstance(actor, get_user_model()) else None
+
+
+class ScopedQuerySet(models.QuerySet[_M]):
     """Rows reachable from an organisation; `org_path` names the lookup from the model to it, `property_path` the
     one to the property a row belongs to (None: the row belongs to the whole organisation, not to a property).
 
@@ -35,22 +55,22 @@ class ScopedQuerySet(models.QuerySet):
     org_path = "organisation"
     property_path: str | None = None
 
-    def for_organisation(self, organisation: Organisation | int) -> ScopedQuerySet:
+    def for_organisation(self, organisation: Organisation | int) -> ScopedQuerySet[_M]:
         return self.filter(**{self.org_path or "pk": organisation})
 
-    def for_membership(self, membership: Membership) -> ScopedQuerySet:
+    def for_membership(self, membership: Membership) -> ScopedQuerySet[_M]:
         """What one member sees of their organisation: a limited front desk only its properties' rows (a lock on
         no door, and what hangs off it, belongs to no property it was given)."""
         return self.filter(self._reach(membership))
 
-    def for_user(self, user: Any) -> ScopedQuerySet:
+    def for_user(self, user: RequestUser) -> ScopedQuerySet[_M]:
         """Only what the user's memberships reach; superusers reach everything."""
         if getattr(user, "is_superuser", False):
             return self.all()
         if not getattr(user, "is_authenticated", False):
             return self.none()
         reach = Q(pk__in=[])
-        for membership in Membership.objects.filter(user=user).prefetch_related("properties"):
+        for membership in Membership.objects.filter(user=user_of(user)).prefetch_related("properties"):
             reach |= self._reach(membership)
         return self.filter(reach)
 
@@ -62,13 +82,36 @@ class ScopedQuerySet(models.QuerySet):
         return reach
 
 
-def scoped(path: str, property_path: str | None = None) -> Any:
+class ScopedManager(models.Manager[_M]):
+    """The default manager of organisation-owned models (made by `scoped`)."""
+
+    _queryset_class = ScopedQuerySet
+
+    def get_queryset(self) -> ScopedQuerySet[_M]:
+        return cast("ScopedQuerySet[_M]", super().get_queryset())  # an instance of _queryset_class
+
+    def for_organisation(self, organisation: Organisation | int) -> ScopedQuerySet[_M]:
+        return self.get_queryset().for_organisation(organisation)
+
+    def for_membership(self, membership: Membership) -> ScopedQuerySet[_M]:
+        return self.get_queryset().for_membership(membership)
+
+    def for_user(self, user: RequestUser) -> ScopedQuerySet[_M]:
+        return self.get_queryset().for_user(user)
+
+
+def scoped(path: str, property_path: str | None = None) -> ScopedManager[Any]:
     """A manager whose queryset scopes through `path` (e.g. "property__organisation") and, for a front desk
     limited to some properties, through `property_path` (e.g. "unit__property")."""
     queryset_class = type(
         f"ScopedQuerySet_{path}", (ScopedQuerySet,), {"org_path": path, "property_path": property_path}
     )
-    return queryset_class.as_manager()
+    # A class per path, as QuerySet.as_manager() makes, since Django builds related managers from the class.
+    # Its qualified name is its base's: django-stubs finds a model's manager type by that name.
+    manager_class = type(
+        f"ScopedManager_{path}", (ScopedManager,), {"_queryset_class": queryset_class, "__qualname__": "ScopedManager"}
+    )
+    return cast("ScopedManager[Any]", manager_class())
 
 
 def validate_time_zone(value: str) -> None:
@@ -97,7 +140,7 @@ class Membership(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices)
     # A front desk may be limited to some properties; empty means all of the organisation's.
-    properties = models.ManyToManyField("Property", blank=True, related_name="+")
+    properties: models.ManyToManyField[Property, Any] = models.ManyToManyField("Property", blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = scoped("organisation")
@@ -170,7 +213,7 @@ class Unit(models.Model):
         return f"{self.property} · {self.name}"
 
 
-class GuestQuerySet(ScopedQuerySet):
+class GuestQuerySet(ScopedQuerySet["Guest"]):
     def _reach(self, membership: Membership) -> Q:
         reach = super()._reach(membership)
         limited = membership.limited_property_ids

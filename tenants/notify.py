@@ -17,7 +17,7 @@ import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
@@ -28,7 +28,7 @@ from django.utils.module_loading import import_string
 from audit.services import audit
 from locks import services
 from locks.models import AccessCode
-from tenants.models import Stay
+from tenants.models import Actor, Stay
 
 EMAIL, SMS = "email", "sms"
 CHANNELS = {EMAIL: "e-mail", SMS: "SMS"}
@@ -97,7 +97,7 @@ def compose(stay: Stay, codes: list[AccessCode], channel: str, to: str) -> Messa
     return Message(EMAIL, to, f"Your door code for {place}", body)
 
 
-def send_stay_code(stay: Stay, *, channel: str, actor: Any, ip: str | None = None) -> str:
+def send_stay_code(stay: Stay, *, channel: str, actor: Actor, ip: str | None = None) -> str:
     """Send the stay's code(s) to the guest; returns the recipient. Audited as `code.send`, without the PIN."""
     if channel not in CHANNELS:
         raise ValidationError("Choose e-mail or SMS.")

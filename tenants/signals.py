@@ -17,7 +17,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from audit.services import audit
-from tenants.models import Membership
+from tenants.models import Actor, Membership
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
@@ -29,12 +29,12 @@ def client_ip(request: HttpRequest | None) -> str | None:
 
 
 @receiver(user_logged_in, dispatch_uid="audit_user_logged_in")
-def audit_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+def audit_login(sender: Any, request: HttpRequest | None, user: Actor, **kwargs: Any) -> None:
     audit("auth.login", actor=user, obj=user, summary=str(user), ip=client_ip(request))
 
 
 @receiver(user_logged_out, dispatch_uid="audit_user_logged_out")
-def audit_logout(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+def audit_logout(sender: Any, request: HttpRequest | None, user: Actor, **kwargs: Any) -> None:
     if user is None:
         return  # signing out without having been signed in is not an event
     audit("auth.logout", actor=user, obj=user, summary=str(user), ip=client_ip(request))

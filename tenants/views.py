@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 import segno
 from django.conf import settings
@@ -20,7 +21,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Q, QuerySet
-from django.forms import BaseForm
+from django.forms import BaseForm, ModelChoiceField
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -29,6 +30,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from audit.services import audit
+from config.http import HtmxHttpRequest
 from locks import services
 from locks.forms import (
     BookStayForm,
@@ -42,7 +44,7 @@ from locks.models import AccessCode
 from tenants import notify
 from tenants.context import SESSION_KEY, membership_or_404, memberships_of
 from tenants.forms import MoveStayForm, StayDatesForm
-from tenants.models import CODE_ROLES, Membership, Property, Stay
+from tenants.models import CODE_ROLES, Membership, Property, Stay, Unit
 from tenants.signals import client_ip
 
 STAYS_PER_PAGE = 25
@@ -90,7 +92,7 @@ def _get_code(request: HttpRequest, code_id: int) -> tuple[Membership, AccessCod
     return membership, get_object_or_404(codes, pk=code_id)
 
 
-def _codes_prefetch() -> Prefetch:
+def _codes_prefetch() -> Prefetch[str, QuerySet[AccessCode]]:
     return Prefetch("access_codes", queryset=AccessCode.objects.select_related("lock").order_by("lock__name", "pk"))
 
 
@@ -135,7 +137,8 @@ def _today_lists(membership: Membership) -> tuple[list[Stay], list[Stay]]:
 
 def _check_in_defaults(form: BookStayForm) -> dict[str, Any]:
     """Check-in now, check-out tomorrow at 11:00, both in the zone of the first room on offer."""
-    first = form.fields["unit"].queryset.first()
+    units = cast("ModelChoiceField[Unit]", form.fields["unit"]).queryset
+    first = units.first() if units is not None else None
     zone = first.property.time_zone if first else settings.TIME_ZONE
     now = timezone.now()
     today = timezone.localtime(now, zoneinfo.ZoneInfo(zone)).date()
@@ -149,8 +152,9 @@ def _check_in_defaults(form: BookStayForm) -> dict[str, Any]:
 def _free_rooms(form: BookStayForm, data: Any = None) -> None:
     """Label the room picker free/taken for the form's times (posted, or else the defaults); the picker asks again
     (`rooms`) when the times change."""
-
-    units = form.fields["unit"].queryset
+    units = cast("ModelChoiceField[Unit]", form.fields["unit"]).queryset
+    if units is None:  # the form sets it; never None once built
+        return
     values = data if data is not None else (form.data if form.is_bound else form.initial)
     raw = str(values.get("unit") or "")
     chosen = units.filter(pk=int(raw)).first() if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
@@ -373,7 +377,11 @@ def stay_move(request: HttpRequest, stay_id: int) -> HttpResponse:
 
 
 def _end(
-    request: HttpRequest, stay_id: int, service: Any, done: str, confirm: dict[str, str] | None = None
+    request: HttpRequest,
+    stay_id: int,
+    service: Callable[..., Stay],
+    done: str,
+    confirm: dict[str, str] | None = None,
 ) -> HttpResponse:
     """End (or check in) a stay. With `confirm`, the first POST only asks: a page with the consequences and a second
     button, so a stray click cannot take an in-house guest's code off the lock (works without JavaScript)."""
@@ -429,7 +437,7 @@ def stay_send(request: HttpRequest, stay_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def code_resend(request: HttpRequest, code_id: int) -> HttpResponse:
+def code_resend(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
     membership, code = _get_code(request, code_id)
     _require_act(membership)
     try:
@@ -449,7 +457,7 @@ def code_resend(request: HttpRequest, code_id: int) -> HttpResponse:
 @require_POST
 @login_required
 @never_cache
-def code_reveal(request: HttpRequest, code_id: int) -> HttpResponse:
+def code_reveal(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
     """Show one PIN: an audited POST, never cached (a refusal is audited by the service and answered 403)."""
     membership, code = _get_code(request, code_id)
     problem = ""
@@ -517,7 +525,7 @@ WHEN = {"current": "Current", "upcoming": "Upcoming", "past": "Past"}
 
 
 @login_required
-def stays(request: HttpRequest) -> HttpResponse:
+def stays(request: HtmxHttpRequest) -> HttpResponse:
     """Stays and leases: current, upcoming or past, searched by guest or room, newest first, paged."""
     membership = membership_or_404(request)
     when = request.GET.get("when", "current")

@@ -5,7 +5,8 @@ Records are SimEvents the world wrote (locks.simulator.lockstate); the newest co
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
@@ -29,9 +30,9 @@ def _events(call: Call, kinds: set[str] | frozenset[str], start_ms: int = 0, end
     # Entries an offline lock still keeps to itself are not in the cloud yet.
     rows = call.dev.events.filter(kind__in=kinds, uploaded=True).select_related("user", "media", "method")
     if start_ms:
-        rows = rows.filter(created_at__gte=datetime.fromtimestamp(start_ms / 1000, UTC))
+        rows = rows.filter(created_at__gte=datetime.fromtimestamp(start_ms / 1000, dt_timezone.utc))
     if end_ms:
-        rows = rows.filter(created_at__lte=datetime.fromtimestamp(end_ms / 1000, UTC))
+        rows = rows.filter(created_at__lte=datetime.fromtimestamp(end_ms / 1000, dt_timezone.utc))
     return rows.order_by("-created_at", "-id")
 
 

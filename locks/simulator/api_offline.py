@@ -79,9 +79,9 @@ def offline_password_v11(call: Call) -> dict[str, Any]:
     for value in (effective, invalid):
         if value is not None and not 1_000_000_000 <= value <= 9_999_999_999:
             raise TuyaError(1101, "times are 10-digit timestamps in seconds")
-    target = None
+    target: int | None = None
     if kind == "clear_one":
-        target = params.integer(body, "password_id", required=True)
+        target = params.required_integer(body, "password_id")
         if not SimOfflinePassword.objects.filter(device=call.dev, password_id=target, kind="multiple").exists():
             raise TuyaError(2323)
     issued = _issue(call, kind, effective, invalid, params.string(body, "name") or params.string(body, "Name"), target)

@@ -7,7 +7,8 @@ Every form posts to the page itself and redirects back (post/redirect/get) with 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
+from datetime import timezone as dt_timezone
 from typing import Any
 from urllib.parse import urlencode
 
@@ -52,7 +53,7 @@ def _local(device: SimDevice, when: datetime | int | None) -> str:
     if when is None:
         return ""
     if isinstance(when, int):
-        when = datetime.fromtimestamp(when, tz=UTC)
+        when = datetime.fromtimestamp(when, tz=dt_timezone.utc)
     tz = schedules.parse_time_zone(device.time_zone) or schedules.parse_time_zone("UTC")
     return when.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
 

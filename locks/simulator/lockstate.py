@@ -253,7 +253,11 @@ def keypad(device: SimDevice, code: str, now: datetime) -> tuple[bool, str]:
     opened, reason = delivery.type_code(device, code, now)
     written = device.events.filter(created_at=now, kind__in=["unlock_temporary", "wrong_password"]).last()
     if opened and written is not None:
-        pw = SimPassword.objects.filter(password_id=written.password_id).first()
+        pw = (
+            SimPassword.objects.filter(password_id=written.password_id).first()
+            if written.password_id is not None
+            else None
+        )
         name = pw.name if pw else ""
         record(device, "unlock_temporary", now, value=str(written.password_id), event=written, unlock_name=name)
     elif written is not None:

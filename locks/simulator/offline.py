@@ -106,7 +106,8 @@ def check_code(device: SimDevice, code: str, now: datetime) -> KeypadMatch | Non
         # A clearing code does not open the door: it revokes offline passwords issued before it.
         cleared = SimOfflinePassword.objects.filter(device=device, kind__in=["multiple", "once"], pk__lt=pw.pk)
         if pw.kind == "clear_one":
-            cleared = cleared.filter(password_id=pw.target_password_id)
+            target = pw.target_password_id
+            cleared = cleared.filter(password_id=target) if target is not None else cleared.none()
             dp_code = "unlock_offline_clear_single"
         else:
             dp_code = "unlock_offline_clear"

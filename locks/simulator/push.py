@@ -371,7 +371,9 @@ class PushServer:
     async def _handle(self, connection: ServerConnection) -> None:
         assert connection.request is not None
         parts = urlsplit(connection.request.path)
-        access_id = PATH.match(parts.path)["aid"]  # type: ignore[index] - checked in _check
+        path = PATH.match(parts.path)
+        assert path is not None  # checked in _check
+        access_id = path["aid"]
         ack_timeout = _ack_timeout(parts.query)
         secret = await self._db(transport.project_secret, access_id)
         assert secret is not None

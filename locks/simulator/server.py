@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import socketserver
+from wsgiref.headers import Headers
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
 from django.core.handlers.wsgi import WSGIHandler
@@ -19,7 +20,7 @@ class StandaloneHandler(WSGIHandler):
     """Django's WSGI handler, routed through the simulator's root URLconf instead of the app's."""
 
     def get_response(self, request: HttpRequest) -> HttpResponseBase:
-        request.urlconf = URLCONF
+        request.urlconf = URLCONF  # type: ignore[attr-defined]  # Django documents it; django-stubs omits it
         return super().get_response(request)
 
 
@@ -40,7 +41,8 @@ class _DroppingServerHandler(ServerHandler):
     request_handler: WSGIRequestHandler
 
     def finish_response(self) -> None:
-        if self.headers is not None and self.headers.get(DROP_HEADER):
+        headers: Headers | None = self.headers  # type: ignore[attr-defined]  # BaseHandler's; typeshed omits it
+        if headers is not None and headers.get(DROP_HEADER):
             self.request_handler.close_connection = True
             self.request_handler.connection.shutdown(socket.SHUT_RDWR)
             self.close()
@@ -63,7 +65,11 @@ class SimRequestHandler(WSGIRequestHandler):
         if not self.parse_request():
             return
         handler = _DroppingServerHandler(
-            self.rfile, self.wfile, self.get_stderr(), self.get_environ(), multithread=True
+            self.rfile,
+            self.wfile,  # type: ignore[arg-type]  # a binary file: typeshed types it BufferedIOBase, not IO[bytes]
+            self.get_stderr(),
+            self.get_environ(),
+            multithread=True,
         )
         handler.request_handler = self
         handler.run(self.server.get_app())  # type: ignore[attr-defined]

@@ -35,7 +35,7 @@ def cloud_api(request: HttpRequest, api_path: str) -> HttpResponse:
         call = api.Call(
             access_id=client_id,
             now=now,
-            query=dict(request.GET.items()),
+            query=request.GET.dict(),
             body=params.parse_body(request.body),
             args=args,
             # The mount prefix is what precedes the API path (/tuya-sim/ in the app, / standalone).

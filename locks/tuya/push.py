@@ -219,7 +219,8 @@ def _typed(message_id: str, protocol: int, t: int, body: dict[str, Any]) -> Push
         data_id = str(body.get("dataId") or "")
         return StatusReport(message_id, dev_id, str(body.get("productKey") or ""), data_id, items, t, body)
     if protocol == PROTOCOL_DEVICE and body.get("bizCode"):
-        biz_data = body.get("bizData") if isinstance(body.get("bizData"), dict) else {}
+        raw_biz_data = body.get("bizData")
+        biz_data: Mapping[str, Any] = raw_biz_data if isinstance(raw_biz_data, dict) else {}
         ts = body.get("ts") if isinstance(body.get("ts"), int) else None
         return DeviceEvent(
             message_id,
@@ -367,7 +368,8 @@ class PushConsumer:
                 stop.wait(wait)
 
     def _delay(self, failures: int) -> float:
-        ceiling = min(self.max_backoff, self.backoff * 2**failures)
+        growth: int = 2**failures  # an int power of an int (typeshed says Any: negative powers are floats)
+        ceiling = min(self.max_backoff, self.backoff * growth)
         return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret
 
     def close(self) -> None:

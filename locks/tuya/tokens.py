@@ -16,11 +16,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cryptography.fernet import Fernet, InvalidToken
 
 from .errors import TuyaAuthError, TuyaTokenError
+
+if TYPE_CHECKING:  # only for the annotation: redis stays an optional import here
+    from redis import Redis
 
 # Refresh this long before the cloud would expire the token, so a call never races the expiry.
 EXPIRY_MARGIN_SECONDS = 120.0
@@ -58,7 +61,7 @@ class TokenStore(Protocol):
 
     def save(self, key: str, blob: bytes, ttl_seconds: int) -> None: ...
 
-    def lock(self, key: str) -> AbstractContextManager[None]: ...
+    def lock(self, key: str) -> AbstractContextManager[object]: ...
 
 
 class MemoryTokenStore:
@@ -76,7 +79,7 @@ class MemoryTokenStore:
     def save(self, key: str, blob: bytes, ttl_seconds: int) -> None:
         self._blobs[key] = (blob, time.time() + ttl_seconds)
 
-    def lock(self, key: str) -> AbstractContextManager[None]:
+    def lock(self, key: str) -> AbstractContextManager[object]:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
 
@@ -84,13 +87,15 @@ class MemoryTokenStore:
 class RedisTokenStore:
     """Shared by every process that reaches the same Redis: web, workers, scheduler."""
 
-    def __init__(self, redis: Any, *, prefix: str = "tuya:token:", lock_timeout: float = 60.0) -> None:
+    def __init__(self, redis: Redis, *, prefix: str = "tuya:token:", lock_timeout: float = 60.0) -> None:
         self._redis = redis
         self._prefix = prefix
         self._lock_timeout = lock_timeout
 
     def load(self, key: str) -> bytes | None:
         value = self._redis.get(self._prefix + key)
+        if isinstance(value, str):  # a client made with decode_responses=True; the blob is ASCII (Fernet)
+            return value.encode()
         return bytes(value) if value is not None else None
 
     def save(self, key: str, blob: bytes, ttl_seconds: int) -> None:

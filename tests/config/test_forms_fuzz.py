@@ -330,7 +330,7 @@ def test_every_dashboard_form_is_fuzzed() -> None:
     # POSTs that read no form field (the id in the path is all; the URL walk covers them) or only a GET form:
     no_fields = {
         "locks:code-reveal", "locks:operation-reveal", "locks:lock-operation", "locks:cloud-import",
-        "locks:lock-users-sync", "locks:lock-user-delete", "locks:offline-preview",
+        "locks:lock-users-sync", "locks:lock-user-delete", "locks:offline-preview", "locks:lock-remote-open",
         "desk:stay-check-in", "desk:stay-check-out", "desk:stay-cancel", "desk:slip", "desk:code-reveal",
         "desk:code-resend", "logout",
     }  # fmt: skip

@@ -135,3 +135,13 @@ def test_token_is_encrypted_in_the_shared_store(cloud, redis_store_url):
     assert stored
     assert token.access_token.encode() not in stored
     assert token.refresh_token.encode() not in stored
+
+
+def test_a_redis_that_decodes_responses_serves_the_stored_token(cloud, redis_store_url):
+    # redis.Redis may hand back str (decode_responses=True); the stored blob is base64 text either way.
+    connection = redis.Redis.from_url(redis_store_url, decode_responses=True)
+    first = TuyaClient(cloud.url, CLIENT_ID, SECRET, token_store=RedisTokenStore(connection))
+    first.get("/v1.0/ping")
+    second = TuyaClient(cloud.url, CLIENT_ID, SECRET, token_store=RedisTokenStore(connection))
+    second.get("/v1.0/ping")
+    assert cloud.grants == 1

@@ -188,7 +188,7 @@ class Command(BaseCommand):
                 Unit.objects.get_or_create(property=prop, name=unit_name)
         for login in LOGINS:
             user = self._user(login.username, login.password, staff=True, superuser=login.organisation is None)
-            if login.organisation is None:
+            if login.organisation is None or login.role is None:  # the superuser: no membership
                 continue
             membership, _ = Membership.objects.get_or_create(
                 user=user, organisation=orgs[login.organisation], defaults={"role": login.role}
@@ -461,11 +461,7 @@ class Command(BaseCommand):
 
 
 def _done(code: AccessCode) -> bool:
-    wanted = {
-        AccessCode.Desired.ACTIVE: AccessCode.Status.SET,
-        AccessCode.Desired.FROZEN: AccessCode.Status.FROZEN,
-        AccessCode.Desired.REMOVED: AccessCode.Status.REMOVED,
-    }[code.desired]
+    wanted = code.wanted_status
     final = {AccessCode.Status.FAILED, AccessCode.Status.EXPIRED}
     return not code.needs_modify and (code.status == wanted or code.status in final)
 

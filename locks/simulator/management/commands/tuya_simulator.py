@@ -47,10 +47,10 @@ class Command(BaseCommand):
             return
         server = build_server(options["host"], options["port"], quiet=options["quiet"], push_port=push_port)
         host, port = server.server_address[:2]
-        self.stdout.write(f"Tuya cloud simulator on http://{host}:{port}  (world controls: /_sim/)")
-        push = getattr(server, "push", None)
-        if push is not None:
-            self.stdout.write(f"Message service on {push.url}")
+        self.stdout.write(f"Tuya cloud simulator on http://{host!s}:{port}  (world controls: /_sim/)")
+        server_push: PushServer | None = getattr(server, "push", None)
+        if server_push is not None:
+            self.stdout.write(f"Message service on {server_push.url}")
         self.stdout.write(f"access id {conf.access_id()}  secret {masked}")
         try:
             server.serve_forever()
