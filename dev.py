@@ -106,7 +106,9 @@ def run(argv: list[str]) -> int:
     os.environ["EMBEDDED_SIMULATOR_PUSH_URL"] = f"ws://127.0.0.1:{push_port}/"
     with embedded_redis(var_dir):
         manage("migrate", "--no-input")
-        manage("seed_demo")  # people and places; the locks and codes need the cloud, so they come once it answers
+        # People and places; the locks and codes need the cloud, so they come once it answers, and the logins once
+        # the app is ready (not among the migrations' and seeding's lines).
+        manage("seed_demo", "--no-logins")
         with background(
             [
                 # Two workers on every queue, in priority order; the scheduler runs retries and periodic jobs.
@@ -171,9 +173,11 @@ def _serve(port: str) -> None:
             time.sleep(0.2)
         print("\nSeeding the demo locks and codes through the embedded Tuya cloud ...", flush=True)
         try:
-            manage("seed_demo", "--cloud")
+            manage("seed_demo", "--cloud")  # its last lines are the logins, right above the address
         except subprocess.CalledProcessError:
             print("Seeding the demo locks failed (see above); the app runs on.", flush=True)
+            with contextlib.suppress(subprocess.CalledProcessError):
+                manage("seed_demo")  # idempotent: the people are there already; it prints the logins
         # The push consumer (enrollment progress, doorbells) logs in to each demo organisation's cloud project,
         # which the seeding creates in the simulator: started before, it would be refused until its next try.
         with background([["tuya_push"]]):

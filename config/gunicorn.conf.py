@@ -25,8 +25,9 @@ max_requests_jitter = 200
 # The heartbeat file on tmpfs where there is one: a worker on a slow disk is not mistaken for a stuck one.
 if os.path.isdir("/dev/shm"):
     worker_tmp_dir = "/dev/shm"
-# gunicorn reads FORWARDED_ALLOW_IPS itself (default 127.0.0.1,::1): the proxies whose X-Forwarded-For becomes
-# REMOTE_ADDR, which the audit trail and sign-in lockouts use.
+# gunicorn reads FORWARDED_ALLOW_IPS itself (default 127.0.0.1,::1) for X-Forwarded-Proto only: REMOTE_ADDR stays the
+# proxy's address. The app reads the same variable (settings.FORWARDED_ALLOW_IPS) to take the client address from
+# X-Forwarded-For (tenants.signals.client_ip), for the audit trail and sign-in lockouts.
 # No access log: the app logs one line per request, with its request id (config.middleware.RequestId). gunicorn's
 # own lines go out like the app's: JSON in production, plain in debug (LOG_FORMAT).
 accesslog = None

@@ -47,6 +47,18 @@ class RedactFilter(logging.Filter):
         return True
 
 
+class RefusalsWithoutTraceback(logging.Filter):
+    """django.request logs a refused request (403 Permission denied, 400) with the exception's traceback: a refusal
+    (another organisation's admin page, a role that may not) is an answer, not a fault. The warning line stays;
+    the traceback is left to server errors."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "status_code", 500) < 500:
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time (UTC), level, logger, message, request_id, known extras, exception."""
 
@@ -86,6 +98,7 @@ def logging_config(log_format: str, level: str) -> dict[str, object]:
         "filters": {
             "request_id": {"()": "config.logs.RequestIdFilter"},
             "redact": {"()": "config.logs.RedactFilter"},
+            "refusals_without_traceback": {"()": "config.logs.RefusalsWithoutTraceback"},
         },
         "formatters": {
             "json": {"()": "config.logs.JsonFormatter"},
@@ -98,6 +111,8 @@ def logging_config(log_format: str, level: str) -> dict[str, object]:
         "loggers": {
             # Django's own defaults print to the console in debug and mail admins: one path for all, the root's.
             "django": {"handlers": [], "level": "INFO", "propagate": True},
+            "django.request": {"filters": ["refusals_without_traceback"]},
+            "django.server": {"level": "WARNING"},  # runserver's line per request: ours (doors.request) says it all
             "django.db.backends": {"level": "WARNING"},  # SQL with its parameters: ciphertext, but noise
             "urllib3": {"level": "WARNING"},  # URLs and headers of the Tuya calls at DEBUG
             "axes": {"level": "WARNING"},  # its start-up banner in every process; lockouts are warnings

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -212,6 +213,17 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# The proxies in front of the app: addresses or networks (CIDR), or "*" for every peer. Only a request from one of them
+# has its X-Forwarded-For believed (tenants.signals.client_ip: the audit trail and sign-in lockouts); gunicorn reads
+# the same variable, with the same default, for X-Forwarded-Proto. Invalid entries stop the start, as in gunicorn.
+FORWARDED_ALLOW_IPS = env_list("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+for _entry in FORWARDED_ALLOW_IPS:
+    if _entry != "*":
+        try:
+            ipaddress.ip_network(_entry)
+        except ValueError as error:
+            raise ImproperlyConfigured(f"FORWARDED_ALLOW_IPS: {error}") from None
+
 # Brute force (django-axes): after AXES_FAILURE_LIMIT failed sign-ins for one username from one address, that pair is
 # refused (429, audited as auth.locked_out) for AXES_COOLOFF_MINUTES. Username and address together, so nobody can
 # lock a real user out from elsewhere. Failed sign-ins are audited by tenants/signals.py; axes keeps only its counts.
@@ -222,7 +234,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the cool-off ends on time, even if the user keeps trying
 AXES_DISABLE_ACCESS_LOG = True  # sign-ins are in the audit trail already
-AXES_CLIENT_IP_CALLABLE = "tenants.signals.client_ip"  # REMOTE_ADDR, as gunicorn's FORWARDED_ALLOW_IPS leaves it
+AXES_CLIENT_IP_CALLABLE = "tenants.signals.client_ip"  # the client behind FORWARDED_ALLOW_IPS, as the audit trail
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 # Sessions end after SESSION_IDLE_TIMEOUT_SECONDS without a request or SESSION_ABSOLUTE_TIMEOUT_SECONDS after signing
@@ -274,6 +286,12 @@ TUYA_ENDPOINT = env_str("TUYA_ENDPOINT", "eu")
 TUYA_ACCESS_ID = env_str("TUYA_ACCESS_ID")
 TUYA_ACCESS_SECRET = env_str("TUYA_ACCESS_SECRET")
 TUYA_TIMEOUT_SECONDS = float(env_str("TUYA_TIMEOUT_SECONDS", "15"))
+# What a cloud account's endpoint may be. Workers call it, so whoever connects a cloud project chooses where this
+# server sends requests: by default in production only Tuya's regions. TUYA_ALLOW_URL_ENDPOINTS also takes http(s)
+# URLs (a private cloud, the simulator); TUYA_ALLOW_PRIVATE_ENDPOINTS lets them be (or resolve to) private, loopback
+# or link-local addresses, which a server must otherwise never be made to call. Both on in development and tests.
+TUYA_ALLOW_URL_ENDPOINTS = env_bool("TUYA_ALLOW_URL_ENDPOINTS", DEBUG)
+TUYA_ALLOW_PRIVATE_ENDPOINTS = env_bool("TUYA_ALLOW_PRIVATE_ENDPOINTS", DEBUG)
 # The Tuya cloud simulator mounted in this app at /tuya-sim/ (and cloud accounts with endpoint "embedded"): for
 # development, tests and demos only. It is unauthenticated and writes its own world, so production leaves it off.
 EMBEDDED_SIMULATOR = env_bool("EMBEDDED_SIMULATOR", DEBUG)

@@ -6,9 +6,11 @@ from django.urls import include, path
 from config import health
 from locks import views as lock_views
 from tenants import views as tenant_views
+from tenants.admin import superusers_only_for_the_rest
 from tenants.forms import AdminSignInForm, SignInForm
 
 admin.site.login_form = AdminSignInForm  # a username too long for the records is refused, not a 500
+superusers_only_for_the_rest(admin.site)  # every admin is registered by now (autodiscover runs in admin's ready())
 
 urlpatterns = [
     path("", lock_views.home, name="home"),

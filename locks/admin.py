@@ -33,7 +33,7 @@ from tenants.admin import (
     ServiceAddMixin,
     run_per_item,
 )
-from tenants.models import RequestUser
+from tenants.models import CODE_ROLES, MANAGER_ROLES, RequestUser, Role
 from tenants.signals import client_ip
 
 
@@ -76,6 +76,8 @@ class CloudAccountForm(SameOrganisationForm):
 @admin.register(CloudAccount)
 class CloudAccountAdmin(ScopedAdmin):
     form = CloudAccountForm
+    view_roles = MANAGER_ROLES
+    change_roles = frozenset({Role.OWNER})  # the project's credentials: owners only
     fields = ["organisation", "name", "endpoint", "access_id", "access_secret", "uid", "last_error", "created_at"]
     readonly_fields = ["uid", "last_error", "created_at"]
     list_display = ["name", "organisation", "endpoint", "access_id", "uid", "last_error", "created_at"]
@@ -102,7 +104,14 @@ class CloudAccountAdmin(ScopedAdmin):
             except TuyaError as error:  # its message carries Tuya's code and text, never a secret
                 self.message_user(request, f"{account}: import failed: {error}", messages.ERROR)
             else:
-                self.message_user(request, f"{account}: {len(found)} locks imported or updated.", messages.SUCCESS)
+                left_out = (
+                    f" {account.import_refused} left out: locks of another organisation."
+                    if account.import_refused
+                    else ""
+                )
+                self.message_user(
+                    request, f"{account}: {len(found)} locks imported or updated.{left_out}", messages.SUCCESS
+                )
 
 
 # --- locks --------------------------------------------------------------------------------------------------
@@ -170,6 +179,7 @@ class AccessCodeAdmin(ServiceAddMixin, ScopedAdmin):
     the add page is `IssueCodeForm`, which calls `issue_access_code`."""
 
     add_title = "Issue a door code"
+    change_roles = CODE_ROLES
 
     list_display = [
         "label",
@@ -207,7 +217,7 @@ class AccessCodeAdmin(ServiceAddMixin, ScopedAdmin):
         return False  # deleting the row would leave the code on the lock: use "remove"
 
     def has_manage_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.has_perm("locks.change_accesscode"))
+        return self.role_allows(request, self.change_roles) and bool(request.user.has_perm("locks.change_accesscode"))
 
     @admin.display(description="unit", ordering="lock__unit__name")
     def unit(self, code: AccessCode) -> Any:

@@ -9,25 +9,36 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 import redis
 from django.conf import settings
 
+from locks.endpoints import EMBEDDED, check_endpoint
 from locks.models import CloudAccount, Lock, LockKind
-from locks.tuya import RedisTokenStore, TuyaClient, TuyaNotFoundError
+from locks.tuya import REGIONS, RedisTokenStore, TuyaClient, TuyaNotFoundError
 from locks.tuya.api import LockApi
 from locks.tuya.api.device import DeviceDetails
 from locks.tuya.api.passwords import KeepalivePassword, TempPassword
+from locks.tuya.client import Urllib3Transport
+from locks.tuya.errors import TuyaEndpointRefused
+from locks.tuya.tokens import MemoryTokenStore
 
-EMBEDDED = "embedded"  # the endpoint of a cloud account that uses the simulator mounted in this app
-
-_clients: dict[tuple[int, str, str, str], LockApi] = {}
+_clients: dict[tuple[int, str, str, str, bool], LockApi] = {}
 _clients_lock = threading.Lock()
 
 
-def resolve_endpoint(endpoint: str) -> str:
-    return settings.EMBEDDED_SIMULATOR_URL if endpoint == EMBEDDED else endpoint
+_NOWHERE = "http://endpoint-not-allowed.invalid"
+
+
+class _Refuse:
+    """The transport of an account whose endpoint this server may not call."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def send(self, *args: Any, **kwargs: Any) -> Any:
+        raise TuyaEndpointRefused(self.reason)
 
 
 @lru_cache(maxsize=1)
@@ -36,17 +47,32 @@ def _redis() -> redis.Redis:
 
 
 def api_for(account: CloudAccount) -> LockApi:
-    """One client per cloud account and process; the token is shared through Redis by every process."""
-    key = (account.pk, resolve_endpoint(account.endpoint), account.access_id, account.access_secret)
+    """One client per cloud account and process; the token is shared through Redis by every process.
+
+    The endpoint is checked again on every call (a row stored before the rules, or changed in the admin, gets no
+    further than a TuyaConfigError), and the client reaches private addresses only where they are allowed.
+    """
+    try:
+        base_url = check_endpoint(account.endpoint, resolve=False)
+    except TuyaEndpointRefused as refused:
+        # Every call fails with the reason, where each caller handles a cloud error: nothing is sent anywhere.
+        client = TuyaClient(_NOWHERE, account.access_id or "-", account.access_secret or "-",
+                            token_store=MemoryTokenStore(), transport=_Refuse(refused.msg))  # fmt: skip
+        return LockApi(client)
+    embedded = account.endpoint.strip() == EMBEDDED
+    allow_private = embedded or bool(settings.TUYA_ALLOW_PRIVATE_ENDPOINTS)
+    key = (account.pk, base_url, account.access_id, account.access_secret, allow_private)
     with _clients_lock:
         api = _clients.get(key)
         if api is None:
             client = TuyaClient(
-                key[1],
+                base_url,
                 account.access_id,
                 account.access_secret,
                 token_store=RedisTokenStore(_redis()),
+                transport=Urllib3Transport(allow_private=allow_private),
                 timeout=(5.0, settings.TUYA_TIMEOUT_SECONDS),
+                server_text=embedded or base_url in REGIONS.values(),  # Tuya's words, or our simulator's; no other's
             )
             api = _clients[key] = LockApi(client)
         return api

@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from locks import services
+from locks import endpoints, services
 from locks.models import AccessCode, Lock, LockOperation
 from tenants.models import (
     CODE_ROLES,
@@ -35,6 +35,7 @@ from tenants.models import (
     Stay,
     Unit,
     user_of,
+    validate_single_line,
 )
 
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
@@ -164,7 +165,18 @@ def manageable_units(user: RequestUser, organisation: Organisation | None = None
     return units.select_related("property").order_by("property__name", "name")
 
 
-class DashboardForm(forms.Form):
+class SingleLineInputs:
+    """Form mixin: every one-line text input refuses line breaks and other control characters (names end up in
+    e-mail subjects and outbox files); a Textarea is for text with lines."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for form_field in self.fields.values():  # type: ignore[attr-defined]
+            if isinstance(form_field, forms.CharField) and not isinstance(form_field.widget, forms.Textarea):
+                form_field.validators.append(validate_single_line)  # a copy per form: Field.__deepcopy__
+
+
+class DashboardForm(SingleLineInputs, forms.Form):
     """Labels without Django's trailing colon: they read as plain names, for people and screen readers."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -495,7 +507,7 @@ class ConnectCloudForm(DashboardForm):
         max_length=200,
         label="Region or URL",
         initial="eu",
-        help_text="The data centre of the project: eu, eu-west, us, us-east, cn, in — or its https:// URL.",
+        help_text="The data centre of the project: eu, eu-west, us, us-east, cn, in.",
         widget=forms.TextInput(attrs={"list": "tuya-regions", "autocomplete": "off"}),
     )
     access_id = forms.CharField(max_length=64, label="Access ID", widget=forms.TextInput(attrs={"autocomplete": "off"}))
@@ -505,6 +517,18 @@ class ConnectCloudForm(DashboardForm):
         help_text="Stored encrypted; never shown again.",
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if settings.TUYA_ALLOW_URL_ENDPOINTS:
+            self.fields["endpoint"].help_text = self.fields["endpoint"].help_text[:-1] + " — or its https:// URL."
+
+    def clean_endpoint(self) -> str:
+        value: str = self.cleaned_data["endpoint"]
+        reason = endpoints.refusal(value)
+        if reason is not None:
+            raise forms.ValidationError(reason)
+        return value
 
     def save(self, *, organisation: Organisation, actor: Actor, ip: str | None) -> Any:
         data = self.cleaned_data
@@ -578,6 +602,10 @@ class UnitsForm(DashboardForm):
                 names.append(part)
         if not names:
             raise ValidationError("Give at least one name.")
+        limit = Unit.NAME_MAX_LENGTH
+        for name in names:
+            if len(name) > limit:
+                raise ValidationError(f"A unit's name has at most {limit} characters: {name[:40]}… has {len(name)}.")
         return names
 
     def save(self, *, actor: Actor, ip: str | None) -> Any:

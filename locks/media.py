@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from pathlib import Path
+from typing import Any
 
 import requests
+import requests.adapters
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -33,6 +35,7 @@ from locks.cloud import api_for
 from locks.models import EventMedia, Lock, LockKind
 from locks.tuya import TuyaMediaError
 from locks.tuya.api.records import MediaFileType
+from locks.tuya.client import PrivateAddressError, public_only
 from locks.tuya.crypto import decrypt_media_stream
 
 logger = logging.getLogger(__name__)
@@ -42,7 +45,31 @@ MAX_ATTEMPTS = 3
 RETRY_AFTER = timedelta(seconds=60)
 IMAGE_TYPES = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
 
-_session = requests.Session()  # one connection pool per worker process
+
+class _PublicOnlyAdapter(requests.adapters.HTTPAdapter):
+    """Connects to public addresses only, checked on the address each connection reached (redirects included)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        public_only(self.poolmanager)
+
+
+def _public_session() -> requests.Session:
+    session = requests.Session()
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, _PublicOnlyAdapter())
+    return session
+
+
+# One connection pool per worker process each. The photo's URL comes in the cloud's reply, so it may point
+# anywhere the endpoint likes: private addresses only where endpoints may be private (or the simulator serves it).
+_session = requests.Session()
+_public = _public_session()
+
+
+def _session_for_media() -> requests.Session:
+    may_be_private = settings.TUYA_ALLOW_PRIVATE_ENDPOINTS or settings.EMBEDDED_SIMULATOR
+    return _session if may_be_private else _public
 
 
 class MediaFailure(Exception):
@@ -71,7 +98,7 @@ def download(url: str) -> bytes:
     cap = int(getattr(settings, "MEDIA_MAX_BYTES", 10 * 1024 * 1024))
     deadline = time.monotonic() + timeout
     try:
-        with _session.get(url, stream=True, timeout=(5.0, timeout)) as response:
+        with _session_for_media().get(url, stream=True, timeout=(5.0, timeout)) as response:
             status = response.status_code
             if status in (401, 403, 404, 410):
                 raise MediaFailure(f"The photo's URL answered HTTP {status}: it has expired or was removed.")
@@ -92,7 +119,13 @@ def download(url: str) -> bytes:
             return bytes(data)
     except requests.Timeout as exc:
         raise MediaRetry("The photo's storage did not answer in time.") from exc
-    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+    except requests.ConnectionError as exc:
+        if isinstance(getattr(exc.args[0] if exc.args else None, "reason", None), PrivateAddressError):
+            raise MediaFailure(
+                "The photo's URL is a private or local address; this server does not call those."
+            ) from None
+        raise MediaRetry(f"Could not download the photo ({type(exc).__name__}).") from exc
+    except requests.exceptions.ChunkedEncodingError as exc:
         raise MediaRetry(f"Could not download the photo ({type(exc).__name__}).") from exc
     except requests.RequestException as exc:
         raise MediaFailure(f"The photo's URL cannot be fetched ({type(exc).__name__}).") from exc

@@ -9,14 +9,16 @@ from datetime import timezone as dt_timezone
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone as django_timezone
+from django.utils import timezone
 
+from locks import endpoints
 from locks.fields import EncryptedTextField
 from locks.templatetags.zones import local
 from locks.tuya.api import LockKind as TuyaLockKind
-from tenants.models import Guest, Organisation, Stay, Unit, scoped
+from tenants.models import Guest, Organisation, SingleLineFields, Stay, Unit, scoped
 
 
 class LockKind(models.TextChoices):
@@ -31,7 +33,7 @@ class LockKind(models.TextChoices):
     ACCESS_CONTROL = "access_control", "Wi-Fi access control"
 
 
-class CloudAccount(models.Model):
+class CloudAccount(SingleLineFields, models.Model):
     """A Tuya cloud project: the access id and secret that sign every call for its locks."""
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="cloud_accounts")
@@ -44,6 +46,8 @@ class CloudAccount(models.Model):
     # An import of the project's locks runs in a worker: asked for at, finished at (the page polls until then).
     import_requested_at = models.DateTimeField(null=True, blank=True)
     imported_at = models.DateTimeField(null=True, blank=True)
+    # Locks of the project the last import left out because another organisation has them (one_organisation_per_device).
+    import_refused = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = scoped("organisation")
@@ -57,13 +61,32 @@ class CloudAccount(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        # Wherever an account is made or changed (the dashboard, the admin): only an endpoint this server may call.
+        reason = endpoints.refusal(self.endpoint)
+        if reason is not None:
+            raise ValidationError({"endpoint": reason})
+
+    # An import not done this long after it was asked for was lost (a worker killed mid-job; the sync queue's
+    # job timeout is 10 minutes): the page stops waiting and says so.
+    IMPORT_GIVE_UP = timedelta(minutes=15)
+
     @property
-    def importing(self) -> bool:
+    def import_pending(self) -> bool:
         requested, done = self.import_requested_at, self.imported_at
         return requested is not None and (done is None or done < requested)
 
+    @property
+    def importing(self) -> bool:
+        return self.import_pending and not self.import_lost
 
-class Lock(models.Model):
+    @property
+    def import_lost(self) -> bool:
+        requested = self.import_requested_at
+        return self.import_pending and requested is not None and requested < timezone.now() - self.IMPORT_GIVE_UP
+
+
+class Lock(SingleLineFields, models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="locks")
     cloud_account = models.ForeignKey(CloudAccount, on_delete=models.PROTECT, related_name="locks")
     unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.SET_NULL, related_name="locks")
@@ -87,7 +110,9 @@ class Lock(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["cloud_account", "device_id"], name="one_lock_per_device"),
+            # One physical lock, one organisation: a project connected by two organisations (or twice) must not
+            # let the second one issue codes on, or see the photos of, the first one's doors.
+            models.UniqueConstraint(fields=["device_id"], name="one_organisation_per_device"),
         ]
 
     def __str__(self) -> str:
@@ -110,7 +135,7 @@ class Lock(models.Model):
         return self.kind == LockKind.ZIGBEE  # the spec lists freeze/unfreeze for Zigbee locks only
 
 
-class AccessCode(models.Model):
+class AccessCode(SingleLineFields, models.Model):
     """A door code and its lifecycle on the lock (docs/reliability.md, "Desired state and convergence").
 
     `desired` is what we want; `status` is what the lock is known to have. Jobs move status towards
@@ -145,6 +170,7 @@ class AccessCode(models.Model):
     stay = models.ForeignKey(Stay, null=True, blank=True, on_delete=models.SET_NULL, related_name="access_codes")
     guest = models.ForeignKey(Guest, null=True, blank=True, on_delete=models.SET_NULL, related_name="access_codes")
     label = models.CharField(max_length=100)
+    single_line_fields = ("label",)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.WINDOW)
     pin = EncryptedTextField()
     pin_purged_at = models.DateTimeField(null=True, blank=True)  # emptied 30 days after the code ended
@@ -240,7 +266,7 @@ class AccessCode(models.Model):
         says so, because a guest's "09:00" stays 09:00 local time across it (docs/product.md: time zones done right)."""
 
         zone = zoneinfo.ZoneInfo(self.time_zone)
-        start = max(self.starts_at, django_timezone.now()).astimezone(zone)
+        start = max(self.starts_at, timezone.now()).astimezone(zone)
         end = min(self.ends_at, start + timedelta(days=400)).astimezone(zone)
         offset = start.utcoffset()
         # Local noons: clocks change at night, so the first noon with another offset is the day of the change.
@@ -269,7 +295,7 @@ class AccessCode(models.Model):
         return f"{days} {start // 60:02d}:{start % 60:02d}–{end // 60:02d}:{end % 60:02d}"
 
 
-class LockOperation(models.Model):
+class LockOperation(SingleLineFields, models.Model):
     """A one-off request to a lock that is not a managed code: an offline or dynamic password, an advanced
     password, clearing a hotel lock, syncing pending passwords. A worker carries it out; the page polls it."""
 
@@ -290,6 +316,7 @@ class LockOperation(models.Model):
     lock = models.ForeignKey(Lock, on_delete=models.CASCADE, related_name="operations")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     label = models.CharField(max_length=100, blank=True)
+    single_line_fields = ("label",)
     params = models.JSONField(default=dict, blank=True)  # never a secret
     secret = EncryptedTextField(blank=True)  # the code it produced, or the PIN it sets
     result = models.JSONField(default=dict, blank=True)  # never a secret: rounded window, password id, phase
@@ -517,7 +544,7 @@ class RemoteUnlockRequest(models.Model):
 # --- lock users and their unlock methods (issue #6) -----------------------------------------------------------
 
 
-class LockUser(models.Model):
+class LockUser(SingleLineFields, models.Model):
     """A user registered on the lock (the cloud's device user), optionally one of our guests."""
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="lock_users")
@@ -551,7 +578,7 @@ class LockUser(models.Model):
         return f"{self.name} on {self.lock}"
 
 
-class UnlockMethod(models.Model):
+class UnlockMethod(SingleLineFields, models.Model):
     """A fingerprint, card, face, password ... enrolled on the lock, assigned to a lock user or not yet."""
 
     class Status(models.TextChoices):

@@ -61,7 +61,7 @@ def run_forever(tick_seconds: float = 1.0) -> None:
     while True:
         try:
             for name in enqueue_due():
-                logger.info("enqueued %s", name)
+                logger.debug("enqueued %s", name)  # every few seconds: what the job did is the worker's line
         except RedisError as error:
             logger.warning("periodic jobs not enqueued (%s); retrying", error)
         time.sleep(tick_seconds)

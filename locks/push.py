@@ -34,7 +34,7 @@ from django.db import close_old_connections, connections
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from locks import alerts, cloud, events, lock_users, queues, remote
+from locks import alerts, endpoints, events, lock_users, queues, remote
 from locks.models import CloudAccount, Lock
 from locks.tuya import TuyaConfigError
 from locks.tuya.push import DeviceEvent, PushConsumer, PushMessage, StatusReport, push_endpoint
@@ -53,8 +53,8 @@ RELOAD_SECONDS = 60
 
 def push_url_for(account: CloudAccount) -> str | None:
     """The message service of an account: the embedded simulator's, TUYA_PUSH_URL, or its region's; None if unknown."""
-    if account.endpoint == cloud.EMBEDDED:
-        return str(settings.EMBEDDED_SIMULATOR_PUSH_URL)
+    if account.endpoint == endpoints.EMBEDDED:
+        return str(settings.EMBEDDED_SIMULATOR_PUSH_URL) if settings.EMBEDDED_SIMULATOR else None
     if settings.TUYA_PUSH_URL:
         return str(settings.TUYA_PUSH_URL)
     try:

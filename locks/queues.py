@@ -106,7 +106,8 @@ def enqueue_converge(code_id: int, *, delay: timedelta | None = None) -> None:
         logger.warning("Could not enqueue code %s; the sweeper will pick it up", code_id)
 
 
-def enqueue_import(account_id: int) -> None:
+def enqueue_import(account_id: int) -> bool:
+    """False when Redis refused it: the caller ends the import with an error (no sweeper looks for imports)."""
     try:
         enqueue(
             SYNC_QUEUE, "locks.jobs.import_cloud_locks", account_id, retry=Retry(max=3, interval=[5, 30, 120]),
@@ -114,6 +115,8 @@ def enqueue_import(account_id: int) -> None:
         )  # fmt: skip
     except RedisError:
         logger.warning("Could not enqueue the lock import of cloud account %s", account_id)
+        return False
+    return True
 
 
 def enqueue_lock_operation(operation_id: int) -> None:

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -29,8 +29,8 @@ from locks import cloud, queues
 from locks.models import AccessCode, CloudAccount, Lock, LockOperation
 from locks.tuya import (
     TuyaAuthError,
-    TuyaConfigError,
     TuyaDeviceOfflineError,
+    TuyaEndpointRefused,
     TuyaError,
     TuyaNetworkError,
     TuyaPermissionError,
@@ -39,11 +39,21 @@ from locks.tuya import (
     TuyaSignatureError,
     TuyaTimeoutError,
     TuyaTokenError,
-    resolve_endpoint,
 )
 from locks.tuya.api import Ack, CreatedPassword, LockApi, LockKind, PasswordUse
 from locks.tuya.schedule import ScheduleEntry, weekdays_to_working_day
-from tenants.models import CODE_ROLES, Actor, Guest, Membership, Organisation, Property, Stay, Unit, user_of
+from tenants.models import (
+    CODE_ROLES,
+    Actor,
+    Guest,
+    Membership,
+    Organisation,
+    Property,
+    Stay,
+    Unit,
+    single_line,
+    user_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +62,7 @@ Desired = AccessCode.Desired
 
 # How a cloud error is handled everywhere: the account as a whole is refused (say so, stop), the call may succeed
 # if tried again (retry), or this request was wrong (record the reason).
-REFUSED = (TuyaAuthError, TuyaPermissionError, TuyaSignatureError)
+REFUSED = (TuyaAuthError, TuyaPermissionError, TuyaSignatureError, TuyaEndpointRefused)
 TRANSIENT = (TuyaRateLimitedError, TuyaServerError, TuyaNetworkError, TuyaTokenError)  # timeouts are network errors
 
 MAX_BACKOFF = timedelta(minutes=15)
@@ -757,7 +767,12 @@ def expire_codes(now: datetime | None = None) -> int:
 
 
 def import_locks(account: CloudAccount, *, device_ids: Iterable[str] | None = None, actor: Actor = None) -> list[Lock]:
-    """Bring in the project's locks (or just `device_ids`), updating the ones already known."""
+    """Bring in the project's locks (or just `device_ids`), updating the ones already known.
+
+    A device that is already a lock of another organisation (or of another cloud account) is left out and counted
+    in `account.import_refused`: one physical lock, one organisation (the `one_organisation_per_device` constraint
+    holds it in the database too, should two imports race).
+    """
     # Cloud first, database after: a transaction held across HTTP calls would block every other writer.
     api = cloud.api_for(account)
     uid = api.client.tokens.current().uid
@@ -769,28 +784,39 @@ def import_locks(account: CloudAccount, *, device_ids: Iterable[str] | None = No
             last_id = page.next_last_id
             if last_id is None:
                 break
-    found = [api.device.get_device(device_id) for device_id in device_ids]
+    device_ids = list(dict.fromkeys(device_ids))
+    elsewhere = Lock.objects.filter(device_id__in=device_ids).exclude(cloud_account=account)
+    held = dict(elsewhere.values_list("device_id", "organisation_id"))  # ours through another account: listed there
+    refused = {device_id for device_id, organisation_id in held.items() if organisation_id != account.organisation_id}
+    # Not even read: another organisation's lock details (its local key) have no business here.
+    found = [api.device.get_device(device_id) for device_id in device_ids if device_id not in held]
+    locks: list[Lock] = []
     with transaction.atomic():
-        locks = [
-            Lock.objects.update_or_create(
-                cloud_account=account,
-                device_id=details.id,
-                defaults={
-                    "organisation": account.organisation,
-                    "name": details.name,
-                    "kind": cloud.kind_of(details),
-                    "online": details.online,
-                    "local_key": details.local_key,
-                    "last_seen_at": timezone.now(),
-                },
-            )[0]
-            for details in found
-        ]
-        account.uid, account.last_error = uid, ""
-        account.save(update_fields=["uid", "last_error"])
-        audit(
-            "locks.import", actor=actor, organisation=account.organisation, obj=account, summary=f"{len(locks)} locks"
-        )
+        for details in found:
+            try:
+                with transaction.atomic():  # a savepoint: a race lost on the constraint skips this device only
+                    lock = Lock.objects.update_or_create(
+                        cloud_account=account,
+                        device_id=details.id,
+                        defaults={
+                            "organisation": account.organisation,
+                            "name": single_line(details.name),  # the cloud's name goes into one-line places too
+                            "kind": cloud.kind_of(details),
+                            "online": details.online,
+                            "local_key": details.local_key,
+                            "last_seen_at": timezone.now(),
+                        },
+                    )[0]
+            except IntegrityError:  # taken meanwhile by another import
+                refused.add(details.id)
+            else:
+                locks.append(lock)
+        account.uid, account.last_error, account.import_refused = uid, "", len(refused)
+        account.save(update_fields=["uid", "last_error", "import_refused"])
+        summary = f"{len(locks)} locks" + (f", {len(refused)} left out (another organisation's)" if refused else "")
+        audit("locks.import", actor=actor, organisation=account.organisation, obj=account, summary=summary)
+    if refused:
+        logger.warning("Cloud account %s: %d devices left out, locks of another organisation", account.pk, len(refused))
     return locks
 
 
@@ -809,12 +835,8 @@ def connect_cloud_account(
     ip: str | None = None,
 ) -> CloudAccount:
     """Store a Tuya cloud project's credentials (the secret encrypted) and import its locks in a worker."""
-
-    if endpoint.strip() != cloud.EMBEDDED:
-        try:
-            resolve_endpoint(endpoint.strip())
-        except TuyaConfigError as error:
-            raise ValidationError({"endpoint": str(error)}) from None
+    # The endpoint is checked by the model's clean() in full_clean below (endpoints.check_endpoint), before anything
+    # is stored or called.
     if CloudAccount.objects.filter(organisation=organisation, endpoint=endpoint.strip(), access_id=access_id).exists():
         raise ValidationError({"access_id": "This cloud project is connected already."})
     account = CloudAccount(
@@ -839,23 +861,49 @@ def request_import(account: CloudAccount, *, actor: Actor = None, ip: str | None
     CloudAccount.objects.filter(pk=account.pk).update(import_requested_at=account.import_requested_at)
     audit("locks.import_requested", actor=actor, organisation=account.organisation, obj=account, ip=ip)
     account_id = account.pk
-    transaction.on_commit(lambda: queues.enqueue_import(account_id))
+    transaction.on_commit(lambda: _enqueue_import(account_id))
     return account
 
 
+def _enqueue_import(account_id: int) -> None:
+    if not queues.enqueue_import(account_id):
+        import_not_started(account_id)
+
+
+IMPORT_AGAIN = "Check the region or URL and that this server can reach it, then bring in its locks again."
+
+
+def import_failure(error: Exception) -> str:
+    """Why an import ended without locks, and what to do: every failure says so on the page (none is left
+    "bringing in its locks" for ever). An unexpected error's own text is not shown (it may quote the reply)."""
+    if isinstance(error, TuyaError) and error.code is not None:  # the cloud answered: its code and what to do
+        return explain(error)
+    if isinstance(error, TuyaError):  # no answer, or not a Tuya one: our own words (Tuya's hints are about calls)
+        return f"{error.msg.rstrip('.')}. {IMPORT_AGAIN}"
+    return f"The cloud's reply could not be understood. {IMPORT_AGAIN}"
+
+
+def import_not_started(account_id: int) -> None:
+    """No worker will run the import (the queue was unavailable): end it with an error rather than wait for ever."""
+    message = "The import could not be started: the job queue is unavailable. Try again in a minute."
+    CloudAccount.objects.filter(pk=account_id).update(last_error=message, imported_at=timezone.now())
+
+
 def run_import(account_id: int) -> str:
-    """The worker's side of `request_import`: the cloud's refusal is kept on the account, in plain words."""
+    """The worker's side of `request_import`: any failure is kept on the account, in plain words, and ends the
+    import (the client already retried what was safe to; the owner can ask again from the page)."""
     account = CloudAccount.objects.select_related("organisation").filter(pk=account_id).first()
-    if account is None or not account.importing:
+    if account is None or not account.import_pending:  # a late job still runs a lost import
         return "nothing to do"
     try:
         found = import_locks(account)
-    except TuyaError as error:
-        refused = isinstance(error, REFUSED)  # first: a token error is both refused and, alone, transient
-        if not refused and isinstance(error, TRANSIENT):
-            raise  # RQ retries the job
-        CloudAccount.objects.filter(pk=account_id).update(last_error=explain(error)[:300], imported_at=timezone.now())
-        return "refused" if refused else "failed"
+    except Exception as error:  # noqa: BLE001 - whatever it was, the page must stop waiting and say so
+        if not isinstance(error, TuyaError):
+            logger.exception("The lock import of cloud account %s failed", account_id)
+        CloudAccount.objects.filter(pk=account_id).update(
+            last_error=import_failure(error)[:300], imported_at=timezone.now()
+        )
+        return "refused" if isinstance(error, REFUSED) else "failed"
     CloudAccount.objects.filter(pk=account_id).update(imported_at=timezone.now())
     return f"{len(found)} locks"
 
@@ -878,13 +926,18 @@ def create_property(
 def create_units(*, prop: Property, names: Iterable[str], actor: Actor = None, ip: str | None = None) -> list[Unit]:
     """Rooms or flats of a property, several at once ("101-110" style lists are split by the form)."""
 
-    wanted = [n.strip() for n in names if n.strip()]
+    wanted = list(dict.fromkeys(n.strip() for n in names if n.strip()))
     if not wanted:
         raise ValidationError({"names": "Give at least one name."})
+    # Refused, never cut: two long names that differ after the limit would become one name, past the check below.
+    limit = Unit.NAME_MAX_LENGTH
+    too_long = [name for name in wanted if len(name) > limit]
+    if too_long:
+        raise ValidationError({"names": f"A unit's name has at most {limit} characters: {too_long[0][:40]}…"})
     taken = set(Unit.objects.filter(property=prop, name__in=wanted).values_list("name", flat=True))
     if taken:
         raise ValidationError({"names": f"Already there: {', '.join(sorted(taken))}."})
-    units = [Unit(property=prop, name=name[:100]) for name in dict.fromkeys(wanted)]
+    units = [Unit(property=prop, name=name) for name in wanted]
     for unit in units:
         unit.full_clean()
     Unit.objects.bulk_create(units)

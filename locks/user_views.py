@@ -24,6 +24,7 @@ from locks import lock_users, services
 from locks.forms import (
     WEEKDAYS,
     LocalDateTimeField,
+    SingleLineInputs,
     apply_service_error,
     local_input,
     make_wall_clock_times_aware,
@@ -69,14 +70,14 @@ def _page_url(lock: Lock) -> str:
 # --- forms ------------------------------------------------------------------------------------------------------
 
 
-class AddUserForm(django_forms.Form):
+class AddUserForm(SingleLineInputs, django_forms.Form):
     name = django_forms.CharField(max_length=100, label="Name")
     sex = django_forms.TypedChoiceField(
         choices=[(1, "Male"), (2, "Female")], coerce=int, label="Sex", help_text="The lock's cloud requires it."
     )
 
 
-class EditUserForm(django_forms.Form):
+class EditUserForm(SingleLineInputs, django_forms.Form):
     """A device user's name (Wi-Fi, Zigbee, Bluetooth), or a home user's role and validity (access control)."""
 
     name = django_forms.CharField(max_length=100, required=False)
@@ -166,11 +167,11 @@ class EditUserForm(django_forms.Form):
             return None
 
 
-class EnrollForm(django_forms.Form):
+class EnrollForm(SingleLineInputs, django_forms.Form):
     unlock_type = django_forms.ChoiceField(choices=lock_users.ENROLL_TYPES, label="Method")
 
 
-class RenameForm(django_forms.Form):
+class RenameForm(SingleLineInputs, django_forms.Form):
     name = django_forms.CharField(max_length=100)
 
 

@@ -2,10 +2,16 @@
 rules of the arrows; docs/reliability.md S2). `ScopedAdmin` is the base of every admin in tenants and locks:
 querysets, object lookups and foreign-key choices all go through the models' `for_user`, and another organisation's
 object is a 404.
+
+Django's permissions say what a staff member may do in the admin at all; the organisation role says where, as on the
+dashboard: each admin names the roles that may see its rows (`view_roles`) and that may add, change, delete them or
+run its actions (`change_roles`), and both must allow it. Admins of models no organisation owns (users, groups, the
+sign-in lockouts) are for superusers only (`superusers_only_for_the_rest`).
 """
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -27,7 +33,20 @@ from django.utils.formats import date_format
 from locks import services
 from locks.forms import BookStayForm
 from locks.templatetags.zones import local, zone_name
-from tenants.models import Guest, Membership, Organisation, Property, RequestUser, ScopedQuerySet, Stay, Unit
+from tenants.models import (
+    CODE_ROLES,
+    MANAGER_ROLES,
+    Guest,
+    Membership,
+    Organisation,
+    Property,
+    RequestUser,
+    Role,
+    ScopedQuerySet,
+    Stay,
+    Unit,
+    user_of,
+)
 from tenants.signals import client_ip
 
 # A foreign-key filter that lists only the organisations present in the (scoped) rows: the stock one lists every
@@ -95,6 +114,29 @@ class SameOrganisationForm(_ModelForm):
         return cleaned
 
 
+ALL_ROLES = frozenset(Role)
+# Higher ranks include what lower ones may do: nobody gives a role above their own.
+ROLE_RANK: dict[str, int] = {Role.VIEWER: 0, Role.FRONT_DESK: 1, Role.MANAGER: 2, Role.OWNER: 3}
+
+
+def roles_by_organisation(request: HttpRequest) -> dict[int, str]:
+    """{organisation id: the user's role there}, read once per request."""
+    cached: dict[int, str] | None = getattr(request, "_roles_by_organisation", None)
+    if cached is None:
+        cached = dict(Membership.objects.filter(user=user_of(request.user)).values_list("organisation_id", "role"))
+        request._roles_by_organisation = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def organisations_where(request: HttpRequest, roles: frozenset[str]) -> list[int]:
+    return [org_id for org_id, role in roles_by_organisation(request).items() if role in roles]
+
+
+def in_organisations(queryset: QuerySet[Any], org_ids: list[int]) -> QuerySet[Any]:
+    path = model_path(queryset.model)
+    return queryset.filter(**{f"{path}__in" if path else "pk__in": org_ids})
+
+
 def local_time_column(field: str, description: str) -> Any:
     """A list column (a ModelAdmin method) showing `field` in its row's property's zone, the zone named."""
 
@@ -142,12 +184,95 @@ class LocalTimesAdmin(_ModelAdmin):
 
 
 class ScopedAdmin(LocalTimesAdmin):
-    """Rows, lookups and choices limited to the staff member's organisations; superusers see everything."""
+    """Rows, lookups and choices limited to the staff member's organisations, and what they may do with them to what
+    their role there allows; superusers see and do everything."""
 
     form = SameOrganisationForm
+    view_roles: frozenset[str] = ALL_ROLES
+    change_roles: frozenset[str] = MANAGER_ROLES  # add, change, delete, and every action
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return self.scope(super().get_queryset(request), request.user)
+        queryset = self.scope(super().get_queryset(request), request.user)
+        if request.user.is_superuser or self.view_roles | self.change_roles >= ALL_ROLES:
+            return queryset  # every member sees these: for_user is the whole rule
+        return in_organisations(queryset, organisations_where(request, self.view_roles | self.change_roles))
+
+    # --- the role, beside Django's permission ---------------------------------------------------------------
+
+    def role_allows(self, request: HttpRequest, roles: frozenset[str], obj: Any = None) -> bool:
+        """With an object: the user's role in its organisation is one of `roles`. Without (the list, the add page,
+        which actions to offer): in at least one organisation; the rows and choices then narrow it down."""
+        if request.user.is_superuser:
+            return True
+        if obj is None or obj.pk is None and organisation_id_of(obj) is None:
+            return bool(organisations_where(request, roles))
+        organisation_id = organisation_id_of(obj)
+        role = roles_by_organisation(request).get(organisation_id) if organisation_id is not None else None
+        return role is not None and role in roles
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.role_allows(request, self.view_roles | self.change_roles, obj) and super().has_view_permission(
+            request, obj
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self.role_allows(request, self.change_roles) and super().has_add_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.role_allows(request, self.change_roles, obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.role_allows(request, self.change_roles, obj) and super().has_delete_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # The form's choices offer only organisations where the role allows it; this holds whatever was posted.
+        if not self.role_allows(request, self.change_roles, obj):
+            raise PermissionDenied("Your role in this organisation may not change this.")
+        super().save_model(request, obj, form, change)
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if any(not self.role_allows(request, self.change_roles, obj) for obj in objs):
+            perms_needed = {*perms_needed, self.model._meta.verbose_name}  # the stock "may not delete" page
+        return deleted, counts, perms_needed, protected
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        if not request.user.is_superuser:
+            queryset = in_organisations(queryset, organisations_where(request, self.change_roles))
+        super().delete_queryset(request, queryset)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        if not self.role_allows(request, self.change_roles, obj):
+            raise PermissionDenied("Your role in this organisation may not delete this.")
+        super().delete_model(request, obj)
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        """Every action, the site-wide delete included, gets only the selected rows of organisations where the role
+        allows it (a staff member may hold different roles in two organisations); the rest are named as refused."""
+        gated = {}
+        for name, action in super().get_actions(request).items():
+            if action is not None:  # Django's dict holds (function, name, description) for each
+                func, name, description = action
+                gated[name] = (self._gated(func), name, description)
+        return gated
+
+    @staticmethod
+    def _gated(func: Any) -> Any:
+        @functools.wraps(func)
+        def gated(modeladmin: ScopedAdmin, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
+            if not request.user.is_superuser:
+                only_views = tuple(getattr(func, "allowed_permissions", ())) == ("view",)
+                roles = modeladmin.view_roles | modeladmin.change_roles if only_views else modeladmin.change_roles
+                allowed = in_organisations(queryset, organisations_where(request, roles))
+                refused = [str(obj) for obj in queryset.exclude(pk__in=allowed.values("pk"))]
+                if refused:
+                    modeladmin.message_user(request, f"Not for your role: {', '.join(refused)}", messages.ERROR)
+                if not allowed.exists():
+                    return None  # back to the list
+                queryset = allowed
+            return func(modeladmin, request, queryset)
+
+        return gated
 
     def scope(self, queryset: QuerySet[Any], user: RequestUser) -> QuerySet[Any]:
         return queryset.for_user(user)  # type: ignore[attr-defined,no-any-return]
@@ -170,7 +295,11 @@ class ScopedAdmin(LocalTimesAdmin):
 
     def _choices(self, model: type[models.Model], request: HttpRequest) -> QuerySet[Any]:
         if is_scoped(model):
-            return model._default_manager.for_user(request.user)  # type: ignore[attr-defined,no-any-return]
+            choices = model._default_manager.for_user(request.user)  # type: ignore[attr-defined]
+            if request.user.is_superuser:
+                return choices  # type: ignore[no-any-return]
+            # What is saved here belongs to the organisation of its choices: only those where the role may change it.
+            return in_organisations(choices, organisations_where(request, self.change_roles))
         if model is get_user_model():
             return users_for(request.user)
         return model._default_manager.all()
@@ -258,6 +387,7 @@ def _zone_note(user: Any) -> str:
 
 @admin.register(Organisation)
 class OrganisationAdmin(ScopedAdmin):
+    change_roles = frozenset({Role.OWNER})
     list_display = ["name", "slug", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -268,14 +398,51 @@ class OrganisationAdmin(ScopedAdmin):
         return bool(request.user.is_superuser) and super().has_add_permission(request)
 
 
+class MembershipForm(SameOrganisationForm):
+    """Nobody gives a role above their own, raises their own role or changes their own property limit (a front desk
+    limited to one property is limited by someone else). `actor` is set per request by MembershipAdmin.get_form."""
+
+    actor: Any = None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        actor, role = self.actor, cleaned.get("role")
+        if actor is None or actor.is_superuser or not cleaned.get("organisation") or not role:
+            return cleaned
+        own_role = (
+            Membership.objects.filter(user=actor, organisation=cleaned["organisation"])
+            .values_list("role", flat=True)
+            .first()
+        )
+        rank = ROLE_RANK.get(own_role or "", -1)
+        if ROLE_RANK[role] > rank:
+            self.add_error("role", "You cannot give a role above your own.")
+        if self.instance.pk is not None and ROLE_RANK.get(self.initial.get("role") or "", -1) > rank:
+            raise ValidationError("This member's role is above yours: someone with that role changes it.")
+        if cleaned.get("user") == actor or (self.instance.pk is not None and self.instance.user_id == actor.pk):
+            before = self.initial.get("role") if self.instance.pk is not None else None
+            if before is None or ROLE_RANK[role] > ROLE_RANK[before]:
+                self.add_error("role", "You cannot raise your own role.")
+            if "properties" in self.changed_data:
+                self.add_error("properties", "You cannot change your own property limit.")
+        return cleaned
+
+
 @admin.register(Membership)
 class MembershipAdmin(ScopedAdmin):
+    form = MembershipForm
+    view_roles = MANAGER_ROLES
+    change_roles = frozenset({Role.OWNER})  # as on the dashboard: only owners manage who is in the organisation
     list_display = ["user", "organisation", "role", "created_at"]
     list_filter = ["role", ORGANISATION_FILTER]
     search_fields = ["user__username", "user__email", "organisation__name"]
     list_select_related = ["user", "organisation"]
     filter_horizontal = ["properties"]
     readonly_fields = ["created_at"]
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"actor": request.user})
 
 
 @admin.register(Property)
@@ -302,6 +469,7 @@ class UnitAdmin(ScopedAdmin):
 
 @admin.register(Guest)
 class GuestAdmin(ScopedAdmin):
+    change_roles = CODE_ROLES  # the front desk books guests
     list_display = ["name", "email", "phone", "organisation", "created_at"]
     list_filter = [ORGANISATION_FILTER]
     search_fields = ["name", "email", "phone"]
@@ -315,6 +483,7 @@ class StayAdmin(ServiceAddMixin, ScopedAdmin):
     booking goes through `BookStayForm`; rows are read-only, with check-out and cancel as actions."""
 
     add_title = "Book a stay (issues its door codes)"
+    change_roles = CODE_ROLES
 
     list_display = ["guest", "unit", "status", "kind", "check_in", "check_out", "updated_at"]
     list_filter = ["status", "kind", ("unit__property__organisation", admin.RelatedOnlyFieldListFilter), "check_in"]
@@ -333,7 +502,7 @@ class StayAdmin(ServiceAddMixin, ScopedAdmin):
         return False
 
     def has_manage_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.has_perm("tenants.change_stay"))
+        return self.role_allows(request, self.change_roles) and bool(request.user.has_perm("tenants.change_stay"))
 
     @admin.action(description="Check out (remove their codes)", permissions=["manage"])
     def check_out(self, request: HttpRequest, queryset: QuerySet[Stay]) -> None:
@@ -357,3 +526,25 @@ def _check_may_manage(request: HttpRequest, stay: Stay) -> None:
 
     if not all(services.may_see_pins(request.user, lock) for lock in stay.unit.locks.all()):
         raise PermissionDenied("Your role may not manage the door codes of this unit.")
+
+
+def superusers_only_for_the_rest(site: admin.AdminSite) -> None:
+    """Every admin not scoped to organisations (auth's users and groups, django-axes' records, django-rq's dashboard):
+    superusers only, whatever Django permissions a staff member was given. A staff member with change_user could
+    otherwise make themselves a superuser; the members of an organisation are managed through Membership."""
+    for model_admin in site._registry.values():
+        if isinstance(model_admin, ScopedAdmin):
+            continue
+        for name in (
+            "has_module_permission",
+            "has_view_permission",
+            "has_add_permission",
+            "has_change_permission",
+            "has_delete_permission",
+        ):
+            original = getattr(model_admin, name)
+
+            def superuser_only(request: HttpRequest, *args: Any, _original: Any = original, **kwargs: Any) -> bool:
+                return bool(request.user.is_superuser) and bool(_original(request, *args, **kwargs))
+
+            setattr(model_admin, name, superuser_only)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import zoneinfo
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
 
@@ -119,11 +120,59 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"{value!r} is not a time zone name such as Europe/Amsterdam.")
 
 
-class Organisation(models.Model):
+# Line breaks, tabs and every other control character (Unicode Cc, plus the line and paragraph separators). Names
+# end up in e-mail subjects, outbox files and one-line displays, where a line break starts something else.
+_CONTROL_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+
+
+def has_control_characters(value: str) -> bool:
+    return any(unicodedata.category(char) in _CONTROL_CATEGORIES for char in value)
+
+
+def validate_single_line(value: Any) -> None:
+    if isinstance(value, str) and has_control_characters(value):
+        raise ValidationError(
+            "Use one line of plain text, without line breaks, tabs or other control characters.",
+            code="control_characters",
+        )
+
+
+def single_line(value: str) -> str:
+    """A name from elsewhere (the Tuya cloud, rows saved before names were checked) made fit for one line: every
+    control character becomes a space."""
+    return "".join(" " if unicodedata.category(char) in _CONTROL_CATEGORIES else char for char in value)
+
+
+class SingleLineFields:
+    """Model mixin: these free-text fields refuse control characters in full_clean (model forms, the admin and the
+    services, which clean what they create), beside each field's own validators. A mixin rather than field
+    validators so that the rule is one place and needs no migration."""
+
+    single_line_fields: tuple[str, ...] = ("name",)
+
+    def clean_fields(self, exclude: Any = None) -> None:
+        errors: dict[str, Any] = {}
+        try:
+            super().clean_fields(exclude=exclude)  # type: ignore[misc]
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        for name in self.single_line_fields:
+            if (exclude and name in exclude) or name in errors:
+                continue
+            try:
+                validate_single_line(getattr(self, name))
+            except ValidationError as error:
+                errors[name] = error.error_list
+        if errors:
+            raise ValidationError(errors)
+
+
+class Organisation(SingleLineFields, models.Model):
     """A landlord's business or a hotel: everything else belongs to one."""
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(unique=True)
+    single_line_fields = ("name", "slug")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = scoped("")
@@ -169,7 +218,7 @@ class Membership(models.Model):
         return limited is None or (lock.unit_id is not None and lock.unit.property_id in limited)
 
 
-class Property(models.Model):
+class Property(SingleLineFields, models.Model):
     class Kind(models.TextChoices):
         HOTEL = "hotel", "Hotel"
         RENTAL = "rental", "Rental"
@@ -178,6 +227,7 @@ class Property(models.Model):
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.RENTAL)
     address = models.CharField(max_length=300, blank=True)
+    single_line_fields = ("name", "address")
     # Codes, schedules and stays are in this zone; Tuya gets it with every periodic password.
     time_zone = models.CharField(max_length=64, default="Europe/Amsterdam", validators=[validate_time_zone])
     created_at = models.DateTimeField(auto_now_add=True)
@@ -196,11 +246,12 @@ class Property(models.Model):
         return zoneinfo.ZoneInfo(self.time_zone)
 
 
-class Unit(models.Model):
+class Unit(SingleLineFields, models.Model):
     """A flat, a house or a hotel room."""
 
     property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="units")
-    name = models.CharField(max_length=100)
+    NAME_MAX_LENGTH = 100
+    name = models.CharField(max_length=NAME_MAX_LENGTH)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = scoped("property__organisation", "property")
@@ -227,13 +278,14 @@ class GuestQuerySet(ScopedQuerySet["Guest"]):
         return reach
 
 
-class Guest(models.Model):
+class Guest(SingleLineFields, models.Model):
     """A tenant, a hotel guest, a cleaner or a contractor: anyone who gets a door code."""
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="guests")
     name = models.CharField(max_length=200)
     phone = models.CharField(max_length=40, blank=True)
     email = models.EmailField(blank=True)
+    single_line_fields = ("name", "phone")  # the phone number is an outbox file's To:
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

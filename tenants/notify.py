@@ -4,7 +4,8 @@
 `send(message: Message) -> None`, and raises on failure. Shipped:
 
 - `tenants.notify.FileOutbox` (the default for both): one file per message under `VAR_DIR/outbox/<channel>/`,
-  readable by the app's user only. Nothing leaves the machine; a delivery process or a person picks them up.
+  readable by the app's user only, in Internet message format (`.eml`, built by Python's email library). Nothing
+  leaves the machine; a delivery process or a person picks them up.
 - `tenants.notify.DjangoMail` (e-mail only): Django's `send_mail` through `EMAIL_BACKEND` (SMTP by default).
 
 A message carries the PIN, so no backend may log its body or print it (docs/reliability.md S7): that is why there
@@ -16,6 +17,9 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Protocol
 
@@ -28,7 +32,7 @@ from django.utils.module_loading import import_string
 from audit.services import audit
 from locks import services
 from locks.models import AccessCode
-from tenants.models import Actor, Stay
+from tenants.models import Actor, Stay, single_line
 
 EMAIL, SMS = "email", "sms"
 CHANNELS = {EMAIL: "e-mail", SMS: "SMS"}
@@ -47,15 +51,31 @@ class Backend(Protocol):
 
 
 class FileOutbox:
-    """Each message as a 0600 text file in VAR_DIR/outbox/<channel>/ (the folder is 0700)."""
+    """Each message as a 0600 file in VAR_DIR/outbox/<channel>/ (the folder is 0700), in Internet message format
+    (RFC 5322: headers, a blank line, the body) built by Python's email library, which refuses a header value with a
+    line break: a name cannot add a header (a Bcc above the PIN), whatever reached the database."""
 
     def send(self, message: Message) -> None:
+        email = as_email(message)  # before any file exists: a refused header leaves nothing behind
         folder = Path(settings.VAR_DIR) / "outbox" / message.channel
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        name = f"{timezone.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.txt"
+        name = f"{timezone.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.eml"
         handle = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(f"To: {message.to}\nSubject: {message.subject}\n\n{message.body}\n")
+        with os.fdopen(handle, "wb") as out:
+            out.write(email.as_bytes())
+
+
+def as_email(message: Message) -> EmailMessage:
+    email = EmailMessage(policy=policy.default)
+    if message.channel == EMAIL:
+        email["From"] = settings.DEFAULT_FROM_EMAIL
+    email["To"] = message.to
+    if message.subject:
+        email["Subject"] = message.subject
+    email["Date"] = formatdate(localtime=False)
+    email["Message-ID"] = make_msgid(domain="doors.invalid")
+    email.set_content(message.body, cte="quoted-printable")  # 7-bit safe, and the text stays readable
+    return email
 
 
 class DjangoMail:
@@ -81,7 +101,9 @@ def _window(stay: Stay) -> str:
 
 def compose(stay: Stay, codes: list[AccessCode], channel: str, to: str) -> Message:
     """The guest's message: where, which code for which door, and when it works (in the property's zone)."""
-    place = f"{stay.unit.property.name}, {stay.unit.name}"
+    # Names are checked for control characters when typed; rows from before may still hold one, and the subject is
+    # a header.
+    place = single_line(f"{stay.unit.property.name}, {stay.unit.name}")
     pins = sorted({code.pin for code in codes})
     if len(pins) == 1:
         code_lines = f"Your door code: {pins[0]}"

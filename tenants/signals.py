@@ -3,6 +3,8 @@ from where; a user whose last membership is removed is signed out everywhere."""
 
 from __future__ import annotations
 
+import ipaddress
+from functools import lru_cache
 from importlib import import_module
 from typing import Any
 
@@ -21,11 +23,46 @@ from tenants.models import Actor, Membership
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
-    """The peer address. REMOTE_ADDR only: X-Forwarded-For is whatever the client wants it to be, unless a proxy
-    we trust rewrites REMOTE_ADDR for us (gunicorn's forwarded_allow_ips does)."""
+    """The client's address, for the audit trail and sign-in lockouts (django-axes calls this too).
+
+    REMOTE_ADDR is the immediate peer; gunicorn never rewrites it from X-Forwarded-For (its forwarded_allow_ips is
+    about the scheme only). When that peer is a proxy in FORWARDED_ALLOW_IPS (or has no IP address: a unix socket,
+    which gunicorn trusts as well), X-Forwarded-For is read from the right: each trusted proxy appended the address
+    it saw, so the right-most address that is not itself a trusted proxy is the client. Everything left of it is the
+    client's own word, and from an untrusted peer the whole header is."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    peer = request.META.get("REMOTE_ADDR") or ""
+    peer_ip = _ip(peer)
+    if peer_ip is not None and not _trusted_proxy(peer_ip):
+        return str(peer_ip)
+    client = str(peer_ip) if peer_ip is not None else None
+    for hop in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+        hop_ip = _ip(hop.strip())
+        if hop_ip is None:
+            break  # garbage from here on: the last address a trusted proxy vouched for stands
+        client = str(hop_ip)
+        if not _trusted_proxy(hop_ip):
+            break
+    return client
+
+
+def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError:
+        return None
+
+
+def _trusted_proxy(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return any(address in network for network in _trusted_networks(tuple(settings.FORWARDED_ALLOW_IPS)))
+
+
+@lru_cache(maxsize=8)
+def _trusted_networks(entries: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    if "*" in entries:
+        return (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
+    return tuple(ipaddress.ip_network(entry) for entry in entries)
 
 
 @receiver(user_logged_in, dispatch_uid="audit_user_logged_in")

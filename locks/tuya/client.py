@@ -7,6 +7,7 @@ endpoint methods grouped like the spec live in `locks.tuya.api` and call `TuyaCl
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
@@ -16,15 +17,18 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import urllib3
-from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ReadTimeoutError
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, NameResolutionError, NewConnectionError, ReadTimeoutError
 
 from . import signing
 from .errors import (
     TOKEN_CODES,
     TuyaConfigError,
+    TuyaEndpointRefused,
     TuyaError,
     TuyaNetworkError,
     TuyaProtocolError,
@@ -40,6 +44,7 @@ from .tokens import MemoryTokenStore, TokenManager, TokenStore
 logger = logging.getLogger("locks.tuya")
 
 USER_AGENT = "doors-tuya-client/1.0"
+UNKNOWN_SERVER_REFUSAL = "The endpoint refused the request"  # in place of the words of a server that is not Tuya's
 _REFRESH_PATH = re.compile(r"^/v1\.0/token/.+")
 
 
@@ -60,15 +65,96 @@ class Transport(Protocol):
     ) -> RawResponse: ...
 
 
-class _NotSent(Exception):
-    """The request never left this machine: repeating it is harmless whatever the method."""
+class _NotSent(TuyaNetworkError):
+    """The request never left this machine: repeating it is harmless whatever the method.
+
+    A network error itself, so a caller outside `TuyaClient.request`'s retries (a token grant) gets a TuyaError.
+    """
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _reason(exc: Exception) -> str:
+    """Why a connection failed, in a few words (urllib3's own text carries object reprs)."""
+    if isinstance(exc, NameResolutionError):
+        return "its host name is not known"
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror.lower()
+    return type(exc).__name__
+
+
+def is_public_address(address: str) -> bool:
+    """An address on the internet: not private, loopback, link-local, shared, reserved or unspecified."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 link-local address may carry its zone
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+class PrivateAddressError(NewConnectionError):
+    """The host is (or resolved to) a private, loopback or link-local address, and those are not allowed."""
+
+    def __init__(self, conn: Any, host: str, address: str) -> None:
+        self.reason = f"{host} is a private or local address ({address}); this server does not call those"
+        super().__init__(conn, self.reason)
+
+
+class _PublicOnly:
+    """Checks the address a connection actually reached, after DNS: a public name that resolves to a private
+    address (or is made to, between a check and the call) is refused before a byte is sent."""
+
+    host: str
+
+    def _new_conn(self) -> Any:
+        sock = super()._new_conn()  # type: ignore[misc]
+        address = sock.getpeername()[0]
+        if not is_public_address(address):
+            sock.close()
+            raise PrivateAddressError(self, self.host, address)
+        return sock
+
+
+class _PublicHTTPConnection(_PublicOnly, HTTPConnection):
+    pass
+
+
+class _PublicHTTPSConnection(_PublicOnly, HTTPSConnection):
+    pass
+
+
+class _PublicHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = _PublicHTTPConnection
+
+
+class _PublicHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = _PublicHTTPSConnection
+
+
+def public_only(pool: urllib3.PoolManager) -> urllib3.PoolManager:
+    """Make a pool manager connect to public addresses only (see `_PublicOnly`)."""
+    pool.pool_classes_by_scheme = {"http": _PublicHTTPConnectionPool, "https": _PublicHTTPSConnectionPool}
+    return pool
 
 
 class Urllib3Transport:
-    """Keeps connections open between calls (one pool per host, thread-safe)."""
+    """Keeps connections open between calls (one pool per host, thread-safe).
 
-    def __init__(self, pool_maxsize: int = 10) -> None:
+    Never follows a redirect; with `allow_private=False` it connects to public addresses only.
+    """
+
+    def __init__(self, pool_maxsize: int = 10, *, allow_private: bool = True) -> None:
         self._pool = urllib3.PoolManager(maxsize=pool_maxsize, block=False, retries=False)
+        if not allow_private:
+            public_only(self._pool)
 
     def send(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: tuple[float, float]
@@ -83,8 +169,12 @@ class Urllib3Transport:
                 redirect=False,
                 retries=False,
             )
-        except (NewConnectionError, ConnectTimeoutError) as exc:
-            raise _NotSent(type(exc).__name__) from None
+        except PrivateAddressError as exc:
+            raise TuyaEndpointRefused(exc.reason) from None
+        except NewConnectionError as exc:
+            raise _NotSent(f"Could not connect to {_origin(url)} ({_reason(exc)})") from None
+        except ConnectTimeoutError:  # after NewConnectionError, its subclass
+            raise _NotSent(f"Could not connect to {_origin(url)} (no connection within {timeout[0]:g} s)") from None
         except ReadTimeoutError:
             raise TuyaTimeoutError(f"No answer within {timeout[1]:g} s") from None
         except HTTPError as exc:
@@ -109,10 +199,14 @@ class TuyaClient:
         use_nonce: bool = True,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        server_text: bool = True,
     ) -> None:
         if not access_id or not access_secret:
             raise TuyaConfigError("The Tuya access id and access secret are both required.")
         self.base_url = resolve_endpoint(endpoint)
+        # Whether an error's `msg` may be the server's own words; without, they are replaced (a server that is not
+        # Tuya's could say anything, and people may read it on a page). The code is kept either way.
+        self.server_text = server_text
         self.access_id = access_id
         self._secret = access_secret
         self._transport = transport or Urllib3Transport()
@@ -175,9 +269,7 @@ class TuyaClient:
                 repeatable = isinstance(exc, TuyaRateLimitedError | _NotSent) or idempotent
                 if not repeatable or attempt >= self.max_retries:
                     if isinstance(exc, _NotSent):
-                        raise TuyaNetworkError(
-                            f"Could not connect to {self.base_url} ({exc})", path=loggable_path(path)
-                        ) from None
+                        raise TuyaNetworkError(exc.msg, path=loggable_path(path)) from None
                     raise
                 delay = min(8.0, self.backoff_seconds * (2**attempt)) * (0.5 + random.random() / 2)
                 logger.info(
@@ -249,7 +341,10 @@ class TuyaClient:
             )
         if envelope.get("success") is True:
             return envelope
-        raise error_from_envelope(envelope, path=loggable_path(path))
+        error = error_from_envelope(envelope, path=loggable_path(path))
+        if not self.server_text:  # its code is kept (it says what kind of refusal), its words and envelope not
+            error = type(error)(UNKNOWN_SERVER_REFUSAL, code=error.code, tid=error.tid, path=error.path)
+        raise error
 
     @staticmethod
     def _parse(raw: RawResponse, path: str) -> dict[str, Any]:

@@ -51,6 +51,12 @@ class TuyaConfigError(TuyaError):
     hint = "Check TUYA_ENDPOINT, TUYA_ACCESS_ID and TUYA_ACCESS_SECRET."
 
 
+class TuyaEndpointRefused(TuyaConfigError):
+    """This server may not call that endpoint (a URL, a private address): nothing was sent."""
+
+    hint = "Use the project's Tuya region, or ask this server's administrator to allow the endpoint."
+
+
 class TuyaNetworkError(TuyaError):
     """No usable reply: connection refused, reset, DNS failure."""
 

@@ -59,6 +59,8 @@ def test_pages_and_htmx_run_without_csp_violations(
     page.goto("/activity/")
     page.goto("/desk/")
     page.goto("/admin/")
+    # The favicon (#11 C.19): linked from the admin as from the app's pages, and served from the app itself.
+    assert page.request.get(page.locator('link[rel="icon"]').get_attribute("href") or "").status == 200
     page.goto("/django-rq/")
     page.goto("/tuya-sim/_sim/")
     page.goto("/portfolio/")

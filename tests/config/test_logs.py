@@ -97,3 +97,36 @@ def test_plain_lines_in_debug_carry_the_request_id() -> None:
 def test_log_format_is_checked() -> None:
     with pytest.raises(ValueError, match="LOG_FORMAT"):
         logs.logging_config("xml", "INFO")
+
+
+def test_a_refused_admin_page_logs_a_line_and_no_traceback(
+    client: Any, django_user_model: Any, json_log: io.StringIO
+) -> None:
+    """#11 C.19: another organisation's object (404) and a change the admin refuses (403) are answers, not faults."""
+    from django.urls import reverse
+
+    from locks.models import AuditEvent, Lock
+    from tests.locks.test_admin import build_tenant
+
+    a = build_tenant("Alpha", "alpha", "8617342", django_user_model)
+    b = build_tenant("Bravo", "bravo", "9264815", django_user_model)
+    client.force_login(a.staff)
+    assert client.get(reverse("admin:locks_lock_change", args=[b.objects[Lock].pk])).status_code == 404
+    own_event = a.objects[AuditEvent]
+    assert client.post(reverse("admin:locks_auditevent_change", args=[own_event.pk]), {}).status_code == 403
+    refusals = [r for r in records(json_log) if r["logger"] == "django.request"]
+    assert [r["level"] for r in refusals] == ["WARNING", "WARNING"]
+    assert not [r for r in refusals if "exception" in r]
+    assert "Traceback" not in json_log.getvalue()
+
+
+def test_the_simulators_answers_to_the_workers_log_at_debug(client: Any, json_log: io.StringIO) -> None:
+    """#11 C.19: a dozen calls a minute per lock at rest, each already the worker's business."""
+    logging.getLogger("doors.request").setLevel(logging.DEBUG)
+    try:
+        client.get("/tuya-sim/_sim/devices")
+        client.get("/healthz")
+    finally:
+        logging.getLogger("doors.request").setLevel(logging.NOTSET)
+    lines = {r["path"]: r["level"] for r in records(json_log) if r["logger"] == "doors.request"}
+    assert lines == {"/tuya-sim/_sim/devices": "DEBUG", "/healthz": "INFO"}

@@ -216,3 +216,19 @@ def test_the_job_dashboard_lets_inline_styles_through_but_never_inline_scripts(a
     script_src = next(part for part in policy.split(";") if part.strip().startswith("script-src"))
     assert "'nonce-" in script_src
     assert "unsafe" not in script_src
+
+
+# --- the favicon (#11 C.19) -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["/accounts/login/", "/admin/login/", "/admin/"])
+def test_every_page_links_the_favicon_from_the_app_itself(admin_client: Client, url: str) -> None:
+    response = admin_client.get(url, follow=True)
+    links = re.findall(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', response.content.decode())
+    assert links == ["/static/favicon.svg"], url
+    # Same origin, so the policy's img-src 'self' lets it through: no exception needed.
+    assert "img-src 'self'" in response["Content-Security-Policy"]
+    svg = (ROOT / "static" / "favicon.svg").read_text()
+    assert svg.startswith("<svg")
+    assert "<script" not in svg
+    assert "style=" not in svg

@@ -427,19 +427,27 @@ def test_a_role_that_may_not_manage_codes_gets_a_message(
     client: Any, make_lock: Any, front_desk: Any, org: Organisation
 ) -> None:
     code = issued(make_lock("zigbee"))
-    Membership.objects.filter(user=front_desk, organisation=org).update(role=Role.VIEWER)
+    # A front desk limited to another property: its role may manage codes, but not on this lock.
+    other = Property.objects.create(organisation=org, name="Main house", kind=Property.Kind.HOTEL)
+    Membership.objects.get(user=front_desk, organisation=org).properties.set([other])
     client.force_login(staff_of(org, front_desk))
     level, message = act(client, AccessCode, "remove", [code])[0]
     assert level == 40
     assert "may not manage" in message
     assert status_after_workers(code) == Status.SET
+    # A viewer is not offered the action at all, whatever Django permissions say.
+    Membership.objects.filter(user=front_desk, organisation=org).update(role=Role.VIEWER)
+    changelist = client.get(admin_url(AccessCode, "changelist")).content.decode()
+    assert 'value="remove"' not in changelist
+    act(client, AccessCode, "remove", [code])
+    assert status_after_workers(code) == Status.SET
 
 
 @pytest.mark.django_db(transaction=True)
-def test_reconcile_actions_run_in_a_worker(client: Any, make_lock: Any, front_desk: Any) -> None:
+def test_reconcile_actions_run_in_a_worker(client: Any, make_lock: Any, owner: Any) -> None:
     lock = make_lock("zigbee")
     code = issued(lock)
-    client.force_login(staff_of(lock.organisation, front_desk))
+    client.force_login(staff_of(lock.organisation, owner))
     act(client, Lock, "reconcile_now", [lock])
     lock.refresh_from_db()
     assert lock.last_reconciled_at is None  # the request only queued it
@@ -456,19 +464,19 @@ def test_reconcile_actions_run_in_a_worker(client: Any, make_lock: Any, front_de
 
 
 @pytest.mark.django_db(transaction=True)
-def test_import_locks_action(client: Any, account: CloudAccount, world: Any, front_desk: Any) -> None:
+def test_import_locks_action(client: Any, account: CloudAccount, world: Any, owner: Any) -> None:
     device_id = world.device("wifi")
-    client.force_login(staff_of(account.organisation, front_desk))
+    client.force_login(staff_of(account.organisation, owner))
     level, message = act(client, CloudAccount, "import_locks", [account])[0]
     assert level == 25, message
     assert Lock.objects.filter(cloud_account=account, device_id=device_id).exists()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_import_failure_is_a_message(client: Any, account: CloudAccount, front_desk: Any) -> None:
+def test_import_failure_is_a_message(client: Any, account: CloudAccount, owner: Any) -> None:
     CloudAccount.objects.filter(pk=account.pk).update(access_secret="wrong-secret")
     account.refresh_from_db()
-    client.force_login(staff_of(account.organisation, front_desk))
+    client.force_login(staff_of(account.organisation, owner))
     level, message = act(client, CloudAccount, "import_locks", [account])[0]
     assert level == 40
     assert "import failed" in message

@@ -320,3 +320,20 @@ def test_latest_photo_album_and_view_counts_where_the_lock_has_them(make_lock, w
     assert media.latest_photo(zigbee) is None
     assert media.album(wifi) == []
     assert media.media_views(video) is None
+
+
+def test_a_photo_url_at_a_private_address_is_not_fetched_unless_allowed(storage, event, settings):
+    """The URL comes in the cloud's reply: where endpoints may not be private, neither may it be (#11 B.6); the
+    address is checked on each connection, after DNS. The storage here is on loopback."""
+    settings.TUYA_ALLOW_PRIVATE_ENDPOINTS = False
+    settings.EMBEDDED_SIMULATOR = False
+    good = encrypt_like_the_java_demo(jpeg(), KEY)
+    for url in (storage.put("p.jpg", good), storage.put("p.jpg", good).replace("127.0.0.1", "localhost")):
+        row = photo_of(event, url, position=EventMedia.objects.count())
+        assert jobs.fetch_event_media(row.pk) == "failed"
+        row.refresh_from_db()
+        assert "private or local address" in row.failure_reason
+    assert storage.hits["/p.jpg"] == 0
+    settings.TUYA_ALLOW_PRIVATE_ENDPOINTS = True
+    row = photo_of(event, storage.put("p.jpg", good), position=EventMedia.objects.count())
+    assert jobs.fetch_event_media(row.pk) == "done"

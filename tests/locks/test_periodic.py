@@ -1,5 +1,7 @@
 """The periodic jobs reach the workers in a form they accept, once per interval across schedulers."""
 
+import logging
+
 import django_rq
 import pytest
 from rq.registry import FailedJobRegistry
@@ -55,3 +57,47 @@ def test_fixed_id_periodic_jobs_do_not_pile_up_while_workers_lag(make_lock, queu
         alerts.check_all_locks()
     queue = django_rq.get_queue("sync")
     assert sorted(queue.get_job_ids()) == sorted([f"reconcile-{lock.pk}", f"lock-health-{lock.pk}"])
+
+
+def info_lines(caplog):
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+
+
+def test_a_periodic_job_with_nothing_to_do_logs_nothing_at_info(make_lock, world, monkeypatch, caplog):
+    """#11 C.19: the 5 s sweeper and the other periodic jobs said four INFO lines a run (about 6,000 in 17 minutes
+    of `dev.py run`) when there was nothing to do. At rest: DEBUG only; a run that did something: one INFO line;
+    any other job: RQ's lines as before."""
+    make_lock("wifi")
+    with caplog.at_level(logging.INFO):
+        assert periodic.enqueue_due()
+        django_rq.get_queue("codes").enqueue(jobs.sweep_access_codes)  # a second sweep, after the first one
+        caplog.clear()
+        run_workers()
+    routine = [line for line in info_lines(caplog) if "sweep_access_codes" in line or "purge_old_pins" in line]
+    assert routine == []
+
+    monkeypatch.setattr(jobs, "enqueue_converge", lambda code_id: None)  # the fast path was lost: the sweep finds it
+    starts, ends = window()
+    lock = make_lock("wifi")
+    code = services.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
+    monkeypatch.undo()
+    django_rq.get_queue("codes").enqueue(jobs.sweep_access_codes)
+    caplog.clear()
+    run_workers()
+    lines = info_lines(caplog)
+    assert [line for line in lines if "sweep_access_codes" in line] == ["locks.jobs.sweep_access_codes(): 1"]
+    assert any(f"converge_access_code({code.pk})" in line for line in lines)  # other jobs: RQ's lines as ever
+
+
+def test_the_scheduler_loop_logs_its_enqueues_at_debug(caplog, queues, monkeypatch):
+    ticks = iter([None])
+
+    def sleep(seconds):
+        next(ticks)  # one tick, then StopIteration ends the loop
+
+    monkeypatch.setattr(periodic.time, "sleep", sleep)
+    with caplog.at_level(logging.DEBUG, logger="locks.periodic"), pytest.raises(StopIteration):
+        periodic.run_forever()
+    enqueued = [r for r in caplog.records if r.name == "locks.periodic"]
+    assert enqueued
+    assert {r.levelno for r in enqueued} == {logging.DEBUG}

@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
 from audit.models import AuditEvent
+from locks import services
 from locks.models import AccessCode, CloudAccount, Lock
 from locks.simulator import conf as sim_conf
 from tenants.models import Membership, Organisation, Property, Role, Unit
@@ -143,3 +145,23 @@ def test_another_organisations_accounts_and_locks_are_not_found(
     assert client.post(reverse("locks:lock-attach", args=[lock.pk]), {"unit": mine.pk}).status_code == 404
     lock.refresh_from_db()
     assert lock.unit is not None
+
+
+def test_over_long_unit_names_are_refused_not_cut(owner_client: Client, org: Organisation) -> None:
+    """#11 C.11: two names over 100 characters with the same first 100 were cut after the duplicate check and
+    collided in the database (500 on PostgreSQL). Refused with a field error, by the form and by the service."""
+    prop = Property.objects.create(organisation=org, name="Harbour Flats", time_zone="Europe/Lisbon")
+    same_start = "x" * 100
+    response = owner_client.post(
+        reverse("locks:units-create"), {"property": prop.pk, "names": f"{same_start}1, {same_start}2"}
+    )
+    assert response.status_code == 400  # the form again, with the error beside the field
+    assert "at most 100 characters" in response.content.decode()
+    assert not prop.units.exists()
+    with pytest.raises(ValidationError) as refused:
+        services.create_units(prop=prop, names=[f"{same_start}1", f"{same_start}2"])
+    assert "at most 100 characters" in str(refused.value.message_dict["names"])
+    assert not prop.units.exists()
+    # Exactly at the limit is fine, and a name given twice is one unit.
+    owner_client.post(reverse("locks:units-create"), {"property": prop.pk, "names": f"{same_start}, {same_start}"})
+    assert list(prop.units.values_list("name", flat=True)) == [same_start]

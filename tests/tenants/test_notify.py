@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from locks import services
-from tenants.models import Stay
+from tenants.models import Membership, Role, Stay
 from tests.locks.conftest import run_workers
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -98,3 +98,54 @@ def test_a_failing_backend_is_a_message_and_an_audited_failure(
     assert b"could not be sent (ImproperlyConfigured)" in response.content
     assert AuditEvent.objects.filter(action="code.send_failed").exists()
     assert not AuditEvent.objects.filter(action="code.send").exists()
+
+
+# --- a hostile name never becomes a header (#11 B.8) ----------------------------------------------------------
+
+HOSTILE = "Canal\r\nBcc: thief@evil.example\r\n"
+
+
+def test_a_hostile_name_is_refused_where_it_is_typed(client: Client, unit: Any, django_user_model: Any) -> None:
+    owner = django_user_model.objects.create_user("owner")
+    Membership.objects.create(user=owner, organisation=unit.property.organisation, role=Role.OWNER)
+    owner_client = client
+    owner_client.force_login(owner)
+    response = owner_client.post(
+        reverse("locks:property-create"), {"name": HOSTILE, "kind": "hotel", "time_zone": "Europe/Amsterdam"}
+    )
+    assert "control characters" in response.content.decode()
+    assert not type(unit.property).objects.filter(name__contains="thief").exists()
+    response = owner_client.post(
+        reverse("locks:units-create"), {"property": unit.property_id, "names": "101, Room\nBcc: thief@evil.example"}
+    )
+    assert "control characters" in response.content.decode()
+    assert not type(unit).objects.filter(name__contains="thief").exists()
+
+
+def test_a_hostile_name_already_stored_reaches_the_outbox_as_text_not_as_a_header(
+    client: Client, front_desk: Any, confirmed_stay: Stay, outbox: Path
+) -> None:
+    """Rows saved before names were checked: the message is built by the e-mail library, so the outbox file has
+    exactly its own headers, and the guest's e-mail address is its only recipient."""
+    from email import message_from_bytes, policy
+
+    unit = confirmed_stay.unit
+    type(unit.property).objects.filter(pk=unit.property_id).update(name=HOSTILE)
+    type(unit).objects.filter(pk=unit.pk).update(name="Room 12\nBcc: thief2@evil.example")
+    type(confirmed_stay.guest).objects.filter(pk=confirmed_stay.guest_id).update(name="Ada\r\nBcc: thief3@evil.example")
+    client.force_login(front_desk)
+    pin = confirmed_stay.access_codes.get().pin
+    response = client.post(reverse("desk:stay-send", args=[confirmed_stay.pk]), {"channel": "email"}, follow=True)
+    assert b"Code sent by e-mail to ada@example.com" in response.content
+    [file] = list((outbox / "email").iterdir())
+    message = message_from_bytes(file.read_bytes(), policy=policy.default)
+    assert sorted(message.keys()) == sorted(
+        ["From", "To", "Subject", "Date", "Message-ID", "Content-Type", "Content-Transfer-Encoding", "MIME-Version"]
+    )
+    assert message.get_all("Bcc") is None
+    assert message["To"] == "ada@example.com"
+    assert "\n" not in str(message["Subject"])
+    assert "thief@evil.example" in str(message["Subject"])
+    body = message.get_content()
+    assert pin in body
+    assert pin not in str(message["Subject"])

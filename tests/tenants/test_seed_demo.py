@@ -213,3 +213,24 @@ def test_production_with_force_seeds(transactional_db, settings):
     assert get_user_model().objects.get(username="admin").is_superuser
     assert Organisation.objects.count() == 2
     assert "landlord" in out.getvalue()
+
+
+def test_the_logins_are_printed_only_when_asked(transactional_db):
+    """#11 C.19: `dev.py run` seeds the people with --no-logins and prints them once, when the app is ready."""
+    quiet, loud = io.StringIO(), io.StringIO()
+    call_command("seed_demo", "--no-logins", stdout=quiet)
+    call_command("seed_demo", stdout=loud)
+    assert "Demo logins" not in quiet.getvalue()
+    assert "landlord-doors" not in quiet.getvalue()
+    assert loud.getvalue().count("Demo logins") == 1
+
+
+def test_dev_py_prints_the_logins_once_after_the_seeding():
+    from pathlib import Path
+
+    dev = (Path(__file__).resolve().parents[2] / "dev.py").read_text()
+    run = dev[dev.index("def run(") : dev.index("def _serve(")]
+    serve = dev[dev.index("def _serve(") : dev.index("def _stop(")]
+    assert 'manage("seed_demo", "--no-logins")' in run  # beside the migrations: silent
+    # The logins come from the cloud seeding, right above the address (or from a plain re-run if that failed).
+    assert serve.index('manage("seed_demo", "--cloud")') < serve.index("The app is at")

@@ -38,7 +38,7 @@ from django.utils import timezone
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
-from locks import cloud, jobs, services
+from locks import endpoints, jobs, services
 from locks.models import AccessCode, CloudAccount, Lock
 from tenants.models import Guest, Membership, Organisation, Property, Role, Stay, Unit
 
@@ -156,6 +156,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force", action="store_true", help="seed even with DEBUG off (a staging demo; never a real deployment)"
         )
+        parser.add_argument(
+            "--no-logins", action="store_true", help="do not print the logins (dev.py prints them once the app is up)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and not options["force"]:
@@ -169,7 +172,8 @@ class Command(BaseCommand):
         accounts = self.seed_places_and_people(options["endpoint"])
         if options["cloud"]:
             self.seed_cloud(accounts)
-        self.print_logins()
+        if not options["no_logins"]:
+            self.print_logins()
 
     # --- people and places (no cloud) ----------------------------------------------------------------------
 
@@ -214,7 +218,7 @@ class Command(BaseCommand):
                     organisation=org,
                     access_id=access_id,
                     name=DEMO_ACCOUNT_NAME,
-                    endpoint=endpoint or cloud.EMBEDDED,
+                    endpoint=endpoint or endpoints.EMBEDDED,
                     access_secret=secret,
                 )
             elif endpoint and account.endpoint != endpoint:
@@ -266,7 +270,7 @@ class Command(BaseCommand):
 
     def _install_locks(self, account: CloudAccount, properties: list[tuple[Any, ...]]) -> None:
         org = account.organisation
-        world = World(cloud.resolve_endpoint(account.endpoint))
+        world = World(endpoints.resolve_endpoint(account.endpoint))
         try:
             # The organisation's cloud project, as its owner creates it on Tuya's platform (idempotent).
             world.call("POST", "/projects", {"access_id": account.access_id, "secret": account.access_secret})
