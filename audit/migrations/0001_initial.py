@@ -17,14 +17,14 @@ def move_content_type_back(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    """Takes over the audit trail's table from the locks app (locks/migrations/0013): the table, its name and its
+    """Takes over the audit trail's table from the locks app (locks/migrations/0014): the table, its name and its
     rows stay as they are; only Django's record of which app owns the model changes."""
 
     initial = True
 
     dependencies = [
         ("contenttypes", "0002_remove_content_type_name"),
-        ("locks", "0013_auditevent_moves_to_audit"),
+        ("locks", "0014_auditevent_moves_to_audit"),
         ("tenants", "0002_stay_booking_token"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

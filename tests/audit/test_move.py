@@ -3,6 +3,8 @@ granted on it stay; only Django's record of which app owns the model changed."""
 
 from __future__ import annotations
 
+from importlib import import_module
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.db import connection
@@ -10,7 +12,8 @@ from django.db.migrations.executor import MigrationExecutor
 
 from audit.models import AuditEvent
 
-BEFORE = ("locks", "0012_operation_started_at")  # the last migration with AuditEvent in locks
+MOVE = import_module("locks.migrations.0014_auditevent_moves_to_audit").Migration
+BEFORE = MOVE.dependencies[0]  # the last state with AuditEvent in locks
 
 
 @pytest.mark.django_db(transaction=True)

@@ -6,7 +6,7 @@ class Migration(migrations.Migration):
     locks_auditevent and its rows stay, and audit/migrations/0001 takes them over."""
 
     dependencies = [
-        ("locks", "0012_operation_started_at"),
+        ("locks", "0013_one_organisation_per_device"),
     ]
 
     operations = [
