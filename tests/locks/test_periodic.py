@@ -76,7 +76,8 @@ def test_a_periodic_job_with_nothing_to_do_logs_nothing_at_info(make_lock, world
     routine = [line for line in info_lines(caplog) if "sweep_access_codes" in line or "purge_old_pins" in line]
     assert routine == []
 
-    monkeypatch.setattr(jobs, "enqueue_converge", lambda code_id: None)  # the fast path was lost: the sweep finds it
+    # The fast path was lost: the sweep finds it.
+    monkeypatch.setattr("locks.queues.enqueue_converge", lambda code_id: None)
     starts, ends = window()
     lock = make_lock("wifi")
     code = services.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
