@@ -142,7 +142,6 @@ def may_acknowledge(user: Actor, organisation_id: int) -> bool:
 
 def acknowledge_alert(alert: Alert, *, actor: Actor, ip: str | None = None) -> Alert:
     """Someone has seen it (owners and managers): audited once; an event's alert is closed with it."""
-
     if not may_acknowledge(actor, alert.organisation_id):
         # Outside the transaction below: the refusal is recorded even though nothing else happens.
         audit("alert.acknowledge_refused", actor=actor, organisation=alert.organisation, obj=alert, ip=ip)
@@ -256,7 +255,6 @@ def on_new_events(events: Sequence[LockEvent]) -> None:
 
     Called by the events sync after it stored them. One event that cannot be handled is logged and skipped:
     the sync must go on (the events themselves are already stored)."""
-
     cutoff = timezone.now() - EVENT_MAX_AGE
     for event in sorted(events, key=lambda e: (e.occurred_at, e.pk or 0)):
         try:
@@ -372,7 +370,6 @@ def _battery_of(status: Sequence[Any]) -> int | None:
 
 def check_lock_health(lock_id: int) -> str:
     """Read the lock's online flag and battery from the cloud (device details), store them, alert on them."""
-
     lock = Lock.objects.select_related("cloud_account").filter(pk=lock_id).first()
     if lock is None:
         return "gone"
@@ -397,7 +394,6 @@ def check_lock_health(lock_id: int) -> str:
 
 def check_all_locks() -> int:
     """Periodic: one health check per lock on the sync queue."""
-
     lock_ids = list(Lock.objects.values_list("pk", flat=True))
     for lock_id in lock_ids:
         try:
@@ -510,7 +506,6 @@ def email_unsent(now: datetime | None = None) -> int:
 
 def scan() -> int:
     """Periodic (every minute): codes, cloud accounts, locks, e-mails not sent yet, remote unlocks that lapsed."""
-
     now = timezone.now()
     found = scan_codes(now) + scan_accounts(now) + scan_locks(now)
     email_unsent(now)
@@ -523,7 +518,6 @@ def scan() -> int:
 
 def badge_counts(request: HttpRequest) -> dict[str, Any]:
     """Template context: open alerts not yet acknowledged, and doors waiting for an answer, for the nav badge."""
-
     membership = current_membership(request)
     if membership is None:
         return {}

@@ -410,7 +410,6 @@ class BookStayForm(DashboardForm):
 
     def save(self, *, actor: Actor, ip: str | None) -> Stay | None:
         """Book the stay and issue its codes in one transaction; None (reasons on the form) when refused."""
-
         data = self.cleaned_data
         unit: Unit = data["unit"]
         try:

@@ -395,7 +395,6 @@ def _after_commit_method(method: UnlockMethod) -> None:
 
 def request_sync(*, lock: Lock, actor: Actor = None, ip: str | None = None) -> None:
     """Read the lock's people and methods from the cloud (a job on the sync queue)."""
-
     _require(lock, "sync")
     audit("lockuser.sync", actor=actor, organisation=lock.organisation, obj=lock, summary=str(lock), ip=ip)
     transaction.on_commit(lambda: queues.enqueue_lock_user_sync(lock.pk))

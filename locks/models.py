@@ -264,7 +264,6 @@ class AccessCode(SingleLineFields, models.Model):
     def clock_change(self) -> Any:
         """The first day the property's clocks change (DST) while this code is still to be used, or None: the page
         says so, because a guest's "09:00" stays 09:00 local time across it (docs/product.md: time zones done right)."""
-
         zone = zoneinfo.ZoneInfo(self.time_zone)
         start = max(self.starts_at, timezone.now()).astimezone(zone)
         end = min(self.ends_at, start + timedelta(days=400)).astimezone(zone)
@@ -341,7 +340,6 @@ class LockOperation(SingleLineFields, models.Model):
     @property
     def offline_window(self) -> tuple[Any, Any] | None:
         """When an offline password works: as the cloud answered (rounded to whole hours), else as we asked."""
-
         if self.kind != self.Kind.OFFLINE_PASSWORD:
             return None
         source = self.result if self.result.get("effective_time") else self.params

@@ -96,7 +96,6 @@ def request_from_event(event: LockEvent, *, now: datetime | None = None) -> Remo
 
 def _allowed(request_id: int, *, actor: Actor, ip: str | None, action: str) -> None:
     """Only the roles that manage the lock decide; a refusal is audited (outside the decision's transaction)."""
-
     request = RemoteUnlockRequest.objects.select_related("lock__unit", "lock__organisation").get(pk=request_id)
     if not may_see_pins(actor, request.lock):
         audit(f"{action}_refused", actor=actor, organisation=request.lock.organisation, obj=request, ip=ip)
@@ -107,7 +106,6 @@ def _decide(
     request_id: int, *, actor: Actor, ip: str | None, action: str, status: str
 ) -> tuple[RemoteUnlockRequest, bool]:
     """Move a pending request to `status` under its row lock; (request, whether this call decided it)."""
-
     request = (
         RemoteUnlockRequest.objects.select_for_update(of=("self",)).select_related("lock__unit").get(pk=request_id)
     )
@@ -159,7 +157,6 @@ def _reject(request_id: int, *, actor: Actor, ip: str | None) -> RemoteUnlockReq
 
 def may_open_from_lock_page(user: Actor, lock: Lock) -> bool:
     """Owners and managers (and superusers): opening a door nobody asked at is theirs to decide."""
-
     if getattr(user, "is_superuser", False):
         return True
     role = Membership.objects.filter(user=user_of(user), organisation_id=lock.organisation_id).values_list(
@@ -170,7 +167,6 @@ def may_open_from_lock_page(user: Actor, lock: Lock) -> bool:
 
 def open_from_lock_page(lock: Lock, *, actor: Actor, ip: str | None = None) -> RemoteUnlockRequest:
     """Open the door now (password-free remote unlock), audited, through the same job as an approved request."""
-
     if not may_open_from_lock_page(actor, lock):
         audit("lock.remote_unlock_refused", actor=actor, organisation=lock.organisation, obj=lock, ip=ip)
         raise PermissionDenied("Only owners and managers may open doors remotely from here.")
@@ -229,7 +225,6 @@ def _finish(request: RemoteUnlockRequest, status: str, reason: str = "") -> None
 
 def open_door(request_id: int) -> str:
     """Send the password-free unlock for an approved request; "approved" only when the cloud says it opened."""
-
     request = _claim(request_id, Status.APPROVING)
     if request is None:
         return "done already"
@@ -267,7 +262,6 @@ def _switched_on(api: LockApi, lock: Lock) -> bool:
 
 def tell_rejected(request_id: int) -> str:
     """Tell the lock the request was refused; the door stays shut whatever the cloud answers."""
-
     request = _claim(request_id, Status.REJECTED)
     if request is None:
         return "done already"

@@ -134,7 +134,6 @@ def weekly_openings(
     """The schedule's first openings (local start of each day's window) that overlap the validity, up to `limit`.
 
     Counted on the property's calendar: the lock keeps local hours, so "Monday 09:00" is Monday in that zone."""
-
     zone = zoneinfo.ZoneInfo(zone_name)
     day, last = starts_at.astimezone(zone).date(), ends_at.astimezone(zone).date()
     openings: list[datetime] = []
@@ -856,7 +855,6 @@ def connect_cloud_account(
 @transaction.atomic
 def request_import(account: CloudAccount, *, actor: Actor = None, ip: str | None = None) -> CloudAccount:
     """Ask a worker to bring in (or refresh) the project's locks."""
-
     account.import_requested_at = timezone.now()
     CloudAccount.objects.filter(pk=account.pk).update(import_requested_at=account.import_requested_at)
     audit("locks.import_requested", actor=actor, organisation=account.organisation, obj=account, ip=ip)
@@ -914,7 +912,6 @@ def create_property(
     ip: str | None = None,
 ) -> Property:  # fmt: skip
     """A building or a rental: its time zone is the one every code of its locks is typed and shown in."""
-
     prop = Property(organisation=organisation, name=name.strip(), kind=kind, time_zone=time_zone, address=address)
     prop.full_clean()
     prop.save()
@@ -925,7 +922,6 @@ def create_property(
 @transaction.atomic
 def create_units(*, prop: Property, names: Iterable[str], actor: Actor = None, ip: str | None = None) -> list[Unit]:
     """Rooms or flats of a property, several at once ("101-110" style lists are split by the form)."""
-
     wanted = list(dict.fromkeys(n.strip() for n in names if n.strip()))
     if not wanted:
         raise ValidationError({"names": "Give at least one name."})
@@ -1137,7 +1133,6 @@ def purge_old_pins(now: datetime | None = None) -> int:
 def may_see_pins(user: Actor, lock: Lock) -> bool:
     """Owners and managers of the lock's organisation, and its front desk for their properties (never a lock on
     no door: it is on none of the properties a limited desk was given)."""
-
     if getattr(user, "is_superuser", False):
         return True
     membership = Membership.objects.filter(user=user_of(user), organisation_id=lock.organisation_id).first()
@@ -1148,7 +1143,6 @@ def may_see_pins(user: Actor, lock: Lock) -> bool:
 
 def reveal_pin(code: AccessCode, *, actor: Actor, ip: str | None = None) -> str:
     """The code's PIN for someone allowed to see it; every look (and every refusal) is audited."""
-
     if not may_see_pins(actor, code.lock):
         audit("code.reveal_refused", actor=actor, organisation=code.lock.organisation, obj=code, ip=ip)
         raise PermissionDenied("Your role may not see door codes.")
@@ -1160,7 +1154,6 @@ def reveal_pin(code: AccessCode, *, actor: Actor, ip: str | None = None) -> str:
 
 def reveal_operation_secret(operation: LockOperation, *, actor: Actor, ip: str | None = None) -> str:
     """The offline, dynamic or advanced password a lock operation produced, audited like a PIN."""
-
     lock = operation.lock
     if not may_see_pins(actor, lock):
         audit("lock.secret_reveal_refused", actor=actor, organisation=lock.organisation, obj=operation, ip=ip)

@@ -490,7 +490,6 @@ EVENTS_PER_PAGE = 50
 
 def _cursor(raw: str) -> tuple[Any, int] | None:
     """'<iso time>_<id>' of the last row shown: the next page starts strictly after it (keyset pagination)."""
-
     when, _, pk = raw.rpartition("_")
     moment = parse_datetime(when) if when else None
     if moment is None or not (pk.isascii() and pk.isdigit()):
@@ -503,7 +502,6 @@ def _cursor(raw: str) -> tuple[Any, int] | None:
 def activity(request: HtmxHttpRequest) -> HttpResponse:
     """Unlocks and alerts of the organisation, a property, a unit or a lock, newest first; filterable; keyset
     pages, so the thousandth page costs what the first does."""
-
     membership = membership_or_404(request)
     events = LockEvent.objects.for_membership(membership)
     scope: dict[str, Any] = {}

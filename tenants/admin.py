@@ -375,7 +375,6 @@ class ServiceAddMixin:
 
 def _zone_note(user: Any) -> str:
     """The add forms' times are wall-clock times of the property they are for: say which zone that is."""
-
     zones = Property.objects.for_user(user).order_by("name").values_list("name", "time_zone")[:20]
     named = "; ".join(f"{name}: {zone}" for name, zone in zones)
     fallback = f"no property: {settings.TIME_ZONE} (the server's)"
@@ -523,7 +522,6 @@ class StayAdmin(ServiceAddMixin, ScopedAdmin):
 
 def _check_may_manage(request: HttpRequest, stay: Stay) -> None:
     """Ending a stay removes door codes: the roles that may manage the codes of its unit's locks only."""
-
     if not all(services.may_see_pins(request.user, lock) for lock in stay.unit.locks.all()):
         raise PermissionDenied("Your role may not manage the door codes of this unit.")
 
