@@ -10,7 +10,6 @@ from django.http import HttpRequest
 
 from audit.models import AuditEvent
 from tenants.admin import ORGANISATION_FILTER, ReadOnlyScopedAdmin
-from tenants.models import RequestUser
 
 
 class ActionFamilyFilter(admin.SimpleListFilter):
@@ -44,8 +43,3 @@ class AuditEventAdmin(ReadOnlyScopedAdmin):
     search_fields = ["action", "actor__username", "object_type", "object_id", "summary", "ip_address"]
     list_select_related = ["actor", "organisation"]
     show_full_result_count = False
-
-    def scope(self, queryset: QuerySet[Any], user: RequestUser) -> QuerySet[Any]:
-        # `organisation IN (the user's organisations)`, no JOIN + DISTINCT over millions of rows
-        # (docs/reliability.md P4), and a limited front desk's own actions only (AuditQuerySet).
-        return queryset.for_user(user)  # type: ignore[attr-defined,no-any-return]

@@ -33,16 +33,8 @@ from tenants.admin import (
     ServiceAddMixin,
     run_per_item,
 )
-from tenants.models import CODE_ROLES, MANAGER_ROLES, RequestUser, Role
+from tenants.models import CODE_ROLES, MANAGER_ROLES, Role
 from tenants.signals import client_ip
-
-
-def _scoped_by_subquery(queryset: QuerySet[Any], user: RequestUser) -> QuerySet[Any]:
-    """`for_user`: `organisation IN (the user's organisations)` with no JOIN + DISTINCT, which would make every
-    page of a table of millions sort and de-duplicate all of it (docs/reliability.md P4), and a limited front desk's
-    property limit (#11 B.4)."""
-    return queryset.for_user(user)  # type: ignore[attr-defined,no-any-return]
-
 
 # --- cloud accounts -----------------------------------------------------------------------------------------
 
@@ -202,9 +194,6 @@ class AccessCodeAdmin(ServiceAddMixin, ScopedAdmin):
     exclude = ["pin", "schedule_days", "schedule_start_minute", "schedule_end_minute"]
     readonly_fields = ["masked_pin", "schedule"]
     actions = ["freeze", "unfreeze", "remove", "resend", "reconcile_lock_now"]
-
-    def scope(self, queryset: QuerySet[Any], user: RequestUser) -> QuerySet[Any]:
-        return _scoped_by_subquery(queryset, user)
 
     def service_form(self, request: HttpRequest, data: Any = None) -> Any:
         return IssueCodeForm(data, user=request.user)
