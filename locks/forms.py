@@ -23,7 +23,7 @@ from django.db import IntegrityError
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from locks import services
+from locks import endpoints, services
 from locks.models import AccessCode, Lock, LockOperation
 from tenants.models import (
     CODE_ROLES,
@@ -419,14 +419,10 @@ class ConnectCloudForm(DashboardForm):
             self.fields["endpoint"].help_text = self.fields["endpoint"].help_text[:-1] + " — or its https:// URL."
 
     def clean_endpoint(self) -> str:
-        from locks.cloud import check_endpoint
-        from locks.tuya.errors import TuyaConfigError
-
         value: str = self.cleaned_data["endpoint"]
-        try:
-            check_endpoint(value)
-        except TuyaConfigError as error:
-            raise forms.ValidationError(error.msg) from None
+        reason = endpoints.refusal(value)
+        if reason is not None:
+            raise forms.ValidationError(reason)
         return value
 
     def save(self, *, organisation: Organisation, actor: Actor, ip: str | None) -> Any:

@@ -20,9 +20,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit.services import audit
 from locks import services as codes
 from locks.models import AccessCode
-from locks.services import audit
 from tenants.models import Actor, Guest, Organisation, Property, Stay, Unit
 
 OPEN = [Stay.Status.BOOKED, Stay.Status.CHECKED_IN]

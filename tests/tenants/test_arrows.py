@@ -1,4 +1,4 @@
-"""Stays call codes, never the other way (docs/architecture.md, rule 7): no module of locks imports tenants'
+"""Stays call codes, never the other way (docs/architecture.md, rule 8): no module of locks imports tenants'
 services or views, whether at the top or inside a function. Read with `ast`, nothing imported."""
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from locks.models import AccessCode, AuditEvent
+from audit.models import AuditEvent
+from locks.models import AccessCode
 from tenants import services
 from tenants.models import Guest, Membership, Property, Stay, Unit
 from tests.tenants.conftest import book, offline_lock

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from locks.models import AuditEvent
+from audit.models import AuditEvent
 from tenants import services
 from tenants.models import Membership, Role, Stay
 from tests.locks.conftest import run_workers
