@@ -89,15 +89,33 @@ def _reason(exc: Exception) -> str:
     return type(exc).__name__
 
 
+# IPv6 prefixes whose last 32 bits are an IPv4 address that a translator or the host itself reaches: NAT64's
+# well-known prefix and its local-use one (RFC 6052, 8215; /96 layout) and the deprecated IPv4-compatible ::/96.
+_IPV4_IN_LOW_BITS = tuple(ipaddress.IPv6Network(prefix) for prefix in ("64:ff9b::/96", "64:ff9b:1::/48", "::/96"))
+
+
+def _ipv4_inside(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address leads to: mapped, 6to4, Teredo (server and client), NAT64, compatible."""
+    if ip.sixtofour is not None:
+        return [ip.sixtofour]
+    if ip.teredo is not None:
+        return list(ip.teredo)
+    if any(ip in prefix for prefix in _IPV4_IN_LOW_BITS):
+        return [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
+    return []
+
+
 def is_public_address(address: str) -> bool:
-    """An address on the internet: not private, loopback, link-local, shared, reserved or unspecified."""
+    """An address on the internet: not private, loopback, link-local, shared, reserved or unspecified, and not an
+    IPv6 address that wraps such an IPv4 address (Python's is_global judges the IPv6 prefix, not what is inside)."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 link-local address may carry its zone
     except ValueError:
         return False
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+        ip = ip.ipv4_mapped  # the IPv4 address itself, whatever the ::ffff:0:0/96 prefix is called
+    reached = [ip, *_ipv4_inside(ip)] if isinstance(ip, ipaddress.IPv6Address) else [ip]
+    return all(each.is_global and not each.is_multicast for each in reached)
 
 
 class PrivateAddressError(NewConnectionError):

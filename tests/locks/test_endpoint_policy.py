@@ -108,6 +108,11 @@ PRIVATE_URLS = [
     "http://[fe80::1]",
     "http://[fd00::1]",
     "http://[::ffff:127.0.0.1]",
+    "http://[64:ff9b::a9fe:a9fe]",  # IPv6 forms that wrap a private IPv4 address: NAT64 of the metadata service,
+    "http://[64:ff9b:1::a00:1]",  # local-use NAT64,
+    "http://[2002:a9fe:a9fe::1]",  # 6to4,
+    "http://[::127.0.0.1]",  # IPv4-compatible,
+    "http://[2001:0:4136:e378:8000:63bf:f5ff:fffe]",  # Teredo, to the client 10.0.0.1
     "https://2130706433",  # 127.0.0.1 as one number
 ]
 
