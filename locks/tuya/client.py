@@ -114,7 +114,9 @@ def is_public_address(address: str) -> bool:
         return False
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped  # the IPv4 address itself, whatever the ::ffff:0:0/96 prefix is called
-    reached = [ip, *_ipv4_inside(ip)] if isinstance(ip, ipaddress.IPv6Address) else [ip]
+    reached: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [ip]
+    if isinstance(ip, ipaddress.IPv6Address):
+        reached += _ipv4_inside(ip)
     return all(each.is_global and not each.is_multicast for each in reached)
 
 
