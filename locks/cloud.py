@@ -23,7 +23,7 @@ from locks.tuya import resolve_endpoint as tuya_resolve_endpoint
 from locks.tuya.api import LockApi
 from locks.tuya.api.device import DeviceDetails
 from locks.tuya.api.passwords import KeepalivePassword, TempPassword
-from locks.tuya.client import Urllib3Transport, is_public_address
+from locks.tuya.client import Urllib3Transport, is_public_address, private_address_refusal
 from locks.tuya.errors import TuyaConfigError, TuyaEndpointRefused
 from locks.tuya.tokens import MemoryTokenStore
 
@@ -65,9 +65,7 @@ def check_endpoint(endpoint: str, *, resolve: bool = True) -> str:
         host = urlsplit(base_url).hostname or ""
         for address in _addresses(host) if resolve else _literal(host):
             if not is_public_address(address):
-                raise TuyaEndpointRefused(
-                    f"{host} is a private or local address ({address}); this server does not call those."
-                )
+                raise TuyaEndpointRefused(f"{private_address_refusal(host)}.")  # the same words as when connecting
     return base_url
 
 
