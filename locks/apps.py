@@ -6,4 +6,4 @@ class LocksConfig(AppConfig):
     verbose_name = "Locks and door codes"
 
     def ready(self) -> None:
-        from locks import checks  # noqa: F401  (registers the deployment checks)
+        from locks import checks  # noqa: F401  # why: registers the deployment checks once the apps are loaded

@@ -30,7 +30,9 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
-from locks.cloud import EMBEDDED, api_for
+from locks import queues
+from locks.cloud import api_for
+from locks.endpoints import EMBEDDED
 from locks.models import CloudAccount, EventMedia, Lock, LockKind
 from locks.tuya import TuyaMediaError
 from locks.tuya.api.records import MediaFileType
@@ -375,6 +377,4 @@ def retry_media(media: EventMedia) -> None:
 
 
 def _enqueue(media_id: int) -> None:
-    from locks import jobs
-
-    jobs.enqueue_media(media_id)
+    queues.enqueue_media(media_id)

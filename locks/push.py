@@ -34,7 +34,7 @@ from django.db import close_old_connections, connections
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from locks import alerts, cloud, jobs, lock_users, remote
+from locks import alerts, endpoints, events, lock_users, queues, remote
 from locks.models import CloudAccount, Lock
 from locks.tuya import TuyaConfigError
 from locks.tuya.push import DeviceEvent, PushConsumer, PushMessage, StatusReport, push_endpoint
@@ -56,10 +56,10 @@ def push_url_for(account: CloudAccount) -> str | None:
     or if this server may not call the account's endpoint (the client's rule: a stored row that breaks it, such as
     a ws:// URL or a private address, gets no subscription, and no password derived from its secret is sent)."""
     try:
-        cloud.check_endpoint(account.endpoint, resolve=False)
+        endpoints.check_endpoint(account.endpoint, resolve=False)
     except TuyaConfigError:
         return None
-    if account.endpoint == cloud.EMBEDDED:
+    if account.endpoint == endpoints.EMBEDDED:
         return str(settings.EMBEDDED_SIMULATOR_PUSH_URL) if settings.EMBEDDED_SIMULATOR else None
     if settings.TUYA_PUSH_URL:
         return str(settings.TUYA_PUSH_URL)
@@ -182,11 +182,9 @@ def _on_status(lock: Lock, report: StatusReport) -> str:
 
 
 def _sync_soon(lock: Lock, *, urgent: bool) -> bool:
-    from locks import events
-
     if not events.streams_for(lock.kind):
         return False
-    return jobs.enqueue_events_sync_soon(lock.pk, urgent=urgent)
+    return queues.enqueue_events_sync_soon(lock.pk, urgent=urgent)
 
 
 # --- the process ----------------------------------------------------------------------------------------------

@@ -271,10 +271,9 @@ class GuestQuerySet(ScopedQuerySet["Guest"]):
         if limited is not None:
             # Guests belong to the organisation, not to a property: a limited desk sees those staying (or holding a
             # code) at its properties, not the names of every other property's guests.
-            from locks.models import AccessCode
-
             stays = Stay.objects.filter(unit__property__in=sorted(limited)).values("guest_id")
-            codes = AccessCode.objects.filter(lock__unit__property__in=sorted(limited)).values("guest_id")
+            # Through the reverse relation: tenants' models do not import locks' (locks' import them).
+            codes = Guest.objects.filter(access_codes__lock__unit__property__in=sorted(limited)).values("pk")
             reach &= Q(pk__in=stays) | Q(pk__in=codes)
         return reach
 

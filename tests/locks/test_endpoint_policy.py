@@ -275,7 +275,7 @@ def test_a_private_address_is_refused_before_connecting_in_the_same_words_open_p
 
 
 def test_the_check_on_saving_says_the_same_as_the_check_on_connecting(settings: Any) -> None:
-    from locks.cloud import check_endpoint
+    from locks.endpoints import check_endpoint
     from locks.tuya.errors import TuyaConfigError
 
     settings.TUYA_ALLOW_URL_ENDPOINTS = True
