@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 import zoneinfo
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
 
 from django.conf import settings
@@ -188,7 +189,12 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices)
-    # A front desk may be limited to some properties; empty means all of the organisation's.
+    # A front desk may be limited to some properties. The limit is this flag, not the set: deleting a property deletes
+    # its link rows, and a desk limited to it alone must then see nothing, not everything.
+    limited_to_properties = models.BooleanField(
+        default=False,
+        help_text="A front desk sees only the properties chosen below (none, when none are chosen).",
+    )
     properties: models.ManyToManyField[Property, Any] = models.ManyToManyField("Property", blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -202,13 +208,20 @@ class Membership(models.Model):
 
     @cached_property
     def limited_property_ids(self) -> frozenset[int] | None:
-        """The properties a front desk is limited to; None when the member sees all of the organisation's.
+        """The properties a front desk is limited to (possibly none); None when the member sees all of the
+        organisation's.
 
         The front-desk limit is decided here and applied by `ScopedQuerySet.for_membership`/`for_user`."""
-        if self.role != Role.FRONT_DESK:
+        if self.role != Role.FRONT_DESK or not self.limited_to_properties:
             return None
-        limited = frozenset(p.pk for p in self.properties.all())  # uses prefetch_related("properties") if done
-        return limited or None
+        return frozenset(p.pk for p in self.properties.all())  # uses prefetch_related("properties") if done
+
+    def limit_to(self, properties: Iterable[Property] | None) -> None:
+        """Limit this member to `properties` (an empty list: to none), or lift the limit (None)."""
+        self.limited_to_properties = properties is not None
+        self.save(update_fields=["limited_to_properties"])
+        self.properties.set(properties or [])
+        self.__dict__.pop("limited_property_ids", None)
 
     def may_see_lock(self, lock: Any) -> bool:
         """Whether the lock is within this member's reach (its organisation, and a limited desk's properties)."""

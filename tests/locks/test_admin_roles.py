@@ -145,7 +145,7 @@ def test_a_front_desk_with_change_membership_cannot_make_itself_owner(client: An
     membership = tenant.objects[Membership]
     limited_to = tenant.objects[Property]
     Membership.objects.filter(pk=membership.pk).update(role=Role.FRONT_DESK)
-    membership.properties.set([limited_to])
+    membership.limit_to([limited_to])
     client.force_login(tenant.staff)
     response = client.post(
         admin_url(Membership, "change", membership.pk),
@@ -154,6 +154,7 @@ def test_a_front_desk_with_change_membership_cannot_make_itself_owner(client: An
     assert response.status_code in (403, 404)  # 404: a front desk does not even see the members
     membership.refresh_from_db()
     assert membership.role == Role.FRONT_DESK
+    assert membership.limited_to_properties
     assert list(membership.properties.all()) == [limited_to]
 
 
@@ -166,12 +167,36 @@ def test_an_owner_cannot_change_their_own_property_limit(client: Any, tenant: Te
             "user": tenant.staff.pk,
             "organisation": tenant.org.pk,
             "role": Role.OWNER,
+            "limited_to_properties": "on",
             "properties": [tenant.objects[Property].pk],
         },
     )
     assert response.status_code == 200
     assert "properties" in response.context["adminform"].form.errors
     assert not membership.properties.exists()
+    assert not Membership.objects.get(pk=membership.pk).limited_to_properties
+
+
+def test_an_owner_limits_a_desk_explicitly_in_the_admin(client: Any, tenant: Tenant, django_user_model: Any) -> None:
+    """The limit is its own box: properties chosen without it are refused (they would limit nothing), and a desk
+    limited to no property at all is limited to nothing, not to everything."""
+    desk = django_user_model.objects.create_user("desk-limited")
+    membership = Membership.objects.create(user=desk, organisation=tenant.org, role=Role.FRONT_DESK)
+    client.force_login(tenant.staff)
+    url = admin_url(Membership, "change", membership.pk)
+    base = {"user": desk.pk, "organisation": tenant.org.pk, "role": Role.FRONT_DESK}
+    response = client.post(url, {**base, "properties": [tenant.objects[Property].pk]})
+    assert response.status_code == 200
+    assert "limited_to_properties" in response.context["adminform"].form.errors
+    assert not Membership.objects.get(pk=membership.pk).properties.exists()
+    assert client.post(url, {**base, "limited_to_properties": "on", "properties": []}).status_code == 302
+    membership = Membership.objects.get(pk=membership.pk)
+    assert membership.limited_to_properties
+    assert membership.limited_property_ids == frozenset()
+    assert not Property.objects.for_user(desk).exists()
+    assert client.post(url, {**base, "properties": []}).status_code == 302  # the limit lifted
+    assert Membership.objects.get(pk=membership.pk).limited_property_ids is None
+    assert Property.objects.for_user(desk).exists()
 
 
 @pytest.mark.parametrize("actor_role", list(Role), ids=str)
