@@ -29,8 +29,10 @@ class Role(models.TextChoices):
 
 # Who may issue, change and remove codes, and see their PINs (the front desk only for its properties).
 CODE_ROLES = frozenset({Role.OWNER, Role.MANAGER, Role.FRONT_DESK})
-# Who may set the organisation up (cloud projects, properties) and acknowledge its alerts.
+# Who may set the organisation up (properties, units, which door a lock is on) and acknowledge its alerts.
 MANAGER_ROLES = frozenset({Role.OWNER, Role.MANAGER})
+# Who may connect cloud projects, change their credentials and import their locks (dashboard and admin alike).
+CLOUD_ROLES = frozenset({Role.OWNER})
 
 
 _M = TypeVar("_M", bound=models.Model)
