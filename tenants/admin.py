@@ -484,6 +484,11 @@ class GuestAdmin(ScopedAdmin):
     list_select_related = ["organisation"]
     readonly_fields = ["created_at"]
 
+    def save_model(self, request: HttpRequest, obj: Guest, form: Any, change: bool) -> None:
+        if not change:
+            obj.created_by = user_of(request.user)  # so a desk limited to some properties still finds it
+        super().save_model(request, obj, form, change)
+
 
 @admin.register(Stay)
 class StayAdmin(ServiceAddMixin, ScopedAdmin):

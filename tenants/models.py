@@ -285,12 +285,12 @@ class GuestQuerySet(ScopedQuerySet["Guest"]):
         limited = membership.limited_property_ids
         if limited is not None:
             # Guests belong to the organisation, not to a property: a limited desk sees those staying (or holding a
-            # code) at its properties, not the names of every other property's guests.
-            from locks.models import AccessCode
-
-            stays = Stay.objects.filter(unit__property__in=sorted(limited)).values("guest_id")
-            codes = AccessCode.objects.filter(lock__unit__property__in=sorted(limited)).values("guest_id")
-            reach &= Q(pk__in=stays) | Q(pk__in=codes)
+            # code) at its properties, not the names of every other property's guests, and those it added itself
+            # (a guest added in the admin has neither yet).
+            properties = sorted(limited)
+            staying = Guest.objects.filter(stays__unit__property__in=properties).values("pk")
+            holding = Guest.objects.filter(access_codes__lock__unit__property__in=properties).values("pk")
+            reach &= Q(pk__in=staying) | Q(pk__in=holding) | Q(created_by=membership.user_id)
         return reach
 
 
@@ -304,6 +304,10 @@ class Guest(SingleLineFields, models.Model):
     single_line_fields = ("name", "phone")  # the phone number is an outbox file's To:
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Who added the guest (the admin sets it): a front desk limited to some properties keeps seeing its own.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, editable=False, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = GuestQuerySet.as_manager()
 
