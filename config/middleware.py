@@ -18,7 +18,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, resolve_url
 
+from audit.services import audit
 from config import logs
+from tenants.signals import client_ip
 
 request_logger = logging.getLogger("doors.request")
 
@@ -126,9 +128,6 @@ class SuperuserOnly:
         if request.path_info.startswith(SUPERUSER_ONLY_PREFIXES):
             user = request.user
             if user.is_authenticated and not user.is_superuser:
-                from locks.services import audit
-                from tenants.signals import client_ip
-
                 audit(
                     "access.refused",
                     actor=user,

@@ -135,6 +135,7 @@ INSTALLED_APPS = [
     "django_rq",
     "axes",
     "tenants",
+    "audit",  # the audit trail, written by both apps and the middleware
     "locks",
     "locks.simulator",
 ]

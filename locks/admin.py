@@ -1,4 +1,4 @@
-"""The staff admin for cloud accounts, locks, door codes and the audit trail.
+"""The staff admin for cloud accounts, locks and door codes (the audit trail's page is audit/admin.py).
 
 Scoped like every admin here (tenants.admin.ScopedAdmin). Secrets never reach a page: the Tuya access secret is
 write-only, local keys and PINs are left out of every form (PINs shown masked). Door codes change only through
@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import django_rq
 from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
@@ -20,10 +19,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from redis.exceptions import RedisError
 
-from locks import jobs, services
+from audit.services import audit
+from locks import queues, services
 from locks.fields import EncryptedTextField
 from locks.forms import IssueCodeForm
-from locks.models import AccessCode, AuditEvent, CloudAccount, Lock, LockOperation
+from locks.models import AccessCode, CloudAccount, Lock, LockOperation
 from locks.tuya import TuyaError
 from tenants.admin import (
     ORGANISATION_FILTER,
@@ -33,16 +33,8 @@ from tenants.admin import (
     ServiceAddMixin,
     run_per_item,
 )
-from tenants.models import CLOUD_ROLES, CODE_ROLES, MANAGER_ROLES, RequestUser
+from tenants.models import CLOUD_ROLES, CODE_ROLES, MANAGER_ROLES
 from tenants.signals import client_ip
-
-
-def _scoped_by_subquery(queryset: QuerySet[Any], user: RequestUser) -> QuerySet[Any]:
-    """`for_user`: `organisation IN (the user's organisations)` with no JOIN + DISTINCT, which would make every
-    page of a table of millions sort and de-duplicate all of it (docs/reliability.md P4), and a limited front desk's
-    property limit (#11 B.4)."""
-    return queryset.for_user(user)  # type: ignore[attr-defined,no-any-return]
-
 
 # --- cloud accounts -----------------------------------------------------------------------------------------
 
@@ -90,7 +82,7 @@ class CloudAccountAdmin(ScopedAdmin):
         super().save_model(request, obj, form, change)
         if change and "access_secret" in form.changed_data:
             # A key rotation is an audited event (docs/reliability.md S5); the secret itself never goes in the row.
-            services.audit(
+            audit(
                 "account.secret_change", actor=request.user, organisation=obj.organisation, obj=obj,
                 summary=obj.name, ip=client_ip(request),
             )  # fmt: skip
@@ -120,7 +112,7 @@ class CloudAccountAdmin(ScopedAdmin):
 def _enqueue_reconcile(request: HttpRequest, modeladmin: admin.ModelAdmin[Any], locks: list[Lock]) -> None:
     """Reconciliation talks to the cloud, so a worker does it (on the sync queue); the request only asks."""
     for lock in locks:
-        services.audit(
+        audit(
             "lock.reconcile", actor=request.user, organisation=lock.organisation, obj=lock, summary=lock.name,
             ip=client_ip(request),
         )  # fmt: skip
@@ -128,9 +120,8 @@ def _enqueue_reconcile(request: HttpRequest, modeladmin: admin.ModelAdmin[Any], 
 
     def enqueue() -> None:
         try:
-            queue = django_rq.get_queue("sync")
             for lock_id in lock_ids:
-                queue.enqueue(jobs.reconcile_lock, lock_id, failure_ttl=7 * 24 * 3600)
+                queues.enqueue("sync", "locks.jobs.reconcile_lock", lock_id, failure_ttl=7 * 24 * 3600)
         except RedisError:
             modeladmin.message_user(
                 request, "The job queue is unavailable; the periodic reconciliation will run instead.", messages.ERROR
@@ -204,9 +195,6 @@ class AccessCodeAdmin(ServiceAddMixin, ScopedAdmin):
     readonly_fields = ["masked_pin", "schedule"]
     actions = ["freeze", "unfreeze", "remove", "resend", "reconcile_lock_now"]
 
-    def scope(self, queryset: QuerySet[Any], user: RequestUser) -> QuerySet[Any]:
-        return _scoped_by_subquery(queryset, user)
-
     def service_form(self, request: HttpRequest, data: Any = None) -> Any:
         return IssueCodeForm(data, user=request.user)
 
@@ -276,45 +264,6 @@ class LockOperationAdmin(ReadOnlyScopedAdmin):
     list_select_related = ["lock__unit__property", "created_by"]
     exclude = ["secret"]
     show_full_result_count = False
-
-
-# --- the audit trail ----------------------------------------------------------------------------------------
-
-
-class ActionFamilyFilter(admin.SimpleListFilter):
-    """By the action's prefix (auth., code., …): a fixed list, not a DISTINCT over millions of rows."""
-
-    title = "action"
-    parameter_name = "family"
-    FAMILIES = [
-        ("auth.", "Sign-in and sign-out"),
-        ("access.", "Refused access"),
-        ("code.", "Door codes"),
-        ("stay.", "Stays"),
-        ("lock.", "Locks"),
-        ("locks.", "Lock imports"),
-        ("account.", "Cloud accounts"),
-    ]
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[AuditEvent]) -> list[tuple[str, str]]:
-        return self.FAMILIES
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        return queryset.filter(action__startswith=self.value()) if self.value() else queryset
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyScopedAdmin):
-    """Append-only: nobody adds, changes or deletes a row here (and the model refuses it anyway)."""
-
-    list_display = ["at", "actor", "action", "organisation", "object_type", "object_id", "summary", "ip_address"]
-    list_filter = [ActionFamilyFilter, ("at", admin.DateFieldListFilter), ORGANISATION_FILTER]
-    search_fields = ["action", "actor__username", "object_type", "object_id", "summary", "ip_address"]
-    list_select_related = ["actor", "organisation"]
-    show_full_result_count = False
-
-    def scope(self, queryset: QuerySet[Any], user: RequestUser) -> QuerySet[Any]:
-        return _scoped_by_subquery(queryset, user)
 
 
 # --- anything else in the app -------------------------------------------------------------------------------

@@ -159,7 +159,7 @@ def remote_unlock_decide(request: HtmxHttpRequest, request_id: int, action: str)
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def lock_remote_open(request: HttpRequest, lock_id: int) -> HttpResponse:
+def lock_remote_open(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
     """POST: open the door now (owners and managers); GET: the section, polled while the door is opening."""
     membership = membership_or_404(request)
     lock = get_object_or_404(Lock.objects.for_membership(membership).select_related("unit__property"), pk=lock_id)
@@ -167,10 +167,10 @@ def lock_remote_open(request: HttpRequest, lock_id: int) -> HttpResponse:
         try:
             remote.open_from_lock_page(lock, actor=request.user, ip=client_ip(request))
         except PermissionDenied as error:
-            if request.htmx:  # type: ignore[attr-defined]
+            if request.htmx:
                 return HttpResponse(str(error), status=403)
             raise
-        if not request.htmx:  # type: ignore[attr-defined]
+        if not request.htmx:
             messages.success(request, f"Opening {lock.name}…")
             return redirect("locks:lock", lock.pk)
     context = {"lock": lock, "time_zone": time_zone_of(lock), **remote.lock_page_context(request.user, lock)}

@@ -35,10 +35,13 @@ from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from redis.exceptions import RedisError
 
-from locks.models import AccessCode, Alert, CloudAccount, Lock, LockEvent
+from audit.services import audit
+from locks import cloud, queues, remote
+from locks.models import AccessCode, Alert, CloudAccount, Lock, LockEvent, RemoteUnlockRequest
 from locks.templatetags.zones import local, zone_name
 from locks.tuya import TuyaError
-from tenants.models import Actor, user_of
+from tenants.context import current_membership
+from tenants.models import MANAGER_ROLES, Actor, Membership, user_of
 
 logger = logging.getLogger(__name__)
 
@@ -131,8 +134,6 @@ def resolve_alert(*, organisation_id: int, key: str, at: datetime | None = None)
 
 
 def may_acknowledge(user: Actor, organisation_id: int) -> bool:
-    from tenants.models import MANAGER_ROLES, Membership
-
     if getattr(user, "is_superuser", False):
         return True
     memberships = Membership.objects.filter(user=user_of(user), organisation_id=organisation_id)
@@ -141,8 +142,6 @@ def may_acknowledge(user: Actor, organisation_id: int) -> bool:
 
 def acknowledge_alert(alert: Alert, *, actor: Actor, ip: str | None = None) -> Alert:
     """Someone has seen it (owners and managers): audited once; an event's alert is closed with it."""
-    from locks.services import audit
-
     if not may_acknowledge(actor, alert.organisation_id):
         # Outside the transaction below: the refusal is recorded even though nothing else happens.
         audit("alert.acknowledge_refused", actor=actor, organisation=alert.organisation, obj=alert, ip=ip)
@@ -152,8 +151,6 @@ def acknowledge_alert(alert: Alert, *, actor: Actor, ip: str | None = None) -> A
 
 @transaction.atomic
 def _acknowledge(alert_id: int, *, actor: Actor, ip: str | None) -> Alert:
-    from locks.services import audit
-
     alert = Alert.objects.select_for_update().get(pk=alert_id)
     if alert.acknowledged_at is not None:
         return alert  # a second click: nothing to do twice
@@ -178,7 +175,6 @@ def _acknowledge(alert_id: int, *, actor: Actor, ip: str | None) -> Alert:
 def _recipients(organisation_id: int) -> list[str]:
     if settings.ALERT_EMAIL_TO:
         return list(settings.ALERT_EMAIL_TO)
-    from tenants.models import MANAGER_ROLES, Membership
 
     emails = Membership.objects.filter(organisation_id=organisation_id, role__in=MANAGER_ROLES).values_list(
         "user__email", flat=True
@@ -259,8 +255,6 @@ def on_new_events(events: Sequence[LockEvent]) -> None:
 
     Called by the events sync after it stored them. One event that cannot be handled is logged and skipped:
     the sync must go on (the events themselves are already stored)."""
-    from locks import remote
-
     cutoff = timezone.now() - EVENT_MAX_AGE
     for event in sorted(events, key=lambda e: (e.occurred_at, e.pk or 0)):
         try:
@@ -376,8 +370,6 @@ def _battery_of(status: Sequence[Any]) -> int | None:
 
 def check_lock_health(lock_id: int) -> str:
     """Read the lock's online flag and battery from the cloud (device details), store them, alert on them."""
-    from locks import cloud
-
     lock = Lock.objects.select_related("cloud_account").filter(pk=lock_id).first()
     if lock is None:
         return "gone"
@@ -402,12 +394,10 @@ def check_lock_health(lock_id: int) -> str:
 
 def check_all_locks() -> int:
     """Periodic: one health check per lock on the sync queue."""
-    from locks import jobs
-
     lock_ids = list(Lock.objects.values_list("pk", flat=True))
     for lock_id in lock_ids:
         try:
-            jobs.enqueue_once("sync", f"lock-health-{lock_id}", check_lock_health, lock_id, failure_ttl=24 * 3600)
+            queues.enqueue_lock_health(lock_id)
         except RedisError:
             logger.warning("lock health check %s not enqueued", lock_id)
     return len(lock_ids)
@@ -516,8 +506,6 @@ def email_unsent(now: datetime | None = None) -> int:
 
 def scan() -> int:
     """Periodic (every minute): codes, cloud accounts, locks, e-mails not sent yet, remote unlocks that lapsed."""
-    from locks import remote
-
     now = timezone.now()
     found = scan_codes(now) + scan_accounts(now) + scan_locks(now)
     email_unsent(now)
@@ -530,9 +518,6 @@ def scan() -> int:
 
 def badge_counts(request: HttpRequest) -> dict[str, Any]:
     """Template context: open alerts not yet acknowledged, and doors waiting for an answer, for the nav badge."""
-    from locks.models import RemoteUnlockRequest
-    from tenants.context import current_membership
-
     membership = current_membership(request)
     if membership is None:
         return {}

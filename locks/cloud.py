@@ -6,84 +6,26 @@ Everything Tuya-shaped that the services need is here, so services speak in our 
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import redis
 from django.conf import settings
 
+from locks.endpoints import EMBEDDED, check_endpoint
 from locks.models import CloudAccount, Lock, LockKind
 from locks.tuya import REGIONS, RedisTokenStore, TuyaClient, TuyaNotFoundError
-from locks.tuya import resolve_endpoint as tuya_resolve_endpoint
 from locks.tuya.api import LockApi
 from locks.tuya.api.device import DeviceDetails
 from locks.tuya.api.passwords import KeepalivePassword, TempPassword
-from locks.tuya.client import Urllib3Transport, is_public_address
-from locks.tuya.errors import TuyaConfigError, TuyaEndpointRefused
+from locks.tuya.client import Urllib3Transport
+from locks.tuya.errors import TuyaEndpointRefused
 from locks.tuya.tokens import MemoryTokenStore
-
-EMBEDDED = "embedded"  # the endpoint of a cloud account that uses the simulator mounted in this app
 
 _clients: dict[tuple[int, str, str, str, bool], LockApi] = {}
 _clients_lock = threading.Lock()
-
-
-def resolve_endpoint(endpoint: str) -> str:
-    return settings.EMBEDDED_SIMULATOR_URL if endpoint == EMBEDDED else endpoint
-
-
-def check_endpoint(endpoint: str, *, resolve: bool = True) -> str:
-    """The base URL a cloud account's endpoint stands for, if this server may call it; TuyaEndpointRefused otherwise.
-
-    A Tuya region always; "embedded" only while the embedded simulator is on; an http(s) URL only with
-    TUYA_ALLOW_URL_ENDPOINTS, and one that is a private, loopback or link-local address only with
-    TUYA_ALLOW_PRIVATE_ENDPOINTS. With `resolve` a host name is looked up here too (to say so when connecting);
-    the client checks the address it actually reaches on every connection all the same (DNS can change).
-    """
-    value = (endpoint or "").strip()
-    if value == EMBEDDED:
-        if not settings.EMBEDDED_SIMULATOR:
-            raise TuyaEndpointRefused("The embedded simulator is off on this server: use your Tuya project's region.")
-        return str(settings.EMBEDDED_SIMULATOR_URL)
-    names = ", ".join(REGIONS)
-    try:
-        base_url = tuya_resolve_endpoint(value)  # a region or an http(s) URL
-    except TuyaConfigError as error:
-        if settings.TUYA_ALLOW_URL_ENDPOINTS:
-            raise TuyaEndpointRefused(error.msg) from None
-        raise TuyaEndpointRefused(f"Unknown Tuya endpoint {value!r}: use your project's region ({names}).") from None
-    if base_url in REGIONS.values():
-        return base_url
-    if not settings.TUYA_ALLOW_URL_ENDPOINTS:
-        raise TuyaEndpointRefused(f"Use your Tuya project's region ({names}); this server does not take URLs.")
-    if not settings.TUYA_ALLOW_PRIVATE_ENDPOINTS:
-        host = urlsplit(base_url).hostname or ""
-        for address in _addresses(host) if resolve else _literal(host):
-            if not is_public_address(address):
-                raise TuyaEndpointRefused(
-                    f"{host} is a private or local address ({address}); this server does not call those."
-                )
-    return base_url
-
-
-def _literal(host: str) -> list[str]:
-    """The host itself if it is an IP address (checked without DNS), else nothing: the client checks names."""
-    try:
-        return [str(ipaddress.ip_address(host))]
-    except ValueError:
-        return []
-
-
-def _addresses(host: str) -> list[str]:
-    try:
-        return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)})
-    except (OSError, UnicodeError):
-        raise TuyaEndpointRefused(f"{host}: no such host name could be found.") from None
 
 
 _NOWHERE = "http://endpoint-not-allowed.invalid"

@@ -8,7 +8,7 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
-from locks.services import audit
+from audit.services import audit
 from tenants.signals import client_ip
 
 logger = logging.getLogger(__name__)

@@ -30,7 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from locks import alerts
+from locks import alerts, queues
 from locks.cloud import api_for
 from locks.lock_users import DP_TO_TYPE
 from locks.models import AccessCode, EventMedia, Lock, LockEvent, LockKind, LockUser, SyncCursor, UnlockMethod
@@ -404,10 +404,8 @@ def store_records(lock: Lock, records: Sequence[Record]) -> list[LockEvent]:
 
 
 def _enqueue_media(media_ids: list[int]) -> None:
-    from locks import jobs
-
     for media_id in media_ids:
-        jobs.enqueue_media(media_id)
+        queues.enqueue_media(media_id)
 
 
 # --- pacing -------------------------------------------------------------------------------------------------------

@@ -13,16 +13,16 @@ import uuid
 import zoneinfo
 from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from locks import services
+from locks import endpoints, services
 from locks.models import AccessCode, Lock, LockOperation
 from tenants.models import (
     CODE_ROLES,
@@ -30,15 +30,13 @@ from tenants.models import (
     Guest,
     Membership,
     Organisation,
+    Property,
     RequestUser,
     Stay,
     Unit,
     user_of,
     validate_single_line,
 )
-
-if TYPE_CHECKING:
-    from tenants.models import Property
 
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
 
@@ -412,8 +410,6 @@ class BookStayForm(DashboardForm):
 
     def save(self, *, actor: Actor, ip: str | None) -> Stay | None:
         """Book the stay and issue its codes in one transaction; None (reasons on the form) when refused."""
-        from django.db import transaction
-
         data = self.cleaned_data
         unit: Unit = data["unit"]
         try:
@@ -527,14 +523,10 @@ class ConnectCloudForm(DashboardForm):
             self.fields["endpoint"].help_text = self.fields["endpoint"].help_text[:-1] + " — or its https:// URL."
 
     def clean_endpoint(self) -> str:
-        from locks.cloud import check_endpoint
-        from locks.tuya.errors import TuyaConfigError
-
         value: str = self.cleaned_data["endpoint"]
-        try:
-            check_endpoint(value)
-        except TuyaConfigError as error:
-            raise forms.ValidationError(error.msg) from None
+        reason = endpoints.refusal(value)
+        if reason is not None:
+            raise forms.ValidationError(reason)
         return value
 
     def save(self, *, organisation: Organisation, actor: Actor, ip: str | None) -> Any:
@@ -590,8 +582,6 @@ class UnitsForm(DashboardForm):
     )
 
     def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
-        from tenants.models import Property
-
         super().__init__(*args, **kwargs)
         cast("forms.ModelChoiceField[Property]", self.fields["property"]).queryset = Property.objects.filter(
             organisation=organisation

@@ -25,9 +25,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from locks import cloud
+from audit.services import audit
+from locks import cloud, queues
 from locks.models import Lock, LockKind, LockUser, UnlockMethod
-from locks.services import TRANSIENT, audit, explain, time_zone_of, unreachable
+from locks.services import TRANSIENT, explain, time_zone_of, unreachable
 from locks.tuya import (
     TuyaDeviceOfflineError,
     TuyaError,
@@ -245,9 +246,7 @@ def delete_lock_user(lock_user: LockUser, *, actor: Actor = None, ip: str | None
 
 
 def _after_commit_user(lock_user: LockUser) -> None:
-    from locks import jobs
-
-    transaction.on_commit(lambda: jobs.enqueue_lock_user(lock_user.pk))
+    transaction.on_commit(lambda: queues.enqueue_lock_user(lock_user.pk))
 
 
 # --- services: unlock methods --------------------------------------------------------------------------------
@@ -391,18 +390,14 @@ def delete_method(method: UnlockMethod, *, actor: Actor = None, ip: str | None =
 
 
 def _after_commit_method(method: UnlockMethod) -> None:
-    from locks import jobs
-
-    transaction.on_commit(lambda: jobs.enqueue_unlock_method(method.pk))
+    transaction.on_commit(lambda: queues.enqueue_unlock_method(method.pk))
 
 
 def request_sync(*, lock: Lock, actor: Actor = None, ip: str | None = None) -> None:
     """Read the lock's people and methods from the cloud (a job on the sync queue)."""
-    from locks import jobs
-
     _require(lock, "sync")
     audit("lockuser.sync", actor=actor, organisation=lock.organisation, obj=lock, summary=str(lock), ip=ip)
-    transaction.on_commit(lambda: jobs.enqueue_lock_user_sync(lock.pk))
+    transaction.on_commit(lambda: queues.enqueue_lock_user_sync(lock.pk))
 
 
 @transaction.atomic
@@ -697,9 +692,8 @@ def _start_entry(api: LockApi, method: UnlockMethod) -> str:
         if not (resent and error.code == 2328):  # after a lost reply, "already enrolling" is our own enrollment
             _save_method(method.pk, {"status": MethodStatus.FAILED, "failure_reason": plain(error, method.lock)[:300]})
             return "failed"
-    from locks import jobs
 
-    jobs.enqueue_enrollment_watch(method.pk, delay=None)
+    queues.enqueue_enrollment_watch(method.pk, delay=None)
     return "enrolling"
 
 
@@ -749,9 +743,8 @@ def watch_enrollment(method_id: int) -> str:
         except TuyaError as error:
             logger.info("enrollment %s: cancel after timeout failed: %s", method.pk, error)
         return "failed"
-    from locks import jobs
 
-    jobs.enqueue_enrollment_watch(method.pk, delay=timedelta(seconds=settings.ENROLL_POLL_SECONDS))
+    queues.enqueue_enrollment_watch(method.pk, delay=timedelta(seconds=settings.ENROLL_POLL_SECONDS))
     return "waiting"
 
 

@@ -30,6 +30,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
+from locks import queues
 from locks.cloud import api_for
 from locks.models import EventMedia, Lock, LockKind
 from locks.tuya import TuyaMediaError
@@ -364,6 +365,4 @@ def retry_media(media: EventMedia) -> None:
 
 
 def _enqueue(media_id: int) -> None:
-    from locks import jobs
-
-    jobs.enqueue_media(media_id)
+    queues.enqueue_media(media_id)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+import zoneinfo
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from typing import Any
 
 from django.conf import settings
@@ -12,9 +14,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from locks import endpoints
 from locks.fields import EncryptedTextField
+from locks.templatetags.zones import local
 from locks.tuya.api import LockKind as TuyaLockKind
-from tenants.models import Guest, Membership, Organisation, ScopedQuerySet, SingleLineFields, Stay, Unit, scoped
+from tenants.models import Guest, Organisation, SingleLineFields, Stay, Unit, scoped
 
 
 class LockKind(models.TextChoices):
@@ -59,13 +63,9 @@ class CloudAccount(SingleLineFields, models.Model):
 
     def clean(self) -> None:
         # Wherever an account is made or changed (the dashboard, the admin): only an endpoint this server may call.
-        from locks.cloud import check_endpoint
-        from locks.tuya.errors import TuyaConfigError
-
-        try:
-            check_endpoint(self.endpoint)
-        except TuyaConfigError as error:
-            raise ValidationError({"endpoint": error.msg}) from None
+        reason = endpoints.refusal(self.endpoint)
+        if reason is not None:
+            raise ValidationError({"endpoint": reason})
 
     # An import not done this long after it was asked for was lost (a worker killed mid-job; the sync queue's
     # job timeout is 10 minutes): the page stops waiting and says so.
@@ -264,13 +264,8 @@ class AccessCode(SingleLineFields, models.Model):
     def clock_change(self) -> Any:
         """The first day the property's clocks change (DST) while this code is still to be used, or None: the page
         says so, because a guest's "09:00" stays 09:00 local time across it (docs/product.md: time zones done right)."""
-        import zoneinfo
-        from datetime import timedelta
-
-        from django.utils import timezone as django_timezone
-
         zone = zoneinfo.ZoneInfo(self.time_zone)
-        start = max(self.starts_at, django_timezone.now()).astimezone(zone)
+        start = max(self.starts_at, timezone.now()).astimezone(zone)
         end = min(self.ends_at, start + timedelta(days=400)).astimezone(zone)
         offset = start.utcoffset()
         # Local noons: clocks change at night, so the first noon with another offset is the day of the change.
@@ -297,46 +292,6 @@ class AccessCode(SingleLineFields, models.Model):
         days = ", ".join(names[d] for d in sorted(self.schedule_days))
         start, end = self.schedule_start_minute, self.schedule_end_minute
         return f"{days} {start // 60:02d}:{start % 60:02d}–{end // 60:02d}:{end % 60:02d}"
-
-
-class AuditQuerySet(ScopedQuerySet["AuditEvent"]):
-    def _reach(self, membership: Membership) -> Q:
-        reach = super()._reach(membership)
-        if membership.limited_property_ids is not None:
-            # The trail names guests and rooms of every property: a limited front desk sees its own actions only.
-            reach &= Q(actor_id=membership.user_id)
-        return reach
-
-
-class AuditEvent(models.Model):
-    """Append-only: who did what, when, from where. Rows are never updated or deleted by the app."""
-
-    organisation = models.ForeignKey(
-        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
-    )
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    action = models.CharField(max_length=40)
-    object_type = models.CharField(max_length=40, blank=True)
-    object_id = models.CharField(max_length=40, blank=True)
-    summary = models.CharField(max_length=300, blank=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    objects = AuditQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M %Z} {self.actor} {self.action} {self.object_type} {self.object_id}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise PermissionError("Audit events are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise PermissionError("Audit events are append-only.")
 
 
 class LockOperation(SingleLineFields, models.Model):
@@ -385,9 +340,6 @@ class LockOperation(SingleLineFields, models.Model):
     @property
     def offline_window(self) -> tuple[Any, Any] | None:
         """When an offline password works: as the cloud answered (rounded to whole hours), else as we asked."""
-        from datetime import datetime
-        from datetime import timezone as dt_timezone
-
         if self.kind != self.Kind.OFFLINE_PASSWORD:
             return None
         source = self.result if self.result.get("effective_time") else self.params
@@ -448,8 +400,6 @@ class LockEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        from locks.templatetags.zones import local
-
         return f"{self.get_category_display()} on {self.lock} at {local(self.occurred_at, self):%Y-%m-%d %H:%M %Z}"
 
 

@@ -1,21 +1,21 @@
 """The periodic jobs and the loop that enqueues them (`manage.py run_periodic`, one process per deployment).
 
 Not `rqcron`: RQ's cron scheduler enqueues with the default pickle serializer, which our JSON-only
-workers refuse. The loop only enqueues; the jobs run on the workers like any other.
+workers refuse. The loop only enqueues; the jobs run on the workers like any other. Each is named by its dotted path
+(locks/queues.py), so this table imports none of the modules it schedules.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import django_rq
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from locks import alerts, jobs
+from locks import queues
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Periodic:
     name: str
-    func: Callable[[], int]
+    job: str  # dotted path of a function taking no arguments
     queue: str
     every_seconds: int
 
@@ -31,17 +31,17 @@ class Periodic:
 PERIODIC = (
     # The outbox sweeper: every unsettled code gets a job, so nothing waits on a lost enqueue or a lost
     # delayed re-read (CODE_POLL_WINDOW_SECONDS=0) for more than a few seconds.
-    Periodic("sweep-access-codes", jobs.sweep_access_codes, "codes", 5),
+    Periodic("sweep-access-codes", "locks.jobs.sweep_access_codes", "codes", 5),
     # Drift repair: codes changed outside this app are found within one interval (docs/reliability.md R7).
-    Periodic("reconcile-all-locks", jobs.reconcile_all_locks, "sync", 600),
-    Periodic("purge-old-pins", jobs.purge_old_pins, "sync", 3600),
-    Periodic("sweep-enrollments", jobs.sweep_enrollments, "codes", 30),
+    Periodic("reconcile-all-locks", "locks.jobs.reconcile_all_locks", "sync", 600),
+    Periodic("purge-old-pins", "locks.jobs.purge_old_pins", "sync", 3600),
+    Periodic("sweep-enrollments", "locks.jobs.sweep_enrollments", "codes", 30),
     # Alerts: failed or stuck codes, refused cloud accounts, offline locks, unsent e-mails, lapsed remote unlocks;
     # and each lock's online flag and battery read from the cloud.
-    Periodic("scan-alerts", alerts.scan, "sync", 60),
-    Periodic("check-lock-health", alerts.check_all_locks, "sync", 300),
+    Periodic("scan-alerts", "locks.alerts.scan", "sync", 60),
+    Periodic("check-lock-health", "locks.alerts.check_all_locks", "sync", 300),
     # Unlock and alert records of every lock (one job per lock, fixed ids), and photos whose job was lost.
-    Periodic("sync-lock-events", jobs.sync_all_lock_events, "sync", settings.EVENTS_SYNC_INTERVAL_SECONDS),
+    Periodic("sync-lock-events", "locks.jobs.sync_all_lock_events", "sync", settings.EVENTS_SYNC_INTERVAL_SECONDS),
 )
 
 
@@ -52,7 +52,7 @@ def enqueue_due(now: float | None = None) -> list[str]:
     for task in PERIODIC:
         # The first scheduler to claim this interval enqueues; the others skip it until it ends.
         if connection.set(f"doors:periodic:{task.name}", int(now or time.time()), nx=True, ex=task.every_seconds):
-            django_rq.get_queue(task.queue).enqueue(task.func, failure_ttl=7 * 24 * 3600)
+            queues.enqueue(task.queue, task.job, failure_ttl=7 * 24 * 3600)
             enqueued.append(task.name)
     return enqueued
 

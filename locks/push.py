@@ -34,7 +34,7 @@ from django.db import close_old_connections, connections
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from locks import alerts, cloud, jobs, lock_users, remote
+from locks import alerts, endpoints, events, lock_users, queues, remote
 from locks.models import CloudAccount, Lock
 from locks.tuya import TuyaConfigError
 from locks.tuya.push import DeviceEvent, PushConsumer, PushMessage, StatusReport, push_endpoint
@@ -53,7 +53,7 @@ RELOAD_SECONDS = 60
 
 def push_url_for(account: CloudAccount) -> str | None:
     """The message service of an account: the embedded simulator's, TUYA_PUSH_URL, or its region's; None if unknown."""
-    if account.endpoint == cloud.EMBEDDED:
+    if account.endpoint == endpoints.EMBEDDED:
         return str(settings.EMBEDDED_SIMULATOR_PUSH_URL) if settings.EMBEDDED_SIMULATOR else None
     if settings.TUYA_PUSH_URL:
         return str(settings.TUYA_PUSH_URL)
@@ -171,11 +171,9 @@ def _on_status(lock: Lock, report: StatusReport) -> str:
 
 
 def _sync_soon(lock: Lock, *, urgent: bool) -> bool:
-    from locks import events
-
     if not events.streams_for(lock.kind):
         return False
-    return jobs.enqueue_events_sync_soon(lock.pk, urgent=urgent)
+    return queues.enqueue_events_sync_soon(lock.pk, urgent=urgent)
 
 
 # --- the process ----------------------------------------------------------------------------------------------

@@ -15,25 +15,23 @@ starts after the lock's window has closed does not open the door at all: the per
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
-import django_rq
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
-from redis.exceptions import RedisError
 
-from locks import services
+from audit.services import audit
+from locks import cloud, queues, services
 from locks.models import Lock, LockEvent, LockKind, RemoteUnlockRequest
+from locks.services import may_see_pins
 from locks.tuya import TuyaError
 from locks.tuya.api import CancelReason, LockApi, RemoteUnlockType
-from tenants.models import Actor, user_of
+from tenants.models import MANAGER_ROLES, Actor, Membership, user_of
 
 logger = logging.getLogger(__name__)
 
 Status = RemoteUnlockRequest.Status
-UNLOCK_QUEUE = "unlock"
 # How long a lock waits for an answer (the simulator's and common Tuya Wi-Fi locks' unlock_request countdown).
 WINDOW = timedelta(seconds=60)
 # An approval whose call went out but never came back is "failed, outcome unknown" after this long.
@@ -87,20 +85,10 @@ def request_from_event(event: LockEvent, *, now: datetime | None = None) -> Remo
     )
     if created and not late:
         request_id, delay = request.pk, deadline(request) - now
-        transaction.on_commit(lambda: _enqueue(expire_request, request_id, delay=delay))
+        transaction.on_commit(
+            lambda: queues.enqueue_remote_unlock("locks.remote.expire_request", request_id, delay=delay)
+        )
     return request
-
-
-def _enqueue(func: Callable[[int], object], request_id: int, *, delay: timedelta | None = None) -> None:
-    try:
-        queue = django_rq.get_queue(UNLOCK_QUEUE)
-        if delay is None:
-            queue.enqueue(func, request_id, failure_ttl=7 * 24 * 3600)
-        else:
-            queue.enqueue_in(delay, func, request_id, failure_ttl=7 * 24 * 3600)
-    except RedisError:
-        # The periodic scan (alerts.scan → expire_requests) and the row's state cover a lost enqueue.
-        logger.warning("remote unlock %s: job not enqueued", request_id)
 
 
 # --- decisions (views call these) ---------------------------------------------------------------------------
@@ -108,8 +96,6 @@ def _enqueue(func: Callable[[int], object], request_id: int, *, delay: timedelta
 
 def _allowed(request_id: int, *, actor: Actor, ip: str | None, action: str) -> None:
     """Only the roles that manage the lock decide; a refusal is audited (outside the decision's transaction)."""
-    from locks.services import audit, may_see_pins
-
     request = RemoteUnlockRequest.objects.select_related("lock__unit", "lock__organisation").get(pk=request_id)
     if not may_see_pins(actor, request.lock):
         audit(f"{action}_refused", actor=actor, organisation=request.lock.organisation, obj=request, ip=ip)
@@ -120,8 +106,6 @@ def _decide(
     request_id: int, *, actor: Actor, ip: str | None, action: str, status: str
 ) -> tuple[RemoteUnlockRequest, bool]:
     """Move a pending request to `status` under its row lock; (request, whether this call decided it)."""
-    from locks.services import audit
-
     request = (
         RemoteUnlockRequest.objects.select_for_update(of=("self",)).select_related("lock__unit").get(pk=request_id)
     )
@@ -148,7 +132,7 @@ def approve_request(request_id: int, *, actor: Actor, ip: str | None = None) -> 
 def _approve(request_id: int, *, actor: Actor, ip: str | None) -> RemoteUnlockRequest:
     request, decided = _decide(request_id, actor=actor, ip=ip, action="lock.remote_unlock", status=Status.APPROVING)
     if decided:
-        transaction.on_commit(lambda: _enqueue(open_door, request_id))
+        transaction.on_commit(lambda: queues.enqueue_remote_unlock("locks.remote.open_door", request_id))
     return request
 
 
@@ -164,7 +148,7 @@ def _reject(request_id: int, *, actor: Actor, ip: str | None) -> RemoteUnlockReq
         request_id, actor=actor, ip=ip, action="lock.remote_unlock_rejected", status=Status.REJECTED
     )
     if decided:
-        transaction.on_commit(lambda: _enqueue(tell_rejected, request_id))
+        transaction.on_commit(lambda: queues.enqueue_remote_unlock("locks.remote.tell_rejected", request_id))
     return request
 
 
@@ -173,8 +157,6 @@ def _reject(request_id: int, *, actor: Actor, ip: str | None) -> RemoteUnlockReq
 
 def may_open_from_lock_page(user: Actor, lock: Lock) -> bool:
     """Owners and managers (and superusers): opening a door nobody asked at is theirs to decide."""
-    from tenants.models import MANAGER_ROLES, Membership
-
     if getattr(user, "is_superuser", False):
         return True
     role = Membership.objects.filter(user=user_of(user), organisation_id=lock.organisation_id).values_list(
@@ -185,8 +167,6 @@ def may_open_from_lock_page(user: Actor, lock: Lock) -> bool:
 
 def open_from_lock_page(lock: Lock, *, actor: Actor, ip: str | None = None) -> RemoteUnlockRequest:
     """Open the door now (password-free remote unlock), audited, through the same job as an approved request."""
-    from locks.services import audit
-
     if not may_open_from_lock_page(actor, lock):
         audit("lock.remote_unlock_refused", actor=actor, organisation=lock.organisation, obj=lock, ip=ip)
         raise PermissionDenied("Only owners and managers may open doors remotely from here.")
@@ -203,7 +183,7 @@ def open_from_lock_page(lock: Lock, *, actor: Actor, ip: str | None = None) -> R
             decided_at=now,
         )
         audit("lock.remote_unlock", actor=actor, organisation=lock.organisation, obj=request, summary=lock.name, ip=ip)
-        transaction.on_commit(lambda: _enqueue(open_door, request.pk))
+        transaction.on_commit(lambda: queues.enqueue_remote_unlock("locks.remote.open_door", request.pk))
     return request
 
 
@@ -245,8 +225,6 @@ def _finish(request: RemoteUnlockRequest, status: str, reason: str = "") -> None
 
 def open_door(request_id: int) -> str:
     """Send the password-free unlock for an approved request; "approved" only when the cloud says it opened."""
-    from locks import cloud
-
     request = _claim(request_id, Status.APPROVING)
     if request is None:
         return "done already"
@@ -284,8 +262,6 @@ def _switched_on(api: LockApi, lock: Lock) -> bool:
 
 def tell_rejected(request_id: int) -> str:
     """Tell the lock the request was refused; the door stays shut whatever the cloud answers."""
-    from locks import cloud
-
     request = _claim(request_id, Status.REJECTED)
     if request is None:
         return "done already"

@@ -12,19 +12,21 @@ import logging
 import secrets
 import time
 import uuid
+import zoneinfo
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from locks import cloud
-from locks.models import AccessCode, AuditEvent, CloudAccount, Lock, LockOperation
+from audit.services import audit
+from locks import cloud, queues
+from locks.models import AccessCode, CloudAccount, Lock, LockOperation
 from locks.tuya import (
     TuyaAuthError,
     TuyaDeviceOfflineError,
@@ -40,7 +42,18 @@ from locks.tuya import (
 )
 from locks.tuya.api import Ack, CreatedPassword, LockApi, LockKind, PasswordUse
 from locks.tuya.schedule import ScheduleEntry, weekdays_to_working_day
-from tenants.models import Actor, Guest, Organisation, Property, Stay, Unit, single_line, user_of
+from tenants.models import (
+    CODE_ROLES,
+    Actor,
+    Guest,
+    Membership,
+    Organisation,
+    Property,
+    Stay,
+    Unit,
+    single_line,
+    user_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -56,30 +69,6 @@ MAX_BACKOFF = timedelta(minutes=15)
 BREAKER_THRESHOLD = 5  # consecutive failures on one lock before it is left alone for a while
 BREAKER_PAUSE = timedelta(minutes=10)
 LEASE = timedelta(seconds=90)  # longer than one converge run, shorter than a stuck worker's patience
-
-
-# --- audit --------------------------------------------------------------------------------------------------
-
-
-def audit(
-    action: str,
-    *,
-    actor: Actor = None,
-    organisation: Organisation | None = None,
-    obj: Any = None,
-    summary: str = "",
-    ip: str | None = None,
-) -> AuditEvent:
-    """Append one row to the audit trail. Never put a PIN or a secret in `summary`."""
-    return AuditEvent.objects.create(
-        organisation=organisation,
-        actor=user_of(actor),
-        action=action,
-        object_type=type(obj).__name__ if obj is not None else "",
-        object_id=str(getattr(obj, "pk", "") or ""),
-        summary=summary[:300],
-        ip_address=ip,
-    )
 
 
 # --- PINs ---------------------------------------------------------------------------------------------------
@@ -145,8 +134,6 @@ def weekly_openings(
     """The schedule's first openings (local start of each day's window) that overlap the validity, up to `limit`.
 
     Counted on the property's calendar: the lock keeps local hours, so "Monday 09:00" is Monday in that zone."""
-    import zoneinfo
-
     zone = zoneinfo.ZoneInfo(zone_name)
     day, last = starts_at.astimezone(zone).date(), ends_at.astimezone(zone).date()
     openings: list[datetime] = []
@@ -167,7 +154,6 @@ def _validate_openings(
     """A weekly code whose validity holds none of its days would be "on the lock" and never open: refuse it."""
     if weekly_openings(schedule, starts_at, ends_at, zone_name, limit=1):
         return
-    import zoneinfo
 
     zone = zoneinfo.ZoneInfo(zone_name)
     days = " or ".join(DAY_NAMES[d] for d in sorted(schedule.days))
@@ -369,10 +355,8 @@ def _touch(code: AccessCode) -> None:
 
 
 def _enqueue_after_commit(code: AccessCode) -> None:
-    from locks import jobs  # jobs call services: import at use to avoid the cycle
-
     code_id = code.pk
-    transaction.on_commit(lambda: jobs.enqueue_converge(code_id))
+    transaction.on_commit(lambda: queues.enqueue_converge(code_id))
 
 
 # --- converging: moving the lock towards what we want -------------------------------------------------------
@@ -439,9 +423,7 @@ def converge_access_code(code_id: int) -> str:
     finally:
         _release(code_id)
         if poll_in is not None:
-            from locks import jobs
-
-            jobs.enqueue_converge(code_id, delay=poll_in)
+            queues.enqueue_converge(code_id, delay=poll_in)
 
 
 class _Pending(Exception):
@@ -852,7 +834,7 @@ def connect_cloud_account(
     ip: str | None = None,
 ) -> CloudAccount:
     """Store a Tuya cloud project's credentials (the secret encrypted) and import its locks in a worker."""
-    # The endpoint is checked by the model's clean() in full_clean below (cloud.check_endpoint), before anything
+    # The endpoint is checked by the model's clean() in full_clean below (endpoints.check_endpoint), before anything
     # is stored or called.
     if CloudAccount.objects.filter(organisation=organisation, endpoint=endpoint.strip(), access_id=access_id).exists():
         raise ValidationError({"access_id": "This cloud project is connected already."})
@@ -873,14 +855,17 @@ def connect_cloud_account(
 @transaction.atomic
 def request_import(account: CloudAccount, *, actor: Actor = None, ip: str | None = None) -> CloudAccount:
     """Ask a worker to bring in (or refresh) the project's locks."""
-    from locks import jobs
-
     account.import_requested_at = timezone.now()
     CloudAccount.objects.filter(pk=account.pk).update(import_requested_at=account.import_requested_at)
     audit("locks.import_requested", actor=actor, organisation=account.organisation, obj=account, ip=ip)
     account_id = account.pk
-    transaction.on_commit(lambda: jobs.enqueue_import(account_id))
+    transaction.on_commit(lambda: _enqueue_import(account_id))
     return account
+
+
+def _enqueue_import(account_id: int) -> None:
+    if not queues.enqueue_import(account_id):
+        import_not_started(account_id)
 
 
 IMPORT_AGAIN = "Check the region or URL and that this server can reach it, then bring in its locks again."
@@ -927,8 +912,6 @@ def create_property(
     ip: str | None = None,
 ) -> Property:  # fmt: skip
     """A building or a rental: its time zone is the one every code of its locks is typed and shown in."""
-    from tenants.models import Property
-
     prop = Property(organisation=organisation, name=name.strip(), kind=kind, time_zone=time_zone, address=address)
     prop.full_clean()
     prop.save()
@@ -939,8 +922,6 @@ def create_property(
 @transaction.atomic
 def create_units(*, prop: Property, names: Iterable[str], actor: Actor = None, ip: str | None = None) -> list[Unit]:
     """Rooms or flats of a property, several at once ("101-110" style lists are split by the form)."""
-    from tenants.models import Unit
-
     wanted = list(dict.fromkeys(n.strip() for n in names if n.strip()))
     if not wanted:
         raise ValidationError({"names": "Give at least one name."})
@@ -1152,8 +1133,6 @@ def purge_old_pins(now: datetime | None = None) -> int:
 def may_see_pins(user: Actor, lock: Lock) -> bool:
     """Owners and managers of the lock's organisation, and its front desk for their properties (never a lock on
     no door: it is on none of the properties a limited desk was given)."""
-    from tenants.models import CODE_ROLES, Membership
-
     if getattr(user, "is_superuser", False):
         return True
     membership = Membership.objects.filter(user=user_of(user), organisation_id=lock.organisation_id).first()
@@ -1164,8 +1143,6 @@ def may_see_pins(user: Actor, lock: Lock) -> bool:
 
 def reveal_pin(code: AccessCode, *, actor: Actor, ip: str | None = None) -> str:
     """The code's PIN for someone allowed to see it; every look (and every refusal) is audited."""
-    from django.core.exceptions import PermissionDenied
-
     if not may_see_pins(actor, code.lock):
         audit("code.reveal_refused", actor=actor, organisation=code.lock.organisation, obj=code, ip=ip)
         raise PermissionDenied("Your role may not see door codes.")
@@ -1177,8 +1154,6 @@ def reveal_pin(code: AccessCode, *, actor: Actor, ip: str | None = None) -> str:
 
 def reveal_operation_secret(operation: LockOperation, *, actor: Actor, ip: str | None = None) -> str:
     """The offline, dynamic or advanced password a lock operation produced, audited like a PIN."""
-    from django.core.exceptions import PermissionDenied
-
     lock = operation.lock
     if not may_see_pins(actor, lock):
         audit("lock.secret_reveal_refused", actor=actor, organisation=lock.organisation, obj=operation, ip=ip)
@@ -1302,9 +1277,8 @@ def _new_operation(
     audit(
         f"lock.{kind}", actor=actor, organisation=lock.organisation, obj=operation, summary=f"{label} on {lock}", ip=ip
     )
-    from locks import jobs
 
-    transaction.on_commit(lambda: jobs.enqueue_lock_operation(operation.pk))
+    transaction.on_commit(lambda: queues.enqueue_lock_operation(operation.pk))
     return operation
 
 

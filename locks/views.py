@@ -18,15 +18,18 @@ from django.core.paginator import Paginator
 from django.db.models import Count, F, Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from config.http import HtmxHttpRequest
 from locks import forms, remote, services
-from locks.models import AccessCode, CloudAccount, Lock, LockOperation
+from locks.models import AccessCode, CloudAccount, Lock, LockEvent, LockOperation
+from locks.tuya import REGIONS
 from tenants.context import current_membership, membership_or_404
-from tenants.models import CLOUD_ROLES, MANAGER_ROLES, Membership, Property, Role
+from tenants.models import CLOUD_ROLES, MANAGER_ROLES, Membership, Property, Role, Unit
 from tenants.signals import client_ip
 
 if TYPE_CHECKING:
@@ -259,8 +262,6 @@ def issue_code(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
 
 
 def lock_url(lock: Lock) -> str:
-    from django.urls import reverse
-
     return reverse("locks:lock", args=[lock.pk])
 
 
@@ -489,8 +490,6 @@ EVENTS_PER_PAGE = 50
 
 def _cursor(raw: str) -> tuple[Any, int] | None:
     """'<iso time>_<id>' of the last row shown: the next page starts strictly after it (keyset pagination)."""
-    from django.utils.dateparse import parse_datetime
-
     when, _, pk = raw.rpartition("_")
     moment = parse_datetime(when) if when else None
     if moment is None or not (pk.isascii() and pk.isdigit()):
@@ -503,9 +502,6 @@ def _cursor(raw: str) -> tuple[Any, int] | None:
 def activity(request: HtmxHttpRequest) -> HttpResponse:
     """Unlocks and alerts of the organisation, a property, a unit or a lock, newest first; filterable; keyset
     pages, so the thousandth page costs what the first does."""
-    from locks.models import LockEvent
-    from tenants.models import Unit
-
     membership = membership_or_404(request)
     events = LockEvent.objects.for_membership(membership)
     scope: dict[str, Any] = {}
@@ -568,8 +564,6 @@ def _setup_membership(request: HttpRequest, roles: frozenset[str] = MANAGER_ROLE
 
 
 def _setup_context(request: HttpRequest, membership: Membership, **extra: Any) -> dict[str, Any]:
-    from tenants.models import Unit
-
     organisation = membership.organisation
     accounts = CloudAccount.objects.filter(organisation=organisation).annotate(lock_count=Count("locks"))
     locks = Lock.objects.filter(organisation=organisation).select_related("unit__property", "cloud_account")
@@ -591,8 +585,6 @@ def _setup_context(request: HttpRequest, membership: Membership, **extra: Any) -
 
 
 def _regions() -> list[str]:
-    from locks.tuya import REGIONS
-
     return [*REGIONS]
 
 
@@ -676,8 +668,6 @@ def cloud_account_row(request: HttpRequest, account_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def lock_attach(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
-    from tenants.models import Unit
-
     membership = _setup_membership(request)
     lock = get_object_or_404(Lock, pk=lock_id, organisation=membership.organisation)
     raw = request.POST.get("unit", "")

@@ -23,15 +23,14 @@ from rq.queue import Queue
 from rq.worker import SimpleWorker
 
 from config import logs
+from locks import periodic
 
 logger = logging.getLogger(__name__)
 
 
 def routine_jobs() -> frozenset[str]:
-    from locks import periodic
-
     fanned_out = {"locks.jobs.sync_lock_events", "locks.jobs.reconcile_lock", "locks.alerts.check_lock_health"}
-    return frozenset({f"{task.func.__module__}.{task.func.__name__}" for task in periodic.PERIODIC} | fanned_out)
+    return frozenset({task.job for task in periodic.PERIODIC} | fanned_out)
 
 
 class RoutineQuiet:

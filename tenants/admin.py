@@ -13,15 +13,26 @@ from __future__ import annotations
 
 import functools
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 
+from locks import services
+from locks.forms import BookStayForm
+from locks.templatetags.zones import local, zone_name
 from tenants.models import (
     CODE_ROLES,
     MANAGER_ROLES,
@@ -128,9 +139,6 @@ def in_organisations(queryset: QuerySet[Any], org_ids: list[int]) -> QuerySet[An
 
 def local_time_column(field: str, description: str) -> Any:
     """A list column (a ModelAdmin method) showing `field` in its row's property's zone, the zone named."""
-    from django.utils.formats import date_format
-
-    from locks.templatetags.zones import local
 
     @admin.display(description=description, ordering=field)
     def column(modeladmin: Any, obj: Any) -> str | None:
@@ -165,13 +173,6 @@ class LocalTimesAdmin(_ModelAdmin):
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> Any:
-        from zoneinfo import ZoneInfo
-
-        from django.contrib.admin.utils import unquote
-        from django.utils import timezone
-
-        from locks.templatetags.zones import zone_name
-
         obj = self.get_object(request, unquote(object_id))
         zone = zone_name(obj) if obj is not None else timezone.get_default_timezone_name()
         context = {"subtitle": f"{obj} · times in {zone}", **(extra_context or {})}
@@ -350,10 +351,6 @@ class ServiceAddMixin:
         raise NotImplementedError
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None) -> Any:
-        from django.shortcuts import redirect
-        from django.template.response import TemplateResponse
-        from django.urls import reverse
-
         modeladmin: Any = self
         if not modeladmin.has_add_permission(request):
             raise PermissionDenied
@@ -378,8 +375,6 @@ class ServiceAddMixin:
 
 def _zone_note(user: Any) -> str:
     """The add forms' times are wall-clock times of the property they are for: say which zone that is."""
-    from django.conf import settings
-
     zones = Property.objects.for_user(user).order_by("name").values_list("name", "time_zone")[:20]
     named = "; ".join(f"{name}: {zone}" for name, zone in zones)
     fallback = f"no property: {settings.TIME_ZONE} (the server's)"
@@ -506,8 +501,6 @@ class StayAdmin(ServiceAddMixin, ScopedAdmin):
     actions = ["check_out", "cancel"]
 
     def service_form(self, request: HttpRequest, data: Any = None) -> Any:
-        from locks.forms import BookStayForm
-
         return BookStayForm(data, user=request.user)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -521,8 +514,6 @@ class StayAdmin(ServiceAddMixin, ScopedAdmin):
 
     @admin.action(description="Check out (remove their codes)", permissions=["manage"])
     def check_out(self, request: HttpRequest, queryset: QuerySet[Stay]) -> None:
-        from locks import services
-
         def run(stay: Stay) -> None:
             _check_may_manage(request, stay)
             services.check_out_stay(stay, actor=request.user, ip=client_ip(request))
@@ -531,8 +522,6 @@ class StayAdmin(ServiceAddMixin, ScopedAdmin):
 
     @admin.action(description="Cancel (remove their codes)", permissions=["manage"])
     def cancel(self, request: HttpRequest, queryset: QuerySet[Stay]) -> None:
-        from locks import services
-
         def run(stay: Stay) -> None:
             _check_may_manage(request, stay)
             services.cancel_stay(stay, actor=request.user, ip=client_ip(request))
@@ -542,8 +531,6 @@ class StayAdmin(ServiceAddMixin, ScopedAdmin):
 
 def _check_may_manage(request: HttpRequest, stay: Stay) -> None:
     """Ending a stay removes door codes: the roles that may manage the codes of its unit's locks only."""
-    from locks import services
-
     if not all(services.may_see_pins(request.user, lock) for lock in stay.unit.locks.all()):
         raise PermissionDenied("Your role may not manage the door codes of this unit.")
 

@@ -29,6 +29,7 @@ from django.core.mail import send_mail
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from audit.services import audit
 from locks import services
 from locks.models import AccessCode
 from tenants.models import Actor, Stay, single_line
@@ -132,7 +133,7 @@ def send_stay_code(stay: Stay, *, channel: str, actor: Actor, ip: str | None = N
     if not codes:
         raise ValidationError("This stay has no door code.")
     if not all(services.may_see_pins(actor, code.lock) for code in codes):
-        services.audit("code.send_refused", actor=actor, organisation=organisation, obj=stay, ip=ip)
+        audit("code.send_refused", actor=actor, organisation=organisation, obj=stay, ip=ip)
         raise PermissionDenied("Your role may not send door codes.")
     if any(code.status != AccessCode.Status.SET for code in codes):
         raise ValidationError("The code is not on the lock yet: send it once its status says On the lock.")
@@ -145,7 +146,7 @@ def send_stay_code(stay: Stay, *, channel: str, actor: Actor, ip: str | None = N
         backend_for(channel).send(message)
     except Exception as error:
         # The error's text may quote the message; only its type goes to the trail and the screen.
-        services.audit(
+        audit(
             "code.send_failed",
             actor=actor,
             organisation=organisation,
@@ -154,7 +155,5 @@ def send_stay_code(stay: Stay, *, channel: str, actor: Actor, ip: str | None = N
             ip=ip,
         )
         raise ValidationError(f"The {CHANNELS[channel]} could not be sent ({type(error).__name__}).") from None
-    services.audit(
-        "code.send", actor=actor, organisation=organisation, obj=stay, summary=f"{CHANNELS[channel]} to {to}", ip=ip
-    )
+    audit("code.send", actor=actor, organisation=organisation, obj=stay, summary=f"{CHANNELS[channel]} to {to}", ip=ip)
     return to

@@ -18,6 +18,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
 
+from audit.services import audit
 from tenants.models import Actor, Membership
 
 
@@ -64,23 +65,16 @@ def _trusted_networks(entries: tuple[str, ...]) -> tuple[ipaddress.IPv4Network |
     return tuple(ipaddress.ip_network(entry) for entry in entries)
 
 
-def _audit(action: str, **kwargs: Any) -> None:
-    # Imported at call time: tenants loads before locks, and locks.services imports tenants.models.
-    from locks.services import audit
-
-    audit(action, **kwargs)
-
-
 @receiver(user_logged_in, dispatch_uid="audit_user_logged_in")
 def audit_login(sender: Any, request: HttpRequest | None, user: Actor, **kwargs: Any) -> None:
-    _audit("auth.login", actor=user, obj=user, summary=str(user), ip=client_ip(request))
+    audit("auth.login", actor=user, obj=user, summary=str(user), ip=client_ip(request))
 
 
 @receiver(user_logged_out, dispatch_uid="audit_user_logged_out")
 def audit_logout(sender: Any, request: HttpRequest | None, user: Actor, **kwargs: Any) -> None:
     if user is None:
         return  # signing out without having been signed in is not an event
-    _audit("auth.logout", actor=user, obj=user, summary=str(user), ip=client_ip(request))
+    audit("auth.logout", actor=user, obj=user, summary=str(user), ip=client_ip(request))
 
 
 @receiver(user_login_failed, dispatch_uid="audit_user_login_failed")
@@ -90,14 +84,14 @@ def audit_login_failed(
     # Only the username that was tried: Django masks the password in `credentials`, but even the masked value
     # and any other entry stay out of the trail.
     username = str(credentials.get(get_user_model().USERNAME_FIELD, "") or "")
-    _audit("auth.login_failed", summary=f"username tried: {username[:150]}", ip=client_ip(request))
+    audit("auth.login_failed", summary=f"username tried: {username[:150]}", ip=client_ip(request))
 
 
 @receiver(user_locked_out, dispatch_uid="audit_user_locked_out")
 def audit_locked_out(
     sender: Any, request: HttpRequest | None = None, username: str | None = None, **kwargs: Any
 ) -> None:
-    _audit("auth.locked_out", summary=f"username tried: {str(username or '')[:150]}", ip=client_ip(request))
+    audit("auth.locked_out", summary=f"username tried: {str(username or '')[:150]}", ip=client_ip(request))
 
 
 def end_sessions(user_id: int) -> int:
@@ -124,6 +118,6 @@ def end_sessions_without_membership(sender: Any, instance: Membership, **kwargs:
             return
         ended = end_sessions(user_id)
         if ended:
-            _audit("auth.sessions_ended", summary=f"user #{user_id}: {ended} session(s), no membership left")
+            audit("auth.sessions_ended", summary=f"user #{user_id}: {ended} session(s), no membership left")
 
     transaction.on_commit(end)

@@ -24,13 +24,22 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.forms import BaseForm, ModelChoiceField
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from audit.services import audit
 from config.http import HtmxHttpRequest
 from locks import services
-from locks.forms import BookStayForm, apply_service_error, default_check_out, local_input
+from locks.forms import (
+    BookStayForm,
+    LocalDateTimeField,
+    apply_service_error,
+    default_check_out,
+    local_input,
+    make_aware_in,
+)
 from locks.models import AccessCode
 from tenants import notify
 from tenants.context import SESSION_KEY, membership_or_404, memberships_of
@@ -143,10 +152,6 @@ def _check_in_defaults(form: BookStayForm) -> dict[str, Any]:
 def _free_rooms(form: BookStayForm, data: Any = None) -> None:
     """Label the room picker free/taken for the form's times (posted, or else the defaults); the picker asks again
     (`rooms`) when the times change."""
-    from django.urls import reverse
-
-    from locks.forms import LocalDateTimeField, make_aware_in
-
     units = cast("ModelChoiceField[Unit]", form.fields["unit"]).queryset
     if units is None:  # the form sets it; never None once built
         return
@@ -500,9 +505,7 @@ def slip(request: HttpRequest, stay_id: int) -> HttpResponse:
     except ValidationError as error:
         _refuse(request, error)
         return _back_to_stay(request, stay)
-    services.audit(
-        "stay.slip", actor=request.user, organisation=membership.organisation, obj=stay, summary=str(stay), ip=ip
-    )
+    audit("stay.slip", actor=request.user, organisation=membership.organisation, obj=stay, summary=str(stay), ip=ip)
     qr = segno.make(_qr_text(stay, pins), error="m")
     context = {
         "nav": "stays",

@@ -21,7 +21,7 @@ STAFF = ("staffer", "pw-staffer-1")
 def staffer(org: Organisation, unit: Any, django_user_model: Any) -> Any:
     Property.objects.filter(organisation=org).update(time_zone="Europe/Amsterdam")
     user = django_user_model.objects.create_user(STAFF[0], password=STAFF[1], is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["tenants", "locks"]))
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["tenants", "audit", "locks"]))
     Membership.objects.create(user=user, organisation=org, role=Role.OWNER)
     return user
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from locks.models import AuditEvent, Lock
+from audit.models import AuditEvent
+from locks.models import Lock
 from tenants.models import Membership, Organisation, Role
 from tests.browser.conftest import screenshot
 

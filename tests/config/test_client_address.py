@@ -10,7 +10,7 @@ import pytest
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from locks.models import AuditEvent
+from audit.models import AuditEvent
 from tenants.models import Membership, Organisation, Role
 from tenants.signals import client_ip
 

@@ -105,7 +105,8 @@ def test_a_refused_admin_page_logs_a_line_and_no_traceback(
     """#11 C.19: another organisation's object (404) and a change the admin refuses (403) are answers, not faults."""
     from django.urls import reverse
 
-    from locks.models import AuditEvent, Lock
+    from audit.models import AuditEvent
+    from locks.models import Lock
     from tests.locks.test_admin import build_tenant
 
     a = build_tenant("Alpha", "alpha", "8617342", django_user_model)
@@ -113,7 +114,7 @@ def test_a_refused_admin_page_logs_a_line_and_no_traceback(
     client.force_login(a.staff)
     assert client.get(reverse("admin:locks_lock_change", args=[b.objects[Lock].pk])).status_code == 404
     own_event = a.objects[AuditEvent]
-    assert client.post(reverse("admin:locks_auditevent_change", args=[own_event.pk]), {}).status_code == 403
+    assert client.post(reverse("admin:audit_auditevent_change", args=[own_event.pk]), {}).status_code == 403
     refusals = [r for r in records(json_log) if r["logger"] == "django.request"]
     assert [r["level"] for r in refusals] == ["WARNING", "WARNING"]
     assert not [r for r in refusals if "exception" in r]

@@ -14,8 +14,8 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 
+from audit.models import AuditEvent
 from config.middleware import SESSION_SEEN, SESSION_STARTED
-from locks.models import AuditEvent
 from tenants.models import Membership, Organisation, Role
 
 pytestmark = pytest.mark.django_db

@@ -23,10 +23,10 @@ from django.db import models
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from audit.models import AuditEvent
 from locks.models import (
     AccessCode,
     Alert,
-    AuditEvent,
     CloudAccount,
     EventMedia,
     Lock,
@@ -87,7 +87,7 @@ CHOICE_KWARGS: dict[str, list[str]] = {
     "cron_job_name": ["some-cron"],
     "token": ["sometoken"],
     # the admin's app index and catch-all
-    "app_label": ["tenants", "locks", "auth"],
+    "app_label": ["tenants", "audit", "locks", "auth"],
     "url": ["nowhere/"],
 }
 # The admin's object_id and auth's user id take B's row of the page's own model (see `values_for`); view_on_site
@@ -217,7 +217,7 @@ def url_of(route: Route, filling: dict[str, str]) -> str:
 def snapshot() -> dict[str, dict[Any, dict[str, Any]]]:
     """Every row of our apps and auth, field by field (audit rows apart: they are checked on their own)."""
     tables: dict[str, dict[Any, dict[str, Any]]] = {}
-    for label in ("tenants", "locks", "auth"):
+    for label in ("tenants", "audit", "locks", "auth"):
         for model in apps.get_app_config(label).get_models():
             if model is AuditEvent:
                 continue
@@ -433,6 +433,8 @@ def test_a_lock_on_no_door_shows_on_every_page_without_an_error(
     """Issue #11 C.10: a lock imported but on no door yet (with events, alerts, codes, users, remote-unlock
     requests) has no property and so no property time zone: every page that can show it answers, as its owner sees
     it (the admin too), and its times are in the server's zone, named. The periodic jobs pass over it too."""
+    from rq.utils import import_attribute
+
     from locks.periodic import PERIODIC
 
     a, _b, loose, _desk = one_organisation
@@ -453,7 +455,7 @@ def test_a_lock_on_no_door_shows_on_every_page_without_an_error(
         assert "Loose Yankee Front door" in response.content.decode(), url
     assert settings.TIME_ZONE in client.get(f"/activity/?lock={lock.pk}").content.decode()
     for periodic in PERIODIC:
-        periodic.func()
+        import_attribute(periodic.job)()
 
 
 def test_the_services_refuse_a_limited_desk_a_lock_on_no_door(

@@ -15,11 +15,12 @@ from django.forms import ModelChoiceField
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import AuditEvent
+from audit.services import audit
 from locks import services
 from locks.models import (
     AccessCode,
     Alert,
-    AuditEvent,
     CloudAccount,
     EventMedia,
     Lock,
@@ -52,7 +53,7 @@ class Tenant:
 def build_tenant(name: str, slug: str, pin: str, user_model: Any) -> Tenant:
     org = Organisation.objects.create(name=name, slug=slug)
     staff = user_model.objects.create_user(f"staff-{slug}", is_staff=True)  # signs in with force_login
-    staff.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["tenants", "locks"]))
+    staff.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["tenants", "audit", "locks"]))
     membership = Membership.objects.create(user=staff, organisation=org, role=Role.OWNER)
     account = CloudAccount.objects.create(
         organisation=org, name=f"{name} cloud", endpoint="http://127.0.0.1:9", access_id=f"id-{slug}",
@@ -90,7 +91,7 @@ def build_rows(
     operation = LockOperation.objects.create(
         organisation=org, lock=lock, kind=LockOperation.Kind.OFFLINE_PASSWORD, secret=pin[::-1] + "1"
     )
-    event = services.audit("code.issue", actor=actor, organisation=org, obj=code, summary=code.label)
+    event = audit("code.issue", actor=actor, organisation=org, obj=code, summary=code.label)
     lock_user = LockUser.objects.create(organisation=org, lock=lock, cloud_user_id=f"u-{slug}", name=f"{name} user")
     method = UnlockMethod.objects.create(
         organisation=org,
@@ -325,7 +326,7 @@ def test_audit_rows_cannot_be_added_changed_or_deleted(client: Any, tenants: tup
 
 
 def test_audit_changelist_filters_by_action_family_and_date(admin_client: Any, tenants: tuple[Tenant, Tenant]) -> None:
-    services.audit("auth.login", summary="someone")
+    audit("auth.login", summary="someone")
     response = admin_client.get(admin_url(AuditEvent, "changelist"), {"family": "auth."})
     assert {e.action for e in response.context["cl"].result_list} == {"auth.login"}
     today = timezone.now().date()
@@ -341,7 +342,7 @@ def test_audit_changelist_filters_by_action_family_and_date(admin_client: Any, t
 def staff_of(org: Organisation, user: Any) -> Any:
     user.is_staff = True
     user.save()
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["tenants", "locks"]))
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["tenants", "audit", "locks"]))
     return user
 
 

@@ -15,8 +15,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from locks import alerts, jobs, services
-from locks.models import AccessCode, Alert, AuditEvent, Lock, LockEvent
+from locks.models import AccessCode, Alert, Lock, LockEvent
 from tenants.models import Membership, Organisation, Role
 from tests.locks.conftest import run_workers, window
 

@@ -8,8 +8,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from locks import jobs, services
-from locks.models import AccessCode, AuditEvent
+from locks.models import AccessCode
+from locks.queues import queued_marker
 from tests.locks.conftest import run_workers, window
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -146,7 +148,7 @@ def test_offline_lock_backs_off_with_a_reason_then_delivers(make_lock, world, dj
 
 def test_a_committed_code_whose_enqueue_was_lost_is_swept(make_lock, world, monkeypatch):
     lock = make_lock("wifi")
-    monkeypatch.setattr(jobs, "enqueue_converge", lambda code_id: None)  # Redis down at commit time
+    monkeypatch.setattr("locks.queues.enqueue_converge", lambda code_id: None)  # Redis down at commit time
     starts, ends = window()
     code = services.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
     monkeypatch.undo()
@@ -325,7 +327,7 @@ def test_with_no_waiting_in_jobs_the_sweeper_confirms_codes_whose_delayed_job_wa
     queue = django_rq.get_queue("codes")
     for job_id in queue.scheduled_job_registry.get_job_ids():
         queue.scheduled_job_registry.remove(job_id, delete_job=True)  # lost, as with a flushed Redis
-    django_rq.get_connection("codes").delete(jobs._queued_marker(code.pk))  # its marker lapsed
+    django_rq.get_connection("codes").delete(queued_marker(code.pk))  # its marker lapsed
     for _ in range(50):
         time.sleep(settings.CODE_POLL_SECONDS)
         jobs.sweep_access_codes()

@@ -12,7 +12,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from locks.models import AccessCode, AuditEvent, Lock, LockOperation
+from audit.models import AuditEvent
+from locks.models import AccessCode, Lock, LockOperation
 from tenants.models import Membership, Organisation, Property, Role, Unit
 from tests.locks.conftest import run_workers
 

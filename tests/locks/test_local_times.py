@@ -13,7 +13,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from locks.models import AccessCode, Alert, AuditEvent, Lock, RemoteUnlockRequest
+from audit.models import AuditEvent
+from locks.models import AccessCode, Alert, Lock, RemoteUnlockRequest
 from tenants.models import Guest, Membership, Organisation, Property, Role, Stay, Unit
 from tests.locks.test_admin import APP_MODELS, Tenant, admin_url, build_tenant
 

@@ -127,7 +127,7 @@ def test_lost_operation_job_is_handed_out_again(make_lock, monkeypatch):
     from locks import jobs
 
     lock = make_lock("zigbee")
-    monkeypatch.setattr(jobs, "enqueue_lock_operation", lambda op_id: None)
+    monkeypatch.setattr("locks.queues.enqueue_lock_operation", lambda op_id: None)
     operation = services.request_dynamic_password(lock=lock)
     monkeypatch.undo()
     LockOperation.objects.filter(pk=operation.pk).update(created_at=timezone.now() - timedelta(minutes=1))

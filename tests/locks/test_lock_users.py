@@ -12,8 +12,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from audit.models import AuditEvent
 from locks import lock_users
-from locks.models import AuditEvent, Lock, LockUser, UnlockMethod
+from locks.models import Lock, LockUser, UnlockMethod
 from tenants.models import Membership, Organisation, Role
 from tests.locks.conftest import World, run_workers
 
@@ -406,7 +407,7 @@ def test_an_enrollment_whose_watch_was_lost_gets_a_new_one_from_the_sweep(
 ) -> None:
     import django_rq
 
-    from locks import jobs
+    from locks import jobs, queues
 
     lock = make_lock("wifi")
     user = add_user(owner_client, lock)
@@ -417,7 +418,7 @@ def test_an_enrollment_whose_watch_was_lost_gets_a_new_one_from_the_sweep(
     queue = django_rq.get_queue("codes")
     for job_id in queue.scheduled_job_registry.get_job_ids():  # lost, as with a flushed Redis
         queue.scheduled_job_registry.remove(job_id, delete_job=True)
-    queue.connection.delete(jobs._watch_marker(method.pk))  # and its marker lapsed
+    queue.connection.delete(queues.watch_marker(method.pk))  # and its marker lapsed
     assert jobs.sweep_enrollments() == 1
     assert jobs.sweep_enrollments() == 0  # once
     press(world, lock, 4)

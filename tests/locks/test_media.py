@@ -28,6 +28,7 @@ from PIL import Image
 
 from locks import jobs, media
 from locks.models import CloudAccount, EventMedia, Lock, LockEvent
+from locks.queues import enqueue_media
 from tenants.models import Membership, Organisation, Role
 from tests.locks.conftest import run_workers
 
@@ -149,11 +150,11 @@ def test_good_photo_gets_an_original_and_a_thumbnail(storage, event, private_roo
 
 def test_a_done_photo_is_not_fetched_again(storage, event, queues):
     row = photo_of(event, storage.put("b.jpg", encrypt_like_the_java_demo(jpeg(), KEY)))
-    jobs.enqueue_media(row.pk)
-    jobs.enqueue_media(row.pk)  # a second request while the first waits: one job
+    enqueue_media(row.pk)
+    enqueue_media(row.pk)  # a second request while the first waits: one job
     assert django_rq.get_queue("media").count == 1
     run_workers()
-    jobs.enqueue_media(row.pk)
+    enqueue_media(row.pk)
     run_workers()
     assert jobs.fetch_event_media(row.pk) == "done"
     assert storage.hits["/b.jpg"] == 1

@@ -8,6 +8,7 @@ from rq.registry import FailedJobRegistry
 
 from locks import jobs, periodic, services
 from locks.models import AccessCode
+from locks.queues import enqueue_converge
 from tests.locks.conftest import run_workers, window
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_periodic_jobs_run_on_the_json_workers_and_sweep_lost_codes(make_lock, world, monkeypatch):
     lock = make_lock("wifi")
-    monkeypatch.setattr(jobs, "enqueue_converge", lambda code_id: None)  # the fast path was lost
+    monkeypatch.setattr("locks.queues.enqueue_converge", lambda code_id: None)  # the fast path was lost
     starts, ends = window()
     code = services.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
     monkeypatch.undo()
@@ -36,14 +37,14 @@ def test_a_code_whose_job_was_lost_gets_a_new_one_after_the_marker_lapses(make_l
     lock = make_lock("wifi")
     starts, ends = window()
     code = services.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
-    jobs.enqueue_converge(code.pk)
+    enqueue_converge(code.pk)
     queue = django_rq.get_queue("codes")
     assert queue.count == 1
-    jobs.enqueue_converge(code.pk)
+    enqueue_converge(code.pk)
     assert queue.count == 1  # already waiting
     queue.empty()  # the job is lost (a dead scheduler's registry, a flushed queue)
     django_rq.get_connection("codes").delete(f"doors:converge-queued:{code.pk}")  # its marker lapsed
-    jobs.enqueue_converge(code.pk)
+    enqueue_converge(code.pk)
     assert queue.count == 1
 
 
@@ -75,7 +76,8 @@ def test_a_periodic_job_with_nothing_to_do_logs_nothing_at_info(make_lock, world
     routine = [line for line in info_lines(caplog) if "sweep_access_codes" in line or "purge_old_pins" in line]
     assert routine == []
 
-    monkeypatch.setattr(jobs, "enqueue_converge", lambda code_id: None)  # the fast path was lost: the sweep finds it
+    # The fast path was lost: the sweep finds it.
+    monkeypatch.setattr("locks.queues.enqueue_converge", lambda code_id: None)
     starts, ends = window()
     lock = make_lock("wifi")
     code = services.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)

@@ -5,8 +5,9 @@ import time
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from audit.models import AuditEvent
 from locks import services
-from locks.models import AccessCode, AuditEvent
+from locks.models import AccessCode
 from tenants.models import Membership, Role
 from tests.locks.conftest import run_workers, window
 

@@ -12,8 +12,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from locks import alerts, cloud, jobs, remote
-from locks.models import AuditEvent, EventMedia, Lock, LockEvent, RemoteUnlockRequest
+from locks.models import EventMedia, Lock, LockEvent, RemoteUnlockRequest
 from locks.tuya.api import RemoteUnlockType
 from tenants.models import Membership, Organisation, Role
 from tests.locks.conftest import World, run_workers

@@ -11,7 +11,8 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from locks.models import AuditEvent, CloudAccount, Lock
+from audit.models import AuditEvent
+from locks.models import CloudAccount, Lock
 from tenants.models import Organisation
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from locks import services
-from locks.models import AccessCode, AuditEvent, CloudAccount, Lock
+from locks.models import AccessCode, CloudAccount, Lock
 from locks.simulator import conf as sim_conf
 from tenants.models import Membership, Organisation, Property, Role, Unit
 from tests.locks.conftest import run_workers, window

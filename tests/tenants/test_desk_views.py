@@ -14,8 +14,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from locks import services
-from locks.models import AccessCode, AuditEvent
+from locks.models import AccessCode
 from tenants.models import Guest, Membership, Property, Stay, Unit
 from tests.tenants.conftest import book, offline_lock
 

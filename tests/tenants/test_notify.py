@@ -13,8 +13,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from locks import services
-from locks.models import AuditEvent
 from tenants.models import Membership, Role, Stay
 from tests.locks.conftest import run_workers
 

@@ -15,8 +15,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
+from audit.services import audit
 from locks.fields import EncryptedTextField, fernet
-from locks.services import audit
 
 
 class Command(BaseCommand):

@@ -29,13 +29,16 @@ from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from typing import Any
 
+import django_rq
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
+from rq import SimpleWorker
+from rq.serializers import JSONSerializer
 
-from locks import cloud, jobs, services
+from locks import endpoints, jobs, services
 from locks.models import AccessCode, CloudAccount, Lock
 from tenants.models import Guest, Membership, Organisation, Property, Role, Stay, Unit
 
@@ -215,7 +218,7 @@ class Command(BaseCommand):
                     organisation=org,
                     access_id=access_id,
                     name=DEMO_ACCOUNT_NAME,
-                    endpoint=endpoint or cloud.EMBEDDED,
+                    endpoint=endpoint or endpoints.EMBEDDED,
                     access_secret=secret,
                 )
             elif endpoint and account.endpoint != endpoint:
@@ -267,7 +270,7 @@ class Command(BaseCommand):
 
     def _install_locks(self, account: CloudAccount, properties: list[tuple[Any, ...]]) -> None:
         org = account.organisation
-        world = World(cloud.resolve_endpoint(account.endpoint))
+        world = World(endpoints.resolve_endpoint(account.endpoint))
         try:
             # The organisation's cloud project, as its owner creates it on Tuya's platform (idempotent).
             world.call("POST", "/projects", {"access_id": account.access_id, "secret": account.access_secret})
@@ -469,10 +472,6 @@ def _done(code: AccessCode) -> bool:
 
 def _run_jobs() -> None:
     """Every queued job, as a worker would run it (a SimpleWorker: no fork, so it shares this process)."""
-    import django_rq
-    from rq import SimpleWorker
-    from rq.serializers import JSONSerializer
-
     queues = [django_rq.get_queue(name) for name in ("unlock", "codes", "sync", "media")]
     worker = SimpleWorker(queues, connection=queues[0].connection, serializer=JSONSerializer)
     worker.work(burst=True)

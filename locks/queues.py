@@ -1,0 +1,246 @@
+"""Putting jobs on the queues: every enqueue of the app goes through here, naming its job by dotted path.
+
+Services call these (after commit, `transaction.on_commit(lambda: queues.enqueue_converge(code_id))`) and never
+import `locks.jobs`; `locks.jobs` imports services to run them. Naming the job by its path keeps that one
+direction: the worker imports the job when it runs it. The stored job is the same as with the function itself
+(RQ records the function's dotted path either way), so job ids, queue names, retries and the JSON serializer
+are unchanged. tests/locks/test_queues.py checks that every path named here leads to a function.
+
+Enqueue failures of the helpers that say so are logged, not raised: the sweeper finds every unsettled code
+again, so a job lost to a Redis outage or a killed worker is only late, never lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import suppress
+from datetime import timedelta
+from typing import Any
+
+import django_rq
+from redis.exceptions import RedisError
+from rq import Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+
+logger = logging.getLogger(__name__)
+
+CODES_QUEUE = "codes"
+USERS_QUEUE = "codes"  # writes to the lock, next to door codes
+SYNC_QUEUE = "sync"
+MEDIA_QUEUE = "media"
+UNLOCK_QUEUE = "unlock"
+_WAITING = ("queued", "started", "scheduled", "deferred")
+
+
+def enqueue(queue_name: str, job: str, *args: object, **options: Any) -> Job:
+    """Enqueue the job at dotted path `job` (e.g. "locks.jobs.reconcile_lock") with RQ's own options."""
+    return django_rq.get_queue(queue_name).enqueue(job, *args, **options)
+
+
+def enqueue_in(delay: timedelta, queue_name: str, job: str, *args: object, **options: Any) -> Job:
+    """Like `enqueue`, after `delay` (RQ's scheduled registry; a worker started --with-scheduler moves it)."""
+    return django_rq.get_queue(queue_name).enqueue_in(delay, job, *args, **options)
+
+
+def enqueue_once(queue_name: str, job_id: str, job: str, *args: object, **options: Any) -> bool:
+    """Enqueue under a fixed id unless that job is still waiting or running, so repeated runs do not pile up
+    (RQ itself would push the same id onto the queue again, and overwrite the record of a running job)."""
+    queue = django_rq.get_queue(queue_name)
+    try:
+        status = Job.fetch(job_id, connection=queue.connection, serializer=queue.serializer).get_status()
+    except NoSuchJobError:
+        status = None
+    if status is not None and str(getattr(status, "value", status)) in _WAITING:
+        return False
+    options.setdefault("failure_ttl", 7 * 24 * 3600)
+    queue.enqueue(job, *args, job_id=job_id, **options)
+    return True
+
+
+def _enqueue_marked(
+    marker: str, seconds: int, queue_name: str, job: str, *args: object, delay: timedelta | None = None,
+    **options: Any,
+) -> bool:  # fmt: skip
+    """Enqueue unless a job is already waiting, which a lapsing Redis marker says (the job clears it when it
+    starts): a job lost with a dead scheduler or a killed worker lets the marker lapse instead of blocking."""
+    connection = django_rq.get_connection(queue_name)
+    if not connection.set(marker, 1, nx=True, ex=seconds):
+        return False
+    queue = django_rq.get_queue(queue_name)
+    try:
+        if delay is None:
+            queue.enqueue(job, *args, **options)
+        else:
+            queue.enqueue_in(delay, job, *args, **options)
+    except RedisError:
+        with suppress(RedisError):
+            connection.delete(marker)
+        raise
+    return True
+
+
+# --- door codes, cloud accounts, lock operations ---------------------------------------------------------------
+
+QUEUED_MARKER_SECONDS = 60  # a lost job's marker lapses, so the sweeper can hand the code out again
+
+
+def queued_marker(code_id: int) -> str:
+    """Says a converge job for this code waits; the job deletes it when it starts."""
+    return f"doors:converge-queued:{code_id}"
+
+
+def enqueue_converge(code_id: int, *, delay: timedelta | None = None) -> None:
+    """One waiting job per code is enough: it reads the latest wishes when it starts.
+
+    A marker, not the job's status, says "already waiting": a job stuck in a dead scheduler's registry
+    or on a killed worker must not keep the code from ever getting a new one. With a delay the job waits
+    in RQ's scheduled registry (moved to the queue by a worker started --with-scheduler, about every second).
+    """
+    try:
+        _enqueue_marked(
+            queued_marker(code_id), QUEUED_MARKER_SECONDS, CODES_QUEUE, "locks.jobs.converge_access_code", code_id,
+            delay=delay, retry=Retry(max=5, interval=[5, 15, 60, 300, 900]), failure_ttl=30 * 24 * 3600,
+        )  # fmt: skip
+    except RedisError:
+        logger.warning("Could not enqueue code %s; the sweeper will pick it up", code_id)
+
+
+def enqueue_import(account_id: int) -> bool:
+    """False when Redis refused it: the caller ends the import with an error (no sweeper looks for imports)."""
+    try:
+        enqueue(
+            SYNC_QUEUE, "locks.jobs.import_cloud_locks", account_id, retry=Retry(max=3, interval=[5, 30, 120]),
+            failure_ttl=7 * 24 * 3600,
+        )  # fmt: skip
+    except RedisError:
+        logger.warning("Could not enqueue the lock import of cloud account %s", account_id)
+        return False
+    return True
+
+
+def enqueue_lock_operation(operation_id: int) -> None:
+    try:
+        enqueue_once(
+            CODES_QUEUE, f"lock-operation-{operation_id}", "locks.jobs.run_lock_operation", operation_id,
+            retry=Retry(max=3, interval=[5, 30, 120]), failure_ttl=30 * 24 * 3600,
+        )  # fmt: skip
+    except RedisError:
+        logger.warning("Could not enqueue lock operation %s; the sweeper will pick it up", operation_id)
+
+
+def enqueue_reconcile(lock_id: int) -> bool:
+    """The periodic drift repair's job for one lock (a fixed id: one waiting job per lock)."""
+    return enqueue_once(SYNC_QUEUE, f"reconcile-{lock_id}", "locks.jobs.reconcile_lock", lock_id)
+
+
+# --- lock users and unlock methods ---------------------------------------------------------------------------
+
+USERS_RETRY = {"retry": Retry(max=5, interval=[5, 15, 60, 300, 900]), "failure_ttl": 30 * 24 * 3600}
+
+
+def enqueue_lock_user(lock_user_id: int) -> None:
+    try:
+        enqueue(USERS_QUEUE, "locks.jobs.push_lock_user", lock_user_id, **USERS_RETRY)
+    except RedisError:
+        logger.warning("Could not enqueue lock user %s", lock_user_id)
+
+
+def enqueue_unlock_method(method_id: int) -> None:
+    try:
+        enqueue(USERS_QUEUE, "locks.jobs.push_unlock_method", method_id, **USERS_RETRY)
+    except RedisError:
+        logger.warning("Could not enqueue unlock method %s", method_id)
+
+
+WATCH_MARKER_SECONDS = 30  # a watch chain renews this each time it looks again; a lost chain lets it lapse
+
+
+def watch_marker(method_id: int) -> str:
+    """Says an enrollment's watch chain is alive; the periodic sweep restarts a chain whose marker lapsed."""
+    return f"doors:enroll-watch:{method_id}"
+
+
+def enqueue_enrollment_watch(method_id: int, *, delay: timedelta | None) -> None:
+    queue = django_rq.get_queue(USERS_QUEUE)
+    options = {"retry": Retry(max=10, interval=5), "failure_ttl": 7 * 24 * 3600}
+    try:
+        lapse = max(WATCH_MARKER_SECONDS, int(5 * delay.total_seconds()) if delay else 0)
+        queue.connection.set(watch_marker(method_id), 1, ex=lapse)
+        if delay is None:
+            queue.enqueue("locks.jobs.watch_enrollment", method_id, **options)
+        else:
+            queue.enqueue_in(delay, "locks.jobs.watch_enrollment", method_id, **options)
+    except RedisError:
+        logger.warning("Could not enqueue the enrollment watch of unlock method %s; the sweep will", method_id)
+
+
+def enqueue_lock_user_sync(lock_id: int) -> None:
+    try:
+        enqueue_once(
+            SYNC_QUEUE, f"lock-users-sync-{lock_id}", "locks.jobs.sync_lock_users", lock_id,
+            retry=Retry(max=3, interval=[5, 30, 120]),
+        )  # fmt: skip
+    except RedisError:
+        logger.warning("Could not enqueue the user sync of lock %s", lock_id)
+
+
+# --- events sync, event photos, lock health ----------------------------------------------------------------
+
+SYNC_SOON_MARKER_SECONDS = 60  # a lost job's marker lapses, so the next message gets a job again
+
+
+def sync_soon_marker(queue_name: str, lock_id: int) -> str:
+    """Says an events sync of this lock waits on that queue; the job deletes it when it starts."""
+    return f"doors:events-sync-queued:{queue_name}:{lock_id}"
+
+
+def enqueue_events_sync_soon(lock_id: int, *, urgent: bool = False) -> bool:
+    """The cloud says a lock has a new record (a push message): sync it now, not at the next periodic run.
+
+    Urgent (a doorbell: someone waits at the door, and the lock's window is about a minute) goes on the `unlock`
+    queue, ahead of any sync backlog, and is dropped if no worker starts it within that minute. One waiting job
+    per lock and queue is enough: it reads everything new when it starts.
+    """
+    queue_name = UNLOCK_QUEUE if urgent else SYNC_QUEUE
+    return _enqueue_marked(
+        sync_soon_marker(queue_name, lock_id), SYNC_SOON_MARKER_SECONDS, queue_name, "locks.jobs.sync_lock_events",
+        lock_id, job_timeout=120, ttl=60 if urgent else None, failure_ttl=7 * 24 * 3600,
+    )  # fmt: skip
+
+
+def enqueue_events_sync(lock_id: int) -> bool:
+    """The periodic sync's job for one lock (a fixed id, so they do not pile up)."""
+    return enqueue_once(SYNC_QUEUE, f"sync-events-{lock_id}", "locks.jobs.sync_lock_events", lock_id)
+
+
+def enqueue_media(media_id: int) -> None:
+    try:
+        enqueue_once(MEDIA_QUEUE, f"event-media-{media_id}", "locks.jobs.fetch_event_media", media_id)
+    except RedisError:
+        logger.warning("Could not enqueue photo %s; the events sync sweeps pending photos", media_id)
+
+
+REMOTE_UNLOCK_JOBS = ("locks.remote.open_door", "locks.remote.tell_rejected", "locks.remote.expire_request")
+
+
+def enqueue_remote_unlock(job: str, request_id: int, *, delay: timedelta | None = None) -> None:
+    """A remote-unlock request's job (open the door, tell the lock no, or let the request lapse at its deadline)
+    on the `unlock` queue, ahead of any backlog."""
+    if job not in REMOTE_UNLOCK_JOBS:
+        raise ValueError(f"not a remote-unlock job: {job}")
+    try:
+        if delay is None:
+            enqueue(UNLOCK_QUEUE, job, request_id, failure_ttl=7 * 24 * 3600)
+        else:
+            enqueue_in(delay, UNLOCK_QUEUE, job, request_id, failure_ttl=7 * 24 * 3600)
+    except RedisError:
+        # The periodic scan (alerts.scan → expire_requests) and the row's state cover a lost enqueue.
+        logger.warning("remote unlock %s: job not enqueued", request_id)
+
+
+def enqueue_lock_health(lock_id: int) -> bool:
+    """The periodic health check of one lock (a fixed id: one waiting job per lock)."""
+    return enqueue_once(
+        SYNC_QUEUE, f"lock-health-{lock_id}", "locks.alerts.check_lock_health", lock_id, failure_ttl=24 * 3600
+    )
