@@ -213,9 +213,11 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# The proxies in front of the app: addresses or networks (CIDR), or "*" for every peer. Only a request from one of them
-# has its X-Forwarded-For believed (tenants.signals.client_ip: the audit trail and sign-in lockouts); gunicorn reads
-# the same variable, with the same default, for X-Forwarded-Proto. Invalid entries stop the start, as in gunicorn.
+# The proxies in front of the app: their addresses, or networks of proxies only (CIDR; a listed address is taken for a
+# proxy, so never a clients' network), or "*" for every peer (then one proxy: only the right-most entry is believed).
+# Only a request from one of them has its X-Forwarded-For believed (tenants.signals.client_ip: the audit trail and
+# sign-in lockouts); gunicorn reads the same variable, with the same default, for X-Forwarded-Proto. Invalid entries
+# stop the start, as in gunicorn.
 FORWARDED_ALLOW_IPS = env_list("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 for _entry in FORWARDED_ALLOW_IPS:
     if _entry != "*":

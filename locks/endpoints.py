@@ -13,7 +13,7 @@ from django.conf import settings
 
 from locks.tuya import REGIONS
 from locks.tuya import resolve_endpoint as tuya_resolve_endpoint
-from locks.tuya.client import is_public_address
+from locks.tuya.client import is_public_address, private_address_refusal
 from locks.tuya.errors import TuyaConfigError, TuyaEndpointRefused
 
 EMBEDDED = "embedded"  # the endpoint of a cloud account that uses the simulator mounted in this app
@@ -51,9 +51,7 @@ def check_endpoint(endpoint: str, *, resolve: bool = True) -> str:
         host = urlsplit(base_url).hostname or ""
         for address in _addresses(host) if resolve else _literal(host):
             if not is_public_address(address):
-                raise TuyaEndpointRefused(
-                    f"{host} is a private or local address ({address}); this server does not call those."
-                )
+                raise TuyaEndpointRefused(f"{private_address_refusal(host)}.")  # the same words as when connecting
     return base_url
 
 

@@ -32,7 +32,8 @@ from PIL import Image
 
 from locks import queues
 from locks.cloud import api_for
-from locks.models import EventMedia, Lock, LockKind
+from locks.endpoints import EMBEDDED
+from locks.models import CloudAccount, EventMedia, Lock, LockKind
 from locks.tuya import TuyaMediaError
 from locks.tuya.api.records import MediaFileType
 from locks.tuya.client import PrivateAddressError, public_only
@@ -54,22 +55,28 @@ class _PublicOnlyAdapter(requests.adapters.HTTPAdapter):
         public_only(self.poolmanager)
 
 
-def _public_session() -> requests.Session:
+def _session(*, public_only: bool) -> requests.Session:
     session = requests.Session()
-    for prefix in ("http://", "https://"):
-        session.mount(prefix, _PublicOnlyAdapter())
+    # No proxy from the environment (HTTP(S)_PROXY, ALL_PROXY, .netrc): a proxy's pool would connect wherever it is
+    # told, past the public-only connections, and the cloud client (urllib3) does not read them either.
+    session.trust_env = False
+    if public_only:
+        for prefix in ("http://", "https://"):
+            session.mount(prefix, _PublicOnlyAdapter())
     return session
 
 
 # One connection pool per worker process each. The photo's URL comes in the cloud's reply, so it may point
-# anywhere the endpoint likes: private addresses only where endpoints may be private (or the simulator serves it).
-_session = requests.Session()
-_public = _public_session()
+# anywhere the endpoint likes: private addresses only where that account's endpoint may be private.
+_anywhere = _session(public_only=False)
+_public = _session(public_only=True)
 
 
-def _session_for_media() -> requests.Session:
-    may_be_private = settings.TUYA_ALLOW_PRIVATE_ENDPOINTS or settings.EMBEDDED_SIMULATOR
-    return _session if may_be_private else _public
+def may_be_private(account: CloudAccount) -> bool:
+    """Whether this account's photo URLs may be private addresses: with TUYA_ALLOW_PRIVATE_ENDPOINTS, or for the
+    embedded simulator's accounts while it is on (its storage is this app); as the account's own client."""
+    embedded = account.endpoint.strip() == EMBEDDED and settings.EMBEDDED_SIMULATOR
+    return bool(settings.TUYA_ALLOW_PRIVATE_ENDPOINTS or embedded)
 
 
 class MediaFailure(Exception):
@@ -90,15 +97,16 @@ class Photo:
     thumbnail: bytes = field(repr=False)
 
 
-def download(url: str) -> bytes:
-    """GET the encrypted file: MEDIA_FETCH_TIMEOUT_SECONDS per read and in all, at most MEDIA_MAX_BYTES."""
+def download(url: str, *, allow_private: bool = False) -> bytes:
+    """GET the encrypted file: MEDIA_FETCH_TIMEOUT_SECONDS per read and in all, at most MEDIA_MAX_BYTES; from a
+    public address only unless `allow_private` (see `may_be_private`)."""
     if not url.startswith(("https://", "http://")):
         raise MediaFailure("The photo's URL is not an http(s) URL.")
     timeout = float(getattr(settings, "MEDIA_FETCH_TIMEOUT_SECONDS", 15))
     cap = int(getattr(settings, "MEDIA_MAX_BYTES", 10 * 1024 * 1024))
     deadline = time.monotonic() + timeout
     try:
-        with _session_for_media().get(url, stream=True, timeout=(5.0, timeout)) as response:
+        with (_anywhere if allow_private else _public).get(url, stream=True, timeout=(5.0, timeout)) as response:
             status = response.status_code
             if status in (401, 403, 404, 410):
                 raise MediaFailure(f"The photo's URL answered HTTP {status}: it has expired or was removed.")
@@ -198,14 +206,15 @@ def _mark(media_id: int, **fields: object) -> None:
 
 def fetch_media(media_id: int) -> str:
     """Download, decrypt, check and store one photo; safe to run twice (a photo that is done is not fetched)."""
-    media = EventMedia.objects.select_related("event").filter(pk=media_id).first()
+    media = EventMedia.objects.select_related("event__lock__cloud_account").filter(pk=media_id).first()
     if media is None or media.status != EventMedia.Status.PENDING:
         return media.status if media else "gone"
     if not media.file_key:
         _mark(media_id, status=EventMedia.Status.FAILED, failure_reason="The cloud sent this photo without its key.")
         return EventMedia.Status.FAILED
     try:
-        photo = decode(download(media.file_url), media.file_key)
+        allow_private = may_be_private(media.event.lock.cloud_account)
+        photo = decode(download(media.file_url, allow_private=allow_private), media.file_key)
         original, thumbnail = _paths(media, photo.extension)
         root = private_root()
         _clear_leftovers((root / original).parent, media.pk)
@@ -305,6 +314,7 @@ class CloudPhoto:
     file_key: str = field(repr=False)
     label: str = ""
     taken_at: datetime | None = None
+    allow_private: bool = False  # its account's endpoint may be private (`may_be_private`)
 
 
 def latest_photo(lock: Lock, *, alert: bool = False) -> CloudPhoto | None:
@@ -315,7 +325,8 @@ def latest_photo(lock: Lock, *, alert: bool = False) -> CloudPhoto | None:
     found = api_for(lock.cloud_account).records.get_latest_media(lock.device_id, file_type)
     if not found.file_url:
         return None
-    return CloudPhoto(found.file_url, found.file_key, "alert" if alert else "remote unlocking")
+    label = "alert" if alert else "remote unlocking"
+    return CloudPhoto(found.file_url, found.file_key, label, allow_private=may_be_private(lock.cloud_account))
 
 
 def album(lock: Lock) -> list[CloudPhoto]:
@@ -329,6 +340,7 @@ def album(lock: Lock) -> list[CloudPhoto]:
             item.file_key,
             ALBUM_EVENT_WORDS.get(item.event_type if item.event_type is not None else -1, "event"),
             datetime.fromtimestamp(item.upload_time, tz=dt_timezone.utc) if item.upload_time else None,
+            allow_private=may_be_private(lock.cloud_account),
         )
         for item in items
         if item.file_url
@@ -352,7 +364,7 @@ def add_media_view(lock: Lock) -> int | None:
 
 def fetch_photo(photo: CloudPhoto) -> Photo:
     """Download and decrypt a cloud photo in memory (a live doorbell view); MediaFailure / MediaRetry otherwise."""
-    return decode(download(photo.file_url), photo.file_key)
+    return decode(download(photo.file_url, allow_private=photo.allow_private), photo.file_key)
 
 
 @transaction.atomic

@@ -52,7 +52,13 @@ RELOAD_SECONDS = 60
 
 
 def push_url_for(account: CloudAccount) -> str | None:
-    """The message service of an account: the embedded simulator's, TUYA_PUSH_URL, or its region's; None if unknown."""
+    """The message service of an account: the embedded simulator's, TUYA_PUSH_URL, or its region's; None if unknown,
+    or if this server may not call the account's endpoint (the client's rule: a stored row that breaks it, such as
+    a ws:// URL or a private address, gets no subscription, and no password derived from its secret is sent)."""
+    try:
+        endpoints.check_endpoint(account.endpoint, resolve=False)
+    except TuyaConfigError:
+        return None
     if account.endpoint == endpoints.EMBEDDED:
         return str(settings.EMBEDDED_SIMULATOR_PUSH_URL) if settings.EMBEDDED_SIMULATOR else None
     if settings.TUYA_PUSH_URL:
@@ -81,7 +87,12 @@ def subscriptions(account_ids: Iterable[int] | None = None) -> list[Subscription
     for account in accounts:
         url = push_url_for(account)
         if url is None:
-            logger.warning("push: no message service known for account %s (%s); set TUYA_PUSH_URL", account.pk, account)
+            logger.warning(
+                "push: no message service for account %s (%s): its endpoint is not allowed here, or has none known "
+                "(then set TUYA_PUSH_URL)",
+                account.pk,
+                account,
+            )
             continue
         if not account.access_id or not account.access_secret:
             continue

@@ -26,32 +26,38 @@ def client_ip(request: HttpRequest | None) -> str | None:
     """The client's address, for the audit trail and sign-in lockouts (django-axes calls this too).
 
     REMOTE_ADDR is the immediate peer; gunicorn never rewrites it from X-Forwarded-For (its forwarded_allow_ips is
-    about the scheme only). When that peer is a proxy in FORWARDED_ALLOW_IPS (or has no IP address: a unix socket,
-    which gunicorn trusts as well), X-Forwarded-For is read from the right: each trusted proxy appended the address
-    it saw, so the right-most address that is not itself a trusted proxy is the client. Everything left of it is the
-    client's own word, and from an untrusted peer the whole header is."""
+    about the scheme only). X-Forwarded-For is read only when that peer is a trusted proxy (or has no IP address: a
+    unix socket, which gunicorn trusts as well), and from the right: a proxy appends the address it saw to whatever
+    the client sent (nginx's $proxy_add_x_forwarded_for), so only the entries appended by proxies can be believed.
+    With "*" the peer is a proxy but nothing says who else is, so only the right-most entry is; with listed
+    addresses the walk goes on to the left while the entry is itself a listed proxy. Everything left of the client
+    is the client's own word, and from an untrusted peer the whole header is.
+    An IPv4 address seen as IPv6 (::ffff:a.b.c.d, from a server bound to [::]) is compared, and given, as IPv4."""
     if request is None:
         return None
-    peer = request.META.get("REMOTE_ADDR") or ""
-    peer_ip = _ip(peer)
+    peer_ip = _ip(request.META.get("REMOTE_ADDR") or "")
     if peer_ip is not None and not _trusted_proxy(peer_ip):
         return str(peer_ip)
+    any_peer = "*" in settings.FORWARDED_ALLOW_IPS
     client = str(peer_ip) if peer_ip is not None else None
     for hop in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
         hop_ip = _ip(hop.strip())
         if hop_ip is None:
             break  # garbage from here on: the last address a trusted proxy vouched for stands
         client = str(hop_ip)
-        if not _trusted_proxy(hop_ip):
+        if any_peer or not _trusted_proxy(hop_ip):
             break
     return client
 
 
 def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        return ipaddress.ip_address(value)
+        address = ipaddress.ip_address(value)
     except ValueError:
         return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
 
 def _trusted_proxy(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -62,7 +68,19 @@ def _trusted_proxy(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bo
 def _trusted_networks(entries: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     if "*" in entries:
         return (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
-    return tuple(ipaddress.ip_network(entry) for entry in entries)
+    networks = [ipaddress.ip_network(entry) for entry in entries]
+    # A listed ::ffff:a.b.c.d/n stands for the IPv4 addresses it maps, as the addresses compared to it are unwrapped.
+    return tuple(_unmapped(network) for network in networks)
+
+
+def _unmapped(
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network,
+) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    if isinstance(network, ipaddress.IPv6Network) and network.prefixlen >= 96:
+        first = network.network_address.ipv4_mapped
+        if first is not None:
+            return ipaddress.ip_network(f"{first}/{network.prefixlen - 96}")
+    return network
 
 
 @receiver(user_logged_in, dispatch_uid="audit_user_logged_in")

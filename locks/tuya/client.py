@@ -13,6 +13,7 @@ import logging
 import os
 import random
 import re
+import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NameResolutionError, NewConnectionError, ReadTimeoutError
+from urllib3.util.connection import allowed_gai_family
 
 from . import signing
 from .errors import (
@@ -89,38 +91,81 @@ def _reason(exc: Exception) -> str:
     return type(exc).__name__
 
 
+# IPv6 prefixes whose last 32 bits are an IPv4 address that a translator or the host itself reaches: NAT64's
+# well-known prefix and its local-use one (RFC 6052, 8215; /96 layout) and the deprecated IPv4-compatible ::/96.
+_IPV4_IN_LOW_BITS = tuple(ipaddress.IPv6Network(prefix) for prefix in ("64:ff9b::/96", "64:ff9b:1::/48", "::/96"))
+
+
+def _ipv4_inside(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address leads to: mapped, 6to4, Teredo (server and client), NAT64, compatible."""
+    if ip.sixtofour is not None:
+        return [ip.sixtofour]
+    if ip.teredo is not None:
+        return list(ip.teredo)
+    if any(ip in prefix for prefix in _IPV4_IN_LOW_BITS):
+        return [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
+    return []
+
+
 def is_public_address(address: str) -> bool:
-    """An address on the internet: not private, loopback, link-local, shared, reserved or unspecified."""
+    """An address on the internet: not private, loopback, link-local, shared, reserved or unspecified, and not an
+    IPv6 address that wraps such an IPv4 address (Python's is_global judges the IPv6 prefix, not what is inside)."""
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 link-local address may carry its zone
     except ValueError:
         return False
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+        ip = ip.ipv4_mapped  # the IPv4 address itself, whatever the ::ffff:0:0/96 prefix is called
+    reached: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [ip]
+    if isinstance(ip, ipaddress.IPv6Address):
+        reached += _ipv4_inside(ip)
+    return all(each.is_global and not each.is_multicast for each in reached)
+
+
+def private_address_refusal(host: str) -> str:
+    """The one reason given for every host that is, or resolves to, a non-public address: the same words whatever
+    the address and whether anything listens there, so the refusal tells nothing about a private network."""
+    return f"{host} is a private or local address; this server does not call those"
 
 
 class PrivateAddressError(NewConnectionError):
-    """The host is (or resolved to) a private, loopback or link-local address, and those are not allowed."""
+    """The host is (or resolves only to) private, loopback or link-local addresses, and those are not allowed."""
 
-    def __init__(self, conn: Any, host: str, address: str) -> None:
-        self.reason = f"{host} is a private or local address ({address}); this server does not call those"
+    def __init__(self, conn: Any, host: str) -> None:
+        self.reason = private_address_refusal(host)
         super().__init__(conn, self.reason)
 
 
 class _PublicOnly:
-    """Checks the address a connection actually reached, after DNS: a public name that resolves to a private
-    address (or is made to, between a check and the call) is refused before a byte is sent."""
+    """Resolves the host itself, drops every address that is not public, and connects to a checked address (not to
+    the name, which a second lookup could point elsewhere). A host with no public address is refused before any
+    connection is tried, so a closed port and an open one are refused alike. TLS still names the host (SNI and the
+    certificate check read `host`, not the address connected to)."""
 
     host: str
+    port: int
+    _dns_host: str
 
     def _new_conn(self) -> Any:
-        sock = super()._new_conn()  # type: ignore[misc]
-        address = sock.getpeername()[0]
-        if not is_public_address(address):
-            sock.close()
-            raise PrivateAddressError(self, self.host, address)
-        return sock
+        try:
+            found = socket.getaddrinfo(self._dns_host, self.port, allowed_gai_family(), socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise NameResolutionError(self.host, self, exc) from exc  # type: ignore[arg-type]
+        public = [address for address in dict.fromkeys(str(info[4][0]) for info in found) if is_public_address(address)]
+        if not public:
+            raise PrivateAddressError(self, self.host)
+        name = self._dns_host
+        try:
+            for address in public[:-1]:
+                self._dns_host = address
+                try:
+                    return super()._new_conn()  # type: ignore[misc]
+                except ConnectTimeoutError:  # NewConnectionError too, its subclass: try the next address
+                    continue
+            self._dns_host = public[-1]
+            return super()._new_conn()  # type: ignore[misc]
+        finally:
+            self._dns_host = name
 
 
 class _PublicHTTPConnection(_PublicOnly, HTTPConnection):

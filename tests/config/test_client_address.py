@@ -65,8 +65,23 @@ def audited(action: str) -> list[str | None]:
         # A unix socket has no address: gunicorn trusts it, and so do we.
         (["127.0.0.1"], "", "198.51.100.1", "198.51.100.1"),
         (["127.0.0.1"], "", None, None),
-        # "*" trusts every peer, as in gunicorn.
+        # "*" trusts every peer, as in gunicorn, but names no proxy behind it: only the right-most entry is believed,
+        # the one the peer appended; what the client wrote in front of it is not (nginx keeps what the client sent).
         (["*"], "203.0.113.7", "198.51.100.1", "198.51.100.1"),
+        (["*"], "10.0.0.2", "6.6.6.6, 203.0.113.9", "203.0.113.9"),
+        (["*"], "10.0.0.2", "6.6.6.6, 10.0.0.9, 203.0.113.9", "203.0.113.9"),
+        (["*"], "", "6.6.6.6, 203.0.113.9", "203.0.113.9"),
+        # A trusted network: a client outside it cannot put itself further left with a forged entry ...
+        (["10.0.0.0/8"], "10.0.0.2", "6.6.6.6, 203.0.113.9", "203.0.113.9"),
+        (["10.0.0.0/8"], "10.0.0.2", "10.6.6.6, 203.0.113.9", "203.0.113.9"),
+        # ... and with the proxy's own address listed (as the README says), neither can a client beside it.
+        (["10.0.0.2"], "10.0.0.2", "6.6.6.6, 10.1.2.3", "10.1.2.3"),
+        # An IPv4 peer or hop seen as IPv6 (a server bound to [::]) is the same IPv4 address, trusted or not.
+        (["127.0.0.1"], "::ffff:127.0.0.1", "198.51.100.1", "198.51.100.1"),
+        (["127.0.0.1"], "::ffff:203.0.113.7", "198.51.100.1", "203.0.113.7"),
+        (["127.0.0.1", "10.0.0.9"], "127.0.0.1", "6.6.6.6, 198.51.100.1, ::ffff:10.0.0.9", "198.51.100.1"),
+        (["127.0.0.1"], "127.0.0.1", "::ffff:198.51.100.1", "198.51.100.1"),
+        (["::ffff:127.0.0.0/104"], "127.0.0.1", "198.51.100.1", "198.51.100.1"),
     ],
 )
 def test_the_client_address(settings: Any, allow: list[str], peer: str, forwarded_for: str | None, client: str) -> None:

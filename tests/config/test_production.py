@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def production_env(var_dir: Path, **overrides: str) -> dict[str, str]:
-    unset = ("DJANGO_", "SECURE_", "SESSION_", "CSRF_", "EMBEDDED_SIMULATOR")
+    unset = ("DJANGO_", "SECURE_", "SESSION_", "CSRF_", "EMBEDDED_SIMULATOR", "TUYA_ALLOW_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(unset)}
     env.update(
         DEBUG="false",
@@ -109,6 +109,24 @@ def test_the_embedded_simulator_in_debug_passes_the_deployment_check_for_it(tmp_
     env.update(DEBUG="true", EMBEDDED_SIMULATOR="true", VAR_DIR=str(tmp_path))
     result = manage(env, "check", "--deploy")
     assert "simulator.E001" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    ("setting", "check"), [("TUYA_ALLOW_URL_ENDPOINTS", "locks.W001"), ("TUYA_ALLOW_PRIVATE_ENDPOINTS", "locks.W002")]
+)
+def test_endpoint_rules_opened_in_production_are_flagged_by_the_deployment_checks(
+    tmp_path: Path, setting: str, check: str
+) -> None:
+    result = manage(production_env(tmp_path, **{setting: "true"}), "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode != 0
+    output = result.stderr + result.stdout
+    assert check in output
+    assert setting in output
+    assert manage(production_env(tmp_path, **{setting: "true"}), "check").returncode == 0  # it still starts
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "TUYA_ALLOW_"))}
+    env.update(DEBUG="true", VAR_DIR=str(tmp_path), **{setting: "true"})
+    debug = manage(env, "check", "--deploy")
+    assert check not in debug.stdout + debug.stderr  # in debug it is the default
 
 
 @contextlib.contextmanager

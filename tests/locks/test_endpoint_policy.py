@@ -7,6 +7,7 @@ are not followed; an unknown server's words never reach a page."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +33,7 @@ class Recorder:
 
     def __init__(self, status: int = 200, body: dict[str, Any] | None = None, **headers: str) -> None:
         self.hits: list[str] = []
+        self.connections = 0
         recorder = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -48,7 +50,12 @@ class Recorder:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def verify_request(self, request: Any, client_address: Any) -> bool:
+                recorder.connections += 1  # every connection accepted, whether a request follows or not
+                return True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
@@ -108,6 +115,11 @@ PRIVATE_URLS = [
     "http://[fe80::1]",
     "http://[fd00::1]",
     "http://[::ffff:127.0.0.1]",
+    "http://[64:ff9b::a9fe:a9fe]",  # IPv6 forms that wrap a private IPv4 address: NAT64 of the metadata service,
+    "http://[64:ff9b:1::a00:1]",  # local-use NAT64,
+    "http://[2002:a9fe:a9fe::1]",  # 6to4,
+    "http://[::127.0.0.1]",  # IPv4-compatible,
+    "http://[2001:0:4136:e378:8000:63bf:f5ff:fffe]",  # Teredo, to the client 10.0.0.1
     "https://2130706433",  # 127.0.0.1 as one number
 ]
 
@@ -234,6 +246,44 @@ def test_the_client_checks_the_address_it_reached(recorder: Recorder) -> None:
     with pytest.raises(Exception, match="1004"):
         allowed.get("/v1.0/devices/d1")
     assert recorder.hits
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_private_address_is_refused_before_connecting_in_the_same_words_open_port_or_not(
+    recorder: Recorder,
+) -> None:
+    """Otherwise "connection refused" against "private address" would tell which ports listen on a private network
+    (anyone who may connect a cloud project could scan it from the setup page)."""
+    from locks.tuya import TuyaClient
+    from locks.tuya.client import Urllib3Transport
+    from locks.tuya.errors import TuyaConfigError
+
+    said: dict[str, set[str]] = {}
+    for host in ("127.0.0.1", "localhost"):
+        for port in (recorder.port, _closed_port()):
+            client = TuyaClient(f"http://{host}:{port}", "a", "s", transport=Urllib3Transport(allow_private=False))
+            with pytest.raises(TuyaConfigError) as refused:
+                client.get("/v1.0/devices/d1")
+            said.setdefault(host, set()).add(refused.value.msg)
+    assert said == {host: {f"{host} is a private or local address; this server does not call those"} for host in said}
+    assert recorder.connections == 0
+
+
+def test_the_check_on_saving_says_the_same_as_the_check_on_connecting(settings: Any) -> None:
+    from locks.endpoints import check_endpoint
+    from locks.tuya.errors import TuyaConfigError
+
+    settings.TUYA_ALLOW_URL_ENDPOINTS = True
+    settings.TUYA_ALLOW_PRIVATE_ENDPOINTS = False
+    for host in ("10.1.2.3", "localhost"):
+        with pytest.raises(TuyaConfigError) as refused:
+            check_endpoint(f"http://{host}:22")
+        assert refused.value.msg == f"{host} is a private or local address; this server does not call those."
 
 
 def test_a_stored_embedded_account_fails_clearly_while_the_simulator_is_off(

@@ -337,3 +337,33 @@ def test_a_photo_url_at_a_private_address_is_not_fetched_unless_allowed(storage,
     settings.TUYA_ALLOW_PRIVATE_ENDPOINTS = True
     row = photo_of(event, storage.put("p.jpg", good), position=EventMedia.objects.count())
     assert jobs.fetch_event_media(row.pk) == "done"
+
+
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"])
+def test_a_proxy_in_the_environment_does_not_carry_a_photo_download_past_the_check(
+    storage, event, settings, monkeypatch, variable
+):
+    """requests reads proxies from the environment, and a proxy's pool is not one of the public-only ones: the
+    request would go to the proxy, which fetches whatever it is told. The downloads ignore the environment."""
+    settings.TUYA_ALLOW_PRIVATE_ENDPOINTS = False
+    settings.EMBEDDED_SIMULATOR = False
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(variable, storage.url)  # the "proxy" is the storage itself, and it counts every request
+    row = photo_of(event, "http://10.20.30.40/p.jpg")
+    assert jobs.fetch_event_media(row.pk) == "failed"
+    row.refresh_from_db()
+    assert "private or local address" in row.failure_reason
+    assert sum(storage.hits.values()) == 0
+
+
+@pytest.mark.parametrize(("endpoint", "fetched"), [("embedded", True), ("http://127.0.0.1:9", False), ("eu", False)])
+def test_with_the_simulator_on_only_its_own_accounts_photos_may_be_private(storage, event, settings, endpoint, fetched):
+    """The embedded simulator's storage is this app, on loopback: its accounts' photo URLs are private. Another
+    account's are not let through because the simulator happens to be on."""
+    settings.TUYA_ALLOW_PRIVATE_ENDPOINTS = False
+    settings.EMBEDDED_SIMULATOR = True
+    CloudAccount.objects.filter(pk=event.lock.cloud_account_id).update(endpoint=endpoint)
+    row = photo_of(event, storage.put("p.jpg", encrypt_like_the_java_demo(jpeg(), KEY)))
+    assert jobs.fetch_event_media(row.pk) == ("done" if fetched else "failed")
+    assert storage.hits["/p.jpg"] == (1 if fetched else 0)

@@ -201,3 +201,36 @@ def test_an_unacked_message_comes_again_after_reconnect_and_counts_once(
     assert len(queued("unlock")) == 1
     run_workers()
     assert RemoteUnlockRequest.objects.filter(lock=lock).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "rules", "subscribed"),
+    [
+        ("eu", {}, "wss://mqe.tuyaeu.com:8285/"),
+        ("https://openapi.tuyaus.com", {}, "wss://mqe.tuyaus.com:8285/"),
+        # Stored rows the client refuses (#11 B.6): no subscription either, whatever TUYA_PUSH_URL says.
+        ("wss://push.example.net/", {}, None),
+        ("ws://10.0.0.5:8080/", {"TUYA_ALLOW_URL_ENDPOINTS": True}, None),
+        ("https://cloud.example.net", {}, None),
+        ("https://cloud.example.net", {"TUYA_PUSH_URL": "wss://push.example.net/"}, None),
+        ("http://10.0.0.5", {"TUYA_ALLOW_URL_ENDPOINTS": True, "TUYA_PUSH_URL": "wss://push.example.net/"}, None),
+        ("embedded", {}, None),  # the simulator is off
+        # Allowed URLs still take TUYA_PUSH_URL.
+        ("https://cloud.example.net", {"TUYA_ALLOW_URL_ENDPOINTS": True, "TUYA_PUSH_URL": "wss://push.example.net/"},
+         "wss://push.example.net/"),
+    ],
+)  # fmt: skip
+def test_the_push_consumer_follows_the_endpoint_policy(
+    org: Any, settings: Any, endpoint: str, rules: dict[str, Any], subscribed: str | None
+) -> None:
+    settings.TUYA_ALLOW_URL_ENDPOINTS = False
+    settings.TUYA_ALLOW_PRIVATE_ENDPOINTS = False
+    settings.EMBEDDED_SIMULATOR = False
+    settings.TUYA_PUSH_URL = ""
+    for name, value in rules.items():
+        setattr(settings, name, value)
+    account = CloudAccount.objects.create(
+        organisation=org, name="Stored", endpoint=endpoint, access_id="id", access_secret="secret"
+    )
+    assert push.push_url_for(account) == subscribed
+    assert [s.url for s in push.subscriptions([account.pk])] == ([subscribed] if subscribed else [])

@@ -183,3 +183,36 @@ def test_no_secret_or_token_in_logs_reprs_or_errors(cloud, client, caplog):
         assert token.access_token not in text
         assert token.refresh_token not in text
     assert "/v1.0/token/***" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("8.8.8.8", True),
+        ("2606:4700::1111", True),
+        ("10.0.0.1", False),
+        ("169.254.169.254", False),
+        ("::ffff:127.0.0.1", False),
+        ("::ffff:8.8.8.8", True),
+        # An IPv6 address that leads to an IPv4 one is what that IPv4 address is (Python's is_global says True
+        # for the prefixes): NAT64, well-known and local-use; 6to4; IPv4-compatible; Teredo, server and client.
+        ("64:ff9b::a9fe:a9fe", False),
+        ("64:ff9b::a00:1", False),
+        ("64:ff9b::808:808", True),
+        ("64:ff9b:1::a00:1", False),
+        ("64:ff9b:1::7f00:1", False),
+        ("2002:a9fe:a9fe::1", False),
+        ("2002:a00:1::1", False),
+        ("2002:808:808::1", True),
+        ("::127.0.0.1", False),
+        ("::a9fe:a9fe", False),
+        ("2001:0:a9fe:a9fe::1", False),  # Teredo server 169.254.169.254
+        ("2001:0:4136:e378:8000:63bf:f5ff:fffe", False),  # Teredo client 10.0.0.1 (stored inverted)
+        ("fe80::1%eth0", False),
+        ("not an address", False),
+    ],
+)
+def test_public_addresses_judge_the_ipv4_address_inside(address, public):
+    from locks.tuya.client import is_public_address
+
+    assert is_public_address(address) is public
