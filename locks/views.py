@@ -29,7 +29,7 @@ from locks import forms, remote, services
 from locks.models import AccessCode, CloudAccount, Lock, LockEvent, LockOperation
 from locks.tuya import REGIONS
 from tenants.context import current_membership, membership_or_404
-from tenants.models import MANAGER_ROLES, Membership, Property, Role, Unit
+from tenants.models import CLOUD_ROLES, MANAGER_ROLES, Membership, Property, Role, Unit
 from tenants.signals import client_ip
 
 if TYPE_CHECKING:
@@ -551,13 +551,15 @@ def _int(raw: str) -> int:
     return int(raw)
 
 
-# --- setup: cloud projects and which door each lock is on (owners and managers) --------------------------------
+# --- setup: cloud projects (owners; managers see them) and which door each lock is on (owners and managers) ------
 
 
-def _setup_membership(request: HttpRequest) -> Membership:
+def _setup_membership(request: HttpRequest, roles: frozenset[str] = MANAGER_ROLES) -> Membership:
     membership = membership_or_404(request)
-    if membership.role not in MANAGER_ROLES:
-        raise PermissionDenied("Only owners and managers connect cloud projects and attach locks.")
+    if membership.role not in roles:
+        if roles == CLOUD_ROLES:
+            raise PermissionDenied("Only owners connect cloud projects and bring in their locks.")
+        raise PermissionDenied("Only owners and managers set up properties and attach locks.")
     return membership
 
 
@@ -577,6 +579,7 @@ def _setup_context(request: HttpRequest, membership: Membership, **extra: Any) -
         "page": page.get_page(request.GET.get("page")),
         "units": list(units.order_by("property__name", "name")),
         "regions": _regions(),
+        "may_manage_cloud": membership.role in CLOUD_ROLES,
         **extra,
     }
 
@@ -618,7 +621,7 @@ def units_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def cloud_connect(request: HttpRequest) -> HttpResponse:
-    membership = _setup_membership(request)
+    membership = _setup_membership(request, CLOUD_ROLES)
     form = forms.ConnectCloudForm(request.POST)
     account = None
     if form.is_valid():
@@ -630,19 +633,20 @@ def cloud_connect(request: HttpRequest) -> HttpResponse:
     return redirect("locks:setup")
 
 
-def _account_for(request: HttpRequest, account_id: int) -> CloudAccount:
-    membership = _setup_membership(request)
+def _account_for(request: HttpRequest, account_id: int, roles: frozenset[str]) -> CloudAccount:
+    membership = _setup_membership(request, roles)
     return get_object_or_404(CloudAccount, pk=account_id, organisation=membership.organisation)
 
 
 @login_required
 @require_POST
 def cloud_import(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
-    account = services.request_import(_account_for(request, account_id), actor=request.user, ip=client_ip(request))
+    account = _account_for(request, account_id, CLOUD_ROLES)
+    account = services.request_import(account, actor=request.user, ip=client_ip(request))
     if request.htmx:
         row = cast("WithAnnotations[CloudAccount, _LockCount]", account)
         row.lock_count = account.locks.count()
-        return render(request, "locks/setup.html#account-row", {"account": row})
+        return render(request, "locks/setup.html#account-row", {"account": row, "may_manage_cloud": True})
     messages.success(request, f"Bringing in the locks of “{account.name}”.")
     return redirect("locks:setup")
 
@@ -650,13 +654,15 @@ def cloud_import(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def cloud_account_row(request: HttpRequest, account_id: int) -> HttpResponse:
-    """Polled while an import runs; when it ends, the page reloads to show the new locks."""
-    account = _account_for(request, account_id)
+    """Polled while an import runs; when it ends, the page reloads to show the new locks. Managers see the state
+    too, without the owners' buttons."""
+    account = _account_for(request, account_id, MANAGER_ROLES)
     if not account.importing and request.GET.get("was") == "importing":
         return HttpResponseClientRefresh()
     row = cast("WithAnnotations[CloudAccount, _LockCount]", account)
     row.lock_count = account.locks.count()
-    return render(request, "locks/setup.html#account-row", {"account": row})
+    may_manage_cloud = membership_or_404(request).role in CLOUD_ROLES
+    return render(request, "locks/setup.html#account-row", {"account": row, "may_manage_cloud": may_manage_cloud})
 
 
 @login_required
