@@ -33,7 +33,7 @@ from tenants.admin import (
     ServiceAddMixin,
     run_per_item,
 )
-from tenants.models import CODE_ROLES, MANAGER_ROLES, Role
+from tenants.models import CLOUD_ROLES, CODE_ROLES, MANAGER_ROLES
 from tenants.signals import client_ip
 
 # --- cloud accounts -----------------------------------------------------------------------------------------
@@ -69,7 +69,7 @@ class CloudAccountForm(SameOrganisationForm):
 class CloudAccountAdmin(ScopedAdmin):
     form = CloudAccountForm
     view_roles = MANAGER_ROLES
-    change_roles = frozenset({Role.OWNER})  # the project's credentials: owners only
+    change_roles = CLOUD_ROLES  # the project's credentials
     fields = ["organisation", "name", "endpoint", "access_id", "access_secret", "uid", "last_error", "created_at"]
     readonly_fields = ["uid", "last_error", "created_at"]
     list_display = ["name", "organisation", "endpoint", "access_id", "uid", "last_error", "created_at"]

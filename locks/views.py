@@ -30,7 +30,7 @@ from locks.models import AccessCode, CloudAccount, Lock, LockEvent, LockOperatio
 from locks.tuya import REGIONS
 from tenants.context import current_membership, membership_or_404
 from tenants.forms import PropertyForm, UnitsForm
-from tenants.models import MANAGER_ROLES, Membership, Property, Role, Unit
+from tenants.models import CLOUD_ROLES, MANAGER_ROLES, Membership, Property, Role, Unit
 from tenants.signals import client_ip
 
 if TYPE_CHECKING:
@@ -552,13 +552,15 @@ def _int(raw: str) -> int:
     return int(raw)
 
 
-# --- setup: cloud projects and which door each lock is on (owners and managers) --------------------------------
+# --- setup: cloud projects (owners; managers see them) and which door each lock is on (owners and managers) ------
 
 
-def setup_membership(request: HttpRequest) -> Membership:
+def setup_membership(request: HttpRequest, roles: frozenset[str] = MANAGER_ROLES) -> Membership:
     membership = membership_or_404(request)
-    if membership.role not in MANAGER_ROLES:
-        raise PermissionDenied("Only owners and managers connect cloud projects and attach locks.")
+    if membership.role not in roles:
+        if roles == CLOUD_ROLES:
+            raise PermissionDenied("Only owners connect cloud projects and bring in their locks.")
+        raise PermissionDenied("Only owners and managers set up properties and attach locks.")
     return membership
 
 
@@ -578,6 +580,7 @@ def _setup_context(request: HttpRequest, membership: Membership, **extra: Any) -
         "page": page.get_page(request.GET.get("page")),
         "units": list(units.order_by("property__name", "name")),
         "regions": _regions(),
+        "may_manage_cloud": membership.role in CLOUD_ROLES,
         **extra,
     }
 
@@ -600,7 +603,7 @@ def setup(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def cloud_connect(request: HttpRequest) -> HttpResponse:
-    membership = setup_membership(request)
+    membership = setup_membership(request, CLOUD_ROLES)
     form = forms.ConnectCloudForm(request.POST)
     account = None
     if form.is_valid():
@@ -612,19 +615,20 @@ def cloud_connect(request: HttpRequest) -> HttpResponse:
     return redirect("locks:setup")
 
 
-def _account_for(request: HttpRequest, account_id: int) -> CloudAccount:
-    membership = setup_membership(request)
+def _account_for(request: HttpRequest, account_id: int, roles: frozenset[str]) -> CloudAccount:
+    membership = setup_membership(request, roles)
     return get_object_or_404(CloudAccount, pk=account_id, organisation=membership.organisation)
 
 
 @login_required
 @require_POST
 def cloud_import(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
-    account = services.request_import(_account_for(request, account_id), actor=request.user, ip=client_ip(request))
+    account = _account_for(request, account_id, CLOUD_ROLES)
+    account = services.request_import(account, actor=request.user, ip=client_ip(request))
     if request.htmx:
         row = cast("WithAnnotations[CloudAccount, _LockCount]", account)
         row.lock_count = account.locks.count()
-        return render(request, "locks/setup.html#account-row", {"account": row})
+        return render(request, "locks/setup.html#account-row", {"account": row, "may_manage_cloud": True})
     messages.success(request, f"Bringing in the locks of “{account.name}”.")
     return redirect("locks:setup")
 
@@ -632,13 +636,15 @@ def cloud_import(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def cloud_account_row(request: HttpRequest, account_id: int) -> HttpResponse:
-    """Polled while an import runs; when it ends, the page reloads to show the new locks."""
-    account = _account_for(request, account_id)
+    """Polled while an import runs; when it ends, the page reloads to show the new locks. Managers see the state
+    too, without the owners' buttons."""
+    account = _account_for(request, account_id, MANAGER_ROLES)
     if not account.importing and request.GET.get("was") == "importing":
         return HttpResponseClientRefresh()
     row = cast("WithAnnotations[CloudAccount, _LockCount]", account)
     row.lock_count = account.locks.count()
-    return render(request, "locks/setup.html#account-row", {"account": row})
+    may_manage_cloud = membership_or_404(request).role in CLOUD_ROLES
+    return render(request, "locks/setup.html#account-row", {"account": row, "may_manage_cloud": may_manage_cloud})
 
 
 @login_required

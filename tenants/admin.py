@@ -411,6 +411,10 @@ class MembershipForm(SameOrganisationForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        if cleaned.get("properties") and not cleaned.get("limited_to_properties"):
+            # Properties chosen without the limit would limit nothing: say so rather than leave a desk unlimited.
+            field = "limited_to_properties" if "limited_to_properties" in self.fields else "properties"
+            self.add_error(field, "Tick “Limited to properties” to limit the member to the properties chosen.")
         actor, role = self.actor, cleaned.get("role")
         if actor is None or actor.is_superuser or not cleaned.get("organisation") or not role:
             return cleaned
@@ -428,7 +432,7 @@ class MembershipForm(SameOrganisationForm):
             before = self.initial.get("role") if self.instance.pk is not None else None
             if before is None or ROLE_RANK[role] > ROLE_RANK[before]:
                 self.add_error("role", "You cannot raise your own role.")
-            if "properties" in self.changed_data:
+            if {"properties", "limited_to_properties"} & set(self.changed_data):
                 self.add_error("properties", "You cannot change your own property limit.")
         return cleaned
 
@@ -480,6 +484,11 @@ class GuestAdmin(ScopedAdmin):
     search_fields = ["name", "email", "phone"]
     list_select_related = ["organisation"]
     readonly_fields = ["created_at"]
+
+    def save_model(self, request: HttpRequest, obj: Guest, form: Any, change: bool) -> None:
+        if not change:
+            obj.created_by = user_of(request.user)  # so a desk limited to some properties still finds it
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Stay)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 import zoneinfo
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
 
 from django.conf import settings
@@ -28,8 +29,10 @@ class Role(models.TextChoices):
 
 # Who may issue, change and remove codes, and see their PINs (the front desk only for its properties).
 CODE_ROLES = frozenset({Role.OWNER, Role.MANAGER, Role.FRONT_DESK})
-# Who may set the organisation up (cloud projects, properties) and acknowledge its alerts.
+# Who may set the organisation up (properties, units, which door a lock is on) and acknowledge its alerts.
 MANAGER_ROLES = frozenset({Role.OWNER, Role.MANAGER})
+# Who may connect cloud projects, change their credentials and import their locks (dashboard and admin alike).
+CLOUD_ROLES = frozenset({Role.OWNER})
 
 
 _M = TypeVar("_M", bound=models.Model)
@@ -188,7 +191,12 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices)
-    # A front desk may be limited to some properties; empty means all of the organisation's.
+    # A front desk may be limited to some properties. The limit is this flag, not the set: deleting a property deletes
+    # its link rows, and a desk limited to it alone must then see nothing, not everything.
+    limited_to_properties = models.BooleanField(
+        default=False,
+        help_text="A front desk sees only the properties chosen below (none, when none are chosen).",
+    )
     properties: models.ManyToManyField[Property, Any] = models.ManyToManyField("Property", blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -202,13 +210,20 @@ class Membership(models.Model):
 
     @cached_property
     def limited_property_ids(self) -> frozenset[int] | None:
-        """The properties a front desk is limited to; None when the member sees all of the organisation's.
+        """The properties a front desk is limited to (possibly none); None when the member sees all of the
+        organisation's.
 
         The front-desk limit is decided here and applied by `ScopedQuerySet.for_membership`/`for_user`."""
-        if self.role != Role.FRONT_DESK:
+        if self.role != Role.FRONT_DESK or not self.limited_to_properties:
             return None
-        limited = frozenset(p.pk for p in self.properties.all())  # uses prefetch_related("properties") if done
-        return limited or None
+        return frozenset(p.pk for p in self.properties.all())  # uses prefetch_related("properties") if done
+
+    def limit_to(self, properties: Iterable[Property] | None) -> None:
+        """Limit this member to `properties` (an empty list: to none), or lift the limit (None)."""
+        self.limited_to_properties = properties is not None
+        self.save(update_fields=["limited_to_properties"])
+        self.properties.set(properties or [])
+        self.__dict__.pop("limited_property_ids", None)
 
     def may_see_lock(self, lock: Any) -> bool:
         """Whether the lock is within this member's reach (its organisation, and a limited desk's properties)."""
@@ -270,11 +285,12 @@ class GuestQuerySet(ScopedQuerySet["Guest"]):
         limited = membership.limited_property_ids
         if limited is not None:
             # Guests belong to the organisation, not to a property: a limited desk sees those staying (or holding a
-            # code) at its properties, not the names of every other property's guests.
-            stays = Stay.objects.filter(unit__property__in=sorted(limited)).values("guest_id")
-            # Through the reverse relation: tenants' models do not import locks' (locks' import them).
-            codes = Guest.objects.filter(access_codes__lock__unit__property__in=sorted(limited)).values("pk")
-            reach &= Q(pk__in=stays) | Q(pk__in=codes)
+            # code) at its properties, not the names of every other property's guests, and those it added itself
+            # (a guest added in the admin has neither yet).
+            properties = sorted(limited)
+            staying = Guest.objects.filter(stays__unit__property__in=properties).values("pk")
+            holding = Guest.objects.filter(access_codes__lock__unit__property__in=properties).values("pk")
+            reach &= Q(pk__in=staying) | Q(pk__in=holding) | Q(created_by=membership.user_id)
         return reach
 
 
@@ -288,6 +304,10 @@ class Guest(SingleLineFields, models.Model):
     single_line_fields = ("name", "phone")  # the phone number is an outbox file's To:
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Who added the guest (the admin sets it): a front desk limited to some properties keeps seeing its own.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, editable=False, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = GuestQuerySet.as_manager()
 

@@ -383,7 +383,7 @@ def one_organisation(
     desk = django_user_model.objects.create_user("desk-alpha", is_staff=True)
     desk.user_permissions.set(a.staff.user_permissions.all())
     membership = Membership.objects.create(user=desk, organisation=a.org, role=Role.FRONT_DESK)
-    membership.properties.set([a.objects[Property]])
+    membership.limit_to([a.objects[Property]])
     return a, b, loose, desk
 
 
@@ -476,3 +476,35 @@ def test_the_services_refuse_a_limited_desk_a_lock_on_no_door(
         with pytest.raises(PermissionDenied):
             services.reveal_operation_secret(other.objects[LockOperation], actor=desk)
     assert services.may_see_pins(a.staff, loose.objects[Lock])  # the owner manages every lock, on a door or not
+
+
+def test_a_desk_whose_properties_are_all_deleted_sees_nothing(
+    one_organisation: tuple[Tenant, Tenant, Tenant, Any],
+) -> None:
+    """The limit is the membership's flag, not its set of properties: deleting a property deletes the link rows, and
+    a desk limited to it alone then has an empty set. That must mean no property, not every one (and every PIN)."""
+    from django.core.exceptions import PermissionDenied
+
+    from locks import services
+
+    a, b, loose, desk = one_organisation
+    closed = Property.objects.create(organisation=a.org, name="Closed Wing")
+    membership = Membership.objects.get(user=desk)
+    membership.limit_to([closed])
+    closed.delete()
+    client = Client()
+    client.force_login(desk)
+    portfolio = client.get("/portfolio/").content.decode()
+    for tenant in (a, b, loose):
+        lock, code = tenant.objects[Lock], tenant.objects[AccessCode]
+        assert lock.name not in portfolio
+        assert client.get(f"/locks/{lock.pk}/").status_code == 404
+        assert client.post(f"/codes/{code.pk}/reveal/").status_code in (403, 404)
+        assert not services.may_see_pins(desk, lock)
+        with pytest.raises(PermissionDenied):
+            services.reveal_pin(code, actor=desk)
+    assert "Alpha House" not in portfolio
+    assert "Bravo Zulu" not in portfolio
+    assert not Property.objects.for_user(desk).exists()
+    assert not Lock.objects.for_user(desk).exists()
+    assert not AccessCode.objects.for_user(desk).exists()

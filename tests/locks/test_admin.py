@@ -431,7 +431,7 @@ def test_a_role_that_may_not_manage_codes_gets_a_message(
     # A front desk limited to another property: its role may manage codes, but this lock's are not even listed to
     # it (#11 B.4), so acting on one by its id does nothing and says nothing was done.
     other = Property.objects.create(organisation=org, name="Main house", kind=Property.Kind.HOTEL)
-    Membership.objects.get(user=front_desk, organisation=org).properties.set([other])
+    Membership.objects.get(user=front_desk, organisation=org).limit_to([other])
     client.force_login(staff_of(org, front_desk))
     assert not any(level == 25 for level, _ in act(client, AccessCode, "remove", [code]))  # 25: messages.SUCCESS
     assert status_after_workers(code) == Status.SET

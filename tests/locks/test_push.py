@@ -137,7 +137,7 @@ def test_offline_and_back_online(listening, make_lock, world: World) -> None:
     assert lock.last_seen_at is not None
     alert.refresh_from_db()
     assert alert.resolved_at is not None
-    assert queued("sync")  # what the lock kept while offline is read now
+    wait_for(lambda: queued("sync"))  # what the lock kept while offline is read now (just after the state)
 
 
 def test_wrong_credentials_are_refused_with_a_clear_error(sim_server, account: CloudAccount) -> None:

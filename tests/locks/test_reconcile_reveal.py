@@ -112,7 +112,7 @@ def test_front_desk_limited_to_other_properties_may_not_reveal(
     from tenants.models import Property
 
     other = Property.objects.create(organisation=org, name="Annex")
-    front_desk.memberships.get().properties.add(other)
+    front_desk.memberships.get().limit_to([other])
     code = issue(make_lock("wifi"), django_capture_on_commit_callbacks)
     with pytest.raises(PermissionDenied):
         services.reveal_pin(code, actor=front_desk)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from locks import services
@@ -126,3 +127,42 @@ def test_another_organisations_accounts_and_locks_are_not_found(
     assert client.post(reverse("locks:lock-attach", args=[lock.pk]), {"unit": mine.pk}).status_code == 404
     lock.refresh_from_db()
     assert lock.unit is not None
+
+
+@pytest.mark.parametrize("role", list(Role), ids=str)
+def test_only_owners_manage_cloud_projects_managers_see_them(
+    client: Client, org: Organisation, account: CloudAccount, django_user_model: Any, sim_url: str, role: str
+) -> None:
+    """As in the admin (CLOUD_ROLES): owners connect projects and bring in their locks; managers see the projects'
+    state without a form or button (they keep properties, units and doors); the front desk and viewers get nothing."""
+    user = django_user_model.objects.create_user(f"member-{role}")
+    Membership.objects.create(user=user, organisation=org, role=role)
+    client.force_login(user)
+    importing = CloudAccount.objects.filter(pk=account.pk)
+    importing.update(import_requested_at=timezone.now())  # a row the set-up page polls
+    connect_url, import_url = reverse("locks:cloud-connect"), reverse("locks:cloud-import", args=[account.pk])
+    row_url = reverse("locks:cloud-account", args=[account.pk])
+    page, row = client.get(reverse("locks:setup")), client.get(row_url)
+    importing.update(import_requested_at=None)
+    imported = client.post(import_url)
+    connected = connect(client, sim_url, name="Second project", access_id="second-project-access-id")
+    if role == Role.OWNER:
+        assert (page.status_code, row.status_code, imported.status_code, connected.status_code) == (200, 200, 302, 302)
+        assert import_url in row.content.decode()
+        assert f'action="{connect_url}"' in page.content.decode()
+        assert CloudAccount.objects.filter(name="Second project").exists()
+        assert AuditEvent.objects.filter(action="locks.import_requested", object_id=str(account.pk)).exists()
+        return
+    assert imported.status_code == 403
+    assert connected.status_code == 403
+    assert not CloudAccount.objects.filter(name="Second project").exists()
+    assert CloudAccount.objects.get(pk=account.pk).import_requested_at is None
+    if role == Role.MANAGER:
+        assert (page.status_code, row.status_code) == (200, 200)
+        for html in (page.content.decode(), row.content.decode()):
+            assert "Bringing in its locks" in html  # the state, read-only
+            assert import_url not in html
+            assert f'action="{connect_url}"' not in html
+        assert reverse("setup:units-create") in page.content.decode()  # the rest of set-up stays theirs
+    else:
+        assert (page.status_code, row.status_code) == (403, 403)

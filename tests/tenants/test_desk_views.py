@@ -381,7 +381,7 @@ def test_a_front_desk_limited_to_a_property_sees_no_other(
     desk: Client, stay: Stay, org: Any, front_desk: Any, lock: Any
 ) -> None:
     annex = Property.objects.create(organisation=org, name="Annex", kind=Property.Kind.HOTEL)
-    Membership.objects.get(user=front_desk).properties.add(annex)
+    Membership.objects.get(user=front_desk).limit_to([annex])
     for method, url in stay_urls(stay):
         assert getattr(desk, method)(url).status_code == 404, url
 

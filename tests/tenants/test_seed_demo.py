@@ -100,6 +100,7 @@ def check_logins(out: str) -> None:
         "landlord": Role.OWNER,
     }
     desk = Membership.objects.get(user__username="desk")
+    assert desk.limited_to_properties
     assert [p.name for p in desk.properties.all()] == ["Canal Hotel"]
     assert Membership.objects.get(user__username="landlord").organisation.name == "Riverside Lettings"
 

@@ -203,8 +203,8 @@ class Command(BaseCommand):
                 membership.save(update_fields=["role"])
             if login.role == Role.FRONT_DESK:  # the desk works at the hotel only
                 hotel = Property.objects.get(organisation=orgs[CANAL], name="Canal Hotel")
-                if list(membership.properties.all()) != [hotel]:
-                    membership.properties.set([hotel])
+                if not membership.limited_to_properties or list(membership.properties.all()) != [hotel]:
+                    membership.limit_to([hotel])
         # The login the README's settings table documents (DEMO_USERNAME / DEMO_PASSWORD).
         self._user(*self._legacy_demo(), staff=True, superuser=False)
         accounts = {}
