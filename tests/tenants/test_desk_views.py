@@ -146,7 +146,7 @@ def test_check_in_finds_a_known_guest_only_among_those_the_desk_may_see(
     grace = Guest.objects.create(organisation=org, name="Grace Hopper", email="grace@example.com", notes="VIP")
     book(annex_room if known_at == "Annex" else unit, grace, hours=(30, 40))
     if desk_limited:
-        Membership.objects.get(user=front_desk).properties.add(unit.property)
+        Membership.objects.get(user=front_desk).limit_to([unit.property])
     room = Unit.objects.create(property=unit.property, name="Room 14")
     offline_lock(org, room, name="Room 14 door")
     data = check_in_data(room, guest_name="Grace Hopper", guest_email="GRACE@example.com")
