@@ -21,7 +21,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from config.http import HtmxHttpRequest
 from locks import alerts, remote
 from locks.models import Alert, EventMedia, Lock, RemoteUnlockRequest
-from locks.services import time_zone_of
 from tenants.context import membership_or_404
 from tenants.models import MANAGER_ROLES, Membership
 from tenants.signals import client_ip
@@ -173,5 +172,5 @@ def lock_remote_open(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
         if not request.htmx:
             messages.success(request, f"Opening {lock.name}…")
             return redirect("locks:lock", lock.pk)
-    context = {"lock": lock, "time_zone": time_zone_of(lock), **remote.lock_page_context(request.user, lock)}
+    context = {"lock": lock, "time_zone": lock.time_zone, **remote.lock_page_context(request.user, lock)}
     return render(request, "locks/_remote_open.html", context)

@@ -24,6 +24,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from locks import endpoints, services
+from locks.display import DAY_NAMES
 from locks.models import AccessCode, Lock, LockOperation
 from tenants.models import (
     CODE_ROLES,
@@ -37,7 +38,7 @@ from tenants.models import (
     validate_single_line,
 )
 
-WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
+WEEKDAYS = list(enumerate(DAY_NAMES))
 
 
 class LocalDateTimeInput(forms.DateTimeInput):
@@ -226,7 +227,7 @@ class IssueCodeForm(DashboardForm):
         super().clean()
         data = self.cleaned_data
         lock: Lock | None = data.get("lock")
-        zone = services.time_zone_of(lock) if lock else settings.TIME_ZONE
+        zone = lock.time_zone if lock else settings.TIME_ZONE
         make_wall_clock_times_aware(self, data, zone)
         guest = data.get("guest")
         if lock and guest and guest.organisation_id != lock.organisation_id:
@@ -345,7 +346,7 @@ class OfflinePasswordForm(DashboardForm):
     def __init__(self, *args: Any, lock: Lock, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lock = lock
-        self.zone = services.time_zone_of(lock)
+        self.zone = lock.time_zone
         issued = lock.operations.filter(kind="offline", status="done").exclude(params__type__startswith="clear")
         cast("forms.ModelChoiceField[LockOperation]", self.fields["clears"]).queryset = issued.order_by("-created_at")
 

@@ -28,7 +28,7 @@ from django.utils import timezone
 from audit.services import audit
 from locks import cloud, queues
 from locks.models import Lock, LockKind, LockUser, UnlockMethod
-from locks.services import TRANSIENT, explain, time_zone_of, unreachable
+from locks.services import TRANSIENT, explain, unreachable
 from locks.tuya import (
     TuyaDeviceOfflineError,
     TuyaError,
@@ -605,7 +605,7 @@ def _modify_user(api: LockApi, user: LockUser, change: dict[str, Any]) -> dict[s
     if "schedule" in change:
         valid_from = datetime.fromisoformat(change["valid_from"]) if change["valid_from"] else None
         valid_until = datetime.fromisoformat(change["valid_until"]) if change["valid_until"] else None
-        zone = time_zone_of(user.lock)
+        zone = user.lock.time_zone
         windows = [
             ScheduleWindow(w["working_day"], w["start_minute"], w["end_minute"], time_zone_id=zone)
             for w in change["schedule"]

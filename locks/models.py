@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from locks import endpoints
+from locks.display import DAY_NAMES, hours_text
 from locks.fields import EncryptedTextField
 from locks.templatetags.zones import local
 from locks.tuya.api import LockKind as TuyaLockKind
@@ -288,10 +289,8 @@ class AccessCode(SingleLineFields, models.Model):
         """'Mon, Wed 09:00–12:00' for weekly codes, '' otherwise."""
         if self.kind != self.Kind.WEEKLY or self.schedule_start_minute is None or self.schedule_end_minute is None:
             return ""
-        names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-        days = ", ".join(names[d] for d in sorted(self.schedule_days))
-        start, end = self.schedule_start_minute, self.schedule_end_minute
-        return f"{days} {start // 60:02d}:{start % 60:02d}–{end // 60:02d}:{end % 60:02d}"
+        days = ", ".join(DAY_NAMES[d] for d in sorted(self.schedule_days))
+        return f"{days} {hours_text(self.schedule_start_minute, self.schedule_end_minute)}"
 
 
 class LockOperation(SingleLineFields, models.Model):

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from audit.services import audit
 from locks import cloud, queues
+from locks.display import DAY_NAMES, day_and_time, hours_text
 from locks.models import AccessCode, CloudAccount, Lock, LockOperation
 from locks.tuya import (
     TuyaAuthError,
@@ -122,7 +123,6 @@ class WeeklySchedule:
             raise ValidationError({"schedule_end": "The end time must be after the start time on the same day."})
 
 
-DAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 FEW_OCCURRENCES = 4  # fewer openings than this inside its validity and a weekly code is probably a mistake
 WEEKLY_DEFAULT_VALIDITY = timedelta(days=91)  # what the issue form proposes for a weekly code: about three months
 
@@ -156,19 +156,14 @@ def _validate_openings(
 
     zone = zoneinfo.ZoneInfo(zone_name)
     days = " or ".join(DAY_NAMES[d] for d in sorted(schedule.days))
-    hours = "{:02d}:{:02d}–{:02d}:{:02d}".format(*divmod(schedule.start_minute, 60), *divmod(schedule.end_minute, 60))
-    start, end = (_day_and_time(timezone.localtime(moment, zone), year=True) for moment in (starts_at, ends_at))
+    hours = hours_text(schedule.start_minute, schedule.end_minute)
+    start, end = (day_and_time(timezone.localtime(moment, zone), year=True) for moment in (starts_at, ends_at))
     raise ValidationError(
         {
             field: f"From {start} to {end} ({zone_name}) there is no {days} {hours}: this code could never open. "
             "Make it valid for longer or choose other days."
         }
     )
-
-
-def _day_and_time(moment: datetime, *, year: bool = False) -> str:
-    """'Mon 7 Jan 09:00' (with the year when asked), as the pages write dates."""
-    return f"{moment:%a} {moment.day} {moment:%b}" + (f" {moment.year}" if year else "") + f" {moment:%H:%M}"
 
 
 def openings_note(code: AccessCode) -> str:
@@ -180,7 +175,7 @@ def openings_note(code: AccessCode) -> str:
     if not openings or len(openings) >= FEW_OCCURRENCES:
         return ""
     times = "time" if len(openings) == 1 else "times"
-    when = ", ".join(_day_and_time(moment) for moment in openings)
+    when = ", ".join(day_and_time(moment, year=False) for moment in openings)
     return f"“{code.label}” opens only {len(openings)} {times} before it ends ({when}): is its validity long enough?"
 
 
@@ -197,10 +192,6 @@ def _validate_window(starts_at: datetime, ends_at: datetime, *, now: datetime) -
         raise ValidationError({"ends_at": "The code must end after it starts."})
     if ends_at <= now:
         raise ValidationError({"ends_at": "This window has already ended; pick an end in the future."})
-
-
-def time_zone_of(lock: Lock) -> str:
-    return lock.time_zone
 
 
 @transaction.atomic
@@ -230,7 +221,7 @@ def issue_access_code(
     if kind == AccessCode.Kind.WEEKLY and schedule is None:
         raise ValidationError({"schedule_days": "A weekly code needs its days and times."})
     if kind == AccessCode.Kind.WEEKLY and schedule is not None:
-        _validate_openings(schedule, starts_at, ends_at, time_zone_of(lock), field="schedule_days")
+        _validate_openings(schedule, starts_at, ends_at, lock.time_zone, field="schedule_days")
     if not label.strip():
         raise ValidationError({"label": "Give the code a name, such as the guest's."})
     if pin:
@@ -245,7 +236,7 @@ def issue_access_code(
         pin=pin or generate_pin(lock),
         starts_at=starts_at,
         ends_at=ends_at,
-        time_zone=time_zone_of(lock),
+        time_zone=lock.time_zone,
         schedule_days=sorted(schedule.days) if schedule else [],
         schedule_start_minute=schedule.start_minute if schedule else None,
         schedule_end_minute=schedule.end_minute if schedule else None,

@@ -101,7 +101,7 @@ class EditUserForm(SingleLineInputs, django_forms.Form):
         super().__init__(*args, **kwargs)
         self.lock_user = lock_user
         lock = lock_user.lock
-        self.zone = services.time_zone_of(lock)
+        self.zone = lock.time_zone
         if lock.kind in lock_users.RESIDENTIAL:
             self.fields["name"].required = True
             self.fields["sex"].required = True
@@ -118,7 +118,7 @@ class EditUserForm(SingleLineInputs, django_forms.Form):
 
     @classmethod
     def initial_for(cls, lock_user: LockUser) -> dict[str, Any]:
-        zone = services.time_zone_of(lock_user.lock)
+        zone = lock_user.lock.time_zone
         initial: dict[str, Any] = {"name": lock_user.name, "sex": 1, "role": lock_user.role or "normal"}
         if lock_user.valid_from and lock_user.valid_until:
             initial["valid_from"] = local_input(lock_user.valid_from, zone)
@@ -186,7 +186,7 @@ def _context(request: HttpRequest, lock: Lock, **extra: Any) -> dict[str, Any]:
     context: dict[str, Any] = {
         "nav": "portfolio",
         "lock": lock,
-        "time_zone": services.time_zone_of(lock),
+        "time_zone": lock.time_zone,
         "people": people,
         "assignable": [u for u in people if u.removed_at is None and u.cloud_user_id],
         "unassigned": list(lock_users.unassigned_methods(lock)),

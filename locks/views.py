@@ -175,7 +175,7 @@ def _lock_context(request: HttpRequest, lock: Lock, **extra: Any) -> dict[str, A
         "nav": "portfolio",
         "lock": lock,
         "property": lock.unit.property if lock.unit is not None else None,
-        "time_zone": services.time_zone_of(lock),
+        "time_zone": lock.time_zone,
         "codes": list(live.select_related("guest", "stay").order_by("starts_at", "pk")[:CODES_SHOWN]),
         "ended_codes": list(ended.select_related("guest").order_by("-ends_at", "-pk")[:20]),
         "operations": list(lock.operations.order_by("-created_at")[:10]),
@@ -209,7 +209,7 @@ def _lock_context(request: HttpRequest, lock: Lock, **extra: Any) -> dict[str, A
 
 def _issue_form(request: HttpRequest, lock: Lock, data: QueryDict | None = None) -> forms.IssueCodeForm:
     organisation = membership_or_404(request).organisation
-    zone = services.time_zone_of(lock)
+    zone = lock.time_zone
     now = timezone.now()
     initial = {
         "lock": lock.pk,
@@ -462,7 +462,7 @@ def operation_row(request: HttpRequest, operation_id: int) -> HttpResponse:
         "operation": operation,
         "lock": operation.lock,
         "may_manage": _may_manage(request, operation.lock),
-        "time_zone": services.time_zone_of(operation.lock),
+        "time_zone": operation.lock.time_zone,
     }
     return render(request, "locks/lock_detail.html#operation-row", context)
 
@@ -475,7 +475,7 @@ def operation_reveal(request: HttpRequest, operation_id: int) -> HttpResponse:
         "operation": operation,
         "lock": operation.lock,
         "may_manage": True,
-        "time_zone": services.time_zone_of(operation.lock),
+        "time_zone": operation.lock.time_zone,
     }
     try:
         context["secret"] = services.reveal_operation_secret(operation, actor=request.user, ip=client_ip(request))

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 
+from locks.display import day_and_time
 from locks.forms import (
     DashboardForm,
     LocalDateTimeField,
@@ -57,16 +58,12 @@ class BookStayForm(DashboardForm):
     def show_free_units(self, taken: dict[int, datetime]) -> None:
         """Label each room free, or taken until when (`taken`, by unit id, from `services.units_taken_until`): the
         desk picks a free room at a glance."""
-        this_year = timezone.now().year
 
         def label(unit: Unit) -> str:
             until = taken.get(unit.pk)
             if until is None:
                 return f"{unit} · free"
-            local = timezone.localtime(until, unit.property.tz)
-            year = f" {local.year}" if local.year != this_year else ""
-            when = f"{local:%a} {local.day} {local:%b}{year} {local:%H:%M}"
-            return f"{unit} · taken until {when}"
+            return f"{unit} · taken until {day_and_time(timezone.localtime(until, unit.property.tz))}"
 
         self.fields["unit"].label_from_instance = label  # type: ignore[attr-defined]
 

@@ -87,7 +87,7 @@ def build_rows(
     )  # fmt: skip
     code = AccessCode.objects.create(
         organisation=org, lock=lock, guest=guest, stay=stay, label=f"{name} code", pin=pin,
-        starts_at=now, ends_at=now + timedelta(days=2), time_zone=services.time_zone_of(lock),
+        starts_at=now, ends_at=now + timedelta(days=2), time_zone=lock.time_zone,
     )  # fmt: skip
     operation = LockOperation.objects.create(
         organisation=org, lock=lock, kind=LockOperation.Kind.OFFLINE_PASSWORD, secret=pin[::-1] + "1"
