@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from locks.tuya import TuyaLockError, TuyaMediaError, TuyaUnsupportedError, crypto
 from locks.tuya.api import MediaFileType, Sex
@@ -263,7 +263,9 @@ def test_latest_media_url(sim: Sim, kind: str) -> None:
         assert cover.file_url.endswith(cover.file_path)
         assert jpeg(cover.file_url, cover.file_key).size == (640, 480)
         jpeg(alert.file_url, alert.file_key)
-        with pytest.raises(TuyaMediaError):  # the other photo's key does not fit
+        # The other photo's key does not fit. Usually the PKCS7 padding check fails; about one wrong key in 256
+        # passes it by chance and yields noise, which is no image (CI once hit that case).
+        with pytest.raises((TuyaMediaError, UnidentifiedImageError)):
             jpeg(alert.file_url, cover.file_key)
     else:  # no camera: nothing to show
         assert (cover.file_url, alert.file_url) == ("", "")
