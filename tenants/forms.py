@@ -25,8 +25,8 @@ from locks.forms import (
     LocalDateTimeField,
     local_input,
     make_wall_clock_times_aware,
-    manageable_units,
 )
+from locks.selectors import manageable_units
 from tenants.models import Organisation, Property, RequestUser, Stay, Unit
 
 # --- the desk's check-in ------------------------------------------------------------------------------------
