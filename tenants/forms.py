@@ -56,7 +56,7 @@ class BookStayForm(DashboardForm):
         cast("forms.ModelChoiceField[Unit]", self.fields["unit"]).queryset = manageable_units(user, organisation)
 
     def show_free_units(self, taken: dict[int, datetime]) -> None:
-        """Label each room free, or taken until when (`taken`, by unit id, from `services.units_taken_until`): the
+        """Label each room free, or taken until when (`taken`, by unit id, from `selectors.units_taken_until`): the
         desk picks a free room at a glance."""
 
         def label(unit: Unit) -> str:
