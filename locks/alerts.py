@@ -28,15 +28,12 @@ from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.functional import SimpleLazyObject
 
 from audit.services import audit
 from locks import remote
-from locks.models import Alert, Lock, LockEvent, RemoteUnlockRequest
+from locks.models import Alert, Lock, LockEvent
 from locks.templatetags.zones import local, zone_name
-from tenants.context import current_membership
 from tenants.models import MANAGER_ROLES, Actor, Membership, user_of
 
 logger = logging.getLogger(__name__)
@@ -354,30 +351,3 @@ def note_lock_state(lock: Lock, *, at: datetime | None = None) -> None:
         )
     else:
         resolve_alert(organisation_id=org, key=f"low_battery:lock:{lock.pk}", at=at)
-
-
-# --- the badge ----------------------------------------------------------------------------------------------
-
-
-def badge_counts(request: HttpRequest) -> dict[str, Any]:
-    """Template context: open alerts not yet acknowledged, and doors waiting for an answer, for the nav badge."""
-    membership = current_membership(request)
-    if membership is None:
-        return {}
-    # Lazy: only pages that draw the navigation count; the polled htmx fragments never do.
-    return {
-        "open_alert_count": SimpleLazyObject(
-            lambda: (
-                Alert.objects.for_membership(membership)
-                .filter(resolved_at__isnull=True, acknowledged_at__isnull=True)
-                .count()
-            )
-        ),
-        "pending_remote_unlock_count": SimpleLazyObject(
-            lambda: (
-                RemoteUnlockRequest.objects.for_membership(membership)
-                .filter(status=RemoteUnlockRequest.Status.PENDING)
-                .count()
-            )
-        ),
-    }
