@@ -30,7 +30,8 @@ from django.views.decorators.http import require_POST
 
 from audit.services import audit
 from config.http import HtmxHttpRequest
-from locks import services as lock_services
+from locks import codes as lock_codes
+from locks import pins as lock_pins
 from locks.forms import LocalDateTimeField, apply_service_error, local_input, make_aware_in
 from locks.models import AccessCode
 from tenants import notify, services
@@ -261,7 +262,7 @@ def _stay_context(request: HttpRequest, membership: Membership, stay: Stay, **ex
     codes = list(stay.access_codes.select_related("lock").order_by("lock__name", "pk"))
     revealed: dict[int, str] = extra.pop("revealed", {})
     for code in codes:
-        code.may_see = lock_services.may_see_pins(request.user, code.lock)  # type: ignore[attr-defined]
+        code.may_see = lock_pins.may_see_pins(request.user, code.lock)  # type: ignore[attr-defined]
         code.revealed_pin = revealed.get(code.pk, "")  # type: ignore[attr-defined]
     can_act = _may_act(membership)
     context = {
@@ -428,7 +429,7 @@ def code_resend(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
     membership, code = _get_code(request, code_id)
     _require_act(membership)
     try:
-        code = lock_services.resend_access_code(code, actor=request.user, ip=client_ip(request))
+        code = lock_codes.resend_access_code(code, actor=request.user, ip=client_ip(request))
     except ValidationError as error:
         if not request.htmx:
             _refuse(request, error)
@@ -450,7 +451,7 @@ def code_reveal(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
     problem = ""
     pin = None
     try:
-        pin = lock_services.reveal_pin(code, actor=request.user, ip=client_ip(request))
+        pin = lock_pins.reveal_pin(code, actor=request.user, ip=client_ip(request))
     except ValidationError as error:
         problem = " ".join(error.messages)
     if request.htmx:
@@ -488,7 +489,7 @@ def slip(request: HttpRequest, stay_id: int) -> HttpResponse:
         return _back_to_stay(request, stay)
     ip = client_ip(request)
     try:
-        pins = [(code, lock_services.reveal_pin(code, actor=request.user, ip=ip)) for code in codes]
+        pins = [(code, lock_pins.reveal_pin(code, actor=request.user, ip=ip)) for code in codes]
     except ValidationError as error:
         _refuse(request, error)
         return _back_to_stay(request, stay)
