@@ -14,7 +14,7 @@ Everything runs in a temporary directory and is stopped at the end:
   every 5 s).
 
 (a) Throughput: --rooms Zigbee hotel locks are put on doors through the world API and imported with
-    `services.import_locks`; one code per room is issued with `services.issue_access_code`; the figure is
+    `locks.accounts.import_locks`; one code per room is issued with `locks.codes.issue_access_code`; the figure is
     codes confirmed ("set") per second from the first issue to the last confirmation, with p50/p95 latency
     issue → set. Printed next to the simulator's raw ceiling measured in the same run on fresh locks of the
     same kind: our TuyaClient in 8 threads creating every code (ticket + create), then reading each until the
@@ -182,7 +182,7 @@ def raw_run(api: LockApi, devices: list[str], threads: int, poll: float, *, pipe
 
 def setup_app(sim_url: str, name: str, kind: str, device_ids: list[str]) -> list[Any]:
     """An organisation, a property with a unit per device, a cloud account on the simulator, locks imported."""
-    from locks import services
+    from locks import accounts
     from locks.models import CloudAccount, Lock
     from tenants.models import Organisation, Property, Unit
 
@@ -193,7 +193,7 @@ def setup_app(sim_url: str, name: str, kind: str, device_ids: list[str]) -> list
         organisation=org, name="sim", endpoint=sim_url, access_id=ACCESS_ID, access_secret=ACCESS_SECRET
     )
     started = time.perf_counter()
-    locks = services.import_locks(account, device_ids=device_ids)
+    locks = accounts.import_locks(account, device_ids=device_ids)
     print(f"  imported {len(locks)} locks through the cloud in {time.perf_counter() - started:.1f} s")
     assert all(lock.kind == kind for lock in locks), {lock.kind for lock in locks}
     units = Unit.objects.bulk_create([Unit(property=prop, name=f"Room {i + 1}") for i in range(len(locks))])
@@ -206,11 +206,11 @@ def setup_app(sim_url: str, name: str, kind: str, device_ids: list[str]) -> list
 def issue_all(locks: list[Any]) -> list[int]:
     from django.utils import timezone
 
-    from locks import services
+    from locks import codes
 
     now = timezone.now()
     return [
-        services.issue_access_code(
+        codes.issue_access_code(
             lock=lock, label=f"Guest {i + 1}", starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=2)
         ).pk
         for i, lock in enumerate(locks)

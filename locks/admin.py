@@ -20,7 +20,7 @@ from django.http import HttpRequest
 from redis.exceptions import RedisError
 
 from audit.services import audit
-from locks import queues, services
+from locks import accounts, codes, pins, queues
 from locks.fields import EncryptedTextField
 from locks.forms import IssueCodeForm
 from locks.models import AccessCode, CloudAccount, Lock, LockOperation
@@ -92,7 +92,7 @@ class CloudAccountAdmin(ScopedAdmin):
         # Synchronous: a staff member asked for it and waits for the answer; a handful of calls per account.
         for account in queryset.select_related("organisation"):
             try:
-                found = services.import_locks(account, actor=request.user)
+                found = accounts.import_locks(account, actor=request.user)
             except TuyaError as error:  # its message carries Tuya's code and text, never a secret
                 self.message_user(request, f"{account}: import failed: {error}", messages.ERROR)
             else:
@@ -226,7 +226,7 @@ class AccessCodeAdmin(ServiceAddMixin, ScopedAdmin):
         def run(code: AccessCode) -> None:
             # The Django permission says "may use this action"; the role says "on this lock" (front desks may be
             # limited to some properties, viewers may not manage codes at all).
-            if not services.may_see_pins(request.user, code.lock):
+            if not pins.may_see_pins(request.user, code.lock):
                 raise PermissionDenied("Your role may not manage door codes on this lock.")
             service(code, actor=request.user, ip=client_ip(request))
 
@@ -234,19 +234,19 @@ class AccessCodeAdmin(ServiceAddMixin, ScopedAdmin):
 
     @admin.action(description="Freeze (Zigbee locks)", permissions=["manage"])
     def freeze(self, request: HttpRequest, queryset: QuerySet[AccessCode]) -> None:
-        self._each(request, queryset, "frozen", services.freeze_access_code)
+        self._each(request, queryset, "frozen", codes.freeze_access_code)
 
     @admin.action(description="Unfreeze", permissions=["manage"])
     def unfreeze(self, request: HttpRequest, queryset: QuerySet[AccessCode]) -> None:
-        self._each(request, queryset, "unfrozen", services.unfreeze_access_code)
+        self._each(request, queryset, "unfrozen", codes.unfreeze_access_code)
 
     @admin.action(description="Remove from the lock", permissions=["manage"])
     def remove(self, request: HttpRequest, queryset: QuerySet[AccessCode]) -> None:
-        self._each(request, queryset, "removed", services.remove_access_code)
+        self._each(request, queryset, "removed", codes.remove_access_code)
 
     @admin.action(description="Send again (failed codes)", permissions=["manage"])
     def resend(self, request: HttpRequest, queryset: QuerySet[AccessCode]) -> None:
-        self._each(request, queryset, "sent again", services.resend_access_code)
+        self._each(request, queryset, "sent again", codes.resend_access_code)
 
     @admin.action(description="Reconcile their locks now", permissions=["manage"])
     def reconcile_lock_now(self, request: HttpRequest, queryset: QuerySet[AccessCode]) -> None:

@@ -19,9 +19,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from locks import cloud, queues
+from locks.failures import TRANSIENT
 from locks.lock_users import TYPE_LABELS, not_yet, plain, user_type
 from locks.models import Lock, UnlockMethod
-from locks.services import TRANSIENT
 from locks.tuya import TuyaError
 from locks.tuya.api import LockApi
 from locks.user_sync import CloudMethod, as_cloud_user, user_methods

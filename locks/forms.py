@@ -22,7 +22,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError
 from django.utils import timezone
 
-from locks import endpoints, selectors, services
+from locks import accounts, codes, endpoints, operations, selectors
 from locks.display import DAY_NAMES
 from locks.models import AccessCode, Lock, LockOperation
 from tenants.models import (
@@ -216,18 +216,18 @@ class IssueCodeForm(DashboardForm):
                 self.add_error("schedule_end", "When does access end on those days?")
         return data
 
-    def schedule(self) -> services.WeeklySchedule | None:
+    def schedule(self) -> codes.WeeklySchedule | None:
         data = self.cleaned_data
         if data["kind"] != AccessCode.Kind.WEEKLY:
             return None
         end_minute = minutes_of(data["schedule_end"]) or 1440  # "until 00:00" means until midnight
-        return services.WeeklySchedule(frozenset(data["schedule_days"]), minutes_of(data["schedule_start"]), end_minute)
+        return codes.WeeklySchedule(frozenset(data["schedule_days"]), minutes_of(data["schedule_start"]), end_minute)
 
     def save(self, *, actor: Actor, ip: str | None) -> AccessCode | None:
         """Issue the code; None (with the reasons on the form) when a service refused it."""
         data = self.cleaned_data
         try:
-            return services.issue_access_code(
+            return codes.issue_access_code(
                 lock=data["lock"],
                 label=data["label"],
                 starts_at=data["starts_at"],
@@ -282,7 +282,7 @@ class ChangeCodeForm(DashboardForm):
     def save(self, *, actor: Actor, ip: str | None) -> AccessCode | None:
         data = self.cleaned_data
         try:
-            return services.change_access_code(
+            return codes.change_access_code(
                 self.code,
                 starts_at=data["starts_at"],
                 ends_at=data["ends_at"],
@@ -336,7 +336,7 @@ class OfflinePasswordForm(DashboardForm):
             return ""
         data = self.cleaned_data
         try:
-            start, end = services.offline_window(
+            start, end = operations.offline_window(
                 data["kind"], now=timezone.now(), starts_at=data["starts_at"], ends_at=data["ends_at"]
             )
         except ValidationError as error:
@@ -354,7 +354,7 @@ class OfflinePasswordForm(DashboardForm):
     def save(self, *, actor: Actor, ip: str | None) -> Any:
         data = self.cleaned_data
         try:
-            return services.request_offline_password(
+            return operations.request_offline_password(
                 lock=self.lock,
                 kind=data["kind"],
                 label=data["label"] or dict(self.KINDS)[data["kind"]],
@@ -403,7 +403,7 @@ class ConnectCloudForm(DashboardForm):
     def save(self, *, organisation: Organisation, actor: Actor, ip: str | None) -> Any:
         data = self.cleaned_data
         try:
-            return services.connect_cloud_account(
+            return accounts.connect_cloud_account(
                 organisation=organisation,
                 name=data["name"],
                 endpoint=data["endpoint"],

@@ -12,7 +12,20 @@ from contextlib import suppress
 import django_rq
 from redis.exceptions import RedisError
 
-from locks import enrollment, events, lock_users, media, queues, services, unlock_methods, user_sync
+from locks import (
+    accounts,
+    convergence,
+    enrollment,
+    events,
+    lock_users,
+    media,
+    operations,
+    pins,
+    queues,
+    reconcile,
+    unlock_methods,
+    user_sync,
+)
 from locks.models import Lock
 
 logger = logging.getLogger(__name__)
@@ -23,28 +36,28 @@ def converge_access_code(code_id: int) -> str:
     # From here on, a new request for this code gets a job of its own (this one may have read old wishes).
     with suppress(RedisError):
         django_rq.get_connection(queues.CODES_QUEUE).delete(queues.queued_marker(code_id))
-    return services.converge_access_code(code_id)
+    return convergence.converge_access_code(code_id)
 
 
 def sweep_access_codes() -> int:
     """Periodic: enqueue every code that is not settled and due, and expire codes past their end."""
-    services.expire_codes()
-    due = list(services.due_codes())
+    convergence.expire_codes()
+    due = list(convergence.due_codes())
     for code_id in due:
         queues.enqueue_converge(code_id)
-    for operation_id in services.stalled_operations():
+    for operation_id in operations.stalled_operations():
         queues.enqueue_lock_operation(operation_id)
     return len(due)
 
 
 def purge_old_pins() -> int:
     """Periodic: erase PINs 30 days after their code ended (docs/reliability.md S7)."""
-    return services.purge_old_pins()
+    return pins.purge_old_pins()
 
 
 def import_cloud_locks(account_id: int) -> str:
     """Bring in a connected cloud project's locks (retried when the cloud is busy or unreachable)."""
-    return services.run_import(account_id)
+    return accounts.run_import(account_id)
 
 
 def reconcile_lock(lock_id: int) -> int:
@@ -52,7 +65,7 @@ def reconcile_lock(lock_id: int) -> int:
     lock = Lock.objects.select_related("cloud_account").filter(pk=lock_id).first()
     if lock is None:
         return 0  # deleted since: nothing to do
-    return len(services.reconcile_lock(lock).repaired)
+    return len(reconcile.reconcile_lock(lock).repaired)
 
 
 def reconcile_all_locks() -> int:
@@ -65,7 +78,7 @@ def reconcile_all_locks() -> int:
 
 def run_lock_operation(operation_id: int) -> str:
     """Carry out an offline/dynamic/advanced password request, a hotel clear or a sync."""
-    return services.run_lock_operation(operation_id)
+    return operations.run_lock_operation(operation_id)
 
 
 # --- lock users and unlock methods (issue #6) ------------------------------------------------------------------

@@ -23,8 +23,8 @@ from django.utils import timezone
 
 from audit.services import audit
 from locks import cloud, queues
+from locks.failures import TRANSIENT, explain, unreachable
 from locks.models import Lock, LockKind, LockUser, UnlockMethod
-from locks.services import TRANSIENT, explain, unreachable
 from locks.tuya import (
     TuyaDeviceOfflineError,
     TuyaError,

@@ -22,9 +22,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit
-from locks import cloud, queues, services
+from locks import cloud, failures, queues
 from locks.models import Lock, LockEvent, LockKind, RemoteUnlockRequest
-from locks.services import may_see_pins
+from locks.pins import may_see_pins
 from locks.tuya import TuyaError
 from locks.tuya.api import CancelReason, LockApi, RemoteUnlockType
 from tenants.models import MANAGER_ROLES, Actor, Membership, user_of
@@ -42,7 +42,7 @@ REQUEST_CODES = frozenset({"doorbell", "unlock_request"})
 CANCEL_KINDS = frozenset({LockKind.WIFI})
 # Kinds whose password-free unlock the cloud can send whenever they are online (the spec's "Unlock without password"
 # kinds, and access control's v1.1 call), so the lock page offers it. Battery Wi-Fi locks sleep: they are opened
-# only while someone at the door rang (services.SLEEPING_KINDS), from the remote-unlock panel.
+# only while someone at the door rang (failures.SLEEPING_KINDS), from the remote-unlock panel.
 LOCK_PAGE_KINDS = frozenset(
     {
         LockKind.ZIGBEE,
@@ -201,7 +201,7 @@ def lock_page_context(user: Actor, lock: Lock) -> dict[str, object]:
     )
     return {
         "remote_open_kind": lock.kind in LOCK_PAGE_KINDS,
-        "remote_open_sleeps": lock.kind in services.SLEEPING_KINDS,
+        "remote_open_sleeps": lock.kind in failures.SLEEPING_KINDS,
         "may_open_remotely": may_open_from_lock_page(user, lock),
         "remote_open": latest,
     }
@@ -243,7 +243,7 @@ def open_door(request_id: int) -> str:
         else:
             ack = api.remote_unlock.open_door(lock.device_id)  # a smart-lock ticket, then open-door with it
     except TuyaError as error:
-        _finish(request, Status.FAILED, services.explain(error, lock))
+        _finish(request, Status.FAILED, failures.explain(error, lock))
         return Status.FAILED
     if not ack:
         _finish(request, Status.FAILED, "The cloud answered that the door did not open.")
@@ -271,7 +271,7 @@ def tell_rejected(request_id: int) -> str:
     try:
         cloud.api_for(lock.cloud_account).remote_unlock.cancel_remote_unlock(lock.device_id, CancelReason.REJECT)
     except TuyaError as error:
-        reason = f"The door stays shut, but the lock was not told: {services.explain(error, lock)}"
+        reason = f"The door stays shut, but the lock was not told: {failures.explain(error, lock)}"
         _finish(request, Status.REJECTED, reason)
         return "not told"
     return Status.REJECTED

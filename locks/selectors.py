@@ -17,7 +17,7 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from locks import remote, services
+from locks import operations, pins, remote
 from locks.models import (
     AccessCode,
     Alert,
@@ -167,7 +167,7 @@ class LockPage:
 
 def lock_page(user: Actor, lock: Lock) -> LockPage:
     """What the lock page shows of a lock the caller already reached (its codes, operations and tools)."""
-    may_manage = services.may_see_pins(user, lock)
+    may_manage = pins.may_see_pins(user, lock)
     live = lock.access_codes.exclude(status__in=[AccessCode.Status.REMOVED, AccessCode.Status.EXPIRED])
     ended = lock.access_codes.filter(status__in=[AccessCode.Status.REMOVED, AccessCode.Status.EXPIRED])
     return LockPage(
@@ -180,13 +180,13 @@ def lock_page(user: Actor, lock: Lock) -> LockPage:
             .order_by("-created_at")[:20]
         ),
         may_manage=may_manage,
-        can_offline=lock.kind in services.OFFLINE_KINDS,
-        can_dynamic=lock.kind in services.DYNAMIC_KINDS,
+        can_offline=lock.kind in operations.OFFLINE_KINDS,
+        can_dynamic=lock.kind in operations.DYNAMIC_KINDS,
         is_hotel=lock.kind == "zigbee_hotel",
         has_tools=may_manage
         and (
-            lock.kind in services.OFFLINE_KINDS
-            or lock.kind in services.DYNAMIC_KINDS
+            lock.kind in operations.OFFLINE_KINDS
+            or lock.kind in operations.DYNAMIC_KINDS
             or lock.kind in ("zigbee", "zigbee_hotel")
         ),
     )

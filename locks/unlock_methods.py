@@ -20,6 +20,7 @@ from django.db import transaction
 from audit.services import audit
 from locks import cloud, queues
 from locks.enrollment import cancel_entry, save_method, start_entry
+from locks.failures import TRANSIENT
 from locks.lock_users import (
     ENROLL_TYPES,
     RESIDENTIAL,
@@ -32,7 +33,6 @@ from locks.lock_users import (
     user_type,
 )
 from locks.models import Lock, LockUser, UnlockMethod
-from locks.services import TRANSIENT
 from locks.tuya import (
     TuyaError,
     TuyaNotFoundError,

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.http import HtmxHttpRequest
-from locks import lock_users, services, unlock_methods, user_sync
+from locks import lock_users, pins, unlock_methods, user_sync
 from locks.forms import (
     WEEKDAYS,
     LocalDateTimeField,
@@ -59,7 +59,7 @@ def _method(request: HttpRequest, method_id: int) -> UnlockMethod:
 
 
 def _manager(request: HttpRequest, lock: Lock) -> None:
-    if not services.may_see_pins(request.user, lock):
+    if not pins.may_see_pins(request.user, lock):
         raise PermissionDenied("Your role may look at this lock's people but not change them.")
 
 
@@ -179,7 +179,7 @@ class RenameForm(SingleLineInputs, django_forms.Form):
 
 
 def _context(request: HttpRequest, lock: Lock, **extra: Any) -> dict[str, Any]:
-    may_manage = services.may_see_pins(request.user, lock)
+    may_manage = pins.may_see_pins(request.user, lock)
     people = lock_users.people(lock)
     for person in people:
         person.schedule_text = "; ".join(_window_text(w) for w in person.schedule)  # type: ignore[attr-defined]
@@ -325,7 +325,7 @@ def unlock_method_row(request: HttpRequest, method_id: int) -> HttpResponse:
     context = {
         "method": method,
         "lock": lock,
-        "may_manage": services.may_see_pins(request.user, lock),
+        "may_manage": pins.may_see_pins(request.user, lock),
         "can": {op: lock_users.can(lock, op) for op in lock_users.CAN},
     }
     return render(request, f"{PAGE}#method-row", context)

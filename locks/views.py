@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from config.http import HtmxHttpRequest
-from locks import forms, remote, selectors, services
+from locks import accounts, codes, forms, operations, pins, remote, selectors
 from locks.models import AccessCode, CloudAccount, Lock, LockEvent, LockOperation
 from locks.tuya import REGIONS
 from tenants.context import current_membership, membership_or_404
@@ -116,7 +116,7 @@ def _code_for(request: HttpRequest, code_id: int) -> AccessCode:
 
 
 def _may_manage(request: HttpRequest, lock: Lock) -> bool:
-    return services.may_see_pins(request.user, lock)
+    return pins.may_see_pins(request.user, lock)
 
 
 def _lock_context(request: HttpRequest, lock: Lock, **extra: Any) -> dict[str, Any]:
@@ -130,8 +130,8 @@ def _lock_context(request: HttpRequest, lock: Lock, **extra: Any) -> dict[str, A
         "ended_codes": page.ended_codes,
         "operations": page.operations,
         "may_manage": page.may_manage,
-        "offline_kinds": services.OFFLINE_KINDS,
-        "dynamic_kinds": services.DYNAMIC_KINDS,
+        "offline_kinds": operations.OFFLINE_KINDS,
+        "dynamic_kinds": operations.DYNAMIC_KINDS,
         "can_offline": page.can_offline,
         "can_dynamic": page.can_dynamic,
         "offline_issued": page.offline_issued,
@@ -159,7 +159,7 @@ def _issue_form(request: HttpRequest, lock: Lock, data: QueryDict | None = None)
     }
     form = forms.IssueCodeForm(data, user=request.user, organisation=organisation, initial=initial)
     # A weekly code valid for one day would open once at most: app.js proposes this end when "Weekly" is chosen.
-    weekly_until = forms.local_input(now + services.WEEKLY_DEFAULT_VALIDITY, zone)
+    weekly_until = forms.local_input(now + codes.WEEKLY_DEFAULT_VALIDITY, zone)
     form.fields["ends_at"].widget.attrs["data-weekly-default"] = weekly_until
     return form
 
@@ -194,7 +194,7 @@ def issue_code(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
         # A plain post with errors: the whole page, the form filled in, the errors beside the fields.
         return render(request, "locks/lock_detail.html", context, status=400)
     messages.success(request, f"Code “{code.label}” is on its way to the lock; its status updates below.")
-    if note := services.openings_note(code):
+    if note := codes.openings_note(code):
         messages.warning(request, note)
     if request.htmx:
         # Not a redirect to "#code-N": the browser does not reload for a new fragment of the same page.
@@ -228,10 +228,10 @@ def code_row(request: HttpRequest, code_id: int) -> HttpResponse:
 
 
 CODE_ACTIONS: dict[str, tuple[Callable[..., AccessCode], str]] = {
-    "freeze": (services.freeze_access_code, "Freezing: the lock will refuse this code until it is unfrozen."),
-    "unfreeze": (services.unfreeze_access_code, "Unfreezing: the code will open the door again once confirmed."),
-    "delete": (services.remove_access_code, "Removing: the code counts as gone once the lock confirms it."),
-    "resend": (services.resend_access_code, "Sending again."),
+    "freeze": (codes.freeze_access_code, "Freezing: the lock will refuse this code until it is unfrozen."),
+    "unfreeze": (codes.unfreeze_access_code, "Unfreezing: the code will open the door again once confirmed."),
+    "delete": (codes.remove_access_code, "Removing: the code counts as gone once the lock confirms it."),
+    "resend": (codes.resend_access_code, "Sending again."),
 }
 
 
@@ -280,7 +280,7 @@ def code_edit(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
         form = forms.ChangeCodeForm(request.POST, code=code)
         if form.is_valid() and (changed := form.save(actor=request.user, ip=client_ip(request))) is not None:
             notice = "Changing: the lock keeps the old window and PIN until it confirms the new ones."
-            if note := services.openings_note(changed):
+            if note := codes.openings_note(changed):
                 notice = f"{notice} {note}"
             if request.htmx:
                 return _render_row(request, changed, notice=notice)
@@ -300,7 +300,7 @@ def code_reveal(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
     """Show the PIN to a role allowed to see it: an audited POST, never cached, never in a URL."""
     code = _code_for(request, code_id)
     try:
-        pin = services.reveal_pin(code, actor=request.user, ip=client_ip(request))
+        pin = pins.reveal_pin(code, actor=request.user, ip=client_ip(request))
     except ValidationError as refused:
         return _render_row(request, code, error=_error_text(refused))
     if not request.htmx:
@@ -339,7 +339,7 @@ def advanced_password(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
     if not _may_manage(request, lock):
         raise PermissionDenied("Your role may not do this on this lock.")
     try:
-        operation = services.set_advanced_password(
+        operation = operations.set_advanced_password(
             lock=lock,
             advanced_type=request.POST.get("advanced_type", ""),
             pin=request.POST.get("pin", "").strip(),
@@ -357,9 +357,9 @@ def lock_operation(request: HtmxHttpRequest, lock_id: int, kind: str) -> HttpRes
     """Dynamic password, hotel clear-all, Zigbee resend of pending codes."""
     lock = _lock_for(request, lock_id)
     services_by_kind: dict[str, Callable[..., LockOperation]] = {
-        "dynamic": services.request_dynamic_password,
-        "clear-all": services.clear_all_codes,
-        "sync": services.sync_pending_codes,
+        "dynamic": operations.request_dynamic_password,
+        "clear-all": operations.clear_all_codes,
+        "sync": operations.sync_pending_codes,
     }
     if kind not in services_by_kind:
         raise Http404("No such operation.")
@@ -413,7 +413,7 @@ def operation_reveal(request: HttpRequest, operation_id: int) -> HttpResponse:
         "time_zone": operation.lock.time_zone,
     }
     try:
-        context["secret"] = services.reveal_operation_secret(operation, actor=request.user, ip=client_ip(request))
+        context["secret"] = pins.reveal_operation_secret(operation, actor=request.user, ip=client_ip(request))
     except ValidationError as refused:
         context["error"] = _error_text(refused)
     return _no_store(render(request, "locks/lock_detail.html#operation-row", context))
@@ -535,7 +535,7 @@ def _account_for(request: HttpRequest, account_id: int, roles: frozenset[str]) -
 @require_POST
 def cloud_import(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
     account = _account_for(request, account_id, CLOUD_ROLES)
-    account = services.request_import(account, actor=request.user, ip=client_ip(request))
+    account = accounts.request_import(account, actor=request.user, ip=client_ip(request))
     if request.htmx:
         row = cast("WithAnnotations[CloudAccount, _LockCount]", account)
         row.lock_count = account.locks.count()
@@ -567,7 +567,7 @@ def lock_attach(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
     unit = get_object_or_404(Unit, pk=_int(raw), property__organisation=membership.organisation) if raw else None
     error = notice = None
     try:
-        lock = services.attach_lock(lock, unit=unit, actor=request.user, ip=client_ip(request))
+        lock = accounts.attach_lock(lock, unit=unit, actor=request.user, ip=client_ip(request))
         notice = f"On {lock.unit}." if lock.unit_id else "Not on any door."
     except ValidationError as refused:
         error = _error_text(refused)

@@ -30,7 +30,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from locks import services as lock_services
+from locks import pins as lock_pins
 from locks.forms import apply_service_error
 from locks.templatetags.zones import local, zone_name
 from tenants import services
@@ -553,7 +553,7 @@ class StayAdmin(ServiceAddMixin, ScopedAdmin):
 
 def _check_may_manage(request: HttpRequest, stay: Stay) -> None:
     """Ending a stay removes door codes: the roles that may manage the codes of its unit's locks only."""
-    if not all(lock_services.may_see_pins(request.user, lock) for lock in stay.unit.locks.all()):
+    if not all(lock_pins.may_see_pins(request.user, lock) for lock in stay.unit.locks.all()):
         raise PermissionDenied("Your role may not manage the door codes of this unit.")
 
 

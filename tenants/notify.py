@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from audit.services import audit
-from locks import services
+from locks import pins as lock_pins
 from locks.models import AccessCode
 from tenants.models import Actor, Stay, single_line
 
@@ -132,7 +132,7 @@ def send_stay_code(stay: Stay, *, channel: str, actor: Actor, ip: str | None = N
     )
     if not codes:
         raise ValidationError("This stay has no door code.")
-    if not all(services.may_see_pins(actor, code.lock) for code in codes):
+    if not all(lock_pins.may_see_pins(actor, code.lock) for code in codes):
         audit("code.send_refused", actor=actor, organisation=organisation, obj=stay, ip=ip)
         raise PermissionDenied("Your role may not send door codes.")
     if any(code.status != AccessCode.Status.SET for code in codes):

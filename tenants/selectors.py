@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from locks import services as lock_services
+from locks import pins as lock_pins
 from locks.models import AccessCode
 from tenants.models import Actor, Membership, Property, Stay, Unit
 from tenants.services import OPEN
@@ -132,7 +132,7 @@ class StayPage:
 def stay_page(user: Actor, stay: Stay) -> StayPage:
     """What the stay page shows of a stay the caller already reached."""
     codes = list(stay.access_codes.select_related("lock").order_by("lock__name", "pk"))
-    may_see = [lock_services.may_see_pins(user, code.lock) for code in codes]
+    may_see = [lock_pins.may_see_pins(user, code.lock) for code in codes]
     for code, allowed in zip(codes, may_see, strict=True):
         code.may_see = allowed  # type: ignore[attr-defined]
     return StayPage(

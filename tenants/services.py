@@ -2,7 +2,7 @@
 
 A stay drives its guest's door codes: booking issues one per lock of the unit, a change of dates moves them, a
 move takes the old unit's off and issues the new one's, check-out and cancel take them off. The codes themselves
-are locks' business: this module asks for them only through `locks.services`' public functions (issue, change,
+are locks' business: this module asks for them only through `locks.codes`' public functions (issue, change,
 remove), and locks never calls back here (docs/architecture.md, the rules of the arrows).
 
 Views and the admin call one function of this module each; forms only validate. Every function writes in a
@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.services import audit
-from locks import services as codes
+from locks import codes
 from locks.models import AccessCode
 from tenants.models import Actor, Guest, Organisation, Property, Stay, Unit
 

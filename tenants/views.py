@@ -29,7 +29,8 @@ from django.views.decorators.http import require_POST
 
 from audit.services import audit
 from config.http import HtmxHttpRequest
-from locks import services as lock_services
+from locks import codes as lock_codes
+from locks import pins as lock_pins
 from locks.forms import LocalDateTimeField, apply_service_error, local_input, make_aware_in
 from locks.models import AccessCode
 from tenants import notify, selectors, services
@@ -390,7 +391,7 @@ def code_resend(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
     membership, code = _get_code(request, code_id)
     _require_act(membership)
     try:
-        code = lock_services.resend_access_code(code, actor=request.user, ip=client_ip(request))
+        code = lock_codes.resend_access_code(code, actor=request.user, ip=client_ip(request))
     except ValidationError as error:
         if not request.htmx:
             _refuse(request, error)
@@ -412,7 +413,7 @@ def code_reveal(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
     problem = ""
     pin = None
     try:
-        pin = lock_services.reveal_pin(code, actor=request.user, ip=client_ip(request))
+        pin = lock_pins.reveal_pin(code, actor=request.user, ip=client_ip(request))
     except ValidationError as error:
         problem = " ".join(error.messages)
     if request.htmx:
@@ -450,7 +451,7 @@ def slip(request: HttpRequest, stay_id: int) -> HttpResponse:
         return _back_to_stay(request, stay)
     ip = client_ip(request)
     try:
-        pins = [(code, lock_services.reveal_pin(code, actor=request.user, ip=ip)) for code in codes]
+        pins = [(code, lock_pins.reveal_pin(code, actor=request.user, ip=ip)) for code in codes]
     except ValidationError as error:
         _refuse(request, error)
         return _back_to_stay(request, stay)

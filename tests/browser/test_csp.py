@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from locks import services
+from locks import codes
 from locks.models import AccessCode, Lock
 from tenants.models import Membership, Organisation, Role
 from tests.locks.conftest import window
@@ -44,7 +44,7 @@ def test_pages_and_htmx_run_without_csp_violations(
     Membership.objects.create(user=user, organisation=second, role=Role.MANAGER)
     lock = make_lock("zigbee")
     starts, ends = window()
-    services.issue_access_code(lock=lock, label="Polling", starts_at=starts, ends_at=ends)
+    codes.issue_access_code(lock=lock, label="Polling", starts_at=starts, ends_at=ends)
 
     page = signed_in(*OWNER)
     violations = watch_violations(page)

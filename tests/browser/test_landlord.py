@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from locks import services
+from locks import codes
 from locks.models import AccessCode, Lock
 from tenants.models import Membership, Organisation, Role
 from tests.browser.conftest import PHONE, screenshot
@@ -85,7 +85,7 @@ def test_freeze_and_unfreeze_from_the_lock_page(
     lock = make_lock("zigbee")
     starts, ends = window()
     with django_capture_on_commit_callbacks(execute=True):
-        code = services.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
+        code = codes.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
     page = signed_in(*OWNER)
     page.goto(f"/locks/{lock.pk}/")
     row = page.locator(f"#code-{code.pk}")
@@ -113,7 +113,7 @@ def test_the_lock_page_on_a_phone(
     lock = make_lock("zigbee")
     starts, ends = window()
     with django_capture_on_commit_callbacks(execute=True):
-        code = services.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
+        code = codes.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
     page = signed_in(*OWNER, viewport=PHONE)
     page.goto(f"/locks/{lock.pk}/")
     expect(page.locator(f"#code-{code.pk}").get_by_test_id("status")).to_have_text("On the lock", timeout=SETTLE)

@@ -135,12 +135,12 @@ def test_a_request_that_fails_with_a_pin_in_its_form_logs_neither_the_pin_nor_th
     tenant: Tenant, settings: Any, monkeypatch: pytest.MonkeyPatch, everything_logged: io.StringIO
 ) -> None:
     """An unexpected error while a PIN is in flight: a 500 page, one log line with the traceback, no POST data."""
-    from locks import services
+    from locks import codes
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(services, "change_access_code", broken)
+    monkeypatch.setattr(codes, "change_access_code", broken)
     settings.DEBUG = False
     code = AccessCode.objects.get(pk=tenant.objects[AccessCode].pk)
     client = Client(raise_request_exception=False)

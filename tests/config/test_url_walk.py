@@ -465,17 +465,17 @@ def test_the_services_refuse_a_limited_desk_a_lock_on_no_door(
     the limited desk's (they were, for a lock on no door: `may_see_pins` let it through)."""
     from django.core.exceptions import PermissionDenied
 
-    from locks import services
+    from locks import pins
 
     a, b, loose, desk = one_organisation
-    assert services.may_see_pins(desk, a.objects[Lock])
+    assert pins.may_see_pins(desk, a.objects[Lock])
     for other in (b, loose):
-        assert not services.may_see_pins(desk, other.objects[Lock])
+        assert not pins.may_see_pins(desk, other.objects[Lock])
         with pytest.raises(PermissionDenied):
-            services.reveal_pin(other.objects[AccessCode], actor=desk)
+            pins.reveal_pin(other.objects[AccessCode], actor=desk)
         with pytest.raises(PermissionDenied):
-            services.reveal_operation_secret(other.objects[LockOperation], actor=desk)
-    assert services.may_see_pins(a.staff, loose.objects[Lock])  # the owner manages every lock, on a door or not
+            pins.reveal_operation_secret(other.objects[LockOperation], actor=desk)
+    assert pins.may_see_pins(a.staff, loose.objects[Lock])  # the owner manages every lock, on a door or not
 
 
 def test_a_desk_whose_properties_are_all_deleted_sees_nothing(
@@ -485,7 +485,7 @@ def test_a_desk_whose_properties_are_all_deleted_sees_nothing(
     a desk limited to it alone then has an empty set. That must mean no property, not every one (and every PIN)."""
     from django.core.exceptions import PermissionDenied
 
-    from locks import services
+    from locks import pins
 
     a, b, loose, desk = one_organisation
     closed = Property.objects.create(organisation=a.org, name="Closed Wing")
@@ -500,9 +500,9 @@ def test_a_desk_whose_properties_are_all_deleted_sees_nothing(
         assert lock.name not in portfolio
         assert client.get(f"/locks/{lock.pk}/").status_code == 404
         assert client.post(f"/codes/{code.pk}/reveal/").status_code in (403, 404)
-        assert not services.may_see_pins(desk, lock)
+        assert not pins.may_see_pins(desk, lock)
         with pytest.raises(PermissionDenied):
-            services.reveal_pin(code, actor=desk)
+            pins.reveal_pin(code, actor=desk)
     assert "Alpha House" not in portfolio
     assert "Bravo Zulu" not in portfolio
     assert not Property.objects.for_user(desk).exists()

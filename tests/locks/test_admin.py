@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.services import audit
-from locks import services
+from locks import codes
 from locks.models import (
     AccessCode,
     Alert,
@@ -360,7 +360,7 @@ def act(client: Any, model: Any, action: str, objs: list[Any]) -> list[tuple[int
 
 def issued(lock: Lock, **extra: Any) -> AccessCode:
     starts, ends = window()
-    code = services.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends, **extra)
+    code = codes.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends, **extra)
     run_workers()
     code.refresh_from_db()
     return code

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from locks import alert_scans, alerts, jobs, services
+from locks import alert_scans, alerts, codes, convergence, jobs
 from locks.models import AccessCode, Alert, Lock, LockEvent
 from tenants.models import Membership, Organisation, Role
 from tests.locks.conftest import run_workers, window
@@ -182,7 +182,7 @@ def test_a_low_battery_from_the_alarm_and_from_the_locks_state_is_one_alert(make
 def issue(lock: Lock, django_capture_on_commit_callbacks: Any) -> AccessCode:
     starts, ends = window()
     with django_capture_on_commit_callbacks(execute=True):
-        return services.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
+        return codes.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
 
 
 def test_a_code_that_failed_to_be_set_is_one_alert_closed_when_it_is_resent(
@@ -194,7 +194,7 @@ def test_a_code_that_failed_to_be_set_is_one_alert_closed_when_it_is_resent(
     code = issue(lock, django_capture_on_commit_callbacks)
     run_workers()
     for _ in range(4):
-        services.converge_access_code(code.pk)
+        convergence.converge_access_code(code.pk)
     code.refresh_from_db()
     assert code.status == AccessCode.Status.FAILED
     alert_scans.scan()
@@ -205,7 +205,7 @@ def test_a_code_that_failed_to_be_set_is_one_alert_closed_when_it_is_resent(
     assert len([m for m in mailoutbox if "could not be set" in m.body]) == 1
     assert all(code.pin not in m.body and code.pin not in m.subject for m in mailoutbox)
     world.online(lock.device_id, True)
-    services.resend_access_code(code)
+    codes.resend_access_code(code)
     alert_scans.scan()
     alert.refresh_from_db()
     assert alert.resolved_at is not None
@@ -218,11 +218,11 @@ def test_a_code_stuck_in_removal_is_one_alert(make_lock, world, owner, mailoutbo
     code.refresh_from_db()
     assert code.status == AccessCode.Status.SET
     world.fault(endpoint="temp_password_delete", kind="tuya_code", code=2001)  # the lock is unreachable
-    services.remove_access_code(code)
+    codes.remove_access_code(code)
     for _ in range(alert_scans.STUCK_ATTEMPTS):
         AccessCode.objects.filter(pk=code.pk).update(next_attempt_at=None)
         Lock.objects.filter(pk=lock.pk).update(paused_until=None)
-        services.converge_access_code(code.pk)
+        convergence.converge_access_code(code.pk)
     code.refresh_from_db()
     assert code.status != AccessCode.Status.REMOVED
     alert_scans.scan()

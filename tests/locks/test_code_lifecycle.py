@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from locks import jobs, services
+from locks import codes, convergence, jobs, pins
 from locks.models import AccessCode
 from locks.queues import queued_marker
 from tests.locks.conftest import run_workers, window
@@ -21,7 +21,7 @@ Status = AccessCode.Status
 def issue(lock, django_capture_on_commit_callbacks, **extra):
     starts, ends = extra.pop("window", window())
     with django_capture_on_commit_callbacks(execute=True):
-        return services.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends, **extra)
+        return codes.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends, **extra)
 
 
 def settle(code):
@@ -54,11 +54,11 @@ def test_freeze_and_unfreeze_take_effect_on_the_lock(make_lock, world, django_ca
     lock = make_lock("zigbee")
     code = settle(issue(lock, django_capture_on_commit_callbacks))
     with django_capture_on_commit_callbacks(execute=True):
-        services.freeze_access_code(code)
+        codes.freeze_access_code(code)
     assert settle(code).status == Status.FROZEN
     assert not world.opens(lock.device_id, code.pin)
     with django_capture_on_commit_callbacks(execute=True):
-        services.unfreeze_access_code(code)
+        codes.unfreeze_access_code(code)
     assert settle(code).status == Status.SET
     assert world.opens(lock.device_id, code.pin)
 
@@ -66,16 +66,16 @@ def test_freeze_and_unfreeze_take_effect_on_the_lock(make_lock, world, django_ca
 def test_freeze_is_refused_on_locks_that_cannot(make_lock, django_capture_on_commit_callbacks):
     code = settle(issue(make_lock("wifi"), django_capture_on_commit_callbacks))
     with pytest.raises(ValidationError, match="Only Zigbee"):
-        services.freeze_access_code(code)
+        codes.freeze_access_code(code)
 
 
 def test_change_pin_and_window(make_lock, world, django_capture_on_commit_callbacks):
     lock = make_lock("zigbee")
     code = settle(issue(lock, django_capture_on_commit_callbacks))
     old_pin = code.pin
-    new_pin = services.generate_pin(lock)
+    new_pin = pins.generate_pin(lock)
     with django_capture_on_commit_callbacks(execute=True):
-        services.change_access_code(code, pin=new_pin, ends_at=timezone.now() + timedelta(days=3))
+        codes.change_access_code(code, pin=new_pin, ends_at=timezone.now() + timedelta(days=3))
     code = settle(code)
     assert code.status == Status.SET, code.failure_reason
     assert not code.needs_modify
@@ -87,7 +87,7 @@ def test_removed_code_is_gone_from_the_lock(make_lock, world, django_capture_on_
     lock = make_lock("wifi")
     code = settle(issue(lock, django_capture_on_commit_callbacks))
     with django_capture_on_commit_callbacks(execute=True):
-        services.remove_access_code(code)
+        codes.remove_access_code(code)
     assert settle(code).status == Status.REMOVED
     assert not world.opens(lock.device_id, code.pin)
 
@@ -95,14 +95,14 @@ def test_removed_code_is_gone_from_the_lock(make_lock, world, django_capture_on_
 def test_remove_before_it_was_ever_sent_sends_nothing(make_lock, world, django_capture_on_commit_callbacks):
     lock = make_lock("wifi")
     code = issue(lock, django_capture_on_commit_callbacks)
-    services.remove_access_code(code)
+    codes.remove_access_code(code)
     assert settle(code).status == Status.REMOVED
     assert world.passwords(lock.device_id) == []
 
 
 def test_weekly_schedule_is_sent_in_the_propertys_time_zone(make_lock, world, django_capture_on_commit_callbacks):
     lock = make_lock("wifi")
-    every_day = services.WeeklySchedule(frozenset(range(7)), 0, 1440)
+    every_day = codes.WeeklySchedule(frozenset(range(7)), 0, 1440)
     code = settle(issue(lock, django_capture_on_commit_callbacks, kind=AccessCode.Kind.WEEKLY, schedule=every_day))
     assert code.status == Status.SET
     stored = world.passwords(lock.device_id)[0]
@@ -126,7 +126,7 @@ def test_lost_reply_on_create_is_found_not_duplicated(make_lock, world, django_c
     code.refresh_from_db()
     assert code.status == Status.UNKNOWN
     assert "checking whether the code was created" in code.failure_reason
-    services.converge_access_code(code.pk)  # the retry: finds the password by its marker
+    convergence.converge_access_code(code.pk)  # the retry: finds the password by its marker
     code.refresh_from_db()
     assert code.status == Status.SET
     assert len(world.passwords(lock.device_id)) == 1
@@ -141,7 +141,7 @@ def test_offline_lock_backs_off_with_a_reason_then_delivers(make_lock, world, dj
     # The lock reports online, so it is not told "offline" (#11 D.16): the cloud could not reach it this time.
     assert "could not reach the lock" in code.failure_reason
     assert code.next_attempt_at > timezone.now()
-    services.converge_access_code(code.pk)
+    convergence.converge_access_code(code.pk)
     code.refresh_from_db()
     assert code.status == Status.SET, code.failure_reason
 
@@ -150,7 +150,7 @@ def test_a_committed_code_whose_enqueue_was_lost_is_swept(make_lock, world, monk
     lock = make_lock("wifi")
     monkeypatch.setattr("locks.queues.enqueue_converge", lambda code_id: None)  # Redis down at commit time
     starts, ends = window()
-    code = services.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
+    code = codes.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
     monkeypatch.undo()
     assert jobs.sweep_access_codes() == 1
     assert settle(code).status == Status.SET
@@ -162,7 +162,7 @@ def test_rolled_back_request_enqueues_nothing(make_lock, django_capture_on_commi
 
     def request_that_fails_after_the_service_call():
         with transaction.atomic():
-            services.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
+            codes.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
             raise RuntimeError("the request failed after the service call")
 
     with django_capture_on_commit_callbacks() as callbacks, pytest.raises(RuntimeError):
@@ -186,14 +186,14 @@ def test_bad_input_is_refused_with_the_field_and_nothing_is_created(make_lock, e
     lock = make_lock("wifi")
     starts, ends = extra.pop("window", window())
     with pytest.raises(ValidationError) as info:
-        services.issue_access_code(lock=lock, label=extra.pop("label", "Ada"), starts_at=starts, ends_at=ends, **extra)
+        codes.issue_access_code(lock=lock, label=extra.pop("label", "Ada"), starts_at=starts, ends_at=ends, **extra)
     assert field in info.value.message_dict
     assert not AccessCode.objects.exists()
 
 
 def test_empty_schedule_is_refused():
     with pytest.raises(ValidationError, match="at least one day"):
-        services.WeeklySchedule(frozenset(), 540, 720)
+        codes.WeeklySchedule(frozenset(), 540, 720)
 
 
 def test_duplicate_pin_on_the_same_lock_is_refused(make_lock, django_capture_on_commit_callbacks):
@@ -206,16 +206,16 @@ def test_duplicate_pin_on_the_same_lock_is_refused(make_lock, django_capture_on_
 def test_stale_version_is_refused(make_lock, django_capture_on_commit_callbacks):
     lock = make_lock("zigbee")
     code = issue(lock, django_capture_on_commit_callbacks)
-    services.remove_access_code(code, version=code.version)
+    codes.remove_access_code(code, version=code.version)
     with pytest.raises(ValidationError, match="changed while you were looking"):
-        services.freeze_access_code(code, version=code.version)
+        codes.freeze_access_code(code, version=code.version)
 
 
 def test_every_change_is_audited_without_the_pin(make_lock, front_desk, django_capture_on_commit_callbacks):
     lock = make_lock("zigbee")
     code = issue(lock, django_capture_on_commit_callbacks, actor=front_desk)
-    services.freeze_access_code(code, actor=front_desk)
-    services.remove_access_code(code, actor=front_desk)
+    codes.freeze_access_code(code, actor=front_desk)
+    codes.remove_access_code(code, actor=front_desk)
     events = list(AuditEvent.objects.order_by("id").values_list("action", "actor__username"))
     assert events[-3:] == [("code.issue", "desk"), ("code.freeze", "desk"), ("code.delete", "desk")]
     assert not any(code.pin in e.summary for e in AuditEvent.objects.all())
@@ -242,7 +242,7 @@ def test_zigbee_code_that_could_not_reach_the_lock_is_resent_when_it_is_back(
     assert code.failure_reason == "The lock's gateway could not reach it; resending in a minute."
     world.online(lock.device_id, True)
     settings.SIM_ISSUE_PASSWORD_INTERVAL = 0  # a minute later
-    services.converge_access_code(code.pk)
+    convergence.converge_access_code(code.pk)
     code.refresh_from_db()
     assert code.status == Status.SET, code.failure_reason
     assert world.opens(lock.device_id, code.pin)
@@ -254,7 +254,7 @@ def test_zigbee_code_gives_up_after_a_few_resends(make_lock, world, settings, dj
     world.online(lock.device_id, False)
     code = settle(issue(lock, django_capture_on_commit_callbacks))
     for _ in range(4):
-        services.converge_access_code(code.pk)
+        convergence.converge_access_code(code.pk)
     code.refresh_from_db()
     assert code.status == Status.FAILED
     assert "did not accept the code" in code.failure_reason
@@ -270,7 +270,7 @@ def test_no_pin_or_secret_in_logs_or_job_arguments(make_lock, world, caplog, dja
     assert [list(job.args) for job in queued] == [[code.pk]]  # JSON-serialised: ids only, never a PIN
     world.fault(endpoint="temp_password_create", kind="http_500", count=1)
     settle(code)
-    services.converge_access_code(code.pk)
+    convergence.converge_access_code(code.pk)
     code.refresh_from_db()
     assert code.status == Status.SET
     secret = lock.cloud_account.access_secret
@@ -345,11 +345,11 @@ def test_a_refused_removal_is_retried_after_a_growing_pause_not_at_every_sweep(
     assert code.status == Status.SET
     world.fault(endpoint="temp_password_delete", kind="tuya_code", code=1109, count=100)  # the cloud says no
     with django_capture_on_commit_callbacks(execute=True):
-        services.remove_access_code(code)
+        codes.remove_access_code(code)
     code = settle(code)
     assert (code.status, code.desired) == (Status.FAILED, AccessCode.Desired.REMOVED)
     assert code.next_attempt_at > timezone.now()  # paused: the next sweeps leave it alone
-    assert code.pk not in set(services.due_codes())
+    assert code.pk not in set(convergence.due_codes())
     paused_for = code.next_attempt_at - timezone.now()
 
     AccessCode.objects.filter(pk=code.pk).update(next_attempt_at=timezone.now())  # the pause is over

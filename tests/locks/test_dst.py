@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from locks import services
+from locks import codes
 from locks.models import AccessCode
 from locks.simulator import clock as sim_clock
 from tests.locks.conftest import run_workers
@@ -29,11 +29,11 @@ def test_cleaner_monday_wednesday_nine_to_twelve_across_the_clock_change(
     make_lock, world, monkeypatch, kind, django_capture_on_commit_callbacks
 ):
     lock = make_lock(kind)
-    mon_wed = services.WeeklySchedule(frozenset({0, 2}), 9 * 60, 12 * 60)
+    mon_wed = codes.WeeklySchedule(frozenset({0, 2}), 9 * 60, 12 * 60)
     starts = timezone.now() - timedelta(hours=1)
     ends = datetime(2027, 4, 30, tzinfo=AMS)
     with django_capture_on_commit_callbacks(execute=True):
-        code = services.issue_access_code(
+        code = codes.issue_access_code(
             lock=lock, label="Cleaner", starts_at=starts, ends_at=ends, kind=AccessCode.Kind.WEEKLY, schedule=mon_wed
         )
     run_workers()

@@ -17,7 +17,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from locks import services
+from locks import accounts, codes
 from locks.admin import CloudAccountForm
 from locks.models import CloudAccount
 from locks.simulator import conf as sim_conf
@@ -87,7 +87,7 @@ def _stored(org: Organisation, endpoint: str) -> CloudAccount:
         organisation=org, name="Stored", endpoint=endpoint, access_id=sim_conf.DEMO_ACCESS_ID,
         access_secret=sim_conf.DEMO_ACCESS_SECRET,
     )  # fmt: skip
-    services.request_import(account)
+    accounts.request_import(account)
     return account
 
 
@@ -210,7 +210,7 @@ def test_a_code_on_a_lock_of_a_stored_account_is_not_sent_against_the_rules(
     )
     starts, ends = window()
     with django_capture_on_commit_callbacks(execute=True):
-        code = services.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
+        code = codes.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
     run_workers()
     code.refresh_from_db()
     assert code.status == AccessCode.Status.REQUESTED  # nothing reached any lock

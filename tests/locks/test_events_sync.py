@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 from PIL import Image
 
-from locks import event_records, events, jobs, services
+from locks import codes, event_records, events, jobs
 from locks.models import (
     AccessCode,
     CloudAccount,
@@ -40,7 +40,7 @@ def _sync_settings(settings: Any, tmp_path: Path) -> None:
 def issue_code(lock: Lock, guest: Any, stay: Stay | None, capture: Any) -> AccessCode:
     starts, ends = window()
     with capture(execute=True):
-        code = services.issue_access_code(
+        code = codes.issue_access_code(
             lock=lock, label=guest.name, starts_at=starts, ends_at=ends, guest=guest, stay=stay
         )
     run_workers()

@@ -6,7 +6,7 @@ The fault hits the operation's endpoint once; then the code is converged as the 
 
 import pytest
 
-from locks import services
+from locks import codes, convergence, pins
 from locks.models import AccessCode
 from tests.locks.conftest import run_workers, window
 
@@ -26,7 +26,7 @@ FAULTS = {
 
 def converge_until_settled(code, attempts=5):
     for _ in range(attempts):
-        services.converge_access_code(code.pk)
+        convergence.converge_access_code(code.pk)
         code.refresh_from_db()
         if code.is_settled and not code.needs_modify and code.status == _wanted(code):
             break
@@ -40,7 +40,7 @@ def _wanted(code):
 def set_code(lock, capture):
     starts, ends = window()
     with capture(execute=True):
-        code = services.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
+        code = codes.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
     run_workers()
     code.refresh_from_db()
     assert code.status == Status.SET
@@ -52,8 +52,8 @@ def test_create(make_lock, world, fault):
     lock = make_lock("zigbee")
     world.fault(endpoint="temp_password_create", count=1, **FAULTS[fault])
     starts, ends = window()
-    code = services.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
-    services.converge_access_code(code.pk)
+    code = codes.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
+    convergence.converge_access_code(code.pk)
     code.refresh_from_db()
     if code.status != Status.SET:
         assert code.failure_reason, "a code that is not set yet says why"
@@ -67,9 +67,9 @@ def test_create(make_lock, world, fault):
 def test_modify(make_lock, world, fault, django_capture_on_commit_callbacks):
     lock = make_lock("zigbee")
     code = set_code(lock, django_capture_on_commit_callbacks)
-    old_pin, new_pin = code.pin, services.generate_pin(lock)
+    old_pin, new_pin = code.pin, pins.generate_pin(lock)
     world.fault(endpoint="temp_password_modify", count=1, **FAULTS[fault])
-    services.change_access_code(code, pin=new_pin)
+    codes.change_access_code(code, pin=new_pin)
     code = converge_until_settled(code)
     assert (code.status, code.needs_modify) == (Status.SET, False), code.failure_reason
     assert world.opens(lock.device_id, new_pin)
@@ -82,12 +82,12 @@ def test_freeze_and_unfreeze(make_lock, world, fault, django_capture_on_commit_c
     lock = make_lock("zigbee")
     code = set_code(lock, django_capture_on_commit_callbacks)
     world.fault(endpoint="temp_password_freeze", count=1, **FAULTS[fault])
-    services.freeze_access_code(code)
+    codes.freeze_access_code(code)
     code = converge_until_settled(code)
     assert code.status == Status.FROZEN, code.failure_reason
     assert not world.opens(lock.device_id, code.pin)
     world.fault(endpoint="temp_password_unfreeze", count=1, **FAULTS[fault])
-    services.unfreeze_access_code(code)
+    codes.unfreeze_access_code(code)
     code = converge_until_settled(code)
     assert code.status == Status.SET, code.failure_reason
     assert world.opens(lock.device_id, code.pin)
@@ -98,7 +98,7 @@ def test_delete(make_lock, world, fault, django_capture_on_commit_callbacks):
     lock = make_lock("wifi")
     code = set_code(lock, django_capture_on_commit_callbacks)
     world.fault(endpoint="temp_password_delete", count=1, **FAULTS[fault])
-    services.remove_access_code(code)
+    codes.remove_access_code(code)
     code = converge_until_settled(code)
     assert code.status == Status.REMOVED, code.failure_reason
     assert not world.opens(lock.device_id, code.pin)

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.urls import reverse
 
-from locks import services
+from locks import codes
 from locks.models import AccessCode
 from locks.simulator import conf as sim_conf
 from tenants.models import Membership, Role
@@ -28,7 +28,7 @@ def test_issuing_showing_and_revealing_a_code_logs_neither_pin_nor_secret(
     Membership.objects.create(user=owner, organisation=lock.organisation, role=Role.OWNER)
     starts, ends = window()
     with django_capture_on_commit_callbacks(execute=True):
-        code = services.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends, actor=owner)
+        code = codes.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends, actor=owner)
     run_workers()
     code.refresh_from_db()
     assert code.status == AccessCode.Status.SET, code.failure_reason

@@ -120,7 +120,7 @@ def test_an_import_that_loses_a_race_for_a_device_leaves_it_out(
 ) -> None:
     """Another organisation's import takes the device between this one's look and its write: the constraint
     decides, this import leaves that device out and keeps the others."""
-    from locks import services
+    from locks import accounts
     from locks.tuya.api.device import DeviceApi
 
     taken, kept = world.device("wifi"), world.device("wifi")
@@ -137,7 +137,7 @@ def test_an_import_that_loses_a_race_for_a_device_leaves_it_out(
         return details
 
     monkeypatch.setattr(DeviceApi, "get_device", read_while_the_rival_writes)
-    locks = services.import_locks(account, device_ids=[taken, kept])
+    locks = accounts.import_locks(account, device_ids=[taken, kept])
     assert [lock.device_id for lock in locks] == [kept]
     account.refresh_from_db()
     assert account.import_refused == 1

@@ -6,7 +6,7 @@ import django_rq
 import pytest
 from rq.registry import FailedJobRegistry
 
-from locks import jobs, periodic, services
+from locks import codes, jobs, periodic
 from locks.models import AccessCode
 from locks.queues import enqueue_converge
 from tests.locks.conftest import run_workers, window
@@ -18,7 +18,7 @@ def test_periodic_jobs_run_on_the_json_workers_and_sweep_lost_codes(make_lock, w
     lock = make_lock("wifi")
     monkeypatch.setattr("locks.queues.enqueue_converge", lambda code_id: None)  # the fast path was lost
     starts, ends = window()
-    code = services.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
+    code = codes.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
     monkeypatch.undo()
     names = periodic.enqueue_due()
     assert names[:4] == ["sweep-access-codes", "reconcile-all-locks", "purge-old-pins", "sweep-enrollments"]
@@ -36,7 +36,7 @@ def test_periodic_jobs_run_on_the_json_workers_and_sweep_lost_codes(make_lock, w
 def test_a_code_whose_job_was_lost_gets_a_new_one_after_the_marker_lapses(make_lock, redis_url):
     lock = make_lock("wifi")
     starts, ends = window()
-    code = services.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
+    code = codes.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
     enqueue_converge(code.pk)
     queue = django_rq.get_queue("codes")
     assert queue.count == 1
@@ -80,7 +80,7 @@ def test_a_periodic_job_with_nothing_to_do_logs_nothing_at_info(make_lock, world
     monkeypatch.setattr("locks.queues.enqueue_converge", lambda code_id: None)
     starts, ends = window()
     lock = make_lock("wifi")
-    code = services.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
+    code = codes.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
     monkeypatch.undo()
     django_rq.get_queue("codes").enqueue(jobs.sweep_access_codes)
     caplog.clear()

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from audit.models import AuditEvent
-from locks import services
+from locks import accounts, codes, pins, reconcile
 from locks.models import AccessCode
 from tenants.models import Membership, Role
 from tests.locks.conftest import run_workers, window
@@ -18,7 +18,7 @@ Status = AccessCode.Status
 def issue(lock, capture, **extra):
     starts, ends = window()
     with capture(execute=True):
-        return services.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends, **extra)
+        return codes.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends, **extra)
 
 
 def set_code(lock, capture):
@@ -36,7 +36,7 @@ def test_code_deleted_outside_the_app_is_put_back(make_lock, world, django_captu
 
     cloud.api_for(lock.cloud_account).passwords.delete_temp_password(lock.device_id, code.tuya_password_id)
     time.sleep(0.5)  # the lock takes the deletion after the simulated delivery delay
-    result = services.reconcile_lock(lock)
+    result = reconcile.reconcile_lock(lock)
     assert result.repaired == [code.pk]
     run_workers()
     code.refresh_from_db()
@@ -58,7 +58,7 @@ def test_foreign_code_is_flagged_not_deleted(make_lock, world, django_capture_on
         effective_time=starts,
         invalid_time=ends,
     )
-    result = services.reconcile_lock(lock)
+    result = reconcile.reconcile_lock(lock)
     assert [f["name"] for f in result.foreign] == ["set in the Tuya app"]
     lock.refresh_from_db()
     assert lock.foreign_codes[0]["name"] == "set in the Tuya app"
@@ -76,11 +76,11 @@ def test_failed_code_can_be_sent_again(make_lock, world, django_capture_on_commi
     assert second.status == Status.FAILED
     assert "overlaps" in second.failure_reason
     with pytest.raises(ValidationError, match="Only a code that failed"):
-        services.resend_access_code(first)
-    services.remove_access_code(first)
+        codes.resend_access_code(first)
+    codes.remove_access_code(first)
     run_workers()
     with django_capture_on_commit_callbacks(execute=True):
-        services.resend_access_code(second)
+        codes.resend_access_code(second)
     run_workers()
     second.refresh_from_db()
     assert second.status == Status.SET, second.failure_reason
@@ -89,7 +89,7 @@ def test_failed_code_can_be_sent_again(make_lock, world, django_capture_on_commi
 
 def test_front_desk_may_reveal_and_is_audited(make_lock, front_desk, django_capture_on_commit_callbacks):
     code = issue(make_lock("wifi"), django_capture_on_commit_callbacks)
-    assert services.reveal_pin(code, actor=front_desk, ip="10.0.0.7") == code.pin
+    assert pins.reveal_pin(code, actor=front_desk, ip="10.0.0.7") == code.pin
     event = AuditEvent.objects.get(action="code.reveal")
     assert (event.actor, event.ip_address, event.object_id) == (front_desk, "10.0.0.7", str(code.pk))
     assert code.pin not in event.summary
@@ -102,7 +102,7 @@ def test_viewer_may_not_reveal_and_the_refusal_is_audited(
     Membership.objects.create(user=viewer, organisation=org, role=Role.VIEWER)
     code = issue(make_lock("wifi"), django_capture_on_commit_callbacks)
     with pytest.raises(PermissionDenied):
-        services.reveal_pin(code, actor=viewer)
+        pins.reveal_pin(code, actor=viewer)
     assert AuditEvent.objects.filter(action="code.reveal_refused", actor=viewer).exists()
 
 
@@ -115,7 +115,7 @@ def test_front_desk_limited_to_other_properties_may_not_reveal(
     front_desk.memberships.get().limit_to([other])
     code = issue(make_lock("wifi"), django_capture_on_commit_callbacks)
     with pytest.raises(PermissionDenied):
-        services.reveal_pin(code, actor=front_desk)
+        pins.reveal_pin(code, actor=front_desk)
 
 
 def test_member_of_another_organisation_may_not_reveal(
@@ -128,12 +128,12 @@ def test_member_of_another_organisation_may_not_reveal(
     Membership.objects.create(user=outsider, organisation=other, role=Role.OWNER)
     code = issue(make_lock("wifi"), django_capture_on_commit_callbacks)
     with pytest.raises(PermissionDenied):
-        services.reveal_pin(code, actor=outsider)
+        pins.reveal_pin(code, actor=outsider)
 
 
 def test_import_by_device_ids(account, world):
     device_id = world.device("zigbee_hotel")
-    (lock,) = services.import_locks(account, device_ids=[device_id])
+    (lock,) = accounts.import_locks(account, device_ids=[device_id])
     assert (lock.device_id, lock.kind, lock.organisation) == (device_id, "zigbee_hotel", account.organisation)
     assert lock.local_key  # stored encrypted
     account.refresh_from_db()
@@ -143,13 +143,13 @@ def test_import_by_device_ids(account, world):
 def test_import_finds_every_lock_of_the_project_and_only_locks(account, world):
     ids = {world.device(kind) for kind in ("wifi", "zigbee", "ble", "zigbee_hotel", "wifi_keepalive", "wifi_video")}
     ids |= {world.device(kind) for kind in ("ble_gateway", "access_control")}
-    locks = services.import_locks(account)
+    locks = accounts.import_locks(account)
     assert {lock.device_id for lock in locks} >= ids
     kinds = {lock.device_id: lock.kind for lock in locks}
     assert sorted(kinds[i] for i in ids) == sorted(
         ["wifi", "zigbee", "ble", "zigbee_hotel", "wifi_keepalive", "wifi_video", "ble_gateway", "access_control"]
     )
-    assert services.import_locks(account)  # importing again updates, it does not duplicate
+    assert accounts.import_locks(account)  # importing again updates, it does not duplicate
     assert account.locks.count() == len(locks)
 
 
@@ -183,17 +183,17 @@ def test_pins_are_erased_30_days_after_their_code_ended_and_not_before(
     AccessCode.objects.filter(pk=recent.pk).update(
         status=Status.REMOVED, starts_at=now - timedelta(days=40), ends_at=now - timedelta(days=29)
     )
-    assert services.purge_old_pins() == 1
-    assert services.purge_old_pins() == 0  # once
+    assert pins.purge_old_pins() == 1
+    assert pins.purge_old_pins() == 0  # once
     ended.refresh_from_db()
     assert (ended.pin, ended.masked_pin) == ("", "(purged)")
     with connection.cursor() as cursor:  # the old ciphertext is gone too, not only hidden
         cursor.execute("SELECT pin FROM locks_accesscode WHERE id = %s", [ended.pk])
         stored = cursor.fetchone()[0]
     assert AccessCode._meta.get_field("pin").from_db_value(stored, None, connection) == ""
-    assert services.reveal_pin(recent, actor=front_desk) == recent.pin
+    assert pins.reveal_pin(recent, actor=front_desk) == recent.pin
     with pytest.raises(ValidationError, match="erased"):
-        services.reveal_pin(ended, actor=front_desk)
+        pins.reveal_pin(ended, actor=front_desk)
     for code in (recent, live):
         code.refresh_from_db()
         assert code.pin

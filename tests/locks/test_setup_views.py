@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from locks import services
+from locks import codes
 from locks.models import AccessCode, CloudAccount, Lock
 from locks.simulator import conf as sim_conf
 from tenants.models import Membership, Organisation, Property, Role, Unit
@@ -91,7 +91,7 @@ def test_a_lock_with_live_codes_is_not_moved_to_another_door(
     lock = make_lock("wifi")
     starts, ends = window()
     with django_capture_on_commit_callbacks(execute=True):
-        services.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
+        codes.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
     other = Unit.objects.create(property=lock.unit.property, name="Room 99")
     response = owner_client.post(reverse("locks:lock-attach", args=[lock.pk]), {"unit": other.pk}, follow=True)
     assert "remove them first" in response.content.decode()

@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from locks import remote, services
+from locks import codes, operations, remote
 from locks.models import AccessCode, Lock, LockOperation, UnlockMethod
 from tests.locks.conftest import World, run_workers, window
 from tests.locks.test_lock_users import add_user, post
@@ -21,13 +21,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def _code(client: Client, lock: Lock, owner: Any) -> str:
     starts, ends = window()
-    code = services.issue_access_code(lock=lock, label="Guest", starts_at=starts, ends_at=ends, actor=owner)
+    code = codes.issue_access_code(lock=lock, label="Guest", starts_at=starts, ends_at=ends, actor=owner)
     run_workers()
     return AccessCode.objects.get(pk=code.pk).failure_reason
 
 
 def _operation(client: Client, lock: Lock, owner: Any) -> str:
-    operation = services.request_dynamic_password(lock=lock, actor=owner)
+    operation = operations.request_dynamic_password(lock=lock, actor=owner)
     run_workers()
     return LockOperation.objects.get(pk=operation.pk).failure_reason
 

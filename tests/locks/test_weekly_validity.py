@@ -12,13 +12,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from locks import services
+from locks import codes
 from locks.models import AccessCode, CloudAccount, Lock
 from tenants.models import Membership, Organisation, Property, Role, Unit
 
 pytestmark = pytest.mark.django_db
 AMS = zoneinfo.ZoneInfo("Europe/Amsterdam")
-MON_WED = services.WeeklySchedule(frozenset({0, 2}), 9 * 60, 12 * 60)
+MON_WED = codes.WeeklySchedule(frozenset({0, 2}), 9 * 60, 12 * 60)
 FRIDAY = datetime(2030, 1, 4, 10, tzinfo=AMS)  # Fri 4 Jan 2030
 
 
@@ -33,7 +33,7 @@ def make_lock(zone: str = "Europe/Amsterdam") -> Lock:
 
 
 def weekly(lock: Lock, starts_at: datetime, ends_at: datetime, schedule: Any = MON_WED) -> AccessCode:
-    return services.issue_access_code(
+    return codes.issue_access_code(
         lock=lock, label="Cleaner", starts_at=starts_at, ends_at=ends_at, kind="weekly", schedule=schedule
     )
 
@@ -65,9 +65,9 @@ def test_days_are_counted_on_the_propertys_calendar_not_utcs() -> None:
     utc = zoneinfo.ZoneInfo("UTC")
     # Wednesday 01:00–03:00 UTC is Tuesday 20:00–22:00 in New York.
     starts, ends = datetime(2030, 1, 9, 1, tzinfo=utc), datetime(2030, 1, 9, 3, tzinfo=utc)
-    tuesday_evening = services.WeeklySchedule(frozenset({1}), 19 * 60, 23 * 60)
+    tuesday_evening = codes.WeeklySchedule(frozenset({1}), 19 * 60, 23 * 60)
     assert weekly(lock, starts, ends, tuesday_evening)
-    wednesday_night = services.WeeklySchedule(frozenset({2}), 60, 3 * 60)
+    wednesday_night = codes.WeeklySchedule(frozenset({2}), 60, 3 * 60)
     with pytest.raises(ValidationError):
         weekly(lock, starts, ends, wednesday_night)
 
@@ -76,7 +76,7 @@ def test_changing_a_weekly_codes_validity_to_one_without_its_days_is_refused() -
     lock = make_lock()
     code = weekly(lock, FRIDAY, FRIDAY + timedelta(days=90))
     with pytest.raises(ValidationError) as refused:
-        services.change_access_code(code, starts_at=FRIDAY, ends_at=FRIDAY + timedelta(days=2))
+        codes.change_access_code(code, starts_at=FRIDAY, ends_at=FRIDAY + timedelta(days=2))
     assert "could never open" in " ".join(refused.value.message_dict["ends_at"])
     code.refresh_from_db()
     assert code.ends_at == FRIDAY + timedelta(days=90)
@@ -85,10 +85,10 @@ def test_changing_a_weekly_codes_validity_to_one_without_its_days_is_refused() -
 def test_a_weekly_code_that_opens_only_a_few_times_gets_a_note_saying_how_many() -> None:
     lock = make_lock()
     few = weekly(lock, FRIDAY, FRIDAY + timedelta(days=5))  # Mon 7, Wed 9
-    note = services.openings_note(few)
+    note = codes.openings_note(few)
     assert "opens only 2 times" in note
     assert "(Mon 7 Jan 09:00, Wed 9 Jan 09:00)" in note
-    assert services.openings_note(weekly(lock, FRIDAY, FRIDAY + timedelta(days=60))) == ""
+    assert codes.openings_note(weekly(lock, FRIDAY, FRIDAY + timedelta(days=60))) == ""
 
 
 def test_the_lock_page_refuses_it_beside_the_days_and_proposes_months_for_weekly_codes(

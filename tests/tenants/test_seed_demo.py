@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from audit.models import AuditEvent
-from locks import cloud, services
+from locks import accounts, cloud
 from locks.models import AccessCode, CloudAccount, Lock, LockKind
 from tenants.models import Guest, Membership, Organisation, Property, Role, Stay, Unit
 from tests.locks.conftest import World, queues, sim_url  # noqa: F401 - fixtures used by name
@@ -131,7 +131,7 @@ def check_projects_are_disjoint() -> None:
                 break
             page = cloud.api_for(account).device.list_project_devices(last_id=page.next_last_id, page_size=20)
         listed[account.organisation_id] = ids
-        services.import_locks(account)
+        accounts.import_locks(account)
     canal, riverside = (Organisation.objects.get(name=name).pk for name in ("Canal Hotel", "Riverside Lettings"))
     assert listed[canal]
     assert listed[riverside]

@@ -3,7 +3,7 @@
 `manage.py seed_demo` creates the organisations, properties, units, guests, logins and cloud accounts (no
 cloud needed) and prints the logins. `manage.py seed_demo --cloud` then plays the installer and the front
 desk against the cloud over HTTP: it puts the locks on the doors (the simulator's world API, `/_sim/`), brings
-them in with `services.import_locks`, attaches them to units, books stays and issues codes with the services,
+them in with `locks.accounts.import_locks`, attaches them to units, books stays and issues codes with the services,
 and lets the RQ workers take them to the locks (or runs the jobs itself with `--burst`). Every state a code
 is in comes from that lifecycle, never from writing a status.
 
@@ -38,7 +38,9 @@ from django.utils import timezone
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
-from locks import endpoints, jobs, services
+from locks import accounts as lock_accounts
+from locks import codes as lock_codes
+from locks import endpoints, jobs
 from locks.models import AccessCode, CloudAccount, Lock
 from tenants import services as tenant_services
 from tenants.models import Guest, Membership, Organisation, Property, Role, Stay, Unit
@@ -298,7 +300,7 @@ class Command(BaseCommand):
         )
         if known != set(wanted):
             # The doors seeded here, not whatever else someone added to the project in the simulator's world.
-            services.import_locks(account, device_ids=sorted(wanted))
+            lock_accounts.import_locks(account, device_ids=sorted(wanted))
         for lock in Lock.objects.filter(cloud_account=account, device_id__in=wanted):
             unit, _name = wanted[lock.device_id]
             if lock.unit_id != unit.pk:
@@ -338,7 +340,7 @@ class Command(BaseCommand):
         code = AccessCode.objects.filter(lock=lock, label=label).first()
         if code is None:
             guest = self._guest(org, extra.pop("guest_name", label))
-            code = services.issue_access_code(
+            code = lock_codes.issue_access_code(
                 lock=lock, label=label, starts_at=starts_at, ends_at=ends_at, guest=guest, **extra
             )
         return code
@@ -399,7 +401,7 @@ class Command(BaseCommand):
                 _local(london, 0, 0),
                 _local(london, 84, 0),
                 kind=AccessCode.Kind.WEEKLY,
-                schedule=services.WeeklySchedule(frozenset({0, 2}), 9 * 60, 12 * 60),
+                schedule=lock_codes.WeeklySchedule(frozenset({0, 2}), 9 * 60, 12 * 60),
                 guest_name="Sparkle Cleaning",
             ),  # fmt: skip
             # Frozen below while the tenant is away.
@@ -428,9 +430,9 @@ class Command(BaseCommand):
         canal = orgs[CANAL]
         hotel = Property.objects.get(organisation=canal, name="Canal Hotel")
         walker = AccessCode.objects.get(lock=self.locks[("Riverside House", "Flat 2")], label="Dog walker")
-        services.freeze_access_code(walker)
+        lock_codes.freeze_access_code(walker)
         movers = AccessCode.objects.get(lock=self.locks[("Hudson Lofts", "Loft B")], label="Movers")
-        services.remove_access_code(movers)
+        lock_codes.remove_access_code(movers)
         early = Stay.objects.get(unit__property=hotel, unit__name="Room 106", guest__name="Barbara Liskov")
         tenant_services.check_out_stay(early)
         overlapping = self._code(

@@ -1,0 +1,392 @@
+"""Converging: moving a lock towards what we want of each door code, one confirmed step at a time.
+
+`converge_access_code` (a job) reads the code's `desired` state, does or checks one thing on the cloud and
+records the outcome at once; transient failures back off, a refused account pauses all its locks, a lock that
+keeps failing is left alone for a while (the breaker, locks/failures.py). Unsettled codes are also the outbox:
+the sweeper (`due_codes`) re-enqueues any that a lost enqueue, a dead worker or a Redis outage left behind, so a
+committed request is never lost.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from locks import cloud, queues
+from locks.failures import REFUSED, account_refused, explain, healthy, unhealthy, unreachable
+from locks.models import AccessCode
+from locks.tuya import (
+    TuyaDeviceOfflineError,
+    TuyaError,
+    TuyaNetworkError,
+    TuyaRateLimitedError,
+    TuyaServerError,
+    TuyaTimeoutError,
+    TuyaTokenError,
+)
+from locks.tuya.api import Ack, CreatedPassword, LockApi, LockKind, PasswordUse
+from locks.tuya.schedule import ScheduleEntry, weekdays_to_working_day
+
+Status = AccessCode.Status
+Desired = AccessCode.Desired
+
+MAX_BACKOFF = timedelta(minutes=15)
+LEASE = timedelta(seconds=90)  # longer than one converge run, shorter than a stuck worker's patience
+
+
+class _Retry(Exception):
+    """Not now: try again after a backoff (lock offline, rate limited, outcome unknown)."""
+
+    def __init__(self, reason: str, *, unknown: bool = False, code: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.unknown, self.code = reason, unknown, code
+
+
+def _claim(code_id: int) -> bool:
+    """Take the code for this worker, unless another worker holds it."""
+    now = timezone.now()
+    claimed = AccessCode.objects.filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now), pk=code_id).update(
+        lease_until=now + LEASE
+    )
+    return claimed == 1
+
+
+def _release(code_id: int) -> None:
+    AccessCode.objects.filter(pk=code_id).update(lease_until=None)
+
+
+def _save(code: AccessCode, **fields: Any) -> None:
+    """Persist a step's outcome at once: a worker killed after this line must not repeat the step blindly."""
+    for name, value in fields.items():
+        setattr(code, name, value)
+    code.save(update_fields=[*fields, "updated_at"])
+
+
+def converge_access_code(code_id: int) -> str:
+    """Move one code's lock towards its desired state; returns its status. Safe to run twice or concurrently."""
+    if not _claim(code_id):
+        return "busy"
+    poll_in = None
+    try:
+        code = AccessCode.objects.select_related("lock__cloud_account", "lock__organisation").get(pk=code_id)
+        if code.status == code.wanted_status and not code.needs_modify:  # every wanted status is a settled one
+            return code.status
+        lock = code.lock
+        if lock.paused_until and lock.paused_until > timezone.now():
+            _save(code, next_attempt_at=lock.paused_until)
+            return code.status
+        api = cloud.api_for(lock.cloud_account)
+        try:
+            _converge(api, code)
+        except _Pending:
+            poll_in = _poll_later(code)
+        except _Retry as retry:
+            _back_off(code, retry)
+        except REFUSED as error:
+            # The whole cloud account is refused (credentials, permission, subscription): every lock of it
+            # would fail the same way, so pause them all instead of hammering the cloud, and say why.
+            account_refused(lock.cloud_account, explain(error))
+            if code.pending_op == "create" and code.tuya_password_id is None:
+                code.status = Status.REQUESTED  # refused at the door: nothing reached the lock
+            _back_off(code, _Retry(explain(error), code=error.code))
+        except TuyaError as error:
+            _fail(code, explain(error, lock), error.code)
+        return code.status
+    finally:
+        _release(code_id)
+        if poll_in is not None:
+            queues.enqueue_converge(code_id, delay=poll_in)
+
+
+class _Pending(Exception):
+    """The lock has not confirmed yet and this job does not wait: the sweeper looks again shortly."""
+
+
+# The spec's Zigbee flow polls a password's status for 25 s; after that, waiting slows down (backoff).
+CONFIRMATION_WINDOW = timedelta(seconds=25)
+
+
+def _converge(api: LockApi, code: AccessCode) -> None:
+    window = settings.CODE_POLL_WINDOW_SECONDS
+    deadline = time.monotonic() + window
+    while _step(api, code):  # with no window, the first wait raises _Pending
+        if window > 0 and time.monotonic() > deadline:
+            raise _Retry("The lock has not confirmed yet; still waiting for it.")
+
+
+def _poll_later(code: AccessCode) -> timedelta | None:
+    """Free the worker while the lock takes its time; returns when to look again inside the confirmation
+    window (a delayed job), None past it (the sweeper looks again after a backoff)."""
+    started = code.op_started_at or code.updated_at
+    if timezone.now() - started > CONFIRMATION_WINDOW:
+        _back_off(code, _Retry("The lock has not confirmed yet; still waiting for it."))
+        return None
+    delay = timedelta(seconds=settings.CODE_POLL_SECONDS)
+    # Also due for the sweeper, in case the delayed job is lost with Redis or a killed scheduler.
+    _save(code, next_attempt_at=timezone.now() + delay)
+    return delay
+
+
+def _settle_expired(code: AccessCode) -> bool:
+    if code.ends_at > timezone.now():
+        return False
+    _save(code, status=Status.EXPIRED, pending_op="")
+    return True
+
+
+def _step(api: LockApi, code: AccessCode) -> bool:
+    """Do or check one thing; True when there is more to do right away."""
+    lock = code.lock
+    # Someone may have changed what we want while this job runs: act on the latest wish.
+    code.refresh_from_db(fields=["desired", "needs_modify", "pin", "starts_at", "ends_at", "version"])
+    if code.desired == Desired.REMOVED:
+        return _step_remove(api, code)
+    if code.tuya_password_id is None:
+        return not _settle_expired(code) and _step_create(api, code)
+    state = _read(api, code)
+    if state.state == "pending":
+        _wait(code)
+        return True
+    if state.state == "failed":
+        if _resend_through_gateway(api, code, state):
+            return True
+        _fail(code, state.reason)
+        return False
+    if state.state == "removed":
+        # Gone from the cloud (expired there, or deleted outside this app): a fresh create puts it back.
+        if _settle_expired(code):
+            return False
+        _save(code, tuya_password_id=None, operation_id=uuid.uuid4(), pending_op="create", status=Status.SENDING)
+        return True
+    confirmed = Status.SET if state.state == "set" else Status.FROZEN
+    if code.pending_op:
+        _save(code, pending_op="", status=confirmed, attempts=0, failure_reason="", failure_code=None)
+        healthy(lock)
+    now = timezone.now()
+    password_id = code.tuya_password_id
+    if code.needs_modify:
+        _call(lambda: _modify(api, code), code)
+        _save(code, needs_modify=False, pending_op="modify", status=Status.SENDING, op_started_at=now)
+        _wait(code)
+        return True
+    if code.desired == Desired.FROZEN and confirmed == Status.SET:
+        _call(lambda: api.passwords.freeze_temp_password(lock.device_id, password_id), code)
+        _save(code, pending_op="freeze", status=Status.SENDING, op_started_at=now)
+        _wait(code)
+        return True
+    if code.desired == Desired.ACTIVE and confirmed == Status.FROZEN:
+        _call(lambda: api.passwords.unfreeze_temp_password(lock.device_id, password_id), code)
+        _save(code, pending_op="unfreeze", status=Status.SENDING, op_started_at=now)
+        _wait(code)
+        return True
+    if code.status != confirmed:
+        _save(code, status=confirmed)
+    return False
+
+
+GATEWAY_RESENDS = 3
+
+
+def _resend_through_gateway(api: LockApi, code: AccessCode, state: cloud.CloudPassword) -> bool:
+    """A Zigbee gateway that gave up (the lock was unreachable) is asked to resend, a few times, at most once
+    a minute per lock as Tuya allows; True when a resend is on its way."""
+    if code.lock.kind != LockKind.ZIGBEE or state.reason != cloud.DELIVERY_FAILURES[3]:
+        return False
+    if code.attempts >= GATEWAY_RESENDS:
+        return False
+    try:
+        _call(lambda: api.passwords.sync_passwords(code.lock.device_id, code.tuya_password_id), code)
+    except TuyaError as error:
+        if error.code != 1113:
+            raise
+        raise _Retry("The lock's gateway could not reach it; resending in a minute.", code=1113) from None
+    _save(
+        code,
+        attempts=code.attempts + 1,
+        status=Status.SENDING,
+        failure_reason="The gateway could not reach the lock; resending.",
+    )
+    _wait(code)
+    return True
+
+
+def _step_create(api: LockApi, code: AccessCode) -> bool:
+    lock = code.lock
+    # A create whose reply was lost left a password named with our marker: adopt it instead of creating twice.
+    # A code still "requested" was never sent (status turns "sending" before the call), so there is nothing
+    # to look for and the listing call is saved.
+    found = None
+    if code.status != Status.REQUESTED:
+        found = _call(lambda: cloud.find_by_marker(api, lock, code.cloud_marker), code)
+    if found is not None:
+        code.op_started_at = code.op_started_at or timezone.now()
+        _save(
+            code,
+            tuya_password_id=found.password_id,
+            status=Status.SENDING,
+            pending_op="create",
+            op_started_at=code.op_started_at,
+        )
+        return True  # it may have reached the lock long ago: read it now
+    # Recorded before the call, so a crash after it is known to have possibly sent (status sending).
+    _save(code, status=Status.SENDING, pending_op="create", op_started_at=timezone.now())
+    created = _call(lambda: _create(api, code), code, outcome_unknown=True)
+    _save(code, tuya_password_id=created.id)
+    _wait(code)  # a fresh create is never on the lock yet: reading at once would only cost a call
+    return True
+
+
+def _step_remove(api: LockApi, code: AccessCode) -> bool:
+    lock = code.lock
+    if code.tuya_password_id is None:
+        found = _call(lambda: cloud.find_by_marker(api, lock, code.cloud_marker), code)
+        if found is None:
+            _save(code, status=Status.REMOVED, pending_op="")
+            return False
+        _save(code, tuya_password_id=found.password_id)
+    state = _read(api, code)
+    if state.state == "removed":
+        _save(code, status=Status.REMOVED, pending_op="", failure_reason="")
+        healthy(lock)
+        return False
+    if code.pending_op != "delete" or state.state in ("set", "frozen", "failed"):
+        password_id = code.tuya_password_id
+        assert password_id is not None  # found by its marker above, or read by _read
+        _call(lambda: api.passwords.delete_temp_password(lock.device_id, password_id), code)
+        _save(code, pending_op="delete", status=Status.REMOVING, op_started_at=timezone.now())
+    _wait(code)
+    return True
+
+
+def _read(api: LockApi, code: AccessCode) -> cloud.CloudPassword:
+    password_id = code.tuya_password_id
+    assert password_id is not None
+    return _call(lambda: cloud.read_password(api, code.lock, password_id), code)
+
+
+def _wait(code: AccessCode) -> None:
+    if settings.CODE_POLL_WINDOW_SECONDS <= 0:
+        raise _Pending  # no waiting inside jobs: workers stay free for other codes (higher throughput)
+    time.sleep(settings.CODE_POLL_SECONDS)
+
+
+def _schedule_of(code: AccessCode) -> list[ScheduleEntry] | None:
+    if code.kind != AccessCode.Kind.WEEKLY or code.schedule_start_minute is None or code.schedule_end_minute is None:
+        return None
+    mask = weekdays_to_working_day(code.schedule_days)
+    return [ScheduleEntry(mask, code.schedule_start_minute, code.schedule_end_minute)]
+
+
+def _create(api: LockApi, code: AccessCode) -> CreatedPassword:
+    lock = code.lock
+    return api.passwords.create_temp_password(
+        lock.device_id,
+        lock_kind=lock.kind,
+        pin=code.pin,
+        name=code.cloud_name,
+        effective_time=code.starts_at,
+        invalid_time=code.ends_at,
+        type=PasswordUse.ONCE if code.kind == AccessCode.Kind.ONCE else PasswordUse.MULTIPLE,
+        time_zone=code.time_zone if code.kind == AccessCode.Kind.WEEKLY else None,
+        schedule=_schedule_of(code),
+    )
+
+
+def _modify(api: LockApi, code: AccessCode) -> Ack:
+    lock = code.lock
+    assert code.tuya_password_id is not None  # only codes on the lock are modified
+    return api.passwords.modify_temp_password(
+        lock.device_id,
+        code.tuya_password_id,
+        lock_kind=lock.kind,
+        pin=code.pin,
+        effective_time=code.starts_at,
+        invalid_time=code.ends_at,
+        type=PasswordUse.ONCE if code.kind == AccessCode.Kind.ONCE else PasswordUse.MULTIPLE,
+        time_zone=code.time_zone if code.kind == AccessCode.Kind.WEEKLY else None,
+        schedule=_schedule_of(code),
+    )
+
+
+T = TypeVar("T")
+
+
+def _call(action: Callable[[], T], code: AccessCode, *, outcome_unknown: bool = False) -> T:
+    """Run one cloud call, turning transient failures into a retry and unknown outcomes into `unknown`."""
+    try:
+        return action()
+    except TuyaDeviceOfflineError as error:
+        reason = unreachable(code.lock, "The lock is offline")
+        raise _Retry(f"{reason.rstrip('.')}; the code will be sent when it can be reached.", code=error.code) from None
+    except (TuyaRateLimitedError, TuyaTokenError) as error:
+        raise _Retry("The cloud is busy; retrying shortly.", code=error.code) from None
+    except (TuyaTimeoutError, TuyaServerError, TuyaNetworkError) as error:
+        if outcome_unknown:
+            raise _Retry(
+                "The cloud did not answer; checking whether the code was created.", unknown=True, code=error.code
+            ) from None
+        raise _Retry("The cloud could not be reached; retrying shortly.", code=error.code) from None
+
+
+def _backoff_delay(attempts: int) -> timedelta:
+    return min(MAX_BACKOFF, timedelta(seconds=5 * 2 ** min(attempts, 10)))
+
+
+def _back_off(code: AccessCode, retry: _Retry) -> None:
+    attempts = code.attempts + 1
+    status = Status.UNKNOWN if retry.unknown else code.status
+    _save(
+        code,
+        attempts=attempts,
+        next_attempt_at=timezone.now() + _backoff_delay(attempts),
+        failure_reason=retry.reason,
+        failure_code=retry.code,
+        status=status,
+    )
+    if retry.code is not None:
+        unhealthy(code.lock)
+
+
+def _fail(code: AccessCode, reason: str, error_code: int | None = None) -> None:
+    # A code that failed to be removed is still wanted off the lock, so the sweeper keeps trying: after a
+    # growing pause, not at every sweep (a refused delete would otherwise cost a cloud call every 5 s forever).
+    attempts = code.attempts + 1
+    _save(
+        code,
+        status=Status.FAILED,
+        pending_op="",
+        failure_reason=reason[:300],
+        failure_code=error_code,
+        attempts=attempts,
+        next_attempt_at=timezone.now() + _backoff_delay(attempts),
+    )
+
+
+# --- the sweeper: the outbox of unsettled codes -------------------------------------------------------------
+
+
+def due_codes(now: datetime | None = None) -> Iterable[int]:
+    """Codes that are not where we want them and whose next attempt is due."""
+    now = now or timezone.now()
+    unsettled = Q(status__in=[Status.REQUESTED, Status.SENDING, Status.REMOVING, Status.UNKNOWN])
+    drifting = (
+        Q(desired=Desired.REMOVED) & ~Q(status=Status.REMOVED)
+        | Q(desired=Desired.FROZEN, status=Status.SET)
+        | Q(desired=Desired.ACTIVE, status=Status.FROZEN)
+        | Q(needs_modify=True)
+    )
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    return AccessCode.objects.filter((unsettled | drifting) & due).values_list("pk", flat=True)[:500]
+
+
+def expire_codes(now: datetime | None = None) -> int:
+    """Codes past their end are expired; the lock drops them by itself."""
+    now = now or timezone.now()
+    return AccessCode.objects.filter(status=Status.SET, ends_at__lte=now).update(status=Status.EXPIRED)

@@ -1,0 +1,86 @@
+"""Cloud failures in the app's words: which kind of failure it is (the account refused, worth retrying), what it
+means for this lock in plain words, and what it does to a lock's and an account's standing (the breaker).
+
+Shared by the code state machine (locks/convergence.py), lock operations, the lock import, lock users and remote
+unlock; it imports none of them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from locks.models import CloudAccount, Lock
+from locks.tuya import (
+    TuyaAuthError,
+    TuyaDeviceOfflineError,
+    TuyaEndpointRefused,
+    TuyaError,
+    TuyaNetworkError,
+    TuyaPermissionError,
+    TuyaRateLimitedError,
+    TuyaServerError,
+    TuyaSignatureError,
+    TuyaTokenError,
+)
+from locks.tuya.api import LockKind
+
+# How a cloud error is handled everywhere: the account as a whole is refused (say so, stop), the call may succeed
+# if tried again (retry), or this request was wrong (record the reason).
+REFUSED = (TuyaAuthError, TuyaPermissionError, TuyaSignatureError, TuyaEndpointRefused)
+TRANSIENT = (TuyaRateLimitedError, TuyaServerError, TuyaNetworkError, TuyaTokenError)  # timeouts are network errors
+
+# Battery Wi-Fi locks sleep between uses: online for the cloud, but reachable only while awake.
+SLEEPING_KINDS = frozenset({LockKind.WIFI.value, LockKind.WIFI_VIDEO.value})
+
+
+def unreachable(lock: Lock | None, otherwise: str) -> str:
+    """What "device offline" (Tuya 2001) means for this lock. The cloud's word is about the moment of the call;
+    the lock's own last report (push, sync) says whether it has power, so "check its power" (`otherwise`) is
+    for a lock we know offline only."""
+    if lock is None:
+        return otherwise
+    state = Lock.objects.filter(pk=lock.pk).values_list("online", "kind").first()
+    online, kind = state if state is not None else (lock.online, lock.kind)
+    if not online:
+        return otherwise
+    if kind in SLEEPING_KINDS:
+        return (
+            "The lock is online but asleep: a battery Wi-Fi lock listens only while it is awake (someone rang or "
+            "used it)."
+        )
+    return "The cloud could not reach the lock just now, although it reports online; try again in a moment."
+
+
+def explain(error: TuyaError, lock: Lock | None = None) -> str:
+    """A cloud error in plain words, with Tuya's code and what to do next (for the lock's real state, if given)."""
+    hint = unreachable(lock, error.hint) if isinstance(error, TuyaDeviceOfflineError) else error.hint
+    return f"{error.msg} (Tuya {error.code}). {hint}" if error.code is not None else f"{error.msg}. {hint}"
+
+
+# --- the breaker: a lock (or a whole account) that keeps failing is left alone for a while -------------------
+
+BREAKER_THRESHOLD = 5  # consecutive failures on one lock before it is left alone for a while
+BREAKER_PAUSE = timedelta(minutes=10)
+
+
+def account_refused(account: CloudAccount, reason: str) -> None:
+    CloudAccount.objects.filter(pk=account.pk).update(last_error=reason[:300])
+    Lock.objects.filter(cloud_account=account).update(paused_until=timezone.now() + BREAKER_PAUSE)
+
+
+def healthy(lock: Lock) -> None:
+    if lock.failure_streak or lock.paused_until:
+        Lock.objects.filter(pk=lock.pk).update(failure_streak=0, paused_until=None)
+    account = lock.cloud_account
+    if account.last_error:  # the cloud answered again: the account's refusal (and its alert) is over
+        CloudAccount.objects.filter(pk=account.pk).update(last_error="")
+        account.last_error = ""
+
+
+def unhealthy(lock: Lock) -> None:
+    streak = lock.failure_streak + 1
+    paused = timezone.now() + BREAKER_PAUSE if streak >= BREAKER_THRESHOLD else None
+    Lock.objects.filter(pk=lock.pk).update(failure_streak=streak, paused_until=paused)
+    lock.failure_streak, lock.paused_until = streak, paused
