@@ -36,7 +36,8 @@ from django.utils.functional import SimpleLazyObject
 from redis.exceptions import RedisError
 
 from audit.services import audit
-from locks import cloud, queues, remote
+from locks import queues, remote
+from locks.cloud.tuya import client as cloud
 from locks.models import AccessCode, Alert, CloudAccount, Lock, LockEvent, RemoteUnlockRequest
 from locks.templatetags.zones import local, zone_name
 from locks.tuya import TuyaError

@@ -31,7 +31,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from locks import alerts, queues
-from locks.cloud import api_for
+from locks.cloud.tuya.client import api_for
 from locks.lock_users import DP_TO_TYPE
 from locks.models import AccessCode, EventMedia, Lock, LockEvent, LockKind, LockUser, SyncCursor, UnlockMethod
 from locks.tuya import TuyaError, TuyaRateLimitedError, TuyaUnsupportedError

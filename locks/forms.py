@@ -23,7 +23,8 @@ from django.db import IntegrityError
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from locks import endpoints, services
+from locks import services
+from locks.cloud import endpoints
 from locks.display import DAY_NAMES
 from locks.models import AccessCode, Lock, LockOperation
 from tenants.models import (

@@ -38,7 +38,8 @@ from django.utils import timezone
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
-from locks import endpoints, jobs, services
+from locks import jobs, services
+from locks.cloud import endpoints
 from locks.models import AccessCode, CloudAccount, Lock
 from tenants import services as tenant_services
 from tenants.models import Guest, Membership, Organisation, Property, Role, Stay, Unit
