@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import wraps
 from typing import ParamSpec, TypeVar
 
 from locks.cloud import port
@@ -69,9 +70,9 @@ T = TypeVar("T")
 def translating(method: Callable[P, T]) -> Callable[P, T]:
     """A method of the adapter whose client errors come out as the port's."""
 
+    @wraps(method)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         with translated():
             return method(*args, **kwargs)
 
-    wrapper.__name__, wrapper.__doc__, wrapper.__qualname__ = method.__name__, method.__doc__, method.__qualname__
     return wrapper
