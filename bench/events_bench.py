@@ -67,7 +67,7 @@ def main() -> int:
     django.setup()
     from django.db import connection
 
-    from locks import events
+    from locks import event_records, events
     from locks.models import CloudAccount, Lock, LockEvent
     from locks.tuya import MemoryTokenStore, TuyaClient
     from locks.tuya.api import LockApi
@@ -113,7 +113,7 @@ def main() -> int:
             page = api.records.list_open_logs_v11(
                 "benchdev", start_time=since, end_time=until, page_no=page_no, page_size=100, show_media_info=True
             )
-            [events.parse_open_log(item) for item in page]
+            [event_records.parse_open_log(item) for item in page]
         fetch_seconds = time.perf_counter() - started
 
         cloud.calls.clear()

@@ -172,7 +172,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context.organisation_context",
-                "locks.alerts.badge_counts",
+                "locks.alert_views.badge_counts",
                 "config.middleware.csp_nonce",
             ],
             "builtins": ["template_partials.templatetags.partials"],

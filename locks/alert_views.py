@@ -12,21 +12,32 @@ from datetime import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.http import HtmxHttpRequest
-from locks import alerts, remote
-from locks.models import Alert, EventMedia, Lock, RemoteUnlockRequest
-from tenants.context import membership_or_404
-from tenants.models import MANAGER_ROLES, Membership
+from locks import alerts, remote, selectors
+from locks.models import Lock, RemoteUnlockRequest
+from tenants.context import current_membership, membership_or_404
+from tenants.models import MANAGER_ROLES
 from tenants.signals import client_ip
 
-ALERTS_SHOWN = 100
-RECENT_REQUESTS = 20
+# --- the nav badge (a context processor, named in config/settings.py) ----------------------------------------
+
+
+def badge_counts(request: HttpRequest) -> dict[str, SimpleLazyObject]:
+    """Template context: open alerts not yet acknowledged, and doors waiting for an answer, for the nav badge."""
+    membership = current_membership(request)
+    if membership is None:
+        return {}
+    # Lazy: only pages that draw the navigation count; the polled htmx fragments never do.
+    return {
+        "open_alert_count": SimpleLazyObject(lambda: selectors.open_alert_count(membership)),
+        "pending_remote_unlock_count": SimpleLazyObject(lambda: selectors.pending_remote_unlock_count(membership)),
+    }
 
 
 # --- alerts -------------------------------------------------------------------------------------------------
@@ -37,20 +48,14 @@ RECENT_REQUESTS = 20
 def alert_list(request: HttpRequest) -> HttpResponse:
     """Open alerts first (newest first), then the latest closed ones."""
     membership = membership_or_404(request)
-    base = Alert.objects.for_membership(membership).select_related("lock__unit__property", "acknowledged_by")
-    open_alerts = list(
-        base.filter(resolved_at__isnull=True).order_by(F("acknowledged_at").asc(nulls_first=True), "-last_seen_at")[
-            :ALERTS_SHOWN
-        ]
-    )
-    closed = list(base.filter(resolved_at__isnull=False).order_by("-last_seen_at")[:ALERTS_SHOWN])
+    found = selectors.alert_lists(membership)
     return render(
         request,
         "locks/alerts.html",
         {
             "nav": "alerts",
-            "open_alerts": open_alerts,
-            "closed_alerts": closed,
+            "open_alerts": found.open_alerts,
+            "closed_alerts": found.closed_alerts,
             "can_acknowledge": membership.role in MANAGER_ROLES or request.user.is_superuser,
         },
     )
@@ -60,9 +65,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def alert_acknowledge(request: HtmxHttpRequest, alert_id: int) -> HttpResponse:
     membership = membership_or_404(request)
-    alert = get_object_or_404(
-        Alert.objects.for_membership(membership).select_related("lock__unit__property"), pk=alert_id
-    )
+    alert = get_object_or_404(selectors.alerts_of(membership), pk=alert_id)
     try:
         alert = alerts.acknowledge_alert(alert, actor=request.user, ip=client_ip(request))
     except PermissionDenied as error:
@@ -86,31 +89,17 @@ def _mark(item: RemoteUnlockRequest, now: datetime) -> RemoteUnlockRequest:
     return item
 
 
-def _requests(membership: Membership, now: datetime) -> tuple[list[RemoteUnlockRequest], list[RemoteUnlockRequest]]:
-    photos = Prefetch("event__media", queryset=EventMedia.objects.filter(status=EventMedia.Status.DONE))
-    base = (
-        RemoteUnlockRequest.objects.for_membership(membership)
-        .select_related("lock__unit__property", "event", "decided_by")
-        .prefetch_related(photos)
-    )
-    waiting = base.filter(
-        Q(status=remote.Status.APPROVING) | Q(status=remote.Status.PENDING, requested_at__gt=now - remote.WINDOW)
-    )
-    recent = base.exclude(pk__in=waiting.values("pk"))[:RECENT_REQUESTS]
-    return [_mark(i, now) for i in waiting.order_by("requested_at")], [_mark(i, now) for i in recent]
-
-
 @login_required
 @require_GET
 def remote_unlock_panel(request: HtmxHttpRequest) -> HttpResponse:
     """Doors waiting for an answer (with the photo), and the latest answers. htmx polls the list."""
     membership = membership_or_404(request)
     now = timezone.now()
-    waiting, recent = _requests(membership, now)
+    found = selectors.remote_requests(membership, now)
     context = {
         "nav": "remote",
-        "waiting": waiting,
-        "recent": recent,
+        "waiting": [_mark(item, now) for item in found.waiting],
+        "recent": [_mark(item, now) for item in found.recent],
         "now": now,
         "window_seconds": int(remote.WINDOW.total_seconds()),
     }
@@ -123,12 +112,7 @@ def remote_unlock_panel(request: HtmxHttpRequest) -> HttpResponse:
 def remote_unlock_row(request: HttpRequest, request_id: int) -> HttpResponse:
     """One request, for the row's own polling while the door is opening."""
     membership = membership_or_404(request)
-    item = get_object_or_404(
-        RemoteUnlockRequest.objects.for_membership(membership).select_related(
-            "lock__unit__property", "event", "decided_by"
-        ),
-        pk=request_id,
-    )
+    item = get_object_or_404(selectors.remote_requests_of(membership), pk=request_id)
     return render(request, "locks/remote_unlock.html#request-row", {"item": _mark(item, timezone.now())})
 
 
@@ -149,7 +133,7 @@ def remote_unlock_decide(request: HtmxHttpRequest, request_id: int, action: str)
     if not request.htmx:
         messages.success(request, f"{item.lock.name}: {item.get_status_display().lower()}.")
         return redirect("locks:remote-unlock")
-    item = RemoteUnlockRequest.objects.select_related("lock__unit__property", "event", "decided_by").get(pk=item.pk)
+    item = selectors.remote_requests_of(membership).get(pk=item.pk)
     return render(request, "locks/remote_unlock.html#request-row", {"item": _mark(item, timezone.now())})
 
 

@@ -8,11 +8,9 @@ next occurrence after that opens a new alert (and a new e-mail).
 Where alerts come from:
 - the events sync calls `on_new_events` with the events it has just stored (each exactly once): wrong-code
   bursts, pry/tamper, duress, low-battery alarms; doorbells become remote-unlock requests (locks/remote.py);
-- `check_lock_health` (periodic, one job per lock on the sync queue) reads each lock's online flag and battery
-  from the cloud: offline and low battery, resolved when the lock is back or the battery replaced;
-- `scan` (periodic, every minute) looks at what the database says: codes that failed to be set or removed (or
-  are stuck trying), cloud accounts refused (`CloudAccount.last_error`), offline locks and low batteries however
-  they were found, and re-sends e-mails that could not be sent.
+- the push consumer (locks/push.py) and the periodic scans (locks/alert_scans.py: lock health from the cloud,
+  codes, cloud accounts and locks as the database says, e-mails not sent yet) call `note_lock_state`,
+  `raise_alert` and `resolve_alert`.
 
 E-mail: one per alert, claimed through a lapsing `email_claimed_at`, to ALERT_EMAIL_TO or else the organisation's
 owners and managers. Alerts never carry a PIN or a secret.
@@ -30,18 +28,12 @@ from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.functional import SimpleLazyObject
-from redis.exceptions import RedisError
 
 from audit.services import audit
-from locks import queues, remote
-from locks.cloud.tuya import client as cloud
-from locks.models import AccessCode, Alert, CloudAccount, Lock, LockEvent, RemoteUnlockRequest
+from locks import remote
+from locks.models import Alert, Lock, LockEvent
 from locks.templatetags.zones import local, zone_name
-from locks.tuya import TuyaError
-from tenants.context import current_membership
 from tenants.models import MANAGER_ROLES, Actor, Membership, user_of
 
 logger = logging.getLogger(__name__)
@@ -53,8 +45,6 @@ WRONG_CODE_BURST = 3  # ... and this many of them make it worth an alert
 INCIDENT_GAP = timedelta(minutes=30)  # a pry or duress after this long a quiet is a new incident
 EVENT_MAX_AGE = timedelta(days=1)  # a first sync of a lock's history does not alert about last month
 LOW_BATTERY_PERCENT = 20  # the lock pages turn amber below this too
-STUCK_ATTEMPTS = 5  # failed tries (about five minutes of backoff) before a code still not set/removed is "stuck"
-EMAIL_RETRY_FOR = timedelta(days=1)
 
 # Alerts about something that happened (not a state that lasts): acknowledging one closes the incident.
 EVENT_KINDS = frozenset({Kind.WRONG_CODE_BURST, Kind.TAMPER, Kind.DURESS, Kind.DOORBELL})
@@ -186,7 +176,8 @@ def _recipients(organisation_id: int) -> list[str]:
 EMAIL_CLAIM = timedelta(minutes=5)  # longer than any send; a sender killed mid-send is replaced after it
 
 
-def _unclaimed(now: datetime) -> Q:
+def unclaimed(now: datetime) -> Q:
+    """Alerts not e-mailed yet whose claim, if any, has lapsed (also what the periodic scan re-sends)."""
     return Q(emailed_at__isnull=True) & (Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lt=now - EMAIL_CLAIM))
 
 
@@ -194,7 +185,7 @@ def send_alert_email(alert_id: int) -> bool:
     """E-mail a new alert once: the row is claimed first (a lease), released if sending fails (retried later),
     and a claim whose sender died lapses, so a killed worker delays the e-mail but never loses it."""
     now = timezone.now()
-    if not Alert.objects.filter(_unclaimed(now), pk=alert_id).update(email_claimed_at=now):
+    if not Alert.objects.filter(unclaimed(now), pk=alert_id).update(email_claimed_at=now):
         return False  # already sent (or being sent) by someone else
     alert = Alert.objects.select_related("organisation", "lock__unit__property").filter(pk=alert_id).first()
     recipients = _recipients(alert.organisation_id) if alert is not None else []
@@ -360,182 +351,3 @@ def note_lock_state(lock: Lock, *, at: datetime | None = None) -> None:
         )
     else:
         resolve_alert(organisation_id=org, key=f"low_battery:lock:{lock.pk}", at=at)
-
-
-def _battery_of(status: Sequence[Any]) -> int | None:
-    for item in status:
-        if item.code == "residual_electricity" and isinstance(item.value, int) and not isinstance(item.value, bool):
-            return max(0, min(100, item.value))
-    return None
-
-
-def check_lock_health(lock_id: int) -> str:
-    """Read the lock's online flag and battery from the cloud (device details), store them, alert on them."""
-    lock = Lock.objects.select_related("cloud_account").filter(pk=lock_id).first()
-    if lock is None:
-        return "gone"
-    try:
-        details = cloud.api_for(lock.cloud_account).device.get_device(lock.device_id)
-    except TuyaError as error:
-        # Not the lock's fault (network, permission): the cloud-refused alert covers the account.
-        logger.info("health check of lock %s: %s", lock_id, type(error).__name__)
-        return "unknown"
-    now = timezone.now()
-    battery = _battery_of(details.status)
-    lock.online = details.online
-    fields: dict[str, object] = {"online": details.online}
-    if battery is not None:
-        lock.battery = fields["battery"] = battery
-    if details.online:
-        lock.last_seen_at = fields["last_seen_at"] = now
-    Lock.objects.filter(pk=lock.pk).update(**fields)
-    note_lock_state(lock, at=now)
-    return "online" if details.online else "offline"
-
-
-def check_all_locks() -> int:
-    """Periodic: one health check per lock on the sync queue."""
-    lock_ids = list(Lock.objects.values_list("pk", flat=True))
-    for lock_id in lock_ids:
-        try:
-            queues.enqueue_lock_health(lock_id)
-        except RedisError:
-            logger.warning("lock health check %s not enqueued", lock_id)
-    return len(lock_ids)
-
-
-# --- codes and cloud accounts (the periodic scan) -----------------------------------------------------------
-
-Status = AccessCode.Status
-Desired = AccessCode.Desired
-
-
-def _code_problem(code: AccessCode) -> tuple[str, str] | None:
-    """(kind, message) when a code failed to reach or leave its lock, or is stuck trying."""
-    where = code.lock.name
-    reason = f": {code.failure_reason}" if code.failure_reason else "."
-    if code.desired == Desired.REMOVED:
-        if code.status in (Status.REMOVED, Status.EXPIRED):
-            return None
-        if code.status == Status.FAILED or code.attempts >= STUCK_ATTEMPTS:
-            return Kind.CODE_NOT_REMOVED, f"Code “{code.label}” could not be removed from {where}{reason}"
-        return None
-    if code.status == Status.FAILED:
-        return Kind.CODE_NOT_SET, f"Code “{code.label}” could not be set on {where}{reason}"
-    if code.status in (Status.REQUESTED, Status.SENDING, Status.UNKNOWN) and code.attempts >= STUCK_ATTEMPTS:
-        return Kind.CODE_NOT_SET, f"Code “{code.label}” is still not on {where} after {code.attempts} tries{reason}"
-    return None
-
-
-CODE_KINDS = (Kind.CODE_NOT_SET, Kind.CODE_NOT_REMOVED)
-
-
-def scan_codes(now: datetime | None = None) -> int:
-    """Raise an alert per code that failed or is stuck; close the alerts of codes that have settled since."""
-    now = now or timezone.now()
-    suspects = (
-        AccessCode.objects.filter(
-            Q(status=Status.FAILED) | Q(attempts__gte=STUCK_ATTEMPTS), ends_at__gt=now - timedelta(days=1)
-        )
-        .exclude(status__in=[Status.REMOVED, Status.EXPIRED])
-        .select_related("lock")[:500]
-    )
-    raised = set()
-    for code in suspects:
-        problem = _code_problem(code)
-        if problem is None:
-            continue
-        kind, message = problem
-        raise_alert(
-            organisation_id=code.organisation_id,
-            kind=kind,
-            key=f"{kind}:code:{code.pk}",
-            message=message,
-            lock=code.lock,
-            at=now,
-            add=0,
-        )
-        raised.add((code.organisation_id, f"{kind}:code:{code.pk}"))
-    for alert in Alert.objects.filter(kind__in=CODE_KINDS, resolved_at__isnull=True).only(
-        "organisation_id", "dedup_key"
-    ):
-        if (alert.organisation_id, alert.dedup_key) not in raised:
-            resolve_alert(organisation_id=alert.organisation_id, key=alert.dedup_key, at=now)
-    return len(raised)
-
-
-def scan_accounts(now: datetime | None = None) -> int:
-    """A cloud account the cloud refuses (credentials, API permission, subscription) is one alert until fixed."""
-    refused = 0
-    for account in CloudAccount.objects.only("pk", "organisation_id", "name", "last_error"):
-        key = f"cloud_refused:account:{account.pk}"
-        if account.last_error:
-            refused += 1
-            raise_alert(
-                organisation_id=account.organisation_id,
-                kind=Kind.CLOUD_REFUSED,
-                key=key,
-                message=f"The Tuya cloud refused the account “{account.name}”: {account.last_error}",
-                at=now,
-                add=0,
-            )
-        else:
-            resolve_alert(organisation_id=account.organisation_id, key=key, at=now)
-    return refused
-
-
-def scan_locks(now: datetime | None = None) -> int:
-    """Offline locks and low batteries as the database knows them (whoever refreshed them); resolves the rest."""
-    flagged = Lock.objects.filter(Q(online=False) | Q(battery__lt=LOW_BATTERY_PERCENT))
-    for lock in flagged:
-        note_lock_state(lock, at=now)
-    open_ids = Alert.objects.filter(kind__in=[Kind.OFFLINE, Kind.LOW_BATTERY], resolved_at__isnull=True).values_list(
-        "lock_id", flat=True
-    )
-    for lock in Lock.objects.filter(pk__in=set(open_ids), online=True).exclude(battery__lt=LOW_BATTERY_PERCENT):
-        note_lock_state(lock, at=now)
-    return len(flagged)
-
-
-def email_unsent(now: datetime | None = None) -> int:
-    now = now or timezone.now()
-    pending = Alert.objects.filter(
-        _unclaimed(now), resolved_at__isnull=True, first_seen_at__gte=now - EMAIL_RETRY_FOR
-    ).values_list("pk", flat=True)
-    return sum(send_alert_email(pk) for pk in list(pending)[:100])
-
-
-def scan() -> int:
-    """Periodic (every minute): codes, cloud accounts, locks, e-mails not sent yet, remote unlocks that lapsed."""
-    now = timezone.now()
-    found = scan_codes(now) + scan_accounts(now) + scan_locks(now)
-    email_unsent(now)
-    remote.expire_requests(now)
-    return found
-
-
-# --- the badge ----------------------------------------------------------------------------------------------
-
-
-def badge_counts(request: HttpRequest) -> dict[str, Any]:
-    """Template context: open alerts not yet acknowledged, and doors waiting for an answer, for the nav badge."""
-    membership = current_membership(request)
-    if membership is None:
-        return {}
-    # Lazy: only pages that draw the navigation count; the polled htmx fragments never do.
-    return {
-        "open_alert_count": SimpleLazyObject(
-            lambda: (
-                Alert.objects.for_membership(membership)
-                .filter(resolved_at__isnull=True, acknowledged_at__isnull=True)
-                .count()
-            )
-        ),
-        "pending_remote_unlock_count": SimpleLazyObject(
-            lambda: (
-                RemoteUnlockRequest.objects.for_membership(membership)
-                .filter(status=RemoteUnlockRequest.Status.PENDING)
-                .count()
-            )
-        ),
-    }

@@ -20,22 +20,17 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError
-from django.db.models import QuerySet
 from django.utils import timezone
 
-from locks import services
+from locks import selectors, services
 from locks.cloud import endpoints
 from locks.display import DAY_NAMES
 from locks.models import AccessCode, Lock, LockOperation
 from tenants.models import (
-    CODE_ROLES,
     Actor,
     Guest,
-    Membership,
     Organisation,
     RequestUser,
-    Unit,
-    user_of,
     validate_single_line,
 )
 
@@ -145,27 +140,6 @@ def local_input(value: datetime, zone_name: str) -> str:
     return timezone.localtime(value, zoneinfo.ZoneInfo(zone_name)).strftime("%Y-%m-%dT%H:%M")
 
 
-def code_roles_memberships(user: RequestUser) -> QuerySet[Membership]:
-    return Membership.objects.filter(user=user_of(user), role__in=CODE_ROLES)
-
-
-def manageable_locks(user: RequestUser, organisation: Organisation | None = None) -> QuerySet[Lock]:
-    """Locks whose codes this user may manage: those they reach (`for_user`: a limited front desk only its
-    properties' locks) in the organisations where their role manages codes."""
-    locks = Lock.objects.for_user(user).select_related("unit__property", "organisation")
-    if organisation is not None:
-        locks = locks.filter(organisation=organisation)
-    if getattr(user, "is_superuser", False):
-        return locks
-    return locks.filter(organisation__in=code_roles_memberships(user).values("organisation_id"))
-
-
-def manageable_units(user: RequestUser, organisation: Organisation | None = None) -> QuerySet[Unit]:
-    """Units with at least one lock the user may manage codes on."""
-    units = Unit.objects.filter(locks__in=manageable_locks(user, organisation)).distinct()
-    return units.select_related("property").order_by("property__name", "name")
-
-
 class SingleLineInputs:
     """Form mixin: every one-line text input refuses line breaks and other control characters (names end up in
     e-mail subjects and outbox files); a Textarea is for text with lines."""
@@ -216,7 +190,7 @@ class IssueCodeForm(DashboardForm):
         super().__init__(*args, **kwargs)
         self.fields["request_token"].initial = uuid.uuid4()
         self.user = user
-        cast("forms.ModelChoiceField[Lock]", self.fields["lock"]).queryset = manageable_locks(
+        cast("forms.ModelChoiceField[Lock]", self.fields["lock"]).queryset = selectors.manageable_locks(
             user, organisation
         ).order_by("name")
         guests = Guest.objects.for_user(user)

@@ -12,7 +12,7 @@ from contextlib import suppress
 import django_rq
 from redis.exceptions import RedisError
 
-from locks import events, lock_users, media, queues, services
+from locks import enrollment, events, lock_users, media, queues, services, unlock_methods, user_sync
 from locks.models import Lock
 
 logger = logging.getLogger(__name__)
@@ -79,24 +79,24 @@ def push_lock_user(lock_user_id: int) -> str:
 
 def push_unlock_method(method_id: int) -> str:
     """Start or cancel an enrollment, or send a rename, duress, assignment or deletion."""
-    return lock_users.push_method(method_id)
+    return unlock_methods.push_method(method_id)
 
 
 def watch_enrollment(method_id: int) -> str:
     """Look for the enrolled method in the cloud; enqueues itself again until it appears or time runs out."""
-    return lock_users.watch_enrollment(method_id)
+    return enrollment.watch_enrollment(method_id)
 
 
 def sync_lock_users(lock_id: int) -> str:
     """Read a lock's people and unlock methods from the cloud."""
-    return str(lock_users.sync_lock(lock_id))
+    return str(user_sync.sync_lock(lock_id))
 
 
 def sweep_enrollments() -> int:
     """Periodic: an enrollment whose watch chain was lost (Redis outage, killed worker) gets a new one."""
     connection = django_rq.get_connection(queues.USERS_QUEUE)
     restarted = 0
-    for method_id in lock_users.enrolling_method_ids():
+    for method_id in enrollment.enrolling_method_ids():
         if not connection.exists(queues.watch_marker(method_id)):
             queues.enqueue_enrollment_watch(method_id, delay=None)
             restarted += 1

@@ -38,8 +38,8 @@ PERIODIC = (
     Periodic("sweep-enrollments", "locks.jobs.sweep_enrollments", "codes", 30),
     # Alerts: failed or stuck codes, refused cloud accounts, offline locks, unsent e-mails, lapsed remote unlocks;
     # and each lock's online flag and battery read from the cloud.
-    Periodic("scan-alerts", "locks.alerts.scan", "sync", 60),
-    Periodic("check-lock-health", "locks.alerts.check_all_locks", "sync", 300),
+    Periodic("scan-alerts", "locks.alert_scans.scan", "sync", 60),
+    Periodic("check-lock-health", "locks.alert_scans.check_all_locks", "sync", 300),
     # Unlock and alert records of every lock (one job per lock, fixed ids), and photos whose job was lost.
     Periodic("sync-lock-events", "locks.jobs.sync_all_lock_events", "sync", settings.EVENTS_SYNC_INTERVAL_SECONDS),
 )

@@ -7,7 +7,7 @@ subscription; a message's devId is looked up among the locks of all of them. A s
 standby, not a duplicate: the subscription is Failover, so the cloud sends each project's messages to one consumer.
 
 What a message does (every handler is safe to run twice: the service redelivers what was not acked):
-- doorUnlockMethodStatus → lock_users.record_enrollment_message (the progress bar moves; the method turns active
+- doorUnlockMethodStatus → enrollment.record_enrollment_message (the progress bar moves; the method turns active
   when watch_enrollment finds its number in the cloud, as before);
 - a status report of an unlock, alarm or the doorbell → an events sync of that lock now (jobs.
   enqueue_events_sync_soon): on the `unlock` queue for a doorbell, so its remote-unlock request appears within
@@ -34,7 +34,7 @@ from django.db import close_old_connections, connections, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from locks import alerts, events, lock_users, queues, remote
+from locks import alerts, enrollment, events, queues, remote
 from locks.cloud import endpoints, port
 from locks.models import CloudAccount, Lock
 from locks.tuya import TuyaConfigError
@@ -125,7 +125,7 @@ def handle(message: PushMessage, *, account_ids: Iterable[int]) -> str:
 
 def _on_device_event(lock: Lock, message: DeviceEvent) -> str:
     if message.biz_code == "doorUnlockMethodStatus":
-        method = lock_users.record_enrollment_message(lock=lock, biz_data=dict(message.biz_data))
+        method = enrollment.record_enrollment_message(lock=lock, biz_data=dict(message.biz_data))
         return f"enrollment {method.pk}: {method.progress} %" if method else "no enrollment"
     if message.biz_code in ("online", "offline"):
         return _on_online(lock, message.biz_code == "online", _when(message.ts or message.t))

@@ -235,12 +235,12 @@ def enqueue_remote_unlock(job: str, request_id: int, *, delay: timedelta | None 
         else:
             enqueue_in(delay, UNLOCK_QUEUE, job, request_id, failure_ttl=7 * 24 * 3600)
     except RedisError:
-        # The periodic scan (alerts.scan → expire_requests) and the row's state cover a lost enqueue.
+        # The periodic scan (alert_scans.scan → expire_requests) and the row's state cover a lost enqueue.
         logger.warning("remote unlock %s: job not enqueued", request_id)
 
 
 def enqueue_lock_health(lock_id: int) -> bool:
     """The periodic health check of one lock (a fixed id: one waiting job per lock)."""
     return enqueue_once(
-        SYNC_QUEUE, f"lock-health-{lock_id}", "locks.alerts.check_lock_health", lock_id, failure_ttl=24 * 3600
+        SYNC_QUEUE, f"lock-health-{lock_id}", "locks.alert_scans.check_lock_health", lock_id, failure_ttl=24 * 3600
     )

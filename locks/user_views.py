@@ -1,8 +1,8 @@
 """The "People and methods" page of a lock: its users, their fingerprints and cards, enrollment with live progress.
 
-Thin function views: parse, call one service in locks.lock_users, render. Every lookup is scoped to the current
-membership (another organisation's id, or for a limited front desk another property's, is a 404); only roles that
-manage the lock may act, others only look.
+Thin function views: parse, call one service (locks.lock_users, unlock_methods or user_sync), render. Every lookup
+is scoped to the current membership (another organisation's id, or for a limited front desk another property's, is
+a 404); only roles that manage the lock may act, others only look.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.http import HtmxHttpRequest
-from locks import lock_users, services
+from locks import lock_users, services, unlock_methods, user_sync
 from locks.display import hours_text
 from locks.forms import (
     WEEKDAYS,
@@ -189,7 +189,7 @@ def _context(request: HttpRequest, lock: Lock, **extra: Any) -> dict[str, Any]:
         "time_zone": lock.time_zone,
         "people": people,
         "assignable": [u for u in people if u.removed_at is None and u.cloud_user_id],
-        "unassigned": list(lock_users.unassigned_methods(lock)),
+        "unassigned": list(unlock_methods.unassigned_methods(lock)),
         "may_manage": may_manage,
         "can": {op: lock_users.can(lock, op) for op in lock_users.CAN},
         "refusals": lock_users.REFUSALS,
@@ -275,7 +275,7 @@ def lock_user_enroll(request: HtmxHttpRequest, lock_user_id: int) -> HttpRespons
     return _act(
         request,
         lock,
-        lambda: lock_users.start_enrollment(
+        lambda: unlock_methods.start_enrollment(
             lock_user, unlock_type=form.cleaned_data["unlock_type"], actor=request.user, ip=client_ip(request)
         ),
         "Enrollment started: present the finger or card at the lock now.",
@@ -290,7 +290,7 @@ def lock_users_sync(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
     return _act(
         request,
         lock,
-        lambda: lock_users.request_sync(lock=lock, actor=request.user, ip=client_ip(request)),
+        lambda: user_sync.request_sync(lock=lock, actor=request.user, ip=client_ip(request)),
         "Reading the lock's people and methods from the cloud; reload in a moment.",
     )
 
@@ -339,16 +339,16 @@ def unlock_method_action(request: HtmxHttpRequest, method_id: int, action: str) 
     _manager(request, lock)
     who, ip = request.user, client_ip(request)
     if action == "cancel":
-        act, done = (lambda: lock_users.cancel_enrollment(method, actor=who, ip=ip)), "Cancelling the enrollment."
+        act, done = (lambda: unlock_methods.cancel_enrollment(method, actor=who, ip=ip)), "Cancelling the enrollment."
     elif action == "rename":
         form = RenameForm(request.POST)
         if not form.is_valid():
             return _refused(request, lock, "Give the method a name (at most 100 characters).")
         name = form.cleaned_data["name"]
-        act, done = (lambda: lock_users.rename_method(method, name=name, actor=who, ip=ip)), "Renamed."
+        act, done = (lambda: unlock_methods.rename_method(method, name=name, actor=who, ip=ip)), "Renamed."
     elif action in ("duress-on", "duress-off"):
         on = action == "duress-on"
-        act = lambda: lock_users.set_duress(method, duress=on, actor=who, ip=ip)  # noqa: E731
+        act = lambda: unlock_methods.set_duress(method, duress=on, actor=who, ip=ip)  # noqa: E731
         done = "Duress alarm switched on." if on else "Duress alarm switched off."
     elif action == "assign":
         target_id = _int(request.POST.get("lock_user"))
@@ -356,11 +356,14 @@ def unlock_method_action(request: HtmxHttpRequest, method_id: int, action: str) 
         if target is None:
             return _refused(request, lock, "Choose a person on this lock.")
         act, done = (
-            (lambda: lock_users.assign_method(method, lock_user=target, actor=who, ip=ip)),
+            (lambda: unlock_methods.assign_method(method, lock_user=target, actor=who, ip=ip)),
             f"Assigning to {target.name}.",
         )
     elif action == "delete":
-        act, done = (lambda: lock_users.delete_method(method, actor=who, ip=ip)), "Deleting the method from the lock."
+        act, done = (
+            (lambda: unlock_methods.delete_method(method, actor=who, ip=ip)),
+            "Deleting the method from the lock.",
+        )
     else:
         raise Http404("No such action.")
     return _act(request, lock, act, done)

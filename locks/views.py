@@ -15,17 +15,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from config.http import HtmxHttpRequest
-from locks import forms, remote, services
+from locks import forms, remote, selectors, services
 from locks.models import AccessCode, CloudAccount, Lock, LockEvent, LockOperation
 from locks.tuya import REGIONS
 from tenants.context import current_membership, membership_or_404
@@ -41,16 +39,6 @@ class _LockCount(TypedDict):
     """What the setup page's account row shows beside the account: Count("locks")."""
 
     lock_count: int
-
-
-LOW_BATTERY = 20  # percent: below this a lock's badge turns amber
-UNSETTLED = [
-    AccessCode.Status.REQUESTED,
-    AccessCode.Status.SENDING,
-    AccessCode.Status.REMOVING,
-    AccessCode.Status.UNKNOWN,
-]
-CODES_SHOWN = 50
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
@@ -79,36 +67,15 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def portfolio(request: HttpRequest) -> HttpResponse:
     """Every property with its counts of locks, offline locks, low batteries and codes needing attention."""
-    membership = membership_or_404(request)
-    now = timezone.now()
-    properties = (
-        Property.objects.for_membership(membership)
-        .annotate(
-            unit_count=Count("units", distinct=True),
-            lock_count=Count("units__locks", distinct=True),
-            offline_count=Count("units__locks", filter=Q(units__locks__online=False), distinct=True),
-            low_battery_count=Count("units__locks", filter=Q(units__locks__battery__lt=LOW_BATTERY), distinct=True),
-            paused_count=Count("units__locks", filter=Q(units__locks__paused_until__gt=now), distinct=True),
-        )
-        .order_by("name")
-    )
-    attention = (
-        AccessCode.objects.for_membership(membership)
-        .filter(status=AccessCode.Status.FAILED)
-        .exclude(desired=AccessCode.Desired.REMOVED)
-        .values("lock__unit__property_id")
-        .annotate(n=Count("pk"))
-    )
-    failed_by_property = {row["lock__unit__property_id"]: row["n"] for row in attention}
-    unassigned = Lock.objects.for_membership(membership).filter(unit__isnull=True).order_by("name")[:100]
+    found = selectors.portfolio(membership_or_404(request))
     return render(
         request,
         "locks/portfolio.html",
         {
             "nav": "portfolio",
-            "properties": [(p, failed_by_property.get(p.pk, 0)) for p in properties],
-            "unassigned": unassigned,
-            "low_battery": LOW_BATTERY,
+            "properties": found.properties,
+            "unassigned": found.unassigned,
+            "low_battery": selectors.LOW_BATTERY,
         },
     )
 
@@ -120,25 +87,20 @@ def property_detail(request: HttpRequest, property_id: int) -> HttpResponse:
     membership = membership_or_404(request)
     prop = get_object_or_404(Property.objects.for_membership(membership), pk=property_id)
     now = timezone.now()
-    locks = (
-        Lock.objects.for_membership(membership)
-        .filter(unit__property=prop)
-        .select_related("unit")
-        .annotate(
-            failed_codes=Count("access_codes", filter=Q(access_codes__status=AccessCode.Status.FAILED)),
-            pending_codes=Count("access_codes", filter=Q(access_codes__status__in=UNSETTLED)),
-            set_codes=Count("access_codes", filter=Q(access_codes__status=AccessCode.Status.SET)),
-        )
-        .order_by("unit__name", "name", "pk")
-    )
     query = request.GET.get("q", "").strip()
-    if query:
-        locks = locks.filter(Q(name__icontains=query) | Q(unit__name__icontains=query))
+    locks = selectors.property_locks(membership, prop, query)
     page = Paginator(locks, 100).get_page(request.GET.get("page"))
     return render(
         request,
         "locks/property_detail.html",
-        {"nav": "portfolio", "property": prop, "page": page, "q": query, "now": now, "low_battery": LOW_BATTERY},
+        {
+            "nav": "portfolio",
+            "property": prop,
+            "page": page,
+            "q": query,
+            "now": now,
+            "low_battery": selectors.LOW_BATTERY,
+        },
     )
 
 
@@ -146,21 +108,11 @@ def property_detail(request: HttpRequest, property_id: int) -> HttpResponse:
 
 
 def _lock_for(request: HttpRequest, lock_id: int) -> Lock:
-    return get_object_or_404(
-        Lock.objects.for_membership(membership_or_404(request)).select_related(
-            "unit__property", "organisation", "cloud_account"
-        ),
-        pk=lock_id,
-    )
+    return get_object_or_404(selectors.locks_of(membership_or_404(request)), pk=lock_id)
 
 
 def _code_for(request: HttpRequest, code_id: int) -> AccessCode:
-    return get_object_or_404(
-        AccessCode.objects.for_membership(membership_or_404(request)).select_related(
-            "lock__unit__property", "lock__organisation", "guest", "stay"
-        ),
-        pk=code_id,
-    )
+    return get_object_or_404(selectors.codes_of(membership_or_404(request)), pk=code_id)
 
 
 def _may_manage(request: HttpRequest, lock: Lock) -> bool:
@@ -168,39 +120,27 @@ def _may_manage(request: HttpRequest, lock: Lock) -> bool:
 
 
 def _lock_context(request: HttpRequest, lock: Lock, **extra: Any) -> dict[str, Any]:
-    may_manage = _may_manage(request, lock)
-    live = lock.access_codes.exclude(status__in=[AccessCode.Status.REMOVED, AccessCode.Status.EXPIRED])
-    ended = lock.access_codes.filter(status__in=[AccessCode.Status.REMOVED, AccessCode.Status.EXPIRED])
+    page = selectors.lock_page(request.user, lock)
     context = {
         "nav": "portfolio",
         "lock": lock,
         "property": lock.unit.property if lock.unit is not None else None,
         "time_zone": lock.time_zone,
-        "codes": list(live.select_related("guest", "stay").order_by("starts_at", "pk")[:CODES_SHOWN]),
-        "ended_codes": list(ended.select_related("guest").order_by("-ends_at", "-pk")[:20]),
-        "operations": list(lock.operations.order_by("-created_at")[:10]),
-        "may_manage": may_manage,
+        "codes": page.codes,
+        "ended_codes": page.ended_codes,
+        "operations": page.operations,
+        "may_manage": page.may_manage,
         "offline_kinds": services.OFFLINE_KINDS,
         "dynamic_kinds": services.DYNAMIC_KINDS,
-        "can_offline": lock.kind in services.OFFLINE_KINDS,
-        "can_dynamic": lock.kind in services.DYNAMIC_KINDS,
-        "offline_issued": list(
-            lock.operations.filter(kind=LockOperation.Kind.OFFLINE_PASSWORD, status=LockOperation.Status.DONE)
-            .exclude(params__type__startswith="clear")
-            .order_by("-created_at")[:20]
-        ),
-        "is_hotel": lock.kind == "zigbee_hotel",
-        # Something to show under "Lock tools": a tool this user may use, or past requests.
-        "has_tools": may_manage
-        and (
-            lock.kind in services.OFFLINE_KINDS
-            or lock.kind in services.DYNAMIC_KINDS
-            or lock.kind in ("zigbee", "zigbee_hotel")
-        ),
-        "low_battery": LOW_BATTERY,
+        "can_offline": page.can_offline,
+        "can_dynamic": page.can_dynamic,
+        "offline_issued": page.offline_issued,
+        "is_hotel": page.is_hotel,
+        "has_tools": page.has_tools,
+        "low_battery": selectors.LOW_BATTERY,
         "now": timezone.now(),
     }
-    if may_manage and "issue_form" not in extra:
+    if page.may_manage and "issue_form" not in extra:
         context["issue_form"] = _issue_form(request, lock)
     context.update(remote.lock_page_context(request.user, lock))
     context.update(extra)
@@ -446,12 +386,7 @@ def _operation_response(
 
 
 def _operation_for(request: HttpRequest, operation_id: int) -> LockOperation:
-    return get_object_or_404(
-        LockOperation.objects.for_membership(membership_or_404(request)).select_related(
-            "lock__unit__property", "lock__organisation"
-        ),
-        pk=operation_id,
-    )
+    return get_object_or_404(selectors.operations_of(membership_or_404(request)), pk=operation_id)
 
 
 @login_required
@@ -486,17 +421,6 @@ def operation_reveal(request: HttpRequest, operation_id: int) -> HttpResponse:
 
 # --- activity: the timeline of unlocks and alerts ---------------------------------------------------------------
 
-EVENTS_PER_PAGE = 50
-
-
-def _cursor(raw: str) -> tuple[Any, int] | None:
-    """'<iso time>_<id>' of the last row shown: the next page starts strictly after it (keyset pagination)."""
-    when, _, pk = raw.rpartition("_")
-    moment = parse_datetime(when) if when else None
-    if moment is None or not (pk.isascii() and pk.isdigit()):
-        return None
-    return moment, int(pk)
-
 
 @login_required
 @require_GET
@@ -504,39 +428,30 @@ def activity(request: HtmxHttpRequest) -> HttpResponse:
     """Unlocks and alerts of the organisation, a property, a unit or a lock, newest first; filterable; keyset
     pages, so the thousandth page costs what the first does."""
     membership = membership_or_404(request)
-    events = LockEvent.objects.for_membership(membership)
     scope: dict[str, Any] = {}
     if lock_id := request.GET.get("lock", ""):
         scope["lock"] = get_object_or_404(Lock.objects.for_membership(membership), pk=_int(lock_id))
-        events = events.filter(lock=scope["lock"])
     elif unit_id := request.GET.get("unit", ""):
         scope["unit"] = get_object_or_404(Unit.objects.for_membership(membership), pk=_int(unit_id))
-        events = events.filter(lock__unit=scope["unit"])
     elif property_id := request.GET.get("property", ""):
         scope["property"] = get_object_or_404(Property.objects.for_membership(membership), pk=_int(property_id))
-        events = events.filter(lock__unit__property=scope["property"])
     category = request.GET.get("category", "")
-    if category in LockEvent.Category.values:
-        events = events.filter(category=category)
-    else:
+    if category not in LockEvent.Category.values:
         category = ""
-    cursor = _cursor(request.GET.get("before", ""))
-    if cursor is not None:
-        moment, pk = cursor
-        events = events.filter(Q(occurred_at__lt=moment) | Q(occurred_at=moment, pk__lt=pk))
-    page = list(
-        events.select_related("lock__unit__property", "access_code", "guest", "stay__unit", "lock_user")
-        .prefetch_related("media")
-        .order_by("-occurred_at", "-pk")[: EVENTS_PER_PAGE + 1]
+    cursor = selectors.parse_cursor(request.GET.get("before", ""))
+    page = selectors.activity(
+        membership,
+        lock=scope.get("lock"),
+        unit=scope.get("unit"),
+        prop=scope.get("property"),
+        category=category,
+        before=cursor,
     )
-    more = len(page) > EVENTS_PER_PAGE
-    page = page[:EVENTS_PER_PAGE]
-    next_cursor = f"{page[-1].occurred_at.isoformat()}_{page[-1].pk}" if more else ""
     query = {k: v for k, v in request.GET.items() if k in ("lock", "unit", "property", "category") and v}
     context = {
         "nav": "activity",
-        "events": page,
-        "next_cursor": next_cursor,
+        "events": page.events,
+        "next_cursor": str(page.next_cursor or ""),
         "query": query,
         "category": category,
         "categories": LockEvent.Category.choices,
@@ -566,19 +481,15 @@ def setup_membership(request: HttpRequest, roles: frozenset[str] = MANAGER_ROLES
 
 def _setup_context(request: HttpRequest, membership: Membership, **extra: Any) -> dict[str, Any]:
     organisation = membership.organisation
-    accounts = CloudAccount.objects.filter(organisation=organisation).annotate(lock_count=Count("locks"))
-    locks = Lock.objects.filter(organisation=organisation).select_related("unit__property", "cloud_account")
-    unattached_first = F("unit__property__name").asc(nulls_first=True)  # the ones that still need a door, on top
-    page = Paginator(locks.order_by(unattached_first, "unit__name", "name", "pk"), 100)
-    units = Unit.objects.filter(property__organisation=organisation).select_related("property")
+    page = Paginator(selectors.setup_locks(organisation), 100)
     extra.setdefault("connect_form", forms.ConnectCloudForm())
     extra.setdefault("property_form", PropertyForm())  # the property and unit parts post to tenants.setup_views
     extra.setdefault("units_form", UnitsForm(organisation=organisation))
     return {
         "nav": "setup",
-        "accounts": list(accounts.order_by("name")),
+        "accounts": list(selectors.setup_accounts(organisation)),
         "page": page.get_page(request.GET.get("page")),
-        "units": list(units.order_by("property__name", "name")),
+        "units": selectors.setup_units(organisation),
         "regions": _regions(),
         "may_manage_cloud": membership.role in CLOUD_ROLES,
         **extra,
@@ -662,8 +573,7 @@ def lock_attach(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
         error = _error_text(refused)
         lock.refresh_from_db()
     if request.htmx:
-        units = Unit.objects.filter(property__organisation=membership.organisation).select_related("property")
-        context = {"lock": lock, "units": list(units.order_by("property__name", "name")), "error": error}
+        context = {"lock": lock, "units": selectors.setup_units(membership.organisation), "error": error}
         return render(request, "locks/setup.html#lock-row", {**context, "notice": notice})
     if error:
         messages.error(request, f"{lock.name}: {error}")

@@ -25,8 +25,8 @@ from locks.forms import (
     LocalDateTimeField,
     local_input,
     make_wall_clock_times_aware,
-    manageable_units,
 )
+from locks.selectors import manageable_units
 from tenants.models import Organisation, Property, RequestUser, Stay, Unit
 
 # --- the desk's check-in ------------------------------------------------------------------------------------
@@ -56,7 +56,7 @@ class BookStayForm(DashboardForm):
         cast("forms.ModelChoiceField[Unit]", self.fields["unit"]).queryset = manageable_units(user, organisation)
 
     def show_free_units(self, taken: dict[int, datetime]) -> None:
-        """Label each room free, or taken until when (`taken`, by unit id, from `services.units_taken_until`): the
+        """Label each room free, or taken until when (`taken`, by unit id, from `selectors.units_taken_until`): the
         desk picks a free room at a glance."""
 
         def label(unit: Unit) -> str:

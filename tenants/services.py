@@ -295,18 +295,3 @@ def check_out_stay(stay: Stay, *, actor: Actor = None, ip: str | None = None) ->
 @transaction.atomic
 def cancel_stay(stay: Stay, *, actor: Actor = None, ip: str | None = None) -> Stay:
     return _end_stay(stay, Stay.Status.CANCELLED, "stay.cancel", actor=actor, ip=ip)
-
-
-def removal_confirmed(stay: Stay) -> bool:
-    """Whether every code of the stay is confirmed gone from its lock (what check-out promises)."""
-    done = [AccessCode.Status.REMOVED, AccessCode.Status.EXPIRED]
-    return not stay.access_codes.exclude(status__in=done).exists()
-
-
-def units_taken_until(units: Iterable[Unit], check_in: datetime, check_out: datetime) -> dict[int, datetime]:
-    """For the units booked for part of these times: the latest check-out of those stays, by unit id."""
-    taken: dict[int, datetime] = {}
-    overlapping = Stay.objects.filter(unit__in=units, status__in=OPEN, check_in__lt=check_out, check_out__gt=check_in)
-    for unit_id, until in overlapping.values_list("unit_id", "check_out"):
-        taken[unit_id] = max(until, taken.get(unit_id, until))
-    return taken

@@ -1,7 +1,8 @@
 """Dashboard views of the tenants app: the organisation switcher and the front desk.
 
-Every query goes through `_stays(membership)`: the current organisation's stays, and for a front desk limited
-to some properties only theirs, so anyone else's id is a 404. Viewers may look; acting needs a code role.
+Every query goes through `tenants.selectors` (`stays(membership)`): the current organisation's stays, and for a
+front desk limited to some properties only theirs, so anyone else's id is a 404. Viewers may look; acting needs a
+code role.
 PINs leave the server only in answers to audited POSTs marked no-store (docs/reliability.md S7).
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 import uuid
 import zoneinfo
 from collections.abc import Callable
-from datetime import datetime, time, timedelta
 from typing import Any, cast
 
 import segno
@@ -19,7 +19,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, Q, QuerySet
 from django.forms import BaseForm, ModelChoiceField
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -33,10 +32,10 @@ from config.http import HtmxHttpRequest
 from locks import services as lock_services
 from locks.forms import LocalDateTimeField, apply_service_error, local_input, make_aware_in
 from locks.models import AccessCode
-from tenants import notify, services
+from tenants import notify, selectors, services
 from tenants.context import SESSION_KEY, membership_or_404, memberships_of
 from tenants.forms import BookStayForm, MoveStayForm, StayDatesForm, default_check_out
-from tenants.models import CODE_ROLES, Membership, Property, Stay, Unit
+from tenants.models import CODE_ROLES, Membership, Stay, Unit
 from tenants.signals import client_ip
 
 STAYS_PER_PAGE = 25
@@ -65,27 +64,14 @@ def _require_act(membership: Membership) -> None:
         raise PermissionDenied("Your role may look but not act.")
 
 
-def _properties(membership: Membership) -> QuerySet[Property]:
-    return Property.objects.for_membership(membership)
-
-
-def _stays(membership: Membership) -> QuerySet[Stay]:
-    return Stay.objects.filter(unit__property__in=_properties(membership)).select_related("unit__property", "guest")
-
-
 def _get_stay(request: HttpRequest, stay_id: int) -> tuple[Membership, Stay]:
     membership = membership_or_404(request)
-    return membership, get_object_or_404(_stays(membership), pk=stay_id)
+    return membership, get_object_or_404(selectors.stays(membership), pk=stay_id)
 
 
 def _get_code(request: HttpRequest, code_id: int) -> tuple[Membership, AccessCode]:
     membership = membership_or_404(request)
-    codes = AccessCode.objects.filter(stay__in=_stays(membership)).select_related("lock", "stay__unit__property")
-    return membership, get_object_or_404(codes, pk=code_id)
-
-
-def _codes_prefetch() -> Prefetch[str, QuerySet[AccessCode]]:
-    return Prefetch("access_codes", queryset=AccessCode.objects.select_related("lock").order_by("lock__name", "pk"))
+    return membership, get_object_or_404(selectors.stay_codes(membership), pk=code_id)
 
 
 def _mark_errors(form: BaseForm) -> None:
@@ -108,30 +94,10 @@ def _mark_errors(form: BaseForm) -> None:
 # --- the desk: check in, today's arrivals and departures ----------------------------------------------------
 
 
-def _local_day(prop: Property, now: datetime) -> tuple[datetime, datetime]:
-    day = timezone.localtime(now, prop.tz).date()
-    start = datetime.combine(day, time.min, tzinfo=prop.tz)
-    return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=prop.tz)  # 23 or 25 h at DST
-
-
-def _today_lists(membership: Membership) -> tuple[list[Stay], list[Stay]]:
-    now = timezone.now()
-    arriving, leaving = Q(pk__in=[]), Q(pk__in=[])
-    for prop in _properties(membership):
-        start, end = _local_day(prop, now)
-        arriving |= Q(unit__property=prop, check_in__gte=start, check_in__lt=end)
-        leaving |= Q(unit__property=prop, check_out__gte=start, check_out__lt=end)
-    stays = _stays(membership).prefetch_related(_codes_prefetch())
-    arrivals = stays.filter(arriving).exclude(status__in=[Stay.Status.CANCELLED]).order_by("check_in", "pk")
-    departures = stays.filter(leaving).exclude(status=Stay.Status.CANCELLED).order_by("check_out", "pk")
-    return list(arrivals), list(departures)
-
-
 def _check_in_defaults(form: BookStayForm) -> dict[str, Any]:
     """Check-in now, check-out tomorrow at 11:00, both in the zone of the first room on offer."""
     units = cast("ModelChoiceField[Unit]", form.fields["unit"]).queryset
-    first = units.first() if units is not None else None
-    zone = first.property.time_zone if first else settings.TIME_ZONE
+    zone = selectors.picker_zone(units) if units is not None else settings.TIME_ZONE
     now = timezone.now()
     today = timezone.localtime(now, zoneinfo.ZoneInfo(zone)).date()
     return {
@@ -149,9 +115,7 @@ def _free_rooms(form: BookStayForm, data: Any = None) -> None:
         return
     values = data if data is not None else (form.data if form.is_bound else form.initial)
     raw = str(values.get("unit") or "")
-    chosen = units.filter(pk=int(raw)).first() if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
-    first = chosen or units.first()
-    zone = first.property.time_zone if first else settings.TIME_ZONE
+    zone = selectors.picker_zone(units, int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None)
     try:
         times = [
             make_aware_in(LocalDateTimeField().clean(values.get(name)), zone) for name in ("check_in", "check_out")
@@ -159,7 +123,7 @@ def _free_rooms(form: BookStayForm, data: Any = None) -> None:
     except ValidationError:
         return
     if times[0] and times[1] and times[0] < times[1]:
-        form.show_free_units(services.units_taken_until(units, times[0], times[1]))
+        form.show_free_units(selectors.units_taken_until(units, times[0], times[1]))
     # The times ask (they stay in the page; the picker is replaced), and the answer for the last times typed wins.
     for name in ("check_in", "check_out"):
         form.fields[name].widget.attrs.update(
@@ -240,15 +204,14 @@ def today(request: HttpRequest) -> HttpResponse:
         _free_rooms(form)
     if form is not None and not form.errors:
         form.fields["unit"].widget.attrs["autofocus"] = True
-    arrivals, departures = _today_lists(membership)
-    zones = sorted(set(_properties(membership).values_list("time_zone", flat=True)))
+    lists = selectors.today(membership)
     context = {
         "nav": "desk",
         "form": form,
         "booking_token": token,
-        "arrivals": arrivals,
-        "departures": departures,
-        "zones": zones,
+        "arrivals": lists.arrivals,
+        "departures": lists.departures,
+        "zones": lists.zones,
         "can_act": _may_act(membership),
     }
     return render(request, "tenants/today.html", context)
@@ -258,20 +221,19 @@ def today(request: HttpRequest) -> HttpResponse:
 
 
 def _stay_context(request: HttpRequest, membership: Membership, stay: Stay, **extra: Any) -> dict[str, Any]:
-    codes = list(stay.access_codes.select_related("lock").order_by("lock__name", "pk"))
+    page = selectors.stay_page(request.user, stay)
     revealed: dict[int, str] = extra.pop("revealed", {})
-    for code in codes:
-        code.may_see = lock_services.may_see_pins(request.user, code.lock)  # type: ignore[attr-defined]
+    for code in page.codes:
         code.revealed_pin = revealed.get(code.pk, "")  # type: ignore[attr-defined]
     can_act = _may_act(membership)
     context = {
         "nav": "stays",
         "stay": stay,
-        "codes": codes,
+        "codes": page.codes,
         "can_act": can_act,
-        "may_see_pins": bool(codes) and all(code.may_see for code in codes),  # type: ignore[attr-defined]
-        "live_codes": any(code.desired != AccessCode.Desired.REMOVED for code in codes),
-        "removal_confirmed": services.removal_confirmed(stay),
+        "may_see_pins": page.may_see_pins,
+        "live_codes": page.live_codes,
+        "removal_confirmed": page.removal_confirmed,
     }
     if can_act and stay.is_open:
         context["dates_form"] = StayDatesForm(stay=stay)
@@ -290,7 +252,7 @@ def stay_detail(request: HttpRequest, stay_id: int) -> HttpResponse:
 def stay_removal(request: HttpRequest, stay_id: int) -> HttpResponse:
     """The check-out promise, polled: "removing…" until every code is confirmed gone from its lock."""
     membership, stay = _get_stay(request, stay_id)
-    context = {"stay": stay, "removal_confirmed": services.removal_confirmed(stay)}
+    context = {"stay": stay, "removal_confirmed": selectors.removal_confirmed(stay)}
     return render(request, "tenants/stay.html#removal", context)
 
 
@@ -458,7 +420,7 @@ def code_reveal(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
         return render(request, "tenants/stay.html#pin", {"code": code, "problem": problem})
     if problem:
         messages.error(request, problem)
-    stay = get_object_or_404(_stays(membership), pk=code.stay_id)
+    stay = get_object_or_404(selectors.stays(membership), pk=code.stay_id)
     context = _stay_context(request, membership, stay, revealed={code.pk: pin} if pin else {})
     return render(request, "tenants/stay.html", context)
 
@@ -508,32 +470,19 @@ def slip(request: HttpRequest, stay_id: int) -> HttpResponse:
 
 # --- the list of stays -------------------------------------------------------------------------------------
 
-WHEN = {"current": "Current", "upcoming": "Upcoming", "past": "Past"}
-
 
 @login_required
 def stays(request: HtmxHttpRequest) -> HttpResponse:
     """Stays and leases: current, upcoming or past, searched by guest or room, newest first, paged."""
     membership = membership_or_404(request)
     when = request.GET.get("when", "current")
-    if when not in WHEN:
+    if when not in selectors.WHEN:
         when = "current"
     query = request.GET.get("q", "").strip()[:100]
     now = timezone.now()
-    rows = _stays(membership).prefetch_related(_codes_prefetch())
-    is_open = Q(status__in=[Stay.Status.BOOKED, Stay.Status.CHECKED_IN])
-    if when == "current":
-        rows = rows.filter(is_open, check_in__lte=now, check_out__gt=now).order_by("check_out", "pk")
-    elif when == "upcoming":
-        rows = rows.filter(is_open, check_in__gt=now).order_by("check_in", "pk")
-    else:
-        rows = rows.filter(~is_open | Q(check_out__lte=now)).order_by("-check_out", "-pk")
-    if query:
-        rows = rows.filter(
-            Q(guest__name__icontains=query) | Q(unit__name__icontains=query) | Q(guest__email__icontains=query)
-        )
+    rows = selectors.stay_list(membership, when, query, now)
     page = Paginator(rows, STAYS_PER_PAGE).get_page(request.GET.get("page"))
-    context = {"nav": "stays", "page": page, "when": when, "whens": WHEN, "q": query, "now": now}
+    context = {"nav": "stays", "page": page, "when": when, "whens": selectors.WHEN, "q": query, "now": now}
     if request.htmx and request.htmx.target == "stay-results":
         return render(request, "tenants/stays.html#results", context)
     return render(request, "tenants/stays.html", context)

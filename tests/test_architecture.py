@@ -140,9 +140,13 @@ CLIENT_USERS = frozenset({"locks.management.commands.tuya", "locks.push"})
 NOT_YET_ON_THE_PORT = frozenset(
     {
         "locks.services",  # codes, operations, import: api_for, password helpers, REFUSED/TRANSIENT client errors
-        "locks.lock_users",  # people and methods: api_for, client errors, KeyUserType/Role/UnlockDpCode...
-        "locks.events",  # event pages: api_for, Page/OpenLog/AlarmLog/LockRecord, client errors
-        "locks.alerts",  # the health check: api_for(...).device.get_device, TuyaError
+        "locks.lock_users",  # people: KeyUserType/Role/ScheduleWindow/UnlockDpCode, plain() over client errors
+        "locks.unlock_methods",  # methods: api_for, UnlockRef, client errors
+        "locks.enrollment",  # enrollments: api_for, client errors
+        "locks.user_sync",  # the sync of people and methods: api_for, the client's LockUser
+        "locks.events",  # event pages: api_for, Page, client errors (the rate limit, the v1.1 fallback)
+        "locks.event_records",  # the client's OpenLog/AlarmLog/LockRecord/MediaInfo parsed (the port's CloudEvent)
+        "locks.alert_scans",  # the health check: api_for(...).device.get_device, TuyaError
         "locks.views",  # the set-up page's region list (REGIONS): endpoints.region_names() instead
         "locks.admin",  # catches the client errors that services.import_locks raises until it is converted
     }

@@ -31,6 +31,7 @@ from locks.models import (
     SyncCursor,
     UnlockMethod,
 )
+from tenants import selectors as tenant_selectors
 from tenants import services as tenant_services
 from tenants.models import Guest, Membership, Organisation, Property, Role, Stay, Unit
 from tests.locks.conftest import run_workers, window
@@ -494,7 +495,7 @@ def test_stay_check_out_action_removes_its_codes(client: Any, make_lock: Any, gu
     run_workers()
     stay.refresh_from_db()
     assert stay.status == Stay.Status.CHECKED_OUT
-    assert tenant_services.removal_confirmed(stay)
+    assert tenant_selectors.removal_confirmed(stay)
 
 
 # --- the job dashboard --------------------------------------------------------------------------------------

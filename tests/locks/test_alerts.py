@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from locks import alerts, jobs, services
+from locks import alert_scans, alerts, jobs, services
 from locks.models import AccessCode, Alert, Lock, LockEvent
 from tenants.models import Membership, Organisation, Role
 from tests.locks.conftest import run_workers, window
@@ -140,12 +140,12 @@ def test_a_lock_that_goes_offline_is_one_alert_until_it_is_back_then_a_new_one(
     make_lock, world, owner, mailoutbox
 ) -> None:
     lock = make_lock("wifi")
-    assert alerts.check_lock_health(lock.pk) == "online"
+    assert alert_scans.check_lock_health(lock.pk) == "online"
     assert not Alert.objects.exists()
     world.online(lock.device_id, False)
     for _ in range(3):
-        assert alerts.check_lock_health(lock.pk) == "offline"
-        alerts.scan()
+        assert alert_scans.check_lock_health(lock.pk) == "offline"
+        alert_scans.scan()
     lock.refresh_from_db()
     assert lock.online is False
     alert = Alert.objects.get()
@@ -153,11 +153,11 @@ def test_a_lock_that_goes_offline_is_one_alert_until_it_is_back_then_a_new_one(
     assert alert.resolved_at is None
     assert len(mailoutbox) == 1
     world.online(lock.device_id, True)
-    alerts.check_lock_health(lock.pk)
+    alert_scans.check_lock_health(lock.pk)
     alert.refresh_from_db()
     assert alert.resolved_at is not None
     world.online(lock.device_id, False)
-    alerts.check_lock_health(lock.pk)
+    alert_scans.check_lock_health(lock.pk)
     assert Alert.objects.filter(kind=Kind.OFFLINE).count() == 2
     assert Alert.objects.filter(kind=Kind.OFFLINE, resolved_at__isnull=True).count() == 1
     assert len(mailoutbox) == 2
@@ -167,14 +167,14 @@ def test_a_low_battery_from_the_alarm_and_from_the_locks_state_is_one_alert(make
     lock = make_lock("wifi")
     world.call("PATCH", f"/_sim/devices/{lock.device_id}", {"battery": 8})
     record(lock, "alarm_lock", "low_battery", "low battery")
-    alerts.check_lock_health(lock.pk)
+    alert_scans.check_lock_health(lock.pk)
     lock.refresh_from_db()
     assert lock.battery == 8
     alert = Alert.objects.get()
     assert alert.kind == Kind.LOW_BATTERY
     assert len(mailoutbox) == 1
     world.call("PATCH", f"/_sim/devices/{lock.device_id}", {"battery": 100})  # replaced
-    alerts.check_lock_health(lock.pk)
+    alert_scans.check_lock_health(lock.pk)
     alert.refresh_from_db()
     assert alert.resolved_at is not None
 
@@ -197,8 +197,8 @@ def test_a_code_that_failed_to_be_set_is_one_alert_closed_when_it_is_resent(
         services.converge_access_code(code.pk)
     code.refresh_from_db()
     assert code.status == AccessCode.Status.FAILED
-    alerts.scan()
-    alerts.scan()
+    alert_scans.scan()
+    alert_scans.scan()
     alert = Alert.objects.get(kind=Kind.CODE_NOT_SET)
     assert "Ada" in alert.message
     assert code.pin not in alert.message
@@ -206,7 +206,7 @@ def test_a_code_that_failed_to_be_set_is_one_alert_closed_when_it_is_resent(
     assert all(code.pin not in m.body and code.pin not in m.subject for m in mailoutbox)
     world.online(lock.device_id, True)
     services.resend_access_code(code)
-    alerts.scan()
+    alert_scans.scan()
     alert.refresh_from_db()
     assert alert.resolved_at is not None
 
@@ -219,14 +219,14 @@ def test_a_code_stuck_in_removal_is_one_alert(make_lock, world, owner, mailoutbo
     assert code.status == AccessCode.Status.SET
     world.fault(endpoint="temp_password_delete", kind="tuya_code", code=2001)  # the lock is unreachable
     services.remove_access_code(code)
-    for _ in range(alerts.STUCK_ATTEMPTS):
+    for _ in range(alert_scans.STUCK_ATTEMPTS):
         AccessCode.objects.filter(pk=code.pk).update(next_attempt_at=None)
         Lock.objects.filter(pk=lock.pk).update(paused_until=None)
         services.converge_access_code(code.pk)
     code.refresh_from_db()
     assert code.status != AccessCode.Status.REMOVED
-    alerts.scan()
-    alerts.scan()
+    alert_scans.scan()
+    alert_scans.scan()
     alert = Alert.objects.get(kind=Kind.CODE_NOT_REMOVED)
     assert alert.lock == lock
     assert len([m for m in mailoutbox if "could not be removed" in m.body]) == 1
@@ -241,8 +241,8 @@ def test_a_refused_cloud_account_is_one_alert(
     issue(lock, django_capture_on_commit_callbacks)
     issue(other, django_capture_on_commit_callbacks)
     run_workers()
-    alerts.scan()
-    alerts.scan()
+    alert_scans.scan()
+    alert_scans.scan()
     alert = Alert.objects.get(kind=Kind.CLOUD_REFUSED)
     assert "1106" in alert.message
     assert lock.cloud_account.access_secret not in alert.message
@@ -254,7 +254,7 @@ def test_a_refused_cloud_account_is_one_alert(
     AccessCode.objects.update(next_attempt_at=None)
     jobs.sweep_access_codes()
     run_workers()
-    alerts.scan()
+    alert_scans.scan()
     alert.refresh_from_db()
     assert alert.resolved_at is not None
 
@@ -266,8 +266,8 @@ def test_an_email_that_could_not_be_sent_is_sent_later_once(make_lock, owner, ma
     alert = Alert.objects.get()
     assert alert.emailed_at is None
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    alerts.scan()
-    alerts.scan()
+    alert_scans.scan()
+    alert_scans.scan()
     assert len(mailoutbox) == 1
     alert.refresh_from_db()
     assert alert.emailed_at is not None
@@ -362,11 +362,11 @@ def test_an_email_whose_sender_died_mid_send_is_sent_after_the_claim_lapses(make
     assert len(mailoutbox) == 1
     # Another incident whose sender claimed it and was killed before sending (no emailed_at).
     Alert.objects.filter(pk=alert.pk).update(emailed_at=None, email_claimed_at=timezone.now())
-    alerts.scan()
+    alert_scans.scan()
     assert len(mailoutbox) == 1  # the claim is fresh: its sender may still be at it
     Alert.objects.filter(pk=alert.pk).update(email_claimed_at=timezone.now() - alerts.EMAIL_CLAIM - timedelta(1))
-    alerts.scan()
-    alerts.scan()
+    alert_scans.scan()
+    alert_scans.scan()
     assert len(mailoutbox) == 2  # sent again once, not lost
     alert.refresh_from_db()
     assert alert.emailed_at is not None

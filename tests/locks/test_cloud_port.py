@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from locks import events, media
+from locks import event_records, media
 from locks.cloud import port
 from locks.cloud.accounts import cloud_for
 from locks.cloud.tuya.adapter import TuyaCloud, decrypt_media
@@ -285,7 +285,7 @@ def test_an_event_page_keys_records_as_the_events_sync_does(make_lock: Callable[
     raw = api_for(lock.cloud_account).records.list_open_logs_v11(
         lock.device_id, start_time=since, end_time=until, page_no=1, page_size=20, show_media_info=True
     )
-    legacy = [events.parse_open_log(log) for log in raw]
+    legacy = [event_records.parse_open_log(log) for log in raw]
     assert [(e.natural_key, e.code, e.value, e.occurred_at) for e in page.events] == [
         (r.natural_key, r.dp_code, r.dp_value, r.occurred_at) for r in legacy
     ]

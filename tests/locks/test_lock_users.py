@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from locks import lock_users
+from locks import enrollment
 from locks.models import Lock, LockUser, UnlockMethod
 from tenants.models import Membership, Organisation, Role
 from tests.locks.conftest import World, run_workers
@@ -167,7 +167,7 @@ def test_enroll_fingerprint_with_progress_to_active(owner_client: Client, make_l
 
     pushes = press(world, lock, 2)
     for biz_data in pushes:  # what Tuya's message service delivers
-        lock_users.record_enrollment_message(lock=lock, biz_data=biz_data)
+        enrollment.record_enrollment_message(lock=lock, biz_data=biz_data)
     method.refresh_from_db()
     assert (method.steps_total, method.steps_left, method.progress) == (4, 2, 50)
     row = owner_client.get(reverse("locks:unlock-method", args=[method.pk]), headers=HTMX).content.decode()

@@ -49,12 +49,12 @@ def test_a_code_whose_job_was_lost_gets_a_new_one_after_the_marker_lapses(make_l
 
 
 def test_fixed_id_periodic_jobs_do_not_pile_up_while_workers_lag(make_lock, queues) -> None:
-    from locks import alerts
+    from locks import alert_scans
 
     lock = make_lock("wifi")
     for _ in range(3):  # three intervals pass and no worker has started them yet
         jobs.reconcile_all_locks()
-        alerts.check_all_locks()
+        alert_scans.check_all_locks()
     queue = django_rq.get_queue("sync")
     assert sorted(queue.get_job_ids()) == sorted([f"reconcile-{lock.pk}", f"lock-health-{lock.pk}"])
 

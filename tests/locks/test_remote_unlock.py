@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from locks import alerts, jobs, remote
+from locks import alert_scans, alerts, jobs, remote
 from locks.cloud.tuya import client as cloud
 from locks.models import EventMedia, Lock, LockEvent, RemoteUnlockRequest
 from locks.tuya.api import RemoteUnlockType
@@ -150,7 +150,7 @@ def test_an_unanswered_request_expires_and_can_no_longer_be_approved(owner_clien
     assert "Nobody answered in time" in panel  # no button for a door that stopped waiting ...
     assert reverse("locks:remote-unlock-decide", args=[request.pk, "approve"]) not in panel
     assert RemoteUnlockRequest.objects.get(pk=request.pk).status == Status.PENDING  # ... and a GET writes nothing
-    alerts.scan()  # the periodic scan (and the delayed job at the deadline) expire it
+    alert_scans.scan()  # the periodic scan (and the delayed job at the deadline) expire it
     request.refresh_from_db()
     assert request.status == Status.EXPIRED
     response = decide(owner_client, request, "approve")

@@ -11,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from locks.models import AccessCode
-from tenants import services
+from tenants import selectors, services
 from tenants.models import Guest, Stay, Unit
 from tests.locks.conftest import run_workers
 from tests.tenants.conftest import offline_lock
@@ -73,9 +73,9 @@ def test_check_out_removes_the_code_and_confirms_it(make_lock, unit, guest, worl
     assert world.opens(lock.device_id, pin)
     with django_capture_on_commit_callbacks(execute=True):
         services.check_out_stay(stay)
-    assert not services.removal_confirmed(stay)  # asked, not yet confirmed by the lock
+    assert not selectors.removal_confirmed(stay)  # asked, not yet confirmed by the lock
     run_workers()
-    assert services.removal_confirmed(stay)
+    assert selectors.removal_confirmed(stay)
     assert codes(stay)[0].status == Status.REMOVED
     assert not world.opens(lock.device_id, pin)
     stay.refresh_from_db()

@@ -1,6 +1,6 @@
 """Tuya's unlock, alert and access-control records as the port's events (locks/cloud/port.py, CloudEvent).
 
-The natural keys are built exactly as locks/events.py built them before the port, so a record read through either
+The natural keys are built exactly as locks/event_records.py builds them, so a record read through either
 is stored once (tests/locks/test_cloud_port.py compares the two until that copy goes).
 """
 

@@ -1,0 +1,333 @@
+"""Reads of the locks app that the dashboard's views, the admin and (soon) a public API share: what each page
+shows, built once here so no caller copies a query.
+
+Every function is scoped by the member's reach as the views always were (`for_membership`, or `for_user` for the
+forms that span organisations): another organisation's rows, and for a front desk limited to some properties
+another property's, are never returned. Selectors only read: no writes, no audit rows, no HTTP (a 404 for an id
+out of reach stays the view's answer). They return querysets, lists and frozen dataclasses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
+
+from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from locks import remote, services
+from locks.models import (
+    AccessCode,
+    Alert,
+    CloudAccount,
+    EventMedia,
+    Lock,
+    LockEvent,
+    LockOperation,
+    RemoteUnlockRequest,
+)
+from tenants.models import CODE_ROLES, Actor, Membership, Organisation, Property, RequestUser, Unit, user_of
+
+LOW_BATTERY = 20  # percent: below this a lock's badge turns amber
+UNSETTLED = [
+    AccessCode.Status.REQUESTED,
+    AccessCode.Status.SENDING,
+    AccessCode.Status.REMOVING,
+    AccessCode.Status.UNKNOWN,
+]
+CODES_SHOWN = 50
+EVENTS_PER_PAGE = 50
+ALERTS_SHOWN = 100
+RECENT_REQUESTS = 20
+
+
+# --- who may manage which locks (the code and stay forms' choices) --------------------------------------------
+
+
+def code_roles_memberships(user: RequestUser) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user_of(user), role__in=CODE_ROLES)
+
+
+def manageable_locks(user: RequestUser, organisation: Organisation | None = None) -> QuerySet[Lock]:
+    """Locks whose codes this user may manage: those they reach (`for_user`: a limited front desk only its
+    properties' locks) in the organisations where their role manages codes."""
+    locks = Lock.objects.for_user(user).select_related("unit__property", "organisation")
+    if organisation is not None:
+        locks = locks.filter(organisation=organisation)
+    if getattr(user, "is_superuser", False):
+        return locks
+    return locks.filter(organisation__in=code_roles_memberships(user).values("organisation_id"))
+
+
+def manageable_units(user: RequestUser, organisation: Organisation | None = None) -> QuerySet[Unit]:
+    """Units with at least one lock the user may manage codes on."""
+    units = Unit.objects.filter(locks__in=manageable_locks(user, organisation)).distinct()
+    return units.select_related("property").order_by("property__name", "name")
+
+
+# --- one row by id: the querysets the pages look ids up in (out of reach: not found) ---------------------------
+
+
+def locks_of(membership: Membership) -> QuerySet[Lock]:
+    return Lock.objects.for_membership(membership).select_related("unit__property", "organisation", "cloud_account")
+
+
+def codes_of(membership: Membership) -> QuerySet[AccessCode]:
+    return AccessCode.objects.for_membership(membership).select_related(
+        "lock__unit__property", "lock__organisation", "guest", "stay"
+    )
+
+
+def operations_of(membership: Membership) -> QuerySet[LockOperation]:
+    return LockOperation.objects.for_membership(membership).select_related("lock__unit__property", "lock__organisation")
+
+
+# --- portfolio and property pages ----------------------------------------------------------------------------
+
+
+class PropertyRow(NamedTuple):
+    """A property annotated with unit_count, lock_count, offline_count, low_battery_count, paused_count, and its
+    codes that failed (a pair: the page unpacks it)."""
+
+    property: Property
+    failed_codes: int
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    properties: list[PropertyRow]
+    unassigned: list[Lock]  # locks on no unit, the first hundred by name
+
+
+def portfolio(membership: Membership, now: datetime | None = None) -> Portfolio:
+    """Every property with its counts of locks, offline locks, low batteries and codes needing attention."""
+    now = now or timezone.now()
+    properties = (
+        Property.objects.for_membership(membership)
+        .annotate(
+            unit_count=Count("units", distinct=True),
+            lock_count=Count("units__locks", distinct=True),
+            offline_count=Count("units__locks", filter=Q(units__locks__online=False), distinct=True),
+            low_battery_count=Count("units__locks", filter=Q(units__locks__battery__lt=LOW_BATTERY), distinct=True),
+            paused_count=Count("units__locks", filter=Q(units__locks__paused_until__gt=now), distinct=True),
+        )
+        .order_by("name")
+    )
+    attention = (
+        AccessCode.objects.for_membership(membership)
+        .filter(status=AccessCode.Status.FAILED)
+        .exclude(desired=AccessCode.Desired.REMOVED)
+        .values("lock__unit__property_id")
+        .annotate(n=Count("pk"))
+    )
+    failed_by_property = {row["lock__unit__property_id"]: row["n"] for row in attention}
+    unassigned = Lock.objects.for_membership(membership).filter(unit__isnull=True).order_by("name")[:100]
+    return Portfolio(
+        properties=[PropertyRow(p, failed_by_property.get(p.pk, 0)) for p in properties],
+        unassigned=list(unassigned),
+    )
+
+
+def property_locks(membership: Membership, prop: Property, search: str = "") -> QuerySet[Lock]:
+    """A property's locks with their unit, annotated with failed_codes, pending_codes and set_codes; `search`
+    matches the lock's or the unit's name."""
+    locks = (
+        Lock.objects.for_membership(membership)
+        .filter(unit__property=prop)
+        .select_related("unit")
+        .annotate(
+            failed_codes=Count("access_codes", filter=Q(access_codes__status=AccessCode.Status.FAILED)),
+            pending_codes=Count("access_codes", filter=Q(access_codes__status__in=UNSETTLED)),
+            set_codes=Count("access_codes", filter=Q(access_codes__status=AccessCode.Status.SET)),
+        )
+        .order_by("unit__name", "name", "pk")
+    )
+    if search:
+        locks = locks.filter(Q(name__icontains=search) | Q(unit__name__icontains=search))
+    return locks
+
+
+# --- the lock page ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LockPage:
+    codes: list[AccessCode]  # live, by start, the first CODES_SHOWN
+    ended_codes: list[AccessCode]  # removed or expired, latest first
+    operations: list[LockOperation]  # the latest ten
+    offline_issued: list[LockOperation]  # offline passwords handed out (not the clear-alls)
+    may_manage: bool  # this user may issue, change and see the codes
+    can_offline: bool
+    can_dynamic: bool
+    is_hotel: bool
+    has_tools: bool  # something under "Lock tools": a tool this user may use
+
+
+def lock_page(user: Actor, lock: Lock) -> LockPage:
+    """What the lock page shows of a lock the caller already reached (its codes, operations and tools)."""
+    may_manage = services.may_see_pins(user, lock)
+    live = lock.access_codes.exclude(status__in=[AccessCode.Status.REMOVED, AccessCode.Status.EXPIRED])
+    ended = lock.access_codes.filter(status__in=[AccessCode.Status.REMOVED, AccessCode.Status.EXPIRED])
+    return LockPage(
+        codes=list(live.select_related("guest", "stay").order_by("starts_at", "pk")[:CODES_SHOWN]),
+        ended_codes=list(ended.select_related("guest").order_by("-ends_at", "-pk")[:20]),
+        operations=list(lock.operations.order_by("-created_at")[:10]),
+        offline_issued=list(
+            lock.operations.filter(kind=LockOperation.Kind.OFFLINE_PASSWORD, status=LockOperation.Status.DONE)
+            .exclude(params__type__startswith="clear")
+            .order_by("-created_at")[:20]
+        ),
+        may_manage=may_manage,
+        can_offline=lock.kind in services.OFFLINE_KINDS,
+        can_dynamic=lock.kind in services.DYNAMIC_KINDS,
+        is_hotel=lock.kind == "zigbee_hotel",
+        has_tools=may_manage
+        and (
+            lock.kind in services.OFFLINE_KINDS
+            or lock.kind in services.DYNAMIC_KINDS
+            or lock.kind in ("zigbee", "zigbee_hotel")
+        ),
+    )
+
+
+# --- activity: the timeline of unlocks and alerts ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """The last row shown; the next page starts strictly after it (keyset pagination). Written '<iso time>_<id>'."""
+
+    occurred_at: datetime
+    pk: int
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at.isoformat()}_{self.pk}"
+
+
+def parse_cursor(raw: str) -> Cursor | None:
+    """A cursor as `str(Cursor)` wrote it; None for anything else (the first page)."""
+    when, _, pk = raw.rpartition("_")
+    moment = parse_datetime(when) if when else None
+    if moment is None or not (pk.isascii() and pk.isdigit()):
+        return None
+    return Cursor(moment, int(pk))
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: list[LockEvent]  # newest first, with their lock, unit, property, code, guest, stay, lock user, media
+    next_cursor: Cursor | None  # None on the last page
+
+
+def activity(
+    membership: Membership,
+    *,
+    lock: Lock | None = None,
+    unit: Unit | None = None,
+    prop: Property | None = None,
+    category: str = "",
+    before: Cursor | None = None,
+    per_page: int = EVENTS_PER_PAGE,
+) -> EventPage:
+    """Unlocks and alerts of the organisation, or of one lock, unit or property (the narrowest given), newest
+    first; keyset pages, so the thousandth page costs what the first does."""
+    events = LockEvent.objects.for_membership(membership)
+    if lock is not None:
+        events = events.filter(lock=lock)
+    elif unit is not None:
+        events = events.filter(lock__unit=unit)
+    elif prop is not None:
+        events = events.filter(lock__unit__property=prop)
+    if category:
+        events = events.filter(category=category)
+    if before is not None:
+        events = events.filter(
+            Q(occurred_at__lt=before.occurred_at) | Q(occurred_at=before.occurred_at, pk__lt=before.pk)
+        )
+    page = list(
+        events.select_related("lock__unit__property", "access_code", "guest", "stay__unit", "lock_user")
+        .prefetch_related("media")
+        .order_by("-occurred_at", "-pk")[: per_page + 1]
+    )
+    more = len(page) > per_page
+    page = page[:per_page]
+    return EventPage(page, Cursor(page[-1].occurred_at, page[-1].pk) if more else None)
+
+
+# --- set-up: cloud projects and which door each lock is on ------------------------------------------------------
+
+
+def setup_accounts(organisation: Organisation) -> QuerySet[CloudAccount]:
+    """The organisation's cloud projects by name, annotated with lock_count."""
+    return CloudAccount.objects.filter(organisation=organisation).annotate(lock_count=Count("locks")).order_by("name")
+
+
+def setup_locks(organisation: Organisation) -> QuerySet[Lock]:
+    """Every lock of the organisation, those on no door first, then by property, unit and name."""
+    locks = Lock.objects.filter(organisation=organisation).select_related("unit__property", "cloud_account")
+    unattached_first = F("unit__property__name").asc(nulls_first=True)
+    return locks.order_by(unattached_first, "unit__name", "name", "pk")
+
+
+def setup_units(organisation: Organisation) -> list[Unit]:
+    """The doors a lock may be put on: every unit of the organisation, by property and name."""
+    units = Unit.objects.filter(property__organisation=organisation).select_related("property")
+    return list(units.order_by("property__name", "name"))
+
+
+# --- alerts, remote unlock and the nav badge ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertLists:
+    open_alerts: list[Alert]  # not yet acknowledged first, then newest first
+    closed_alerts: list[Alert]  # the latest closed ones
+
+
+def alert_lists(membership: Membership) -> AlertLists:
+    base = Alert.objects.for_membership(membership).select_related("lock__unit__property", "acknowledged_by")
+    not_acknowledged_first = F("acknowledged_at").asc(nulls_first=True)
+    open_alerts = base.filter(resolved_at__isnull=True).order_by(not_acknowledged_first, "-last_seen_at")
+    closed = base.filter(resolved_at__isnull=False).order_by("-last_seen_at")
+    return AlertLists(list(open_alerts[:ALERTS_SHOWN]), list(closed[:ALERTS_SHOWN]))
+
+
+def alerts_of(membership: Membership) -> QuerySet[Alert]:
+    return Alert.objects.for_membership(membership).select_related("lock__unit__property")
+
+
+def remote_requests_of(membership: Membership) -> QuerySet[RemoteUnlockRequest]:
+    return RemoteUnlockRequest.objects.for_membership(membership).select_related(
+        "lock__unit__property", "event", "decided_by"
+    )
+
+
+@dataclass(frozen=True)
+class RemoteRequests:
+    waiting: list[RemoteUnlockRequest]  # an answer is due (or the door is opening), oldest first
+    recent: list[RemoteUnlockRequest]  # the latest others
+
+
+def remote_requests(membership: Membership, now: datetime) -> RemoteRequests:
+    """Doors waiting for an answer, with their event's stored photos, and the latest answers."""
+    photos = Prefetch("event__media", queryset=EventMedia.objects.filter(status=EventMedia.Status.DONE))
+    base = remote_requests_of(membership).prefetch_related(photos)
+    waiting = base.filter(
+        Q(status=remote.Status.APPROVING) | Q(status=remote.Status.PENDING, requested_at__gt=now - remote.WINDOW)
+    )
+    recent = base.exclude(pk__in=waiting.values("pk"))[:RECENT_REQUESTS]
+    return RemoteRequests(list(waiting.order_by("requested_at")), list(recent))
+
+
+def open_alert_count(membership: Membership) -> int:
+    """Open alerts nobody has acknowledged yet (the nav badge)."""
+    unseen = Alert.objects.for_membership(membership).filter(resolved_at__isnull=True, acknowledged_at__isnull=True)
+    return unseen.count()
+
+
+def pending_remote_unlock_count(membership: Membership) -> int:
+    """Doors waiting for an answer (the nav badge)."""
+    pending = RemoteUnlockRequest.objects.for_membership(membership).filter(status=RemoteUnlockRequest.Status.PENDING)
+    return pending.count()

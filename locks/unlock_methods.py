@@ -1,0 +1,277 @@
+"""Unlock methods of a lock's people (fingerprints, cards, faces, passwords): enrollment, rename, duress, assign,
+delete; business writes and the worker side.
+
+Services (called by views) check what the lock kind can do (locks/lock_users.py), write the wish on the row
+(`pending`, or a method in `enrolling`), audit it and enqueue a job after commit. The job (locks/jobs.py) calls
+`push_method` here, which talks to the cloud and records the outcome on the row: the cloud's answer, or a failure
+in plain words. Starting, watching and cancelling an enrollment at the lock is locks/enrollment.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from contextlib import suppress
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from audit.services import audit
+from locks import queues
+from locks.cloud.tuya import client as cloud
+from locks.enrollment import cancel_entry, save_method, start_entry
+from locks.lock_users import (
+    ENROLL_TYPES,
+    RESIDENTIAL,
+    TYPE_LABELS,
+    TYPE_TO_DP,
+    can,
+    not_yet,
+    plain,
+    require,
+    user_type,
+)
+from locks.models import Lock, LockUser, UnlockMethod
+from locks.services import TRANSIENT
+from locks.tuya import (
+    TuyaError,
+    TuyaNotFoundError,
+)
+from locks.tuya.api import LockApi, UnlockRef
+from tenants.models import Actor
+
+logger = logging.getLogger(__name__)
+
+MethodStatus = UnlockMethod.Status
+
+# --- services: unlock methods --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def start_enrollment(
+    lock_user: LockUser, *, unlock_type: str, actor: Actor = None, ip: str | None = None
+) -> UnlockMethod:
+    """Put the lock in enrollment mode for this person; someone then presents the finger or card at the lock."""
+    lock = lock_user.lock
+    require(lock, "enroll")
+    if unlock_type not in dict(ENROLL_TYPES):
+        raise ValidationError({"unlock_type": "Choose fingerprint, card, face or password."})
+    if lock_user.removed_at is not None or not lock_user.cloud_user_id:
+        raise ValidationError("This person is not on the lock yet; wait until they are added.")
+    Lock.objects.select_for_update().filter(pk=lock.pk).first()  # one enrollment at a time per lock
+    if lock.unlock_methods.filter(status=MethodStatus.ENROLLING).exists():
+        raise ValidationError("The lock is already enrolling a method: finish or cancel that one first.")
+    method = UnlockMethod(
+        organisation_id=lock.organisation_id,
+        lock=lock,
+        lock_user=lock_user,
+        unlock_type=unlock_type,
+        status=MethodStatus.ENROLLING,
+    )
+    method.full_clean()
+    method.save()
+    audit(
+        "unlockmethod.enroll",
+        actor=actor,
+        organisation=lock.organisation,
+        obj=method,
+        summary=f"{TYPE_LABELS[unlock_type]} for {lock_user.name} on {lock}",
+        ip=ip,
+    )
+    _after_commit_method(method)
+    return method
+
+
+def _method_row(method: UnlockMethod) -> UnlockMethod:
+    return (
+        UnlockMethod.objects.select_for_update(of=("self",))
+        .select_related("lock__organisation", "lock_user")
+        .get(pk=method.pk)
+    )
+
+
+@transaction.atomic
+def cancel_enrollment(method: UnlockMethod, *, actor: Actor = None, ip: str | None = None) -> UnlockMethod:
+    """Stop an enrollment in progress; the lock leaves enrollment mode."""
+    method = _method_row(method)
+    require(method.lock, "cancel")
+    if method.status != MethodStatus.ENROLLING:
+        raise ValidationError("This method is not being enrolled.")
+    method.status, method.pending, method.failure_reason = MethodStatus.CANCELLED, {"action": "cancel"}, ""
+    method.save(update_fields=["status", "pending", "failure_reason", "updated_at"])
+    audit("unlockmethod.cancel", actor=actor, organisation=method.lock.organisation, obj=method, ip=ip)
+    _after_commit_method(method)
+    return method
+
+
+def _settled(method: UnlockMethod) -> None:
+    if method.status != MethodStatus.ACTIVE or method.unlock_sn is None:
+        raise ValidationError("This method is not on the lock.")
+    if method.pending:
+        raise ValidationError("A change to this method is still on its way to the lock; wait a moment.")
+
+
+def _request(
+    method: UnlockMethod, change: dict[str, Any], action: str, summary: str, actor: Actor, ip: str | None
+) -> None:
+    method.pending, method.failure_reason = change, ""
+    method.save(update_fields=["pending", "failure_reason", "updated_at"])
+    audit(action, actor=actor, organisation=method.lock.organisation, obj=method, summary=summary, ip=ip)
+    _after_commit_method(method)
+
+
+@transaction.atomic
+def rename_method(method: UnlockMethod, *, name: str, actor: Actor = None, ip: str | None = None) -> UnlockMethod:
+    """Name a method ("Left thumb"); access-control devices keep the name in the cloud, other kinds only here."""
+    method = _method_row(method)
+    _settled(method)
+    name = name.strip()[:100]
+    if not name:
+        raise ValidationError({"name": "Give the method a name."})
+    if not can(method.lock, "rename"):
+        method.name = name
+        method.save(update_fields=["name", "updated_at"])
+        audit(
+            "unlockmethod.rename", actor=actor, organisation=method.lock.organisation, obj=method, summary=name, ip=ip
+        )
+        return method
+    _request(method, {"action": "rename", "name": name}, "unlockmethod.rename", name, actor, ip)
+    return method
+
+
+@transaction.atomic
+def set_duress(method: UnlockMethod, *, duress: bool, actor: Actor = None, ip: str | None = None) -> UnlockMethod:
+    """Make a method raise a duress alarm when used (or stop it)."""
+    method = _method_row(method)
+    require(method.lock, "duress")
+    _settled(method)
+    if method.duress == duress:
+        return method
+    _request(
+        method, {"action": "duress", "duress": duress}, "unlockmethod.duress", "on" if duress else "off", actor, ip
+    )
+    return method
+
+
+@transaction.atomic
+def assign_method(
+    method: UnlockMethod, *, lock_user: LockUser, actor: Actor = None, ip: str | None = None
+) -> UnlockMethod:
+    """Give an unassigned method (enrolled at the lock itself) to a person."""
+    method = _method_row(method)
+    require(method.lock, "assign")
+    _settled(method)
+    if lock_user.lock_id != method.lock_id or lock_user.removed_at is not None or not lock_user.cloud_user_id:
+        raise ValidationError({"lock_user": "Choose a person on this lock."})
+    if method.lock_user_id is not None:
+        raise ValidationError("This method already belongs to someone.")
+    change = {"action": "assign", "lock_user": lock_user.pk}
+    _request(method, change, "unlockmethod.assign", f"to {lock_user.name}", actor, ip)
+    return method
+
+
+@transaction.atomic
+def delete_method(method: UnlockMethod, *, actor: Actor = None, ip: str | None = None) -> UnlockMethod:
+    """Remove a fingerprint, card ... from the lock."""
+    method = _method_row(method)
+    require(method.lock, "delete_method")
+    _settled(method)
+    if method.lock_user is None:
+        raise ValidationError("Assign this method to someone first: the cloud deletes a method through its owner.")
+    method.status = MethodStatus.DELETING
+    method.save(update_fields=["status", "updated_at"])
+    _request(method, {"action": "delete"}, "unlockmethod.delete", str(method), actor, ip)
+    return method
+
+
+def _after_commit_method(method: UnlockMethod) -> None:
+    transaction.on_commit(lambda: queues.enqueue_unlock_method(method.pk))
+
+
+# --- the worker side: jobs call these ---------------------------------------------------------------------------
+
+
+def push_method(method_id: int) -> str:
+    """Carry out an unlock method's pending step (a job): start or cancel an enrollment, rename, duress, assign,
+    delete. Safe to run twice: a finished step leaves nothing pending."""
+    method = UnlockMethod.objects.select_related("lock__cloud_account", "lock_user").filter(pk=method_id).first()
+    if method is None:
+        return "nothing to do"
+    api = cloud.api_for(method.lock.cloud_account)
+    if method.status == MethodStatus.ENROLLING and not method.pending:
+        return start_entry(api, method)
+    if not method.pending:
+        return "nothing to do"
+    change = dict(method.pending)
+    try:
+        fields = _METHOD_STEPS[change["action"]](api, method, change)
+    except TRANSIENT as error:
+        UnlockMethod.objects.filter(pk=method.pk).update(failure_reason=f"{plain(error, method.lock)} Retrying."[:300])
+        not_yet(f"unlock method {method.pk}", error)
+    except TuyaError as error:
+        fields = {"failure_reason": plain(error, method.lock)[:300]}
+        if change["action"] == "delete":
+            fields["status"] = MethodStatus.ACTIVE
+        if change["action"] == "cancel":
+            fields["status"] = MethodStatus.ENROLLING  # still enrolling at the lock: the watcher carries on
+    fields["pending"] = {}
+    save_method(method.pk, fields)
+    return str(fields.get("status") or "done")
+
+
+def _rename(api: LockApi, method: UnlockMethod, change: dict[str, Any]) -> dict[str, Any]:
+    assert method.unlock_sn is not None
+    api.unlock_methods.rename_unlock_method(
+        method.lock.device_id, method.unlock_sn, dp_code=TYPE_TO_DP[method.unlock_type], unlock_name=change["name"]
+    )
+    return {"name": change["name"]}
+
+
+def _duress(api: LockApi, method: UnlockMethod, change: dict[str, Any]) -> dict[str, Any]:
+    assert method.unlock_sn is not None
+    if change["duress"]:
+        api.unlock_methods.set_duress(method.lock.device_id, method.unlock_type, method.unlock_sn)
+    else:
+        api.unlock_methods.delete_duress(method.lock.device_id, TYPE_TO_DP[method.unlock_type], method.unlock_sn)
+    return {"duress": bool(change["duress"])}
+
+
+def _assign(api: LockApi, method: UnlockMethod, change: dict[str, Any]) -> dict[str, Any]:
+    assert method.unlock_sn is not None
+    user = LockUser.objects.get(pk=change["lock_user"], lock_id=method.lock_id)
+    if method.lock.kind in RESIDENTIAL:
+        api.users.allocate_to_user(
+            method.lock.device_id, user.cloud_user_id, no=method.unlock_sn, type=method.unlock_type
+        )
+    else:
+        ref = UnlockRef(TYPE_TO_DP[method.unlock_type], method.unlock_sn)
+        api.unlock_methods.allocate_unlock_methods(method.lock.device_id, user.cloud_user_id, [ref])
+    return {"lock_user": user}
+
+
+def _delete(api: LockApi, method: UnlockMethod, change: dict[str, Any]) -> dict[str, Any]:
+    assert method.unlock_sn is not None
+    assert method.lock_user is not None
+    with suppress(TuyaNotFoundError):  # already gone: a repeat after a lost reply
+        api.unlock_methods.delete_unlock_key(
+            method.lock.device_id,
+            user_type=user_type(method.lock),
+            user_id=method.lock_user.cloud_user_id,
+            unlock_type=method.unlock_type,
+            unlock_no=method.unlock_sn,
+        )
+    return {"status": MethodStatus.DELETED}
+
+
+_METHOD_STEPS: dict[str, Callable[[LockApi, UnlockMethod, dict[str, Any]], dict[str, Any]]] = {
+    "cancel": cancel_entry,
+    "rename": _rename,
+    "duress": _duress,
+    "assign": _assign,
+    "delete": _delete,
+}
+
+
+def unassigned_methods(lock: Lock) -> Iterable[UnlockMethod]:
+    return lock.unlock_methods.filter(lock_user__isnull=True, status=MethodStatus.ACTIVE)
