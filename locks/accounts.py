@@ -11,7 +11,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.services import audit
-from locks import cloud, queues
+from locks import queues
+from locks.cloud.tuya import client as cloud
 from locks.failures import REFUSED, explain
 from locks.models import AccessCode, CloudAccount, Lock
 from locks.tuya import TuyaError

@@ -19,8 +19,9 @@ from django.db.models import Q
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from locks import cloud, queues, remote
+from locks import queues, remote
 from locks.alerts import LOW_BATTERY_PERCENT, note_lock_state, raise_alert, resolve_alert, send_alert_email, unclaimed
+from locks.cloud.tuya import client as cloud
 from locks.models import AccessCode, Alert, CloudAccount, Lock
 from locks.tuya import TuyaError
 

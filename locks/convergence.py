@@ -19,7 +19,9 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from locks import cloud, queues
+from locks import queues
+from locks.cloud import port
+from locks.cloud.tuya import client as cloud
 from locks.failures import REFUSED, account_refused, explain, healthy, unhealthy, unreachable
 from locks.models import AccessCode
 from locks.tuya import (
@@ -194,7 +196,7 @@ def _step(api: LockApi, code: AccessCode) -> bool:
 GATEWAY_RESENDS = 3
 
 
-def _resend_through_gateway(api: LockApi, code: AccessCode, state: cloud.CloudPassword) -> bool:
+def _resend_through_gateway(api: LockApi, code: AccessCode, state: port.CloudPassword) -> bool:
     """A Zigbee gateway that gave up (the lock was unreachable) is asked to resend, a few times, at most once
     a minute per lock as Tuya allows; True when a resend is on its way."""
     if code.lock.kind != LockKind.ZIGBEE or state.reason != cloud.DELIVERY_FAILURES[3]:
@@ -265,7 +267,7 @@ def _step_remove(api: LockApi, code: AccessCode) -> bool:
     return True
 
 
-def _read(api: LockApi, code: AccessCode) -> cloud.CloudPassword:
+def _read(api: LockApi, code: AccessCode) -> port.CloudPassword:
     password_id = code.tuya_password_id
     assert password_id is not None
     return _call(lambda: cloud.read_password(api, code.lock, password_id), code)

@@ -18,7 +18,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from locks import cloud, queues
+from locks import queues
+from locks.cloud.tuya import client as cloud
 from locks.failures import TRANSIENT
 from locks.lock_users import TYPE_LABELS, not_yet, plain, user_type
 from locks.models import Lock, UnlockMethod

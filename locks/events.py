@@ -29,7 +29,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from locks import alerts, queues
-from locks.cloud import api_for
+from locks.cloud.tuya.client import api_for
 from locks.event_records import Linker, Record, Skip, parse_alarm_log, parse_open_log, parse_record
 from locks.models import EventMedia, Lock, LockEvent, LockKind, SyncCursor
 from locks.tuya import TuyaError, TuyaRateLimitedError, TuyaUnsupportedError

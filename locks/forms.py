@@ -22,7 +22,8 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError
 from django.utils import timezone
 
-from locks import accounts, codes, endpoints, operations, selectors
+from locks import accounts, codes, operations, selectors
+from locks.cloud import endpoints
 from locks.display import DAY_NAMES
 from locks.models import AccessCode, Lock, LockOperation
 from tenants.models import (

@@ -22,7 +22,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit
-from locks import cloud, queues
+from locks import queues
+from locks.cloud.tuya import client as cloud
 from locks.failures import TRANSIENT, explain, unreachable
 from locks.models import Lock, LockKind, LockUser, UnlockMethod
 from locks.tuya import (

@@ -1,10 +1,10 @@
 """Photos that locks take with an event: download, decrypt, check it is an image, keep the original and a thumbnail.
 
 The cloud gives a short-lived URL and a file key per photo (open-logs / alarm-logs media infos). A job on the
-`media` queue fetches it (a real HTTP GET with a timeout and a size cap), decrypts it (AES-CBC, the spec's
-header layout: locks.tuya.crypto), checks it with Pillow, and writes both files under PRIVATE_MEDIA_ROOT through
-a temporary name and a rename, so a crash never leaves half a file under the final name. The files are served
-only by locks.media_views, after a permission check.
+`media` queue fetches it (a real HTTP GET with a timeout and a size cap), has the account's cloud decrypt it
+(`LockCloud.decrypt_media`, locks/cloud/port.py), checks it with Pillow, and writes both files under
+PRIVATE_MEDIA_ROOT through a temporary name and a rename, so a crash never leaves half a file under the final name.
+The files are served only by locks.media_views, after a permission check.
 
 A photo that cannot be had (404/403 expired URL, truncated, wrong key, not an image, too large) is marked
 failed with the reason; a passing network problem leaves it pending for the sweeper, up to MAX_ATTEMPTS.
@@ -31,13 +31,9 @@ from django.utils import timezone
 from PIL import Image
 
 from locks import queues
-from locks.cloud import api_for
-from locks.endpoints import EMBEDDED
+from locks.cloud import endpoints, port
+from locks.cloud.accounts import cloud_for
 from locks.models import CloudAccount, EventMedia, Lock, LockKind
-from locks.tuya import TuyaMediaError
-from locks.tuya.api.records import MediaFileType
-from locks.tuya.client import PrivateAddressError, public_only
-from locks.tuya.crypto import decrypt_media_stream
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +48,7 @@ class _PublicOnlyAdapter(requests.adapters.HTTPAdapter):
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        public_only(self.poolmanager)
+        endpoints.public_only(self.poolmanager)
 
 
 def _session(*, public_only: bool) -> requests.Session:
@@ -75,7 +71,7 @@ _public = _session(public_only=True)
 def may_be_private(account: CloudAccount) -> bool:
     """Whether this account's photo URLs may be private addresses: with TUYA_ALLOW_PRIVATE_ENDPOINTS, or for the
     embedded simulator's accounts while it is on (its storage is this app); as the account's own client."""
-    embedded = account.endpoint.strip() == EMBEDDED and settings.EMBEDDED_SIMULATOR
+    embedded = endpoints.is_embedded(account.endpoint) and settings.EMBEDDED_SIMULATOR
     return bool(settings.TUYA_ALLOW_PRIVATE_ENDPOINTS or embedded)
 
 
@@ -128,7 +124,7 @@ def download(url: str, *, allow_private: bool = False) -> bytes:
     except requests.Timeout as exc:
         raise MediaRetry("The photo's storage did not answer in time.") from exc
     except requests.ConnectionError as exc:
-        if isinstance(getattr(exc.args[0] if exc.args else None, "reason", None), PrivateAddressError):
+        if endpoints.refused_private(getattr(exc.args[0] if exc.args else None, "reason", None)):
             raise MediaFailure(
                 "The photo's URL is a private or local address; this server does not call those."
             ) from None
@@ -139,14 +135,12 @@ def download(url: str, *, allow_private: bool = False) -> bytes:
         raise MediaFailure(f"The photo's URL cannot be fetched ({type(exc).__name__}).") from exc
 
 
-def decode(encrypted: bytes, file_key: str) -> Photo:
-    """Decrypt, check that it is a whole image, and make a ~320 px JPEG thumbnail."""
-    plain = io.BytesIO()
+def decode(encrypted: bytes, file_key: str, cloud: port.LockCloud) -> Photo:
+    """Decrypt (as the photo's cloud encrypted it), check that it is a whole image, make a ~320 px JPEG thumbnail."""
     try:
-        decrypt_media_stream(io.BytesIO(encrypted), plain, file_key)
-    except TuyaMediaError as exc:
-        raise MediaFailure(exc.msg) from None
-    data = plain.getvalue()
+        data = cloud.decrypt_media(encrypted, file_key)
+    except port.MediaUnreadable as exc:
+        raise MediaFailure(exc.message) from None
     try:
         with Image.open(io.BytesIO(data)) as image:
             kind = image.format or ""
@@ -213,8 +207,9 @@ def fetch_media(media_id: int) -> str:
         _mark(media_id, status=EventMedia.Status.FAILED, failure_reason="The cloud sent this photo without its key.")
         return EventMedia.Status.FAILED
     try:
-        allow_private = may_be_private(media.event.lock.cloud_account)
-        photo = decode(download(media.file_url, allow_private=allow_private), media.file_key)
+        account = media.event.lock.cloud_account
+        encrypted = download(media.file_url, allow_private=may_be_private(account))
+        photo = decode(encrypted, media.file_key, cloud_for(account))
         original, thumbnail = _paths(media, photo.extension)
         root = private_root()
         _clear_leftovers((root / original).parent, media.pk)
@@ -273,38 +268,6 @@ LATEST_MEDIA_KINDS = frozenset({LockKind.WIFI, LockKind.ZIGBEE_HOTEL, LockKind.B
 ALBUM_KINDS = frozenset({LockKind.WIFI_VIDEO})
 VIEW_COUNT_KINDS = frozenset({LockKind.WIFI})
 
-ALBUM_EVENT_WORDS = {
-    0: "pry",
-    1: "remote unlocking request",
-    2: "wrong fingerprint",
-    3: "wrong code",
-    4: "wrong card",
-    5: "wrong face",
-    6: "wrong palm",
-    7: "wrong finger vein",
-    8: "fingerprint",
-    9: "password",
-    10: "card",
-    11: "face",
-    12: "palm",
-    13: "finger vein",
-    14: "temporary code",
-    15: "dynamic code",
-    16: "remote",
-    17: "temporary code (reported)",
-    18: "doorbell",
-    19: "duress",
-    20: "low battery",
-    21: "mechanical key",
-    22: "too hot",
-    23: "doorbell and remote unlocking",
-    24: "loitering",
-    25: "tampering",
-    26: "special fingerprint",
-    27: "unlocking while armed",
-    28: "remote control",
-}
-
 
 @dataclass(frozen=True)
 class CloudPhoto:
@@ -312,6 +275,7 @@ class CloudPhoto:
 
     file_url: str
     file_key: str = field(repr=False)
+    cloud: port.LockCloud = field(repr=False, compare=False)  # the account's cloud, which decrypts it
     label: str = ""
     taken_at: datetime | None = None
     allow_private: bool = False  # its account's endpoint may be private (`may_be_private`)
@@ -321,29 +285,29 @@ def latest_photo(lock: Lock, *, alert: bool = False) -> CloudPhoto | None:
     """The cover image of the last remote-unlock request (or alert) in the last 90 s; None if none or no support."""
     if lock.kind not in LATEST_MEDIA_KINDS:
         return None
-    file_type = MediaFileType.ALERT if alert else MediaFileType.REMOTE_UNLOCK
-    found = api_for(lock.cloud_account).records.get_latest_media(lock.device_id, file_type)
-    if not found.file_url:
+    cloud = cloud_for(lock.cloud_account)
+    found = cloud.latest_photo(lock, alert=alert)
+    if found is None:
         return None
     label = "alert" if alert else "remote unlocking"
-    return CloudPhoto(found.file_url, found.file_key, label, allow_private=may_be_private(lock.cloud_account))
+    return CloudPhoto(found.file_url, found.file_key, cloud, label, allow_private=may_be_private(lock.cloud_account))
 
 
 def album(lock: Lock) -> list[CloudPhoto]:
     """The video lock's album (the cloud keeps a few days), newest first; empty for locks without one."""
     if lock.kind not in ALBUM_KINDS:
         return []
-    items = api_for(lock.cloud_account).records.list_albums(lock.device_id).items
+    cloud = cloud_for(lock.cloud_account)
     photos = [
         CloudPhoto(
             item.file_url,
             item.file_key,
-            ALBUM_EVENT_WORDS.get(item.event_type if item.event_type is not None else -1, "event"),
-            datetime.fromtimestamp(item.upload_time, tz=dt_timezone.utc) if item.upload_time else None,
+            cloud,
+            item.label,
+            item.taken_at,
             allow_private=may_be_private(lock.cloud_account),
         )
-        for item in items
-        if item.file_url
+        for item in cloud.album(lock)
     ]
     return sorted(photos, key=lambda p: p.taken_at or datetime.min.replace(tzinfo=dt_timezone.utc), reverse=True)
 
@@ -352,19 +316,19 @@ def media_views(lock: Lock) -> int | None:
     """How many times this lock's videos were viewed; None for locks without the counter."""
     if lock.kind not in VIEW_COUNT_KINDS:
         return None
-    return api_for(lock.cloud_account).records.get_media_view_times(lock.device_id).count
+    return cloud_for(lock.cloud_account).media_views(lock)
 
 
 def add_media_view(lock: Lock) -> int | None:
     """Count one view (never repeated on its own: each call adds one)."""
     if lock.kind not in VIEW_COUNT_KINDS:
         return None
-    return api_for(lock.cloud_account).records.add_media_view(lock.device_id).count
+    return cloud_for(lock.cloud_account).add_media_view(lock)
 
 
 def fetch_photo(photo: CloudPhoto) -> Photo:
     """Download and decrypt a cloud photo in memory (a live doorbell view); MediaFailure / MediaRetry otherwise."""
-    return decode(download(photo.file_url, allow_private=photo.allow_private), photo.file_key)
+    return decode(download(photo.file_url, allow_private=photo.allow_private), photo.file_key, photo.cloud)
 
 
 @transaction.atomic

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from typing import Any
@@ -14,16 +15,16 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from locks import endpoints
+from locks.cloud import endpoints
 from locks.display import DAY_NAMES, hours_text
 from locks.fields import EncryptedTextField
 from locks.templatetags.zones import local
-from locks.tuya.api import LockKind as TuyaLockKind
 from tenants.models import Guest, Organisation, SingleLineFields, Stay, Unit, scoped
 
 
 class LockKind(models.TextChoices):
-    # The same values as locks.tuya.api.LockKind; the spec's "Applicable lock types" decide what each can do.
+    # The kinds the cloud port speaks of (locks/cloud/port.py); the spec's "Applicable lock types" decide what each
+    # can do, and the adapter picks the calls by them.
     WIFI = "wifi", "Wi-Fi lock"
     ZIGBEE = "zigbee", "Zigbee lock"
     BLE = "ble", "Bluetooth lock"
@@ -32,6 +33,10 @@ class LockKind(models.TextChoices):
     WIFI_KEEPALIVE = "wifi_keepalive", "Keepalive Wi-Fi lock"
     WIFI_VIDEO = "wifi_video", "Wi-Fi video lock"
     ACCESS_CONTROL = "access_control", "Wi-Fi access control"
+
+
+# Wi-Fi locks take seven-digit codes, Zigbee and Bluetooth locks six (the spec's temporary-password section).
+WIFI_KINDS = frozenset({LockKind.WIFI, LockKind.WIFI_KEEPALIVE, LockKind.WIFI_VIDEO, LockKind.ACCESS_CONTROL})
 
 
 class CloudAccount(SingleLineFields, models.Model):
@@ -128,8 +133,8 @@ class Lock(SingleLineFields, models.Model):
 
     @property
     def pin_length(self) -> int:
-        """Seven digits for Wi-Fi locks, six for Zigbee and Bluetooth locks (the client's rule, one source)."""
-        return TuyaLockKind(self.kind).pin_length
+        """Seven digits for Wi-Fi locks, six for Zigbee and Bluetooth locks."""
+        return 7 if self.kind in WIFI_KINDS else 6
 
     @property
     def can_freeze(self) -> bool:
@@ -539,6 +544,28 @@ class RemoteUnlockRequest(models.Model):
 
 
 # --- lock users and their unlock methods (issue #6) -----------------------------------------------------------
+
+
+# LockUser.schedule keeps each window as {"working_day", "start_minute", "end_minute"}, the days as a bitmask with
+# bit 0 = Sunday ... bit 6 = Saturday (127: every day), as its rows have always been stored; the app reads and writes
+# the days as date.weekday() numbers (0 = Monday) through these two.
+def schedule_days(mask: int) -> frozenset[int]:
+    """The weekdays (0 = Monday) of a stored window's `working_day`."""
+    if isinstance(mask, bool) or not isinstance(mask, int) or not 1 <= mask <= 127:
+        raise ValueError(f"working_day is a bitmask from 1 to 127, not {mask!r}.")
+    return frozenset(day for day in range(7) if mask & (1 << ((day + 1) % 7)))
+
+
+def schedule_mask(days: Iterable[int]) -> int:
+    """The stored `working_day` of these weekdays (0 = Monday); at least one."""
+    mask = 0
+    for day in days:
+        if not 0 <= day <= 6:
+            raise ValueError(f"A weekday is 0 (Monday) to 6 (Sunday), not {day}.")
+        mask |= 1 << ((day + 1) % 7)
+    if not mask:
+        raise ValueError("A weekly schedule needs at least one day.")
+    return mask
 
 
 class LockUser(SingleLineFields, models.Model):

@@ -13,7 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit
-from locks import cloud, queues
+from locks import queues
+from locks.cloud.tuya import client as cloud
 from locks.codes import remove_access_code
 from locks.failures import TRANSIENT, explain
 from locks.models import AccessCode, Lock, LockOperation

@@ -34,7 +34,8 @@ from django.db import close_old_connections, connections, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from locks import alerts, endpoints, enrollment, events, queues, remote
+from locks import alerts, enrollment, events, queues, remote
+from locks.cloud import endpoints, port
 from locks.models import CloudAccount, Lock
 from locks.tuya import TuyaConfigError
 from locks.tuya.push import DeviceEvent, PushConsumer, PushMessage, StatusReport, push_endpoint
@@ -57,7 +58,7 @@ def push_url_for(account: CloudAccount) -> str | None:
     a ws:// URL or a private address, gets no subscription, and no password derived from its secret is sent)."""
     try:
         endpoints.check_endpoint(account.endpoint, resolve=False)
-    except TuyaConfigError:
+    except port.EndpointRefused:
         return None
     if account.endpoint == endpoints.EMBEDDED:
         return str(settings.EMBEDDED_SIMULATOR_PUSH_URL) if settings.EMBEDDED_SIMULATOR else None

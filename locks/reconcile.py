@@ -9,7 +9,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from locks import cloud
+from locks.cloud.tuya import client as cloud
 from locks.codes import enqueue_after_commit
 from locks.models import AccessCode, Lock
 from locks.tuya import TuyaError

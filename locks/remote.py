@@ -22,11 +22,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit
-from locks import cloud, failures, queues
+from locks import failures, queues
+from locks.cloud import port
+from locks.cloud.accounts import cloud_for
 from locks.models import Lock, LockEvent, LockKind, RemoteUnlockRequest
 from locks.pins import may_see_pins
-from locks.tuya import TuyaError
-from locks.tuya.api import CancelReason, LockApi, RemoteUnlockType
 from tenants.models import MANAGER_ROLES, Actor, Membership, user_of
 
 logger = logging.getLogger(__name__)
@@ -232,32 +232,27 @@ def open_door(request_id: int) -> str:
         _finish(request, Status.FAILED, "Too late: the lock stopped waiting before the door could be opened.")
         return Status.FAILED
     lock = request.lock
-    api = cloud.api_for(lock.cloud_account)
+    cloud = cloud_for(lock.cloud_account)
     try:
-        if lock.kind in SWITCH_KINDS and not _switched_on(api, lock):
+        # For these kinds the owner's switch is read first: a lock switched off gets a plain answer, not a refusal.
+        if lock.kind in SWITCH_KINDS and not cloud.remote_unlock_allowed(lock):
             _finish(request, Status.FAILED, SWITCHED_OFF)
             return Status.FAILED
-        if lock.kind == LockKind.ACCESS_CONTROL:
-            # Access-control devices have the v1.1 call with a channel; their first channel is the door.
-            ack = api.remote_unlock.open_door_channel(lock.device_id, 1)
-        else:
-            ack = api.remote_unlock.open_door(lock.device_id)  # a smart-lock ticket, then open-door with it
-    except TuyaError as error:
-        _finish(request, Status.FAILED, failures.explain(error, lock))
+        opened = cloud.open_door(lock)
+    except port.CloudError as error:
+        _finish(request, Status.FAILED, _explain(error, lock))
         return Status.FAILED
-    if not ack:
+    if not opened:
         _finish(request, Status.FAILED, "The cloud answered that the door did not open.")
         return Status.FAILED
     _finish(request, Status.APPROVED)
     return Status.APPROVED
 
 
-def _switched_on(api: LockApi, lock: Lock) -> bool:
-    """The cloud's remoteUnlockWithoutPwd switch; a lock that lists no such switch is left to the open call."""
-    for setting in api.remote_unlock.list_remote_unlocks(lock.device_id):
-        if setting.remote_unlock_type == RemoteUnlockType.WITHOUT_PASSWORD.value:
-            return bool(setting.open)
-    return True
+def _explain(error: port.CloudError, lock: Lock) -> str:
+    """A cloud error in plain words with the vendor's code, as failures.explain says it (for the lock's real state
+    when the cloud could not reach it)."""
+    return error.explained(failures.unreachable(lock, error.hint) if isinstance(error, port.LockOffline) else None)
 
 
 def tell_rejected(request_id: int) -> str:
@@ -269,9 +264,9 @@ def tell_rejected(request_id: int) -> str:
     if lock.kind not in CANCEL_KINDS:
         return Status.REJECTED  # no revoke call for this kind: the lock stops waiting by itself
     try:
-        cloud.api_for(lock.cloud_account).remote_unlock.cancel_remote_unlock(lock.device_id, CancelReason.REJECT)
-    except TuyaError as error:
-        reason = f"The door stays shut, but the lock was not told: {failures.explain(error, lock)}"
+        cloud_for(lock.cloud_account).refuse_remote_unlock(lock)
+    except port.CloudError as error:
+        reason = f"The door stays shut, but the lock was not told: {_explain(error, lock)}"
         _finish(request, Status.REJECTED, reason)
         return "not told"
     return Status.REJECTED

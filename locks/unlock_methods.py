@@ -18,7 +18,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from audit.services import audit
-from locks import cloud, queues
+from locks import queues
+from locks.cloud.tuya import client as cloud
 from locks.enrollment import cancel_entry, save_method, start_entry
 from locks.failures import TRANSIENT
 from locks.lock_users import (

@@ -15,7 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit
-from locks import cloud, queues
+from locks import queues
+from locks.cloud.tuya import client as cloud
 from locks.lock_users import (
     HOME_USER_KINDS,
     RESIDENTIAL,

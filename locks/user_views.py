@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from config.http import HtmxHttpRequest
 from locks import lock_users, pins, unlock_methods, user_sync
+from locks.display import hours_text
 from locks.forms import (
     WEEKDAYS,
     LocalDateTimeField,
@@ -30,8 +31,7 @@ from locks.forms import (
     make_wall_clock_times_aware,
     minutes_of,
 )
-from locks.models import Lock, LockUser, UnlockMethod
-from locks.tuya.schedule import format_minutes, weekdays_to_working_day, working_day_to_weekdays
+from locks.models import Lock, LockUser, UnlockMethod, schedule_days, schedule_mask
 from locks.views import _lock_for
 from tenants.context import membership_or_404
 from tenants.models import Actor
@@ -126,7 +126,7 @@ class EditUserForm(SingleLineInputs, django_forms.Form):
         if lock_user.schedule:
             window = lock_user.schedule[0]
             if window.get("working_day") not in (None, 127):
-                initial["days"] = sorted(working_day_to_weekdays(window["working_day"]))
+                initial["days"] = sorted(schedule_days(window["working_day"]))
             if (window.get("start_minute"), window.get("end_minute")) != (0, 1440):
                 initial["start_time"] = "{:02d}:{:02d}".format(*divmod(window["start_minute"], 60))
                 initial["end_time"] = "{:02d}:{:02d}".format(*divmod(window["end_minute"] % 1440, 60))
@@ -155,7 +155,7 @@ class EditUserForm(SingleLineInputs, django_forms.Form):
                 kwargs["validity"] = lock_users.Validity(
                     data.get("valid_from"),
                     data.get("valid_until"),
-                    weekdays_to_working_day(data["days"]) if data.get("days") else 0,
+                    schedule_mask(data["days"]) if data.get("days") else 0,
                     minutes_of(start) if start else 0,
                     (minutes_of(end) or 1440) if end else 1440,
                 )
@@ -370,10 +370,10 @@ def unlock_method_action(request: HtmxHttpRequest, method_id: int, action: str) 
 
 
 def _window_text(window: dict[str, int]) -> str:
-    days = working_day_to_weekdays(window.get("working_day", 127))
+    days = schedule_days(window.get("working_day", 127))
     names = "every day" if len(days) == 7 else ", ".join(label for day, label in WEEKDAYS if day in days)
     start, end = window.get("start_minute", 0), window.get("end_minute", 1440)
-    hours = "all day" if (start, end) == (0, 1440) else f"{format_minutes(start)}–{format_minutes(end)}"
+    hours = "all day" if (start, end) == (0, 1440) else hours_text(start, end)
     return f"{names}, {hours}"
 
 

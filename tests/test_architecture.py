@@ -127,3 +127,80 @@ def test_no_import_inside_a_function_without_a_reason() -> None:
         for line, text in imports_of(module)[1]
     ]
     assert not unexplained, f"Imports inside functions, without '{WHY} ...' on their line:\n" + "\n".join(unexplained)
+
+
+# --- the cloud port (docs/architecture.md, "The cloud port") ----------------------------------------------------
+
+ADAPTER = "locks.cloud.tuya"  # the Tuya adapter: the one app package that may import the client
+# Allowed by design: the `tuya` command is the client's own command line, and the push consumer drives the client's
+# push connection (it hands the app what the messages mean).
+CLIENT_USERS = frozenset({"locks.management.commands.tuya", "locks.push"})
+# Not yet on the port (issue 12 item 2, phase 2 converts them and empties this list): they still call the Tuya
+# client (`locks.cloud.tuya.client.api_for`) and catch its errors directly.
+NOT_YET_ON_THE_PORT = frozenset(
+    {
+        "locks.codes",  # what was locks.services: api_for, password helpers, client errors ...
+        "locks.convergence",
+        "locks.failures",  # REFUSED/TRANSIENT as client error classes
+        "locks.accounts",
+        "locks.reconcile",
+        "locks.operations",
+        "locks.lock_users",  # people: KeyUserType/Role/ScheduleWindow/UnlockDpCode, plain() over client errors
+        "locks.unlock_methods",  # methods: api_for, UnlockRef, client errors
+        "locks.enrollment",  # enrollments: api_for, client errors
+        "locks.user_sync",  # the sync of people and methods: api_for, the client's LockUser
+        "locks.events",  # event pages: api_for, Page, client errors (the rate limit, the v1.1 fallback)
+        "locks.event_records",  # the client's OpenLog/AlarmLog/LockRecord/MediaInfo parsed (the port's CloudEvent)
+        "locks.alert_scans",  # the health check: api_for(...).device.get_device, TuyaError
+        "locks.views",  # the set-up page's region list (REGIONS): endpoints.region_names() instead
+        "locks.admin",  # catches the client errors that services.import_locks raises until it is converted
+    }
+)
+
+
+def client_imports(module: str) -> set[str]:
+    """The modules of `locks.tuya` (the client) and of the adapter that `module` imports, wherever it imports them."""
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            names = [node.module or "", *(f"{node.module}.{alias.name}" for alias in node.names)]
+        else:
+            continue
+        found |= {name for name in names if name.split(".")[:2] == ["locks", "tuya"] or name.startswith(ADAPTER)}
+    return found
+
+
+def test_only_the_adapter_imports_the_tuya_client() -> None:
+    offenders = {
+        module: sorted(name for name in client_imports(module) if name.startswith("locks.tuya"))
+        for module in MODULES
+        if not module.startswith(ADAPTER) and module not in CLIENT_USERS | NOT_YET_ON_THE_PORT
+    }
+    offenders = {module: names for module, names in offenders.items() if names}
+    assert not offenders, (
+        "Only the Tuya adapter (locks/cloud/tuya/) imports locks.tuya; speak the port (locks/cloud/port.py):\n"
+        + "\n".join(f"{module}: {names}" for module, names in sorted(offenders.items()))
+    )
+
+
+def test_nothing_above_the_port_names_the_adapter() -> None:
+    # A second vendor adds an adapter and its choice in locks/cloud/accounts.py and endpoints.py: nothing else.
+    inside = {"locks.cloud.accounts", "locks.cloud.endpoints"}
+    offenders = {
+        module: sorted(name for name in client_imports(module) if name.startswith(ADAPTER))
+        for module in MODULES
+        if not module.startswith(ADAPTER) and module not in inside | NOT_YET_ON_THE_PORT
+    }
+    offenders = {module: names for module, names in offenders.items() if names}
+    assert not offenders, "Get a cloud from locks.cloud.accounts.cloud_for, not from the adapter:\n" + "\n".join(
+        f"{module}: {names}" for module, names in sorted(offenders.items())
+    )
+
+
+def test_the_not_yet_converted_list_holds_no_module_already_on_the_port() -> None:
+    # Phase 2 empties the list; a module that no longer needs its place must leave it, so the rule covers it.
+    stale = sorted(module for module in NOT_YET_ON_THE_PORT if not client_imports(module))
+    assert not stale, f"These no longer import the client or the adapter: remove them from NOT_YET_ON_THE_PORT: {stale}"

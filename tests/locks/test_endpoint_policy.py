@@ -275,15 +275,15 @@ def test_a_private_address_is_refused_before_connecting_in_the_same_words_open_p
 
 
 def test_the_check_on_saving_says_the_same_as_the_check_on_connecting(settings: Any) -> None:
-    from locks.endpoints import check_endpoint
-    from locks.tuya.errors import TuyaConfigError
+    from locks.cloud.endpoints import check_endpoint
+    from locks.cloud.port import EndpointRefused
 
     settings.TUYA_ALLOW_URL_ENDPOINTS = True
     settings.TUYA_ALLOW_PRIVATE_ENDPOINTS = False
     for host in ("10.1.2.3", "localhost"):
-        with pytest.raises(TuyaConfigError) as refused:
+        with pytest.raises(EndpointRefused) as refused:
             check_endpoint(f"http://{host}:22")
-        assert refused.value.msg == f"{host} is a private or local address; this server does not call those."
+        assert refused.value.message == f"{host} is a private or local address; this server does not call those."
 
 
 def test_a_stored_embedded_account_fails_clearly_while_the_simulator_is_off(
@@ -329,7 +329,7 @@ def test_an_unknown_servers_text_is_not_shown(owner_client: Client, org: Organis
 
 
 def test_tuyas_own_text_is_still_shown(org: Organisation) -> None:
-    from locks.cloud import api_for
+    from locks.cloud.tuya.client import api_for
 
     for endpoint, believed in (("eu", True), ("https://openapi.tuyaeu.com", True), ("http://127.0.0.1:9", False)):
         account = CloudAccount(pk=1, organisation=org, name="x", endpoint=endpoint, access_id="a", access_secret="s")

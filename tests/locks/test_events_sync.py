@@ -176,7 +176,7 @@ def test_duress_alarm_names_the_method_that_opened(make_lock, world):
         organisation=lock.organisation, lock=lock, unlock_type="fingerprint", unlock_sn=2, duress=True
     )
     # Mark the method as the duress finger on the lock itself, through the cloud API.
-    from locks.cloud import api_for
+    from locks.cloud.tuya.client import api_for
 
     api_for(lock.cloud_account).unlock_methods.set_duress(lock.device_id, "fingerprint", 2)
     world.call("POST", f"/_sim/devices/{lock.device_id}/present", {"type": "fingerprint", "number": 2})

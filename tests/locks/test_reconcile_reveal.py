@@ -32,7 +32,7 @@ def set_code(lock, capture):
 def test_code_deleted_outside_the_app_is_put_back(make_lock, world, django_capture_on_commit_callbacks):
     lock = make_lock("wifi")
     code = set_code(lock, django_capture_on_commit_callbacks)
-    from locks import cloud
+    from locks.cloud.tuya import client as cloud
 
     cloud.api_for(lock.cloud_account).passwords.delete_temp_password(lock.device_id, code.tuya_password_id)
     time.sleep(0.5)  # the lock takes the deletion after the simulated delivery delay
@@ -47,7 +47,7 @@ def test_code_deleted_outside_the_app_is_put_back(make_lock, world, django_captu
 def test_foreign_code_is_flagged_not_deleted(make_lock, world, django_capture_on_commit_callbacks):
     lock = make_lock("wifi")
     set_code(lock, django_capture_on_commit_callbacks)
-    from locks import cloud
+    from locks.cloud.tuya import client as cloud
 
     starts, ends = window()
     cloud.api_for(lock.cloud_account).passwords.create_temp_password(
@@ -154,7 +154,7 @@ def test_import_finds_every_lock_of_the_project_and_only_locks(account, world):
 
 
 def test_project_device_list_pages_by_last_id(account, world):
-    from locks import cloud
+    from locks.cloud.tuya import client as cloud
 
     for _ in range(23):
         world.device("wifi")

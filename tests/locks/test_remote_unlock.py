@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from locks import alert_scans, alerts, cloud, jobs, remote
+from locks import alert_scans, alerts, jobs, remote
+from locks.cloud.tuya import client as cloud
 from locks.models import EventMedia, Lock, LockEvent, RemoteUnlockRequest
 from locks.tuya.api import RemoteUnlockType
 from tenants.models import Membership, Organisation, Role

@@ -11,7 +11,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from audit.models import AuditEvent
-from locks import accounts, cloud
+from locks import accounts
+from locks.cloud.tuya import client as cloud
 from locks.models import AccessCode, CloudAccount, Lock, LockKind
 from tenants.models import Guest, Membership, Organisation, Property, Role, Stay, Unit
 from tests.locks.conftest import World, queues, sim_url  # noqa: F401 - fixtures used by name

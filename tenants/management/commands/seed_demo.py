@@ -40,7 +40,8 @@ from rq.serializers import JSONSerializer
 
 from locks import accounts as lock_accounts
 from locks import codes as lock_codes
-from locks import endpoints, jobs
+from locks import jobs
+from locks.cloud import endpoints
 from locks.models import AccessCode, CloudAccount, Lock
 from tenants import services as tenant_services
 from tenants.models import Guest, Membership, Organisation, Property, Role, Stay, Unit

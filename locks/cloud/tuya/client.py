@@ -1,22 +1,24 @@
-"""The app's side of the Tuya cloud: a client per cloud account, and what a password's status means.
+"""The Tuya client of a cloud account (one per account and process, its token shared through Redis), what a
+password's status means in our terms (pending, set, frozen, removed, failed) whatever the lock family reports, and
+a lock's kind from its device category. Part of the Tuya adapter (locks/cloud/tuya/adapter.py is built on it).
 
-Everything Tuya-shaped that the services need is here, so services speak in our own terms
-(pending, set, frozen, removed, failed) whatever the lock family reports.
+`api_for` and the functions over a `LockApi` here are also still called directly by the app modules not yet moved
+onto the port (tests/test_architecture.py lists them); those calls go once they are.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 
 import redis
 from django.conf import settings
 
-from locks.endpoints import EMBEDDED, check_endpoint
-from locks.models import CloudAccount, Lock, LockKind
-from locks.tuya import REGIONS, RedisTokenStore, TuyaClient, TuyaNotFoundError
+from locks.cloud import endpoints, port
+from locks.cloud.port import CloudPassword, LockRef, PasswordState
+from locks.models import CloudAccount, LockKind
+from locks.tuya import RedisTokenStore, TuyaClient, TuyaNotFoundError
 from locks.tuya.api import LockApi
 from locks.tuya.api.device import DeviceDetails
 from locks.tuya.api.passwords import KeepalivePassword, TempPassword
@@ -53,13 +55,13 @@ def api_for(account: CloudAccount) -> LockApi:
     further than a TuyaConfigError), and the client reaches private addresses only where they are allowed.
     """
     try:
-        base_url = check_endpoint(account.endpoint, resolve=False)
-    except TuyaEndpointRefused as refused:
+        base_url = endpoints.check_endpoint(account.endpoint, resolve=False)
+    except port.EndpointRefused as refused:
         # Every call fails with the reason, where each caller handles a cloud error: nothing is sent anywhere.
         client = TuyaClient(_NOWHERE, account.access_id or "-", account.access_secret or "-",
-                            token_store=MemoryTokenStore(), transport=_Refuse(refused.msg))  # fmt: skip
+                            token_store=MemoryTokenStore(), transport=_Refuse(refused.message))  # fmt: skip
         return LockApi(client)
-    embedded = account.endpoint.strip() == EMBEDDED
+    embedded = endpoints.is_embedded(account.endpoint)
     allow_private = embedded or bool(settings.TUYA_ALLOW_PRIVATE_ENDPOINTS)
     key = (account.pk, base_url, account.access_id, account.access_secret, allow_private)
     with _clients_lock:
@@ -72,14 +74,14 @@ def api_for(account: CloudAccount) -> LockApi:
                 token_store=RedisTokenStore(_redis()),
                 transport=Urllib3Transport(allow_private=allow_private),
                 timeout=(5.0, settings.TUYA_TIMEOUT_SECONDS),
-                server_text=embedded or base_url in REGIONS.values(),  # Tuya's words, or our simulator's; no other's
+                server_text=embedded
+                or endpoints.is_region_url(base_url),  # Tuya's words, or our simulator's; no other's
             )
             api = _clients[key] = LockApi(client)
         return api
 
 
-State = Literal["pending", "set", "frozen", "removed", "failed"]
-
+UNDELIVERED = 3  # the delivery status "the lock did not accept it": resending through the gateway may help
 DELIVERY_FAILURES = {
     3: "The lock did not accept the code (delivery failed). Check that the lock and its gateway are online.",
     4: "The lock already has this PIN. Choose another PIN.",
@@ -92,42 +94,33 @@ _GET_ONE_KINDS = frozenset({LockKind.WIFI, LockKind.ZIGBEE, LockKind.BLE, LockKi
 _ZIGBEE_KINDS = frozenset({LockKind.ZIGBEE, LockKind.ZIGBEE_HOTEL})
 
 
-@dataclass(frozen=True)
-class CloudPassword:
-    """A temporary password as the cloud reports it, in our terms."""
-
-    password_id: int
-    name: str
-    state: State
-    reason: str = ""
-
-
 def _state_of_temp(pw: TempPassword, kind: str) -> CloudPassword:
     """`phase` means different things per lock family (spec, "Get the information about a temporary password")."""
     if pw.delivery_status in DELIVERY_FAILURES:
-        return CloudPassword(pw.id, pw.name, "failed", DELIVERY_FAILURES[pw.delivery_status])
+        undelivered = pw.delivery_status == UNDELIVERED
+        return CloudPassword(pw.id, pw.name, "failed", DELIVERY_FAILURES[pw.delivery_status], undelivered)
     if pw.delivery_status == 1:  # "being configured": a create, change, freeze or delete on its way
         return CloudPassword(pw.id, pw.name, "pending")
     phase = pw.phase
     if kind in _ZIGBEE_KINDS:
-        states: dict[int, State] = {1: "pending", 2: "set", 3: "frozen", 4: "removed", 5: "failed"}
+        states: dict[int, PasswordState] = {1: "pending", 2: "set", 3: "frozen", 4: "removed", 5: "failed"}
     else:  # Wi-Fi and Bluetooth: 0 deleted, 1 to be sent, 2 sent, 3 to be deleted
         states = {0: "removed", 1: "pending", 2: "set", 3: "pending"}
     state = states.get(phase or 0, "pending")
-    reason = DELIVERY_FAILURES[3] if state == "failed" else ""
-    return CloudPassword(pw.id, pw.name, state, reason)
+    failed = state == "failed"
+    return CloudPassword(pw.id, pw.name, state, DELIVERY_FAILURES[UNDELIVERED] if failed else "", failed)
 
 
 def _state_of_keepalive(pw: KeepalivePassword) -> CloudPassword:
     status, operate = pw.delivery_status.upper(), pw.operate.upper()
     if status == "FAILED":
-        return CloudPassword(pw.password_id, pw.name, "failed", DELIVERY_FAILURES[3])
+        return CloudPassword(pw.password_id, pw.name, "failed", DELIVERY_FAILURES[UNDELIVERED], True)
     if status != "SUCCESS":
         return CloudPassword(pw.password_id, pw.name, "pending")
     return CloudPassword(pw.password_id, pw.name, "removed" if operate == "DELETE" else "set")
 
 
-def list_passwords(api: LockApi, lock: Lock) -> list[CloudPassword]:
+def list_passwords(api: LockApi, lock: LockRef) -> list[CloudPassword]:
     """Every temporary password the cloud knows on this lock, whatever endpoint its kind uses."""
     if lock.kind in _KEEPALIVE_KINDS:
         found: list[CloudPassword] = []
@@ -141,7 +134,7 @@ def list_passwords(api: LockApi, lock: Lock) -> list[CloudPassword]:
     return [_state_of_temp(pw, lock.kind) for pw in api.passwords.list_temp_passwords(lock.device_id)]
 
 
-def read_password(api: LockApi, lock: Lock, password_id: int) -> CloudPassword:
+def read_password(api: LockApi, lock: LockRef, password_id: int) -> CloudPassword:
     """One password's state; `removed` when the cloud no longer has it."""
     if lock.kind in _GET_ONE_KINDS:
         try:
@@ -154,7 +147,7 @@ def read_password(api: LockApi, lock: Lock, password_id: int) -> CloudPassword:
     return CloudPassword(password_id, "", "removed")
 
 
-def find_by_marker(api: LockApi, lock: Lock, marker: str) -> CloudPassword | None:
+def find_by_marker(api: LockApi, lock: LockRef, marker: str) -> CloudPassword | None:
     """The password whose name ends with our operation marker: a create whose reply we never got."""
     for pw in list_passwords(api, lock):
         if pw.name.endswith(marker) and pw.state != "removed":
