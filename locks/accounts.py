@@ -12,10 +12,10 @@ from django.utils import timezone
 
 from audit.services import audit
 from locks import queues
-from locks.cloud.tuya import client as cloud
+from locks.cloud import port
+from locks.cloud.accounts import cloud_for
 from locks.failures import REFUSED, explain
 from locks.models import AccessCode, CloudAccount, Lock
-from locks.tuya import TuyaError
 from tenants.models import Actor, Organisation, Unit, single_line
 
 logger = logging.getLogger(__name__)
@@ -31,22 +31,16 @@ def import_locks(account: CloudAccount, *, device_ids: Iterable[str] | None = No
     holds it in the database too, should two imports race).
     """
     # Cloud first, database after: a transaction held across HTTP calls would block every other writer.
-    api = cloud.api_for(account)
-    uid = api.client.tokens.current().uid
+    cloud = cloud_for(account)
+    uid = cloud.account_user()
     if device_ids is None:
-        device_ids, last_id = [], None
-        while True:
-            page = api.device.list_project_devices(last_id=last_id, page_size=20)
-            device_ids += [device.id for device in page if cloud.is_lock_category(device.category)]
-            last_id = page.next_last_id
-            if last_id is None:
-                break
+        device_ids = cloud.lock_ids()
     device_ids = list(dict.fromkeys(device_ids))
     elsewhere = Lock.objects.filter(device_id__in=device_ids).exclude(cloud_account=account)
     held = dict(elsewhere.values_list("device_id", "organisation_id"))  # ours through another account: listed there
     refused = {device_id for device_id, organisation_id in held.items() if organisation_id != account.organisation_id}
     # Not even read: another organisation's lock details (its local key) have no business here.
-    found = [api.device.get_device(device_id) for device_id in device_ids if device_id not in held]
+    found = [cloud.lock(device_id) for device_id in device_ids if device_id not in held]
     locks: list[Lock] = []
     with transaction.atomic():
         for details in found:
@@ -54,18 +48,18 @@ def import_locks(account: CloudAccount, *, device_ids: Iterable[str] | None = No
                 with transaction.atomic():  # a savepoint: a race lost on the constraint skips this device only
                     lock = Lock.objects.update_or_create(
                         cloud_account=account,
-                        device_id=details.id,
+                        device_id=details.device_id,
                         defaults={
                             "organisation": account.organisation,
                             "name": single_line(details.name),  # the cloud's name goes into one-line places too
-                            "kind": cloud.kind_of(details),
+                            "kind": details.kind,
                             "online": details.online,
                             "local_key": details.local_key,
                             "last_seen_at": timezone.now(),
                         },
                     )[0]
             except IntegrityError:  # taken meanwhile by another import
-                refused.add(details.id)
+                refused.add(details.device_id)
             else:
                 locks.append(lock)
         account.uid, account.last_error, account.import_refused = uid, "", len(refused)
@@ -132,10 +126,10 @@ IMPORT_AGAIN = "Check the region or URL and that this server can reach it, then 
 def import_failure(error: Exception) -> str:
     """Why an import ended without locks, and what to do: every failure says so on the page (none is left
     "bringing in its locks" for ever). An unexpected error's own text is not shown (it may quote the reply)."""
-    if isinstance(error, TuyaError) and error.code is not None:  # the cloud answered: its code and what to do
+    if isinstance(error, port.CloudError) and error.code is not None:  # the cloud answered: its code and what to do
         return explain(error)
-    if isinstance(error, TuyaError):  # no answer, or not a Tuya one: our own words (Tuya's hints are about calls)
-        return f"{error.msg.rstrip('.')}. {IMPORT_AGAIN}"
+    if isinstance(error, port.CloudError):  # no answer, or not the cloud's: our own words (its hints are about calls)
+        return f"{error.message.rstrip('.')}. {IMPORT_AGAIN}"
     return f"The cloud's reply could not be understood. {IMPORT_AGAIN}"
 
 
@@ -154,7 +148,7 @@ def run_import(account_id: int) -> str:
     try:
         found = import_locks(account)
     except Exception as error:  # noqa: BLE001 - whatever it was, the page must stop waiting and say so
-        if not isinstance(error, TuyaError):
+        if not isinstance(error, port.CloudError):
             logger.exception("The lock import of cloud account %s failed", account_id)
         CloudAccount.objects.filter(pk=account_id).update(
             last_error=import_failure(error)[:300], imported_at=timezone.now()

@@ -21,10 +21,10 @@ from redis.exceptions import RedisError
 
 from audit.services import audit
 from locks import accounts, codes, pins, queues
+from locks.cloud import port
 from locks.fields import EncryptedTextField
 from locks.forms import IssueCodeForm
 from locks.models import AccessCode, CloudAccount, Lock, LockOperation
-from locks.tuya import TuyaError
 from tenants.admin import (
     ORGANISATION_FILTER,
     ReadOnlyScopedAdmin,
@@ -93,7 +93,7 @@ class CloudAccountAdmin(ScopedAdmin):
         for account in queryset.select_related("organisation"):
             try:
                 found = accounts.import_locks(account, actor=request.user)
-            except TuyaError as error:  # its message carries Tuya's code and text, never a secret
+            except port.CloudError as error:  # its message carries the cloud's code and text, never a secret
                 self.message_user(request, f"{account}: import failed: {error}", messages.ERROR)
             else:
                 left_out = (

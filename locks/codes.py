@@ -20,9 +20,8 @@ from django.utils import timezone
 from audit.services import audit
 from locks import queues
 from locks.display import DAY_NAMES, day_and_time, hours_text
-from locks.models import AccessCode, Lock
+from locks.models import AccessCode, Lock, LockKind
 from locks.pins import check_pin, generate_pin, pins_in_use
-from locks.tuya.api import LockKind
 from tenants.models import Actor, Guest, Stay, user_of
 
 Status = AccessCode.Status

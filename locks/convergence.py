@@ -21,20 +21,10 @@ from django.utils import timezone
 
 from locks import queues
 from locks.cloud import port
-from locks.cloud.tuya import client as cloud
+from locks.cloud.accounts import cloud_for
+from locks.cloud.port import LockCloud, PasswordSpec, WeeklyHours
 from locks.failures import REFUSED, account_refused, explain, healthy, unhealthy, unreachable
-from locks.models import AccessCode
-from locks.tuya import (
-    TuyaDeviceOfflineError,
-    TuyaError,
-    TuyaNetworkError,
-    TuyaRateLimitedError,
-    TuyaServerError,
-    TuyaTimeoutError,
-    TuyaTokenError,
-)
-from locks.tuya.api import Ack, CreatedPassword, LockApi, LockKind, PasswordUse
-from locks.tuya.schedule import ScheduleEntry, weekdays_to_working_day
+from locks.models import AccessCode, LockKind
 
 Status = AccessCode.Status
 Desired = AccessCode.Desired
@@ -84,9 +74,9 @@ def converge_access_code(code_id: int) -> str:
         if lock.paused_until and lock.paused_until > timezone.now():
             _save(code, next_attempt_at=lock.paused_until)
             return code.status
-        api = cloud.api_for(lock.cloud_account)
+        cloud = cloud_for(lock.cloud_account)
         try:
-            _converge(api, code)
+            _converge(cloud, code)
         except _Pending:
             poll_in = _poll_later(code)
         except _Retry as retry:
@@ -98,7 +88,7 @@ def converge_access_code(code_id: int) -> str:
             if code.pending_op == "create" and code.tuya_password_id is None:
                 code.status = Status.REQUESTED  # refused at the door: nothing reached the lock
             _back_off(code, _Retry(explain(error), code=error.code))
-        except TuyaError as error:
+        except port.CloudError as error:
             _fail(code, explain(error, lock), error.code)
         return code.status
     finally:
@@ -115,10 +105,10 @@ class _Pending(Exception):
 CONFIRMATION_WINDOW = timedelta(seconds=25)
 
 
-def _converge(api: LockApi, code: AccessCode) -> None:
+def _converge(cloud: LockCloud, code: AccessCode) -> None:
     window = settings.CODE_POLL_WINDOW_SECONDS
     deadline = time.monotonic() + window
-    while _step(api, code):  # with no window, the first wait raises _Pending
+    while _step(cloud, code):  # with no window, the first wait raises _Pending
         if window > 0 and time.monotonic() > deadline:
             raise _Retry("The lock has not confirmed yet; still waiting for it.")
 
@@ -143,21 +133,21 @@ def _settle_expired(code: AccessCode) -> bool:
     return True
 
 
-def _step(api: LockApi, code: AccessCode) -> bool:
+def _step(cloud: LockCloud, code: AccessCode) -> bool:
     """Do or check one thing; True when there is more to do right away."""
     lock = code.lock
     # Someone may have changed what we want while this job runs: act on the latest wish.
     code.refresh_from_db(fields=["desired", "needs_modify", "pin", "starts_at", "ends_at", "version"])
     if code.desired == Desired.REMOVED:
-        return _step_remove(api, code)
+        return _step_remove(cloud, code)
     if code.tuya_password_id is None:
-        return not _settle_expired(code) and _step_create(api, code)
-    state = _read(api, code)
+        return not _settle_expired(code) and _step_create(cloud, code)
+    state = _read(cloud, code)
     if state.state == "pending":
         _wait(code)
         return True
     if state.state == "failed":
-        if _resend_through_gateway(api, code, state):
+        if _resend_through_gateway(cloud, code, state):
             return True
         _fail(code, state.reason)
         return False
@@ -174,17 +164,17 @@ def _step(api: LockApi, code: AccessCode) -> bool:
     now = timezone.now()
     password_id = code.tuya_password_id
     if code.needs_modify:
-        _call(lambda: _modify(api, code), code)
+        _call(lambda: _modify(cloud, code), code)
         _save(code, needs_modify=False, pending_op="modify", status=Status.SENDING, op_started_at=now)
         _wait(code)
         return True
     if code.desired == Desired.FROZEN and confirmed == Status.SET:
-        _call(lambda: api.passwords.freeze_temp_password(lock.device_id, password_id), code)
+        _call(lambda: cloud.freeze_password(lock, password_id), code)
         _save(code, pending_op="freeze", status=Status.SENDING, op_started_at=now)
         _wait(code)
         return True
     if code.desired == Desired.ACTIVE and confirmed == Status.FROZEN:
-        _call(lambda: api.passwords.unfreeze_temp_password(lock.device_id, password_id), code)
+        _call(lambda: cloud.unfreeze_password(lock, password_id), code)
         _save(code, pending_op="unfreeze", status=Status.SENDING, op_started_at=now)
         _wait(code)
         return True
@@ -196,19 +186,17 @@ def _step(api: LockApi, code: AccessCode) -> bool:
 GATEWAY_RESENDS = 3
 
 
-def _resend_through_gateway(api: LockApi, code: AccessCode, state: port.CloudPassword) -> bool:
+def _resend_through_gateway(cloud: LockCloud, code: AccessCode, state: port.CloudPassword) -> bool:
     """A Zigbee gateway that gave up (the lock was unreachable) is asked to resend, a few times, at most once
     a minute per lock as Tuya allows; True when a resend is on its way."""
-    if code.lock.kind != LockKind.ZIGBEE or state.reason != cloud.DELIVERY_FAILURES[3]:
+    if code.lock.kind != LockKind.ZIGBEE or not state.undelivered:
         return False
     if code.attempts >= GATEWAY_RESENDS:
         return False
     try:
-        _call(lambda: api.passwords.sync_passwords(code.lock.device_id, code.tuya_password_id), code)
-    except TuyaError as error:
-        if error.code != 1113:
-            raise
-        raise _Retry("The lock's gateway could not reach it; resending in a minute.", code=1113) from None
+        _call(lambda: cloud.resend_passwords(code.lock, code.tuya_password_id), code)
+    except port.TooSoon as error:  # asked within the last minute
+        raise _Retry("The lock's gateway could not reach it; resending in a minute.", code=error.code) from None
     _save(
         code,
         attempts=code.attempts + 1,
@@ -219,14 +207,14 @@ def _resend_through_gateway(api: LockApi, code: AccessCode, state: port.CloudPas
     return True
 
 
-def _step_create(api: LockApi, code: AccessCode) -> bool:
+def _step_create(cloud: LockCloud, code: AccessCode) -> bool:
     lock = code.lock
     # A create whose reply was lost left a password named with our marker: adopt it instead of creating twice.
     # A code still "requested" was never sent (status turns "sending" before the call), so there is nothing
     # to look for and the listing call is saved.
     found = None
     if code.status != Status.REQUESTED:
-        found = _call(lambda: cloud.find_by_marker(api, lock, code.cloud_marker), code)
+        found = _call(lambda: port.find_by_marker(cloud, lock, code.cloud_marker), code)
     if found is not None:
         code.op_started_at = code.op_started_at or timezone.now()
         _save(
@@ -239,21 +227,21 @@ def _step_create(api: LockApi, code: AccessCode) -> bool:
         return True  # it may have reached the lock long ago: read it now
     # Recorded before the call, so a crash after it is known to have possibly sent (status sending).
     _save(code, status=Status.SENDING, pending_op="create", op_started_at=timezone.now())
-    created = _call(lambda: _create(api, code), code, outcome_unknown=True)
-    _save(code, tuya_password_id=created.id)
+    created = _call(lambda: cloud.create_password(lock, _spec(code)), code, outcome_unknown=True)
+    _save(code, tuya_password_id=created)
     _wait(code)  # a fresh create is never on the lock yet: reading at once would only cost a call
     return True
 
 
-def _step_remove(api: LockApi, code: AccessCode) -> bool:
+def _step_remove(cloud: LockCloud, code: AccessCode) -> bool:
     lock = code.lock
     if code.tuya_password_id is None:
-        found = _call(lambda: cloud.find_by_marker(api, lock, code.cloud_marker), code)
+        found = _call(lambda: port.find_by_marker(cloud, lock, code.cloud_marker), code)
         if found is None:
             _save(code, status=Status.REMOVED, pending_op="")
             return False
         _save(code, tuya_password_id=found.password_id)
-    state = _read(api, code)
+    state = _read(cloud, code)
     if state.state == "removed":
         _save(code, status=Status.REMOVED, pending_op="", failure_reason="")
         healthy(lock)
@@ -261,16 +249,16 @@ def _step_remove(api: LockApi, code: AccessCode) -> bool:
     if code.pending_op != "delete" or state.state in ("set", "frozen", "failed"):
         password_id = code.tuya_password_id
         assert password_id is not None  # found by its marker above, or read by _read
-        _call(lambda: api.passwords.delete_temp_password(lock.device_id, password_id), code)
+        _call(lambda: cloud.delete_password(lock, password_id), code)
         _save(code, pending_op="delete", status=Status.REMOVING, op_started_at=timezone.now())
     _wait(code)
     return True
 
 
-def _read(api: LockApi, code: AccessCode) -> port.CloudPassword:
+def _read(cloud: LockCloud, code: AccessCode) -> port.CloudPassword:
     password_id = code.tuya_password_id
     assert password_id is not None
-    return _call(lambda: cloud.read_password(api, code.lock, password_id), code)
+    return _call(lambda: cloud.read_password(code.lock, password_id), code)
 
 
 def _wait(code: AccessCode) -> None:
@@ -279,42 +267,27 @@ def _wait(code: AccessCode) -> None:
     time.sleep(settings.CODE_POLL_SECONDS)
 
 
-def _schedule_of(code: AccessCode) -> list[ScheduleEntry] | None:
-    if code.kind != AccessCode.Kind.WEEKLY or code.schedule_start_minute is None or code.schedule_end_minute is None:
-        return None
-    mask = weekdays_to_working_day(code.schedule_days)
-    return [ScheduleEntry(mask, code.schedule_start_minute, code.schedule_end_minute)]
-
-
-def _create(api: LockApi, code: AccessCode) -> CreatedPassword:
-    lock = code.lock
-    return api.passwords.create_temp_password(
-        lock.device_id,
-        lock_kind=lock.kind,
+def _spec(code: AccessCode) -> PasswordSpec:
+    """The password as we want it on the lock: its PIN, its name (with our marker), window and kind."""
+    weekly = None
+    start, end = code.schedule_start_minute, code.schedule_end_minute
+    if code.kind == AccessCode.Kind.WEEKLY and start is not None and end is not None:
+        weekly = WeeklyHours(frozenset(code.schedule_days), start, end)
+    return PasswordSpec(
         pin=code.pin,
         name=code.cloud_name,
-        effective_time=code.starts_at,
-        invalid_time=code.ends_at,
-        type=PasswordUse.ONCE if code.kind == AccessCode.Kind.ONCE else PasswordUse.MULTIPLE,
+        starts_at=code.starts_at,
+        ends_at=code.ends_at,
+        once=code.kind == AccessCode.Kind.ONCE,
         time_zone=code.time_zone if code.kind == AccessCode.Kind.WEEKLY else None,
-        schedule=_schedule_of(code),
+        weekly=weekly,
     )
 
 
-def _modify(api: LockApi, code: AccessCode) -> Ack:
-    lock = code.lock
-    assert code.tuya_password_id is not None  # only codes on the lock are modified
-    return api.passwords.modify_temp_password(
-        lock.device_id,
-        code.tuya_password_id,
-        lock_kind=lock.kind,
-        pin=code.pin,
-        effective_time=code.starts_at,
-        invalid_time=code.ends_at,
-        type=PasswordUse.ONCE if code.kind == AccessCode.Kind.ONCE else PasswordUse.MULTIPLE,
-        time_zone=code.time_zone if code.kind == AccessCode.Kind.WEEKLY else None,
-        schedule=_schedule_of(code),
-    )
+def _modify(cloud: LockCloud, code: AccessCode) -> None:
+    password_id = code.tuya_password_id
+    assert password_id is not None  # only codes on the lock are modified
+    cloud.modify_password(code.lock, password_id, _spec(code))
 
 
 T = TypeVar("T")
@@ -324,13 +297,13 @@ def _call(action: Callable[[], T], code: AccessCode, *, outcome_unknown: bool = 
     """Run one cloud call, turning transient failures into a retry and unknown outcomes into `unknown`."""
     try:
         return action()
-    except TuyaDeviceOfflineError as error:
+    except port.LockOffline as error:
         reason = unreachable(code.lock, "The lock is offline")
         raise _Retry(f"{reason.rstrip('.')}; the code will be sent when it can be reached.", code=error.code) from None
-    except (TuyaRateLimitedError, TuyaTokenError) as error:
-        raise _Retry("The cloud is busy; retrying shortly.", code=error.code) from None
-    except (TuyaTimeoutError, TuyaServerError, TuyaNetworkError) as error:
-        if outcome_unknown:
+    except port.Unavailable as error:
+        if not error.outcome_unknown:  # rate limited, or a token to renew: the call was not carried out
+            raise _Retry("The cloud is busy; retrying shortly.", code=error.code) from None
+        if outcome_unknown:  # no answer to a create: it may be on its way (found by its marker next time)
             raise _Retry(
                 "The cloud did not answer; checking whether the code was created.", unknown=True, code=error.code
             ) from None

@@ -11,34 +11,23 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from locks.models import CloudAccount, Lock
-from locks.tuya import (
-    TuyaAuthError,
-    TuyaDeviceOfflineError,
-    TuyaEndpointRefused,
-    TuyaError,
-    TuyaNetworkError,
-    TuyaPermissionError,
-    TuyaRateLimitedError,
-    TuyaServerError,
-    TuyaSignatureError,
-    TuyaTokenError,
-)
-from locks.tuya.api import LockKind
+from locks.cloud import port
+from locks.models import CloudAccount, Lock, LockKind
 
 # How a cloud error is handled everywhere: the account as a whole is refused (say so, stop), the call may succeed
-# if tried again (retry), or this request was wrong (record the reason).
-REFUSED = (TuyaAuthError, TuyaPermissionError, TuyaSignatureError, TuyaEndpointRefused)
-TRANSIENT = (TuyaRateLimitedError, TuyaServerError, TuyaNetworkError, TuyaTokenError)  # timeouts are network errors
+# if tried again (retry), or this request was wrong (record the reason). A refused token is both (port.TokenRefused):
+# where both are caught, TRANSIENT comes first, so a new token is tried before the account is called refused.
+REFUSED = (port.AccountRefused,)  # credentials, signature, permission, an endpoint this server may not call
+TRANSIENT = (port.Unavailable,)  # rate limited, no answer (timeouts too), a token to renew
 
 # Battery Wi-Fi locks sleep between uses: online for the cloud, but reachable only while awake.
 SLEEPING_KINDS = frozenset({LockKind.WIFI.value, LockKind.WIFI_VIDEO.value})
 
 
 def unreachable(lock: Lock | None, otherwise: str) -> str:
-    """What "device offline" (Tuya 2001) means for this lock. The cloud's word is about the moment of the call;
-    the lock's own last report (push, sync) says whether it has power, so "check its power" (`otherwise`) is
-    for a lock we know offline only."""
+    """What "lock offline" (`port.LockOffline`, Tuya's 2001) means for this lock. The cloud's word is about the
+    moment of the call; the lock's own last report (push, sync) says whether it has power, so "check its power"
+    (`otherwise`) is for a lock we know offline only."""
     if lock is None:
         return otherwise
     state = Lock.objects.filter(pk=lock.pk).values_list("online", "kind").first()
@@ -53,10 +42,10 @@ def unreachable(lock: Lock | None, otherwise: str) -> str:
     return "The cloud could not reach the lock just now, although it reports online; try again in a moment."
 
 
-def explain(error: TuyaError, lock: Lock | None = None) -> str:
-    """A cloud error in plain words, with Tuya's code and what to do next (for the lock's real state, if given)."""
-    hint = unreachable(lock, error.hint) if isinstance(error, TuyaDeviceOfflineError) else error.hint
-    return f"{error.msg} (Tuya {error.code}). {hint}" if error.code is not None else f"{error.msg}. {hint}"
+def explain(error: port.CloudError, lock: Lock | None = None) -> str:
+    """A cloud error in plain words, with the vendor's code and what to do next (for the lock's real state, if
+    given)."""
+    return error.explained(unreachable(lock, error.hint) if isinstance(error, port.LockOffline) else None)
 
 
 # --- the breaker: a lock (or a whole account) that keeps failing is left alone for a while -------------------

@@ -14,13 +14,13 @@ from django.utils import timezone
 
 from audit.services import audit
 from locks import queues
-from locks.cloud.tuya import client as cloud
+from locks.cloud import port
+from locks.cloud.accounts import cloud_for
+from locks.cloud.port import LockCloud, SpecialPassword, SpecialPasswordState
 from locks.codes import remove_access_code
 from locks.failures import TRANSIENT, explain
-from locks.models import AccessCode, Lock, LockOperation
+from locks.models import AccessCode, Lock, LockKind, LockOperation
 from locks.pins import is_trivial_pin
-from locks.tuya import TuyaError
-from locks.tuya.api import LockApi, LockKind
 from tenants.models import Actor, user_of
 
 Status = AccessCode.Status
@@ -190,14 +190,13 @@ def run_lock_operation(operation_id: int) -> str:
     if not claimed:
         return operation.status
     lock = operation.lock
-    api = cloud.api_for(lock.cloud_account)
     try:
-        _run_operation(api, operation)
+        _run_operation(cloud_for(lock.cloud_account), operation)
     except TRANSIENT as error:
         # Not sure it happened: hand it back for the job's retry (a new offline code is harmless; Tuya dedups sync).
         LockOperation.objects.filter(pk=operation_id).update(status=LockOperation.Status.REQUESTED)
         raise error
-    except TuyaError as error:
+    except port.CloudError as error:
         operation.status, operation.failure_reason = LockOperation.Status.FAILED, explain(error, lock)[:300]
     else:
         operation.status = LockOperation.Status.DONE
@@ -206,47 +205,58 @@ def run_lock_operation(operation_id: int) -> str:
     return operation.status
 
 
-def _run_operation(api: LockApi, operation: LockOperation) -> None:
+# The result an advanced password's job records: the spec's phase numbers (1 being set, 2 set, 3 failed), as the
+# operations stored before the port show them.
+_SPECIAL_PHASES: dict[SpecialPasswordState, int] = {"pending": 1, "set": 2, "failed": 3}
+
+
+def _run_operation(cloud: LockCloud, operation: LockOperation) -> None:
     lock, params = operation.lock, operation.params
     kind = operation.kind
     if kind == LockOperation.Kind.OFFLINE_PASSWORD:
-        issued = api.offline.create_offline_password_v11(
-            lock.device_id,
-            type=params["type"],
-            effective_time=params.get("effective_time") if params["type"] in ("multiple", "clear_one") else None,
-            invalid_time=params.get("invalid_time") if params["type"] in ("multiple", "clear_one") else None,
+        windowed = params["type"] in ("multiple", "clear_one")
+        issued = cloud.offline_code(
+            lock,
+            params["type"],
+            valid_from=params.get("effective_time") if windowed else None,
+            valid_until=params.get("invalid_time") if windowed else None,
             name=operation.label or None,
-            password_id=params.get("password_id"),
+            clears=params.get("password_id"),
         )
-        operation.secret = issued.password
+        operation.secret = issued.pin
         operation.result = {
             "password_id": issued.password_id,
-            "effective_time": issued.effective_time,
-            "invalid_time": issued.invalid_time,
+            "effective_time": issued.valid_from,
+            "invalid_time": issued.valid_until,
         }
     elif kind == LockOperation.Kind.DYNAMIC_PASSWORD:
-        operation.secret = api.offline.get_dynamic_password(lock.device_id).password
+        operation.secret = cloud.dynamic_code(lock)
         operation.result = {"valid_for_minutes": 5}
     elif kind == LockOperation.Kind.ADVANCED_PASSWORD:
-        api.passwords.set_advanced_password(lock.device_id, advanced_type=params["advanced_type"], pin=operation.secret)
-        operation.result = {"phase": _wait_advanced(api, lock, params["advanced_type"])}
-        if operation.result["phase"] == 3:
-            raise TuyaError("The lock did not take the advanced password (its gateway could not reach it).")
+        which: SpecialPassword = params["advanced_type"]
+        cloud.set_special_password(lock, which, operation.secret)
+        state = _wait_special(cloud, lock, which)
+        operation.result = {"phase": _SPECIAL_PHASES[state]}
+        if state == "failed":
+            raise port.LockRefused(
+                "The lock did not take the advanced password (its gateway could not reach it).",
+                hint="Check the Tuya cloud project and try again.",
+            )
     elif kind == LockOperation.Kind.CLEAR_ALL:
-        api.passwords.clear_temp_passwords(lock.device_id)
+        cloud.clear_passwords(lock)
         with transaction.atomic():
             for code in lock.access_codes.exclude(desired=Desired.REMOVED):
                 remove_access_code(code, actor=operation.created_by)
     elif kind == LockOperation.Kind.SYNC_PENDING:
-        api.passwords.sync_passwords(lock.device_id)
+        cloud.resend_passwords(lock)
         # The codes still on their way get a fresh look.
         AccessCode.objects.filter(lock=lock, status=Status.SENDING).update(next_attempt_at=timezone.now())
 
 
-def _wait_advanced(api: LockApi, lock: Lock, advanced_type: str) -> int:
+def _wait_special(cloud: LockCloud, lock: Lock, which: SpecialPassword) -> SpecialPasswordState:
     deadline = time.monotonic() + settings.CODE_POLL_WINDOW_SECONDS
     while True:
-        phase = api.passwords.get_advanced_password(lock.device_id, advanced_type).phase or 1
-        if phase != 1 or time.monotonic() > deadline:
-            return phase
+        state = cloud.special_password_state(lock, which)
+        if state != "pending" or time.monotonic() > deadline:
+            return state
         time.sleep(settings.CODE_POLL_SECONDS)

@@ -9,10 +9,10 @@ from typing import Any
 
 from django.utils import timezone
 
-from locks.cloud.tuya import client as cloud
+from locks.cloud import port
+from locks.cloud.accounts import cloud_for
 from locks.codes import enqueue_after_commit
 from locks.models import AccessCode, Lock
-from locks.tuya import TuyaError
 
 logger = logging.getLogger(__name__)
 
@@ -28,10 +28,9 @@ class Reconciliation:
 
 def reconcile_lock(lock: Lock) -> Reconciliation:
     """Compare the lock's passwords in the cloud with the codes we want; repair ours, flag the rest."""
-    api = cloud.api_for(lock.cloud_account)
     try:
-        in_cloud = cloud.list_passwords(api, lock)
-    except TuyaError as error:
+        in_cloud = cloud_for(lock.cloud_account).list_passwords(lock)
+    except port.CloudError as error:
         logger.info("reconcile %s: %s", lock.pk, error)
         return Reconciliation([], [])
     codes = list(lock.access_codes.all())

@@ -139,12 +139,6 @@ CLIENT_USERS = frozenset({"locks.management.commands.tuya", "locks.push"})
 # client (`locks.cloud.tuya.client.api_for`) and catch its errors directly.
 NOT_YET_ON_THE_PORT = frozenset(
     {
-        "locks.codes",  # what was locks.services: api_for, password helpers, client errors ...
-        "locks.convergence",
-        "locks.failures",  # REFUSED/TRANSIENT as client error classes
-        "locks.accounts",
-        "locks.reconcile",
-        "locks.operations",
         "locks.lock_users",  # people: KeyUserType/Role/ScheduleWindow/UnlockDpCode, plain() over client errors
         "locks.unlock_methods",  # methods: api_for, UnlockRef, client errors
         "locks.enrollment",  # enrollments: api_for, client errors
@@ -153,7 +147,6 @@ NOT_YET_ON_THE_PORT = frozenset(
         "locks.event_records",  # the client's OpenLog/AlarmLog/LockRecord/MediaInfo parsed (the port's CloudEvent)
         "locks.alert_scans",  # the health check: api_for(...).device.get_device, TuyaError
         "locks.views",  # the set-up page's region list (REGIONS): endpoints.region_names() instead
-        "locks.admin",  # catches the client errors that services.import_locks raises until it is converted
     }
 )
 
