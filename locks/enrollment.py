@@ -20,8 +20,7 @@ from django.utils import timezone
 
 from locks import queues
 from locks.cloud.tuya import client as cloud
-from locks.failures import TRANSIENT
-from locks.lock_users import TYPE_LABELS, not_yet, plain, user_type
+from locks.lock_users import TRANSIENT, TYPE_LABELS, not_yet, plain, user_type
 from locks.models import Lock, UnlockMethod
 from locks.tuya import TuyaError
 from locks.tuya.api import LockApi

@@ -21,10 +21,10 @@ from audit.services import audit
 from locks import queues
 from locks.cloud.tuya import client as cloud
 from locks.enrollment import cancel_entry, save_method, start_entry
-from locks.failures import TRANSIENT
 from locks.lock_users import (
     ENROLL_TYPES,
     RESIDENTIAL,
+    TRANSIENT,
     TYPE_LABELS,
     TYPE_TO_DP,
     can,
