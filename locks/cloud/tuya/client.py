@@ -147,14 +147,6 @@ def read_password(api: LockApi, lock: LockRef, password_id: int) -> CloudPasswor
     return CloudPassword(password_id, "", "removed")
 
 
-def find_by_marker(api: LockApi, lock: LockRef, marker: str) -> CloudPassword | None:
-    """The password whose name ends with our operation marker: a create whose reply we never got."""
-    for pw in list_passwords(api, lock):
-        if pw.name.endswith(marker) and pw.state != "removed":
-            return pw
-    return None
-
-
 # Tuya product categories of lock kinds other than the residential "ms" locks.
 _CATEGORY_KINDS = {
     "jtmspro": LockKind.WIFI_KEEPALIVE,
