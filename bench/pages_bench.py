@@ -112,7 +112,7 @@ def build(n_locks: int) -> dict[str, Any]:
     codes = AccessCode.objects.bulk_create(
         AccessCode(organisation=org, lock=lock, stay=stay, guest=stay.guest, label=stay.guest.name,
                    pin=f"{random.randint(0, 999999):06d}", starts_at=stay.check_in, ends_at=stay.check_out,
-                   time_zone="Europe/Amsterdam", status="set", tuya_password_id=1000 + i)
+                   time_zone="Europe/Amsterdam", status="set", cloud_password_id=1000 + i)
         for i, (lock, stay) in enumerate(zip(locks, stays, strict=True))
     )  # fmt: skip
     return {"org": org, "owner": owner, "properties": properties, "locks": locks, "codes": codes, "stays": stays}

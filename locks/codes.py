@@ -208,7 +208,7 @@ def change_access_code(
         check_pin(code.lock, pin, exclude=code)
         code.pin = pin
     code.starts_at, code.ends_at = new_start, new_end
-    code.needs_modify = code.tuya_password_id is not None or code.status != Status.REQUESTED
+    code.needs_modify = code.cloud_password_id is not None or code.status != Status.REQUESTED
     _touch(code)
     code.save()
     audit("code.modify", actor=actor, organisation=code.lock.organisation, obj=code, summary=code.label, ip=ip)
@@ -264,7 +264,7 @@ def resend_access_code(code: AccessCode, *, actor: Actor = None, ip: str | None 
     if code.status != Status.FAILED:
         raise ValidationError("Only a code that failed can be sent again.")
     _validate_window(code.starts_at, code.ends_at, now=timezone.now())
-    code.tuya_password_id, code.operation_id = None, uuid.uuid4()
+    code.cloud_password_id, code.operation_id = None, uuid.uuid4()
     code.status, code.pending_op, code.desired, code.needs_modify = Status.REQUESTED, "create", Desired.ACTIVE, False
     _touch(code)
     code.save()

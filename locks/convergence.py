@@ -85,7 +85,7 @@ def converge_access_code(code_id: int) -> str:
             # The whole cloud account is refused (credentials, permission, subscription): every lock of it
             # would fail the same way, so pause them all instead of hammering the cloud, and say why.
             account_refused(lock.cloud_account, explain(error))
-            if code.pending_op == "create" and code.tuya_password_id is None:
+            if code.pending_op == "create" and code.cloud_password_id is None:
                 code.status = Status.REQUESTED  # refused at the door: nothing reached the lock
             _back_off(code, _Retry(explain(error), code=error.code))
         except port.CloudError as error:
@@ -140,7 +140,7 @@ def _step(cloud: LockCloud, code: AccessCode) -> bool:
     code.refresh_from_db(fields=["desired", "needs_modify", "pin", "starts_at", "ends_at", "version"])
     if code.desired == Desired.REMOVED:
         return _step_remove(cloud, code)
-    if code.tuya_password_id is None:
+    if code.cloud_password_id is None:
         return not _settle_expired(code) and _step_create(cloud, code)
     state = _read(cloud, code)
     if state.state == "pending":
@@ -155,14 +155,14 @@ def _step(cloud: LockCloud, code: AccessCode) -> bool:
         # Gone from the cloud (expired there, or deleted outside this app): a fresh create puts it back.
         if _settle_expired(code):
             return False
-        _save(code, tuya_password_id=None, operation_id=uuid.uuid4(), pending_op="create", status=Status.SENDING)
+        _save(code, cloud_password_id=None, operation_id=uuid.uuid4(), pending_op="create", status=Status.SENDING)
         return True
     confirmed = Status.SET if state.state == "set" else Status.FROZEN
     if code.pending_op:
         _save(code, pending_op="", status=confirmed, attempts=0, failure_reason="", failure_code=None)
         healthy(lock)
     now = timezone.now()
-    password_id = code.tuya_password_id
+    password_id = code.cloud_password_id
     if code.needs_modify:
         _call(lambda: _modify(cloud, code), code)
         _save(code, needs_modify=False, pending_op="modify", status=Status.SENDING, op_started_at=now)
@@ -194,7 +194,7 @@ def _resend_through_gateway(cloud: LockCloud, code: AccessCode, state: port.Clou
     if code.attempts >= GATEWAY_RESENDS:
         return False
     try:
-        _call(lambda: cloud.resend_passwords(code.lock, code.tuya_password_id), code)
+        _call(lambda: cloud.resend_passwords(code.lock, code.cloud_password_id), code)
     except port.TooSoon as error:  # asked within the last minute
         raise _Retry("The lock's gateway could not reach it; resending in a minute.", code=error.code) from None
     _save(
@@ -219,7 +219,7 @@ def _step_create(cloud: LockCloud, code: AccessCode) -> bool:
         code.op_started_at = code.op_started_at or timezone.now()
         _save(
             code,
-            tuya_password_id=found.password_id,
+            cloud_password_id=found.password_id,
             status=Status.SENDING,
             pending_op="create",
             op_started_at=code.op_started_at,
@@ -228,26 +228,26 @@ def _step_create(cloud: LockCloud, code: AccessCode) -> bool:
     # Recorded before the call, so a crash after it is known to have possibly sent (status sending).
     _save(code, status=Status.SENDING, pending_op="create", op_started_at=timezone.now())
     created = _call(lambda: cloud.create_password(lock, _spec(code)), code, outcome_unknown=True)
-    _save(code, tuya_password_id=created)
+    _save(code, cloud_password_id=created)
     _wait(code)  # a fresh create is never on the lock yet: reading at once would only cost a call
     return True
 
 
 def _step_remove(cloud: LockCloud, code: AccessCode) -> bool:
     lock = code.lock
-    if code.tuya_password_id is None:
+    if code.cloud_password_id is None:
         found = _call(lambda: port.find_by_marker(cloud, lock, code.cloud_marker), code)
         if found is None:
             _save(code, status=Status.REMOVED, pending_op="")
             return False
-        _save(code, tuya_password_id=found.password_id)
+        _save(code, cloud_password_id=found.password_id)
     state = _read(cloud, code)
     if state.state == "removed":
         _save(code, status=Status.REMOVED, pending_op="", failure_reason="")
         healthy(lock)
         return False
     if code.pending_op != "delete" or state.state in ("set", "frozen", "failed"):
-        password_id = code.tuya_password_id
+        password_id = code.cloud_password_id
         assert password_id is not None  # found by its marker above, or read by _read
         _call(lambda: cloud.delete_password(lock, password_id), code)
         _save(code, pending_op="delete", status=Status.REMOVING, op_started_at=timezone.now())
@@ -256,7 +256,7 @@ def _step_remove(cloud: LockCloud, code: AccessCode) -> bool:
 
 
 def _read(cloud: LockCloud, code: AccessCode) -> port.CloudPassword:
-    password_id = code.tuya_password_id
+    password_id = code.cloud_password_id
     assert password_id is not None
     return _call(lambda: cloud.read_password(code.lock, password_id), code)
 
@@ -285,7 +285,7 @@ def _spec(code: AccessCode) -> PasswordSpec:
 
 
 def _modify(cloud: LockCloud, code: AccessCode) -> None:
-    password_id = code.tuya_password_id
+    password_id = code.cloud_password_id
     assert password_id is not None  # only codes on the lock are modified
     cloud.modify_password(code.lock, password_id, _spec(code))
 

@@ -222,8 +222,8 @@ class Linker:
         ids = {int(r.dp_value) for r in records if r.dp_code == "unlock_temporary" and _is_number(r.dp_value)}
         self.codes: dict[int, list[AccessCode]] = {}
         if ids:
-            for code in AccessCode.objects.filter(lock=lock, tuya_password_id__in=ids).order_by("-created_at"):
-                self.codes.setdefault(code.tuya_password_id or 0, []).append(code)
+            for code in AccessCode.objects.filter(lock=lock, cloud_password_id__in=ids).order_by("-created_at"):
+                self.codes.setdefault(code.cloud_password_id or 0, []).append(code)
         refs = {ref for r in records if (ref := _method_ref(r))}
         self.methods: dict[tuple[str, int], UnlockMethod] = {}
         if refs:

@@ -190,7 +190,7 @@ class AccessCode(SingleLineFields, models.Model):
 
     desired = models.CharField(max_length=10, choices=Desired.choices, default=Desired.ACTIVE)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED)
-    tuya_password_id = models.BigIntegerField(null=True, blank=True)
+    cloud_password_id = models.BigIntegerField(null=True, blank=True)
     # The current operation. Its id goes into the password's name on the lock, so a create whose reply was
     # lost is found before any re-create.
     operation_id = models.UUIDField(default=uuid.uuid4)
@@ -223,8 +223,8 @@ class AccessCode(SingleLineFields, models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="code_ends_after_it_starts"),
             models.UniqueConstraint(
-                fields=["lock", "tuya_password_id"],
-                condition=Q(tuya_password_id__isnull=False),
+                fields=["lock", "cloud_password_id"],
+                condition=Q(cloud_password_id__isnull=False),
                 name="one_code_per_cloud_password",
             ),
         ]

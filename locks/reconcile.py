@@ -34,7 +34,7 @@ def reconcile_lock(lock: Lock) -> Reconciliation:
         logger.info("reconcile %s: %s", lock.pk, error)
         return Reconciliation([], [])
     codes = list(lock.access_codes.all())
-    by_id = {c.tuya_password_id: c for c in codes if c.tuya_password_id is not None}
+    by_id = {c.cloud_password_id: c for c in codes if c.cloud_password_id is not None}
     by_marker = {c.cloud_marker: c for c in codes}
     live_in_cloud = [pw for pw in in_cloud if pw.state != "removed"]
     foreign: list[dict[str, Any]] = []
@@ -47,7 +47,7 @@ def reconcile_lock(lock: Lock) -> Reconciliation:
             repair[code.pk] = Status.REMOVING  # removed here, still on the lock: delete it again
     present = {pw.password_id for pw in live_in_cloud}
     for code in codes:
-        gone = code.tuya_password_id is not None and code.tuya_password_id not in present
+        gone = code.cloud_password_id is not None and code.cloud_password_id not in present
         if code.status == Status.SET and gone and code.ends_at > timezone.now():
             repair[code.pk] = Status.SENDING  # we think it is on the lock, the cloud does not: put it back
     for pk, status in repair.items():

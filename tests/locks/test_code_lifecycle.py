@@ -39,7 +39,7 @@ def test_issued_code_is_set_only_when_the_lock_has_it_and_then_opens_the_door(
     assert code.status == Status.REQUESTED
     assert len(code.pin) == lock.pin_length
     assert settle(code).status == Status.SET, code.failure_reason
-    assert code.tuya_password_id is not None
+    assert code.cloud_password_id is not None
     assert world.opens(lock.device_id, code.pin)
 
 

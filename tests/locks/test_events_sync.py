@@ -94,7 +94,7 @@ def test_door_events_are_stored_once_and_linked(make_lock, world, guest, unit, d
     temp = by_kind["temporary code"]
     assert temp.category == LockEvent.Category.UNLOCK
     assert (temp.access_code, temp.guest, temp.stay) == (code, guest, stay)
-    assert temp.dp_value == str(code.tuya_password_id)
+    assert temp.dp_value == str(code.cloud_password_id)
 
     fingerprint = by_kind["fingerprint"]
     assert (fingerprint.lock_user, fingerprint.unlock_method) == (ann, finger)

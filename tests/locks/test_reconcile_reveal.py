@@ -34,7 +34,7 @@ def test_code_deleted_outside_the_app_is_put_back(make_lock, world, django_captu
     code = set_code(lock, django_capture_on_commit_callbacks)
     from locks.cloud.tuya import client as cloud
 
-    cloud.api_for(lock.cloud_account).passwords.delete_temp_password(lock.device_id, code.tuya_password_id)
+    cloud.api_for(lock.cloud_account).passwords.delete_temp_password(lock.device_id, code.cloud_password_id)
     time.sleep(0.5)  # the lock takes the deletion after the simulated delivery delay
     result = reconcile.reconcile_lock(lock)
     assert result.repaired == [code.pk]

@@ -30,7 +30,7 @@ def seed(url: str, *extra: str) -> str:
 def snapshot(world: World) -> dict[str, Any]:
     rows = {model.__name__: model.objects.count() for model in MODELS}
     rows["users"] = sorted(get_user_model().objects.values_list("username", "password", "is_staff", "is_superuser"))
-    rows["codes"] = sorted(AccessCode.objects.values_list("pk", "status", "desired", "tuya_password_id", "version"))
+    rows["codes"] = sorted(AccessCode.objects.values_list("pk", "status", "desired", "cloud_password_id", "version"))
     rows["on_locks"] = {
         lock.device_id: sorted((p["password_id"], p["lifecycle"]) for p in world.passwords(lock.device_id))
         for lock in Lock.objects.all()
