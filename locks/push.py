@@ -119,8 +119,25 @@ def handle(message: PushMessage, *, account_ids: Iterable[int]) -> str:
         if isinstance(message, DeviceEvent):
             done = _on_device_event(lock, message)
         elif isinstance(message, StatusReport):
-            done = _on_status(lock, message)
+            done = _on_status(lock, status_change(message))
     return done
+
+
+# What a message means, in the port's terms (locks/cloud/port.py): the app's side below reads only these.
+
+
+def online_change(message: DeviceEvent) -> port.OnlineChange:
+    """An online or offline message; `at` when it says (milliseconds since the epoch)."""
+    ms = message.ts or message.t
+    at = datetime.fromtimestamp(ms / 1000, tz=dt_timezone.utc) if ms else None
+    return port.OnlineChange(message.dev_id, message.biz_code == "online", at)
+
+
+def status_change(report: StatusReport) -> port.StatusChange:
+    """A status report: its codes, and its battery level when it reports one that can be (0..100 %)."""
+    value = next((i.value for i in report.status if i.code == "residual_electricity"), None)
+    plausible = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 100
+    return port.StatusChange(report.dev_id, report.codes, value if plausible else None)
 
 
 def _on_device_event(lock: Lock, message: DeviceEvent) -> str:
@@ -128,14 +145,14 @@ def _on_device_event(lock: Lock, message: DeviceEvent) -> str:
         method = enrollment.record_enrollment_message(lock=lock, biz_data=dict(message.biz_data))
         return f"enrollment {method.pk}: {method.progress} %" if method else "no enrollment"
     if message.biz_code in ("online", "offline"):
-        return _on_online(lock, message.biz_code == "online", _when(message.ts or message.t))
+        return _on_online(lock, online_change(message))
     return "ignored"
 
 
-def _when(ms: int | None) -> datetime:
-    if not ms:
-        return timezone.now()
-    return min(datetime.fromtimestamp(ms / 1000, tz=dt_timezone.utc), timezone.now())
+def _when(at: datetime | None) -> datetime:
+    """When the message says it happened, never later than now (a clock ahead of ours); now if it does not say."""
+    now = timezone.now()
+    return min(at, now) if at else now
 
 
 def _newest_wins(lock: Lock, when: datetime) -> bool:
@@ -152,7 +169,8 @@ def _newest_wins(lock: Lock, when: datetime) -> bool:
     return True
 
 
-def _on_online(lock: Lock, online: bool, when: datetime) -> str:
+def _on_online(lock: Lock, change: port.OnlineChange) -> str:
+    online, when = change.online, _when(change.at)
     if not _newest_wins(lock, when):
         return "stale"
     fields: dict[str, object] = {"online": online}
@@ -167,15 +185,15 @@ def _on_online(lock: Lock, online: bool, when: datetime) -> str:
     return "online" if online else "offline"
 
 
-def _on_status(lock: Lock, report: StatusReport) -> str:
+def _on_status(lock: Lock, change: port.StatusChange) -> str:
     done = []
-    battery = next((i.value for i in report.status if i.code == "residual_electricity"), None)
-    if isinstance(battery, int) and not isinstance(battery, bool) and 0 <= battery <= 100:
+    battery = change.battery
+    if battery is not None:
         Lock.objects.filter(pk=lock.pk).update(battery=battery)
         lock.battery = battery
         alerts.note_lock_state(lock)
         done.append("battery")
-    codes = report.codes
+    codes = change.codes
     if codes & remote.REQUEST_CODES:
         done.append("sync now (doorbell)" if _sync_soon(lock, urgent=True) else "sync already waiting")
     elif any(code.startswith("unlock_") for code in codes) or codes & ALARM_CODES:
