@@ -15,7 +15,7 @@ from datetime import datetime
 from datetime import timezone as dt_timezone
 from typing import Any
 
-from locks.lock_users import DP_TO_TYPE
+from locks.cloud.tuya.adapter import DP_TO_TYPE
 from locks.models import AccessCode, Lock, LockEvent, LockUser, UnlockMethod
 from locks.tuya.api._base import MediaInfo
 from locks.tuya.api.records import AlarmLog, LockRecord, OpenLog
