@@ -7,8 +7,9 @@ subscription; a message's devId is looked up among the locks of all of them. A s
 standby, not a duplicate: the subscription is Failover, so the cloud sends each project's messages to one consumer.
 
 What a message does (every handler is safe to run twice: the service redelivers what was not acked):
-- doorUnlockMethodStatus → enrollment.record_enrollment_message (the progress bar moves; the method turns active
-  when watch_enrollment finds its number in the cloud, as before);
+- doorUnlockMethodStatus → the port's EnrollmentProgress (`enrollment_progress`) → enrollment.
+  record_enrollment_message (the progress bar moves; the method turns active when watch_enrollment finds its number
+  in the cloud, as before);
 - a status report of an unlock, alarm or the doorbell → an events sync of that lock now (jobs.
   enqueue_events_sync_soon): on the `unlock` queue for a doorbell, so its remote-unlock request appears within
   seconds, on `sync` otherwise. The sync, not the message, stays the source of the records (it has the photo, the
@@ -22,11 +23,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from datetime import timezone as dt_timezone
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import django_rq
 from django.conf import settings
@@ -142,11 +143,30 @@ def status_change(report: StatusReport) -> port.StatusChange:
 
 def _on_device_event(lock: Lock, message: DeviceEvent) -> str:
     if message.biz_code == "doorUnlockMethodStatus":
-        method = enrollment.record_enrollment_message(lock=lock, biz_data=dict(message.biz_data))
+        progress = enrollment_progress(lock.device_id, message.biz_data)
+        method = enrollment.record_enrollment_message(lock=lock, progress=progress)
         return f"enrollment {method.pk}: {method.progress} %" if method else "no enrollment"
     if message.biz_code in ("online", "offline"):
         return _on_online(lock, online_change(message))
     return "ignored"
+
+
+def enrollment_progress(device_id: str, biz_data: Mapping[str, Any]) -> port.EnrollmentProgress:
+    """A `doorUnlockMethodStatus` message in the port's terms (spec "Push notification of unlocking method
+    enrollment results"): presses in all (totalPeriod) and still to go (period); operate 2 with finish: cancelled."""
+    return port.EnrollmentProgress(
+        device_id,
+        steps_total=_int(biz_data.get("totalPeriod")),
+        steps_left=_int(biz_data.get("period")),
+        cancelled=_int(biz_data.get("operate")) == 2 and bool(biz_data.get("finish")),
+    )
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _when(at: datetime | None) -> datetime:

@@ -145,10 +145,6 @@ NOT_YET_ON_THE_PORT = frozenset(
         "locks.accounts",
         "locks.reconcile",
         "locks.operations",
-        "locks.lock_users",  # people: KeyUserType/Role/ScheduleWindow/UnlockDpCode, plain() over client errors
-        "locks.unlock_methods",  # methods: api_for, UnlockRef, client errors
-        "locks.enrollment",  # enrollments: api_for, client errors
-        "locks.user_sync",  # the sync of people and methods: api_for, the client's LockUser
         "locks.views",  # the set-up page's region list (REGIONS): endpoints.region_names() instead
         "locks.admin",  # catches the client errors that services.import_locks raises until it is converted
     }

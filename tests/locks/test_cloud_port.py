@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from locks import event_records, media
+from locks import event_records, media, push
 from locks.cloud import port
 from locks.cloud.accounts import cloud_for
 from locks.cloud.tuya import records
@@ -250,6 +250,28 @@ def test_people_and_methods(make_lock: Callable[..., Lock], world: World) -> Non
     assert all(p.user_id != user_id for p in cloud.people(lock))
     with pytest.raises(port.NotFound):
         cloud.remove_person(lock, user_id)
+
+
+def test_an_enrollment_and_its_method_by_our_type_names(make_lock: Callable[..., Lock], world: World) -> None:
+    lock = make_lock("wifi")
+    cloud = cloud_for(lock.cloud_account)
+    user_id = cloud.add_person(lock, "Ada", 2)
+    cloud.start_enrollment(lock, user_id, "card")
+    with pytest.raises(port.LockBusy):  # one enrollment at a time
+        cloud.start_enrollment(lock, user_id, "fingerprint")
+    cloud.cancel_enrollment(lock, "card")
+    cloud.start_enrollment(lock, user_id, "fingerprint")
+    steps = world.call("POST", f"/_sim/devices/{lock.device_id}/enroll-step", {})["enrollment"]
+    while steps["remaining"]:
+        steps = world.call("POST", f"/_sim/devices/{lock.device_id}/enroll-step", {})["enrollment"]
+    pushed = [push.enrollment_progress(lock.device_id, m["bizData"]) for m in steps["messages"]]
+    assert pushed[-1] == port.EnrollmentProgress(lock.device_id, steps["total"], 0)
+    [method] = cloud.methods_of(lock, user_id)
+    assert (method.unlock_type, method.duress) == ("fingerprint", False)
+    cloud.set_duress(lock, "fingerprint", method.unlock_sn, True)
+    assert cloud.methods_of(lock, user_id)[0].duress is True
+    cloud.delete_method(lock, user_id, "fingerprint", method.unlock_sn)
+    assert cloud.methods_of(lock, user_id) == []
 
 
 def test_a_persons_role_and_validity_in_weekdays_and_minutes(make_lock: Callable[..., Lock], world: World) -> None:
