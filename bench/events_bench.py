@@ -4,12 +4,13 @@ Where the records come from: a local fake pages server (tests/locks/fake_tuya.py
 process) holding 100,000 prepared v1.1 open-log records spread over the last 29 days, answered in the spec's
 shape (newest first, `total`, pages of 100). Not the simulator: it lists every row of a lock in Python for each
 page, so 1,000 pages of 100,000 rows would measure the simulator, not the sync. The sync itself is the real one
-(`locks.events.sync_lock`): our TuyaClient over HTTP, parse, link (three queries a page), one bulk insert per page
+(`locks.events.sync_lock`): the cloud port's Tuya adapter on our TuyaClient over HTTP, its records read as the
+port's events, link (three queries a page), one bulk insert per page
 with ignore_conflicts, the cursor moved per page, `alerts.on_new_events` per page. Pacing is off
 (EVENTS_SYNC_CALLS_PER_SECOND=0): with it on, the sync runs at that many pages per second by design.
 
-Also printed: the same pages fetched and parsed without storing (the HTTP + client floor), and a second sync
-(which must store 0).
+Also printed: the same pages fetched and read as events without storing (the HTTP + client + adapter floor), and
+a second sync (which must store 0).
 
 Run from the repo root:  .venv/bin/python bench/events_bench.py [--events 100000]
 Uses a temporary SQLite database (or DATABASE_URL if you export one); nothing else is touched.
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +69,8 @@ def main() -> int:
     django.setup()
     from django.db import connection
 
-    from locks import event_records, events
+    from locks import events
+    from locks.cloud.tuya.adapter import TuyaCloud
     from locks.models import CloudAccount, Lock, LockEvent
     from locks.tuya import MemoryTokenStore, TuyaClient
     from locks.tuya.api import LockApi
@@ -103,27 +106,25 @@ def main() -> int:
             organisation=org, name="fake", endpoint=url, access_id="bench-id", access_secret="bench-secret"
         )
         lock = Lock.objects.create(organisation=org, cloud_account=account, device_id="benchdev", name="d", kind="wifi")
-        api = LockApi(TuyaClient(url, "bench-id", "bench-secret", token_store=MemoryTokenStore()))
+        tuya = TuyaCloud(LockApi(TuyaClient(url, "bench-id", "bench-secret", token_store=MemoryTokenStore())))
 
-        # The floor: every page fetched and parsed by our client, nothing stored.
+        # The floor: every page fetched by our client and read as events by the adapter, nothing stored.
         started = time.perf_counter()
         pages = (args.events + 99) // 100
-        since, until = now_ms - 30 * 24 * 3600 * 1000, now_ms
+        since = datetime.fromtimestamp((now_ms - 30 * 24 * 3600 * 1000) / 1000, tz=timezone.utc)
+        until = datetime.fromtimestamp(now_ms / 1000, tz=timezone.utc)
         for page_no in range(1, pages + 1):
-            page = api.records.list_open_logs_v11(
-                "benchdev", start_time=since, end_time=until, page_no=page_no, page_size=100, show_media_info=True
-            )
-            [event_records.parse_open_log(item) for item in page]
+            tuya.unlock_page(lock, since=since, until=until, page_no=page_no, page_size=100)
         fetch_seconds = time.perf_counter() - started
 
         cloud.calls.clear()
         started = time.perf_counter()
-        result = events.sync_lock(lock, api=api)
+        result = events.sync_lock(lock, cloud=tuya)
         sync_seconds = time.perf_counter() - started
         stored = LockEvent.objects.filter(lock=lock).count()
 
         started = time.perf_counter()
-        again = events.sync_lock(lock, api=api)
+        again = events.sync_lock(lock, cloud=tuya)
         again_seconds = time.perf_counter() - started
 
     print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, database {connection.vendor}")
@@ -132,7 +133,9 @@ def main() -> int:
         f"full sync: {result.new} new events in {sync_seconds:.1f} s = {result.new / sync_seconds:.0f} events/s "
         f"({result.calls} calls, {result.calls / sync_seconds:.0f} pages/s); errors {result.errors or 'none'}"
     )
-    print(f"fetch + parse only (no storing): {args.events / fetch_seconds:.0f} events/s ({fetch_seconds:.1f} s)")
+    print(
+        f"fetch + read as events only (no storing): {args.events / fetch_seconds:.0f} events/s ({fetch_seconds:.1f} s)"
+    )
     print(f"second sync: {again.new} new, {again.calls} calls, {again_seconds:.2f} s")
     ok = result.new == stored == args.events and again.new == 0 and not result.errors
     print("check: every record stored exactly once" if ok else f"CHECK FAILED: stored {stored}")

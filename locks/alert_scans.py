@@ -11,9 +11,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db.models import Q
 from django.utils import timezone
@@ -21,9 +19,9 @@ from redis.exceptions import RedisError
 
 from locks import queues, remote
 from locks.alerts import LOW_BATTERY_PERCENT, note_lock_state, raise_alert, resolve_alert, send_alert_email, unclaimed
-from locks.cloud.tuya import client as cloud
+from locks.cloud import port
+from locks.cloud.accounts import cloud_for
 from locks.models import AccessCode, Alert, CloudAccount, Lock
-from locks.tuya import TuyaError
 
 logger = logging.getLogger(__name__)
 
@@ -35,26 +33,19 @@ EMAIL_RETRY_FOR = timedelta(days=1)
 # --- the lock's state from the cloud: online, battery -------------------------------------------------------
 
 
-def _battery_of(status: Sequence[Any]) -> int | None:
-    for item in status:
-        if item.code == "residual_electricity" and isinstance(item.value, int) and not isinstance(item.value, bool):
-            return max(0, min(100, item.value))
-    return None
-
-
 def check_lock_health(lock_id: int) -> str:
     """Read the lock's online flag and battery from the cloud (device details), store them, alert on them."""
     lock = Lock.objects.select_related("cloud_account").filter(pk=lock_id).first()
     if lock is None:
         return "gone"
     try:
-        details = cloud.api_for(lock.cloud_account).device.get_device(lock.device_id)
-    except TuyaError as error:
+        details = cloud_for(lock.cloud_account).lock(lock.device_id)
+    except port.CloudError as error:
         # Not the lock's fault (network, permission): the cloud-refused alert covers the account.
         logger.info("health check of lock %s: %s", lock_id, type(error).__name__)
         return "unknown"
     now = timezone.now()
-    battery = _battery_of(details.status)
+    battery = details.battery
     lock.online = details.online
     fields: dict[str, object] = {"online": details.online}
     if battery is not None:

@@ -4,8 +4,9 @@
 `watch_enrollment` (a job, repeated) reads the person's methods from the cloud (locks/user_sync.py) until a new
 number appears, or the window closes and the enrollment is cancelled at the lock. `cancel_entry` stops one.
 
-Enrollment progress: the cloud pushes `doorUnlockMethodStatus` messages (totalPeriod / period) through Tuya's
-message service; `record_enrollment_message` applies one (the bar stops at 95 % until the number is listed).
+Enrollment progress: the cloud pushes how many presses are left of how many (Tuya's `doorUnlockMethodStatus`
+messages, read by the push consumer locks/push.py as the port's `EnrollmentProgress`); `record_enrollment_message`
+applies one (the bar stops at 95 % until the number is listed).
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from locks import queues
-from locks.cloud.tuya import client as cloud
-from locks.lock_users import TRANSIENT, TYPE_LABELS, not_yet, plain, user_type
+from locks.cloud import port
+from locks.cloud.accounts import cloud_for
+from locks.cloud.port import CloudError, CloudMethod, EnrollmentProgress, LockCloud
+from locks.lock_users import TYPE_LABELS, not_yet, plain
 from locks.models import Lock, UnlockMethod
-from locks.tuya import TuyaError
-from locks.tuya.api import LockApi
-from locks.user_sync import CloudMethod, as_cloud_user, user_methods
+from locks.user_sync import as_cloud_person, user_methods
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def save_method(pk: int, fields: dict[str, Any]) -> None:
     method.save()
 
 
-def start_entry(api: LockApi, method: UnlockMethod) -> str:
+def start_entry(cloud: LockCloud, method: UnlockMethod) -> str:
     """Put the lock in enrollment mode for the method's person (push_method's first step for a new method)."""
     lock, user = method.lock, method.lock_user
     if user is None or not user.cloud_user_id:
@@ -47,20 +48,18 @@ def start_entry(api: LockApi, method: UnlockMethod) -> str:
         return "failed"
     if method.entry_sent_at is None:
         known = [
-            m.unlock_sn for m in user_methods(api, lock, as_cloud_user(user)) if m.unlock_type == method.unlock_type
+            m.unlock_sn for m in user_methods(cloud, lock, as_cloud_person(user)) if m.unlock_type == method.unlock_type
         ]
         UnlockMethod.objects.filter(pk=method.pk).update(known_numbers=known, entry_sent_at=timezone.now())
         resent = False
     else:
         resent = True
     try:
-        api.unlock_methods.enroll_unlock_method(
-            lock.device_id, user_id=user.cloud_user_id, user_type=user_type(lock), unlock_type=method.unlock_type
-        )
-    except TRANSIENT as error:
+        cloud.start_enrollment(lock, user.cloud_user_id, method.unlock_type)
+    except port.Unavailable as error:
         not_yet(f"enrollment {method.pk}", error)
-    except TuyaError as error:
-        if not (resent and error.code == 2328):  # after a lost reply, "already enrolling" is our own enrollment
+    except CloudError as error:
+        if not (resent and isinstance(error, port.LockBusy)):  # after a lost reply, "busy" is our own enrollment
             save_method(method.pk, {"status": MethodStatus.FAILED, "failure_reason": plain(error, method.lock)[:300]})
             return "failed"
 
@@ -68,9 +67,9 @@ def start_entry(api: LockApi, method: UnlockMethod) -> str:
     return "enrolling"
 
 
-def _new_number(api: LockApi, method: UnlockMethod) -> CloudMethod | None:
+def _new_number(cloud: LockCloud, method: UnlockMethod) -> CloudMethod | None:
     assert method.lock_user is not None
-    found = user_methods(api, method.lock, as_cloud_user(method.lock_user))
+    found = user_methods(cloud, method.lock, as_cloud_person(method.lock_user))
     fresh = [m for m in found if m.unlock_type == method.unlock_type and m.unlock_sn not in set(method.known_numbers)]
     return max(fresh, key=lambda m: m.unlock_sn) if fresh else None
 
@@ -90,13 +89,13 @@ def watch_enrollment(method_id: int) -> str:
     method = UnlockMethod.objects.select_related("lock__cloud_account", "lock_user").filter(pk=method_id).first()
     if method is None or method.status != MethodStatus.ENROLLING or method.entry_sent_at is None:
         return "nothing to do"
-    api = cloud.api_for(method.lock.cloud_account)
+    cloud = cloud_for(method.lock.cloud_account)
     try:
-        found = _new_number(api, method)
-    except TRANSIENT as error:
+        found = _new_number(cloud, method)
+    except port.Unavailable as error:
         logger.info("enrollment %s: %s; looking again later", method.pk, error)
         found = None
-    except TuyaError as error:
+    except CloudError as error:
         save_method(method.pk, {"status": MethodStatus.FAILED, "failure_reason": plain(error, method.lock)[:300]})
         return "failed"
     if found is not None:
@@ -106,8 +105,8 @@ def watch_enrollment(method_id: int) -> str:
         reason = f"Nobody finished the enrollment at the lock within {minutes} minute{'s' if minutes > 1 else ''}."
         save_method(method.pk, {"status": MethodStatus.FAILED, "failure_reason": reason})
         try:
-            api.unlock_methods.cancel_enrollment(method.lock.device_id, method.unlock_type)
-        except TuyaError as error:
+            cloud.cancel_enrollment(method.lock, method.unlock_type)
+        except CloudError as error:
             logger.info("enrollment %s: cancel after timeout failed: %s", method.pk, error)
         return "failed"
 
@@ -133,12 +132,12 @@ def _activate(method_pk: int, found: CloudMethod) -> str:
     return "active"
 
 
-def cancel_entry(api: LockApi, method: UnlockMethod, change: dict[str, Any]) -> dict[str, Any]:
+def cancel_entry(cloud: LockCloud, method: UnlockMethod, change: dict[str, Any]) -> dict[str, Any]:
     """push_method's "cancel" step: the lock leaves enrollment mode."""
-    api.unlock_methods.cancel_enrollment(method.lock.device_id, method.unlock_type)
+    cloud.cancel_enrollment(method.lock, method.unlock_type)
     # Finished at the lock before the cancel arrived? Then it is on the lock: say so rather than hide it.
     if method.entry_sent_at is not None and method.lock_user is not None:
-        found = _new_number(api, method)
+        found = _new_number(cloud, method)
         if found is not None:
             _activate(method.pk, found)
             return {"failure_reason": "The enrollment finished before the cancel reached the lock."}
@@ -146,14 +145,15 @@ def cancel_entry(api: LockApi, method: UnlockMethod, change: dict[str, Any]) -> 
 
 
 @transaction.atomic
-def record_enrollment_message(*, lock: Lock, biz_data: dict[str, Any]) -> UnlockMethod | None:
-    """Apply one `doorUnlockMethodStatus` push (spec "Push notification of unlocking method enrollment results")."""
+def record_enrollment_message(*, lock: Lock, progress: EnrollmentProgress) -> UnlockMethod | None:
+    """Apply one enrollment progress message from the cloud (spec "Push notification of unlocking method enrollment
+    results")."""
     method = lock.unlock_methods.select_for_update().filter(status=MethodStatus.ENROLLING).order_by("-pk").first()
     if method is None:
         return None
-    total = _int(biz_data.get("totalPeriod")) or method.steps_total
-    left = _int(biz_data.get("period"))
-    if _int(biz_data.get("operate")) == 2 and biz_data.get("finish"):
+    total = progress.steps_total or method.steps_total
+    left = progress.steps_left
+    if progress.cancelled:
         method.status, method.failure_reason = MethodStatus.CANCELLED, "The enrollment was cancelled at the lock."
     elif total and left is not None:
         if method.steps_total == total and method.progress:
@@ -163,10 +163,3 @@ def record_enrollment_message(*, lock: Lock, biz_data: dict[str, Any]) -> Unlock
         method.progress = min(95, round(100 * (total - method.steps_left) / total))
     method.save()
     return method
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None

@@ -1,9 +1,10 @@
-"""Unlock and alert records from the cloud: synced per lock, stored exactly once (parsed and linked to our codes
-and users by locks/event_records.py).
+"""Unlock and alert records from the cloud: synced per lock, stored exactly once (the cloud's `EventPage`s of
+`CloudEvent`s, locks/cloud/port.py, linked to our codes and users by locks/event_records.py).
 
-Which endpoints a lock has comes from the spec's "Applicable lock types": v1.1 open-logs and alarm-logs (with
-media infos) for ordinary locks, `records` for access-control devices; the v1.0 endpoints are the fallback when a
-legacy lock answers the v1.1 call with "not supported". A keepalive Wi-Fi lock is listed under none of them.
+Which listings a lock has comes from the spec's "Applicable lock types": unlock and alert records (v1.1 open-logs
+and alarm-logs, with media infos) for ordinary locks, access-control records (`records`) for access-control
+devices; the older listing (`compat`: the v1.0 endpoints) is the fallback when a legacy lock answers the current
+one with `Unsupported`. A keepalive Wi-Fi lock is listed under none of them.
 
 Each stream of a lock has a SyncCursor. A time-ranged stream (open-logs, records) is read from the cursor minus
 an overlap, oldest page first: the cloud sorts newest first, so we ask for the last page and walk back, and the
@@ -20,7 +21,6 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import django_rq
 from django.conf import settings
@@ -29,12 +29,11 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from locks import alerts, queues
-from locks.cloud.tuya.client import api_for
-from locks.event_records import Linker, Record, Skip, parse_alarm_log, parse_open_log, parse_record
+from locks.cloud import port
+from locks.cloud.accounts import cloud_for
+from locks.cloud.port import CloudEvent, EventPage, LockCloud, MediaRef
+from locks.event_records import Linker
 from locks.models import EventMedia, Lock, LockEvent, LockKind, SyncCursor
-from locks.tuya import TuyaError, TuyaRateLimitedError, TuyaUnsupportedError
-from locks.tuya.api import LockApi
-from locks.tuya.api._base import MediaInfo, Page
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +47,7 @@ _OPEN_LOG_KINDS = frozenset(
 )
 _ALARM_LOG_KINDS = _OPEN_LOG_KINDS | {LockKind.ZIGBEE}
 
-# Every DP code an access-control device's `records` call is asked for (it needs an explicit list).
+# Every event code an access-control device's records are asked for (the listing needs an explicit list).
 UNLOCK_CODES = (
     "unlock_fingerprint",
     "unlock_password",
@@ -79,7 +78,7 @@ def streams_for(kind: str) -> tuple[str, ...]:
 # --- storing ------------------------------------------------------------------------------------------------------
 
 
-def _media_rows(event: LockEvent, infos: Iterable[MediaInfo]) -> list[EventMedia]:
+def _media_rows(event: LockEvent, infos: Iterable[MediaRef]) -> list[EventMedia]:
     rows = []
     for position, info in enumerate(infos):
         if info.file_url and not info.file_key:
@@ -102,13 +101,13 @@ def _media_rows(event: LockEvent, infos: Iterable[MediaInfo]) -> list[EventMedia
     return rows
 
 
-def store_records(lock: Lock, records: Sequence[Record]) -> list[LockEvent]:
+def store_records(lock: Lock, records: Sequence[CloudEvent]) -> list[LockEvent]:
     """Insert the records not stored yet (one bulk insert) with their media; returns only the new events.
 
     Call inside a transaction. Another process inserting the same record at the same moment is harmless
     (ignore_conflicts), and the per-lock sync lock in the job keeps that from happening in practice.
     """
-    unique: dict[str, Record] = {}
+    unique: dict[str, CloudEvent] = {}
     for record in records:
         unique.setdefault(record.natural_key, record)  # a record the cloud sent twice is stored once
     if not unique:
@@ -189,22 +188,22 @@ PageHook = Callable[[str, int, list[LockEvent]], None]
 class _Stream:
     """One stream of one lock in one run: fetch pages, store them, move the cursor."""
 
-    def __init__(self, api: LockApi, lock: Lock, cursor: SyncCursor, result: SyncResult, hook: PageHook | None):
-        self.api, self.lock, self.cursor, self.result, self.hook = api, lock, cursor, result, hook
+    def __init__(self, cloud: LockCloud, lock: Lock, cursor: SyncCursor, result: SyncResult, hook: PageHook | None):
+        self.cloud, self.lock, self.cursor, self.result, self.hook = cloud, lock, cursor, result, hook
         self.now = timezone.now()
         overlap = timedelta(seconds=int(getattr(settings, "EVENTS_SYNC_OVERLAP_SECONDS", 900)))
         lookback = timedelta(days=int(getattr(settings, "EVENTS_SYNC_LOOKBACK_DAYS", 30)))
         self.since = cursor.last_event_at - overlap if cursor.last_event_at else self.now - lookback
         self.page_size = min(PAGE_SIZE, int(getattr(settings, "EVENTS_SYNC_PAGE_SIZE", PAGE_SIZE)))
-        self.legacy = False  # switched on when the v1.1 endpoint answers "not supported"
+        self.legacy = False  # switched on when the current listing answers Unsupported
         self.notes: list[str] = []
 
-    def fetch(self, page_no: int) -> tuple[Page[Any], Callable[[Any], Record]]:
+    def fetch(self, page_no: int) -> EventPage:
         pace(self.lock.cloud_account_id)
         self.result.calls += 1
         try:
             return self._fetch(page_no)
-        except TuyaUnsupportedError:
+        except port.Unsupported:
             if self.legacy or self.cursor.stream == RECORDS:
                 raise
             self.legacy = True
@@ -212,45 +211,24 @@ class _Stream:
             self.result.calls += 1
             return self._fetch(page_no)
 
-    def _fetch(self, page_no: int) -> tuple[Page[Any], Callable[[Any], Record]]:
-        device, records = self.lock.device_id, self.api.records
-        stream = self.cursor.stream
+    def _fetch(self, page_no: int) -> EventPage:
+        lock, stream, size = self.lock, self.cursor.stream, self.page_size
         if stream == OPEN_LOGS:
-            since, now, size = self.since, self.now, self.page_size
-            if self.legacy:
-                logs = records.list_open_logs(device, start_time=since, end_time=now, page_no=page_no, page_size=size)
-                return logs, parse_open_log
-            logs = records.list_open_logs_v11(
-                device, start_time=since, end_time=now, page_no=page_no, page_size=size, show_media_info=True
+            return self.cloud.unlock_page(
+                lock, since=self.since, until=self.now, page_no=page_no, page_size=size, compat=self.legacy
             )
-            return logs, parse_open_log
         if stream == ALARM_LOGS:
-            if self.legacy:
-                return records.list_alarm_logs(device, page_no=page_no, page_size=self.page_size), parse_alarm_log
-            page: Page[Any] = records.list_alarm_logs_v11(
-                device, page_no=page_no, page_size=self.page_size, show_media_info=True
-            )
-            return page, parse_alarm_log
-        page = records.list_records(
-            device,
-            dp_codes=UNLOCK_CODES + ALARM_CODES,
-            start_time=self.since,
-            end_time=self.now,
-            page_no=page_no,
-            page_size=self.page_size,
+            return self.cloud.alert_page(lock, page_no=page_no, page_size=size, compat=self.legacy)
+        return self.cloud.access_record_page(
+            lock, codes=UNLOCK_CODES + ALARM_CODES, since=self.since, until=self.now, page_no=page_no, page_size=size
         )
-        return page, parse_record
 
-    def parse(self, page: Page[Any], parse: Callable[[Any], Record]) -> list[Record]:
-        records = []
-        for item in page:
-            try:
-                records.append(parse(item))
-            except Skip as skip:
-                self.notes.append(f"skipped {skip}")
-        return records
+    def events_of(self, page: EventPage) -> Sequence[CloudEvent]:
+        """The page's events; the records it could not read are noted with the reason."""
+        self.notes += [f"skipped {reason}" for reason in page.skipped]
+        return page.events
 
-    def store(self, page_no: int, records: list[Record], *, advance: bool) -> None:
+    def store(self, page_no: int, records: Sequence[CloudEvent], *, advance: bool) -> None:
         with transaction.atomic():
             new = store_records(self.lock, records)
             if advance and records:
@@ -276,45 +254,45 @@ class _Stream:
     def walk_oldest_first(self) -> None:
         """Ask for the last page of the window and walk back to the first, moving the cursor page by page."""
         for _ in range(WALK_ATTEMPTS):
-            first, parse = self.fetch(1)
+            first = self.fetch(1)
             total = first.total
             if total is None:  # no count to walk back from: newest first, cursor at the end
-                self.walk_newest_first(first=(first, parse))
+                self.walk_newest_first(first=first)
                 return
             pages = min(MAX_PAGES, max(1, math.ceil(total / self.page_size)))
             advance = True
             changed = False
             for page_no in range(pages, 1, -1):
-                page, parse = self.fetch(page_no)
+                page = self.fetch(page_no)
                 if page.total is not None and page.total != total:
                     changed = True  # records arrived mid-walk (an offline lock's backlog): walk again
                     break
                 last_page = total - self.page_size * (pages - 1)
                 expected = self.page_size if page_no < pages else min(self.page_size, last_page)
-                if len(page) < expected:
+                if page.received < expected:
                     # A short page: something older may be missing, so the cursor stays put and we re-read it.
-                    self.notes.append(f"page {page_no} of {pages} had {len(page)} of {expected} records")
+                    self.notes.append(f"page {page_no} of {pages} had {page.received} of {expected} records")
                     advance = False
-                self.store(page_no, self.parse(page, parse), advance=advance)
+                self.store(page_no, self.events_of(page), advance=advance)
             if changed:
                 continue
-            self.store(1, self.parse(first, parse), advance=advance)
+            self.store(1, self.events_of(first), advance=advance)
             return
         self.notes.append("the record count kept changing during the sync; the rest comes next time")
 
-    def walk_newest_first(self, first: tuple[Page[Any], Callable[[Any], Record]] | None = None) -> None:
+    def walk_newest_first(self, first: EventPage | None = None) -> None:
         """Page from the newest until a page reaches the cursor; the cursor moves once the walk is done."""
         newest: datetime | None = None
         page_no = 1
         while page_no <= MAX_PAGES:
-            page, parse = first if (first and page_no == 1) else self.fetch(page_no)
-            records = self.parse(page, parse)
+            page = first if (first is not None and page_no == 1) else self.fetch(page_no)
+            records = self.events_of(page)
             self.store(page_no, records, advance=False)
             if records:
                 top = max(r.occurred_at for r in records)
                 newest = top if newest is None else max(newest, top)
             reached = any(r.occurred_at < self.since for r in records)
-            if reached or len(page) < self.page_size or page.has_more is False:
+            if reached or page.received < self.page_size or page.has_more is False:
                 break
             if page.total is not None and page_no * self.page_size >= page.total:
                 break
@@ -330,7 +308,7 @@ def _backoff(failures: int) -> timedelta:
     return timedelta(seconds=min(3600, 60 * 2 ** max(0, failures - 1)))
 
 
-def _failed(cursor: SyncCursor, error: TuyaError) -> str:
+def _failed(cursor: SyncCursor, error: port.CloudError) -> str:
     reason = f"{error} {error.hint}"[:300]
     cursor.failures += 1
     cursor.last_error = reason
@@ -348,23 +326,23 @@ def _succeeded(cursor: SyncCursor, notes: list[str]) -> None:
     cursor.save(update_fields=["failures", "last_error", "retry_at", "last_synced_at"])
 
 
-def sync_lock(lock: Lock, *, api: LockApi | None = None, on_page: PageHook | None = None) -> SyncResult:
+def sync_lock(lock: Lock, *, cloud: LockCloud | None = None, on_page: PageHook | None = None) -> SyncResult:
     """Read every stream of one lock from its cursor; store new records once; note failures on the cursor.
 
     A cloud error ends that stream's run with `last_error` and a growing back-off on its cursor; a rate limit
     (after the client's own retries) ends the whole run, so the lock does not keep hammering the project.
     """
-    api = api or api_for(lock.cloud_account)
+    cloud = cloud or cloud_for(lock.cloud_account)
     result = SyncResult(lock_id=lock.pk)
     for stream in streams_for(lock.kind):
         cursor, _ = SyncCursor.objects.get_or_create(lock=lock, stream=stream)
-        walk = _Stream(api, lock, cursor, result, on_page)
+        walk = _Stream(cloud, lock, cursor, result, on_page)
         try:
             walk.run()
-        except TuyaError as error:
+        except port.CloudError as error:
             result.errors[stream] = _failed(cursor, error)
             logger.warning("events sync of lock %s (%s) failed: %s", lock.pk, stream, type(error).__name__)
-            if isinstance(error, TuyaRateLimitedError):
+            if isinstance(error, port.RateLimited):
                 break
             continue
         result.notes += walk.notes

@@ -5,14 +5,17 @@ enqueue a job after commit. The job (locks/jobs.py) calls `push_user` here, whic
 the outcome on the row: the cloud's answer, or a failure in plain words. Which endpoint serves which lock kind
 follows the spec's "Applicable lock types"; a kind that cannot do something is told so before anything is sent.
 
-Their unlock methods live in locks/unlock_methods.py (enrolling one at the lock in locks/enrollment.py), reading
-people and methods from the cloud in locks/user_sync.py; those import this module (what a kind can do, the type
-names, errors in plain words), never the other way.
+The cloud is the port (locks/cloud/port.py), in the app's words: unlock methods by type ("fingerprint", "card"),
+roles "admin" and "normal", weekly hours as weekdays; Tuya's DP codes, user types and working_day bitmask stay in
+its adapter. Their unlock methods live in locks/unlock_methods.py (enrolling one at the lock in locks/enrollment.py),
+reading people and methods from the cloud in locks/user_sync.py; those import this module (what a kind can do, the
+type names, errors in plain words), never the other way.
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,27 +26,14 @@ from django.utils import timezone
 
 from audit.services import audit
 from locks import queues
-from locks.cloud.tuya import client as cloud
-from locks.cloud.tuya.errors import translate
-from locks.failures import explain, unreachable
+from locks.cloud import port
+from locks.cloud.accounts import cloud_for
+from locks.cloud.port import CloudError, LockCloud, WeeklyHours
+from locks.failures import unreachable
 from locks.models import Lock, LockKind, LockUser, UnlockMethod
-from locks.tuya import (
-    TuyaDeviceOfflineError,
-    TuyaError,
-    TuyaNetworkError,
-    TuyaNotFoundError,
-    TuyaRateLimitedError,
-    TuyaServerError,
-    TuyaTokenError,
-)
-from locks.tuya.api import KeyUserType, LockApi, Role, ScheduleWindow, UnlockDpCode
 from tenants.models import Actor
 
 logger = logging.getLogger(__name__)
-
-# Until this module and unlock_methods/enrollment are on the port (tests/test_architecture.py lists them), they
-# catch the client's errors: failures.TRANSIENT as the client's classes (timeouts are network errors).
-TRANSIENT = (TuyaRateLimitedError, TuyaServerError, TuyaNetworkError, TuyaTokenError)
 
 MethodStatus = UnlockMethod.Status
 
@@ -87,20 +77,9 @@ REFUSALS = {
     "sync": "This kind of lock has no people or unlock methods in the cloud.",
 }
 
-# What can be enrolled, by our (the spec's) unlock type names; a password is typed at the lock twice.
+# What can be enrolled, by our unlock type names (port.METHOD_TYPES); a password is typed at the lock twice.
 ENROLL_TYPES = [("fingerprint", "Fingerprint"), ("card", "Card"), ("face", "Face"), ("password", "Password")]
 TYPE_LABELS = dict(ENROLL_TYPES) | {"remoteControl": "Remote control", "hand": "Palm", "finger_vein": "Finger vein"}
-TYPE_TO_DP = {
-    "fingerprint": UnlockDpCode.FINGERPRINT,
-    "password": UnlockDpCode.PASSWORD,
-    "card": UnlockDpCode.CARD,
-    "face": UnlockDpCode.FACE,
-    "remoteControl": UnlockDpCode.TELECONTROL_KIT,
-    "hand": UnlockDpCode.HAND,
-    "finger_vein": UnlockDpCode.FINGER_VEIN,
-}
-DP_TO_TYPE = {dp.value: short for short, dp in TYPE_TO_DP.items()}  # also what the events sync links by
-ROLE_NAMES = {10: "admin", 20: "normal", 40: "shared", 50: "owner"}
 USER_ROLES = [("normal", "Common user"), ("admin", "Administrator")]
 
 
@@ -114,17 +93,21 @@ def require(lock: Lock, operation: str) -> None:
         raise ValidationError(REFUSALS[operation])
 
 
-def type_of(dp_code_or_type: str) -> str:
-    """Our unlock type name ("fingerprint") from a DP code ("unlock_fingerprint") or a type name."""
-    return DP_TO_TYPE.get(dp_code_or_type, dp_code_or_type)
-
-
-def user_type(lock: Lock) -> KeyUserType:
-    """1 for the home users of keepalive, video and access-control devices; 2 (device users) otherwise."""
-    return KeyUserType.HOME if lock.kind in HOME_USER_KINDS else KeyUserType.NOT_HOME
-
-
 # --- the schedule of a person (access-control and keepalive devices) ----------------------------------------
+
+
+# LockUser.schedule (and a pending change's "schedule") keeps each window as {"days", "start_minute",
+# "end_minute"}: the days as sorted date.weekday() numbers (0 = Monday), as the port's WeeklyHours; rows stored
+# before as Tuya's working_day bitmask were converted by migration 0015. A window of no days (a cloud's 0) is shown
+# and sent back as every day.
+
+
+def stored_window(hours: WeeklyHours) -> dict[str, Any]:
+    return {"days": sorted(hours.days), "start_minute": hours.start_minute, "end_minute": hours.end_minute}
+
+
+def weekly_hours(window: dict[str, Any]) -> WeeklyHours:
+    return WeeklyHours(frozenset(window["days"]), window["start_minute"], window["end_minute"])
 
 
 @dataclass(frozen=True)
@@ -133,7 +116,7 @@ class Validity:
 
     valid_from: datetime | None
     valid_until: datetime | None
-    working_day: int = 0  # the spec's bitmask, bit 0 = Sunday; 0 = every day
+    days: frozenset[int] = frozenset()  # 0 = Monday ... 6 = Sunday; none: every day
     start_minute: int = 0
     end_minute: int = 1440
 
@@ -144,13 +127,13 @@ class Validity:
             raise ValidationError({"valid_until": "The validity must end after it starts."})
         if not 0 <= self.start_minute < self.end_minute <= 1440:
             raise ValidationError({"end_time": "The end time must be after the start time on the same day."})
+        if not self.days <= frozenset(range(7)):
+            raise ValidationError({"days": "A weekday is 0 (Monday) to 6 (Sunday)."})
 
-    def schedule(self) -> list[dict[str, int]]:
-        if not self.working_day and (self.start_minute, self.end_minute) == (0, 1440):
+    def schedule(self) -> list[dict[str, Any]]:
+        if not self.days and (self.start_minute, self.end_minute) == (0, 1440):
             return []
-        return [
-            {"working_day": self.working_day or 127, "start_minute": self.start_minute, "end_minute": self.end_minute}
-        ]
+        return [stored_window(WeeklyHours(self.days or frozenset(range(7)), self.start_minute, self.end_minute))]
 
 
 # --- services: people -------------------------------------------------------------------------------------
@@ -256,23 +239,28 @@ def _after_commit_user(lock_user: LockUser) -> None:
 # --- the worker side: jobs call these ---------------------------------------------------------------------------
 
 
-PLAIN = {
-    2328: "The lock is busy with another enrollment: finish or cancel it at the lock, then try again.",
-    2306: "The lock refused this change (the method may belong to someone else, or the owner cannot change).",
-    2006: "This person is no longer on the lock; sync from the cloud to see who is.",
-}
+# What a refusal of the lock means for people and methods (the vendor's code follows, for support).
+PLAIN: tuple[tuple[type[CloudError], str], ...] = (
+    (port.LockBusy, "The lock is busy with another enrollment: finish or cancel it at the lock, then try again."),
+    (
+        port.LockRefused,
+        "The lock refused this change (the method may belong to someone else, or the owner cannot change).",
+    ),
+    (port.PersonNotFound, "This person is no longer on the lock; sync from the cloud to see who is."),
+)
 
 
-def plain(error: TuyaError, lock: Lock | None = None) -> str:
-    """A Tuya error in plain words and what to do about it (for the lock's real state, if given)."""
-    if isinstance(error, TuyaDeviceOfflineError):
+def plain(error: CloudError, lock: Lock | None = None) -> str:
+    """A cloud error in plain words and what to do about it (for the lock's real state, if given)."""
+    if isinstance(error, port.LockOffline):
         return unreachable(lock, "The lock is offline: check its power and connection, then try again.")
-    if error.code in PLAIN:
-        return f"{PLAIN[error.code]} (Tuya {error.code})"
-    return explain(translate(error), lock)
+    for cls, words in PLAIN:
+        if isinstance(error, cls):
+            return f"{words} ({error.vendor} {error.code})" if error.code is not None else words
+    return error.explained()
 
 
-def not_yet(what: str, error: TuyaError) -> None:
+def not_yet(what: str, error: CloudError) -> None:
     """A transient failure: say so on the row's caller and let the job's retry try again."""
     logger.info("%s: %s; retrying", what, error)
     raise error
@@ -284,21 +272,21 @@ def push_user(lock_user_id: int) -> str:
     if user is None or not user.pending:
         return "nothing to do"
     lock, change = user.lock, dict(user.pending)
-    api = cloud.api_for(lock.cloud_account)
+    cloud = cloud_for(lock.cloud_account)
     fields: dict[str, Any] = {"pending": {}, "failure_reason": ""}
     try:
         if change["action"] == "add":
-            fields["cloud_user_id"] = _add_user(api, user, change)
+            fields["cloud_user_id"] = _add_user(cloud, user, change)
             fields["synced_at"] = timezone.now()
         elif change["action"] == "modify":
-            fields.update(_modify_user(api, user, change))
+            fields.update(_modify_user(cloud, user, change))
         elif change["action"] == "delete":
-            _delete_user(api, user)
+            _delete_user(cloud, user)
             fields["removed_at"] = timezone.now()
-    except TRANSIENT as error:
+    except port.Unavailable as error:
         LockUser.objects.filter(pk=user.pk).update(failure_reason=f"{plain(error, user.lock)} Retrying."[:300])
         not_yet(f"lock user {user.pk}", error)
-    except TuyaError as error:
+    except CloudError as error:
         fields = {"pending": {}, "failure_reason": plain(error, user.lock)[:300]}
         if change["action"] == "add":
             fields["removed_at"] = timezone.now()  # never reached the lock
@@ -309,58 +297,47 @@ def push_user(lock_user_id: int) -> str:
     return "failed" if fields.get("failure_reason") else "done"
 
 
-def _add_user(api: LockApi, user: LockUser, change: dict[str, Any]) -> str:
-    device = user.lock.device_id
+def _add_user(cloud: LockCloud, user: LockUser, change: dict[str, Any]) -> str:
     if user.sent_at is not None:
         # Sent before and the reply was lost? The add is not repeatable: adopt the user it made, if any.
         taken = set(
             LockUser.objects.filter(lock=user.lock).exclude(cloud_user_id="").values_list("cloud_user_id", flat=True)
         )
-        for found in api.users.list_device_users(device):
-            if found.nick_name == user.name and found.user_id not in taken:
+        for found in cloud.people(user.lock):
+            if found.name == user.name and found.user_id not in taken:
                 return found.user_id
     LockUser.objects.filter(pk=user.pk).update(sent_at=timezone.now())
-    return api.users.add_device_user(device, nick_name=user.name, sex=change.get("sex", 1)).user_id
+    return cloud.add_person(user.lock, user.name, change.get("sex", 1))
 
 
-def _modify_user(api: LockApi, user: LockUser, change: dict[str, Any]) -> dict[str, Any]:
-    device, fields = user.lock.device_id, {}
+def _modify_user(cloud: LockCloud, user: LockUser, change: dict[str, Any]) -> dict[str, Any]:
+    lock, fields = user.lock, {}
     if "name" in change:
-        api.users.modify_device_user(device, user.cloud_user_id, nick_name=change["name"], sex=change.get("sex", 1))
+        cloud.rename_person(lock, user.cloud_user_id, change["name"], change.get("sex", 1))
         fields["name"] = change["name"]
     if "role" in change:
-        api.users.set_user_role(device, user.cloud_user_id, Role(change["role"]))
+        cloud.set_role(lock, user.cloud_user_id, change["role"])
         fields["role"] = change["role"]
     if "schedule" in change:
         valid_from = datetime.fromisoformat(change["valid_from"]) if change["valid_from"] else None
         valid_until = datetime.fromisoformat(change["valid_until"]) if change["valid_until"] else None
-        zone = user.lock.time_zone
-        windows = [
-            ScheduleWindow(w["working_day"], w["start_minute"], w["end_minute"], time_zone_id=zone)
-            for w in change["schedule"]
-        ]
-        api.users.update_user_schedule(
-            device,
+        cloud.set_validity(
+            lock,
             user.cloud_user_id,
-            permanent=valid_from is None,
-            effective_time=valid_from,
-            expired_time=valid_until,
-            schedule_details=windows,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            hours=[weekly_hours(w) for w in change["schedule"]],
+            time_zone=lock.time_zone,
         )
         fields.update(valid_from=valid_from, valid_until=valid_until, schedule=change["schedule"])
     return fields
 
 
-def _delete_user(api: LockApi, user: LockUser) -> None:
+def _delete_user(cloud: LockCloud, user: LockUser) -> None:
     if not user.cloud_user_id:
         return
-    try:
-        if user.lock.kind == LockKind.WIFI_VIDEO:
-            api.users.delete_users(user.lock.device_id, [user.cloud_user_id])
-        else:
-            api.users.delete_device_user(user.lock.device_id, user.cloud_user_id)
-    except TuyaNotFoundError:
-        pass  # already gone: a repeat after a lost reply
+    with suppress(port.NotFound):  # already gone: a repeat after a lost reply
+        cloud.remove_person(user.lock, user.cloud_user_id)
 
 
 def people(lock: Lock) -> list[LockUser]:

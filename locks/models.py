@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from typing import Any
@@ -546,28 +545,6 @@ class RemoteUnlockRequest(models.Model):
 # --- lock users and their unlock methods (issue #6) -----------------------------------------------------------
 
 
-# LockUser.schedule keeps each window as {"working_day", "start_minute", "end_minute"}, the days as a bitmask with
-# bit 0 = Sunday ... bit 6 = Saturday (127: every day), as its rows have always been stored; the app reads and writes
-# the days as date.weekday() numbers (0 = Monday) through these two.
-def schedule_days(mask: int) -> frozenset[int]:
-    """The weekdays (0 = Monday) of a stored window's `working_day`."""
-    if isinstance(mask, bool) or not isinstance(mask, int) or not 1 <= mask <= 127:
-        raise ValueError(f"working_day is a bitmask from 1 to 127, not {mask!r}.")
-    return frozenset(day for day in range(7) if mask & (1 << ((day + 1) % 7)))
-
-
-def schedule_mask(days: Iterable[int]) -> int:
-    """The stored `working_day` of these weekdays (0 = Monday); at least one."""
-    mask = 0
-    for day in days:
-        if not 0 <= day <= 6:
-            raise ValueError(f"A weekday is 0 (Monday) to 6 (Sunday), not {day}.")
-        mask |= 1 << ((day + 1) % 7)
-    if not mask:
-        raise ValueError("A weekly schedule needs at least one day.")
-    return mask
-
-
 class LockUser(SingleLineFields, models.Model):
     """A user registered on the lock (the cloud's device user), optionally one of our guests."""
 
@@ -579,7 +556,8 @@ class LockUser(SingleLineFields, models.Model):
     guest = models.ForeignKey(Guest, null=True, blank=True, on_delete=models.SET_NULL, related_name="lock_users")
     valid_from = models.DateTimeField(null=True, blank=True)  # access-control devices: validity
     valid_until = models.DateTimeField(null=True, blank=True)
-    schedule = models.JSONField(default=list, blank=True)  # access-control devices: [{working_day, start, end}]
+    # Access-control and keepalive devices: [{"days": [0 = Monday ...], "start_minute", "end_minute"}]
+    schedule = models.JSONField(default=list, blank=True)
     removed_at = models.DateTimeField(null=True, blank=True)  # gone from the cloud (synced) or deleted here
     synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -618,7 +596,7 @@ class UnlockMethod(SingleLineFields, models.Model):
     lock_user = models.ForeignKey(
         LockUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="unlock_methods"
     )
-    unlock_type = models.CharField(max_length=30)  # fingerprint | card | password | face | ... (the spec's names)
+    unlock_type = models.CharField(max_length=30)  # fingerprint | card | password | face | ... (port.METHOD_TYPES)
     unlock_sn = models.IntegerField(null=True, blank=True)  # the lock's number for it, once enrolled
     name = models.CharField(max_length=100, blank=True)
     duress = models.BooleanField(default=False)

@@ -7,8 +7,9 @@ subscription; a message's devId is looked up among the locks of all of them. A s
 standby, not a duplicate: the subscription is Failover, so the cloud sends each project's messages to one consumer.
 
 What a message does (every handler is safe to run twice: the service redelivers what was not acked):
-- doorUnlockMethodStatus → enrollment.record_enrollment_message (the progress bar moves; the method turns active
-  when watch_enrollment finds its number in the cloud, as before);
+- doorUnlockMethodStatus → the port's EnrollmentProgress (`enrollment_progress`) → enrollment.
+  record_enrollment_message (the progress bar moves; the method turns active when watch_enrollment finds its number
+  in the cloud, as before);
 - a status report of an unlock, alarm or the doorbell → an events sync of that lock now (jobs.
   enqueue_events_sync_soon): on the `unlock` queue for a doorbell, so its remote-unlock request appears within
   seconds, on `sync` otherwise. The sync, not the message, stays the source of the records (it has the photo, the
@@ -22,11 +23,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from datetime import timezone as dt_timezone
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import django_rq
 from django.conf import settings
@@ -119,23 +120,59 @@ def handle(message: PushMessage, *, account_ids: Iterable[int]) -> str:
         if isinstance(message, DeviceEvent):
             done = _on_device_event(lock, message)
         elif isinstance(message, StatusReport):
-            done = _on_status(lock, message)
+            done = _on_status(lock, status_change(message))
     return done
+
+
+# What a message means, in the port's terms (locks/cloud/port.py): the app's side below reads only these.
+
+
+def online_change(message: DeviceEvent) -> port.OnlineChange:
+    """An online or offline message; `at` when it says (milliseconds since the epoch)."""
+    ms = message.ts or message.t
+    at = datetime.fromtimestamp(ms / 1000, tz=dt_timezone.utc) if ms else None
+    return port.OnlineChange(message.dev_id, message.biz_code == "online", at)
+
+
+def status_change(report: StatusReport) -> port.StatusChange:
+    """A status report: its codes, and its battery level when it reports one that can be (0..100 %)."""
+    value = next((i.value for i in report.status if i.code == "residual_electricity"), None)
+    plausible = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 100
+    return port.StatusChange(report.dev_id, report.codes, value if plausible else None)
 
 
 def _on_device_event(lock: Lock, message: DeviceEvent) -> str:
     if message.biz_code == "doorUnlockMethodStatus":
-        method = enrollment.record_enrollment_message(lock=lock, biz_data=dict(message.biz_data))
+        progress = enrollment_progress(lock.device_id, message.biz_data)
+        method = enrollment.record_enrollment_message(lock=lock, progress=progress)
         return f"enrollment {method.pk}: {method.progress} %" if method else "no enrollment"
     if message.biz_code in ("online", "offline"):
-        return _on_online(lock, message.biz_code == "online", _when(message.ts or message.t))
+        return _on_online(lock, online_change(message))
     return "ignored"
 
 
-def _when(ms: int | None) -> datetime:
-    if not ms:
-        return timezone.now()
-    return min(datetime.fromtimestamp(ms / 1000, tz=dt_timezone.utc), timezone.now())
+def enrollment_progress(device_id: str, biz_data: Mapping[str, Any]) -> port.EnrollmentProgress:
+    """A `doorUnlockMethodStatus` message in the port's terms (spec "Push notification of unlocking method
+    enrollment results"): presses in all (totalPeriod) and still to go (period); operate 2 with finish: cancelled."""
+    return port.EnrollmentProgress(
+        device_id,
+        steps_total=_int(biz_data.get("totalPeriod")),
+        steps_left=_int(biz_data.get("period")),
+        cancelled=_int(biz_data.get("operate")) == 2 and bool(biz_data.get("finish")),
+    )
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _when(at: datetime | None) -> datetime:
+    """When the message says it happened, never later than now (a clock ahead of ours); now if it does not say."""
+    now = timezone.now()
+    return min(at, now) if at else now
 
 
 def _newest_wins(lock: Lock, when: datetime) -> bool:
@@ -152,7 +189,8 @@ def _newest_wins(lock: Lock, when: datetime) -> bool:
     return True
 
 
-def _on_online(lock: Lock, online: bool, when: datetime) -> str:
+def _on_online(lock: Lock, change: port.OnlineChange) -> str:
+    online, when = change.online, _when(change.at)
     if not _newest_wins(lock, when):
         return "stale"
     fields: dict[str, object] = {"online": online}
@@ -167,15 +205,15 @@ def _on_online(lock: Lock, online: bool, when: datetime) -> str:
     return "online" if online else "offline"
 
 
-def _on_status(lock: Lock, report: StatusReport) -> str:
+def _on_status(lock: Lock, change: port.StatusChange) -> str:
     done = []
-    battery = next((i.value for i in report.status if i.code == "residual_electricity"), None)
-    if isinstance(battery, int) and not isinstance(battery, bool) and 0 <= battery <= 100:
+    battery = change.battery
+    if battery is not None:
         Lock.objects.filter(pk=lock.pk).update(battery=battery)
         lock.battery = battery
         alerts.note_lock_state(lock)
         done.append("battery")
-    codes = report.codes
+    codes = change.codes
     if codes & remote.REQUEST_CODES:
         done.append("sync now (doorbell)" if _sync_soon(lock, urgent=True) else "sync already waiting")
     elif any(code.startswith("unlock_") for code in codes) or codes & ALARM_CODES:

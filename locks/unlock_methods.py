@@ -19,26 +19,12 @@ from django.db import transaction
 
 from audit.services import audit
 from locks import queues
-from locks.cloud.tuya import client as cloud
+from locks.cloud import port
+from locks.cloud.accounts import cloud_for
+from locks.cloud.port import CloudError, LockCloud
 from locks.enrollment import cancel_entry, save_method, start_entry
-from locks.lock_users import (
-    ENROLL_TYPES,
-    RESIDENTIAL,
-    TRANSIENT,
-    TYPE_LABELS,
-    TYPE_TO_DP,
-    can,
-    not_yet,
-    plain,
-    require,
-    user_type,
-)
+from locks.lock_users import ENROLL_TYPES, TYPE_LABELS, can, not_yet, plain, require
 from locks.models import Lock, LockUser, UnlockMethod
-from locks.tuya import (
-    TuyaError,
-    TuyaNotFoundError,
-)
-from locks.tuya.api import LockApi, UnlockRef
 from tenants.models import Actor
 
 logger = logging.getLogger(__name__)
@@ -198,18 +184,18 @@ def push_method(method_id: int) -> str:
     method = UnlockMethod.objects.select_related("lock__cloud_account", "lock_user").filter(pk=method_id).first()
     if method is None:
         return "nothing to do"
-    api = cloud.api_for(method.lock.cloud_account)
+    cloud = cloud_for(method.lock.cloud_account)
     if method.status == MethodStatus.ENROLLING and not method.pending:
-        return start_entry(api, method)
+        return start_entry(cloud, method)
     if not method.pending:
         return "nothing to do"
     change = dict(method.pending)
     try:
-        fields = _METHOD_STEPS[change["action"]](api, method, change)
-    except TRANSIENT as error:
+        fields = _METHOD_STEPS[change["action"]](cloud, method, change)
+    except port.Unavailable as error:
         UnlockMethod.objects.filter(pk=method.pk).update(failure_reason=f"{plain(error, method.lock)} Retrying."[:300])
         not_yet(f"unlock method {method.pk}", error)
-    except TuyaError as error:
+    except CloudError as error:
         fields = {"failure_reason": plain(error, method.lock)[:300]}
         if change["action"] == "delete":
             fields["status"] = MethodStatus.ACTIVE
@@ -220,51 +206,34 @@ def push_method(method_id: int) -> str:
     return str(fields.get("status") or "done")
 
 
-def _rename(api: LockApi, method: UnlockMethod, change: dict[str, Any]) -> dict[str, Any]:
+def _rename(cloud: LockCloud, method: UnlockMethod, change: dict[str, Any]) -> dict[str, Any]:
     assert method.unlock_sn is not None
-    api.unlock_methods.rename_unlock_method(
-        method.lock.device_id, method.unlock_sn, dp_code=TYPE_TO_DP[method.unlock_type], unlock_name=change["name"]
-    )
+    cloud.rename_method(method.lock, method.unlock_type, method.unlock_sn, change["name"])
     return {"name": change["name"]}
 
 
-def _duress(api: LockApi, method: UnlockMethod, change: dict[str, Any]) -> dict[str, Any]:
+def _duress(cloud: LockCloud, method: UnlockMethod, change: dict[str, Any]) -> dict[str, Any]:
     assert method.unlock_sn is not None
-    if change["duress"]:
-        api.unlock_methods.set_duress(method.lock.device_id, method.unlock_type, method.unlock_sn)
-    else:
-        api.unlock_methods.delete_duress(method.lock.device_id, TYPE_TO_DP[method.unlock_type], method.unlock_sn)
+    cloud.set_duress(method.lock, method.unlock_type, method.unlock_sn, bool(change["duress"]))
     return {"duress": bool(change["duress"])}
 
 
-def _assign(api: LockApi, method: UnlockMethod, change: dict[str, Any]) -> dict[str, Any]:
+def _assign(cloud: LockCloud, method: UnlockMethod, change: dict[str, Any]) -> dict[str, Any]:
     assert method.unlock_sn is not None
     user = LockUser.objects.get(pk=change["lock_user"], lock_id=method.lock_id)
-    if method.lock.kind in RESIDENTIAL:
-        api.users.allocate_to_user(
-            method.lock.device_id, user.cloud_user_id, no=method.unlock_sn, type=method.unlock_type
-        )
-    else:
-        ref = UnlockRef(TYPE_TO_DP[method.unlock_type], method.unlock_sn)
-        api.unlock_methods.allocate_unlock_methods(method.lock.device_id, user.cloud_user_id, [ref])
+    cloud.assign_method(method.lock, user.cloud_user_id, method.unlock_type, method.unlock_sn)
     return {"lock_user": user}
 
 
-def _delete(api: LockApi, method: UnlockMethod, change: dict[str, Any]) -> dict[str, Any]:
+def _delete(cloud: LockCloud, method: UnlockMethod, change: dict[str, Any]) -> dict[str, Any]:
     assert method.unlock_sn is not None
     assert method.lock_user is not None
-    with suppress(TuyaNotFoundError):  # already gone: a repeat after a lost reply
-        api.unlock_methods.delete_unlock_key(
-            method.lock.device_id,
-            user_type=user_type(method.lock),
-            user_id=method.lock_user.cloud_user_id,
-            unlock_type=method.unlock_type,
-            unlock_no=method.unlock_sn,
-        )
+    with suppress(port.NotFound):  # already gone: a repeat after a lost reply
+        cloud.delete_method(method.lock, method.lock_user.cloud_user_id, method.unlock_type, method.unlock_sn)
     return {"status": MethodStatus.DELETED}
 
 
-_METHOD_STEPS: dict[str, Callable[[LockApi, UnlockMethod, dict[str, Any]], dict[str, Any]]] = {
+_METHOD_STEPS: dict[str, Callable[[LockCloud, UnlockMethod, dict[str, Any]], dict[str, Any]]] = {
     "cancel": cancel_entry,
     "rename": _rename,
     "duress": _duress,

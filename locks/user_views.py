@@ -31,7 +31,7 @@ from locks.forms import (
     make_wall_clock_times_aware,
     minutes_of,
 )
-from locks.models import Lock, LockUser, UnlockMethod, schedule_days, schedule_mask
+from locks.models import Lock, LockUser, UnlockMethod
 from locks.views import _lock_for
 from tenants.context import membership_or_404
 from tenants.models import Actor
@@ -125,8 +125,8 @@ class EditUserForm(SingleLineInputs, django_forms.Form):
             initial["valid_until"] = local_input(lock_user.valid_until, zone)
         if lock_user.schedule:
             window = lock_user.schedule[0]
-            if window.get("working_day") not in (None, 127):
-                initial["days"] = sorted(schedule_days(window["working_day"]))
+            if 0 < len(window.get("days") or ()) < 7:  # none or all seven: every day
+                initial["days"] = sorted(window["days"])
             if (window.get("start_minute"), window.get("end_minute")) != (0, 1440):
                 initial["start_time"] = "{:02d}:{:02d}".format(*divmod(window["start_minute"], 60))
                 initial["end_time"] = "{:02d}:{:02d}".format(*divmod(window["end_minute"] % 1440, 60))
@@ -155,7 +155,7 @@ class EditUserForm(SingleLineInputs, django_forms.Form):
                 kwargs["validity"] = lock_users.Validity(
                     data.get("valid_from"),
                     data.get("valid_until"),
-                    schedule_mask(data["days"]) if data.get("days") else 0,
+                    frozenset(data.get("days") or ()),
                     minutes_of(start) if start else 0,
                     (minutes_of(end) or 1440) if end else 1440,
                 )
@@ -369,8 +369,8 @@ def unlock_method_action(request: HtmxHttpRequest, method_id: int, action: str) 
     return _act(request, lock, act, done)
 
 
-def _window_text(window: dict[str, int]) -> str:
-    days = schedule_days(window.get("working_day", 127))
+def _window_text(window: dict[str, Any]) -> str:
+    days = set(window.get("days") or range(7))
     names = "every day" if len(days) == 7 else ", ".join(label for day, label in WEEKDAYS if day in days)
     start, end = window.get("start_minute", 0), window.get("end_minute", 1440)
     hours = "all day" if (start, end) == (0, 1440) else hours_text(start, end)

@@ -139,13 +139,6 @@ CLIENT_USERS = frozenset({"locks.management.commands.tuya", "locks.push"})
 # client (`locks.cloud.tuya.client.api_for`) and catch its errors directly.
 NOT_YET_ON_THE_PORT = frozenset(
     {
-        "locks.lock_users",  # people: KeyUserType/Role/ScheduleWindow/UnlockDpCode, plain() over client errors
-        "locks.unlock_methods",  # methods: api_for, UnlockRef, client errors
-        "locks.enrollment",  # enrollments: api_for, client errors
-        "locks.user_sync",  # the sync of people and methods: api_for, the client's LockUser
-        "locks.events",  # event pages: api_for, Page, client errors (the rate limit, the v1.1 fallback)
-        "locks.event_records",  # the client's OpenLog/AlarmLog/LockRecord/MediaInfo parsed (the port's CloudEvent)
-        "locks.alert_scans",  # the health check: api_for(...).device.get_device, TuyaError
         "locks.views",  # the set-up page's region list (REGIONS): endpoints.region_names() instead
     }
 )

@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from locks.models import AccessCode
 
-RENAME = import_module("locks.migrations.0015_access_code_cloud_password_id").Migration
+RENAME = import_module("locks.migrations.0016_access_code_cloud_password_id").Migration
 BEFORE = RENAME.dependencies[0]
-AFTER = ("locks", "0015_access_code_cloud_password_id")
+AFTER = ("locks", "0016_access_code_cloud_password_id")
 
 
 def migrate(target: tuple[str, str]) -> None:

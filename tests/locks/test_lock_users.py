@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from locks import enrollment
+from locks import enrollment, push
 from locks.models import Lock, LockUser, UnlockMethod
 from tenants.models import Membership, Organisation, Role
 from tests.locks.conftest import World, run_workers
@@ -138,7 +138,7 @@ def test_access_control_role_and_validity_in_the_property_zone(
     assert not user.pending, user.failure_reason
     assert user.role == "admin"
     assert user.valid_from.isoformat() == "2031-03-01T08:00:00+00:00"  # 09:00 in Amsterdam (CET)
-    assert user.schedule == [{"working_day": 2 | 8, "start_minute": 540, "end_minute": 720}]
+    assert user.schedule == [{"days": [0, 2], "start_minute": 540, "end_minute": 720}]
     assert cloud_users(world, lock)[user.cloud_user_id]["user_type"] == 10
 
     # A sync reads the validity back from the cloud unchanged.
@@ -146,7 +146,7 @@ def test_access_control_role_and_validity_in_the_property_zone(
     run_workers()
     user.refresh_from_db()
     assert user.valid_until.isoformat() == "2031-03-31T16:00:00+00:00"
-    assert user.schedule == [{"working_day": 10, "start_minute": 540, "end_minute": 720}]
+    assert user.schedule == [{"days": [0, 2], "start_minute": 540, "end_minute": 720}]
 
     bad = {**data, "valid_until": "2031-02-01T09:00"}
     response = post(owner_client, "lock-user-edit", user.pk, **bad)
@@ -167,7 +167,7 @@ def test_enroll_fingerprint_with_progress_to_active(owner_client: Client, make_l
 
     pushes = press(world, lock, 2)
     for biz_data in pushes:  # what Tuya's message service delivers
-        enrollment.record_enrollment_message(lock=lock, biz_data=biz_data)
+        enrollment.record_enrollment_message(lock=lock, progress=push.enrollment_progress(lock.device_id, biz_data))
     method.refresh_from_db()
     assert (method.steps_total, method.steps_left, method.progress) == (4, 2, 50)
     row = owner_client.get(reverse("locks:unlock-method", args=[method.pk]), headers=HTMX).content.decode()

@@ -1,7 +1,7 @@
 """Tuya's unlock, alert and access-control records as the port's events (locks/cloud/port.py, CloudEvent).
 
-The natural keys are built exactly as locks/event_records.py builds them, so a record read through either
-is stored once (tests/locks/test_cloud_port.py compares the two until that copy goes).
+The natural keys are built exactly as the events sync always built them (tests/locks/test_cloud_port.py pins
+them): events stored before keep matching the same records read again, so each is stored once.
 """
 
 from __future__ import annotations

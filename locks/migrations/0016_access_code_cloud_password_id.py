@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     fields and condition name the field)."""
 
     dependencies = [
-        ("locks", "0014_auditevent_moves_to_audit"),
+        ("locks", "0015_lock_user_schedule_weekdays"),
     ]
 
     operations = [
