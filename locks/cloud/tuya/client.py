@@ -2,8 +2,7 @@
 password's status means in our terms (pending, set, frozen, removed, failed) whatever the lock family reports, and
 a lock's kind from its device category. Part of the Tuya adapter (locks/cloud/tuya/adapter.py is built on it).
 
-`api_for` and the functions over a `LockApi` here are also still called directly by the app modules not yet moved
-onto the port (tests/test_architecture.py lists them); those calls go once they are.
+`api_for` is called by `locks.cloud.accounts.cloud_for` only (tests also use it to reach a cloud's raw replies).
 """
 
 from __future__ import annotations
