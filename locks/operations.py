@@ -239,8 +239,8 @@ def _run_operation(cloud: LockCloud, operation: LockOperation) -> None:
         operation.result = {"phase": _SPECIAL_PHASES[state]}
         if state == "failed":
             raise port.LockRefused(
-                "The lock did not take the advanced password (its gateway could not reach it).",
-                hint="Check the Tuya cloud project and try again.",
+                "The lock did not take the advanced password: its gateway could not reach it",
+                hint="Check that the lock is online (in range of its gateway, batteries good), then set it again.",
             )
     elif kind == LockOperation.Kind.CLEAR_ALL:
         cloud.clear_passwords(lock)

@@ -73,6 +73,22 @@ def test_advanced_password_on_a_hotel_lock(make_lock, world, django_capture_on_c
     assert world.opens(lock.device_id, "580412")
 
 
+def test_an_advanced_password_the_gateway_cannot_deliver_fails_in_plain_words(
+    make_lock, world, django_capture_on_commit_callbacks
+):
+    lock = make_lock("zigbee_hotel")
+    world.online(lock.device_id, False)  # the gateway gives up after its retries: the spec's phase 3
+    with django_capture_on_commit_callbacks(execute=True):
+        operation = operations.set_advanced_password(lock=lock, advanced_type="emergency", pin="580412")
+    operation = run(operation)
+    assert operation.status == LockOperation.Status.FAILED
+    assert operation.result == {"phase": 3}
+    assert operation.failure_reason == (
+        "The lock did not take the advanced password: its gateway could not reach it. "
+        "Check that the lock is online (in range of its gateway, batteries good), then set it again."
+    )
+
+
 def test_clear_all_on_a_hotel_lock_removes_every_code(make_lock, world, django_capture_on_commit_callbacks):
     lock = make_lock("zigbee_hotel")
     starts, ends = window()
