@@ -24,8 +24,8 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from config.http import HtmxHttpRequest
 from locks import accounts, codes, forms, operations, pins, remote, selectors
+from locks.cloud import endpoints
 from locks.models import AccessCode, CloudAccount, Lock, LockEvent, LockOperation
-from locks.tuya import REGIONS
 from tenants.context import current_membership, membership_or_404
 from tenants.forms import PropertyForm, UnitsForm
 from tenants.models import CLOUD_ROLES, MANAGER_ROLES, Membership, Property, Role, Unit
@@ -490,14 +490,10 @@ def _setup_context(request: HttpRequest, membership: Membership, **extra: Any) -
         "accounts": list(selectors.setup_accounts(organisation)),
         "page": page.get_page(request.GET.get("page")),
         "units": selectors.setup_units(organisation),
-        "regions": _regions(),
+        "regions": endpoints.region_names(),
         "may_manage_cloud": membership.role in CLOUD_ROLES,
         **extra,
     }
-
-
-def _regions() -> list[str]:
-    return [*REGIONS]
 
 
 def setup_page(request: HttpRequest, membership: Membership, *, status: int = 200, **given: Any) -> HttpResponse:

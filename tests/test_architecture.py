@@ -135,13 +135,6 @@ ADAPTER = "locks.cloud.tuya"  # the Tuya adapter: the one app package that may i
 # Allowed by design: the `tuya` command is the client's own command line, and the push consumer drives the client's
 # push connection (it hands the app what the messages mean).
 CLIENT_USERS = frozenset({"locks.management.commands.tuya", "locks.push"})
-# Not yet on the port (issue 12 item 2, phase 2 converts them and empties this list): they still call the Tuya
-# client (`locks.cloud.tuya.client.api_for`) and catch its errors directly.
-NOT_YET_ON_THE_PORT = frozenset(
-    {
-        "locks.views",  # the set-up page's region list (REGIONS): endpoints.region_names() instead
-    }
-)
 
 
 def client_imports(module: str) -> set[str]:
@@ -163,7 +156,7 @@ def test_only_the_adapter_imports_the_tuya_client() -> None:
     offenders = {
         module: sorted(name for name in client_imports(module) if name.startswith("locks.tuya"))
         for module in MODULES
-        if not module.startswith(ADAPTER) and module not in CLIENT_USERS | NOT_YET_ON_THE_PORT
+        if not module.startswith(ADAPTER) and module not in CLIENT_USERS
     }
     offenders = {module: names for module, names in offenders.items() if names}
     assert not offenders, (
@@ -178,15 +171,9 @@ def test_nothing_above_the_port_names_the_adapter() -> None:
     offenders = {
         module: sorted(name for name in client_imports(module) if name.startswith(ADAPTER))
         for module in MODULES
-        if not module.startswith(ADAPTER) and module not in inside | NOT_YET_ON_THE_PORT
+        if not module.startswith(ADAPTER) and module not in inside
     }
     offenders = {module: names for module, names in offenders.items() if names}
     assert not offenders, "Get a cloud from locks.cloud.accounts.cloud_for, not from the adapter:\n" + "\n".join(
         f"{module}: {names}" for module, names in sorted(offenders.items())
     )
-
-
-def test_the_not_yet_converted_list_holds_no_module_already_on_the_port() -> None:
-    # Phase 2 empties the list; a module that no longer needs its place must leave it, so the rule covers it.
-    stale = sorted(module for module in NOT_YET_ON_THE_PORT if not client_imports(module))
-    assert not stale, f"These no longer import the client or the adapter: remove them from NOT_YET_ON_THE_PORT: {stale}"
