@@ -1,31 +1,31 @@
 from django.urls import path
 
-from locks import alert_views, media_views, user_views, views
+from locks import alert_views, media_views, operation_views, setup_page_views, user_views, views
 
 app_name = "locks"
 
 urlpatterns = [
     path("portfolio/", views.portfolio, name="portfolio"),
-    path("setup/", views.setup, name="setup"),
-    path("setup/cloud/", views.cloud_connect, name="cloud-connect"),
-    path("setup/cloud/<int:account_id>/", views.cloud_account_row, name="cloud-account"),
-    path("setup/cloud/<int:account_id>/import/", views.cloud_import, name="cloud-import"),
-    path("setup/locks/<int:lock_id>/attach/", views.lock_attach, name="lock-attach"),
+    path("setup/", setup_page_views.setup, name="setup"),
+    path("setup/cloud/", setup_page_views.cloud_connect, name="cloud-connect"),
+    path("setup/cloud/<int:account_id>/", setup_page_views.cloud_account_row, name="cloud-account"),
+    path("setup/cloud/<int:account_id>/import/", setup_page_views.cloud_import, name="cloud-import"),
+    path("setup/locks/<int:lock_id>/attach/", setup_page_views.lock_attach, name="lock-attach"),
     path("activity/", views.activity, name="activity"),
     path("properties/<int:property_id>/", views.property_detail, name="property"),
     path("locks/<int:lock_id>/", views.lock_detail, name="lock"),
     path("locks/<int:lock_id>/codes/", views.issue_code, name="issue-code"),
-    path("locks/<int:lock_id>/offline/", views.offline_password, name="offline-password"),
-    path("locks/<int:lock_id>/offline/preview/", views.offline_preview, name="offline-preview"),
-    path("locks/<int:lock_id>/advanced/", views.advanced_password, name="advanced-password"),
-    path("locks/<int:lock_id>/operations/<slug:kind>/", views.lock_operation, name="lock-operation"),
+    path("locks/<int:lock_id>/offline/", operation_views.offline_password, name="offline-password"),
+    path("locks/<int:lock_id>/offline/preview/", operation_views.offline_preview, name="offline-preview"),
+    path("locks/<int:lock_id>/advanced/", operation_views.advanced_password, name="advanced-password"),
+    path("locks/<int:lock_id>/operations/<slug:kind>/", operation_views.lock_operation, name="lock-operation"),
     path("locks/<int:lock_id>/open/", alert_views.lock_remote_open, name="lock-remote-open"),
     path("codes/<int:code_id>/", views.code_row, name="code-row"),
     path("codes/<int:code_id>/edit/", views.code_edit, name="code-edit"),
     path("codes/<int:code_id>/reveal/", views.code_reveal, name="code-reveal"),
     path("codes/<int:code_id>/<slug:action>/", views.code_action, name="code-action"),
-    path("operations/<int:operation_id>/", views.operation_row, name="operation-row"),
-    path("operations/<int:operation_id>/reveal/", views.operation_reveal, name="operation-reveal"),
+    path("operations/<int:operation_id>/", operation_views.operation_row, name="operation-row"),
+    path("operations/<int:operation_id>/reveal/", operation_views.operation_reveal, name="operation-reveal"),
     path("alerts/", alert_views.alert_list, name="alerts"),
     path("alerts/<int:alert_id>/acknowledge/", alert_views.alert_acknowledge, name="alert-acknowledge"),
     path("remote-unlock/", alert_views.remote_unlock_panel, name="remote-unlock"),

@@ -32,7 +32,7 @@ from locks.forms import (
     minutes_of,
 )
 from locks.models import Lock, LockUser, UnlockMethod
-from locks.views import _lock_for
+from locks.views import lock_for
 from tenants.context import membership_or_404
 from tenants.models import Actor
 from tenants.signals import client_ip
@@ -203,7 +203,7 @@ def _context(request: HttpRequest, lock: Lock, **extra: Any) -> dict[str, Any]:
 @login_required
 @require_GET
 def lock_users_page(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
-    lock = _lock_for(request, lock_id)
+    lock = lock_for(request, lock_id)
     template = f"{PAGE}#people" if request.htmx else PAGE
     return render(request, template, _context(request, lock))
 
@@ -211,7 +211,7 @@ def lock_users_page(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def lock_user_add(request: HttpRequest, lock_id: int) -> HttpResponse:
-    lock = _lock_for(request, lock_id)
+    lock = lock_for(request, lock_id)
     _manager(request, lock)
     form = AddUserForm(request.POST)
     if form.is_valid():
@@ -285,7 +285,7 @@ def lock_user_enroll(request: HtmxHttpRequest, lock_user_id: int) -> HttpRespons
 @login_required
 @require_POST
 def lock_users_sync(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
-    lock = _lock_for(request, lock_id)
+    lock = lock_for(request, lock_id)
     _manager(request, lock)
     return _act(
         request,

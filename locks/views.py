@@ -1,4 +1,6 @@
-"""Dashboard views for landlords: thin function views that parse, call one service and render.
+"""Dashboard views for landlords: the portfolio, property and lock pages, door codes and the activity feed; thin
+function views that parse, call one service and render. The lock page's operations are in locks/operation_views.py,
+its people in locks/user_views.py, the set-up page in locks/setup_page_views.py; they share the helpers below.
 
 Every lookup goes through the current membership (`Model.objects.for_membership`), so another organisation's
 id, and for a front desk limited to some properties another property's, is a 404. Actions answer htmx with the
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypedDict, cast
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -23,32 +25,29 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from config.http import HtmxHttpRequest
-from locks import accounts, codes, forms, operations, pins, remote, selectors
-from locks.cloud import endpoints
-from locks.models import AccessCode, CloudAccount, Lock, LockEvent, LockOperation
+from locks import codes, forms, operations, pins, remote, selectors
+from locks.models import AccessCode, Lock, LockEvent
 from tenants.context import current_membership, membership_or_404
-from tenants.forms import PropertyForm, UnitsForm
-from tenants.models import CLOUD_ROLES, MANAGER_ROLES, Membership, Property, Role, Unit
+from tenants.models import Property, Role, Unit
 from tenants.signals import client_ip
 
-if TYPE_CHECKING:
-    from django_stubs_ext import WithAnnotations
 
-
-class _LockCount(TypedDict):
-    """What the setup page's account row shows beside the account: Count("locks")."""
-
-    lock_count: int
-
-
-def _no_store(response: HttpResponse) -> HttpResponse:
+def no_store(response: HttpResponse) -> HttpResponse:
     """Pages and fragments that carry a PIN must not be kept by the browser or a proxy."""
     response["Cache-Control"] = "no-store"
     return response
 
 
-def _error_text(error: ValidationError | PermissionDenied) -> str:
+def error_text(error: ValidationError | PermissionDenied) -> str:
+    """A refusal in the words shown beside the row or form it concerns."""
     return " ".join(error.messages) if isinstance(error, ValidationError) else (str(error) or "Not allowed.")
+
+
+def id_or_404(raw: str) -> int:
+    """An id given in a query string or a form field: anything but digits is not found."""
+    if not (raw.isascii() and raw.isdigit()):
+        raise Http404("No such item.")
+    return int(raw)
 
 
 @login_required
@@ -107,7 +106,8 @@ def property_detail(request: HttpRequest, property_id: int) -> HttpResponse:
 # --- the lock page ---------------------------------------------------------------------------------------------
 
 
-def _lock_for(request: HttpRequest, lock_id: int) -> Lock:
+def lock_for(request: HttpRequest, lock_id: int) -> Lock:
+    """The lock of a URL, if the current membership reaches it (also the lock's people and operations pages)."""
     return get_object_or_404(selectors.locks_of(membership_or_404(request)), pk=lock_id)
 
 
@@ -115,11 +115,13 @@ def _code_for(request: HttpRequest, code_id: int) -> AccessCode:
     return get_object_or_404(selectors.codes_of(membership_or_404(request)), pk=code_id)
 
 
-def _may_manage(request: HttpRequest, lock: Lock) -> bool:
+def may_manage(request: HttpRequest, lock: Lock) -> bool:
+    """Whether this user may issue and change the lock's codes, see their PINs and run its operations."""
     return pins.may_see_pins(request.user, lock)
 
 
-def _lock_context(request: HttpRequest, lock: Lock, **extra: Any) -> dict[str, Any]:
+def lock_context(request: HttpRequest, lock: Lock, **extra: Any) -> dict[str, Any]:
+    """Everything the lock page shows, for the page and for the sections an action swaps back in."""
     page = selectors.lock_page(request.user, lock)
     context = {
         "nav": "portfolio",
@@ -167,18 +169,18 @@ def _issue_form(request: HttpRequest, lock: Lock, data: QueryDict | None = None)
 @login_required
 @require_GET
 def lock_detail(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
-    lock = _lock_for(request, lock_id)
+    lock = lock_for(request, lock_id)
     template = "locks/lock_detail.html"
     if request.htmx and request.GET.get("part") == "codes":
         template += "#code-table"
-    return render(request, template, _lock_context(request, lock))
+    return render(request, template, lock_context(request, lock))
 
 
 @login_required
 @require_POST
 def issue_code(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
-    lock = _lock_for(request, lock_id)
-    if not _may_manage(request, lock):
+    lock = lock_for(request, lock_id)
+    if not may_manage(request, lock):
         raise PermissionDenied("Your role may not issue door codes on this lock.")
     form = _issue_form(request, lock, request.POST)
     code = None
@@ -188,7 +190,7 @@ def issue_code(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
         else:
             code = form.save(actor=request.user, ip=client_ip(request))
     if code is None:
-        context = _lock_context(request, lock, issue_form=form)
+        context = lock_context(request, lock, issue_form=form)
         if request.htmx:
             return render(request, "locks/lock_detail.html#issue-form", context)
         # A plain post with errors: the whole page, the form filled in, the errors beside the fields.
@@ -213,7 +215,7 @@ def _render_row(request: HttpRequest, code: AccessCode, **extra: Any) -> HttpRes
     context = {
         "code": code,
         "lock": code.lock,
-        "may_manage": _may_manage(request, code.lock),
+        "may_manage": may_manage(request, code.lock),
         "time_zone": code.time_zone,
         **extra,
     }
@@ -244,14 +246,14 @@ def code_action(request: HtmxHttpRequest, code_id: int, action: str) -> HttpResp
     service, done = CODE_ACTIONS[action]
     error = None
     try:
-        if not _may_manage(request, code.lock):
+        if not may_manage(request, code.lock):
             raise PermissionDenied("Your role may not manage door codes on this lock.")
         kwargs: dict[str, Any] = {"actor": request.user, "ip": client_ip(request)}
         if action != "resend":
             kwargs["version"] = _version(request)
         code = service(code, **kwargs)
     except (ValidationError, PermissionDenied) as refused:
-        error = _error_text(refused)
+        error = error_text(refused)
         code.refresh_from_db()
     if request.htmx:
         return _render_row(request, code, error=error, notice=None if error else done)
@@ -274,7 +276,7 @@ def _version(request: HttpRequest) -> int | None:
 def code_edit(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
     """Change a code's window or PIN (GET shows the form in the row's place)."""
     code = _code_for(request, code_id)
-    if not _may_manage(request, code.lock):
+    if not may_manage(request, code.lock):
         raise PermissionDenied("Your role may not change door codes on this lock.")
     if request.method == "POST":
         form = forms.ChangeCodeForm(request.POST, code=code)
@@ -302,121 +304,10 @@ def code_reveal(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
     try:
         pin = pins.reveal_pin(code, actor=request.user, ip=client_ip(request))
     except ValidationError as refused:
-        return _render_row(request, code, error=_error_text(refused))
+        return _render_row(request, code, error=error_text(refused))
     if not request.htmx:
-        return _no_store(render(request, "locks/code_pin.html", {"code": code, "pin": pin, "lock": code.lock}))
-    return _no_store(_render_row(request, code, pin=pin))
-
-
-# --- lock operations: offline and dynamic passwords, hotel extras ---------------------------------------------
-
-
-@login_required
-@require_GET
-def offline_preview(request: HttpRequest, lock_id: int) -> HttpResponse:
-    """The window the lock will really honour after Tuya's hour rounding, shown before issuing."""
-    lock = _lock_for(request, lock_id)
-    form = forms.OfflinePasswordForm(request.GET, lock=lock)
-    return render(request, "locks/lock_detail.html#offline-preview", {"lock": lock, "preview": form.preview()})
-
-
-@login_required
-@require_POST
-def offline_password(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
-    lock = _lock_for(request, lock_id)
-    if not _may_manage(request, lock):
-        raise PermissionDenied("Your role may not issue door codes on this lock.")
-    form = forms.OfflinePasswordForm(request.POST, lock=lock)
-    operation = form.save(actor=request.user, ip=client_ip(request)) if form.is_valid() else None
-    return _operation_response(request, lock, operation, form.errors_text())
-
-
-@login_required
-@require_POST
-def advanced_password(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
-    """A hotel lock's admin or emergency password: typed here (six digits), set by a worker."""
-    lock = _lock_for(request, lock_id)
-    if not _may_manage(request, lock):
-        raise PermissionDenied("Your role may not do this on this lock.")
-    try:
-        operation = operations.set_advanced_password(
-            lock=lock,
-            advanced_type=request.POST.get("advanced_type", ""),
-            pin=request.POST.get("pin", "").strip(),
-            actor=request.user,
-            ip=client_ip(request),
-        )
-    except ValidationError as refused:
-        return _operation_response(request, lock, None, _error_text(refused))
-    return _operation_response(request, lock, operation, "")
-
-
-@login_required
-@require_POST
-def lock_operation(request: HtmxHttpRequest, lock_id: int, kind: str) -> HttpResponse:
-    """Dynamic password, hotel clear-all, Zigbee resend of pending codes."""
-    lock = _lock_for(request, lock_id)
-    services_by_kind: dict[str, Callable[..., LockOperation]] = {
-        "dynamic": operations.request_dynamic_password,
-        "clear-all": operations.clear_all_codes,
-        "sync": operations.sync_pending_codes,
-    }
-    if kind not in services_by_kind:
-        raise Http404("No such operation.")
-    if not _may_manage(request, lock):
-        raise PermissionDenied("Your role may not do this on this lock.")
-    try:
-        operation = services_by_kind[kind](lock=lock, actor=request.user, ip=client_ip(request))
-    except ValidationError as refused:
-        return _operation_response(request, lock, None, _error_text(refused))
-    return _operation_response(request, lock, operation, "")
-
-
-def _operation_response(
-    request: HtmxHttpRequest, lock: Lock, operation: LockOperation | None, error: str
-) -> HttpResponse:
-    if request.htmx:
-        context = _lock_context(request, lock, operation_error=error)
-        return render(request, "locks/lock_detail.html#operations", context)
-    if error:
-        messages.error(request, error)
-    else:
-        messages.success(request, f"{operation}: requested; the result appears below.")
-    return redirect(f"{lock_url(lock)}#operations")
-
-
-def _operation_for(request: HttpRequest, operation_id: int) -> LockOperation:
-    return get_object_or_404(selectors.operations_of(membership_or_404(request)), pk=operation_id)
-
-
-@login_required
-@require_GET
-def operation_row(request: HttpRequest, operation_id: int) -> HttpResponse:
-    operation = _operation_for(request, operation_id)
-    context = {
-        "operation": operation,
-        "lock": operation.lock,
-        "may_manage": _may_manage(request, operation.lock),
-        "time_zone": operation.lock.time_zone,
-    }
-    return render(request, "locks/lock_detail.html#operation-row", context)
-
-
-@login_required
-@require_POST
-def operation_reveal(request: HttpRequest, operation_id: int) -> HttpResponse:
-    operation = _operation_for(request, operation_id)
-    context: dict[str, Any] = {
-        "operation": operation,
-        "lock": operation.lock,
-        "may_manage": True,
-        "time_zone": operation.lock.time_zone,
-    }
-    try:
-        context["secret"] = pins.reveal_operation_secret(operation, actor=request.user, ip=client_ip(request))
-    except ValidationError as refused:
-        context["error"] = _error_text(refused)
-    return _no_store(render(request, "locks/lock_detail.html#operation-row", context))
+        return no_store(render(request, "locks/code_pin.html", {"code": code, "pin": pin, "lock": code.lock}))
+    return no_store(_render_row(request, code, pin=pin))
 
 
 # --- activity: the timeline of unlocks and alerts ---------------------------------------------------------------
@@ -430,11 +321,11 @@ def activity(request: HtmxHttpRequest) -> HttpResponse:
     membership = membership_or_404(request)
     scope: dict[str, Any] = {}
     if lock_id := request.GET.get("lock", ""):
-        scope["lock"] = get_object_or_404(Lock.objects.for_membership(membership), pk=_int(lock_id))
+        scope["lock"] = get_object_or_404(Lock.objects.for_membership(membership), pk=id_or_404(lock_id))
     elif unit_id := request.GET.get("unit", ""):
-        scope["unit"] = get_object_or_404(Unit.objects.for_membership(membership), pk=_int(unit_id))
+        scope["unit"] = get_object_or_404(Unit.objects.for_membership(membership), pk=id_or_404(unit_id))
     elif property_id := request.GET.get("property", ""):
-        scope["property"] = get_object_or_404(Property.objects.for_membership(membership), pk=_int(property_id))
+        scope["property"] = get_object_or_404(Property.objects.for_membership(membership), pk=id_or_404(property_id))
     category = request.GET.get("category", "")
     if category not in LockEvent.Category.values:
         category = ""
@@ -459,120 +350,3 @@ def activity(request: HtmxHttpRequest) -> HttpResponse:
     }
     template = "locks/activity.html#event-rows" if request.htmx and cursor is not None else "locks/activity.html"
     return render(request, template, context)
-
-
-def _int(raw: str) -> int:
-    if not (raw.isascii() and raw.isdigit()):
-        raise Http404("No such item.")
-    return int(raw)
-
-
-# --- setup: cloud projects (owners; managers see them) and which door each lock is on (owners and managers) ------
-
-
-def setup_membership(request: HttpRequest, roles: frozenset[str] = MANAGER_ROLES) -> Membership:
-    membership = membership_or_404(request)
-    if membership.role not in roles:
-        if roles == CLOUD_ROLES:
-            raise PermissionDenied("Only owners connect cloud projects and bring in their locks.")
-        raise PermissionDenied("Only owners and managers set up properties and attach locks.")
-    return membership
-
-
-def _setup_context(request: HttpRequest, membership: Membership, **extra: Any) -> dict[str, Any]:
-    organisation = membership.organisation
-    page = Paginator(selectors.setup_locks(organisation), 100)
-    extra.setdefault("connect_form", forms.ConnectCloudForm())
-    extra.setdefault("property_form", PropertyForm())  # the property and unit parts post to tenants.setup_views
-    extra.setdefault("units_form", UnitsForm(organisation=organisation))
-    return {
-        "nav": "setup",
-        "accounts": list(selectors.setup_accounts(organisation)),
-        "page": page.get_page(request.GET.get("page")),
-        "units": selectors.setup_units(organisation),
-        "regions": endpoints.region_names(),
-        "may_manage_cloud": membership.role in CLOUD_ROLES,
-        **extra,
-    }
-
-
-def setup_page(request: HttpRequest, membership: Membership, *, status: int = 200, **given: Any) -> HttpResponse:
-    """The set-up page, with the forms given (a refused one, its errors beside its fields) and fresh others."""
-    return render(request, "locks/setup.html", _setup_context(request, membership, **given), status=status)
-
-
-@login_required
-@require_GET
-def setup(request: HttpRequest) -> HttpResponse:
-    return setup_page(request, setup_membership(request))
-
-
-@login_required
-@require_POST
-def cloud_connect(request: HttpRequest) -> HttpResponse:
-    membership = setup_membership(request, CLOUD_ROLES)
-    form = forms.ConnectCloudForm(request.POST)
-    account = None
-    if form.is_valid():
-        account = form.save(organisation=membership.organisation, actor=request.user, ip=client_ip(request))
-    if account is None:
-        context = _setup_context(request, membership, connect_form=form)
-        return render(request, "locks/setup.html", context, status=400)
-    messages.success(request, f"“{account.name}” is connected; its locks are being brought in.")
-    return redirect("locks:setup")
-
-
-def _account_for(request: HttpRequest, account_id: int, roles: frozenset[str]) -> CloudAccount:
-    membership = setup_membership(request, roles)
-    return get_object_or_404(CloudAccount, pk=account_id, organisation=membership.organisation)
-
-
-@login_required
-@require_POST
-def cloud_import(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
-    account = _account_for(request, account_id, CLOUD_ROLES)
-    account = accounts.request_import(account, actor=request.user, ip=client_ip(request))
-    if request.htmx:
-        row = cast("WithAnnotations[CloudAccount, _LockCount]", account)
-        row.lock_count = account.locks.count()
-        return render(request, "locks/setup.html#account-row", {"account": row, "may_manage_cloud": True})
-    messages.success(request, f"Bringing in the locks of “{account.name}”.")
-    return redirect("locks:setup")
-
-
-@login_required
-@require_GET
-def cloud_account_row(request: HttpRequest, account_id: int) -> HttpResponse:
-    """Polled while an import runs; when it ends, the page reloads to show the new locks. Managers see the state
-    too, without the owners' buttons."""
-    account = _account_for(request, account_id, MANAGER_ROLES)
-    if not account.importing and request.GET.get("was") == "importing":
-        return HttpResponseClientRefresh()
-    row = cast("WithAnnotations[CloudAccount, _LockCount]", account)
-    row.lock_count = account.locks.count()
-    may_manage_cloud = membership_or_404(request).role in CLOUD_ROLES
-    return render(request, "locks/setup.html#account-row", {"account": row, "may_manage_cloud": may_manage_cloud})
-
-
-@login_required
-@require_POST
-def lock_attach(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
-    membership = setup_membership(request)
-    lock = get_object_or_404(Lock, pk=lock_id, organisation=membership.organisation)
-    raw = request.POST.get("unit", "")
-    unit = get_object_or_404(Unit, pk=_int(raw), property__organisation=membership.organisation) if raw else None
-    error = notice = None
-    try:
-        lock = accounts.attach_lock(lock, unit=unit, actor=request.user, ip=client_ip(request))
-        notice = f"On {lock.unit}." if lock.unit_id else "Not on any door."
-    except ValidationError as refused:
-        error = _error_text(refused)
-        lock.refresh_from_db()
-    if request.htmx:
-        context = {"lock": lock, "units": selectors.setup_units(membership.organisation), "error": error}
-        return render(request, "locks/setup.html#lock-row", {**context, "notice": notice})
-    if error:
-        messages.error(request, f"{lock.name}: {error}")
-    else:
-        messages.success(request, f"{lock.name}: {notice}")
-    return redirect("locks:setup")

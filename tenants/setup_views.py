@@ -1,7 +1,7 @@
 """Set-up of properties and units (owners and managers), on the "Cloud and locks" set-up page.
 
 That page is locks' (cloud projects, locks and their doors); its property and unit forms post here. A refused form
-is shown on the whole page again, through `locks.views.setup_page`, with its errors beside its fields.
+is shown on the whole page again, through `locks.setup_page_views.setup_page`, with its errors beside its fields.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from locks.forms import apply_service_error
-from locks.views import setup_membership, setup_page
+from locks.setup_page_views import setup_membership, setup_page
 from tenants import services
 from tenants.forms import PropertyForm, UnitsForm
 from tenants.signals import client_ip
