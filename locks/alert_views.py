@@ -20,7 +20,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from config.http import HtmxHttpRequest
 from locks import alerts, remote, selectors
-from locks.models import Lock, RemoteUnlockRequest
+from locks.models import RemoteUnlockRequest
+from locks.views import remote_open_context
 from tenants.context import current_membership, membership_or_404
 from tenants.models import MANAGER_ROLES
 from tenants.signals import client_ip
@@ -122,7 +123,7 @@ def remote_unlock_decide(request: HtmxHttpRequest, request_id: int, action: str)
     membership = membership_or_404(request)
     if action not in ("approve", "reject"):
         raise Http404("Unknown action.")
-    item = get_object_or_404(RemoteUnlockRequest.objects.for_membership(membership), pk=request_id)
+    item = get_object_or_404(selectors.remote_requests_of(membership), pk=request_id)
     decide = remote.approve_request if action == "approve" else remote.reject_request
     try:
         item = decide(item.pk, actor=request.user, ip=client_ip(request))
@@ -145,7 +146,7 @@ def remote_unlock_decide(request: HtmxHttpRequest, request_id: int, action: str)
 def lock_remote_open(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
     """POST: open the door now (owners and managers); GET: the section, polled while the door is opening."""
     membership = membership_or_404(request)
-    lock = get_object_or_404(Lock.objects.for_membership(membership).select_related("unit__property"), pk=lock_id)
+    lock = get_object_or_404(selectors.locks_of(membership), pk=lock_id)
     if request.method == "POST":
         try:
             remote.open_from_lock_page(lock, actor=request.user, ip=client_ip(request))
@@ -156,5 +157,5 @@ def lock_remote_open(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
         if not request.htmx:
             messages.success(request, f"Opening {lock.name}…")
             return redirect("locks:lock", lock.pk)
-    context = {"lock": lock, "time_zone": lock.time_zone, **remote.lock_page_context(request.user, lock)}
+    context = {"lock": lock, "time_zone": lock.time_zone, **remote_open_context(request, lock)}
     return render(request, "locks/_remote_open.html", context)

@@ -7,8 +7,7 @@ from django.http import FileResponse, Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
-from locks import media
-from locks.models import EventMedia
+from locks import media, selectors
 from tenants.context import membership_or_404
 
 VARIANTS = ("original", "thumb")
@@ -21,7 +20,7 @@ def event_media(request: HttpRequest, media_id: int, variant: str) -> FileRespon
     membership = membership_or_404(request)
     if variant not in VARIANTS:
         raise Http404
-    photo = get_object_or_404(EventMedia.objects.for_membership(membership), pk=media_id)
+    photo = get_object_or_404(selectors.media_of(membership), pk=media_id)
     found = media.file_of(photo, variant)
     if found is None:
         raise Http404("This photo is not available.")

@@ -187,26 +187,6 @@ def open_from_lock_page(lock: Lock, *, actor: Actor, ip: str | None = None) -> R
     return request
 
 
-LOCK_PAGE_SHOWN = timedelta(hours=1)  # how long the lock page shows the last open from it
-
-
-def lock_page_context(user: Actor, lock: Lock) -> dict[str, object]:
-    """What the lock page's "Open the door" section needs: whether to offer it and the last open from there."""
-    latest = (
-        RemoteUnlockRequest.objects.filter(
-            lock=lock, event__isnull=True, requested_at__gte=timezone.now() - LOCK_PAGE_SHOWN
-        )
-        .select_related("decided_by")
-        .first()
-    )
-    return {
-        "remote_open_kind": lock.kind in LOCK_PAGE_KINDS,
-        "remote_open_sleeps": lock.kind in failures.SLEEPING_KINDS,
-        "may_open_remotely": may_open_from_lock_page(user, lock),
-        "remote_open": latest,
-    }
-
-
 # --- jobs (unlock queue): load, check it is still wanted, call the cloud once -------------------------------
 
 

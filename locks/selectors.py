@@ -10,14 +10,14 @@ out of reach stays the view's answer). They return querysets, lists and frozen d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from locks import operations, pins, remote
+from locks import failures, operations, pins, remote
 from locks.models import (
     AccessCode,
     Alert,
@@ -26,6 +26,7 @@ from locks.models import (
     Lock,
     LockEvent,
     LockOperation,
+    LockUser,
     RemoteUnlockRequest,
 )
 from tenants.models import CODE_ROLES, Actor, Membership, Organisation, Property, RequestUser, Unit, user_of
@@ -82,6 +83,23 @@ def codes_of(membership: Membership) -> QuerySet[AccessCode]:
 
 def operations_of(membership: Membership) -> QuerySet[LockOperation]:
     return LockOperation.objects.for_membership(membership).select_related("lock__unit__property", "lock__organisation")
+
+
+def properties_of(membership: Membership) -> QuerySet[Property]:
+    return Property.objects.for_membership(membership)
+
+
+def units_of(membership: Membership) -> QuerySet[Unit]:
+    return Unit.objects.for_membership(membership)
+
+
+def media_of(membership: Membership) -> QuerySet[EventMedia]:
+    return EventMedia.objects.for_membership(membership)
+
+
+def person_on_lock(lock: Lock, lock_user_id: int) -> LockUser | None:
+    """One of the lock's people (a method is assigned only to someone on its own lock); None if not on it."""
+    return LockUser.objects.filter(pk=lock_user_id, lock=lock).first()
 
 
 # --- portfolio and property pages ----------------------------------------------------------------------------
@@ -192,6 +210,36 @@ def lock_page(user: Actor, lock: Lock) -> LockPage:
     )
 
 
+LOCK_PAGE_SHOWN = timedelta(hours=1)  # how long the lock page shows the last open from it
+
+
+@dataclass(frozen=True)
+class RemoteOpen:
+    """The lock page's "Open the door" section."""
+
+    offered_kind: bool  # a kind the lock page may open (remote.LOCK_PAGE_KINDS)
+    sleeps: bool  # a battery Wi-Fi lock: it opens only while someone at the door rang
+    may_open: bool  # this user may open it from the lock page
+    latest: RemoteUnlockRequest | None  # the last open from the lock page in the past LOCK_PAGE_SHOWN, if any
+
+
+def remote_open(user: Actor, lock: Lock) -> RemoteOpen:
+    """Whether to offer opening the door from the lock page, and the last open from there."""
+    latest = (
+        RemoteUnlockRequest.objects.filter(
+            lock=lock, event__isnull=True, requested_at__gte=timezone.now() - LOCK_PAGE_SHOWN
+        )
+        .select_related("decided_by")
+        .first()
+    )
+    return RemoteOpen(
+        offered_kind=lock.kind in remote.LOCK_PAGE_KINDS,
+        sleeps=lock.kind in failures.SLEEPING_KINDS,
+        may_open=remote.may_open_from_lock_page(user, lock),
+        latest=latest,
+    )
+
+
 # --- activity: the timeline of unlocks and alerts ---------------------------------------------------------------
 
 
@@ -271,10 +319,14 @@ def setup_locks(organisation: Organisation) -> QuerySet[Lock]:
     return locks.order_by(unattached_first, "unit__name", "name", "pk")
 
 
-def setup_units(organisation: Organisation) -> list[Unit]:
-    """The doors a lock may be put on: every unit of the organisation, by property and name."""
+def organisation_units(organisation: Organisation) -> QuerySet[Unit]:
+    """The doors a lock may be put on: every unit of the organisation, with its property, by property and name."""
     units = Unit.objects.filter(property__organisation=organisation).select_related("property")
-    return list(units.order_by("property__name", "name"))
+    return units.order_by("property__name", "name")
+
+
+def setup_units(organisation: Organisation) -> list[Unit]:
+    return list(organisation_units(organisation))
 
 
 # --- alerts, remote unlock and the nav badge ---------------------------------------------------------------------

@@ -7,7 +7,7 @@ Thin function views like the lock page's (locks/views.py): parse, call one servi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypedDict, cast
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,22 +21,12 @@ from django_htmx.http import HttpResponseClientRefresh
 from config.http import HtmxHttpRequest
 from locks import accounts, forms, selectors
 from locks.cloud import endpoints
-from locks.models import CloudAccount, Lock
+from locks.models import CloudAccount
 from locks.views import error_text, id_or_404
 from tenants.context import membership_or_404
 from tenants.forms import PropertyForm, UnitsForm
-from tenants.models import CLOUD_ROLES, MANAGER_ROLES, Membership, Unit
+from tenants.models import CLOUD_ROLES, MANAGER_ROLES, Membership
 from tenants.signals import client_ip
-
-if TYPE_CHECKING:
-    from django_stubs_ext import WithAnnotations
-
-
-class _LockCount(TypedDict):
-    """What the setup page's account row shows beside the account: Count("locks")."""
-
-    lock_count: int
-
 
 # --- setup: cloud projects (owners; managers see them) and which door each lock is on (owners and managers) ------
 
@@ -95,7 +85,7 @@ def cloud_connect(request: HttpRequest) -> HttpResponse:
 
 def _account_for(request: HttpRequest, account_id: int, roles: frozenset[str]) -> CloudAccount:
     membership = setup_membership(request, roles)
-    return get_object_or_404(CloudAccount, pk=account_id, organisation=membership.organisation)
+    return get_object_or_404(selectors.setup_accounts(membership.organisation), pk=account_id)
 
 
 @login_required
@@ -104,9 +94,7 @@ def cloud_import(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
     account = _account_for(request, account_id, CLOUD_ROLES)
     account = accounts.request_import(account, actor=request.user, ip=client_ip(request))
     if request.htmx:
-        row = cast("WithAnnotations[CloudAccount, _LockCount]", account)
-        row.lock_count = account.locks.count()
-        return render(request, "locks/setup.html#account-row", {"account": row, "may_manage_cloud": True})
+        return render(request, "locks/setup.html#account-row", {"account": account, "may_manage_cloud": True})
     messages.success(request, f"Bringing in the locks of “{account.name}”.")
     return redirect("locks:setup")
 
@@ -119,19 +107,19 @@ def cloud_account_row(request: HttpRequest, account_id: int) -> HttpResponse:
     account = _account_for(request, account_id, MANAGER_ROLES)
     if not account.importing and request.GET.get("was") == "importing":
         return HttpResponseClientRefresh()
-    row = cast("WithAnnotations[CloudAccount, _LockCount]", account)
-    row.lock_count = account.locks.count()
     may_manage_cloud = membership_or_404(request).role in CLOUD_ROLES
-    return render(request, "locks/setup.html#account-row", {"account": row, "may_manage_cloud": may_manage_cloud})
+    context = {"account": account, "may_manage_cloud": may_manage_cloud}
+    return render(request, "locks/setup.html#account-row", context)
 
 
 @login_required
 @require_POST
 def lock_attach(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
     membership = setup_membership(request)
-    lock = get_object_or_404(Lock, pk=lock_id, organisation=membership.organisation)
+    organisation = membership.organisation
+    lock = get_object_or_404(selectors.setup_locks(organisation), pk=lock_id)
     raw = request.POST.get("unit", "")
-    unit = get_object_or_404(Unit, pk=id_or_404(raw), property__organisation=membership.organisation) if raw else None
+    unit = get_object_or_404(selectors.organisation_units(organisation), pk=id_or_404(raw)) if raw else None
     error = notice = None
     try:
         lock = accounts.attach_lock(lock, unit=unit, actor=request.user, ip=client_ip(request))
@@ -140,7 +128,7 @@ def lock_attach(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
         error = error_text(refused)
         lock.refresh_from_db()
     if request.htmx:
-        context = {"lock": lock, "units": selectors.setup_units(membership.organisation), "error": error}
+        context = {"lock": lock, "units": selectors.setup_units(organisation), "error": error}
         return render(request, "locks/setup.html#lock-row", {**context, "notice": notice})
     if error:
         messages.error(request, f"{lock.name}: {error}")

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.http import HtmxHttpRequest
-from locks import lock_users, pins, unlock_methods, user_sync
+from locks import lock_users, pins, selectors, unlock_methods, user_sync
 from locks.display import hours_text
 from locks.forms import (
     WEEKDAYS,
@@ -352,7 +352,7 @@ def unlock_method_action(request: HtmxHttpRequest, method_id: int, action: str) 
         done = "Duress alarm switched on." if on else "Duress alarm switched off."
     elif action == "assign":
         target_id = _int(request.POST.get("lock_user"))
-        target = LockUser.objects.filter(pk=target_id, lock=lock).first() if target_id is not None else None
+        target = selectors.person_on_lock(lock, target_id) if target_id is not None else None
         if target is None:
             return _refused(request, lock, "Choose a person on this lock.")
         act, done = (

@@ -25,10 +25,10 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from config.http import HtmxHttpRequest
-from locks import codes, forms, operations, pins, remote, selectors
+from locks import codes, forms, operations, pins, selectors
 from locks.models import AccessCode, Lock, LockEvent
 from tenants.context import current_membership, membership_or_404
-from tenants.models import Property, Role, Unit
+from tenants.models import Role
 from tenants.signals import client_ip
 
 
@@ -84,7 +84,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
 def property_detail(request: HttpRequest, property_id: int) -> HttpResponse:
     """A property's units and their locks with badges; paginated, so a large hotel stays fast."""
     membership = membership_or_404(request)
-    prop = get_object_or_404(Property.objects.for_membership(membership), pk=property_id)
+    prop = get_object_or_404(selectors.properties_of(membership), pk=property_id)
     now = timezone.now()
     query = request.GET.get("q", "").strip()
     locks = selectors.property_locks(membership, prop, query)
@@ -144,9 +144,20 @@ def lock_context(request: HttpRequest, lock: Lock, **extra: Any) -> dict[str, An
     }
     if page.may_manage and "issue_form" not in extra:
         context["issue_form"] = _issue_form(request, lock)
-    context.update(remote.lock_page_context(request.user, lock))
+    context.update(remote_open_context(request, lock))
     context.update(extra)
     return context
+
+
+def remote_open_context(request: HttpRequest, lock: Lock) -> dict[str, Any]:
+    """The "Open the door" section's names (locks/_remote_open.html), on the lock page and when it polls alone."""
+    section = selectors.remote_open(request.user, lock)
+    return {
+        "remote_open_kind": section.offered_kind,
+        "remote_open_sleeps": section.sleeps,
+        "may_open_remotely": section.may_open,
+        "remote_open": section.latest,
+    }
 
 
 def _issue_form(request: HttpRequest, lock: Lock, data: QueryDict | None = None) -> forms.IssueCodeForm:
@@ -321,11 +332,11 @@ def activity(request: HtmxHttpRequest) -> HttpResponse:
     membership = membership_or_404(request)
     scope: dict[str, Any] = {}
     if lock_id := request.GET.get("lock", ""):
-        scope["lock"] = get_object_or_404(Lock.objects.for_membership(membership), pk=id_or_404(lock_id))
+        scope["lock"] = get_object_or_404(selectors.locks_of(membership), pk=id_or_404(lock_id))
     elif unit_id := request.GET.get("unit", ""):
-        scope["unit"] = get_object_or_404(Unit.objects.for_membership(membership), pk=id_or_404(unit_id))
+        scope["unit"] = get_object_or_404(selectors.units_of(membership), pk=id_or_404(unit_id))
     elif property_id := request.GET.get("property", ""):
-        scope["property"] = get_object_or_404(Property.objects.for_membership(membership), pk=id_or_404(property_id))
+        scope["property"] = get_object_or_404(selectors.properties_of(membership), pk=id_or_404(property_id))
     category = request.GET.get("category", "")
     if category not in LockEvent.Category.values:
         category = ""

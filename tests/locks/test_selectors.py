@@ -11,7 +11,17 @@ import pytest
 from django.utils import timezone
 
 from locks import selectors
-from locks.models import AccessCode, Alert, CloudAccount, Lock, LockEvent, LockOperation, RemoteUnlockRequest
+from locks.models import (
+    AccessCode,
+    Alert,
+    CloudAccount,
+    EventMedia,
+    Lock,
+    LockEvent,
+    LockOperation,
+    LockUser,
+    RemoteUnlockRequest,
+)
 from tenants.models import Membership, Organisation, Property, Role, Unit
 
 pytestmark = pytest.mark.django_db
@@ -139,6 +149,20 @@ def test_lookups_reach_only_the_members_rows(place: Place) -> None:
     assert set(selectors.codes_of(place.desk)) == {mine}
     assert set(selectors.codes_of(place.owner)) == {mine, theirs}
     assert not selectors.codes_of(place.stranger).exists()
+    assert set(selectors.properties_of(place.desk)) == {place.canal}
+    assert set(selectors.properties_of(place.owner)) == {place.canal, place.harbour}
+    assert set(selectors.units_of(place.desk)) == {place.canal_lock.unit}
+    assert place.canal_lock.unit not in selectors.units_of(place.stranger)
+    (event,) = events(place.harbour_lock, 1)
+    photo = EventMedia.objects.create(organisation=place.org, event=event)
+    assert list(selectors.media_of(place.owner)) == [photo]
+    assert not selectors.media_of(place.desk).exists()  # the harbour's photo is not the desk's
+
+
+def test_person_on_lock_is_one_of_that_locks_people(place: Place) -> None:
+    person = LockUser.objects.create(organisation=place.org, lock=place.canal_lock, name="Ana")
+    assert selectors.person_on_lock(place.canal_lock, person.pk) == person
+    assert selectors.person_on_lock(place.harbour_lock, person.pk) is None
 
 
 # --- the lock page ---------------------------------------------------------------------------------------------
@@ -164,6 +188,20 @@ def test_lock_page_splits_live_and_ended_codes_and_says_what_the_user_may_do(pla
     assert (viewer.may_manage, viewer.has_tools) == (False, False)
     desk = selectors.lock_page(place.desk.user, place.harbour_lock)  # not one of the desk's properties
     assert not desk.may_manage
+
+
+def test_remote_open_offers_the_lock_page_kinds_to_managers_with_the_last_open(place: Place) -> None:
+    zigbee = _lock(place.org, place.canal_lock.unit, "Gate", kind="zigbee")
+    now = timezone.now()
+    RemoteUnlockRequest.objects.create(
+        organisation=place.org, lock=zigbee, requested_at=now - timedelta(hours=2)
+    )  # too long ago to show
+    latest = RemoteUnlockRequest.objects.create(organisation=place.org, lock=zigbee, requested_at=now)
+    section = selectors.remote_open(place.owner.user, zigbee)
+    assert (section.offered_kind, section.sleeps, section.may_open, section.latest) == (True, False, True, latest)
+    assert selectors.remote_open(place.desk.user, zigbee).may_open is False  # managers' decision, not the desk's
+    wifi = selectors.remote_open(place.owner.user, place.canal_lock)
+    assert (wifi.offered_kind, wifi.sleeps, wifi.latest) == (False, True, None)
 
 
 # --- activity --------------------------------------------------------------------------------------------------
@@ -221,6 +259,8 @@ def test_setup_lists_are_the_organisations_own(place: Place) -> None:
     assert account.lock_count == 3  # type: ignore[attr-defined]
     assert list(selectors.setup_locks(place.org))[0] == place.loose_lock  # the one still needing a door, on top
     assert [u.name for u in selectors.setup_units(place.org)] == ["Room 12", "Room 3"]
+    assert list(selectors.organisation_units(place.org)) == selectors.setup_units(place.org)
+    assert place.stranger_lock.unit not in selectors.organisation_units(place.org)
 
 
 # --- alerts, remote unlock, the badge ----------------------------------------------------------------------------
