@@ -34,7 +34,7 @@ from audit.services import audit
 from locks import remote
 from locks.models import Alert, Lock, LockEvent
 from locks.templatetags.zones import local, zone_name
-from tenants.models import MANAGER_ROLES, Actor, Membership, user_of
+from tenants.models import MANAGER_ROLES, Actor, Membership, role_in, user_of
 
 logger = logging.getLogger(__name__)
 
@@ -125,10 +125,8 @@ def resolve_alert(*, organisation_id: int, key: str, at: datetime | None = None)
 
 
 def may_acknowledge(user: Actor, organisation_id: int) -> bool:
-    if getattr(user, "is_superuser", False):
-        return True
-    memberships = Membership.objects.filter(user=user_of(user), organisation_id=organisation_id)
-    return memberships.filter(role__in=MANAGER_ROLES).exists()
+    """Owners and managers of the alert's organisation (and superusers)."""
+    return role_in(user, organisation_id, MANAGER_ROLES)
 
 
 def acknowledge_alert(alert: Alert, *, actor: Actor, ip: str | None = None) -> Alert:

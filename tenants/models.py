@@ -233,6 +233,22 @@ class Membership(models.Model):
         return limited is None or (lock.unit_id is not None and lock.unit.property_id in limited)
 
 
+def role_in(user: Actor, organisation_id: int, roles: frozenset[str], *, lock: Any = None) -> bool:
+    """Whether `user` may act in the organisation as one of `roles`: superusers always; anyone else through their
+    membership there (one per organisation), and, when a lock is given, only if it is within that member's reach
+    (`Membership.may_see_lock`: a front desk limited to some properties only their locks, never one on no door).
+
+    The one rule behind who may see PINs (`locks.pins.may_see_pins`), open a door from the lock page
+    (`locks.remote.may_open_from_lock_page`) and acknowledge alerts (`locks.alerts.may_acknowledge`)."""
+    if getattr(user, "is_superuser", False):
+        return True
+    members = Membership.objects.filter(user=user_of(user), organisation_id=organisation_id, role__in=roles)
+    if lock is None:
+        return members.exists()
+    membership = members.first()
+    return membership is not None and membership.may_see_lock(lock)
+
+
 class Property(SingleLineFields, models.Model):
     class Kind(models.TextChoices):
         HOTEL = "hotel", "Hotel"
