@@ -314,6 +314,10 @@ def run(args: argparse.Namespace, tmp: Path, procs: Processes) -> int:
         "REDIS_URL": redis_url,
         "CODE_POLL_SECONDS": str(args.poll),
         "CODE_POLL_WINDOW_SECONDS": str(args.window),
+        # The simulator is an http URL on loopback, which production mode refuses by default (docs/architecture.md,
+        # the endpoint policy): this run allows it as a private cloud's operator would.
+        "TUYA_ALLOW_URL_ENDPOINTS": "true",
+        "TUYA_ALLOW_PRIVATE_ENDPOINTS": "true",
     }
     (tmp / "app").mkdir()
     os.environ.update(app_env)
