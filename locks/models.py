@@ -39,7 +39,8 @@ WIFI_KINDS = frozenset({LockKind.WIFI, LockKind.WIFI_KEEPALIVE, LockKind.WIFI_VI
 
 
 class CloudAccount(SingleLineFields, models.Model):
-    """A Tuya cloud project: the access id and secret that sign every call for its locks."""
+    """A project on a lock cloud (Tuya's, through locks/cloud/): the access id and secret that sign every call for its
+    locks."""
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="cloud_accounts")
     name = models.CharField(max_length=100)
@@ -144,7 +145,7 @@ class AccessCode(SingleLineFields, models.Model):
     """A door code and its lifecycle on the lock (docs/reliability.md, "Desired state and convergence").
 
     `desired` is what we want; `status` is what the lock is known to have. Jobs move status towards
-    desired one confirmed step at a time; "set" means Tuya's own per-password status said so.
+    desired one confirmed step at a time; "set" means the cloud's own per-password status said so.
     """
 
     class Kind(models.TextChoices):
