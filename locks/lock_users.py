@@ -338,9 +338,3 @@ def _delete_user(cloud: LockCloud, user: LockUser) -> None:
         return
     with suppress(port.NotFound):  # already gone: a repeat after a lost reply
         cloud.remove_person(user.lock, user.cloud_user_id)
-
-
-def people(lock: Lock) -> list[LockUser]:
-    """The lock's people with their methods, present ones first."""
-    users = list(lock.lock_users.prefetch_related("unlock_methods").order_by("removed_at", "name", "pk"))
-    return users

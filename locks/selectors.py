@@ -28,6 +28,7 @@ from locks.models import (
     LockOperation,
     LockUser,
     RemoteUnlockRequest,
+    UnlockMethod,
 )
 from tenants.models import CODE_ROLES, Actor, Membership, Organisation, Property, RequestUser, Unit, user_of
 
@@ -100,6 +101,19 @@ def media_of(membership: Membership) -> QuerySet[EventMedia]:
 def person_on_lock(lock: Lock, lock_user_id: int) -> LockUser | None:
     """One of the lock's people (a method is assigned only to someone on its own lock); None if not on it."""
     return LockUser.objects.filter(pk=lock_user_id, lock=lock).first()
+
+
+# --- a lock's people and methods (the page of locks/user_views.py) ---------------------------------------------
+
+
+def people_on_lock(lock: Lock) -> list[LockUser]:
+    """The lock's people with their methods, present ones first."""
+    return list(lock.lock_users.prefetch_related("unlock_methods").order_by("removed_at", "name", "pk"))
+
+
+def unassigned_methods(lock: Lock) -> QuerySet[UnlockMethod]:
+    """The lock's enrolled methods that are nobody's yet (to assign to someone on the lock)."""
+    return lock.unlock_methods.filter(lock_user__isnull=True, status=UnlockMethod.Status.ACTIVE)
 
 
 # --- portfolio and property pages ----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ in plain words. Starting, watching and cancelling an enrollment at the lock is l
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
@@ -240,7 +240,3 @@ _METHOD_STEPS: dict[str, Callable[[LockCloud, UnlockMethod, dict[str, Any]], dic
     "assign": _assign,
     "delete": _delete,
 }
-
-
-def unassigned_methods(lock: Lock) -> Iterable[UnlockMethod]:
-    return lock.unlock_methods.filter(lock_user__isnull=True, status=MethodStatus.ACTIVE)

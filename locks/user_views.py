@@ -180,7 +180,7 @@ class RenameForm(SingleLineInputs, django_forms.Form):
 
 def _context(request: HttpRequest, lock: Lock, **extra: Any) -> dict[str, Any]:
     may_manage = pins.may_see_pins(request.user, lock)
-    people = lock_users.people(lock)
+    people = selectors.people_on_lock(lock)
     for person in people:
         person.schedule_text = "; ".join(_window_text(w) for w in person.schedule)  # type: ignore[attr-defined]
     context: dict[str, Any] = {
@@ -189,7 +189,7 @@ def _context(request: HttpRequest, lock: Lock, **extra: Any) -> dict[str, Any]:
         "time_zone": lock.time_zone,
         "people": people,
         "assignable": [u for u in people if u.removed_at is None and u.cloud_user_id],
-        "unassigned": list(unlock_methods.unassigned_methods(lock)),
+        "unassigned": list(selectors.unassigned_methods(lock)),
         "may_manage": may_manage,
         "can": {op: lock_users.can(lock, op) for op in lock_users.CAN},
         "refusals": lock_users.REFUSALS,

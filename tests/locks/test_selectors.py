@@ -21,6 +21,7 @@ from locks.models import (
     LockOperation,
     LockUser,
     RemoteUnlockRequest,
+    UnlockMethod,
 )
 from tenants.models import Membership, Organisation, Property, Role, Unit
 
@@ -163,6 +164,32 @@ def test_person_on_lock_is_one_of_that_locks_people(place: Place) -> None:
     person = LockUser.objects.create(organisation=place.org, lock=place.canal_lock, name="Ana")
     assert selectors.person_on_lock(place.canal_lock, person.pk) == person
     assert selectors.person_on_lock(place.harbour_lock, person.pk) is None
+
+
+def test_people_on_lock_by_name_with_their_methods_in_two_queries(place: Place, django_assert_num_queries: Any) -> None:
+    lock = place.canal_lock
+    bea = LockUser.objects.create(organisation=place.org, lock=lock, name="Bea")
+    ana = LockUser.objects.create(organisation=place.org, lock=lock, name="Ana")
+    LockUser.objects.create(organisation=place.org, lock=place.harbour_lock, name="Elsewhere")
+    card = UnlockMethod.objects.create(organisation=place.org, lock=lock, lock_user=ana, unlock_type="card")
+    with django_assert_num_queries(2):  # the people, then all their methods at once
+        people = selectors.people_on_lock(lock)
+        assert [(p, list(p.unlock_methods.all())) for p in people] == [(ana, [card]), (bea, [])]  # by name
+
+
+def test_unassigned_methods_are_the_locks_active_ones_on_nobody(place: Place) -> None:
+    lock = place.canal_lock
+    ana = LockUser.objects.create(organisation=place.org, lock=lock, name="Ana")
+    Active = UnlockMethod.Status.ACTIVE
+
+    def method(on: Lock, sn: int, **extra: Any) -> UnlockMethod:
+        return UnlockMethod.objects.create(organisation=place.org, lock=on, unlock_type="card", unlock_sn=sn, **extra)
+
+    loose = method(lock, 1, status=Active)
+    method(lock, 2, status=Active, lock_user=ana)  # assigned
+    method(lock, 3, status=UnlockMethod.Status.ENROLLING)  # not yet there
+    method(place.harbour_lock, 4, status=Active)  # another lock's
+    assert list(selectors.unassigned_methods(lock)) == [loose]
 
 
 # --- the lock page ---------------------------------------------------------------------------------------------
