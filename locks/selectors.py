@@ -108,7 +108,8 @@ def person_on_lock(lock: Lock, lock_user_id: int) -> LockUser | None:
 
 def people_on_lock(lock: Lock) -> list[LockUser]:
     """The lock's people with their methods, present ones first."""
-    return list(lock.lock_users.prefetch_related("unlock_methods").order_by("removed_at", "name", "pk"))
+    present_first = F("removed_at").asc(nulls_first=True)  # PostgreSQL puts NULLs last unless told
+    return list(lock.lock_users.prefetch_related("unlock_methods").order_by(present_first, "name", "pk"))
 
 
 def unassigned_methods(lock: Lock) -> QuerySet[UnlockMethod]:

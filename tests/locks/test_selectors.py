@@ -192,6 +192,14 @@ def test_unassigned_methods_are_the_locks_active_ones_on_nobody(place: Place) ->
     assert list(selectors.unassigned_methods(lock)) == [loose]
 
 
+def test_people_on_lock_lists_those_who_left_after_the_present_ones(place: Place) -> None:
+    """On every database: PostgreSQL sorts a NULL removed_at last unless the query says otherwise."""
+    lock = place.canal_lock
+    LockUser.objects.create(organisation=place.org, lock=lock, name="Aaron", removed_at=timezone.now())
+    LockUser.objects.create(organisation=place.org, lock=lock, name="Bea")
+    assert [p.name for p in selectors.people_on_lock(lock)] == ["Bea", "Aaron"]
+
+
 # --- the lock page ---------------------------------------------------------------------------------------------
 
 
