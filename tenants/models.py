@@ -320,7 +320,7 @@ class Guest(SingleLineFields, models.Model):
     single_line_fields = ("name", "phone")  # the phone number is an outbox file's To:
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    # Who added the guest (the admin sets it): a front desk limited to some properties keeps seeing its own.
+    # Who added the guest (the admin's add, the desk's check-in): a limited front desk keeps seeing its own.
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, editable=False, on_delete=models.SET_NULL, related_name="+"
     )

@@ -23,7 +23,7 @@ from django.utils import timezone
 from audit.services import audit
 from locks import codes
 from locks.models import AccessCode
-from tenants.models import Actor, Guest, Organisation, Property, Stay, Unit
+from tenants.models import Actor, Guest, Organisation, Property, Stay, Unit, user_of
 
 OPEN = [Stay.Status.BOOKED, Stay.Status.CHECKED_IN]
 
@@ -83,7 +83,10 @@ def find_or_create_guest(*, organisation: Organisation, details: GuestDetails, a
     """The guest these details name, or a new one. Found by name and e-mail (or name and phone: a bare name is not
     enough to say it is the same person), and only among the guests `actor` may see: a front desk limited to some
     properties cannot pick up, and so reveal, a guest of a property it was not given; it gets a new guest instead.
-    With no actor (a command, a job) nobody is seen and the guest is new."""
+    With no actor (a command, a job) nobody is seen and the guest is new.
+
+    A new guest records who added them (`Guest.created_by`, as the admin's add does): a desk limited to some
+    properties keeps seeing the guests it checked in (GuestQuerySet)."""
     name = details.name.strip()
     visible = Guest.objects.for_user(actor) if actor is not None else Guest.objects.none()
     seen = visible.filter(organisation=organisation, name=name)
@@ -95,7 +98,13 @@ def find_or_create_guest(*, organisation: Organisation, details: GuestDetails, a
         match = seen.none()
     guest = match.order_by("pk").first()
     if guest is None:
-        guest = Guest(organisation=organisation, name=name, email=details.email, phone=details.phone)
+        guest = Guest(
+            organisation=organisation,
+            name=name,
+            email=details.email,
+            phone=details.phone,
+            created_by=user_of(actor),
+        )
         guest.full_clean()
         guest.save()
     return guest

@@ -17,7 +17,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from locks.models import AccessCode
 from tenants import services
-from tenants.models import Guest, Membership, Property, Stay, Unit
+from tenants.models import Guest, Membership, Property, Role, Stay, Unit
 from tests.tenants.conftest import book, offline_lock
 
 pytestmark = pytest.mark.django_db
@@ -159,6 +159,34 @@ def test_check_in_finds_a_known_guest_only_among_those_the_desk_may_see(
     if not attached:  # nothing of the other property's guest reaches the limited desk
         assert stay.guest.notes == ""
         assert grace not in Guest.objects.for_user(front_desk)
+
+
+def test_a_limited_desk_keeps_the_guests_it_checked_in(
+    desk: Client, lock: Any, unit: Unit, org: Any, front_desk: Any, django_user_model: Any
+) -> None:
+    """A limited desk sees a guest staying (any stay, cancelled too) or holding a code at its properties, and the
+    guests it added itself (Guest.created_by): the desk's check-in adds them as the admin does."""
+    membership = Membership.objects.get(user=front_desk)
+    membership.limit_to([unit.property])
+    assert desk.post(reverse("desk:today"), check_in_data(unit)).status_code == 302
+    stay = Stay.objects.get()
+    ada = stay.guest
+    assert ada.created_by == front_desk
+    desk.post(reverse("desk:stay-cancel", args=[stay.pk]), {"confirmed": "yes"})
+    assert Stay.objects.get().status == Stay.Status.CANCELLED
+    assert ada in Guest.objects.for_user(front_desk)  # the cancelled stay still links them to the property
+    annex = Property.objects.create(organisation=org, name="Annex", kind=Property.Kind.HOTEL)
+    annex_room = Unit.objects.create(property=annex, name="Annex 1")
+    offline_lock(org, annex_room, name="Annex door")
+    membership.limit_to([annex])  # the desk moves to the annex: Ada never stayed there
+    assert ada in Guest.objects.for_user(front_desk)  # but this desk added her
+    annex_desk = django_user_model.objects.create_user("annex-desk")
+    Membership.objects.create(user=annex_desk, organisation=org, role=Role.FRONT_DESK).limit_to([annex])
+    assert ada not in Guest.objects.for_user(annex_desk)  # another desk of the annex does not see her
+    data = check_in_data(annex_room, guest_email="ADA@example.com", check_in=local(timezone.now() + timedelta(days=2)),
+                         check_out=local(timezone.now() + timedelta(days=3)))  # fmt: skip
+    assert desk.post(reverse("desk:today"), data).status_code == 302
+    assert Stay.objects.get(unit=annex_room).guest == ada  # found again, not a second Ada
 
 
 # --- the stay page and PINs ---------------------------------------------------------------------------------

@@ -239,3 +239,12 @@ def test_two_racing_submits_of_one_form_book_one_stay_and_one_guest(unit, front_
     assert sorted(r.booked for r in results) == [False, True]
     assert results[0].stay == results[1].stay
     assert (Stay.objects.count(), Guest.objects.count(), AccessCode.objects.count()) == (1, 1, 1)
+
+
+def test_a_new_guest_records_who_added_them(org, front_desk) -> None:
+    details = services.GuestDetails("Ada Lovelace", "ada@example.com")
+    added = services.find_or_create_guest(organisation=org, details=details, actor=front_desk)
+    assert added.created_by == front_desk
+    by_a_job = services.find_or_create_guest(organisation=org, details=details)  # nobody seen: a new guest
+    assert by_a_job != added
+    assert by_a_job.created_by is None
