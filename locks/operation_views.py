@@ -21,7 +21,16 @@ from django.views.decorators.http import require_GET, require_POST
 from config.http import HtmxHttpRequest
 from locks import forms, operations, pins, selectors
 from locks.models import Lock, LockOperation
-from locks.views import error_text, lock_context, lock_for, lock_url, may_manage, no_store
+from locks.views import (
+    ask_first,
+    error_text,
+    lock_context,
+    lock_for,
+    lock_url,
+    may_manage,
+    no_store,
+    not_yet_confirmed,
+)
 from tenants.context import membership_or_404
 from tenants.signals import client_ip
 
@@ -80,6 +89,15 @@ def lock_operation(request: HtmxHttpRequest, lock_id: int, kind: str) -> HttpRes
         raise Http404("No such operation.")
     if not may_manage(request, lock):
         raise PermissionDenied("Your role may not do this on this lock.")
+    if kind == "clear-all" and not_yet_confirmed(request):
+        return ask_first(
+            request,
+            lock,
+            "Remove every temporary code from this hotel lock?",
+            "Every guest's code on this lock stops opening the door, and the codes issued here count as removed "
+            "once the lock confirms. This cannot be undone.",
+            "Yes, clear all codes",
+        )
     try:
         operation = services_by_kind[kind](lock=lock, actor=request.user, ip=client_ip(request))
     except ValidationError as refused:

@@ -219,6 +219,38 @@ def lock_url(lock: Lock) -> str:
     return reverse("locks:lock", args=[lock.pk])
 
 
+def not_yet_confirmed(request: HtmxHttpRequest) -> bool:
+    """A plain POST of an action that cannot be undone, not yet confirmed. Its button asks in the browser
+    (hx-confirm), which only htmx does: without JavaScript a single click would act, so the page asks instead."""
+    return not request.htmx and request.POST.get("confirmed") != "yes"
+
+
+def ask_first(
+    request: HtmxHttpRequest,
+    lock: Lock,
+    question: str,
+    consequence: str,
+    button: str,
+    *,
+    code: AccessCode | None = None,
+    carry: dict[str, str] | None = None,
+) -> HttpResponse:
+    """The page that asks: `button` posts the same form again (with the fields in `carry`) confirmed; the way back
+    to the lock page changes nothing. As the desk's check-out and cancel do (templates/tenants/stay_confirm.html)."""
+    context = {
+        "nav": "portfolio",
+        "lock": lock,
+        "code": code,
+        "time_zone": lock.time_zone,
+        "question": question,
+        "consequence": consequence,
+        "button": button,
+        "action": request.path,
+        "carry": carry or {},
+    }
+    return render(request, "locks/confirm.html", context)
+
+
 # --- one code: its row, its actions ---------------------------------------------------------------------------
 
 
@@ -255,6 +287,18 @@ def code_action(request: HtmxHttpRequest, code_id: int, action: str) -> HttpResp
     if action not in CODE_ACTIONS:
         raise Http404("No such action.")
     service, done = CODE_ACTIONS[action]
+    removing = action == "delete" and code.desired != AccessCode.Desired.REMOVED
+    if removing and not_yet_confirmed(request) and may_manage(request, code.lock):
+        return ask_first(
+            request,
+            code.lock,
+            f"Remove the code “{code.label}” from the lock?",
+            "The code stops opening the door once the lock confirms it is gone. This cannot be undone: whoever "
+            "uses it would need a new code.",
+            "Yes, remove the code",
+            code=code,
+            carry={"version": request.POST.get("version", "")},  # a page gone stale meanwhile is still told
+        )
     error = None
     try:
         if not may_manage(request, code.lock):

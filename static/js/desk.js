@@ -1,11 +1,7 @@
 // The front desk's small enhancements; every form still works without them.
+// Confirmations are pages the server shows (templates/tenants/stay_confirm.html), so they hold without JavaScript.
 document.addEventListener("submit", (event) => {
   const form = event.target;
-  const question = form.dataset.confirm;
-  if (question && !window.confirm(question)) {
-    event.preventDefault();
-    return;
-  }
   if (form.hasAttribute("data-once")) {
     // One check-in per form: a second press (or Enter) waits for the first. The server also refuses repeats.
     if (form.dataset.sent) {

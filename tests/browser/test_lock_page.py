@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from locks.models import AccessCode, Lock, LockOperation
 from tenants.models import Membership, Organisation, Role
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import log_in, screenshot
 from tests.browser.test_csp import watch_violations
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -104,4 +104,66 @@ def test_an_offline_password_shows_its_rounded_window_and_breaks_no_csp_rule(
     operation = LockOperation.objects.get(label="Plumber")
     assert operation.status == LockOperation.Status.DONE
     page.wait_for_timeout(500)
+    assert violations == []
+
+
+def _code(lock: Lock, label: str) -> AccessCode:
+    now = timezone.now()
+    return AccessCode.objects.create(
+        organisation=lock.organisation, lock=lock, label=label, pin="1234567", status=AccessCode.Status.SET,
+        starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1), time_zone="Europe/Amsterdam",
+    )  # fmt: skip
+
+
+def test_delete_and_clear_all_ask_first_also_without_javascript(
+    browser: Any, live_server: Any, owner_user: Any, make_lock: Callable[..., Lock]
+) -> None:
+    lock = make_lock("zigbee_hotel")
+    code = _code(lock, "Ada")
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        log_in(page, *OWNER)
+        page.goto(f"/locks/{lock.pk}/")
+        page.locator(f"#code-{code.pk}").get_by_role("button", name="Delete").click()
+        expect(page.get_by_role("heading", name="Remove the code “Ada” from the lock?")).to_be_visible()
+        screenshot(page, "lock-delete-confirm")
+        code.refresh_from_db()
+        assert code.desired == AccessCode.Desired.ACTIVE  # only asked
+        page.get_by_role("link", name="No, keep the code").click()
+        page.locator(f"#code-{code.pk}").get_by_role("button", name="Delete").click()
+        page.get_by_role("button", name="Yes, remove the code").click()
+        expect(page.locator("main")).to_contain_text("Ada: Removing")
+        code.refresh_from_db()
+        assert code.desired == AccessCode.Desired.REMOVED
+        page.get_by_role("button", name="Clear all codes").click()
+        expect(page.get_by_role("heading", name="Remove every temporary code from this hotel lock?")).to_be_visible()
+        assert not LockOperation.objects.exists()
+        page.get_by_role("button", name="Yes, clear all codes").click()
+        expect(page.locator("main")).to_contain_text("requested")
+        assert LockOperation.objects.get().kind == LockOperation.Kind.CLEAR_ALL
+    finally:
+        context.close()
+
+
+def test_with_javascript_the_browser_asks_and_the_row_is_swapped_in_place(
+    signed_in: Callable[..., Any], owner_user: Any, make_lock: Callable[..., Lock]
+) -> None:
+    lock = make_lock("zigbee")
+    code = _code(lock, "Ada")
+    page = signed_in(*OWNER)
+    violations = watch_violations(page)
+    page.goto(f"/locks/{lock.pk}/")
+    row = page.locator(f"#code-{code.pk}")
+    page.once("dialog", lambda dialog: dialog.dismiss())  # "Remove the code “Ada” from the lock?": no
+    row.get_by_role("button", name="Delete").click()
+    page.wait_for_timeout(300)
+    code.refresh_from_db()
+    assert code.desired == AccessCode.Desired.ACTIVE
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Delete").click()
+    expect(row).to_contain_text("Removing")  # the row, swapped by htmx: no confirm page
+    assert page.url.endswith(f"/locks/{lock.pk}/")
+    code.refresh_from_db()
+    assert code.desired == AccessCode.Desired.REMOVED
     assert violations == []

@@ -140,6 +140,73 @@ def test_freeze_unfreeze_delete_from_the_page_take_effect_on_the_lock(
     assert not world.opens(lock.device_id, code.pin)
 
 
+def test_delete_without_javascript_asks_first_and_deletes_only_once_confirmed(
+    owner_client: Client, make_lock: Any
+) -> None:
+    """Without JavaScript the browser cannot ask (hx-confirm): the plain POST shows a page that asks, and only its
+    button, which says so, deletes."""
+    lock = make_lock("wifi")
+    issue(owner_client, lock)
+    code = AccessCode.objects.get(lock=lock)
+    url = reverse("locks:code-action", args=[code.pk, "delete"])
+    asked = owner_client.post(url, {"version": code.version})
+    assert asked.status_code == 200
+    html = asked.content.decode()
+    assert "Remove the code “Ada” from the lock?" in html
+    assert f'action="{url}"' in html
+    assert f'name="version" value="{code.version}"' in html  # a page gone stale meanwhile is still told
+    assert 'name="confirmed" value="yes"' in html
+    assert f'href="{reverse("locks:lock", args=[lock.pk])}"' in html  # the way back keeps the code
+    code.refresh_from_db()
+    assert code.desired == AccessCode.Desired.ACTIVE
+    done = owner_client.post(url, {"version": code.version, "confirmed": "yes"})
+    assert done.status_code == 302
+    assert done["Location"] == reverse("locks:lock", args=[lock.pk])
+    code.refresh_from_db()
+    assert code.desired == AccessCode.Desired.REMOVED
+
+
+def test_delete_through_htmx_was_asked_in_the_browser_and_acts_at_once(owner_client: Client, make_lock: Any) -> None:
+    lock = make_lock("wifi")
+    issue(owner_client, lock)
+    code = AccessCode.objects.get(lock=lock)
+    page = owner_client.get(reverse("locks:lock", args=[lock.pk])).content.decode()
+    assert 'hx-confirm="Remove the code “Ada” from the lock?"' in page
+    url = reverse("locks:code-action", args=[code.pk, "delete"])
+    response = owner_client.post(url, {"version": code.version}, headers=HTMX)
+    assert response.status_code == 200
+    assert "Removing" in response.content.decode()
+    code.refresh_from_db()
+    assert code.desired == AccessCode.Desired.REMOVED
+
+
+def test_freezing_without_javascript_still_acts_at_once(owner_client: Client, make_lock: Any) -> None:
+    lock = make_lock("zigbee")
+    issue(owner_client, lock)
+    code = AccessCode.objects.get(lock=lock)
+    response = owner_client.post(reverse("locks:code-action", args=[code.pk, "freeze"]), {"version": code.version})
+    assert response.status_code == 302
+    code.refresh_from_db()
+    assert code.desired == AccessCode.Desired.FROZEN  # undone by Unfreeze: nothing to ask
+
+
+def test_clear_all_without_javascript_asks_first(owner_client: Client, make_lock: Any) -> None:
+    lock = make_lock("zigbee_hotel")
+    url = reverse("locks:lock-operation", args=[lock.pk, "clear-all"])
+    asked = owner_client.post(url)
+    assert asked.status_code == 200
+    html = asked.content.decode()
+    assert "Remove every temporary code from this hotel lock?" in html
+    assert f'action="{url}"' in html
+    assert not LockOperation.objects.exists()
+    done = owner_client.post(url, {"confirmed": "yes"})
+    assert done.status_code == 302
+    assert LockOperation.objects.get(lock=lock).kind == LockOperation.Kind.CLEAR_ALL
+    again = owner_client.post(url, headers=HTMX)  # the browser asked (hx-confirm): at once
+    assert again.status_code == 200
+    assert LockOperation.objects.filter(lock=lock, kind=LockOperation.Kind.CLEAR_ALL).count() == 2
+
+
 def test_a_stale_page_is_told_and_changes_nothing(owner_client: Client, make_lock: Any) -> None:
     lock = make_lock("zigbee")
     issue(owner_client, lock)
