@@ -215,19 +215,13 @@ def open_door(request_id: int) -> str:
             return Status.FAILED
         opened = cloud.open_door(lock)
     except port.CloudError as error:
-        _finish(request, Status.FAILED, _explain(error, lock))
+        _finish(request, Status.FAILED, failures.explain(error, lock))
         return Status.FAILED
     if not opened:
         _finish(request, Status.FAILED, "The cloud answered that the door did not open.")
         return Status.FAILED
     _finish(request, Status.APPROVED)
     return Status.APPROVED
-
-
-def _explain(error: port.CloudError, lock: Lock) -> str:
-    """A cloud error in plain words with the vendor's code, as failures.explain says it (for the lock's real state
-    when the cloud could not reach it)."""
-    return error.explained(failures.unreachable(lock, error.hint) if isinstance(error, port.LockOffline) else None)
 
 
 def tell_rejected(request_id: int) -> str:
@@ -241,7 +235,7 @@ def tell_rejected(request_id: int) -> str:
     try:
         cloud_for(lock.cloud_account).refuse_remote_unlock(lock)
     except port.CloudError as error:
-        reason = f"The door stays shut, but the lock was not told: {_explain(error, lock)}"
+        reason = f"The door stays shut, but the lock was not told: {failures.explain(error, lock)}"
         _finish(request, Status.REJECTED, reason)
         return "not told"
     return Status.REJECTED

@@ -50,26 +50,27 @@ def test_rows_and_pending_changes_convert_and_come_back() -> None:
         organisation=org, cloud_account=account, unit=unit, device_id="dev-1", name="Door", kind="access_control"
     )
     executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes()
     executor.migrate([BEFORE])
-    old = executor.loader.project_state([BEFORE]).apps.get_model("locks", "LockUser")
-    rows = {
-        name: old.objects.create(organisation_id=org.pk, lock_id=lock.pk, name=name, schedule=schedule).pk
-        for name, schedule in OLD.items()
-    }
-    change = {"action": "modify", "valid_from": None, "valid_until": None, "schedule": OLD["Mon, Wed"]}
-    on_its_way = old.objects.create(organisation_id=org.pk, lock_id=lock.pk, name="pending", pending=change).pk
+    try:  # whatever fails, the database goes back to the latest state for the tests after this one
+        old = executor.loader.project_state([BEFORE]).apps.get_model("locks", "LockUser")
+        rows = {
+            name: old.objects.create(organisation_id=org.pk, lock_id=lock.pk, name=name, schedule=schedule).pk
+            for name, schedule in OLD.items()
+        }
+        change = {"action": "modify", "valid_from": None, "valid_until": None, "schedule": OLD["Mon, Wed"]}
+        on_its_way = old.objects.create(organisation_id=org.pk, lock_id=lock.pk, name="pending", pending=change).pk
 
-    executor = MigrationExecutor(connection)  # reads the applied migrations again
-    executor.migrate([AFTER])
-    for name, pk in rows.items():
-        assert LockUser.objects.get(pk=pk).schedule == NEW[name], name
-    assert LockUser.objects.get(pk=on_its_way).pending == {**change, "schedule": NEW["Mon, Wed"]}
+        executor = MigrationExecutor(connection)  # reads the applied migrations again
+        executor.migrate([AFTER])
+        for name, pk in rows.items():
+            assert LockUser.objects.get(pk=pk).schedule == NEW[name], name
+        assert LockUser.objects.get(pk=on_its_way).pending == {**change, "schedule": NEW["Mon, Wed"]}
 
-    executor = MigrationExecutor(connection)
-    executor.migrate([BEFORE])
-    for name, pk in rows.items():
-        assert old.objects.get(pk=pk).schedule == OLD[name], name
-    assert old.objects.get(pk=on_its_way).pending == change
-
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+        executor = MigrationExecutor(connection)
+        executor.migrate([BEFORE])
+        for name, pk in rows.items():
+            assert old.objects.get(pk=pk).schedule == OLD[name], name
+        assert old.objects.get(pk=on_its_way).pending == change
+    finally:
+        MigrationExecutor(connection).migrate(latest)

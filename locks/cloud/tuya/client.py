@@ -51,7 +51,7 @@ def api_for(account: CloudAccount) -> LockApi:
     """One client per cloud account and process; the token is shared through Redis by every process.
 
     The endpoint is checked again on every call (a row stored before the rules, or changed in the admin, gets no
-    further than a TuyaConfigError), and the client reaches private addresses only where they are allowed.
+    further than the port's EndpointRefused), and the client reaches private addresses only where they are allowed.
     """
     try:
         base_url = endpoints.check_endpoint(account.endpoint, resolve=False)
