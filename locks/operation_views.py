@@ -22,6 +22,7 @@ from config.http import HtmxHttpRequest
 from locks import forms, operations, pins, selectors
 from locks.models import Lock, LockOperation
 from locks.views import (
+    Question,
     ask_first,
     error_text,
     lock_context,
@@ -75,6 +76,14 @@ def advanced_password(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
     return _operation_response(request, lock, operation, "")
 
 
+CLEAR_ALL = Question(
+    "Remove every temporary code from this hotel lock?",
+    "Every guest's code on this lock stops opening the door, and the codes issued here count as removed once the "
+    "lock confirms. This cannot be undone.",
+    "Yes, clear all codes",
+)
+
+
 @login_required
 @require_POST
 def lock_operation(request: HtmxHttpRequest, lock_id: int, kind: str) -> HttpResponse:
@@ -90,14 +99,7 @@ def lock_operation(request: HtmxHttpRequest, lock_id: int, kind: str) -> HttpRes
     if not may_manage(request, lock):
         raise PermissionDenied("Your role may not do this on this lock.")
     if kind == "clear-all" and not_yet_confirmed(request):
-        return ask_first(
-            request,
-            lock,
-            "Remove every temporary code from this hotel lock?",
-            "Every guest's code on this lock stops opening the door, and the codes issued here count as removed "
-            "once the lock confirms. This cannot be undone.",
-            "Yes, clear all codes",
-        )
+        return ask_first(request, lock, CLEAR_ALL)
     try:
         operation = services_by_kind[kind](lock=lock, actor=request.user, ip=client_ip(request))
     except ValidationError as refused:

@@ -103,9 +103,6 @@ def person_on_lock(lock: Lock, lock_user_id: int) -> LockUser | None:
     return LockUser.objects.filter(pk=lock_user_id, lock=lock).first()
 
 
-# --- a lock's people and methods (the page of locks/user_views.py) ---------------------------------------------
-
-
 def people_on_lock(lock: Lock) -> list[LockUser]:
     """The lock's people with their methods, present ones first."""
     present_first = F("removed_at").asc(nulls_first=True)  # PostgreSQL puts NULLs last unless told

@@ -10,6 +10,7 @@ fragment to swap and plain posts with a redirect.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -225,30 +226,23 @@ def not_yet_confirmed(request: HtmxHttpRequest) -> bool:
     return not request.htmx and request.POST.get("confirmed") != "yes"
 
 
+@dataclass(frozen=True)
+class Question:
+    """What the page asks before an action that cannot be undone, what follows, and the button that goes ahead."""
+
+    question: str
+    consequence: str
+    button: str
+
+
 def ask_first(
-    request: HtmxHttpRequest,
-    lock: Lock,
-    question: str,
-    consequence: str,
-    button: str,
-    *,
-    code: AccessCode | None = None,
-    carry: dict[str, str] | None = None,
+    request: HtmxHttpRequest, lock: Lock, ask: Question, code: AccessCode | None = None, **carry: str
 ) -> HttpResponse:
-    """The page that asks: `button` posts the same form again (with the fields in `carry`) confirmed; the way back
-    to the lock page changes nothing. As the desk's check-out and cancel do (templates/tenants/stay_confirm.html)."""
-    context = {
-        "nav": "portfolio",
-        "lock": lock,
-        "code": code,
-        "time_zone": lock.time_zone,
-        "question": question,
-        "consequence": consequence,
-        "button": button,
-        "action": request.path,
-        "carry": carry or {},
-    }
-    return render(request, "locks/confirm.html", context)
+    """The page that asks (describing `code`, if given): its button posts the same form again confirmed, with
+    `carry`'s fields; the way back to the lock page changes nothing. As the desk's check-out and cancel do
+    (templates/tenants/stay_confirm.html)."""
+    context = {"nav": "portfolio", "lock": lock, "code": code, "ask": ask, "action": request.path, "carry": carry}
+    return render(request, "locks/confirm.html", {**context, "time_zone": lock.time_zone})
 
 
 # --- one code: its row, its actions ---------------------------------------------------------------------------
@@ -289,16 +283,13 @@ def code_action(request: HtmxHttpRequest, code_id: int, action: str) -> HttpResp
     service, done = CODE_ACTIONS[action]
     removing = action == "delete" and code.desired != AccessCode.Desired.REMOVED
     if removing and not_yet_confirmed(request) and may_manage(request, code.lock):
-        return ask_first(
-            request,
-            code.lock,
+        ask = Question(
             f"Remove the code “{code.label}” from the lock?",
             "The code stops opening the door once the lock confirms it is gone. This cannot be undone: whoever "
             "uses it would need a new code.",
             "Yes, remove the code",
-            code=code,
-            carry={"version": request.POST.get("version", "")},  # a page gone stale meanwhile is still told
-        )
+        )  # the version goes along: a page gone stale meanwhile is still told
+        return ask_first(request, code.lock, ask, code=code, version=request.POST.get("version", ""))
     error = None
     try:
         if not may_manage(request, code.lock):
