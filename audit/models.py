@@ -8,15 +8,16 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from tenants.models import Membership, Organisation, ScopedQuerySet
+from tenants.models import ApiKey, Organisation, Reach, ScopedQuerySet
 
 
 class AuditQuerySet(ScopedQuerySet["AuditEvent"]):
-    def _reach(self, membership: Membership) -> Q:
+    def _reach(self, membership: Reach) -> Q:
         reach = super()._reach(membership)
         if membership.limited_property_ids is not None:
             # The trail names guests and rooms of every property: a limited front desk sees its own actions only.
-            reach &= Q(actor_id=membership.user_id)
+            own = Q(actor_id=membership.user_id) if membership.user_id is not None else Q(pk__in=[])
+            reach &= own
         return reach
 
 
@@ -27,6 +28,8 @@ class AuditEvent(models.Model):
         Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
     )
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # Set when the actor was an API key (then `actor` is empty): which key, named in the trail.
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     action = models.CharField(max_length=40)
     object_type = models.CharField(max_length=40, blank=True)
     object_id = models.CharField(max_length=40, blank=True)
@@ -41,7 +44,8 @@ class AuditEvent(models.Model):
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M %Z} {self.actor} {self.action} {self.object_type} {self.object_id}"
+        who = self.api_key if self.api_key_id else self.actor
+        return f"{self.at:%Y-%m-%d %H:%M %Z} {who} {self.action} {self.object_type} {self.object_id}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from audit.models import AuditEvent
-from tenants.models import Actor, Organisation, user_of
+from tenants.models import Actor, ApiKey, Organisation, user_of
 
 
 def audit(
@@ -21,6 +21,7 @@ def audit(
     return AuditEvent.objects.create(
         organisation=organisation,
         actor=user_of(actor),
+        api_key=actor if isinstance(actor, ApiKey) else None,
         action=action,
         object_type=type(obj).__name__ if obj is not None else "",
         object_id=str(getattr(obj, "pk", "") or ""),

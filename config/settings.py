@@ -134,10 +134,12 @@ INSTALLED_APPS = [
     "template_partials",  # wraps the template loaders so "page.html#fragment" names load
     "django_rq",
     "axes",
+    "ninja",  # the API's docs page and its Swagger UI files, served from here (no CDN)
     "tenants",
     "audit",  # the audit trail, written by both apps and the middleware
     "locks",
     "locks.simulator",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -147,6 +149,7 @@ MIDDLEWARE = [
     "config.middleware.ContentSecurityPolicy",  # early: its header goes on every page, refusals included
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "api.idempotency.ApiRequests",  # /api/v1/ only: body size, Idempotency-Key, problem details for 404/405
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -335,6 +338,10 @@ ALERT_EMAIL_TO = env_list("ALERT_EMAIL_TO")
 # Events and their photos (locks/events.py, locks/media.py). Photos are private: they live outside STATIC and any
 # public MEDIA_URL and are served only through a permission-checked view.
 PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT") or VAR_DIR / "private")
+# The public API (/api/v1/): requests per key per minute (0 = no limit), and the largest request body.
+API_RATE_LIMIT_PER_MINUTE = int(env_str("API_RATE_LIMIT_PER_MINUTE", "600"))
+API_MAX_BODY_BYTES = int(env_str("API_MAX_BODY_BYTES", str(64 * 1024)))
+
 EVENTS_SYNC_INTERVAL_SECONDS = int(env_str("EVENTS_SYNC_INTERVAL_SECONDS", "60"))
 EVENTS_SYNC_CALLS_PER_SECOND = float(env_str("EVENTS_SYNC_CALLS_PER_SECOND", "5"))  # per cloud project; 0 = no pacing
 EVENTS_SYNC_OVERLAP_SECONDS = int(env_str("EVENTS_SYNC_OVERLAP_SECONDS", "900"))

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from api.v1 import api as api_v1
 from config import health
 from locks import views as lock_views
 from tenants import urls as tenant_urls
@@ -24,6 +25,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("django-rq/", include("django_rq.urls")),
+    path("api/v1/", api_v1.urls),
 ]
 
 if settings.EMBEDDED_SIMULATOR:

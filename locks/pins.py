@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from audit.services import audit
 from locks.models import AccessCode, Lock, LockOperation
-from tenants.models import CODE_ROLES, Actor, role_in
+from tenants.models import CODE_ROLES, Actor, ApiKey, role_in
 
 Status = AccessCode.Status
 
@@ -62,7 +62,10 @@ def purge_old_pins(now: datetime | None = None) -> int:
 
 def may_see_pins(user: Actor, lock: Lock) -> bool:
     """Owners and managers of the lock's organisation, and its front desk for their properties (never a lock on
-    no door: it is on none of the properties a limited desk was given)."""
+    no door: it is on none of the properties a limited desk was given); an API key with the reveal-pins scope for
+    the locks it reaches."""
+    if isinstance(user, ApiKey):
+        return user.allows(ApiKey.Scope.REVEAL_PINS) and user.may_see_lock(lock)
     return role_in(user, lock.organisation_id, CODE_ROLES, lock=lock)
 
 

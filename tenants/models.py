@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 import zoneinfo
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -39,14 +39,29 @@ _M = TypeVar("_M", bound=models.Model)
 
 # The user of a request: signed in, or the anonymous user.
 RequestUser: TypeAlias = AbstractBaseUser | AnonymousUser
-# Who did something: the request's user, or None for the app itself (jobs, the sweeper).
-Actor: TypeAlias = RequestUser | None
+# Who did something: the request's user, an API key (a script acting for its organisation), or None for the app
+# itself (jobs, the sweeper).
+Actor: TypeAlias = "RequestUser | ApiKey | None"
 
 
 def user_of(actor: Actor) -> User | None:
-    """The user row behind an actor, for a foreign key or a lookup: None for the app itself, and for an anonymous
-    visitor (whom the views turn away before any service runs)."""
+    """The user row behind an actor, for a foreign key or a lookup: None for the app itself, an API key, and an
+    anonymous visitor (whom the views turn away before any service runs)."""
     return actor if isinstance(actor, get_user_model()) else None
+
+
+class Reach(Protocol):
+    """Who reads through the scoped managers: a membership or an API key. One organisation, and possibly only some
+    of its properties; `user_id` is whose own rows a limited reach also sees (an API key: nobody's)."""
+
+    @property
+    def organisation_id(self) -> int: ...
+
+    @property
+    def user_id(self) -> int | None: ...
+
+    @property
+    def limited_property_ids(self) -> frozenset[int] | None: ...
 
 
 class ScopedQuerySet(models.QuerySet[_M]):
@@ -62,13 +77,16 @@ class ScopedQuerySet(models.QuerySet[_M]):
     def for_organisation(self, organisation: Organisation | int) -> ScopedQuerySet[_M]:
         return self.filter(**{self.org_path or "pk": organisation})
 
-    def for_membership(self, membership: Membership) -> ScopedQuerySet[_M]:
-        """What one member sees of their organisation: a limited front desk only its properties' rows (a lock on
-        no door, and what hangs off it, belongs to no property it was given)."""
+    def for_membership(self, membership: Reach) -> ScopedQuerySet[_M]:
+        """What one member (or API key) sees of their organisation: a limited front desk only its properties' rows
+        (a lock on no door, and what hangs off it, belongs to no property it was given)."""
         return self.filter(self._reach(membership))
 
-    def for_user(self, user: RequestUser) -> ScopedQuerySet[_M]:
-        """Only what the user's memberships reach; superusers reach everything."""
+    def for_user(self, user: RequestUser | ApiKey) -> ScopedQuerySet[_M]:
+        """Only what the user's memberships reach (an API key: its organisation, or its properties there);
+        superusers reach everything."""
+        if isinstance(user, ApiKey):
+            return self.for_membership(user)
         if getattr(user, "is_superuser", False):
             return self.all()
         if not getattr(user, "is_authenticated", False):
@@ -78,7 +96,7 @@ class ScopedQuerySet(models.QuerySet[_M]):
             reach |= self._reach(membership)
         return self.filter(reach)
 
-    def _reach(self, membership: Membership) -> Q:
+    def _reach(self, membership: Reach) -> Q:
         reach = Q(**{self.org_path or "pk": membership.organisation_id})
         limited = membership.limited_property_ids
         if limited is not None and self.property_path is not None:
@@ -97,10 +115,10 @@ class ScopedManager(models.Manager[_M]):
     def for_organisation(self, organisation: Organisation | int) -> ScopedQuerySet[_M]:
         return self.get_queryset().for_organisation(organisation)
 
-    def for_membership(self, membership: Membership) -> ScopedQuerySet[_M]:
+    def for_membership(self, membership: Reach) -> ScopedQuerySet[_M]:
         return self.get_queryset().for_membership(membership)
 
-    def for_user(self, user: RequestUser) -> ScopedQuerySet[_M]:
+    def for_user(self, user: RequestUser | ApiKey) -> ScopedQuerySet[_M]:
         return self.get_queryset().for_user(user)
 
 
@@ -239,7 +257,12 @@ def role_in(user: Actor, organisation_id: int, roles: frozenset[str], *, lock: A
     (`Membership.may_see_lock`: a front desk limited to some properties only their locks, never one on no door).
 
     The one rule behind who may see PINs (`locks.pins.may_see_pins`), open a door from the lock page
-    (`locks.remote.may_open_from_lock_page`) and acknowledge alerts (`locks.alerts.may_acknowledge`)."""
+    (`locks.remote.may_open_from_lock_page`) and acknowledge alerts (`locks.alerts.may_acknowledge`).
+
+    An API key has no role: what it may do is its scopes (`ApiKey.allows`), checked by the API before it calls a
+    service, and by the services that decide themselves (`locks.pins.may_see_pins`)."""
+    if isinstance(user, ApiKey):
+        return False
     if getattr(user, "is_superuser", False):
         return True
     members = Membership.objects.filter(user=user_of(user), organisation_id=organisation_id, role__in=roles)
@@ -247,6 +270,69 @@ def role_in(user: Actor, organisation_id: int, roles: frozenset[str], *, lock: A
         return members.exists()
     membership = members.first()
     return membership is not None and membership.may_see_lock(lock)
+
+
+class ApiKey(SingleLineFields, models.Model):
+    """A script's or another system's key to the public API (/api/v1/), acting for one organisation.
+
+    The secret is shown once when the key is made and stored only as its SHA-256: a key is 32 random bytes, so a
+    slow password hash would add nothing but latency to every request. `prefix` (the secret's first characters)
+    tells keys apart in lists and logs. What a key may do is its scopes; what it sees is its organisation, or
+    only some properties there (as a limited front desk)."""
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read properties, units, locks, stays, codes, events and alerts"
+        STAYS = "stays", "Book, change, check in, check out and cancel stays"
+        CODES = "codes", "Issue, change, freeze, unfreeze, resend and remove door codes; lock operations"
+        REVEAL_PINS = "reveal-pins", "Reveal door codes' PINs"
+        REMOTE_UNLOCK = "remote-unlock", "Answer remote-unlock requests; acknowledge alerts"
+        WEBHOOKS = "webhooks", "Manage webhook endpoints"
+
+    SECRET_PREFIX = "doors_"
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    single_line_fields = ("name",)
+    prefix = models.CharField(max_length=16, editable=False)
+    hashed_secret = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(default=list)
+    limited_to_properties = models.BooleanField(default=False)
+    properties: models.ManyToManyField[Property, Any] = models.ManyToManyField("Property", blank=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, editable=False, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = scoped("organisation")
+
+    user_id = None  # a key is nobody's: a limited key sees no rows by who created them (Reach)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"API key {self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def allows(self, scope: str) -> bool:
+        return scope in self.scopes
+
+    @cached_property
+    def limited_property_ids(self) -> frozenset[int] | None:
+        if not self.limited_to_properties:
+            return None
+        return frozenset(p.pk for p in self.properties.all())
+
+    def may_see_lock(self, lock: Any) -> bool:
+        if lock.organisation_id != self.organisation_id:
+            return False
+        limited = self.limited_property_ids
+        return limited is None or (lock.unit_id is not None and lock.unit.property_id in limited)
 
 
 class Property(SingleLineFields, models.Model):
@@ -296,7 +382,7 @@ class Unit(SingleLineFields, models.Model):
 
 
 class GuestQuerySet(ScopedQuerySet["Guest"]):
-    def _reach(self, membership: Membership) -> Q:
+    def _reach(self, membership: Reach) -> Q:
         reach = super()._reach(membership)
         limited = membership.limited_property_ids
         if limited is not None:
@@ -306,7 +392,8 @@ class GuestQuerySet(ScopedQuerySet["Guest"]):
             properties = sorted(limited)
             staying = Guest.objects.filter(stays__unit__property__in=properties).values("pk")
             holding = Guest.objects.filter(access_codes__lock__unit__property__in=properties).values("pk")
-            reach &= Q(pk__in=staying) | Q(pk__in=holding) | Q(created_by=membership.user_id)
+            own = Q(created_by=membership.user_id) if membership.user_id is not None else Q(pk__in=[])
+            reach &= Q(pk__in=staying) | Q(pk__in=holding) | own
         return reach
 
 
