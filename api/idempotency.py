@@ -27,6 +27,8 @@ from tenants.models import ApiKey
 PREFIX = "/api/v1/"
 KEPT = timedelta(hours=24)
 NOT_KEPT = frozenset({401, 429})
+# A reveal is safe to repeat, and each look must be audited: its PIN is never kept for a replay.
+NOT_REPLAYED = "/reveal"
 
 
 def bearer_key(request: HttpRequest) -> ApiKey | None:
@@ -70,7 +72,7 @@ class ApiRequests:
             limit = settings.API_MAX_BODY_BYTES
             return problem_response(413, f"The body may be at most {limit} bytes.", type=TOO_LARGE)
         idempotency_key = request.headers.get("Idempotency-Key")
-        if request.method != "POST" or idempotency_key is None:
+        if request.method != "POST" or idempotency_key is None or request.path_info.endswith(NOT_REPLAYED):
             return self.get_response(request)
         if not 1 <= len(idempotency_key) <= 255 or not idempotency_key.isprintable():
             errors = [{"field": "Idempotency-Key", "detail": "Use 1 to 255 printable characters, e.g. a UUID."}]
@@ -91,14 +93,14 @@ class ApiRequests:
                         "This Idempotency-Key was used with another request; use a new key for a new request.",
                         type=IDEMPOTENCY_REUSED,
                     )
-                replay = HttpResponse(bytes(record.body), status=record.status, content_type=record.content_type)
+                replay = HttpResponse(record.body, status=record.status, content_type=record.content_type)
                 replay["Idempotent-Replayed"] = "true"
                 return replay
             response = self.get_response(request)
             if response.status_code >= 500 or response.status_code in NOT_KEPT:
                 transaction.set_rollback(True)
                 return response
-            record.status, record.body = response.status_code, response.content
+            record.status, record.body = response.status_code, response.content.decode()
             record.content_type = response.get("Content-Type", "")
             record.save(update_fields=["status", "body", "content_type"])
             return response
@@ -116,6 +118,6 @@ class ApiRequests:
         except IntegrityError:
             record = mine.select_for_update().get()
         if record.created_at < now - KEPT:
-            record.fingerprint, record.status, record.body, record.created_at = fingerprint, None, b"", now
+            record.fingerprint, record.status, record.body, record.created_at = fingerprint, None, "", now
             record.save()
         return record

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from locks.fields import EncryptedTextField
 from tenants.models import ApiKey
 
 
@@ -16,7 +17,8 @@ class IdempotentRequest(models.Model):
     fingerprint = models.CharField(max_length=64)  # SHA-256 of method, path and body
     status = models.PositiveSmallIntegerField(null=True)
     content_type = models.CharField(max_length=100, blank=True)
-    body = models.BinaryField(default=b"")
+    # Encrypted: an answer names guests, their e-mail and phone (PINs are never kept: reveals are not replayed).
+    body = EncryptedTextField(blank=True, default="")
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:

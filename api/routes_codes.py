@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router
+from ninja import Query, Router, Status
 from pydantic import Field
 
 from api import pagination
@@ -103,7 +103,7 @@ def get_code(request: HttpRequest, code_id: int) -> AccessCodeOut:
 
 
 @router.post("/access-codes", response=ok(AccessCodeOut, 201, WRITE), summary="Issue a door code")
-def issue_code(request: HttpRequest, body: CodeIn) -> tuple[int, AccessCodeOut]:
+def issue_code(request: HttpRequest, body: CodeIn) -> Status[AccessCodeOut]:
     """A code for a window, a weekly schedule inside a window, or one use. It reaches the lock in the background:
     `status` is `requested` now and `set` once the cloud confirms it (webhook `access_code.set`)."""
     key = need(request, ApiKey.Scope.CODES)
@@ -126,7 +126,7 @@ def issue_code(request: HttpRequest, body: CodeIn) -> tuple[int, AccessCodeOut]:
             actor=key,
             ip=ip_of(request),
         )
-    return 201, code_out(code)
+    return Status(201, code_out(code))
 
 
 @router.patch("/access-codes/{code_id}", response=ok(AccessCodeOut, 200, WRITE), summary="Change a code")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router
+from ninja import Query, Router, Status
 from pydantic import AwareDatetime
 
 from api import pagination
@@ -20,7 +20,7 @@ from tenants.models import ApiKey, Stay, Unit
 
 router = Router(tags=["Stays"])
 GUEST_FIELDS = {"name": "guest.name", "email": "guest.email", "phone": "guest.phone"}
-Status = AccessCode.Status
+Code = AccessCode.Status
 
 
 class StayFilter(Listing):
@@ -36,10 +36,10 @@ def codes_status(live: list[AccessCode], every: list[AccessCode]) -> CodesStatus
     if not every:
         return "none"
     if not live:
-        return "removed" if all(c.status in (Status.REMOVED, Status.EXPIRED) for c in every) else "removing"
-    if any(c.status == Status.FAILED for c in live):
+        return "removed" if all(c.status in (Code.REMOVED, Code.EXPIRED) for c in every) else "removing"
+    if any(c.status == Code.FAILED for c in live):
         return "failed"
-    if all(c.status == Status.SET and not c.needs_modify for c in live):
+    if all(c.status == Code.SET and not c.needs_modify for c in live):
         return "set"
     return "pending"
 
@@ -96,7 +96,7 @@ def get_stay(request: HttpRequest, stay_id: int) -> StayOut:
 
 
 @router.post("/stays", response=ok(StayOut, 201, WRITE), summary="Book a stay (check a guest in)")
-def create_stay(request: HttpRequest, body: StayIn) -> tuple[int, StayOut]:
+def create_stay(request: HttpRequest, body: StayIn) -> Status[StayOut]:
     """The guest is found (same name and e-mail, or name and phone) or made, the stay booked and a code issued on
     each lock of the unit, valid from check-in to check-out. A stay that has begun is `checked_in` at once. The
     codes reach the locks in the background: `codes_status` is `pending`, then `set` (webhook `access_code.set`).
@@ -113,7 +113,7 @@ def create_stay(request: HttpRequest, body: StayIn) -> tuple[int, StayOut]:
             actor=key,
             ip=ip_of(request),
         )
-    return 201, _fresh(booking.stay)
+    return Status(201, _fresh(booking.stay))
 
 
 @router.patch("/stays/{stay_id}", response=ok(StayOut, 200, WRITE), summary="Change a stay's dates or unit")

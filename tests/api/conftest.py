@@ -89,6 +89,8 @@ class ApiClient:
         for name, value in (headers or {}).items():
             extra["HTTP_" + name.upper().replace("-", "_")] = value
         data = raw if raw is not None else (json.dumps(body, default=str) if body is not None else None)
+        if data is None and method in ("POST", "PATCH"):
+            data = ""  # an empty body, as curl -X POST sends (Django's client would send an empty multipart form)
         kwargs: dict[str, Any] = {"content_type": "application/json"} if data is not None else {}
         if data is not None:
             kwargs["data"] = data
