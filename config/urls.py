@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from api import views as api_views
 from api.v1 import api as api_v1
 from config import health
 from locks import views as lock_views
@@ -26,6 +27,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("django-rq/", include("django_rq.urls")),
     path("api/v1/", api_v1.urls),
+    path("integrations/api-keys/", api_views.api_keys, name="api-keys"),
+    path("integrations/api-keys/new", api_views.create_key, name="api-key-create"),
+    path("integrations/api-keys/<int:key_id>/revoke", api_views.revoke_key, name="api-key-revoke"),
 ]
 
 if settings.EMBEDDED_SIMULATOR:

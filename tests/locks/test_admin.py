@@ -15,6 +15,7 @@ from django.forms import ModelChoiceField
 from django.urls import reverse
 from django.utils import timezone
 
+from api import keys
 from audit.models import AuditEvent
 from audit.services import audit
 from locks import codes
@@ -33,7 +34,7 @@ from locks.models import (
 )
 from tenants import selectors as tenant_selectors
 from tenants import services as tenant_services
-from tenants.models import Guest, Membership, Organisation, Property, Role, Stay, Unit
+from tenants.models import ApiKey, Guest, Membership, Organisation, Property, Role, Stay, Unit
 from tests.locks.conftest import run_workers, window
 
 Status = AccessCode.Status
@@ -61,7 +62,11 @@ def build_tenant(name: str, slug: str, pin: str, user_model: Any) -> Tenant:
         organisation=org, name=f"{name} cloud", endpoint="http://127.0.0.1:9", access_id=f"id-{slug}",
         access_secret=SECRET,
     )  # fmt: skip
-    objects = {Organisation: org, Membership: membership, CloudAccount: account}
+    api_key = ApiKey.objects.create(  # as api.keys.create_key makes it, without its audit row
+        organisation=org, name=f"{name} PMS", scopes=["read"], prefix=f"doors_{slug}"[:12],
+        hashed_secret=keys.hash_secret(f"doors_{slug}-secret"),
+    )  # fmt: skip
+    objects = {Organisation: org, Membership: membership, CloudAccount: account, ApiKey: api_key}
     objects.update(build_rows(org, account, staff, name, slug, pin))
     return Tenant(org=org, staff=staff, objects=objects, pin=pin, local_key=f"lk-{slug}-7f3a9c")
 
