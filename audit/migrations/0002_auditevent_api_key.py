@@ -5,16 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0001_initial'),
-        ('tenants', '0005_api_key'),
+        ("audit", "0001_initial"),
+        ("tenants", "0005_api_key"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='auditevent',
-            name='api_key',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='tenants.apikey'),
+            model_name="auditevent",
+            name="api_key",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="tenants.apikey",
+            ),
         ),
     ]
