@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -22,6 +23,14 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+class AlreadyMade(Exception):
+    """The form that makes a key was sent again: its key exists, and its secret was shown once already."""
+
+    def __init__(self, key: ApiKey) -> None:
+        super().__init__(key.name)
+        self.key = key
+
+
 @transaction.atomic
 def create_key(
     *,
@@ -29,11 +38,16 @@ def create_key(
     name: str,
     scopes: Iterable[str],
     properties: Iterable[Property] | None = None,
+    request_token: uuid.UUID | None = None,
     actor: Actor = None,
     ip: str | None = None,
 ) -> tuple[ApiKey, str]:
     """A new key and its secret, which is not stored and cannot be shown again. `properties` limits what the key
-    sees to those properties (None: the whole organisation)."""
+    sees to those properties (None: the whole organisation). A `request_token` already used raises AlreadyMade."""
+    if request_token is not None:
+        earlier = ApiKey.objects.filter(organisation=organisation, request_token=request_token).first()
+        if earlier is not None:
+            raise AlreadyMade(earlier)
     wanted = sorted(set(scopes))
     unknown = [scope for scope in wanted if scope not in SCOPES]
     if unknown:
@@ -52,10 +66,11 @@ def create_key(
         hashed_secret=hash_secret(secret),
         limited_to_properties=limit is not None,
         created_by=user_of(actor),
+        request_token=request_token,
     )
     if not key.name:
         raise ValidationError({"name": "Give the key a name that says who uses it, such as the PMS's."})
-    key.full_clean(exclude=["created_by"])
+    key.full_clean(exclude=["created_by", "request_token"])
     key.save()
     if limit is not None:
         key.properties.set(limit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -30,8 +31,11 @@ class KeyForm(forms.Form):
         help_text="Leave all unticked for a key that reaches every property of the organisation.",
     )
 
+    request_token = forms.UUIDField(required=False, widget=forms.HiddenInput)  # one key per form, however often sent
+
     def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["request_token"].initial = uuid.uuid4()
         field = self.fields["properties"]
         assert isinstance(field, forms.ModelMultipleChoiceField)
         field.queryset = Property.objects.for_membership(membership).order_by("name")
@@ -70,11 +74,18 @@ def create_key(request: HttpRequest) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 scopes=form.cleaned_data["scopes"],
                 properties=limit,
+                request_token=form.cleaned_data["request_token"],
                 actor=request.user,
                 ip=client_ip(request),
             )
         except ValidationError as error:
             apply_service_error(form, error)
+        except keys.AlreadyMade as made:
+            shown_before = (
+                f"The key “{made.key.name}” was made when this form was first sent, and its secret was shown then, "
+                "once. If you did not copy it, revoke it and make another."
+            )
+            return _page(request, membership, KeyForm(membership=membership), notice=shown_before)
         else:
             # Shown on this answer only: it is not stored, so a reload cannot show it again.
             response = _page(request, membership, KeyForm(membership=membership), new_key=key, secret=secret)

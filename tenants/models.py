@@ -303,6 +303,8 @@ class ApiKey(SingleLineFields, models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The API keys page's one-time form token: sending the form again (a reload) finds this key, not a second one.
+    request_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     objects = scoped("organisation")
 

@@ -26,6 +26,7 @@ class Migration(migrations.Migration):
                 ("created_at", models.DateTimeField(auto_now_add=True)),
                 ("last_used_at", models.DateTimeField(blank=True, editable=False, null=True)),
                 ("revoked_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("request_token", models.UUIDField(blank=True, editable=False, null=True, unique=True)),
                 (
                     "created_by",
                     models.ForeignKey(
