@@ -25,6 +25,7 @@ class ActionFamilyFilter(admin.SimpleListFilter):
         ("lock.", "Locks"),
         ("locks.", "Lock imports"),
         ("account.", "Cloud accounts"),
+        ("api_key.", "API keys"),
     ]
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[AuditEvent]) -> list[tuple[str, str]]:
@@ -38,8 +39,10 @@ class ActionFamilyFilter(admin.SimpleListFilter):
 class AuditEventAdmin(ReadOnlyScopedAdmin):
     """Append-only: nobody adds, changes or deletes a row here (and the model refuses it anyway)."""
 
-    list_display = ["at", "actor", "action", "organisation", "object_type", "object_id", "summary", "ip_address"]
+    list_display = [
+        "at", "actor", "api_key", "action", "organisation", "object_type", "object_id", "summary", "ip_address",
+    ]  # fmt: skip
     list_filter = [ActionFamilyFilter, ("at", admin.DateFieldListFilter), ORGANISATION_FILTER]
     search_fields = ["action", "actor__username", "object_type", "object_id", "summary", "ip_address"]
-    list_select_related = ["actor", "organisation"]
+    list_select_related = ["actor", "api_key", "organisation"]
     show_full_result_count = False

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client
 
+from api import keys
 from audit.models import AuditEvent
 from locks.models import Lock
 from tenants.models import ApiKey, Membership, Property, Role
@@ -73,3 +75,20 @@ def test_only_owners(client: Client, org: Any, django_user_model: Any, role: str
     stays = client.get("/desk/stays/")
     assert stays.status_code == 200
     assert b"API keys" not in stays.content  # no link in the nav either
+
+
+def test_the_admin_lists_keys_to_owners_and_revokes_them(client: Client, org: Any, django_user_model: Any) -> None:
+    key, _ = keys.create_key(organisation=org, name="Opera", scopes=["read"])
+    owner = django_user_model.objects.create_user("admin-owner", is_staff=True)
+    owner.user_permissions.set(Permission.objects.filter(codename__in=["view_apikey", "change_apikey"]))
+    Membership.objects.create(user=owner, organisation=org, role=Role.OWNER)
+    client.force_login(owner)
+    listed = client.get("/admin/tenants/apikey/")
+    assert listed.status_code == 200
+    assert b"Opera" in listed.content
+    assert key.hashed_secret.encode() not in client.get(f"/admin/tenants/apikey/{key.pk}/change/").content
+    client.post("/admin/tenants/apikey/", {"action": "revoke", "_selected_action": [key.pk]})
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+    Membership.objects.filter(user=owner).update(role=Role.MANAGER)
+    assert client.get("/admin/tenants/apikey/").status_code == 403

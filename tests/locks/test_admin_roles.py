@@ -38,6 +38,7 @@ POLICY: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "Guest": (EVERYONE, CODE_ROLES),
     "Stay": (EVERYONE, CODE_ROLES),
     "AccessCode": (EVERYONE, CODE_ROLES),
+    "ApiKey": (OWNERS, OWNERS),  # seen and revoked by owners; made on the dashboard only (the secret shown once)
 }
 READ_ONLY = (EVERYONE, NOBODY)  # rows the app writes itself: the audit trail, events, operations...
 SUPERUSERS_ONLY = (NOBODY, NOBODY)  # not an organisation's: users, groups, sign-in lockouts, the job dashboard
