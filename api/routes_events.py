@@ -115,8 +115,8 @@ def _event_rows(key: ApiKey) -> QuerySet[LockEvent]:
 
 @router.get("/events", response=ok(EventPage, errors=READ), summary="List unlock and alert events")
 def list_events(request: HttpRequest, query: Query[EventFilter]) -> dict[str, object]:
-    """In id order (the order they were stored in); `since` keeps the ones that happened at or after a time. Poll
-    with the last page's `next_cursor` to get only what is new."""
+    """In id order (the order they were stored in, which is not always the order they happened in: a lock's
+    records reach the cloud when it is online again); `since` keeps the ones that happened at or after a time."""
     rows = _event_rows(need(request, ApiKey.Scope.READ))
     if query.lock is not None:
         rows = rows.filter(lock_id=query.lock)
