@@ -127,4 +127,12 @@ def test_pages_follow_the_cursor_in_id_order(api: ApiClient, lock: Lock) -> None
         if cursor is None:
             break
     assert (seen, pages) == ([e.pk for e in made], 3)
+    # With `since` the first page starts at the first event that matches; the next ones at their cursor.
+    since = "since=" + iso(now - timedelta(minutes=5)).replace("+", "%2B")
+    recent = [e.pk for e in made if e.occurred_at >= now - timedelta(minutes=5)]
+    first = api.get(f"/events?{since}&limit=2").json()
+    rest = api.get(f"/events?{since}&limit=50&cursor={first['next_cursor']}").json()
+    assert [e["id"] for e in first["items"] + rest["items"]] == recent
+    future = "since=" + iso(now + timedelta(days=1)).replace("+", "%2B")
+    assert api.get(f"/events?{future}").json() == {"items": [], "next_cursor": None}
     assert api.get("/events?cursor=garbage").status_code == 400
