@@ -15,7 +15,7 @@ from ninja import NinjaAPI
 from ninja.errors import HttpError
 from ninja.errors import ValidationError as RequestInvalid
 
-from api import problems, routes_codes, routes_places, routes_stays
+from api import problems, routes_codes, routes_events, routes_operations, routes_places, routes_stays
 from api.access import KeyAuth
 
 DESCRIPTION = """\
@@ -59,6 +59,8 @@ api = DoorsApi(
 api.add_router("", routes_places.router)
 api.add_router("", routes_stays.router)
 api.add_router("", routes_codes.router)
+api.add_router("", routes_events.router)
+api.add_router("", routes_operations.router)
 
 
 def _problem(request: HttpRequest, exc: Exception | type[Exception]) -> HttpResponse:

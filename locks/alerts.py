@@ -34,7 +34,7 @@ from audit.services import audit
 from locks import remote
 from locks.models import Alert, Lock, LockEvent
 from locks.templatetags.zones import local, zone_name
-from tenants.models import MANAGER_ROLES, Actor, Membership, role_in, user_of
+from tenants.models import MANAGER_ROLES, Actor, ApiKey, Membership, role_in, user_of
 
 logger = logging.getLogger(__name__)
 
@@ -124,14 +124,20 @@ def resolve_alert(*, organisation_id: int, key: str, at: datetime | None = None)
         return True
 
 
-def may_acknowledge(user: Actor, organisation_id: int) -> bool:
-    """Owners and managers of the alert's organisation (and superusers)."""
-    return role_in(user, organisation_id, MANAGER_ROLES)
+def may_acknowledge(user: Actor, alert: Alert) -> bool:
+    """Owners and managers of the alert's organisation (and superusers); an API key of the organisation with the
+    remote-unlock scope, for the alerts it reaches (a key limited to some properties: their locks' alerts only)."""
+    if isinstance(user, ApiKey):
+        if user.organisation_id != alert.organisation_id or not user.allows(ApiKey.Scope.REMOTE_UNLOCK):
+            return False
+        return user.limited_property_ids is None if alert.lock is None else user.may_see_lock(alert.lock)
+    return role_in(user, alert.organisation_id, MANAGER_ROLES)
 
 
 def acknowledge_alert(alert: Alert, *, actor: Actor, ip: str | None = None) -> Alert:
-    """Someone has seen it (owners and managers): audited once; an event's alert is closed with it."""
-    if not may_acknowledge(actor, alert.organisation_id):
+    """Someone has seen it (owners and managers, or a key allowed to): audited once; an event's alert is closed
+    with it."""
+    if not may_acknowledge(actor, alert):
         # Outside the transaction below: the refusal is recorded even though nothing else happens.
         audit("alert.acknowledge_refused", actor=actor, organisation=alert.organisation, obj=alert, ip=ip)
         raise PermissionDenied("Only owners and managers may acknowledge alerts.")

@@ -4,7 +4,7 @@ The cloud gives a short-lived URL and a file key per photo (open-logs / alarm-lo
 `media` queue fetches it (a real HTTP GET with a timeout and a size cap), has the account's cloud decrypt it
 (`LockCloud.decrypt_media`, locks/cloud/port.py), checks it with Pillow, and writes both files under
 PRIVATE_MEDIA_ROOT through a temporary name and a rename, so a crash never leaves half a file under the final name.
-The files are served only by locks.media_views, after a permission check.
+The files are served only after a permission check (`serve`: by locks.media_views to members, by the API to keys).
 
 A photo that cannot be had (404/403 expired URL, truncated, wrong key, not an image, too large) is marked
 failed with the reason; a passing network problem leaves it pending for the sweeper, up to MAX_ATTEMPTS.
@@ -27,6 +27,7 @@ import requests
 import requests.adapters
 from django.conf import settings
 from django.db import transaction
+from django.http import FileResponse
 from django.utils import timezone
 from PIL import Image
 
@@ -40,6 +41,7 @@ logger = logging.getLogger(__name__)
 THUMBNAIL_PX = 320
 MAX_ATTEMPTS = 3
 RETRY_AFTER = timedelta(seconds=60)
+CACHE_SECONDS = 3600  # how long a browser may keep a served photo
 IMAGE_TYPES = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
 
 
@@ -260,6 +262,19 @@ def file_of(media: EventMedia, variant: str) -> tuple[Path, str] | None:
     if not path.is_relative_to(root) or not path.is_file():
         return None
     return path, media.content_type if variant == "original" else "image/jpeg"
+
+
+def serve(media: EventMedia, variant: str) -> FileResponse | None:
+    """The stored file as a response, for a caller already allowed to see it; None if there is none. Private
+    (kept out of shared caches; the files never change once stored) and never sniffed as anything but an image."""
+    found = file_of(media, variant)
+    if found is None:
+        return None
+    path, content_type = found
+    response = FileResponse(path.open("rb"), content_type=content_type)
+    response["Cache-Control"] = f"private, max-age={CACHE_SECONDS}"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 # --- the cloud's other media endpoints, for the locks that have them (spec "Applicable lock types") -------------

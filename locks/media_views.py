@@ -11,7 +11,6 @@ from locks import media, selectors
 from tenants.context import membership_or_404
 
 VARIANTS = ("original", "thumb")
-CACHE_SECONDS = 3600  # the files never change once stored; "private" keeps them out of shared caches
 
 
 @login_required
@@ -21,11 +20,7 @@ def event_media(request: HttpRequest, media_id: int, variant: str) -> FileRespon
     if variant not in VARIANTS:
         raise Http404
     photo = get_object_or_404(selectors.media_of(membership), pk=media_id)
-    found = media.file_of(photo, variant)
-    if found is None:
+    response = media.serve(photo, variant)
+    if response is None:
         raise Http404("This photo is not available.")
-    path, content_type = found
-    response = FileResponse(path.open("rb"), content_type=content_type)
-    response["Cache-Control"] = f"private, max-age={CACHE_SECONDS}"
-    response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -27,7 +27,7 @@ from locks.cloud import port
 from locks.cloud.accounts import cloud_for
 from locks.models import Lock, LockEvent, LockKind, RemoteUnlockRequest
 from locks.pins import may_see_pins
-from tenants.models import MANAGER_ROLES, Actor, role_in, user_of
+from tenants.models import MANAGER_ROLES, Actor, ApiKey, role_in, user_of
 
 logger = logging.getLogger(__name__)
 
@@ -94,10 +94,18 @@ def request_from_event(event: LockEvent, *, now: datetime | None = None) -> Remo
 # --- decisions (views call these) ---------------------------------------------------------------------------
 
 
+def may_answer(user: Actor, lock: Lock) -> bool:
+    """The roles that manage the lock's codes (`locks.pins.may_see_pins`); an API key with the remote-unlock scope,
+    for the locks it reaches."""
+    if isinstance(user, ApiKey):
+        return user.allows(ApiKey.Scope.REMOTE_UNLOCK) and user.may_see_lock(lock)
+    return may_see_pins(user, lock)
+
+
 def _allowed(request_id: int, *, actor: Actor, ip: str | None, action: str) -> None:
-    """Only the roles that manage the lock decide; a refusal is audited (outside the decision's transaction)."""
+    """Only those who may answer for the lock decide; a refusal is audited (outside the decision's transaction)."""
     request = RemoteUnlockRequest.objects.select_related("lock__unit", "lock__organisation").get(pk=request_id)
-    if not may_see_pins(actor, request.lock):
+    if not may_answer(actor, request.lock):
         audit(f"{action}_refused", actor=actor, organisation=request.lock.organisation, obj=request, ip=ip)
         raise PermissionDenied("Your role may not open doors remotely.")
 

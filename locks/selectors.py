@@ -30,7 +30,17 @@ from locks.models import (
     RemoteUnlockRequest,
     UnlockMethod,
 )
-from tenants.models import CODE_ROLES, Actor, Membership, Organisation, Property, RequestUser, Unit, user_of
+from tenants.models import (
+    CODE_ROLES,
+    Actor,
+    Membership,
+    Organisation,
+    Property,
+    Reach,
+    RequestUser,
+    Unit,
+    user_of,
+)
 
 LOW_BATTERY = 20  # percent: below this a lock's badge turns amber
 UNSETTLED = [
@@ -94,8 +104,9 @@ def units_of(membership: Membership) -> QuerySet[Unit]:
     return Unit.objects.for_membership(membership)
 
 
-def media_of(membership: Membership) -> QuerySet[EventMedia]:
-    return EventMedia.objects.for_membership(membership)
+def media_of(reach: Reach) -> QuerySet[EventMedia]:
+    """The event photos a member (or an API key) may see."""
+    return EventMedia.objects.for_membership(reach)
 
 
 def person_on_lock(lock: Lock, lock_user_id: int) -> LockUser | None:

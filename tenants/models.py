@@ -256,11 +256,13 @@ def role_in(user: Actor, organisation_id: int, roles: frozenset[str], *, lock: A
     membership there (one per organisation), and, when a lock is given, only if it is within that member's reach
     (`Membership.may_see_lock`: a front desk limited to some properties only their locks, never one on no door).
 
-    The one rule behind who may see PINs (`locks.pins.may_see_pins`), open a door from the lock page
-    (`locks.remote.may_open_from_lock_page`) and acknowledge alerts (`locks.alerts.may_acknowledge`).
+    The one rule behind who may see PINs (`locks.pins.may_see_pins`, and answer a remote-unlock request with it),
+    open a door from the lock page (`locks.remote.may_open_from_lock_page`) and acknowledge alerts
+    (`locks.alerts.may_acknowledge`).
 
     An API key has no role: what it may do is its scopes (`ApiKey.allows`), checked by the API before it calls a
-    service, and by the services that decide themselves (`locks.pins.may_see_pins`)."""
+    service, and by the services that decide themselves (`locks.pins.may_see_pins`, `locks.remote.may_answer`,
+    `locks.alerts.may_acknowledge`)."""
     if isinstance(user, ApiKey):
         return False
     if getattr(user, "is_superuser", False):
