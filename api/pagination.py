@@ -32,12 +32,24 @@ def decode(cursor: str) -> int:
 
 
 def page(
-    queryset: QuerySet[_M], *, cursor: str | None, limit: int, render: Callable[[Sequence[_M]], list[Any]]
+    queryset: QuerySet[_M],
+    *,
+    cursor: str | None,
+    limit: int,
+    render: Callable[[Sequence[_M]], list[Any]],
+    follow: bool = False,
 ) -> dict[str, Any]:
-    """One page of `queryset` (already filtered and scoped) in id order, rendered, with the next page's cursor."""
+    """One page of `queryset` (already filtered and scoped) in id order, rendered, with the next page's cursor.
+
+    `follow`: a feed to poll (events). The cursor is given on the last page too (after its last row, or the one
+    asked with when nothing is new), so a script asks again later with it and gets what was stored since."""
     if cursor:
         queryset = queryset.filter(pk__gt=decode(cursor))
     rows = list(queryset.order_by("pk")[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
-    return {"items": render(rows), "next_cursor": encode(rows[-1].pk) if more and rows else None}
+    if rows and (more or follow):
+        next_cursor: str | None = encode(rows[-1].pk)
+    else:
+        next_cursor = cursor if follow and cursor else None
+    return {"items": render(rows), "next_cursor": next_cursor}

@@ -130,7 +130,7 @@ def list_events(request: HttpRequest, query: Query[EventFilter]) -> dict[str, ob
         rows = rows.filter(occurred_at__gte=query.since)
         if not query.cursor:
             rows = _from_the_first(rows)
-    return pagination.page(rows, cursor=query.cursor, limit=query.limit, render=_events)
+    return pagination.page(rows, cursor=query.cursor, limit=query.limit, render=_events, follow=True)
 
 
 def _from_the_first(rows: QuerySet[LockEvent]) -> QuerySet[LockEvent]:

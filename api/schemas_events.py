@@ -49,6 +49,11 @@ class EventOut(Schema):
 
 class EventPage(Page):
     items: list[EventOut]
+    next_cursor: str | None = Field(
+        description="Given on every page with events (and echoed when nothing is new): the feed's place. Pass it as "
+        "`cursor` for the next page now, or later to get the events stored since, however late a lock's records "
+        "arrived (ids follow the order events were stored in). Null only when there is nothing at all yet."
+    )
 
 
 # --- alerts -------------------------------------------------------------------------------------------------

@@ -123,10 +123,16 @@ def test_pages_follow_the_cursor_in_id_order(api: ApiClient, lock: Lock) -> None
     while True:
         answer = api.get("/events?limit=3" + (f"&cursor={cursor}" if cursor else "")).json()
         seen += [e["id"] for e in answer["items"]]
-        cursor, pages = answer["next_cursor"], pages + 1
-        if cursor is None:
-            break
-    assert (seen, pages) == ([e.pk for e in made], 3)
+        pages += 1
+        if not answer["items"]:
+            break  # the feed's end: its cursor stays the place to poll from
+        cursor = answer["next_cursor"]
+    assert (seen, pages) == ([e.pk for e in made], 4)
+    assert answer["next_cursor"] == cursor
+    # Polled later with the same cursor: what was stored since, however long ago it happened.
+    late = event(lock, at=now - timedelta(days=3))
+    assert [e["id"] for e in api.get(f"/events?cursor={cursor}").json()["items"]] == [late.pk]
+    late.delete()
     # With `since` the first page starts at the first event that matches; the next ones at their cursor.
     since = "since=" + iso(now - timedelta(minutes=5)).replace("+", "%2B")
     recent = [e.pk for e in made if e.occurred_at >= now - timedelta(minutes=5)]

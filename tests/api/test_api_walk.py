@@ -67,10 +67,13 @@ def sample(schema: dict[str, Any], b: Tenant, name: str = "") -> Any:
     return "09:00" if "pattern" in schema else "Bravo Zulu"
 
 
-def fillings(template: str, b: Tenant) -> list[str]:
+def fillings(template: str, b: Tenant, operation: dict[str, Any]) -> list[str]:
     paths = [template]
+    declared = {p["name"]: _resolve(p.get("schema", {})) for p in operation.get("parameters", []) if p["in"] == "path"}
     for param in re.findall(r"\{(\w+)\}", template):
-        if param in ROW_KWARGS:
+        if "enum" in declared.get(param, {}):  # a choice the document lists: each value it accepts
+            values = [str(v) for v in declared[param]["enum"]]
+        elif param in ROW_KWARGS:
             row = b.objects.get(ROW_KWARGS[param])
             values = [str(row.pk) if row is not None else "987654"]
         elif param in CHOICE_KWARGS:
@@ -94,7 +97,7 @@ def walk(client: ApiClient, b: Tenant, strings: list[str]) -> list[str]:
             for parameter in operation.get("parameters", []):
                 if parameter["in"] == "query" and parameter["name"] in BODY_ROWS:
                     query = f"?{parameter['name']}={sample({'type': 'integer'}, b, parameter['name'])}"
-            for url in fillings(path, b):
+            for url in fillings(path, b, operation):
                 answer = client.call(method.upper(), url + query, body)
                 text = answer.content.decode(errors="replace")
                 shown = [s for s in strings if s in text]

@@ -30,6 +30,7 @@ from locks.models import (
     CloudAccount,
     EventMedia,
     Lock,
+    LockEvent,
     LockOperation,
     LockUser,
     RemoteUnlockRequest,
@@ -59,6 +60,7 @@ ROW_KWARGS: dict[str, type[models.Model]] = {
     "property_id": Property,
     "unit_id": Unit,
     "key_id": ApiKey,
+    "event_id": LockEvent,
 }
 # Parameters that name no row of ours: every value the view knows (and one it does not), so each branch is walked.
 CHOICE_KWARGS: dict[str, list[str]] = {
@@ -77,7 +79,7 @@ CHOICE_KWARGS: dict[str, list[str]] = {
         "nonsense",
     ],  # fmt: skip
     "kind": ["dynamic", "clear-all", "sync", "nonsense"],
-    "variant": ["original", "thumb"],
+    "variant": ["original", "thumb", "thumbnail"],  # the dashboard's and the API's names
     # django-rq's dashboard (superusers only): queues, jobs and schedulers are not rows of any organisation.
     "queue_index": ["0"],
     "scheduler_index": ["0"],

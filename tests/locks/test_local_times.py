@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from locks.models import AccessCode, Alert, Lock, RemoteUnlockRequest
-from tenants.models import Guest, Membership, Organisation, Property, Role, Stay, Unit
+from tenants.models import ApiKey, Guest, Membership, Organisation, Property, Role, Stay, Unit
 from tests.locks.test_admin import APP_MODELS, Tenant, admin_url, build_tenant
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +24,7 @@ WHEN = datetime(2026, 1, 15, 11, 7, tzinfo=UTC)  # 12:07 CET in Amsterdam
 LOCAL, SERVER = "12:07", "11:07"
 ENDS = {"check_out", "ends_at", "valid_until"}  # a day later, at the same hour: rows must end after they start
 # Rows whose times belong to a property (through their unit, lock, event or code); the rest are the server's.
-SERVER_ZONED = {Organisation, Membership, Guest, AuditEvent}
+SERVER_ZONED = {Organisation, Membership, Guest, AuditEvent, ApiKey}  # rows of the organisation, not of a property
 SERVER_ZONED |= {m for m in APP_MODELS if m.__name__ == "CloudAccount"}
 
 
