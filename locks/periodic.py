@@ -35,8 +35,6 @@ PERIODIC = (
     # Drift repair: codes changed outside this app are found within one interval (docs/reliability.md R7).
     Periodic("reconcile-all-locks", "locks.jobs.reconcile_all_locks", "sync", 600),
     Periodic("purge-old-pins", "locks.jobs.purge_old_pins", "sync", 3600),
-    # The API's kept answers to Idempotency-Keys, after their 24 hours.
-    Periodic("purge-idempotency-keys", "api.idempotency.purge_expired", "sync", 3600),
     Periodic("sweep-enrollments", "locks.jobs.sweep_enrollments", "codes", 30),
     # Alerts: failed or stuck codes, refused cloud accounts, offline locks, unsent e-mails, lapsed remote unlocks;
     # and each lock's online flag and battery read from the cloud.
@@ -44,6 +42,8 @@ PERIODIC = (
     Periodic("check-lock-health", "locks.alert_scans.check_all_locks", "sync", 300),
     # Unlock and alert records of every lock (one job per lock, fixed ids), and photos whose job was lost.
     Periodic("sync-lock-events", "locks.jobs.sync_all_lock_events", "sync", settings.EVENTS_SYNC_INTERVAL_SECONDS),
+    # The API's kept answers to Idempotency-Keys, after their 24 hours.
+    Periodic("purge-idempotency-keys", "api.idempotency.purge_expired", "sync", 3600),
 )
 
 
