@@ -11,14 +11,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from tenants.models import Membership, Organisation, Role
-from webhooks import services
-from webhooks.models import WebhookEndpoint
-from webhooks.payloads import ALL_TYPES
 
 # The code lifecycle's fixtures (a simulator over HTTP, real queues, locks on it), for the emission tests.
 from tests.locks.conftest import account, make_lock, queues, sim_url, unit, world  # noqa: F401
+from webhooks import services
+from webhooks.models import WebhookEndpoint
+from webhooks.payloads import ALL_TYPES, AlertData
+
+
+def alert_data(lock_id: int | None = None) -> AlertData:
+    """The data of a lock.alert, for tests that need an event and no lock."""
+    return AlertData(id=7, lock_id=lock_id, kind="tamper", message="Pry alarm", at=timezone.now())
 
 
 @dataclass
