@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -225,8 +224,3 @@ def send_again(
     )
     transaction.on_commit(lambda: [queues.enqueue_webhook_delivery(pk) for pk in ids])
     return list(WebhookDelivery.objects.filter(pk__in=ids))
-
-
-def recently_failing(endpoint: WebhookEndpoint) -> timedelta | None:
-    """How long every attempt to this endpoint has failed, for the dashboard; None when it is not failing."""
-    return timezone.now() - endpoint.failing_since if endpoint.failing_since else None
