@@ -15,9 +15,11 @@ from __future__ import annotations
 import logging
 from contextlib import suppress
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 import django_rq
+from redis import Redis
 from redis.exceptions import RedisError
 from rq import Retry
 from rq.exceptions import NoSuchJobError
@@ -273,7 +275,15 @@ def enqueue_webhook_delivery(delivery_id: int) -> bool:
         return False
 
 
+@cache
+def _webhooks_connection() -> Redis:
+    """One client per process for the per-delivery marker: `get_connection` builds a new pool (and connection) on
+    every call, which cost a third of a delivery's time (bench/webhook_bench.py). redis-py's pool reconnects in a
+    forked child by itself."""
+    return django_rq.get_connection(WEBHOOKS_QUEUE)
+
+
 def clear_webhook_marker(delivery_id: int) -> None:
     """The job has started: from here on the sweeper may hand the delivery out again (once its lease allows)."""
     with suppress(RedisError):
-        django_rq.get_connection(WEBHOOKS_QUEUE).delete(webhook_queued_marker(delivery_id))
+        _webhooks_connection().delete(webhook_queued_marker(delivery_id))
