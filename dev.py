@@ -129,6 +129,7 @@ WORKER = [
     "codes",
     "sync",
     "media",
+    "webhooks",
     "--serializer",
     "rq.serializers.JSONSerializer",
     "--worker-class",

@@ -139,6 +139,7 @@ INSTALLED_APPS = [
     "audit",  # the audit trail, written by both apps and the middleware
     "locks",
     "locks.simulator",
+    "webhooks",  # owners' signed webhooks: endpoints, messages, deliveries (below the services that emit them)
     "api",
 ]
 
@@ -276,9 +277,10 @@ STORAGES = {
 # on a unix socket in VAR_DIR, which `dev.py run` and `dev.py test` start.
 REDIS_URL = env_str("REDIS_URL") or f"unix://{embedded_redis.socket_path(VAR_DIR)}"
 
-# Queues in priority order: a worker started on all four takes unlocks first. Jobs are serialised as JSON,
+# Queues in priority order: a worker started on all five takes unlocks first. Jobs are serialised as JSON,
 # never pickle, so nothing that can write to Redis can make a worker run arbitrary code.
-_QUEUE_TIMEOUTS = {"unlock": 15, "codes": 120, "sync": 600, "media": 120}
+# `webhooks` last and alone in production's workers: a slow receiver must not hold up codes or syncs.
+_QUEUE_TIMEOUTS = {"unlock": 15, "codes": 120, "sync": 600, "media": 120, "webhooks": 60}
 RQ_QUEUES = {
     name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": timeout, "SERIALIZER": "rq.serializers.JSONSerializer"}
     for name, timeout in _QUEUE_TIMEOUTS.items()
@@ -348,6 +350,14 @@ EVENTS_SYNC_OVERLAP_SECONDS = int(env_str("EVENTS_SYNC_OVERLAP_SECONDS", "900"))
 EVENTS_SYNC_LOOKBACK_DAYS = int(env_str("EVENTS_SYNC_LOOKBACK_DAYS", "30"))
 MEDIA_MAX_BYTES = int(env_str("MEDIA_MAX_BYTES", str(10 * 1024 * 1024)))
 MEDIA_FETCH_TIMEOUT_SECONDS = float(env_str("MEDIA_FETCH_TIMEOUT_SECONDS", "15"))
+
+# Webhooks (webhooks/): owners' endpoints are called by the `webhooks` workers, so whoever registers one chooses
+# where this server sends requests. Off (production), an endpoint must be https and public: its host may not be, or
+# resolve to, a private, loopback or link-local address, checked when it is saved and again on every connection.
+# On in development and tests (a receiver on 127.0.0.1). An endpoint failing every delivery for this many days is
+# disabled and its organisation's owners are told.
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", DEBUG)
+WEBHOOK_DISABLE_AFTER_DAYS = env_int("WEBHOOK_DISABLE_AFTER_DAYS", 5)
 
 # Logs go to stderr: one JSON object per line in production (LOG_FORMAT=json), readable lines in debug; each record
 # carries the id of its request (config.middleware.RequestId) or RQ job. See config/logs.py.

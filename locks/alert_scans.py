@@ -18,7 +18,15 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from locks import queues, remote
-from locks.alerts import LOW_BATTERY_PERCENT, note_lock_state, raise_alert, resolve_alert, send_alert_email, unclaimed
+from locks.alerts import (
+    LOW_BATTERY_PERCENT,
+    note_lock_state,
+    raise_alert,
+    resolve_alert,
+    send_alert_email,
+    store_lock_state,
+    unclaimed,
+)
 from locks.cloud import port
 from locks.cloud.accounts import cloud_for
 from locks.models import AccessCode, Alert, CloudAccount, Lock
@@ -45,15 +53,12 @@ def check_lock_health(lock_id: int) -> str:
         logger.info("health check of lock %s: %s", lock_id, type(error).__name__)
         return "unknown"
     now = timezone.now()
-    battery = details.battery
-    lock.online = details.online
     fields: dict[str, object] = {"online": details.online}
-    if battery is not None:
-        lock.battery = fields["battery"] = battery
+    if details.battery is not None:
+        fields["battery"] = details.battery
     if details.online:
-        lock.last_seen_at = fields["last_seen_at"] = now
-    Lock.objects.filter(pk=lock.pk).update(**fields)
-    note_lock_state(lock, at=now)
+        fields["last_seen_at"] = now
+    store_lock_state(lock, fields, at=now)
     return "online" if details.online else "offline"
 
 

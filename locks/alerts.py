@@ -35,6 +35,8 @@ from locks import remote
 from locks.models import Alert, Lock, LockEvent
 from locks.templatetags.zones import local, zone_name
 from tenants.models import MANAGER_ROLES, Actor, ApiKey, Membership, role_in, user_of
+from webhooks import payloads
+from webhooks.emit import emit
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +97,7 @@ def raise_alert(
             else:
                 alert_id = alert.pk
                 transaction.on_commit(lambda: send_alert_email(alert_id))
+                emit(organisation_id, "lock.alert", payloads.alert(alert), at=at)  # a new incident, told once
                 return alert
         fields = ["last_seen_at"]
         alert.last_seen_at = max(alert.last_seen_at, at)
@@ -324,6 +327,25 @@ def _wrong_code(event: LockEvent, common: dict[str, Any]) -> None:
 
 
 # --- the lock's state: online, battery ----------------------------------------------------------------------
+
+
+def store_lock_state(lock: Lock, fields: dict[str, object], *, at: datetime) -> None:
+    """Save what was just learnt of the lock (`online`, battery, last seen: push and the health scan) with its alerts,
+    in one transaction; a change of the online flag is a webhook event (lock.offline, lock.online), told once however
+    many processes learn it (the flip is a conditional UPDATE)."""
+    online = fields.get("online")
+    with transaction.atomic():
+        flipped = isinstance(online, bool) and bool(
+            Lock.objects.filter(pk=lock.pk).exclude(online=online).update(online=online)
+        )
+        Lock.objects.filter(pk=lock.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(lock, name, value)
+        note_lock_state(lock, at=at)
+        if flipped:
+            emit(
+                lock.organisation_id, "lock.online" if online else "lock.offline", payloads.lock_state(lock, at), at=at
+            )
 
 
 def note_lock_state(lock: Lock, *, at: datetime | None = None) -> None:

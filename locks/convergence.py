@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -25,6 +26,8 @@ from locks.cloud.accounts import cloud_for
 from locks.cloud.port import LockCloud, PasswordSpec, WeeklyHours
 from locks.failures import REFUSED, account_refused, explain, healthy, unhealthy, unreachable
 from locks.models import AccessCode, LockKind
+from webhooks import payloads
+from webhooks.emit import emit
 
 Status = AccessCode.Status
 Desired = AccessCode.Desired
@@ -54,11 +57,26 @@ def _release(code_id: int) -> None:
     AccessCode.objects.filter(pk=code_id).update(lease_until=None)
 
 
+# What the lock confirmed, told to the organisation's webhooks when a code's status becomes one of these.
+CONFIRMED_EVENTS: dict[str, str] = {
+    Status.SET: "access_code.set",
+    Status.FAILED: "access_code.failed",
+    Status.REMOVED: "access_code.removed",
+}
+
+
 def _save(code: AccessCode, **fields: Any) -> None:
-    """Persist a step's outcome at once: a worker killed after this line must not repeat the step blindly."""
+    """Persist a step's outcome at once: a worker killed after this line must not repeat the step blindly. A status
+    the lock confirmed (set, failed, removed) is a webhook event, written in the same transaction."""
+    before = code.status
     for name, value in fields.items():
         setattr(code, name, value)
-    code.save(update_fields=[*fields, "updated_at"])
+    event_type = CONFIRMED_EVENTS.get(code.status) if code.status != before else None
+    with transaction.atomic():
+        code.save(update_fields=[*fields, "updated_at"])
+        if event_type is not None:
+            data = payloads.access_code(code, failed=code.status == Status.FAILED)
+            emit(code.organisation_id, event_type, data)
 
 
 def converge_access_code(code_id: int) -> str:

@@ -34,6 +34,8 @@ from locks.cloud.accounts import cloud_for
 from locks.cloud.port import CloudEvent, EventPage, LockCloud, MediaRef
 from locks.event_records import Linker
 from locks.models import EventMedia, Lock, LockEvent, LockKind, SyncCursor
+from webhooks import payloads
+from webhooks.emit import emit
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +139,11 @@ def store_records(lock: Lock, records: Sequence[CloudEvent]) -> list[LockEvent]:
         )
         if pending:
             transaction.on_commit(lambda: _enqueue_media(pending))
-    return sorted(saved.values(), key=lambda e: (e.occurred_at, e.pk))
+    new = sorted(saved.values(), key=lambda e: (e.occurred_at, e.pk))
+    for event in new:
+        if event.category == LockEvent.Category.UNLOCK:  # stored just now: told once, never on a re-read
+            emit(lock.organisation_id, "lock.unlocked", payloads.unlock(event))
+    return new
 
 
 def _enqueue_media(media_ids: list[int]) -> None:

@@ -42,6 +42,9 @@ PERIODIC = (
     Periodic("check-lock-health", "locks.alert_scans.check_all_locks", "sync", 300),
     # Unlock and alert records of every lock (one job per lock, fixed ids), and photos whose job was lost.
     Periodic("sync-lock-events", "locks.jobs.sync_all_lock_events", "sync", settings.EVENTS_SYNC_INTERVAL_SECONDS),
+    # The webhook sweeper: due retries, deliveries whose job was lost or whose worker died (its lease lapsed),
+    # endpoints failing for days (disabled, owners told).
+    Periodic("sweep-webhooks", "webhooks.delivery.sweep", "webhooks", 10),
     # The API's kept answers to Idempotency-Keys, after their 24 hours.
     Periodic("purge-idempotency-keys", "api.idempotency.purge_expired", "sync", 3600),
 )

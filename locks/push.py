@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 import django_rq
 from django.conf import settings
-from django.db import close_old_connections, connections, transaction
+from django.db import close_old_connections, connections
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -196,10 +196,7 @@ def _on_online(lock: Lock, change: port.OnlineChange) -> str:
     fields: dict[str, object] = {"online": online}
     if online:
         fields["last_seen_at"] = lock.last_seen_at = max(filter(None, [lock.last_seen_at, when]))
-    with transaction.atomic():  # the state and its alert together: nobody reads one without the other
-        Lock.objects.filter(pk=lock.pk).update(**fields)
-        lock.online = online
-        alerts.note_lock_state(lock, at=when)
+    alerts.store_lock_state(lock, fields, at=when)  # the state, its alert and its webhook together
     if online:
         _sync_soon(lock, urgent=False)  # what it kept while offline
     return "online" if online else "offline"

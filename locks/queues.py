@@ -15,9 +15,11 @@ from __future__ import annotations
 import logging
 from contextlib import suppress
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 import django_rq
+from redis import Redis
 from redis.exceptions import RedisError
 from rq import Retry
 from rq.exceptions import NoSuchJobError
@@ -244,3 +246,44 @@ def enqueue_lock_health(lock_id: int) -> bool:
     return enqueue_once(
         SYNC_QUEUE, f"lock-health-{lock_id}", "locks.alert_scans.check_lock_health", lock_id, failure_ttl=24 * 3600
     )
+
+
+# --- webhooks -----------------------------------------------------------------------------------------------------
+
+WEBHOOKS_QUEUE = "webhooks"  # its own workers: a slow receiver never holds up a door code or a sync
+# A lost job's marker lapses, so the sweeper can hand the delivery out again. Longer than the codes' minute: a
+# worker killed mid-send is covered by the delivery's lease (the job clears the marker when it starts), and a long
+# backlog behind a slow receiver should not get a second job per delivery every minute.
+WEBHOOK_MARKER_SECONDS = 300
+
+
+def webhook_queued_marker(delivery_id: int) -> str:
+    """Says a job for this webhook delivery waits; the job deletes it when it starts."""
+    return f"doors:webhook-queued:{delivery_id}"
+
+
+def enqueue_webhook_delivery(delivery_id: int) -> bool:
+    """One waiting job per delivery. No RQ retries: the delivery keeps its own schedule (webhooks/delivery.py), and
+    the sweeper hands out whatever is due and was lost (Redis down at commit, a killed worker)."""
+    try:
+        return _enqueue_marked(
+            webhook_queued_marker(delivery_id), WEBHOOK_MARKER_SECONDS, WEBHOOKS_QUEUE, "webhooks.delivery.deliver",
+            delivery_id, failure_ttl=7 * 24 * 3600,
+        )  # fmt: skip
+    except RedisError:
+        logger.warning("Could not enqueue webhook delivery %s; the sweeper will pick it up", delivery_id)
+        return False
+
+
+@cache
+def _webhooks_connection() -> Redis:
+    """One client per process for the per-delivery marker: `get_connection` builds a new pool (and connection) on
+    every call, which cost a third of a delivery's time (bench/webhook_bench.py). redis-py's pool reconnects in a
+    forked child by itself."""
+    return django_rq.get_connection(WEBHOOKS_QUEUE)
+
+
+def clear_webhook_marker(delivery_id: int) -> None:
+    """The job has started: from here on the sweeper may hand the delivery out again (once its lease allows)."""
+    with suppress(RedisError):
+        _webhooks_connection().delete(webhook_queued_marker(delivery_id))

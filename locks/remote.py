@@ -28,6 +28,8 @@ from locks.cloud.accounts import cloud_for
 from locks.models import Lock, LockEvent, LockKind, RemoteUnlockRequest
 from locks.pins import may_see_pins
 from tenants.models import MANAGER_ROLES, Actor, ApiKey, role_in, user_of
+from webhooks import payloads
+from webhooks.emit import emit
 
 logger = logging.getLogger(__name__)
 
@@ -74,20 +76,23 @@ def request_from_event(event: LockEvent, *, now: datetime | None = None) -> Remo
     """The request a doorbell record stands for; once per event (its one-to-one), already expired if it is old."""
     now = now or timezone.now()
     late = event.occurred_at + WINDOW <= now
-    request, created = RemoteUnlockRequest.objects.get_or_create(
-        event=event,
-        defaults={
-            "organisation_id": event.organisation_id,
-            "lock_id": event.lock_id,
-            "requested_at": event.occurred_at,
-            "status": Status.EXPIRED if late else Status.PENDING,
-        },
-    )
-    if created and not late:
-        request_id, delay = request.pk, deadline(request) - now
-        transaction.on_commit(
-            lambda: queues.enqueue_remote_unlock("locks.remote.expire_request", request_id, delay=delay)
+    with transaction.atomic():  # the request and its webhook event together
+        request, created = RemoteUnlockRequest.objects.get_or_create(
+            event=event,
+            defaults={
+                "organisation_id": event.organisation_id,
+                "lock_id": event.lock_id,
+                "requested_at": event.occurred_at,
+                "status": Status.EXPIRED if late else Status.PENDING,
+            },
         )
+        if created and not late:  # one that can still be answered (an old record is history, not a request)
+            request_id, delay = request.pk, deadline(request) - now
+            transaction.on_commit(
+                lambda: queues.enqueue_remote_unlock("locks.remote.expire_request", request_id, delay=delay)
+            )
+            data = payloads.remote_unlock(request, deadline(request))
+            emit(event.organisation_id, "remote_unlock.requested", data, at=event.occurred_at)
     return request
 
 

@@ -24,6 +24,8 @@ from audit.services import audit
 from locks import codes
 from locks.models import AccessCode
 from tenants.models import Actor, Guest, Organisation, Property, Stay, Unit, user_of
+from webhooks import payloads
+from webhooks.emit import emit
 
 OPEN = [Stay.Status.BOOKED, Stay.Status.CHECKED_IN]
 
@@ -174,7 +176,13 @@ def book_stay(
     )
     audit("stay.book", actor=actor, organisation=unit.property.organisation, obj=stay, summary=str(stay), ip=ip)
     _issue_for_stay(stay, actor=actor, ip=ip)
+    _tell(stay, "stay.created")
     return stay
+
+
+def _tell(stay: Stay, event_type: str) -> None:
+    """The stay's webhook event, in the transaction that made it true."""
+    emit(stay.unit.property.organisation_id, event_type, payloads.stay(stay))
 
 
 @dataclass(frozen=True)
@@ -247,6 +255,7 @@ def change_stay(
     for code in _live_codes(stay):
         codes.change_access_code(code, starts_at=new_in, ends_at=new_out, actor=actor, ip=ip)
     audit("stay.change", actor=actor, organisation=stay.unit.property.organisation, obj=stay, summary=str(stay), ip=ip)
+    _tell(stay, "stay.changed")
     return stay
 
 
@@ -265,10 +274,11 @@ def move_stay(stay: Stay, *, unit: Unit, actor: Actor = None, ip: str | None = N
     stay.save(update_fields=["unit", "updated_at"])
     audit("stay.move", actor=actor, organisation=unit.property.organisation, obj=stay, summary=str(stay), ip=ip)
     _issue_for_stay(stay, actor=actor, ip=ip)
+    _tell(stay, "stay.changed")
     return stay
 
 
-def _end_stay(stay: Stay, status: str, action: str, *, actor: Actor, ip: str | None) -> Stay:
+def _end_stay(stay: Stay, status: str, action: str, event_type: str, *, actor: Actor, ip: str | None) -> Stay:
     stay = Stay.objects.select_for_update().select_related("unit__property__organisation").get(pk=stay.pk)
     if not stay.is_open:
         return stay  # checking out twice is harmless
@@ -277,6 +287,7 @@ def _end_stay(stay: Stay, status: str, action: str, *, actor: Actor, ip: str | N
     for code in _live_codes(stay):
         codes.remove_access_code(code, actor=actor, ip=ip)
     audit(action, actor=actor, organisation=stay.unit.property.organisation, obj=stay, summary=str(stay), ip=ip)
+    _tell(stay, event_type)
     return stay
 
 
@@ -292,15 +303,16 @@ def check_in_stay(stay: Stay, *, actor: Actor = None, ip: str | None = None) -> 
     stay.save(update_fields=["status", "updated_at"])
     organisation = stay.unit.property.organisation
     audit("stay.check_in", actor=actor, organisation=organisation, obj=stay, summary=str(stay), ip=ip)
+    _tell(stay, "stay.checked_in")
     return stay
 
 
 @transaction.atomic
 def check_out_stay(stay: Stay, *, actor: Actor = None, ip: str | None = None) -> Stay:
     """The guest has left: their codes come off the locks (confirmed by the cloud, see code status)."""
-    return _end_stay(stay, Stay.Status.CHECKED_OUT, "stay.check_out", actor=actor, ip=ip)
+    return _end_stay(stay, Stay.Status.CHECKED_OUT, "stay.check_out", "stay.checked_out", actor=actor, ip=ip)
 
 
 @transaction.atomic
 def cancel_stay(stay: Stay, *, actor: Actor = None, ip: str | None = None) -> Stay:
-    return _end_stay(stay, Stay.Status.CANCELLED, "stay.cancel", actor=actor, ip=ip)
+    return _end_stay(stay, Stay.Status.CANCELLED, "stay.cancel", "stay.cancelled", actor=actor, ip=ip)

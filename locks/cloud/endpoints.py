@@ -81,6 +81,19 @@ def refusal(endpoint: str) -> str | None:
     return None
 
 
+def private_host_refusal(host: str) -> str | None:
+    """Why a server that calls public addresses only may not call `host` (it is, or resolves to, a private, loopback
+    or link-local address, or resolves to nothing), in words for a form field; None when it may. The webhooks'
+    registration uses it; `public_only` checks the address each connection reaches all the same."""
+    try:
+        addresses = _addresses(host)
+    except port.EndpointRefused as error:
+        return error.message
+    if not addresses or not all(vendor.is_public(address) for address in addresses):
+        return f"{vendor.private_refusal(host)}."
+    return None
+
+
 def public_only(pool: urllib3.PoolManager) -> urllib3.PoolManager:
     """Make a pool manager connect to public addresses only, checked on the address each connection reached."""
     return vendor.guard(pool)

@@ -38,6 +38,7 @@ from locks.models import (
 )
 from tenants.models import ApiKey, Membership, Property, Role, Stay, Unit
 from tests.locks.test_admin import Tenant, build_rows, build_tenant
+from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookMessage
 
 pytestmark = pytest.mark.django_db
 
@@ -61,6 +62,8 @@ ROW_KWARGS: dict[str, type[models.Model]] = {
     "unit_id": Unit,
     "key_id": ApiKey,
     "event_id": LockEvent,
+    "endpoint_id": WebhookEndpoint,
+    "delivery_id": WebhookDelivery,
 }
 # Parameters that name no row of ours: every value the view knows (and one it does not), so each branch is walked.
 CHOICE_KWARGS: dict[str, list[str]] = {
@@ -164,7 +167,7 @@ def test_every_path_parameter_has_a_mapping() -> None:
 
 def test_the_walk_covers_the_dashboard_desk_admin_jobs_and_media() -> None:
     names = {r.name for r in ROUTES}
-    assert {"locks:lock", "desk:stay", "locks:event-media", "healthz", "django_rq:jobs"} <= names
+    assert {"locks:lock", "desk:stay", "locks:event-media", "healthz", "django_rq:jobs", "webhooks:send-again"} <= names
     assert {"admin:locks_accesscode_change", "admin:view_on_site", "admin:auth_user_password_change"} <= names
     assert not any(r.pattern.startswith("tuya-sim/") for r in ROUTES)
 
@@ -175,6 +178,8 @@ def tenants(db: None, django_user_model: Any, settings: Any, tmp_path: Path) -> 
     settings.PRIVATE_MEDIA_ROOT = str(tmp_path / "private")
     a = build_tenant("Alpha", "alpha", "8617342", django_user_model)
     b = build_tenant("Bravo Zulu", "bravo", "9264815", django_user_model)
+    for tenant in (a, b):
+        add_webhook_rows(tenant)
     # B's photo is really on disk, so a view that skipped the scoping would serve it instead of "not available".
     photo = b.objects[EventMedia]
     (tmp_path / "private").mkdir()
@@ -182,6 +187,24 @@ def tenants(db: None, django_user_model: Any, settings: Any, tmp_path: Path) -> 
     EventMedia.objects.filter(pk=photo.pk).update(status=EventMedia.Status.DONE, original="b.jpg", thumbnail="b.jpg")
     b.objects[Group] = Group.objects.create(name="Bravo Zulu group")
     return a, b
+
+
+def add_webhook_rows(tenant: Tenant) -> None:
+    """An endpoint (described with the organisation's name, so a page showing it gives it away), a message and its
+    delivery: the rows behind the Webhooks pages' ids."""
+    org = tenant.org
+    endpoint = WebhookEndpoint.objects.create(
+        organisation=org,
+        url=f"https://hooks.{org.slug}.example/doors",
+        description=f"{org.name} receiver",
+        event_types=["lock.alert"],
+        secret="whsec_" + "QUJD" * 11,
+    )
+    message = WebhookMessage.objects.create(organisation=org, event_type="lock.alert", body="{}")
+    delivery = WebhookDelivery.objects.create(
+        organisation=org, message=message, endpoint=endpoint, next_attempt_at=endpoint.created_at
+    )
+    tenant.objects.update({WebhookEndpoint: endpoint, WebhookMessage: message, WebhookDelivery: delivery})
 
 
 def values_for(route: Route, b: Tenant) -> Iterator[dict[str, str]]:
@@ -224,7 +247,7 @@ def url_of(route: Route, filling: dict[str, str]) -> str:
 def snapshot() -> dict[str, dict[Any, dict[str, Any]]]:
     """Every row of our apps and auth, field by field (audit rows apart: they are checked on their own)."""
     tables: dict[str, dict[Any, dict[str, Any]]] = {}
-    for label in ("tenants", "audit", "locks", "auth"):
+    for label in ("tenants", "audit", "locks", "auth", "webhooks"):
         for model in apps.get_app_config(label).get_models():
             if model is AuditEvent:
                 continue

@@ -16,7 +16,9 @@ def paths_named_in(module: object) -> set[str]:
     return {
         node.value
         for node in ast.walk(tree)
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith(("locks.", "api.", "webhooks."))
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and node.value.startswith(("locks.", "api.", "webhooks."))
     }
 
 

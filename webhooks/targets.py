@@ -1,0 +1,67 @@
+"""Where webhooks may be sent: an https URL on a public address, unless WEBHOOK_ALLOW_PRIVATE_URLS (development,
+tests) also allows http and private, loopback or link-local hosts.
+
+Checked when an endpoint is saved (the host resolved, so the owner is told at once) and again on every connection,
+on the address it reached (locks/cloud/endpoints.py's `public_only` pool: DNS can change between the two, and a
+redirect is never followed).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import urllib3
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+
+from locks.cloud import endpoints
+
+MAX_URL_LENGTH = 500
+
+
+def private_allowed() -> bool:
+    return bool(settings.WEBHOOK_ALLOW_PRIVATE_URLS)
+
+
+def url_refusal(url: str, *, resolve: bool = True) -> str | None:
+    """Why this server will not POST to `url`, in words for the form field; None when it will."""
+    if len(url) > MAX_URL_LENGTH:
+        return f"Use a URL of at most {MAX_URL_LENGTH} characters."
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError:
+        return "Enter a full http(s) URL, such as https://example.com/webhooks/doors."
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        return "Leave user names and passwords out of the URL: verify the webhook-signature header instead."
+    if private_allowed():
+        return None
+    if parts.scheme != "https":
+        return "Use an https URL: webhooks carry guests' names and door events, which must not travel in clear."
+    if resolve:
+        return endpoints.private_host_refusal(parts.hostname or "")
+    return None
+
+
+def check_url(url: str) -> str:
+    """The URL, stripped, if webhooks may be sent to it; ValidationError on the `url` field otherwise."""
+    url = (url or "").strip()
+    refusal = url_refusal(url)
+    if refusal:
+        raise ValidationError({"url": refusal})
+    return url
+
+
+def pool() -> urllib3.PoolManager:
+    """The connection pool of this worker process for the current setting (public addresses only, unless allowed)."""
+    return _ANYWHERE if private_allowed() else _PUBLIC
+
+
+def _pool() -> urllib3.PoolManager:
+    return urllib3.PoolManager(num_pools=100, maxsize=2, block=False, retries=False)
+
+
+# One pool each per worker process: connections to a receiver stay open between deliveries.
+_ANYWHERE = _pool()
+_PUBLIC = endpoints.public_only(_pool())
