@@ -15,8 +15,9 @@ from ninja import NinjaAPI
 from ninja.errors import HttpError
 from ninja.errors import ValidationError as RequestInvalid
 
-from api import problems, routes_codes, routes_events, routes_operations, routes_places, routes_stays
+from api import problems, routes_codes, routes_events, routes_operations, routes_places, routes_stays, routes_webhooks
 from api.access import KeyAuth
+from webhooks import payloads
 
 DESCRIPTION = """\
 Drive the doors from a PMS, a channel manager or a script. Every request carries an API key
@@ -28,6 +29,49 @@ Times are ISO 8601 with a UTC offset; naive times are refused. Lists are keyset 
 key and body gets the first answer, marked `Idempotent-Replayed: true`; the same key with another body is 422.
 Refusals are RFC 9457 problem details (`application/problem+json`) with a detail per field.
 """
+
+
+SIGNATURE_HEADERS = [
+    {"name": "webhook-id", "in": "header", "required": True, "schema": {"type": "string"},
+     "description": "The message's id, the same on every retry: deduplicate on it."},
+    {"name": "webhook-timestamp", "in": "header", "required": True, "schema": {"type": "string"},
+     "description": "Unix seconds when this attempt was sent: refuse one far from now (a replay)."},
+    {"name": "webhook-signature", "in": "header", "required": True, "schema": {"type": "string"},
+     "description": "`v1,<base64 HMAC-SHA256>` of `{webhook-id}.{webhook-timestamp}.{body}` with the endpoint's "
+     "secret (two, space-separated, for a day after the secret is rotated)."},
+]  # fmt: skip
+
+
+def webhooks_section(components: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI 3.1's `webhooks`: what each event type POSTs to a registered endpoint (Standard Webhooks)."""
+    section: dict[str, Any] = {}
+    for event_type, model in payloads.EVENT_TYPES.items():
+        data = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(data.pop("$defs", {}))
+        components.setdefault(model.__name__, data)
+        envelope = {
+            "type": "object",
+            "required": ["type", "timestamp", "data"],
+            "properties": {
+                "type": {"const": event_type},
+                "timestamp": {"type": "string", "format": "date-time"},
+                "data": {"$ref": f"#/components/schemas/{model.__name__}"},
+            },
+            "additionalProperties": False,
+        }
+        section[event_type] = {
+            "post": {
+                "summary": event_type,
+                "tags": ["Webhooks"],
+                "parameters": SIGNATURE_HEADERS,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": envelope}}},
+                "responses": {
+                    "2XX": {"description": "Received. Anything else, or no answer within 10 s, is tried again "
+                            "with back-off for over 24 hours."},
+                },
+            }
+        }  # fmt: skip
+    return section
 
 
 class DoorsApi(NinjaAPI):
@@ -45,6 +89,7 @@ class DoorsApi(NinjaAPI):
                     content = answer.get("content", {})
                     if int(status) >= 400 and "application/json" in content:
                         content[problems.MEDIA_TYPE] = content.pop("application/json")
+        schema["webhooks"] = webhooks_section(schema.setdefault("components", {}).setdefault("schemas", {}))
         self._documents[path_prefix] = schema
         return schema
 
@@ -59,6 +104,7 @@ api = DoorsApi(
 api.add_router("", routes_places.router)
 api.add_router("", routes_stays.router)
 api.add_router("", routes_codes.router)
+api.add_router("", routes_webhooks.router)
 api.add_router("", routes_events.router)
 api.add_router("", routes_operations.router)
 
