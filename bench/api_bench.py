@@ -18,40 +18,20 @@ code per check-in. Goal (issue 13): API check-in p95 <= 300 ms at 10 requests/s,
 from __future__ import annotations
 
 import argparse
-import contextlib
 import http.client
 import json
 import os
 import platform
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from load_bench import (
-    DESK_PASSWORD,
-    DESK_USER,
-    HOST,
-    PYTHON,
-    ROOT,
-    SEED,
-    Load,
-    Session,
-    drop_database,
-    free_port,
-    manage,
-    percentile,
-    production_env,
-    verify,
-    wait_healthz,
-)
+from load_bench import HOST, PYTHON, ROOT, Load, Session, percentile, production_app, verify
 
 ZONE = ZoneInfo("Europe/Amsterdam")
 
@@ -149,40 +129,15 @@ def main() -> int:
     args = parser.parse_args()
     args.seconds = min(args.seconds, 300)
 
-    tmp = Path(tempfile.mkdtemp(prefix="api_bench_"))
-    env, dropped = production_env(tmp)
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        if not env.get("REDIS_URL"):
-            processes.append(
-                subprocess.Popen([PYTHON, "-m", "config.embedded_redis", str(tmp / "redis")], cwd=ROOT, env=env,
-                                 start_new_session=True)
-            )  # fmt: skip
-            env["REDIS_URL"] = f"unix://{tmp / 'redis' / 'redis.sock'}"
-        (tmp / "var").mkdir()
-        manage(env, "migrate", "--no-input", "-v", "0")
-        manage(env, "collectstatic", "--no-input", "-v", "0")
-        manage(env, "check", "--deploy", "--fail-level", "WARNING")
-        seeded = subprocess.run(
-            [PYTHON, "manage.py", "shell", "-c", SEED.format(user=DESK_USER, password=DESK_PASSWORD, rooms=args.rooms)],
-            cwd=ROOT, env=env, check=True, capture_output=True, text=True,
-        )  # fmt: skip
-        units, _locks = (line.split(",") for line in seeded.stdout.strip().splitlines()[-2:])
+    # The rate limit is per key and per minute; this bench is one key doing a hotel chain's day in a minute.
+    with production_app("api_bench_", rooms=args.rooms, web=args.web,
+                        extra_env={"API_RATE_LIMIT_PER_MINUTE": "0"}) as app:  # fmt: skip
+        env, port, units, health = app.env, app.port, app.units, app.health
         secret = subprocess.run(
             [PYTHON, "manage.py", "api_key", "create", "--organisation", "load", "--name", "Bench PMS",
              "--scope", "stays", "--scope", "read"],
             cwd=ROOT, env=env, check=True, capture_output=True, text=True,
         ).stdout.strip()  # fmt: skip
-        port = free_port()
-        # The rate limit is per key and per minute; this bench is one key doing a hotel chain's day in a minute.
-        web_env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(args.web),
-                   "API_RATE_LIMIT_PER_MINUTE": "0"}  # fmt: skip
-        with open(tmp / "gunicorn.log", "wb") as log:
-            processes.append(
-                subprocess.Popen([PYTHON, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"], cwd=ROOT,
-                                 env=web_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-            )  # fmt: skip
-        health = wait_healthz(port, processes[-1])
         session = Session(port)
         session.sign_in()
         half = len(units) // 2
@@ -210,14 +165,6 @@ def main() -> int:
         print(f"\ngoal: API check-in p95 <= 300 ms at {args.api_rate:g}/s, 0 errors: {'met' if ok else 'MISSED'} "
               f"(p95 {p95:.0f} ms)")  # fmt: skip
         return 0 if ok else 1
-    finally:
-        for proc in reversed(processes):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(15)
-        drop_database(env, dropped)
-        subprocess.run(["rm", "-rf", str(tmp)], check=False)
 
 
 if __name__ == "__main__":

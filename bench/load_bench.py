@@ -36,7 +36,9 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -264,34 +266,8 @@ def main() -> int:
     args = parser.parse_args()
     args.seconds = min(args.seconds, 300)
 
-    tmp = Path(tempfile.mkdtemp(prefix="load_bench_"))
-    env, dropped = production_env(tmp)
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        if not env.get("REDIS_URL"):
-            processes.append(
-                subprocess.Popen([PYTHON, "-m", "config.embedded_redis", str(tmp / "redis")], cwd=ROOT, env=env,
-                                 start_new_session=True)
-            )  # fmt: skip
-            env["REDIS_URL"] = f"unix://{tmp / 'redis' / 'redis.sock'}"
-        (tmp / "var").mkdir()
-        # README "Running in production", each release:
-        manage(env, "migrate", "--no-input", "-v", "0")
-        manage(env, "collectstatic", "--no-input", "-v", "0")
-        manage(env, "check", "--deploy", "--fail-level", "WARNING")
-        seeded = subprocess.run(
-            [PYTHON, "manage.py", "shell", "-c", SEED.format(user=DESK_USER, password=DESK_PASSWORD, rooms=args.rooms)],
-            cwd=ROOT, env=env, check=True, capture_output=True, text=True,
-        )  # fmt: skip
-        units, locks = (line.split(",") for line in seeded.stdout.strip().splitlines()[-2:])
-        port = free_port()
-        web_env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(args.web)}
-        with open(tmp / "gunicorn.log", "wb") as log:
-            processes.append(
-                subprocess.Popen([PYTHON, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"], cwd=ROOT,
-                                 env=web_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-            )  # fmt: skip
-        health = wait_healthz(port, processes[-1])
+    with production_app("load_bench_", rooms=args.rooms, web=args.web) as app:
+        env, port, units, locks, health = app.env, app.port, app.units, app.locks, app.health
         session = Session(port)
         session.sign_in()
 
@@ -320,6 +296,51 @@ def main() -> int:
         ok = p95 <= 300 and not load.errors and check.startswith("ok")
         print(f"\ngoal: check-in POST p95 <= 300 ms, 0 errors: {'met' if ok else 'MISSED'} (p95 {p95:.0f} ms)")
         return 0 if ok else 1
+
+
+@dataclass
+class App:
+    env: dict[str, str]
+    port: int
+    units: list[str]
+    locks: list[str]
+    health: str
+
+
+@contextlib.contextmanager
+def production_app(prefix: str, *, rooms: int, web: int, extra_env: dict[str, str] | None = None) -> Iterator[App]:
+    """The app as README "Running in production" starts it, seeded with one hotel of `rooms` rooms (a lock on each
+    door) and the front-desk user, behind gunicorn on a free loopback port; everything is stopped and the
+    throwaway database dropped afterwards. `extra_env` goes to the web processes only."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    env, dropped = production_env(tmp)
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        if not env.get("REDIS_URL"):
+            processes.append(
+                subprocess.Popen([PYTHON, "-m", "config.embedded_redis", str(tmp / "redis")], cwd=ROOT, env=env,
+                                 start_new_session=True)
+            )  # fmt: skip
+            env["REDIS_URL"] = f"unix://{tmp / 'redis' / 'redis.sock'}"
+        (tmp / "var").mkdir()
+        # README "Running in production", each release:
+        manage(env, "migrate", "--no-input", "-v", "0")
+        manage(env, "collectstatic", "--no-input", "-v", "0")
+        manage(env, "check", "--deploy", "--fail-level", "WARNING")
+        seeded = subprocess.run(
+            [PYTHON, "manage.py", "shell", "-c", SEED.format(user=DESK_USER, password=DESK_PASSWORD, rooms=rooms)],
+            cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        units, locks = (line.split(",") for line in seeded.stdout.strip().splitlines()[-2:])
+        port = free_port()
+        web_env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(web), **(extra_env or {})}
+        with open(tmp / "gunicorn.log", "wb") as log:
+            processes.append(
+                subprocess.Popen([PYTHON, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"], cwd=ROOT,
+                                 env=web_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            )  # fmt: skip
+        health = wait_healthz(port, processes[-1])
+        yield App(env, port, units, locks, health)
     finally:
         for proc in reversed(processes):
             with contextlib.suppress(ProcessLookupError):
