@@ -30,6 +30,8 @@ SCALARS = st.one_of(
     st.none(),
     st.sampled_from(["2030-01-01T10:00:00", "2030-02-30T10:00:00+01:00", "9999-12-31T23:59:59+14:00", "24:00"]),
 )
+
+
 def _containers(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     # A named function, not a lambda: Hypothesis reads a lambda's source (with `ast`) to describe it, and on
     # Python 3.11.7 that can fail deep in a recursive draw ("AST constructor recursion depth mismatch").
