@@ -64,6 +64,15 @@ class Reach(Protocol):
     def limited_property_ids(self) -> frozenset[int] | None: ...
 
 
+def lock_in_reach(reach: Reach, lock: Any) -> bool:
+    """Whether a lock is within a member's or a key's reach: its organisation, and, when limited to some
+    properties, a lock on the door of one of them (a lock on no door is on none)."""
+    if lock.organisation_id != reach.organisation_id:
+        return False
+    limited = reach.limited_property_ids
+    return limited is None or (lock.unit_id is not None and lock.unit.property_id in limited)
+
+
 class ScopedQuerySet(models.QuerySet[_M]):
     """Rows reachable from an organisation; `org_path` names the lookup from the model to it, `property_path` the
     one to the property a row belongs to (None: the row belongs to the whole organisation, not to a property).
@@ -245,10 +254,7 @@ class Membership(models.Model):
 
     def may_see_lock(self, lock: Any) -> bool:
         """Whether the lock is within this member's reach (its organisation, and a limited desk's properties)."""
-        if lock.organisation_id != self.organisation_id:
-            return False
-        limited = self.limited_property_ids
-        return limited is None or (lock.unit_id is not None and lock.unit.property_id in limited)
+        return lock_in_reach(self, lock)
 
 
 def role_in(user: Actor, organisation_id: int, roles: frozenset[str], *, lock: Any = None) -> bool:
@@ -333,10 +339,7 @@ class ApiKey(SingleLineFields, models.Model):
         return frozenset(p.pk for p in self.properties.all())
 
     def may_see_lock(self, lock: Any) -> bool:
-        if lock.organisation_id != self.organisation_id:
-            return False
-        limited = self.limited_property_ids
-        return limited is None or (lock.unit_id is not None and lock.unit.property_id in limited)
+        return lock_in_reach(self, lock)
 
 
 class Property(SingleLineFields, models.Model):
