@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
-import django_rq
 from django.conf import settings
 from redis.exceptions import RedisError
 
 from api.problems import RATE_LIMITED, ApiProblem
+from locks import queues
 from tenants.models import ApiKey
 
 
@@ -24,8 +24,7 @@ def spend(key: ApiKey, *, now: float | None = None) -> None:
     window = int(moment // 60)
     name = f"doors:api:rate:{key.pk}:{window}"
     try:
-        connection = django_rq.get_connection("codes")
-        pipe = connection.pipeline()
+        pipe = queues.connection(queues.CODES_QUEUE).pipeline()
         pipe.incr(name)
         pipe.expire(name, 120)
         count = int(pipe.execute()[0])

@@ -276,14 +276,14 @@ def enqueue_webhook_delivery(delivery_id: int) -> bool:
 
 
 @cache
-def _webhooks_connection() -> Redis:
-    """One client per process for the per-delivery marker: `get_connection` builds a new pool (and connection) on
-    every call, which cost a third of a delivery's time (bench/webhook_bench.py). redis-py's pool reconnects in a
-    forked child by itself."""
-    return django_rq.get_connection(WEBHOOKS_QUEUE)
+def connection(queue_name: str) -> Redis:
+    """One client per queue's Redis and process, for the calls made on every delivery or request (the webhook
+    markers, the API's rate limit): `get_connection` builds a new pool (and connection) on every call, which cost a
+    third of a delivery's time (bench/webhook_bench.py). redis-py's pool reconnects in a forked child by itself."""
+    return django_rq.get_connection(queue_name)
 
 
 def clear_webhook_marker(delivery_id: int) -> None:
     """The job has started: from here on the sweeper may hand the delivery out again (once its lease allows)."""
     with suppress(RedisError):
-        _webhooks_connection().delete(webhook_queued_marker(delivery_id))
+        connection(WEBHOOKS_QUEUE).delete(webhook_queued_marker(delivery_id))
