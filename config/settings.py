@@ -139,6 +139,7 @@ INSTALLED_APPS = [
     "audit",  # the audit trail, written by both apps and the middleware
     "locks",
     "locks.simulator",
+    "bookings",  # calendar feeds, the arrival guarantee, guest messages and pages (above tenants and locks services)
     "webhooks",  # owners' signed webhooks: endpoints, messages, deliveries (below the services that emit them)
     "api",
 ]

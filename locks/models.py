@@ -483,6 +483,13 @@ class Alert(models.Model):
         CODE_NOT_REMOVED = "code_not_removed", "Code failed to be removed"
         CLOUD_REFUSED = "cloud_refused", "Cloud account refused"
         DOORBELL = "doorbell", "Doorbell"
+        # Raised by bookings (calendar feeds, the arrival guarantee, the guest page), on a lock of the unit when it
+        # has one so that a desk limited to the property sees them.
+        FEED_FAILING = "feed_failing", "Calendar feed failing"
+        DOUBLE_BOOKING = "double_booking", "Double booking"
+        STAY_NEEDS_ATTENTION = "stay_attention", "Stay needs a person"
+        ARRIVAL_AT_RISK = "arrival_at_risk", "Arrival at risk"
+        DOOR_DID_NOT_OPEN = "door_not_open", "Guest says the door did not open"
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="alerts")
     lock = models.ForeignKey(Lock, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import unicodedata
 import zoneinfo
 from collections.abc import Iterable
@@ -354,6 +355,11 @@ class Property(SingleLineFields, models.Model):
     single_line_fields = ("name", "address")
     # Codes, schedules and stays are in this zone; Tuya gets it with every periodic password.
     time_zone = models.CharField(max_length=64, default="Europe/Amsterdam", validators=[validate_time_zone])
+    # When a stay booked by dates alone (a calendar feed's all-day event) starts and ends, in the property's zone.
+    check_in_time = models.TimeField(default=datetime.time(15, 0))
+    check_out_time = models.TimeField(default=datetime.time(11, 0))
+    # The guests' language when a guest has none: their messages and pages are in it where a template exists.
+    language = models.CharField(max_length=10, default="en")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = scoped("organisation", "pk")
@@ -412,6 +418,7 @@ class Guest(SingleLineFields, models.Model):
     phone = models.CharField(max_length=40, blank=True)
     email = models.EmailField(blank=True)
     single_line_fields = ("name", "phone")  # the phone number is an outbox file's To:
+    language = models.CharField(max_length=10, blank=True)  # blank: the property's
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # Who added the guest (the admin's add, the desk's check-in): a limited front desk keeps seeing its own.
