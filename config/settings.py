@@ -360,6 +360,10 @@ MEDIA_FETCH_TIMEOUT_SECONDS = float(env_str("MEDIA_FETCH_TIMEOUT_SECONDS", "15")
 WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", DEBUG)
 WEBHOOK_DISABLE_AFTER_DAYS = env_int("WEBHOOK_DISABLE_AFTER_DAYS", 5)
 
+# Links that leave the app (a guest's page in their message, a unit's calendar export) are made by workers, with no
+# request to take the host from: this is the address guests and channel managers reach the app at.
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
 # Logs go to stderr: one JSON object per line in production (LOG_FORMAT=json), readable lines in debug; each record
 # carries the id of its request (config.middleware.RequestId) or RQ job. See config/logs.py.
 LOG_FORMAT = env_str("LOG_FORMAT") or ("plain" if DEBUG else "json")
