@@ -29,13 +29,12 @@ from locks.alerts import (
 )
 from locks.cloud import port
 from locks.cloud.accounts import cloud_for
-from locks.models import AccessCode, Alert, CloudAccount, Lock
+from locks.models import CODE_STUCK_ATTEMPTS, CODE_SUSPECT, AccessCode, Alert, CloudAccount, Lock
 
 logger = logging.getLogger(__name__)
 
 Kind = Alert.Kind
 
-STUCK_ATTEMPTS = 5  # failed tries (about five minutes of backoff) before a code still not set/removed is "stuck"
 EMAIL_RETRY_FOR = timedelta(days=1)
 
 # --- the lock's state from the cloud: online, battery -------------------------------------------------------
@@ -86,12 +85,12 @@ def _code_problem(code: AccessCode) -> tuple[str, str] | None:
     if code.desired == Desired.REMOVED:
         if code.status in (Status.REMOVED, Status.EXPIRED):
             return None
-        if code.status == Status.FAILED or code.attempts >= STUCK_ATTEMPTS:
+        if code.status == Status.FAILED or code.attempts >= CODE_STUCK_ATTEMPTS:
             return Kind.CODE_NOT_REMOVED, f"Code “{code.label}” could not be removed from {where}{reason}"
         return None
     if code.status == Status.FAILED:
         return Kind.CODE_NOT_SET, f"Code “{code.label}” could not be set on {where}{reason}"
-    if code.status in (Status.REQUESTED, Status.SENDING, Status.UNKNOWN) and code.attempts >= STUCK_ATTEMPTS:
+    if code.status in (Status.REQUESTED, Status.SENDING, Status.UNKNOWN) and code.attempts >= CODE_STUCK_ATTEMPTS:
         return Kind.CODE_NOT_SET, f"Code “{code.label}” is still not on {where} after {code.attempts} tries{reason}"
     return None
 
@@ -100,37 +99,29 @@ CODE_KINDS = (Kind.CODE_NOT_SET, Kind.CODE_NOT_REMOVED)
 
 
 def scan_codes(now: datetime | None = None) -> int:
-    """Raise an alert per code that failed or is stuck; close the alerts of codes that have settled since."""
+    """Raise an alert per code that failed or is stuck; close the alerts of codes that have settled since.
+
+    It costs what is suspect (the `code_suspect_ends` index: failed or stuck codes that have not ended a day ago) and
+    what is open, however many codes history keeps. Every suspect is looked at, however many: an alert is resolved
+    only when its code is no longer a problem, never because a cap left the code unseen (alerts would flap)."""
     now = now or timezone.now()
-    suspects = (
-        AccessCode.objects.filter(
-            Q(status=Status.FAILED) | Q(attempts__gte=STUCK_ATTEMPTS), ends_at__gt=now - timedelta(days=1)
-        )
-        .exclude(status__in=[Status.REMOVED, Status.EXPIRED])
-        .select_related("lock")[:500]
-    )
-    raised = set()
-    for code in suspects:
+    suspects = AccessCode.objects.filter(CODE_SUSPECT, ends_at__gt=now - timedelta(days=1)).order_by()
+    problems: dict[tuple[int, str], tuple[AccessCode, str, str]] = {}
+    for code in suspects.select_related("lock").iterator(chunk_size=500):
         problem = _code_problem(code)
-        if problem is None:
-            continue
-        kind, message = problem
-        raise_alert(
-            organisation_id=code.organisation_id,
-            kind=kind,
-            key=f"{kind}:code:{code.pk}",
-            message=message,
-            lock=code.lock,
-            at=now,
-            add=0,
-        )
-        raised.add((code.organisation_id, f"{kind}:code:{code.pk}"))
-    for alert in Alert.objects.filter(kind__in=CODE_KINDS, resolved_at__isnull=True).only(
-        "organisation_id", "dedup_key"
-    ):
-        if (alert.organisation_id, alert.dedup_key) not in raised:
-            resolve_alert(organisation_id=alert.organisation_id, key=alert.dedup_key, at=now)
-    return len(raised)
+        if problem is not None:
+            kind, message = problem
+            problems[(code.organisation_id, f"{kind}:code:{code.pk}")] = (code, kind, message)
+    open_alerts = Alert.objects.filter(kind__in=CODE_KINDS, resolved_at__isnull=True)  # the `alert_open` index
+    already = set(open_alerts.values_list("organisation_id", "dedup_key"))
+    for organisation_id, key in already - problems.keys():
+        resolve_alert(organisation_id=organisation_id, key=key, at=now)
+    # The ones still open are still seen: one statement, not one per alert.
+    open_alerts.filter(last_seen_at__lt=now).update(last_seen_at=now)
+    for organisation_id, key in problems.keys() - already:
+        code, kind, message = problems[(organisation_id, key)]
+        raise_alert(organisation_id=organisation_id, kind=kind, key=key, message=message, lock=code.lock, at=now)
+    return len(problems)
 
 
 def scan_accounts(now: datetime | None = None) -> int:

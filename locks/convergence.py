@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from locks import queues
@@ -25,7 +25,7 @@ from locks.cloud import port
 from locks.cloud.accounts import cloud_for
 from locks.cloud.port import LockCloud, PasswordSpec, WeeklyHours
 from locks.failures import REFUSED, account_refused, explain, healthy, unhealthy, unreachable
-from locks.models import AccessCode, LockKind
+from locks.models import CODE_NEEDS_WORK, CODE_ON_LOCK, AccessCode, LockKind
 from webhooks import payloads
 from webhooks.emit import emit
 
@@ -366,20 +366,15 @@ def _fail(code: AccessCode, reason: str, error_code: int | None = None) -> None:
 
 
 def due_codes(now: datetime | None = None) -> Iterable[int]:
-    """Codes that are not where we want them and whose next attempt is due."""
+    """Codes that are not where we want them and whose next attempt is due (the `code_needs_work` index)."""
     now = now or timezone.now()
-    unsettled = Q(status__in=[Status.REQUESTED, Status.SENDING, Status.REMOVING, Status.UNKNOWN])
-    drifting = (
-        Q(desired=Desired.REMOVED) & ~Q(status=Status.REMOVED)
-        | Q(desired=Desired.FROZEN, status=Status.SET)
-        | Q(desired=Desired.ACTIVE, status=Status.FROZEN)
-        | Q(needs_modify=True)
-    )
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    return AccessCode.objects.filter((unsettled | drifting) & due).values_list("pk", flat=True)[:500]
+    # Most overdue first, in the index's order (never the model's default, newest first, which sorts every row).
+    first = F("next_attempt_at").asc(nulls_first=True)
+    return AccessCode.objects.filter(CODE_NEEDS_WORK & due).order_by(first).values_list("pk", flat=True)[:500]
 
 
 def expire_codes(now: datetime | None = None) -> int:
-    """Codes past their end are expired; the lock drops them by itself."""
+    """Codes past their end are expired; the lock drops them by itself (the `code_on_lock_ends` index)."""
     now = now or timezone.now()
-    return AccessCode.objects.filter(status=Status.SET, ends_at__lte=now).update(status=Status.EXPIRED)
+    return AccessCode.objects.filter(CODE_ON_LOCK, ends_at__lte=now).update(status=Status.EXPIRED)

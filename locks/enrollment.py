@@ -81,7 +81,7 @@ def enroll_window() -> timedelta:
 def enrolling_method_ids() -> list[int]:
     """Enrollments the lock has been asked to start and that have not ended: each needs a live watch."""
     waiting = UnlockMethod.objects.filter(status=MethodStatus.ENROLLING, entry_sent_at__isnull=False)
-    return list(waiting.values_list("pk", flat=True)[:500])
+    return list(waiting.order_by().values_list("pk", flat=True)[:500])
 
 
 def watch_enrollment(method_id: int) -> str:

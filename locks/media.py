@@ -248,7 +248,9 @@ def due_media_ids(now: datetime | None = None) -> list[int]:
     return list(
         EventMedia.objects.filter(
             status=EventMedia.Status.PENDING, attempts__lt=MAX_ATTEMPTS, updated_at__lt=now - RETRY_AFTER
-        ).values_list("pk", flat=True)[:1000]
+        )
+        .order_by()  # not the model's (event, position): that would sort every pending photo first
+        .values_list("pk", flat=True)[:1000]
     )
 
 

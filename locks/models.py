@@ -141,6 +141,43 @@ class Lock(SingleLineFields, models.Model):
         return self.kind == LockKind.ZIGBEE  # the spec lists freeze/unfreeze for Zigbee locks only
 
 
+class CodeDesired(models.TextChoices):
+    ACTIVE = "active", "Active"
+    FROZEN = "frozen", "Frozen"
+    REMOVED = "removed", "Removed"
+
+
+class CodeStatus(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    SENDING = "sending", "Sending to the lock"
+    SET = "set", "On the lock"
+    FAILED = "failed", "Failed"
+    FROZEN = "frozen", "Frozen"
+    REMOVING = "removing", "Removing"
+    REMOVED = "removed", "Removed"
+    EXPIRED = "expired", "Expired"
+    UNKNOWN = "unknown", "Unknown"
+
+
+# What the periodic jobs look for among door codes. Each condition is shared by its query and by the partial index
+# that serves it: the index holds only the rows the condition can match, so a run costs what is due, not what years
+# of history have stored (issue 15). PostgreSQL uses a partial index only when the query repeats its predicate, so
+# the queries use these very objects.
+CODE_STUCK_ATTEMPTS = 5  # failed tries (about five minutes of back-off) before a code still not settled is "stuck"
+CODE_NEEDS_WORK = (
+    Q(status__in=[CodeStatus.REQUESTED, CodeStatus.SENDING, CodeStatus.REMOVING, CodeStatus.UNKNOWN])
+    | (Q(desired=CodeDesired.REMOVED) & ~Q(status=CodeStatus.REMOVED))
+    | Q(desired=CodeDesired.FROZEN, status=CodeStatus.SET)
+    | Q(desired=CodeDesired.ACTIVE, status=CodeStatus.FROZEN)
+    | Q(needs_modify=True)
+)
+CODE_ON_LOCK = Q(status=CodeStatus.SET)  # until it expires
+CODE_PIN_KEPT = Q(status__in=[CodeStatus.REMOVED, CodeStatus.EXPIRED, CodeStatus.FAILED], pin_purged_at__isnull=True)
+CODE_SUSPECT = (Q(status=CodeStatus.FAILED) | Q(attempts__gte=CODE_STUCK_ATTEMPTS)) & ~Q(
+    status__in=[CodeStatus.REMOVED, CodeStatus.EXPIRED]
+)
+
+
 class AccessCode(SingleLineFields, models.Model):
     """A door code and its lifecycle on the lock (docs/reliability.md, "Desired state and convergence").
 
@@ -153,21 +190,8 @@ class AccessCode(SingleLineFields, models.Model):
         WEEKLY = "weekly", "Weekly schedule"
         ONCE = "once", "One time"
 
-    class Desired(models.TextChoices):
-        ACTIVE = "active", "Active"
-        FROZEN = "frozen", "Frozen"
-        REMOVED = "removed", "Removed"
-
-    class Status(models.TextChoices):
-        REQUESTED = "requested", "Requested"
-        SENDING = "sending", "Sending to the lock"
-        SET = "set", "On the lock"
-        FAILED = "failed", "Failed"
-        FROZEN = "frozen", "Frozen"
-        REMOVING = "removing", "Removing"
-        REMOVED = "removed", "Removed"
-        EXPIRED = "expired", "Expired"
-        UNKNOWN = "unknown", "Unknown"
+    Desired = CodeDesired
+    Status = CodeStatus
 
     SETTLED = frozenset({Status.SET, Status.FAILED, Status.FROZEN, Status.REMOVED, Status.EXPIRED})
 
@@ -218,7 +242,11 @@ class AccessCode(SingleLineFields, models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["lock", "status"]),
-            models.Index(fields=["status", "next_attempt_at"]),
+            # The periodic jobs' conditions (above the class), each over the column its query ranges on.
+            models.Index(fields=["next_attempt_at"], condition=CODE_NEEDS_WORK, name="code_needs_work"),
+            models.Index(fields=["ends_at"], condition=CODE_ON_LOCK, name="code_on_lock_ends"),
+            models.Index(fields=["ends_at"], condition=CODE_PIN_KEPT, name="code_pin_kept_ends"),
+            models.Index(fields=["ends_at"], condition=CODE_SUSPECT, name="code_suspect_ends"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="code_ends_after_it_starts"),
@@ -514,7 +542,11 @@ class Alert(models.Model):
     class Meta:
         ordering = ["-last_seen_at"]
         constraints = [models.UniqueConstraint(fields=["organisation", "dedup_key"], name="one_alert_per_incident")]
-        indexes = [models.Index(fields=["organisation", "resolved_at", "-last_seen_at"])]
+        indexes = [
+            models.Index(fields=["organisation", "resolved_at", "-last_seen_at"]),
+            # The scans' look-ups of open incidents (of some kinds), whatever number were resolved over the years.
+            models.Index(fields=["kind"], condition=Q(resolved_at__isnull=True), name="alert_open"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.message}"
@@ -640,6 +672,8 @@ class UnlockMethod(SingleLineFields, models.Model):
                 name="one_method_per_lock_number",
             )
         ]
+        # The enrollment sweeper's look-up: the few enrolling now, not every method ever enrolled.
+        indexes = [models.Index(fields=["id"], condition=Q(status="enrolling"), name="method_enrolling")]
 
     def __str__(self) -> str:
         return f"{self.name or self.unlock_type} on {self.lock}"

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from audit.services import audit
-from locks.models import AccessCode, Lock, LockOperation
+from locks.models import CODE_PIN_KEPT, AccessCode, Lock, LockOperation
 from tenants.models import CODE_ROLES, Actor, ApiKey, role_in
 
 Status = AccessCode.Status
@@ -55,8 +55,7 @@ PIN_RETENTION = timedelta(days=30)  # docs/reliability.md S7: a PIN outlives its
 def purge_old_pins(now: datetime | None = None) -> int:
     """Erase the PINs of codes that ended (and are off the lock or never reached it) over 30 days ago."""
     now = now or timezone.now()
-    finished = [Status.REMOVED, Status.EXPIRED, Status.FAILED]
-    old = AccessCode.objects.filter(ends_at__lt=now - PIN_RETENTION, status__in=finished, pin_purged_at__isnull=True)
+    old = AccessCode.objects.filter(CODE_PIN_KEPT, ends_at__lt=now - PIN_RETENTION)  # the `code_pin_kept_ends` index
     return old.update(pin="", pin_purged_at=now)
 
 

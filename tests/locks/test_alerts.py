@@ -219,7 +219,7 @@ def test_a_code_stuck_in_removal_is_one_alert(make_lock, world, owner, mailoutbo
     assert code.status == AccessCode.Status.SET
     world.fault(endpoint="temp_password_delete", kind="tuya_code", code=2001)  # the lock is unreachable
     codes.remove_access_code(code)
-    for _ in range(alert_scans.STUCK_ATTEMPTS):
+    for _ in range(alert_scans.CODE_STUCK_ATTEMPTS):
         AccessCode.objects.filter(pk=code.pk).update(next_attempt_at=None)
         Lock.objects.filter(pk=lock.pk).update(paused_until=None)
         convergence.converge_access_code(code.pk)
