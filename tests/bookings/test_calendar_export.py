@@ -222,3 +222,17 @@ def test_a_limited_desk_property_page_has_no_export(
     client.force_login(front_desk)
     annex = Property.objects.create(organisation=org, name="Annex")
     assert client.get(reverse("guest:calendar-exports", args=[annex.pk])).status_code == 404
+
+
+def test_the_queries_do_not_grow_with_the_stays(
+    client: Client, unit: Unit, guest: Guest, django_assert_max_num_queries: Any
+) -> None:
+    now = timezone.now()
+    for day in range(40):
+        Stay.objects.create(
+            unit=unit, guest=guest, check_in=now + timedelta(days=day), check_out=now + timedelta(days=day, hours=20)
+        )
+    url = url_of(unit)
+    with django_assert_max_num_queries(3):  # the export, its stays, its owner blocks
+        response = client.get(url)
+    assert len(events_of(response.content)) == 40
