@@ -25,8 +25,13 @@ _SECRET_VALUE = re.compile(
 )
 
 
+# The links that are their own key (a guest's page, a unit's calendar export: bookings/guest_urls.py) carry the
+# token in the path, which the request line, Django's 404 warnings and a CSRF refusal would otherwise write out.
+_TOKEN_PATH = re.compile(r"(/(?:g|calendar)/)[A-Za-z0-9_-]{8,}")
+
+
 def redact(text: str) -> str:
-    return _SECRET_VALUE.sub(r"\1\2***", text)
+    return _TOKEN_PATH.sub(r"\1***", _SECRET_VALUE.sub(r"\1\2***", text))
 
 
 class RequestIdFilter(logging.Filter):
@@ -44,6 +49,9 @@ class RedactFilter(logging.Filter):
         masked = redact(message)
         if masked != message:
             record.msg, record.args = masked, None
+        path = getattr(record, "path", None)
+        if isinstance(path, str):
+            record.path = redact(path)
         return True
 
 

@@ -363,6 +363,9 @@ WEBHOOK_DISABLE_AFTER_DAYS = env_int("WEBHOOK_DISABLE_AFTER_DAYS", 5)
 # Links that leave the app (a guest's page in their message, a unit's calendar export) are made by workers, with no
 # request to take the host from: this is the address guests and channel managers reach the app at.
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The pages opened without signing in (a guest's page, a unit's calendar export): requests per minute per client
+# address and per link (0 = no limit); past it 429 with Retry-After (bookings/public_limits.py).
+GUEST_PAGE_RATE_LIMIT_PER_MINUTE = env_int("GUEST_PAGE_RATE_LIMIT_PER_MINUTE", 30)
 
 # Logs go to stderr: one JSON object per line in production (LOG_FORMAT=json), readable lines in debug; each record
 # carries the id of its request (config.middleware.RequestId) or RQ job. See config/logs.py.

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
 from audit.services import audit
+from config.logs import redact
 from tenants.signals import client_ip
 
 logger = logging.getLogger(__name__)
@@ -22,7 +23,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         audit(
             "access.refused",
             actor=user,
-            summary=f"CSRF check failed on {request.path[:200]}: {reason}",
+            summary=f"CSRF check failed on {redact(request.path)[:200]}: {reason}",
             ip=client_ip(request),
         )
     except DatabaseError:

@@ -92,7 +92,7 @@ CHOICE_KWARGS: dict[str, list[str]] = {
     "key": ["some-worker"],
     "scheduler_name": ["some-scheduler"],
     "cron_job_name": ["some-cron"],
-    "token": ["sometoken"],
+    "token": ["sometoken"],  # also the guest page's and calendar export's (bookings/guest_urls.py): unknown is 404
     # the admin's app index and catch-all
     "app_label": ["tenants", "audit", "locks", "auth"],
     "url": ["nowhere/"],
@@ -247,7 +247,7 @@ def url_of(route: Route, filling: dict[str, str]) -> str:
 def snapshot() -> dict[str, dict[Any, dict[str, Any]]]:
     """Every row of our apps and auth, field by field (audit rows apart: they are checked on their own)."""
     tables: dict[str, dict[Any, dict[str, Any]]] = {}
-    for label in ("tenants", "audit", "locks", "auth", "webhooks"):
+    for label in ("tenants", "audit", "locks", "auth", "webhooks", "bookings"):
         for model in apps.get_app_config(label).get_models():
             if model is AuditEvent:
                 continue
