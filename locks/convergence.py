@@ -25,7 +25,7 @@ from locks.cloud import port
 from locks.cloud.accounts import cloud_for
 from locks.cloud.port import LockCloud, PasswordSpec, WeeklyHours
 from locks.failures import REFUSED, account_refused, explain, healthy, unhealthy, unreachable
-from locks.models import CODE_NEEDS_WORK, CODE_ON_LOCK, AccessCode, LockKind
+from locks.models import CODE_NEEDS_WORK_NOW, CODE_ON_LOCK, AccessCode, LockKind
 from webhooks import payloads
 from webhooks.emit import emit
 
@@ -371,7 +371,7 @@ def due_codes(now: datetime | None = None) -> Iterable[int]:
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
     # Most overdue first, in the index's order (never the model's default, newest first, which sorts every row).
     first = F("next_attempt_at").asc(nulls_first=True)
-    return AccessCode.objects.filter(CODE_NEEDS_WORK & due).order_by(first).values_list("pk", flat=True)[:500]
+    return AccessCode.objects.filter(CODE_NEEDS_WORK_NOW, due).order_by(first).values_list("pk", flat=True)[:500]
 
 
 def expire_codes(now: datetime | None = None) -> int:
