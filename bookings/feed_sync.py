@@ -237,7 +237,18 @@ def apply_entries(feed: CalendarFeed, parsed: ParsedFeed, now: datetime) -> Sync
             _place(feed, event, entry, now, result)
     # Seen again, unchanged: one statement for all of them (a new body only; the same body writes nothing).
     FeedEvent.objects.filter(feed=feed, uid__in=list(present)).exclude(last_seen_at__gte=now).update(last_seen_at=now)
+    if result.cancelled:
+        _read_again_what_it_held_up(feed, now)
     return result
+
+
+def _read_again_what_it_held_up(feed: CalendarFeed, now: datetime) -> None:
+    """Time was freed: the unit's other feeds with a double booking read their calendar again on their next run
+    (an unchanged body is otherwise not applied again), and that run is now."""
+    waiting = FeedEvent.objects.filter(state=State.CONFLICT).values("feed_id")
+    CalendarFeed.objects.filter(unit_id=feed.unit_id, pk__in=waiting).exclude(pk=feed.pk).update(
+        content_hash="", etag="", last_modified="", next_sync_at=now
+    )
 
 
 def _gone(feed: CalendarFeed, event: FeedEvent, entry: FeedEntry | None, now: datetime, result: SyncResult) -> None:
@@ -341,7 +352,7 @@ def _place(
     unit = feed.unit
     if not unit.locks.exists():
         problem = f"{unit} has no lock: attach a lock so that its bookings get door codes."
-        result.unchanged += int(not _save(feed, event, entry, now, state=State.REFUSED, problem=problem))
+        _refused(feed, event, entry, now, problem, result)
         return
     with transaction.atomic():
         Unit.objects.select_for_update().filter(pk=unit.pk).first()  # one booking decision per unit at a time
@@ -362,12 +373,22 @@ def _place(
                     kind=_stay_kind(unit.property, entry),
                 )
         except ValidationError as error:
-            problem = f"Not booked: {_words(error)}"
-            result.unchanged += int(not _save(feed, event, entry, now, state=State.REFUSED, problem=problem))
+            _refused(feed, event, entry, now, f"Not booked: {_words(error)}", result)
             return
         _resolve_conflicts(feed, entry.uid, now)
         _save(feed, event, entry, now, state=State.BOOKED, stay=stay)
     result.booked += 1
+
+
+def _refused(
+    feed: CalendarFeed, event: FeedEvent | None, entry: FeedEntry, now: datetime, problem: str, result: SyncResult
+) -> None:  # fmt: skip
+    """Not booked, for a reason a person can fix (a lock to attach, a hotel room taken): counted with those that
+    need a person when it is new, and unchanged after that."""
+    if _save(feed, event, entry, now, state=State.REFUSED, problem=problem):
+        result.flagged += 1
+    else:
+        result.unchanged += 1
 
 
 # --- overlaps -----------------------------------------------------------------------------------------------------

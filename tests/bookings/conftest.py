@@ -68,6 +68,11 @@ def event(uid: str, start: int, end: int, summary: str = "Reserved", *extra: str
                       f"SUMMARY:{summary}", *extra])  # fmt: skip
 
 
+def timed(uid: str, start: datetime, end: datetime, summary: str = "Reserved") -> str:
+    """An event between two instants (written in UTC)."""
+    return f"UID:{uid}\nDTSTART:{start:%Y%m%dT%H%M%SZ}\nDTEND:{end:%Y%m%dT%H%M%SZ}\nSUMMARY:{summary}"
+
+
 @dataclass
 class Answer:
     body: bytes = b""
