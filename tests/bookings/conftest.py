@@ -27,6 +27,7 @@ from tests.locks.conftest import (  # noqa: F401  (fixtures, found by pytest thr
     org,
     queues,
     sim_url,
+    unit,
     world,
 )
 from tests.tenants.conftest import offline_lock
