@@ -142,8 +142,8 @@ def _claim(feed_id: int, now: datetime) -> bool:
 def _refuse_sudden_emptiness(feed: CalendarFeed, parsed: ParsedFeed, now: datetime) -> None:
     """A calendar that suddenly lists nothing while stays it booked are still ahead is far likelier a channel's
     hiccup than every guest cancelling at once: fail (and alert if it lasts) rather than cancel them all."""
-    if parsed.entries or parsed.problems:
-        return
+    if parsed.entries:
+        return  # (a calendar whose every event was skipped as broken is just as suspicious)
     ahead = FeedEvent.objects.filter(feed=feed, state=State.BOOKED, stay__isnull=False, stay__check_in__gt=now)
     count = ahead.filter(stay__status__in=OPEN).count()
     if count:
@@ -324,6 +324,10 @@ def _follow(feed: CalendarFeed, event: FeedEvent, entry: FeedEntry, now: datetim
                 _update(event, now, problem=problem)
             result.conflicts += 1
             return
+    if event.state == State.NEEDS_ATTENTION:  # the calendar settled on dates that can be followed after all
+        alerts.resolve_alert(organisation_id=feed.organisation_id, key=attention_key(stay), at=now)
+    if event.problem:
+        _resolve_conflicts(feed, entry.uid, now)
     _update(event, now, state=State.BOOKED, problem="", summary=entry.summary, starts_at=entry.starts_at,
             ends_at=entry.ends_at)  # fmt: skip
     result.changed += 1
@@ -338,10 +342,14 @@ def _place(
             _save(feed, event, entry, now, state=State.IGNORED, problem="It ended before the calendar was read.")
         elif entry.ends_at > now:
             blocks = feed.blocked == CalendarFeed.Blocked.BLOCK
-            changed = _save(feed, event, entry, now, state=State.BOOKED if blocks else State.IGNORED)
-            result.booked += int(changed and blocks and (event is None or event.state != State.BOOKED))
-            result.changed += int(changed and blocks and event is not None and event.state == State.BOOKED)
-        result.unchanged += int(event is not None and event.state in (State.BOOKED, State.IGNORED))
+            was_booked = event is not None and event.state == State.BOOKED
+            if not _save(feed, event, entry, now, state=State.BOOKED if blocks else State.IGNORED):
+                result.unchanged += int(event is not None)
+            elif blocks:
+                result.changed += int(was_booked)
+                result.booked += int(not was_booked)
+        else:
+            result.unchanged += int(event is not None)
         return
     if entry.ends_at <= now:
         if event is None:
@@ -496,9 +504,8 @@ def _save(
         "ends_at": entry.ends_at,
         "state": state,
         "problem": problem[:300],
+        "stay": stay,  # None for an event placed again after its stay was cancelled: that stay is history
     }
-    if stay is not None:
-        values["stay"] = stay
     if event is None:
         FeedEvent.objects.create(feed=feed, uid=entry.uid, last_seen_at=now, **values)
         return True

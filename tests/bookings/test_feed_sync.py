@@ -210,6 +210,50 @@ def test_gone_while_the_guest_is_in_is_flagged_never_cut_short(
     assert Alert.objects.get(kind=Alert.Kind.STAY_NEEDS_ATTENTION).count == 1
 
 
+def test_a_booking_back_in_the_calendar_is_followed_again_and_its_alert_resolved(
+    calendar_server: CalendarServer, make_feed, flat_lock: Lock
+) -> None:
+    now = timezone.now()
+    begun = timed("in", now - timedelta(hours=20), now + timedelta(days=2), "Reserved - Ida")
+    feed = make_feed(calendar_server.serve("/cal.ics", calendar(begun, event("r2", 9, 12))))
+    sync(feed)
+    calendar_server.serve("/cal.ics", calendar(event("r2", 9, 12)))
+    assert sync(feed) == "1 need a person, 1 unchanged"
+    calendar_server.serve("/cal.ics", calendar(begun, event("r2", 9, 12)))  # the channel's hiccup is over
+    assert sync(feed) == "2 unchanged"
+    assert FeedEvent.objects.get(feed=feed, uid="in").state == State.BOOKED
+    assert not open_alerts(Alert.Kind.STAY_NEEDS_ATTENTION)
+    # The guest stays longer: followed, though the guest is in (only the end moves).
+    longer = timed("in", now - timedelta(hours=20), now + timedelta(days=4), "Reserved - Ida")
+    calendar_server.serve("/cal.ics", calendar(longer, event("r2", 9, 12)))
+    assert sync(feed) == "1 changed, 1 unchanged"
+    stay = the_stay(feed, "in")
+    assert stay.check_out == (now + timedelta(days=4)).replace(microsecond=0)
+    assert stay.access_codes.get().ends_at == stay.check_out
+
+
+def test_owner_blocks_follow_their_dates_and_go_when_they_go(
+    calendar_server: CalendarServer, make_feed, flat_lock: Lock
+) -> None:
+    feed = make_feed(calendar_server.serve("/cal.ics", calendar(event("b1", 3, 6, "Blocked"))), blocked="block")
+    assert sync(feed) == "1 booked"
+    calendar_server.serve("/cal.ics", calendar(event("b1", 3, 8, "Blocked")))
+    assert sync(feed) == "1 changed"
+    calendar_server.serve("/cal.ics", calendar(event("r1", 20, 22)))
+    assert sync(feed) == "1 booked, 1 cancelled"
+    assert FeedEvent.objects.get(uid="b1").state == State.CANCELLED
+
+
+def test_a_calendar_whose_every_event_is_broken_cancels_nothing(
+    calendar_server: CalendarServer, make_feed, flat_lock: Lock
+) -> None:
+    feed = make_feed(calendar_server.serve("/cal.ics", calendar(event("r1", 3, 6))))
+    sync(feed)
+    calendar_server.serve("/cal.ics", calendar("DTSTART;VALUE=DATE:20300101\nSUMMARY:No UID"))
+    assert sync(feed).startswith("failed: The calendar came back empty")
+    assert the_stay(feed, "r1").status == Stay.Status.BOOKED
+
+
 def test_a_stay_that_is_over_is_left_alone(calendar_server: CalendarServer, make_feed, flat_lock: Lock) -> None:
     feed = make_feed(calendar_server.serve("/cal.ics", calendar(event("r1", 3, 6), event("r2", 9, 12))))
     sync(feed)
