@@ -140,3 +140,39 @@ def test_a_truncated_real_export_is_refused_whole() -> None:
     body = ics("airbnb.ics")
     with pytest.raises(FeedError, match="cut off"):
         parse(body[: len(body) // 2])
+
+
+def test_damaged_calendars_never_crash_the_reader() -> None:
+    """Every line of every fixture damaged in turn (its value garbled, cut, or the line dropped): the reader answers
+    entries and problems, or a FeedError in words, and nothing else."""
+    damages = [
+        lambda line: line.split(":", 1)[0] + ":garbage;;==\\",
+        lambda line: line[: len(line) // 2],
+        lambda line: "",
+        lambda line: line.split(":", 1)[0] + ":99999999T999999",
+        lambda line: line.split(":", 1)[0] + ";TZID=Nowhere/Atall:20301301T250000",
+    ]
+    tried = 0
+    for name in ("airbnb.ics", "booking.ics", "vrbo.ics", "google.ics", "folded.ics", "bad_events.ics"):
+        lines = ics(name).decode().split("\r\n")
+        for index in range(len(lines)):
+            for damage in damages:
+                body = "\r\n".join([*lines[:index], damage(lines[index]), *lines[index + 1 :]]).encode()
+                try:
+                    parsed = parse(body)
+                except FeedError as error:
+                    assert error.message
+                else:
+                    assert all(entry.ends_at > entry.starts_at for entry in parsed.entries)
+                tried += 1
+    assert tried > 500
+
+
+def test_a_repeat_without_end_is_refused_whole_not_cut() -> None:
+    # Cut at some count, the later bookings would look gone (and be cancelled): the calendar is refused instead.
+    body = calendar(
+        f"UID:every-minute\nDTSTART:{today():%Y%m%d}T100000Z\nDTEND:{today():%Y%m%d}T100030Z\nRRULE:FREQ=MINUTELY",
+        event("later", 10, 12),
+    )
+    with pytest.raises(FeedError, match="more than 5000 events"):
+        parse(body)
