@@ -309,11 +309,12 @@ def _follow(feed: CalendarFeed, event: FeedEvent, entry: FeedEntry, now: datetim
         overlap = _overlap(feed, entry, exclude=stay)
         if overlap is not None:
             message, other = overlap
-            problem = f"New dates {_dates(entry.starts_at, entry.ends_at, feed.unit.property)}: {message}; the stay "
+            problem = f"New dates {_dates(entry.starts_at, entry.ends_at, feed.unit.property)}: {message[:1].lower()}"
+            problem += f"{message[1:]}; the stay "
             problem += "keeps its dates."
             if event.problem != problem[:300]:
                 _update(event, now, problem=problem)
-                _double_booking(feed, entry, other, problem, now)
+                _double_booking(feed, entry, other, f"was not moved. {problem}", now)
             result.conflicts += 1
             return
         try:
@@ -368,7 +369,7 @@ def _place(
         if overlap is not None:
             message, other = overlap
             if _save(feed, event, entry, now, state=State.CONFLICT, problem=message):
-                _double_booking(feed, entry, other, message, now)
+                _double_booking(feed, entry, other, f"was not booked. {message}.", now)
             result.conflicts += 1
             return
         try:
@@ -428,13 +429,12 @@ def _overlap(feed: CalendarFeed, entry: FeedEntry, *, exclude: Stay | None = Non
     return f"It overlaps {stay.guest}'s stay {when}, booked at the desk", f"stay:{stay.pk}"
 
 
-def _double_booking(feed: CalendarFeed, entry: FeedEntry, other: str, message: str, now: datetime) -> None:
+def _double_booking(feed: CalendarFeed, entry: FeedEntry, other: str, what_happened: str, now: datetime) -> None:
     alerts.raise_alert(
         organisation_id=feed.organisation_id,
         kind=Alert.Kind.DOUBLE_BOOKING,
         key=f"{_conflict_prefix(feed, entry.uid)}{other}",
-        message=f"Double booking in {feed.unit}: {_label(feed)}'s “{entry.summary or entry.uid}” was not booked. "
-        f"{message}.",
+        message=f"Double booking in {feed.unit}: {_label(feed)}'s “{entry.summary or entry.uid}” {what_happened}",
         lock=_lock_of(feed.unit),
         at=now,
         add=0,

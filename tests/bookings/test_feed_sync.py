@@ -309,6 +309,30 @@ def test_an_overlap_across_two_feeds_books_one_and_alerts_once(
     assert not open_alerts(Alert.Kind.DOUBLE_BOOKING)
 
 
+def test_new_dates_onto_another_feeds_booking_are_not_followed(
+    calendar_server: CalendarServer, make_feed, flat_lock: Lock
+) -> None:
+    airbnb = make_feed(calendar_server.serve("/airbnb.ics", calendar(event("a1", 3, 6))), name="Airbnb")
+    vrbo = make_feed(calendar_server.serve("/vrbo.ics", calendar(event("v1", 10, 12, "Reserved - Bo"))), name="Vrbo")
+    sync(airbnb)
+    sync(vrbo)
+    calendar_server.serve("/vrbo.ics", calendar(event("v1", 5, 8, "Reserved - Bo")))
+    assert sync(vrbo) == "1 double bookings"
+    stay = the_stay(vrbo, "v1")
+    assert (stay.check_in, stay.check_out) == (at(10, 15), at(12, 11))  # kept its dates
+    row = FeedEvent.objects.get(feed=vrbo)
+    assert row.state == State.BOOKED
+    assert "it overlaps Airbnb's booking" in row.problem
+    assert row.problem.endswith("the stay keeps its dates.")
+    (alert,) = open_alerts(Alert.Kind.DOUBLE_BOOKING)
+    assert "“Reserved - Bo” was not moved. New dates" in alert.message
+    # The channel puts it back: followed (nothing to move), and the alert is resolved.
+    calendar_server.serve("/vrbo.ics", calendar(event("v1", 14, 16, "Reserved - Bo")))
+    assert sync(vrbo) == "1 changed"
+    assert not open_alerts(Alert.Kind.DOUBLE_BOOKING)
+    assert FeedEvent.objects.get(feed=vrbo).problem == ""
+
+
 def test_an_owner_block_of_another_feed_counts_as_taken(
     calendar_server: CalendarServer, make_feed, flat_lock: Lock
 ) -> None:
