@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 State = FeedEvent.State
 OPEN = (Stay.Status.BOOKED, Stay.Status.CHECKED_IN)
-LEASE = timedelta(minutes=5)  # longer than a fetch can take (its timeout, a few redirects)
+LEASE = timedelta(minutes=15)  # longer than the job may run (its RQ timeout, 10 minutes): a first read books hundreds
 DUE_BATCH = 2000  # feeds handed out per periodic run; the rest are next in due order a minute later
 LONG_STAY = timedelta(days=28)  # from here on a rental's stay is a lease (Airbnb's "monthly stay")
 # Channels stamp every export with the time it was made (DTSTAMP): left out of the body's hash, so that a calendar

@@ -471,7 +471,7 @@ def test_a_feed_being_synced_is_not_synced_twice(calendar_server: CalendarServer
     CalendarFeed.objects.filter(pk=feed.pk).update(sync_claimed_at=timezone.now())
     assert feed_sync.sync_feed(feed.pk) == "busy or gone"
     assert calendar_server.hits("/cal.ics") == 0
-    CalendarFeed.objects.filter(pk=feed.pk).update(sync_claimed_at=timezone.now() - timedelta(minutes=6))
+    CalendarFeed.objects.filter(pk=feed.pk).update(sync_claimed_at=timezone.now() - timedelta(minutes=16))
     assert feed_sync.sync_feed(feed.pk) == "1 booked"  # a lease left by a dead worker lapses
 
 
