@@ -297,10 +297,14 @@ def _follow(feed: CalendarFeed, event: FeedEvent, entry: FeedEntry, now: datetim
         return
     begun = stay.check_in <= now
     if entry.ends_at <= now or (begun and entry.starts_at > now):
-        if event.state != State.NEEDS_ATTENTION or (event.starts_at, event.ends_at) != (entry.starts_at, entry.ends_at):
-            when = f"{_dates(entry.starts_at, entry.ends_at, feed.unit.property)}"
-            _flag(feed, event, now, f"The calendar moved this stay to {when} while that cannot be followed: "
-                  "the stay was kept as it was; change it by hand.", entry=entry)  # fmt: skip
+        # The event keeps the dates its stay follows, so that the calendar going back to them ends the matter.
+        when = _dates(entry.starts_at, entry.ends_at, feed.unit.property)
+        problem = f"The calendar moved this stay to {when}, which cannot be followed (the guest is in, or the new "
+        problem += "dates are past): the stay was kept as it was; change it by hand."
+        if event.state == State.NEEDS_ATTENTION and event.problem == problem[:300]:
+            result.unchanged += 1  # said already
+        else:
+            _flag(feed, event, now, problem)
             result.flagged += 1
         return
     check_in = stay.check_in if begun else entry.starts_at
@@ -462,16 +466,11 @@ def attention_key(stay: Stay) -> str:
     return f"feed-stay-attention:{stay.pk}"
 
 
-def _flag(
-    feed: CalendarFeed, event: FeedEvent, now: datetime, problem: str, *, entry: FeedEntry | None = None
-) -> None:  # fmt: skip
+def _flag(feed: CalendarFeed, event: FeedEvent, now: datetime, problem: str) -> None:
     """The stay is kept as it is; the event waits for a person, and an alert says so once."""
     stay = event.stay
     assert stay is not None
-    changes: dict[str, object] = {"state": State.NEEDS_ATTENTION, "problem": problem}
-    if entry is not None:
-        changes.update(starts_at=entry.starts_at, ends_at=entry.ends_at, summary=entry.summary)
-    _update(event, now, **changes)
+    _update(event, now, state=State.NEEDS_ATTENTION, problem=problem)
     alerts.raise_alert(
         organisation_id=feed.organisation_id,
         kind=Alert.Kind.STAY_NEEDS_ATTENTION,

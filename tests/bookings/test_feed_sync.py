@@ -232,6 +232,34 @@ def test_a_booking_back_in_the_calendar_is_followed_again_and_its_alert_resolved
     assert stay.access_codes.get().ends_at == stay.check_out
 
 
+def test_a_move_that_cannot_be_followed_while_the_guest_is_in_is_flagged_once_and_ends_when_undone(
+    calendar_server: CalendarServer, make_feed, flat_lock: Lock
+) -> None:
+    now = timezone.now()
+    staying = timed("in", now - timedelta(hours=20), now + timedelta(days=2), "Reserved - Ida")
+    feed = make_feed(calendar_server.serve("/cal.ics", calendar(staying)))
+    sync(feed)
+    stay = the_stay(feed, "in")
+    moved = calendar(timed("in", now + timedelta(days=5), now + timedelta(days=7), "Reserved - Ida"))
+    calendar_server.serve("/cal.ics", moved)
+    assert sync(feed) == "1 need a person"
+    row = FeedEvent.objects.get(uid="in")
+    assert row.state == State.NEEDS_ATTENTION
+    assert "cannot be followed" in row.problem
+    assert (row.starts_at, row.ends_at) == (stay.check_in, stay.check_out)  # the dates its stay follows
+    after_flag = the_stay(feed, "in")
+    assert (after_flag.check_in, after_flag.check_out, after_flag.status) == (
+        stay.check_in, stay.check_out, Stay.Status.CHECKED_IN,
+    )  # fmt: skip
+    calendar_server.serve("/cal.ics", moved + b"\r\n")  # read again (a new body): said already, nothing written
+    assert sync(feed) == "1 unchanged"
+    assert Alert.objects.get(kind=Alert.Kind.STAY_NEEDS_ATTENTION).count == 1
+    calendar_server.serve("/cal.ics", calendar(staying))  # the channel undoes it
+    assert sync(feed) == "1 unchanged"
+    assert FeedEvent.objects.get(uid="in").state == State.BOOKED
+    assert not open_alerts(Alert.Kind.STAY_NEEDS_ATTENTION)
+
+
 def test_owner_blocks_follow_their_dates_and_go_when_they_go(
     calendar_server: CalendarServer, make_feed, flat_lock: Lock
 ) -> None:
