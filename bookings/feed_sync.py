@@ -94,7 +94,7 @@ def sync_feed(feed_id: int) -> str:
     try:
         fetched = fetch.fetch_feed(feed.url, etag=feed.etag, last_modified=feed.last_modified)
         if fetched.not_modified:
-            _record_success(feed, now, etag=fetched.etag or feed.etag, last_modified=fetched.last_modified)
+            _record_success(feed, now, etag=fetched.etag, last_modified=fetched.last_modified)
             return "not modified"
         digest = content_hash(fetched.body)
         if digest == feed.content_hash:
