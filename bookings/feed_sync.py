@@ -237,14 +237,14 @@ def apply_entries(feed: CalendarFeed, parsed: ParsedFeed, now: datetime) -> Sync
             _place(feed, event, entry, now, result)
     # Seen again, unchanged: one statement for all of them (a new body only; the same body writes nothing).
     FeedEvent.objects.filter(feed=feed, uid__in=list(present)).exclude(last_seen_at__gte=now).update(last_seen_at=now)
-    if result.cancelled:
+    if result.cancelled or result.changed:
         _read_again_what_it_held_up(feed, now)
     return result
 
 
 def _read_again_what_it_held_up(feed: CalendarFeed, now: datetime) -> None:
-    """Time was freed: the unit's other feeds with a double booking read their calendar again on their next run
-    (an unchanged body is otherwise not applied again), and that run is now."""
+    """Time may have been freed (a cancel, a move): the unit's other feeds with a double booking read their
+    calendar again (an unchanged body is otherwise not applied again), on their next run, which is now."""
     waiting = FeedEvent.objects.filter(state=State.CONFLICT).values("feed_id")
     CalendarFeed.objects.filter(unit_id=feed.unit_id, pk__in=waiting).exclude(pk=feed.pk).update(
         content_hash="", etag="", last_modified="", next_sync_at=now
