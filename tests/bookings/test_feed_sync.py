@@ -134,6 +134,23 @@ def test_google_calendar_books_timed_and_repeating_events(
     assert Stay.objects.filter(guest__name="Weekly consultant").count() == 3
 
 
+def test_a_guest_the_calendar_does_not_name_is_named_by_code_or_by_date(
+    calendar_server: CalendarServer, make_feed, flat_lock: Lock
+) -> None:
+    url = "DESCRIPTION:Reservation URL: https://channel.example/bookings/ZX81ABCD"
+    odd = event("odd", 11, 12, "Reserved", "DESCRIPTION:Email: ann@mail..example")  # an e-mail that is none: left out
+    body = calendar(event("plain", 3, 5), event("coded", 7, 9, "Reserved", url), odd)
+    feed = make_feed(calendar_server.serve("/cal.ics", body), name="")  # no name: the URL's host names the feed
+    assert sync(feed) == "3 booked"
+    names = sorted(Guest.objects.values_list("name", flat=True))
+    assert names == sorted(
+        [f"127.0.0.1 guest {today() + timedelta(days=3):%Y-%m-%d}", "127.0.0.1 guest ZX81ABCD",
+         f"127.0.0.1 guest {today() + timedelta(days=11):%Y-%m-%d}"]
+    )  # fmt: skip
+    assert Guest.objects.get(name__endswith="ZX81ABCD").notes.endswith("https://channel.example/bookings/ZX81ABCD")
+    assert set(Guest.objects.values_list("email", flat=True)) == {""}
+
+
 def test_a_long_stay_at_a_rental_is_a_lease(calendar_server: CalendarServer, make_feed, flat_lock: Lock) -> None:
     feed = make_feed(calendar_server.serve("/cal.ics", calendar(event("month", 2, 32, "Reserved - Ann B"))))
     sync(feed)
