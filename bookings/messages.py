@@ -340,13 +340,18 @@ def _unsettled(kind: str, now: datetime) -> Q:
     return ~Q(pk__in=Stay.objects.filter(settled).values("pk"))
 
 
-def _largest(field: str, default: int) -> int:
+POLICY_DEFAULT_HOURS = {"code_message_hours": 24, "checkout_reminder_hours": 2}  # BookingPolicy's field defaults
+
+
+def _largest(field: str) -> int:
+    """The largest hours of this field over every property: a saved policy's, or the default of those without."""
+    default = POLICY_DEFAULT_HOURS[field]
     found = BookingPolicy.objects.aggregate(largest=Max(field))["largest"]
-    return max(default, found or 0)
+    return int(max(default, found or 0))
 
 
 def due_code_messages(now: datetime) -> list[Stay]:
-    horizon = _largest("code_message_hours", 24) * HOUR
+    horizon = _largest("code_message_hours") * HOUR
     rows = (
         Stay.objects.filter(
             _unsettled(Kind.CODE, now),
@@ -362,7 +367,7 @@ def due_code_messages(now: datetime) -> list[Stay]:
 
 
 def due_checkout_reminders(now: datetime) -> list[Stay]:
-    horizon = _largest("checkout_reminder_hours", 0) * HOUR
+    horizon = _largest("checkout_reminder_hours") * HOUR
     if not horizon:
         return []
     rows = (
