@@ -99,9 +99,10 @@ class LockCheck:
         return self.code is not None and self.code.status == AccessCode.Status.SET
 
     def young(self, now: datetime) -> bool:
-        """Issued (or sent again) moments ago and not failed: give it a moment before worrying."""
+        """Issued moments ago and not failed: give it a moment before worrying. (Its creation, not its last change:
+        a code retried every minute by its backoff changes all the time and would never count as late.)"""
         code = self.code
-        return code is not None and code.status != AccessCode.Status.FAILED and code.updated_at > now - GRACE
+        return code is not None and code.status != AccessCode.Status.FAILED and code.created_at > now - GRACE
 
     def problem(self) -> str:
         if self.code is None:

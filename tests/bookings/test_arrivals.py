@@ -186,6 +186,11 @@ def test_a_code_still_on_its_way_is_given_a_moment_not_a_fallback(
     assert (arrival.state, arrival.checks_done) == (State.PENDING, [])
     assert arrival.next_check_at == now + arrivals.GRACE
     assert not arrival.fallback_operations.exists()
+    # Still not confirmed once the moment has passed (its job never ran): the last check counts, with its fallback.
+    assert check(now + arrivals.GRACE, django_capture_on_commit_callbacks) == 1
+    arrival = arrival_of(stay)
+    assert (arrival.state, arrival.checks_done) == (State.FALLBACK, [24, 2])
+    assert arrival.fallback_operations.count() == 1
 
 
 def test_the_policy_sets_the_check_hours(make_lock, unit, guest, django_capture_on_commit_callbacks):

@@ -19,30 +19,15 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from bookings import messages
 from bookings.models import BookingPolicy, MessageTemplate, StayMessage
-from locks.models import AccessCode, CloudAccount, Lock
+from locks.models import AccessCode
 from tenants import services
 from tenants.models import Guest, Membership, Organisation, Role, Stay, Unit
+from tests.bookings.conftest import attach_lock
 from tests.conftest import production_log
 
 pytestmark = pytest.mark.django_db
 HOUR = timedelta(hours=1)
 Status = StayMessage.Status
-
-
-def add_lock(unit: Unit, name: str = "Room door") -> Lock:
-    cloud, _ = CloudAccount.objects.get_or_create(
-        organisation=unit.property.organisation,
-        name="Cloud",
-        defaults={"endpoint": "http://127.0.0.1:9", "access_id": "x", "access_secret": "y"},
-    )
-    return Lock.objects.create(
-        organisation=unit.property.organisation,
-        cloud_account=cloud,
-        unit=unit,
-        device_id=f"dev-{unit.pk}-{name}",
-        name=name,
-        kind="wifi",
-    )
 
 
 def book(unit: Unit, guest: Guest, hours_ahead: float = 30, nights: float = 48, confirmed: bool = True) -> Stay:
@@ -55,7 +40,7 @@ def book(unit: Unit, guest: Guest, hours_ahead: float = 30, nights: float = 48, 
 
 @pytest.fixture
 def stay(unit: Unit, guest: Guest) -> Stay:
-    add_lock(unit)
+    attach_lock(unit)
     return book(unit, guest)
 
 
@@ -82,8 +67,8 @@ def test_the_code_message_goes_once_at_its_hour(stay: Stay, outbox: Path) -> Non
 
 
 def test_no_code_message_while_a_code_is_unconfirmed(unit: Unit, guest: Guest, outbox: Path) -> None:
-    add_lock(unit)
-    add_lock(unit, "Front door")
+    attach_lock(unit)
+    attach_lock(unit, "Front door")
     stay = book(unit, guest, confirmed=False)
     stay.access_codes.filter(lock__name="Room door").update(status=AccessCode.Status.SET)
     assert messages.send_due_messages(now=stay.check_in - 2 * HOUR) == 0
@@ -94,7 +79,7 @@ def test_no_code_message_while_a_code_is_unconfirmed(unit: Unit, guest: Guest, o
 
 
 def test_a_stay_booked_later_than_the_hour_gets_its_message_at_once(unit: Unit, guest: Guest, outbox: Path) -> None:
-    add_lock(unit)
+    attach_lock(unit)
     stay = book(unit, guest, hours_ahead=3)
     assert messages.send_due_messages(now=timezone.now()) == 1
     assert StayMessage.objects.get(stay=stay).status == Status.SENT
@@ -126,7 +111,7 @@ def test_two_racing_claims_make_one_message(stay: Stay, outbox: Path) -> None:
 def test_no_contact_is_recorded_and_shown_on_the_stay_page(
     unit: Unit, org: Organisation, front_desk: AbstractUser, client: Client, outbox: Path
 ) -> None:
-    add_lock(unit)
+    attach_lock(unit)
     stay = book(unit, Guest.objects.create(organisation=org, name="Nobody Known"))
     assert messages.send_due_messages(now=stay.check_in - 24 * HOUR) == 1
     message = StayMessage.objects.get()
@@ -138,7 +123,7 @@ def test_no_contact_is_recorded_and_shown_on_the_stay_page(
 
 
 def test_sms_when_the_guest_has_only_a_phone(unit: Unit, org: Organisation, outbox: Path) -> None:
-    add_lock(unit)
+    attach_lock(unit)
     stay = book(unit, Guest.objects.create(organisation=org, name="Phone Only", phone="+31612345678"))
     messages.send_due_messages(now=stay.check_in - 24 * HOUR)
     [text] = sent_files(outbox, "sms")
@@ -147,7 +132,7 @@ def test_sms_when_the_guest_has_only_a_phone(unit: Unit, org: Organisation, outb
 
 
 def test_the_guests_language_then_the_propertys_then_the_defaults(unit: Unit, org: Organisation) -> None:
-    add_lock(unit)
+    attach_lock(unit)
     prop = unit.property
     MessageTemplate.objects.create(
         property=prop, kind="code", language="es", subject="Su código", body="Hola {guest}: {codes}"
@@ -163,7 +148,7 @@ def test_the_guests_language_then_the_propertys_then_the_defaults(unit: Unit, or
     prop.language = "fr"
     prop.save()
     other_room = Unit.objects.create(property=prop, name="Room 14")
-    add_lock(other_room)
+    attach_lock(other_room)
     unknown = book(
         other_room, Guest.objects.create(organisation=org, name="Hans", email="h@example.com", language="de")
     )
@@ -263,7 +248,7 @@ def test_the_desk_previews_masked_shows_pins_by_an_audited_post_and_sends_again(
 def test_send_again_is_refused_in_words_when_there_is_nothing_to_send(
     unit: Unit, guest: Guest, front_desk: AbstractUser, client: Client, outbox: Path
 ) -> None:
-    add_lock(unit)
+    attach_lock(unit)
     stay = book(unit, guest, confirmed=False)
     client.force_login(front_desk)
     response = client.post(reverse("desk:stay-message-send", args=[stay.pk]), {"kind": "code"}, follow=True)
