@@ -62,6 +62,7 @@ def arrivals_board(membership: Membership, now: datetime | None = None) -> list[
         .filter(today | tomorrow)
         .exclude(status=Stay.Status.CANCELLED)
         .select_related("arrival")
+        .prefetch_related(desk.codes_prefetch())  # the desk's table shows each stay's codes
         .order_by("check_in", "pk")
     )
     board = []

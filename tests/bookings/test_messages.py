@@ -6,12 +6,14 @@ The codes here are confirmed by setting their status (the lock side is tested en
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import AbstractUser
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -275,3 +277,29 @@ def test_the_defaults_used_for_properties_without_a_policy_are_the_models() -> N
         "code_message_hours": policy.code_message_hours,
         "checkout_reminder_hours": policy.checkout_reminder_hours,
     } == messages.POLICY_DEFAULT_HOURS
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="two workers at once need a database that has them")
+def test_two_workers_at_once_send_one_message(unit: Unit, guest: Guest, outbox: Path) -> None:
+    attach_lock(unit)
+    stay = book(unit, guest)
+    now = stay.check_in - 24 * HOUR
+    start = threading.Barrier(2)
+    handled: list[int] = []
+
+    def worker() -> None:
+        start.wait(10)
+        try:
+            handled.append(messages.send_due_messages(now=now))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(handled) == [0, 1]
+    assert len(sent_files(outbox)) == 1
+    assert StayMessage.objects.get().status == Status.SENT
