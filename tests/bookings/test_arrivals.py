@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from bookings import arrivals, messages
@@ -73,6 +74,8 @@ def test_a_lock_that_confirms_makes_the_arrival_ready_at_24_hours(
 
 
 def test_an_offline_lock_is_resent_then_gets_an_offline_password_and_the_message_carries_it(
+    client,
+    owner,
     make_lock,
     unit,
     guest,
@@ -134,6 +137,14 @@ def test_an_offline_lock_is_resent_then_gets_an_offline_password_and_the_message
     assert "offline password" in text
     assert "had not reached" in text
     assert StayMessage.objects.get().status == StayMessage.Status.SENT
+
+    # The stay page says so, and shows the fallback's password to nobody without asking.
+    client.force_login(owner)
+    page = client.get(reverse("desk:stay", args=[stay.pk])).content.decode()
+    assert '<span class="chip arrival-fallback">On fallback</span>' in page
+    assert f"Offline passwords issued as the fallback: {lock.name} (done)." in page
+    assert "ada@example.com" in page
+    assert operation.secret not in page
 
     # The lock comes back and confirms the code: ready, the alert resolved, the fallback still listed as issued.
     world.online(lock.device_id, True)
