@@ -303,3 +303,17 @@ def test_two_workers_at_once_send_one_message(unit: Unit, guest: Guest, outbox: 
     assert sorted(handled) == [0, 1]
     assert len(sent_files(outbox)) == 1
     assert StayMessage.objects.get().status == Status.SENT
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="query plans are PostgreSQL's")
+def test_the_due_message_query_asks_the_index_per_stay_not_every_message_ever_sent() -> None:
+    now = timezone.now()
+    due = Stay.objects.filter(messages._unsettled("code", now), status=Stay.Status.BOOKED, check_in__lte=now)
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")  # an empty test table would be read whole otherwise
+        try:
+            plan = due.explain()
+        finally:
+            cursor.execute("SET enable_seqscan = on")
+    assert "Anti Join" in plan
+    assert "Index Scan using bookings_staymessage" in plan or "one_automatic_message_per_kind" in plan
