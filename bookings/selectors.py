@@ -27,7 +27,13 @@ class ArrivalChip:
     problem: str = ""
 
 
-def chip_of(arrival: Arrival | None) -> ArrivalChip:
+ARRIVED = "arrived"
+
+
+def chip_of(arrival: Arrival | None, stay: Stay | None = None) -> ArrivalChip:
+    """The chip of an arrival; a guest already in (or gone) needs no guarantee any more, and is shown as arrived."""
+    if stay is not None and stay.status in (Stay.Status.CHECKED_IN, Stay.Status.CHECKED_OUT):
+        return ArrivalChip(ARRIVED, "Arrived")
     if arrival is None or arrival.state == Arrival.State.PENDING:
         return ArrivalChip(NOT_CHECKED, "Not checked yet", arrival.problem if arrival else "")
     return ArrivalChip(arrival.state, arrival.get_state_display(), arrival.problem)
@@ -68,14 +74,14 @@ def arrivals_board(membership: Membership, now: datetime | None = None) -> list[
     board = []
     for stay in rows:
         _, end = desk.local_day(stay.unit.property, now)
-        board.append(BoardRow(stay, "today" if stay.check_in < end else "tomorrow", chip_of(_arrival_of(stay))))
+        board.append(BoardRow(stay, "today" if stay.check_in < end else "tomorrow", chip_of(_arrival_of(stay), stay)))
     return board
 
 
 def chips_for(stays: list[Stay]) -> dict[int, ArrivalChip]:
     """The chip of each of these (already reached) stays, by stay id, in one query."""
     arrivals = {arrival.stay_id: arrival for arrival in Arrival.objects.filter(stay__in=[s.pk for s in stays])}
-    return {stay.pk: chip_of(arrivals.get(stay.pk)) for stay in stays}
+    return {stay.pk: chip_of(arrivals.get(stay.pk), stay) for stay in stays}
 
 
 def arrival_of(stay: Stay) -> Arrival | None:

@@ -102,3 +102,6 @@ def test_the_front_desk_page_shows_the_chips_today_and_tomorrow(
     assert '<span class="chip arrival-ready">Ready</span>' in page
     assert '<span class="chip arrival-at_risk">At risk</span> <span class="reason">Room door: no code</span>' in page
     assert '<span class="chip arrival-not_checked">Not checked yet</span>' in page
+    services.check_in_stay(scene["today"])  # the guest is in: the guarantee is over
+    page = client.get(reverse("desk:today")).content.decode()
+    assert '<span class="chip arrival-arrived">Arrived</span>' in page
