@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from bookings.models import Arrival, BookingPolicy
+from bookings.models import Arrival, BookingPolicy, StayMessage
 from locks import alerts, codes, operations
 from locks.models import AccessCode, Alert, Lock, LockKind, LockOperation
 from tenants.models import Property, Stay
@@ -238,9 +238,13 @@ def _fall_back(arrival: Arrival, stay: Stay, unconfirmed: list[LockCheck], now: 
                 continue
             arrival.fallback_operations.add(operation)
             issued.add(lock.pk)
-        issued_words = (
-            f"{check.problem()}. An offline password covering the stay was issued on it; the guest's code message "
-            "carries it."
+        already_told = StayMessage.objects.filter(
+            stay=stay, kind=StayMessage.Kind.CODE, status=StayMessage.Status.SENT
+        ).exists()
+        issued_words = f"{check.problem()}. An offline password covering the stay was issued on it; " + (
+            "the code message had already gone, so send it again from the stay page: it now carries the password."
+            if already_told
+            else "the guest's code message will carry it."
         )
         _alert(stay, lock, issued_words, now)
     if without:

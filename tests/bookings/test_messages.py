@@ -19,9 +19,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from bookings import messages
+from bookings import arrivals, messages
 from bookings.models import BookingPolicy, MessageTemplate, StayMessage
-from locks.models import AccessCode
+from locks.models import AccessCode, Alert
 from tenants import services
 from tenants.models import Guest, Membership, Organisation, Role, Stay, Unit
 from tests.bookings.conftest import attach_lock
@@ -317,3 +317,12 @@ def test_the_due_message_query_asks_the_index_per_stay_not_every_message_ever_se
             cursor.execute("SET enable_seqscan = on")
     assert "Anti Join" in plan
     assert "Index Scan using bookings_staymessage" in plan or "one_automatic_message_per_kind" in plan
+
+
+def test_a_fallback_after_the_code_message_went_tells_the_desk_to_send_it_again(stay: Stay, outbox: Path) -> None:
+    assert messages.send_due_messages(now=stay.check_in - 24 * HOUR) == 1
+    stay.access_codes.update(status=AccessCode.Status.FAILED)  # the lock lost it afterwards
+    arrivals.check_arrivals(now=stay.check_in - 2 * HOUR)
+    [alert] = Alert.objects.filter(kind=Alert.Kind.ARRIVAL_AT_RISK)
+    assert "the code message had already gone, so send it again from the stay page" in alert.message
+    assert messages.send_due_messages(now=stay.check_in - 2 * HOUR) == 0  # once: the desk sends it again
