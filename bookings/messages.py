@@ -230,10 +230,15 @@ def _codes_text(stay: Stay, doors: list[DoorCode], show: bool) -> tuple[str, str
 def values_for(stay: Stay, doors: list[DoorCode], *, show_pins: bool) -> dict[str, str]:
     prop = stay.unit.property
     codes, fallback = _codes_text(stay, doors, show_pins) if doors else ("", "")
-    try:
-        link = guest_link(stay)
-    except NoReverseMatch:  # the guest page is not installed: the message goes without its link
-        link = ""
+    if not show_pins:
+        # The guest page's link opens the guest's codes to whoever holds it: hidden with the PINs (and not made on
+        # a mere page view).
+        link = "(the guest page's link, hidden)"
+    else:
+        try:
+            link = guest_link(stay)
+        except NoReverseMatch:  # the guest page is not installed: the message goes without its link
+            link = ""
     zone = prop.time_zone
     return {
         "guest": stay.guest.name,

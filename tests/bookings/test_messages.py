@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from bookings import arrivals, messages
-from bookings.models import BookingPolicy, MessageTemplate, StayMessage
+from bookings.models import BookingPolicy, GuestPass, MessageTemplate, StayMessage
 from locks.models import AccessCode, Alert
 from tenants import services
 from tenants.models import Guest, Membership, Organisation, Role, Stay, Unit
@@ -62,6 +62,8 @@ def test_the_code_message_goes_once_at_its_hour(stay: Stay, outbox: Path) -> Non
     assert "To: ada@example.com" in text
     assert f"Your door code: {pin}" in text
     assert "Subject: Your door code for Canal Hotel, Room 12" in text
+    assert "Address:" not in text  # the property has none: the label goes with it
+    assert "Your stay's page:" not in text  # no guest page installed: no empty link line
     message = StayMessage.objects.get()
     assert (message.kind, message.status, message.channel, message.to, message.automatic) == (
         "code", Status.SENT, "email", "ada@example.com", True,
@@ -266,6 +268,7 @@ def test_a_viewer_sees_masked_previews_and_may_neither_show_pins_nor_send(stay: 
     assert pin not in page
     assert "Show the previews with their PINs" not in page
     assert "Send again" not in page
+    assert "(the guest page&#x27;s link, hidden)" in page  # the link would open the guest's codes
     assert viewer.post(reverse("desk:stay-message-preview", args=[stay.pk])).status_code == 403
     assert viewer.post(reverse("desk:stay-message-send", args=[stay.pk]), {"kind": "code"}).status_code == 403
     assert not StayMessage.objects.exists()
@@ -326,3 +329,11 @@ def test_a_fallback_after_the_code_message_went_tells_the_desk_to_send_it_again(
     [alert] = Alert.objects.filter(kind=Alert.Kind.ARRIVAL_AT_RISK)
     assert "the code message had already gone, so send it again from the stay page" in alert.message
     assert messages.send_due_messages(now=stay.check_in - 2 * HOUR) == 0  # once: the desk sends it again
+
+
+def test_the_message_carries_the_guest_pages_link(stay: Stay, outbox: Path, settings: Any) -> None:
+    settings.ROOT_URLCONF = "tests.bookings.guest_urls"
+    settings.PUBLIC_BASE_URL = "https://doors.example"
+    assert messages.send_due_messages(now=stay.check_in - 24 * HOUR) == 1
+    token = GuestPass.objects.get(stay=stay).token
+    assert f"Your stay's page: https://doors.example/g/{token}/" in sent_files(outbox)[0]
