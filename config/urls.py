@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("locks.urls")),
     path("setup/", include(tenant_urls.setup_patterns)),
     path("desk/", include("tenants.urls")),
+    path("properties/", include("bookings.policy_urls")),  # a property's arrival and message settings
     path("webhooks/", include("webhooks.urls")),
     path("", include("bookings.guest_urls")),  # the guest page and calendar export (public, by token), their links
     path("accounts/login/", auth_views.LoginView.as_view(authentication_form=SignInForm), name="login"),

@@ -49,6 +49,13 @@ PERIODIC = (
     Periodic("purge-idempotency-keys", "api.idempotency.purge_expired", "sync", 3600),
     # Calendar feeds that are due: one sync job per feed (bookings/feed_sync.py), never two waiting for one feed.
     Periodic("sync-calendar-feeds", "bookings.feed_sync.sync_due_feeds", "sync", 60),
+    # The arrival guarantee (bookings/arrivals.py): on "codes", beside the code sweeper, because its last check
+    # issues the fallback 2 h before a guest arrives and must not wait behind the slow per-lock syncs on "sync"; it
+    # only reads and writes rows (the offline passwords are their own jobs), so it holds a worker for moments.
+    Periodic("check-arrivals", "bookings.arrivals.check_arrivals", "codes", 60),
+    # Guest messages (bookings/messages.py): on "sync", since a send may wait seconds on a mail server and no
+    # person is waiting on it, unlike the codes and unlocks of the interactive queues.
+    Periodic("send-guest-messages", "bookings.messages.send_due_messages", "sync", 60),
 )
 
 

@@ -29,7 +29,7 @@ from config.http import HtmxHttpRequest
 from locks import codes, forms, operations, pins, selectors
 from locks.models import AccessCode, Lock, LockEvent
 from tenants.context import current_membership, membership_or_404
-from tenants.models import Role
+from tenants.models import MANAGER_ROLES, Role
 from tenants.signals import client_ip
 
 
@@ -100,6 +100,7 @@ def property_detail(request: HttpRequest, property_id: int) -> HttpResponse:
             "q": query,
             "now": now,
             "low_battery": selectors.LOW_BATTERY,
+            "may_manage_property": membership.role in MANAGER_ROLES,  # the link to its arrival and message settings
         },
     )
 

@@ -28,6 +28,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from audit.services import audit
+from bookings import messages as guest_messages
+from bookings import selectors as booking_selectors
 from config.http import HtmxHttpRequest
 from locks import codes as lock_codes
 from locks import pins as lock_pins
@@ -206,11 +208,19 @@ def today(request: HttpRequest) -> HttpResponse:
     if form is not None and not form.errors:
         form.fields["unit"].widget.attrs["autofocus"] = True
     lists = selectors.today(membership)
+    chips = booking_selectors.chips_for(lists.arrivals)
+    for stay in lists.arrivals:
+        stay.arrival_chip = chips[stay.pk]  # type: ignore[attr-defined]
+    board = booking_selectors.arrivals_board(membership)
+    tomorrow = [row.stay for row in board if row.day == "tomorrow"]
+    for row in board:
+        row.stay.arrival_chip = row.chip  # type: ignore[attr-defined]
     context = {
         "nav": "desk",
         "form": form,
         "booking_token": token,
         "arrivals": lists.arrivals,
+        "tomorrow": tomorrow,
         "departures": lists.departures,
         "zones": lists.zones,
         "can_act": _may_act(membership),
@@ -236,11 +246,30 @@ def _stay_context(request: HttpRequest, membership: Membership, stay: Stay, **ex
         "live_codes": page.live_codes,
         "removal_confirmed": page.removal_confirmed,
     }
+    context.update(_messages_context(request, stay, show_pins=extra.pop("show_message_pins", False)))
     if can_act and stay.is_open:
         context["dates_form"] = StayDatesForm(stay=stay)
         context["move_form"] = MoveStayForm(stay=stay, user=request.user)
     context.update(extra)
     return context
+
+
+def _messages_context(request: HttpRequest, stay: Stay, *, show_pins: bool) -> dict[str, Any]:
+    """The guest messages part of the stay page: the arrival guarantee, the messages sent, a preview of each kind
+    (PINs masked unless shown through the audited POST) and whether this user may send each again."""
+    previews = [
+        (guest_messages.compose(stay, kind, show_pins=show_pins), guest_messages.may_send(request.user, stay, kind))
+        for kind in guest_messages.Kind.values
+    ]
+    arrival = booking_selectors.arrival_of(stay)
+    return {
+        "arrival": arrival,
+        "arrival_chip": booking_selectors.chip_of(arrival),
+        "guest_messages": booking_selectors.stay_messages(stay),
+        "message_previews": previews,
+        "message_pins_shown": show_pins,
+        "may_show_message_pins": any(may for _, may in previews),
+    }
 
 
 @login_required
@@ -383,6 +412,40 @@ def stay_send(request: HttpRequest, stay_id: int) -> HttpResponse:
     else:
         messages.success(request, f"Code sent by {notify.CHANNELS[channel]} to {to}.")
     return _back_to_stay(request, stay)
+
+
+@require_POST
+@login_required
+def stay_message_send(request: HttpRequest, stay_id: int) -> HttpResponse:
+    """Send a guest message again from the stay page (audited; refused in words when there is nothing to send)."""
+    membership, stay = _get_stay(request, stay_id)
+    _require_act(membership)
+    kind = request.POST.get("kind", "")
+    try:
+        sent = guest_messages.send_again(stay, kind, actor=request.user, ip=client_ip(request))
+    except ValidationError as error:
+        _refuse(request, error)
+    else:
+        what = sent.get_kind_display()
+        if sent.status == sent.Status.SENT:
+            messages.success(request, f"“{what}” sent by {notify.CHANNELS[sent.channel]} to {sent.to}.")
+        else:
+            messages.error(request, f"“{what}” could not be sent ({sent.error or sent.get_status_display()}).")
+    return _back_to_stay(request, stay)
+
+
+@require_POST
+@login_required
+@never_cache
+def stay_message_preview(request: HttpRequest, stay_id: int) -> HttpResponse:
+    """The message previews with their PINs: like "Show PIN", an audited POST answered no-store, for the roles that
+    may see PINs (and send the message)."""
+    membership, stay = _get_stay(request, stay_id)
+    if not guest_messages.may_send(request.user, stay, guest_messages.Kind.CODE):
+        audit("message.preview_refused", actor=request.user, organisation=membership.organisation, obj=stay)
+        raise PermissionDenied("Your role may not see door codes.")
+    audit("message.preview", actor=request.user, organisation=membership.organisation, obj=stay, ip=client_ip(request))
+    return render(request, "tenants/stay.html", _stay_context(request, membership, stay, show_message_pins=True))
 
 
 @require_POST

@@ -1,6 +1,8 @@
-"""Fixtures for calendar feeds: a real calendar server on 127.0.0.1 (an http.server in a thread that answers each
-path as told: a body with an ETag and 304s, a redirect, an error, a slow or enormous answer), the fixture calendars
-of tests/bookings/feeds/ with their dates relative to today, and a rental unit with a lock."""
+"""Fixtures for the bookings app: for calendar feeds a real calendar server on 127.0.0.1 (an http.server in a
+thread that answers each path as told: a body with an ETag and 304s, a redirect, an error, a slow or enormous
+answer), the fixture calendars of tests/bookings/feeds/ with their dates relative to today, and a rental unit with a
+lock; for arrivals and messages the code lifecycle's (a real simulator over HTTP, real RQ queues) and a private
+outbox for guest messages."""
 
 from __future__ import annotations
 
@@ -19,12 +21,15 @@ import pytest
 from django.utils import timezone
 
 from bookings.models import CalendarFeed
-from locks.models import Lock
+from locks.models import CloudAccount, Lock
 from tenants.models import Organisation, Property, Unit
 from tests.locks.conftest import (  # noqa: F401  (fixtures, found by pytest through this module)
     account,
+    front_desk,
+    guest,
     make_lock,
     org,
+    owner,
     queues,
     sim_url,
     unit,
@@ -189,3 +194,27 @@ def make_feed(org: Organisation, rental: Unit) -> Callable[..., CalendarFeed]:  
         return CalendarFeed.objects.create(**options)
 
     return make
+
+
+@pytest.fixture
+def outbox(settings: Any, tmp_path: Path) -> Path:
+    """Messages go to files under a temporary VAR_DIR (tenants.notify.FileOutbox, the default backend)."""
+    settings.VAR_DIR = tmp_path
+    return tmp_path / "outbox"
+
+
+def attach_lock(room: Unit, name: str = "Room door") -> Lock:
+    """A Wi-Fi lock on the unit whose cloud is never called (these tests set code states themselves)."""
+    cloud, _ = CloudAccount.objects.get_or_create(
+        organisation=room.property.organisation,
+        name="Cloud",
+        defaults={"endpoint": "http://127.0.0.1:9", "access_id": "x", "access_secret": "y"},
+    )
+    return Lock.objects.create(
+        organisation=room.property.organisation,
+        cloud_account=cloud,
+        unit=room,
+        device_id=f"dev-{room.pk}-{name}",
+        name=name,
+        kind="wifi",
+    )

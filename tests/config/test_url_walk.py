@@ -24,6 +24,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from audit.models import AuditEvent
+from bookings.models import MessageTemplate
 from locks.models import (
     AccessCode,
     Alert,
@@ -64,6 +65,7 @@ ROW_KWARGS: dict[str, type[models.Model]] = {
     "event_id": LockEvent,
     "endpoint_id": WebhookEndpoint,
     "delivery_id": WebhookDelivery,
+    "template_id": MessageTemplate,
 }
 # Parameters that name no row of ours: every value the view knows (and one it does not), so each branch is walked.
 CHOICE_KWARGS: dict[str, list[str]] = {
@@ -180,6 +182,7 @@ def tenants(db: None, django_user_model: Any, settings: Any, tmp_path: Path) -> 
     b = build_tenant("Bravo Zulu", "bravo", "9264815", django_user_model)
     for tenant in (a, b):
         add_webhook_rows(tenant)
+        add_message_template(tenant)
     # B's photo is really on disk, so a view that skipped the scoping would serve it instead of "not available".
     photo = b.objects[EventMedia]
     (tmp_path / "private").mkdir()
@@ -187,6 +190,15 @@ def tenants(db: None, django_user_model: Any, settings: Any, tmp_path: Path) -> 
     EventMedia.objects.filter(pk=photo.pk).update(status=EventMedia.Status.DONE, original="b.jpg", thumbnail="b.jpg")
     b.objects[Group] = Group.objects.create(name="Bravo Zulu group")
     return a, b
+
+
+def add_message_template(tenant: Tenant) -> None:
+    """A guest message template of the tenant's property (bookings): the row behind the template pages' ids."""
+    prop = tenant.objects[Property]
+    body = f"{tenant.org.name}: {{codes}}"
+    tenant.objects[MessageTemplate] = MessageTemplate.objects.create(
+        property=prop, kind="code", language="en", subject=f"{tenant.org.name} code", body=body
+    )
 
 
 def add_webhook_rows(tenant: Tenant) -> None:
