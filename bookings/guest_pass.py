@@ -32,8 +32,12 @@ def pass_for(stay: Stay) -> GuestPass:
 
 
 def guest_link(stay: Stay) -> str:
-    """The absolute address of the stay's guest page (PUBLIC_BASE_URL: workers have no request to ask)."""
-    return settings.PUBLIC_BASE_URL + reverse("guest:stay", kwargs={"token": pass_for(stay).token})
+    """The absolute address of the stay's guest page (PUBLIC_BASE_URL: workers have no request to ask); empty when
+    the desk revoked it (a message then goes without it: a new link is the desk's call)."""
+    made = pass_for(stay)
+    if made.revoked_at is not None:
+        return ""
+    return settings.PUBLIC_BASE_URL + reverse("guest:stay", kwargs={"token": made.token})
 
 
 def find(token: str) -> GuestPass | None:

@@ -25,7 +25,6 @@ from datetime import timezone as dt_timezone
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef, Q
-from django.urls import NoReverseMatch
 from django.utils import timezone
 
 from audit.services import audit
@@ -230,15 +229,9 @@ def _codes_text(stay: Stay, doors: list[DoorCode], show: bool) -> tuple[str, str
 def values_for(stay: Stay, doors: list[DoorCode], *, show_pins: bool) -> dict[str, str]:
     prop = stay.unit.property
     codes, fallback = _codes_text(stay, doors, show_pins) if doors else ("", "")
-    if not show_pins:
-        # The guest page's link opens the guest's codes to whoever holds it: hidden with the PINs (and not made on
-        # a mere page view).
-        link = "(the guest page's link, hidden)"
-    else:
-        try:
-            link = guest_link(stay)
-        except NoReverseMatch:  # the guest page is not installed: the message goes without its link
-            link = ""
+    # The guest page's link opens the guest's codes to whoever holds it: hidden with the PINs (and not made on a mere
+    # page view); empty when the desk revoked it (no link line then).
+    link = guest_link(stay) if show_pins else "(the guest page's link, hidden)"
     zone = prop.time_zone
     return {
         "guest": stay.guest.name,

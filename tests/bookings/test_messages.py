@@ -63,7 +63,7 @@ def test_the_code_message_goes_once_at_its_hour(stay: Stay, outbox: Path) -> Non
     assert f"Your door code: {pin}" in text
     assert "Subject: Your door code for Canal Hotel, Room 12" in text
     assert "Address:" not in text  # the property has none: the label goes with it
-    assert "Your stay's page:" not in text  # no guest page installed: no empty link line
+    assert "Your stay's page: http://127.0.0.1:8000/g/" in text
     message = StayMessage.objects.get()
     assert (message.kind, message.status, message.channel, message.to, message.automatic) == (
         "code", Status.SENT, "email", "ada@example.com", True,
@@ -332,8 +332,15 @@ def test_a_fallback_after_the_code_message_went_tells_the_desk_to_send_it_again(
 
 
 def test_the_message_carries_the_guest_pages_link(stay: Stay, outbox: Path, settings: Any) -> None:
-    settings.ROOT_URLCONF = "tests.bookings.guest_urls"
     settings.PUBLIC_BASE_URL = "https://doors.example"
     assert messages.send_due_messages(now=stay.check_in - 24 * HOUR) == 1
     token = GuestPass.objects.get(stay=stay).token
     assert f"Your stay's page: https://doors.example/g/{token}/" in sent_files(outbox)[0]
+
+
+def test_a_link_the_desk_revoked_is_not_sent(stay: Stay, outbox: Path) -> None:
+    GuestPass.objects.create(stay=stay, token_hash="0" * 64, token="revoked-token", revoked_at=timezone.now())
+    assert messages.send_due_messages(now=stay.check_in - 24 * HOUR) == 1
+    [text] = sent_files(outbox)
+    assert "Your stay's page:" not in text
+    assert "revoked-token" not in text

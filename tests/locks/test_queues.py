@@ -31,9 +31,11 @@ def test_every_job_named_by_path_is_a_function() -> None:
         assert len(inspect.signature(import_attribute(path)).parameters) == 1, path
 
 
-def test_every_periodic_job_is_a_function_of_no_arguments() -> None:
+def test_every_periodic_job_is_a_function_called_with_no_arguments() -> None:
     assert paths_named_in(periodic) == {task.job for task in periodic.PERIODIC}
     for task in periodic.PERIODIC:
         func = import_attribute(task.job)
         assert inspect.isfunction(func), task.job
-        assert not inspect.signature(func).parameters, task.job
+        # Enqueued with none; a keyword with a default (the `now` tests pass in) is fine.
+        required = [p for p in inspect.signature(func).parameters.values() if p.default is inspect.Parameter.empty]
+        assert not required, task.job
