@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -219,13 +219,17 @@ def apply_entries(feed: CalendarFeed, parsed: ParsedFeed, now: datetime) -> Sync
     """Book, change and cancel the unit's stays as the calendar says, one event (UID) at a time: what frees time
     first (cancellations, events gone), then changes of dates, then new bookings. Writes only what differs."""
     result = SyncResult()
+    entries = parsed.entries
+    if feed.blocked == CalendarFeed.Blocked.BOOK:
+        # Booking.com exports every reservation as "CLOSED - Not available": on such a feed they are guests.
+        entries = [replace(e, kind=ical.RESERVATION) if e.kind == ical.BLOCKED else e for e in entries]
     known = {event.uid: event for event in FeedEvent.objects.filter(feed=feed).select_related("stay")}
-    present = {entry.uid: entry for entry in parsed.entries}
+    present = {entry.uid: entry for entry in entries}
     for uid, known_event in known.items():
         entry = present.get(uid)
         if entry is None or entry.cancelled:
             _gone(feed, known_event, entry, now, result)
-    for entry in parsed.entries:
+    for entry in entries:
         event = known.get(entry.uid)
         if entry.cancelled:
             if event is None:

@@ -47,6 +47,8 @@ class CalendarFeed(SingleLineFields, models.Model):
     class Blocked(models.TextChoices):
         IGNORE = "ignore", "Ignore them"
         BLOCK = "block", "Book them as owner blocks, without codes"
+        # Booking.com's export says "CLOSED - Not available" for every reservation: only this books its guests.
+        BOOK = "book", "Book them as guests (Booking.com marks every reservation this way)"
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="calendar_feeds")
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="calendar_feeds")

@@ -124,6 +124,22 @@ def test_vrbo_guest_by_name_and_blocks_booked_as_owner_blocks(
     assert AccessCode.objects.count() == 1  # the block has no code
 
 
+def test_a_booking_com_feed_set_to_book_its_entries_gets_its_guests_codes(
+    calendar_server: CalendarServer, make_feed, flat_lock: Lock
+) -> None:
+    """Booking.com marks its reservations "CLOSED - Not available": ignored by default, guests when told so."""
+    url = calendar_server.serve("/booking.ics", ics("booking.ics"))
+    ignoring = make_feed(url, name="Booking.com")
+    assert sync(ignoring) == "nothing to do"
+    assert not Stay.objects.exists()
+    ignoring.delete()
+    booking = make_feed(url, name="Booking.com", blocked="book")
+    assert sync(booking) == "1 booked"
+    stay = Stay.objects.get()
+    assert stay.guest.name.startswith("Booking.com guest")
+    assert AccessCode.objects.filter(stay=stay).count() == 1
+
+
 def test_google_calendar_books_timed_and_repeating_events(
     calendar_server: CalendarServer, make_feed, flat_lock: Lock
 ) -> None:
