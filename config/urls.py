@@ -23,6 +23,7 @@ urlpatterns = [
     path("setup/", include(tenant_urls.setup_patterns)),
     path("desk/", include("tenants.urls")),
     path("webhooks/", include("webhooks.urls")),
+    path("", include("bookings.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(authentication_form=SignInForm), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
