@@ -360,6 +360,14 @@ MEDIA_FETCH_TIMEOUT_SECONDS = float(env_str("MEDIA_FETCH_TIMEOUT_SECONDS", "15")
 WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", DEBUG)
 WEBHOOK_DISABLE_AFTER_DAYS = env_int("WEBHOOK_DISABLE_AFTER_DAYS", 5)
 
+# Calendar feeds (bookings/): owners paste an iCalendar URL, so whoever adds one chooses where this server sends
+# requests. Off (production), a feed's host may not be, or resolve to, a private, loopback or link-local address,
+# checked when it is saved and again on every connection and redirect. On in development and tests (a server on
+# 127.0.0.1). A body larger than FEED_MAX_BYTES or slower than the timeout fails the sync with that reason.
+FEED_ALLOW_PRIVATE_URLS = env_bool("FEED_ALLOW_PRIVATE_URLS", DEBUG)
+FEED_MAX_BYTES = env_int("FEED_MAX_BYTES", 5 * 1024 * 1024)
+FEED_FETCH_TIMEOUT_SECONDS = float(env_str("FEED_FETCH_TIMEOUT_SECONDS", "20"))
+
 # Links that leave the app (a guest's page in their message, a unit's calendar export) are made by workers, with no
 # request to take the host from: this is the address guests and channel managers reach the app at.
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")

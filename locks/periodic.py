@@ -47,6 +47,8 @@ PERIODIC = (
     Periodic("sweep-webhooks", "webhooks.delivery.sweep", "webhooks", 10),
     # The API's kept answers to Idempotency-Keys, after their 24 hours.
     Periodic("purge-idempotency-keys", "api.idempotency.purge_expired", "sync", 3600),
+    # Calendar feeds that are due: one sync job per feed (bookings/feed_sync.py), never two waiting for one feed.
+    Periodic("sync-calendar-feeds", "bookings.feed_sync.sync_due_feeds", "sync", 60),
 )
 
 

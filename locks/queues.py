@@ -287,3 +287,33 @@ def clear_webhook_marker(delivery_id: int) -> None:
     """The job has started: from here on the sweeper may hand the delivery out again (once its lease allows)."""
     with suppress(RedisError):
         connection(WEBHOOKS_QUEUE).delete(webhook_queued_marker(delivery_id))
+
+
+# --- calendar feeds (bookings/feed_sync.py) -----------------------------------------------------------------------
+
+# A lost job's marker lapses, so the periodic look-up hands the feed out again; longer than a minute of periodic
+# runs, shorter than the 15 minutes feeds wait between syncs.
+FEED_SYNC_MARKER_SECONDS = 600
+
+
+def feed_sync_marker(feed_id: int) -> str:
+    """Says a sync job for this calendar feed waits; the job deletes it when it starts."""
+    return f"doors:feed-sync-queued:{feed_id}"
+
+
+def enqueue_feed_sync(feed_id: int) -> bool:
+    """One waiting sync per calendar feed (the job leases the feed as well, so a second one would only wait)."""
+    try:
+        return _enqueue_marked(
+            feed_sync_marker(feed_id), FEED_SYNC_MARKER_SECONDS, SYNC_QUEUE, "bookings.feed_sync.sync_feed", feed_id,
+            job_timeout=300, failure_ttl=7 * 24 * 3600,
+        )  # fmt: skip
+    except RedisError:
+        logger.warning("Could not enqueue the sync of calendar feed %s; the periodic look-up will", feed_id)
+        return False
+
+
+def clear_feed_sync_marker(feed_id: int) -> None:
+    """The sync has started: a new request for this feed gets a job of its own from here on."""
+    with suppress(RedisError):
+        connection(SYNC_QUEUE).delete(feed_sync_marker(feed_id))

@@ -53,9 +53,11 @@ def check_url(url: str) -> str:
     return url
 
 
-def pool() -> urllib3.PoolManager:
-    """The connection pool of this worker process for the current setting (public addresses only, unless allowed)."""
-    return _ANYWHERE if private_allowed() else _PUBLIC
+def pool(*, allow_private: bool | None = None) -> urllib3.PoolManager:
+    """The connection pool of this worker process for the current setting (public addresses only, unless allowed).
+    `allow_private`: another caller's own setting (calendar feeds read FEED_ALLOW_PRIVATE_URLS) instead of ours."""
+    allowed = private_allowed() if allow_private is None else allow_private
+    return _ANYWHERE if allowed else _PUBLIC
 
 
 def _pool() -> urllib3.PoolManager:

@@ -18,7 +18,7 @@ def paths_named_in(module: object) -> set[str]:
         for node in ast.walk(tree)
         if isinstance(node, ast.Constant)
         and isinstance(node.value, str)
-        and node.value.startswith(("locks.", "api.", "webhooks."))
+        and node.value.startswith(("locks.", "api.", "webhooks.", "bookings."))
     }
 
 

@@ -1,0 +1,558 @@
+"""Calendar feeds book, change and cancel a unit's stays by themselves (issue 14).
+
+`sync_due_feeds` (periodic) hands each due feed to a worker once; `sync_feed` (the job) leases the feed, reads its
+URL (bookings/fetch.py), reads the calendar (bookings/ical.py) and `apply_entries` makes the unit's stays follow it,
+one `FeedEvent` per UID, through tenants' services (which audit each booking, change and cancel, and ask for the
+door codes). The same body again (or a 304) changes nothing but the feed's own sync times.
+
+What a feed never does: cut a stay short while the guest is in (a person is asked instead), book over another
+feed's booking or a desk booking (a double booking is an alert), or touch a stay that is over. A feed that fails
+keeps its stays; failing longer than the property's `feed_alert_after_hours` is an alert, resolved when it works.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from audit.services import audit
+from bookings import fetch, ical
+from bookings.ical import FeedEntry, FeedError, ParsedFeed
+from bookings.models import BookingPolicy, CalendarFeed, FeedEvent
+from locks import alerts, queues
+from locks.display import day_and_time
+from locks.models import Alert, Lock
+from tenants import services
+from tenants.models import Guest, Property, Stay, Unit
+
+logger = logging.getLogger(__name__)
+
+State = FeedEvent.State
+OPEN = (Stay.Status.BOOKED, Stay.Status.CHECKED_IN)
+LEASE = timedelta(minutes=5)  # longer than a fetch can take (its timeout, a few redirects)
+DUE_BATCH = 2000  # feeds handed out per periodic run; the rest are next in due order a minute later
+LONG_STAY = timedelta(days=28)  # from here on a rental's stay is a lease (Airbnb's "monthly stay")
+# Channels stamp every export with the time it was made (DTSTAMP): left out of the body's hash, so that a calendar
+# whose bookings have not changed reads as unchanged.
+DTSTAMP_LINE = re.compile(rb"^DTSTAMP[;:][^\r\n]*\r?\n", re.MULTILINE | re.IGNORECASE)
+AIRBNB_CODE = re.compile(r"/reservations/details/([A-Z0-9]+)", re.IGNORECASE)
+CODE_IN_URL = re.compile(r"([A-Z0-9]{6,})/?(?:[?#].*)?$")
+
+
+@dataclass
+class SyncResult:
+    booked: int = 0
+    changed: int = 0
+    cancelled: int = 0
+    conflicts: int = 0
+    flagged: int = 0
+    unchanged: int = 0
+
+    def __str__(self) -> str:
+        counts = [(self.booked, "booked"), (self.changed, "changed"), (self.cancelled, "cancelled")]
+        counts += [(self.conflicts, "double bookings"), (self.flagged, "need a person"), (self.unchanged, "unchanged")]
+        return ", ".join(f"{count} {words}" for count, words in counts if count) or "nothing to do"
+
+    @property
+    def wrote(self) -> bool:
+        return bool(self.booked or self.changed or self.cancelled or self.conflicts or self.flagged)
+
+
+# --- the periodic look-up and the job -----------------------------------------------------------------------------
+
+
+def due_feed_ids(now: datetime | None = None) -> list[int]:
+    """Enabled feeds whose time has come (never synced first), in due order: the `calendar_feed_due` index."""
+    now = now or timezone.now()
+    due = CalendarFeed.objects.filter(Q(next_sync_at__lte=now) | Q(next_sync_at__isnull=True), enabled=True)
+    ordered = due.order_by(F("next_sync_at").asc(nulls_first=True), "pk")
+    return list(ordered.values_list("pk", flat=True)[:DUE_BATCH])
+
+
+def sync_due_feeds() -> int:
+    """Periodic: one sync job per due feed; a feed whose job still waits gets none (its marker says so)."""
+    return sum(queues.enqueue_feed_sync(feed_id) for feed_id in due_feed_ids())
+
+
+def sync_feed(feed_id: int) -> str:
+    """The job: read one feed and make its unit's stays follow it. Safe to run twice (a lease on the feed)."""
+    queues.clear_feed_sync_marker(feed_id)  # from here on, a new request gets a job of its own
+    now = timezone.now()
+    if not _claim(feed_id, now):
+        return "busy or gone"
+    feed = CalendarFeed.objects.select_related("unit__property", "organisation").get(pk=feed_id)
+    try:
+        fetched = fetch.fetch_feed(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        if fetched.not_modified:
+            _record_success(feed, now, etag=fetched.etag or feed.etag, last_modified=fetched.last_modified)
+            return "not modified"
+        digest = content_hash(fetched.body)
+        if digest == feed.content_hash:
+            _record_success(feed, now, etag=fetched.etag, last_modified=fetched.last_modified)
+            return "unchanged"
+        prop = feed.unit.property
+        parsed = ical.parse_feed(
+            fetched.body, zone=prop.tz, check_in=prop.check_in_time, check_out=prop.check_out_time, now=now
+        )
+        _refuse_sudden_emptiness(feed, parsed, now)
+        result = apply_entries(feed, parsed, now)
+    except FeedError as error:
+        _record_failure(feed, now, error.message)
+        return f"failed: {error.message}"
+    except Exception:
+        # Never leave the lease held on a bug: record it in words (the log has the traceback) and let it retry.
+        logger.exception("calendar feed %s: sync failed", feed_id)
+        _record_failure(feed, now, "The calendar could not be applied (an error on this server); it is tried again.")
+        raise
+    _record_success(
+        feed,
+        now,
+        etag=fetched.etag,
+        last_modified=fetched.last_modified,
+        content=digest,
+        events_found=len(parsed.entries),
+        problems=parsed.problems,
+    )
+    if result.wrote:
+        audit("feed.sync", organisation=feed.organisation, obj=feed, summary=f"Calendar feed {_label(feed)}: {result}")
+    return str(result)
+
+
+def content_hash(body: bytes) -> str:
+    """The body's sha256, without the lines that say when the export was made (see DTSTAMP_LINE)."""
+    return hashlib.sha256(DTSTAMP_LINE.sub(b"", body)).hexdigest()
+
+
+def _claim(feed_id: int, now: datetime) -> bool:
+    """Lease the feed to this worker: another sync of it (a second job, a sync-now) finds it taken and stops."""
+    free = Q(sync_claimed_at__isnull=True) | Q(sync_claimed_at__lt=now - LEASE)
+    return bool(CalendarFeed.objects.filter(free, pk=feed_id).update(sync_claimed_at=now))
+
+
+def _refuse_sudden_emptiness(feed: CalendarFeed, parsed: ParsedFeed, now: datetime) -> None:
+    """A calendar that suddenly lists nothing while stays it booked are still ahead is far likelier a channel's
+    hiccup than every guest cancelling at once: fail (and alert if it lasts) rather than cancel them all."""
+    if parsed.entries or parsed.problems:
+        return
+    ahead = FeedEvent.objects.filter(feed=feed, state=State.BOOKED, stay__isnull=False, stay__check_in__gt=now)
+    count = ahead.filter(stay__status__in=OPEN).count()
+    if count:
+        raise FeedError(
+            f"The calendar came back empty while {count} of its bookings are still ahead: nothing was cancelled. "
+            "Cancel them by hand if that is right."
+        )
+
+
+def _record_success(
+    feed: CalendarFeed,
+    now: datetime,
+    *,
+    etag: str,
+    last_modified: str,
+    content: str | None = None,
+    events_found: int | None = None,
+    problems: list[str] | None = None,
+) -> None:
+    was_failing = feed.failing_since is not None
+    feed.last_attempt_at = feed.last_success_at = now
+    feed.next_sync_at = now + timedelta(minutes=feed.every_minutes)
+    feed.sync_claimed_at = None
+    feed.failing_since = None
+    feed.etag, feed.last_modified = etag[:300], last_modified[:100]
+    fields = ["last_attempt_at", "last_success_at", "next_sync_at", "sync_claimed_at", "failing_since", "etag"]
+    fields += ["last_modified"]
+    if content is not None:
+        feed.content_hash = content
+        feed.events_found = events_found or 0
+        # On a working feed, last_error lists the events the last new body had to skip (a failing one: why it fails).
+        feed.last_error = " ".join(problems or [])[:300]
+        fields += ["content_hash", "events_found", "last_error"]
+    elif was_failing:
+        feed.last_error = ""
+        fields.append("last_error")
+    feed.save(update_fields=fields)
+    if was_failing:
+        alerts.resolve_alert(organisation_id=feed.organisation_id, key=failing_key(feed), at=now)
+
+
+def _record_failure(feed: CalendarFeed, now: datetime, message: str) -> None:
+    """Keep every stay; say why, since when; and once it has failed long enough, raise the alert (again each time:
+    it counts the failed syncs)."""
+    feed.last_attempt_at = now
+    feed.failing_since = feed.failing_since or now
+    feed.last_error = message[:300]
+    feed.next_sync_at = now + timedelta(minutes=feed.every_minutes)
+    feed.sync_claimed_at = None
+    feed.save(update_fields=["last_attempt_at", "failing_since", "last_error", "next_sync_at", "sync_claimed_at"])
+    policy, _ = BookingPolicy.objects.get_or_create(property=feed.unit.property)
+    if now - feed.failing_since < timedelta(hours=policy.feed_alert_after_hours):
+        return
+    since = day_and_time(feed.failing_since.astimezone(feed.unit.property.tz))
+    alerts.raise_alert(
+        organisation_id=feed.organisation_id,
+        kind=Alert.Kind.FEED_FAILING,
+        key=failing_key(feed),
+        message=f"The calendar feed {_label(feed)} of {feed.unit} has failed since {since}: {message}",
+        lock=_lock_of(feed.unit),
+        at=now,
+    )
+
+
+def failing_key(feed: CalendarFeed) -> str:
+    return f"feed-failing:{feed.pk}"
+
+
+# --- making the stays follow the calendar -------------------------------------------------------------------------
+
+
+def apply_entries(feed: CalendarFeed, parsed: ParsedFeed, now: datetime) -> SyncResult:
+    """Book, change and cancel the unit's stays as the calendar says, one event (UID) at a time: what frees time
+    first (cancellations, events gone), then changes of dates, then new bookings. Writes only what differs."""
+    result = SyncResult()
+    known = {event.uid: event for event in FeedEvent.objects.filter(feed=feed).select_related("stay")}
+    present = {entry.uid: entry for entry in parsed.entries}
+    for uid, known_event in known.items():
+        entry = present.get(uid)
+        if entry is None or entry.cancelled:
+            _gone(feed, known_event, entry, now, result)
+    for entry in parsed.entries:
+        event = known.get(entry.uid)
+        if entry.cancelled:
+            if event is None:
+                _save(feed, None, entry, now, state=State.CANCELLED)
+            continue
+        if event is not None and event.stay_id is not None and event.state in (State.BOOKED, State.NEEDS_ATTENTION):
+            _follow(feed, event, entry, now, result)
+        else:
+            _place(feed, event, entry, now, result)
+    # Seen again, unchanged: one statement for all of them (a new body only; the same body writes nothing).
+    FeedEvent.objects.filter(feed=feed, uid__in=list(present)).exclude(last_seen_at__gte=now).update(last_seen_at=now)
+    return result
+
+
+def _gone(feed: CalendarFeed, event: FeedEvent, entry: FeedEntry | None, now: datetime, result: SyncResult) -> None:
+    """The event left the calendar, or says CANCELLED: a stay not begun is cancelled; a guest in is a person's
+    call (never cut short); a stay that is over stays as it was."""
+    if event.state in (State.CONFLICT, State.REFUSED):
+        _resolve_conflicts(feed, event.uid, now)
+        _update(event, now, state=State.CANCELLED, problem="")
+        result.cancelled += 1
+        return
+    if event.state != State.BOOKED:
+        return  # ignored, cancelled already, or already waiting for a person
+    stay = event.stay
+    if stay is None:  # an owner block: no longer counts for overlaps
+        if event.ends_at > now:
+            _update(event, now, state=State.CANCELLED, problem="")
+            result.cancelled += 1
+        return
+    if not stay.is_open or stay.check_out <= now:
+        return  # checked out, cancelled at the desk, or over: the feed has nothing more to say
+    if stay.check_in > now:
+        services.cancel_stay(stay)
+        _update(event, now, state=State.CANCELLED, problem="")
+        result.cancelled += 1
+        return
+    why = "cancelled in the calendar" if entry is not None else "gone from the calendar"
+    _flag(feed, event, now, f"The booking was {why} while the guest is in: the stay was kept; end it by hand if so.")
+    result.flagged += 1
+
+
+def _follow(feed: CalendarFeed, event: FeedEvent, entry: FeedEntry, now: datetime, result: SyncResult) -> None:
+    """A booked event read again: its stay follows new dates (its codes with it), unless the guest is in and the
+    new dates would move the arrival or end the stay already."""
+    stay = event.stay
+    assert stay is not None
+    same_dates = (entry.starts_at, entry.ends_at) == (event.starts_at, event.ends_at)
+    if not stay.is_open or (same_dates and event.state == State.BOOKED):
+        if event.summary != entry.summary:
+            _update(event, now, summary=entry.summary)
+        result.unchanged += 1
+        return
+    if same_dates:  # it came back while waiting for a person: it is a booking again
+        alerts.resolve_alert(organisation_id=feed.organisation_id, key=attention_key(stay), at=now)
+        _update(event, now, state=State.BOOKED, problem="", summary=entry.summary)
+        result.unchanged += 1
+        return
+    begun = stay.check_in <= now
+    if entry.ends_at <= now or (begun and entry.starts_at > now):
+        if event.state != State.NEEDS_ATTENTION or (event.starts_at, event.ends_at) != (entry.starts_at, entry.ends_at):
+            when = f"{_dates(entry.starts_at, entry.ends_at, feed.unit.property)}"
+            _flag(feed, event, now, f"The calendar moved this stay to {when} while that cannot be followed: "
+                  "the stay was kept as it was; change it by hand.", entry=entry)  # fmt: skip
+            result.flagged += 1
+        return
+    check_in = stay.check_in if begun else entry.starts_at
+    with transaction.atomic():
+        Unit.objects.select_for_update().filter(pk=feed.unit_id).first()  # one booking decision per unit at a time
+        overlap = _overlap(feed, entry, exclude=stay)
+        if overlap is not None:
+            message, other = overlap
+            problem = f"New dates {_dates(entry.starts_at, entry.ends_at, feed.unit.property)}: {message}; the stay "
+            problem += "keeps its dates."
+            if event.problem != problem[:300]:
+                _update(event, now, problem=problem)
+                _double_booking(feed, entry, other, problem, now)
+            result.conflicts += 1
+            return
+        try:
+            services.change_stay(stay, check_in=check_in, check_out=entry.ends_at)
+        except ValidationError as error:
+            problem = f"The new dates could not be followed: {_words(error)}"
+            if event.problem != problem[:300]:
+                _update(event, now, problem=problem)
+            result.conflicts += 1
+            return
+    _update(event, now, state=State.BOOKED, problem="", summary=entry.summary, starts_at=entry.starts_at,
+            ends_at=entry.ends_at)  # fmt: skip
+    result.changed += 1
+
+
+def _place(
+    feed: CalendarFeed, event: FeedEvent | None, entry: FeedEntry, now: datetime, result: SyncResult
+) -> None:  # fmt: skip
+    """An event with no stay yet (new, or refused, in conflict or cancelled before): a block, or a booking."""
+    if entry.kind == ical.BLOCKED:
+        if entry.ends_at <= now and event is None:
+            _save(feed, event, entry, now, state=State.IGNORED, problem="It ended before the calendar was read.")
+        elif entry.ends_at > now:
+            blocks = feed.blocked == CalendarFeed.Blocked.BLOCK
+            changed = _save(feed, event, entry, now, state=State.BOOKED if blocks else State.IGNORED)
+            result.booked += int(changed and blocks and (event is None or event.state != State.BOOKED))
+            result.changed += int(changed and blocks and event is not None and event.state == State.BOOKED)
+        result.unchanged += int(event is not None and event.state in (State.BOOKED, State.IGNORED))
+        return
+    if entry.ends_at <= now:
+        if event is None:
+            _save(feed, None, entry, now, state=State.IGNORED, problem="It ended before the calendar was read.")
+        else:
+            result.unchanged += 1
+        return
+    unit = feed.unit
+    if not unit.locks.exists():
+        problem = f"{unit} has no lock: attach a lock so that its bookings get door codes."
+        result.unchanged += int(not _save(feed, event, entry, now, state=State.REFUSED, problem=problem))
+        return
+    with transaction.atomic():
+        Unit.objects.select_for_update().filter(pk=unit.pk).first()  # one booking decision per unit at a time
+        overlap = _overlap(feed, entry)
+        if overlap is not None:
+            message, other = overlap
+            if _save(feed, event, entry, now, state=State.CONFLICT, problem=message):
+                _double_booking(feed, entry, other, message, now)
+            result.conflicts += 1
+            return
+        try:
+            with transaction.atomic():
+                stay = services.book_stay(
+                    unit=unit,
+                    guest=_new_guest(feed, entry),
+                    check_in=entry.starts_at,
+                    check_out=entry.ends_at,
+                    kind=_stay_kind(unit.property, entry),
+                )
+        except ValidationError as error:
+            problem = f"Not booked: {_words(error)}"
+            result.unchanged += int(not _save(feed, event, entry, now, state=State.REFUSED, problem=problem))
+            return
+        _resolve_conflicts(feed, entry.uid, now)
+        _save(feed, event, entry, now, state=State.BOOKED, stay=stay)
+    result.booked += 1
+
+
+# --- overlaps -----------------------------------------------------------------------------------------------------
+
+
+def _overlap(feed: CalendarFeed, entry: FeedEntry, *, exclude: Stay | None = None) -> tuple[str, str] | None:
+    """What the entry's time would double-book: another feed's booking or owner block of the unit, or a stay of
+    the unit this feed did not make (a desk booking); in words, and the other side's key. None when free."""
+    prop = feed.unit.property
+    start, end = entry.starts_at, entry.ends_at
+    blocks = FeedEvent.objects.filter(
+        feed__unit_id=feed.unit_id, state=State.BOOKED, stay__isnull=True, starts_at__lt=end, ends_at__gt=start
+    ).exclude(feed_id=feed.pk)
+    block = blocks.select_related("feed").order_by("starts_at", "pk").first()
+    if block is not None:
+        when = _dates(block.starts_at, block.ends_at, prop)
+        return f"It overlaps {_label(block.feed)}'s block {when}", f"event:{block.pk}"
+    stays = Stay.objects.filter(unit_id=feed.unit_id, status__in=OPEN, check_in__lt=end, check_out__gt=start)
+    stays = stays.exclude(pk__in=FeedEvent.objects.filter(feed=feed, stay__isnull=False).values("stay_id"))
+    if exclude is not None:
+        stays = stays.exclude(pk=exclude.pk)
+    stay = stays.select_related("guest").order_by("check_in", "pk").first()
+    if stay is None:
+        return None
+    when = _dates(stay.check_in, stay.check_out, prop)
+    other = FeedEvent.objects.filter(stay=stay).select_related("feed").first()
+    if other is not None:
+        return f"It overlaps {_label(other.feed)}'s booking {when}", f"stay:{stay.pk}"
+    return f"It overlaps {stay.guest}'s stay {when}, booked at the desk", f"stay:{stay.pk}"
+
+
+def _double_booking(feed: CalendarFeed, entry: FeedEntry, other: str, message: str, now: datetime) -> None:
+    alerts.raise_alert(
+        organisation_id=feed.organisation_id,
+        kind=Alert.Kind.DOUBLE_BOOKING,
+        key=f"{_conflict_prefix(feed, entry.uid)}{other}",
+        message=f"Double booking in {feed.unit}: {_label(feed)}'s “{entry.summary or entry.uid}” was not booked. "
+        f"{message}.",
+        lock=_lock_of(feed.unit),
+        at=now,
+        add=0,
+    )
+
+
+def _conflict_prefix(feed: CalendarFeed, uid: str) -> str:
+    """One alert per pair (this feed's event, the other booking): keys start with the event's part."""
+    return f"double-booking:{feed.pk}:{hashlib.sha256(uid.encode()).hexdigest()[:16]}:"
+
+
+def _resolve_conflicts(feed: CalendarFeed, uid: str, now: datetime) -> None:
+    prefix = _conflict_prefix(feed, uid)
+    open_keys = Alert.objects.filter(
+        organisation_id=feed.organisation_id, dedup_key__startswith=prefix, resolved_at__isnull=True
+    ).values_list("dedup_key", flat=True)
+    for key in list(open_keys):
+        alerts.resolve_alert(organisation_id=feed.organisation_id, key=key, at=now)
+
+
+# --- a person's call ----------------------------------------------------------------------------------------------
+
+
+def attention_key(stay: Stay) -> str:
+    return f"feed-stay-attention:{stay.pk}"
+
+
+def _flag(
+    feed: CalendarFeed, event: FeedEvent, now: datetime, problem: str, *, entry: FeedEntry | None = None
+) -> None:  # fmt: skip
+    """The stay is kept as it is; the event waits for a person, and an alert says so once."""
+    stay = event.stay
+    assert stay is not None
+    changes: dict[str, object] = {"state": State.NEEDS_ATTENTION, "problem": problem}
+    if entry is not None:
+        changes.update(starts_at=entry.starts_at, ends_at=entry.ends_at, summary=entry.summary)
+    _update(event, now, **changes)
+    alerts.raise_alert(
+        organisation_id=feed.organisation_id,
+        kind=Alert.Kind.STAY_NEEDS_ATTENTION,
+        key=attention_key(stay),
+        message=f"{stay.guest} in {stay.unit} ({_label(feed)}): {problem}",
+        lock=_lock_of(feed.unit),
+        at=now,
+        add=0,
+    )
+
+
+# --- rows ---------------------------------------------------------------------------------------------------------
+
+
+def _save(
+    feed: CalendarFeed,
+    event: FeedEvent | None,
+    entry: FeedEntry,
+    now: datetime,
+    *,
+    state: str,
+    problem: str = "",
+    stay: Stay | None = None,
+) -> bool:
+    """Create the event's row, or bring it to what the entry says; True when anything was written."""
+    values = {
+        "kind": entry.kind,
+        "summary": entry.summary[:200],
+        "starts_at": entry.starts_at,
+        "ends_at": entry.ends_at,
+        "state": state,
+        "problem": problem[:300],
+    }
+    if stay is not None:
+        values["stay"] = stay
+    if event is None:
+        FeedEvent.objects.create(feed=feed, uid=entry.uid, last_seen_at=now, **values)
+        return True
+    return _update(event, now, **values)
+
+
+def _update(event: FeedEvent, now: datetime, **values: object) -> bool:
+    if "problem" in values:
+        values["problem"] = str(values["problem"])[:300]
+    changed = [name for name, value in values.items() if getattr(event, name) != value]
+    if not changed:
+        return False
+    for name in changed:
+        setattr(event, name, values[name])
+    event.last_seen_at = now
+    event.save(update_fields=[*changed, "last_seen_at"])
+    return True
+
+
+def _new_guest(feed: CalendarFeed, entry: FeedEntry) -> Guest:
+    """The guest as the calendar names them; the channel's few details (the phone's last digits, the reservation's
+    link) in the notes, where the desk reads them."""
+    notes = [f"Booked from the calendar feed {_label(feed)}."]
+    if entry.phone_last_digits:
+        notes.append(f"Phone number ends in {entry.phone_last_digits}.")
+    if entry.reservation_url:
+        notes.append(f"Reservation: {entry.reservation_url}")
+    email = entry.email
+    try:
+        validate_email(email)
+    except ValidationError:
+        email = ""
+    guest = Guest(
+        organisation_id=feed.organisation_id,
+        name=(entry.guest_name or _anonymous_name(feed, entry))[:200],
+        email=email,
+        notes="\n".join(notes),
+    )
+    guest.full_clean()
+    guest.save()
+    return guest
+
+
+def _anonymous_name(feed: CalendarFeed, entry: FeedEntry) -> str:
+    """Airbnb's "Reserved" names nobody: the reservation's code names the guest ("Airbnb guest HMABC123"), or else
+    the feed and the arrival date."""
+    label = _label(feed)
+    airbnb = AIRBNB_CODE.search(entry.reservation_url)
+    if airbnb:
+        return f"Airbnb guest {airbnb.group(1).upper()}"
+    code = CODE_IN_URL.search(entry.reservation_url)
+    if code:
+        return f"{label} guest {code.group(1)}"
+    return f"{label} guest {entry.starts_at.astimezone(feed.unit.property.tz):%Y-%m-%d}"
+
+
+def _stay_kind(prop: Property, entry: FeedEntry) -> str:
+    """Hotel stays, except a rental booked for four weeks or more: a lease."""
+    if prop.kind == Property.Kind.RENTAL and entry.ends_at - entry.starts_at >= LONG_STAY:
+        return Stay.Kind.LONG_TERM
+    return Stay.Kind.HOTEL
+
+
+def _lock_of(unit: Unit) -> Lock | None:
+    """Alerts go on a lock of the unit when it has one, so that a desk limited to the property sees them."""
+    return unit.locks.order_by("pk").first()
+
+
+def _label(feed: CalendarFeed) -> str:
+    return feed.name or urlsplit(feed.url).hostname or "calendar"
+
+
+def _dates(start: datetime, end: datetime, prop: Property) -> str:
+    return f"{day_and_time(start.astimezone(prop.tz))} → {day_and_time(end.astimezone(prop.tz))}"
+
+
+def _words(error: ValidationError) -> str:
+    return " ".join(error.messages)[:250]

@@ -1,0 +1,180 @@
+"""Reading a calendar feed's URL: a conditional GET, at most FEED_MAX_BYTES, a few redirects, every failure in words.
+
+Whoever adds a feed chooses where this server sends requests, so, unless FEED_ALLOW_PRIVATE_URLS, a feed may only
+reach public addresses: its host is checked when it is saved (`url_refusal`), and every connection, redirects
+included, goes through the webhooks' guarded pool (webhooks/targets.py), which checks the address it reached.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from http import HTTPStatus
+from urllib.parse import urljoin, urlsplit
+
+import urllib3
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+    SSLError,
+)
+
+from bookings.ical import FeedError
+from locks.cloud import endpoints
+from webhooks import targets
+
+MAX_URL_LENGTH = 2000
+MAX_REDIRECTS = 3
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+CHUNK = 64 * 1024
+USER_AGENT = "Doors calendar sync"
+
+
+@dataclass(frozen=True)
+class Fetched:
+    not_modified: bool  # a 304: the calendar is as it was last time (body empty)
+    body: bytes
+    etag: str = ""
+    last_modified: str = ""
+
+
+def private_allowed() -> bool:
+    return bool(settings.FEED_ALLOW_PRIVATE_URLS)
+
+
+def url_refusal(url: str, *, resolve: bool = True) -> str | None:
+    """Why this server will not read a calendar at `url`, in words for the form field; None when it will."""
+    url = (url or "").strip()
+    if not url:
+        return "Paste the calendar's export (.ics) link."
+    if len(url) > MAX_URL_LENGTH:
+        return f"Use a URL of at most {MAX_URL_LENGTH} characters."
+    if url.lower().startswith("webcal://"):
+        return "Use the https:// form of this link (replace webcal:// with https://)."
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError:
+        return "Enter a full http(s) URL, such as https://www.airbnb.com/calendar/ical/123.ics?s=…"
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        return "Leave user names and passwords out of the URL."
+    if private_allowed() or not resolve:
+        return None  # without resolving, the guarded pool checks the address each connection reaches
+    return endpoints.private_host_refusal(parts.hostname or "")
+
+
+def fetch_feed(url: str, *, etag: str = "", last_modified: str = "") -> Fetched:
+    """GET the calendar (If-None-Match / If-Modified-Since when given); FeedError in words for anything but a
+    calendar body or a 304."""
+    headers = {"User-Agent": USER_AGENT, "Accept": "text/calendar, text/plain;q=0.9, */*;q=0.5"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    timeout = float(settings.FEED_FETCH_TIMEOUT_SECONDS)
+    deadline = time.monotonic() + timeout
+    pool = targets.pool(allow_private=private_allowed())
+    for _hop in range(MAX_REDIRECTS + 1):
+        refusal = url_refusal(url, resolve=False)  # the setting may have changed; a redirect may point anywhere
+        if refusal:
+            raise FeedError(refusal)
+        try:
+            response = pool.request(
+                "GET",
+                url,
+                headers=headers,
+                timeout=urllib3.Timeout(connect=timeout, read=timeout),
+                redirect=False,
+                retries=False,
+                preload_content=False,
+            )
+        except HTTPError as error:
+            raise FeedError(_network_error(error, url, timeout)) from None
+        try:
+            status = int(response.status)
+            if status in REDIRECTS:
+                location = response.headers.get("Location", "")
+                if not location:
+                    raise FeedError(f"The calendar server answered {_status(status)} without saying where to.")
+                url = urljoin(url, location)
+                continue
+            if status == 304:
+                return Fetched(True, b"", response.headers.get("ETag", etag), response.headers.get("Last-Modified", ""))
+            if not 200 <= status < 300:
+                raise FeedError(f"The calendar server answered {_status(status)}.")
+            body = _read(response, url, deadline, timeout)
+            return Fetched(False, body, response.headers.get("ETag", ""), response.headers.get("Last-Modified", ""))
+        finally:
+            response.release_conn()
+    raise FeedError(f"The calendar server redirected more than {MAX_REDIRECTS} times: give its final address.")
+
+
+def _read(response: urllib3.BaseHTTPResponse, url: str, deadline: float, timeout: float) -> bytes:
+    """The body, read in pieces and given up past the size limit or the time limit (a slow drip counts too)."""
+    limit = int(settings.FEED_MAX_BYTES)
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        response.close()
+        raise FeedError(_too_large(limit))
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while True:
+            chunk = response.read(CHUNK)
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > limit:
+                response.close()
+                raise FeedError(_too_large(limit))
+            if time.monotonic() > deadline:
+                response.close()
+                raise FeedError(f"The calendar did not finish downloading within {timeout:g} s.")
+            chunks.append(chunk)
+    except ReadTimeoutError:
+        response.close()
+        raise FeedError(f"No answer from {_host(url)} within {timeout:g} s.") from None
+    except (ProtocolError, HTTPError):
+        response.close()
+        raise FeedError(f"The connection to {_host(url)} broke off before the calendar was complete.") from None
+
+
+def _too_large(limit: int) -> str:
+    return f"The calendar is larger than {limit / (1024 * 1024):g} MB; this server reads no more than that."
+
+
+def _status(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or url
+
+
+def _network_error(error: HTTPError, url: str, timeout: float) -> str:
+    host = _host(url)
+    if endpoints.refused_private(error):
+        return f"{host} is a private or local address; this server does not read calendars there."
+    if isinstance(error, NameResolutionError):
+        return f"{host}: no such host name could be found."
+    if isinstance(error, NewConnectionError):  # before ConnectTimeoutError, of which urllib3 makes it a kind
+        return f"Could not connect to {host} (refused or unreachable)."
+    if isinstance(error, ConnectTimeoutError):
+        return f"No connection to {host} within {timeout:g} s."
+    if isinstance(error, ReadTimeoutError):
+        return f"No answer from {host} within {timeout:g} s."
+    if isinstance(error, SSLError):
+        return f"The secure connection to {host} failed: check the address."
+    if isinstance(error, ProtocolError):
+        return f"The connection to {host} broke off."
+    return f"Could not read the calendar at {host} ({type(error).__name__})."
