@@ -315,7 +315,7 @@ def preview(url: str, unit: Unit, *, blocked: str = CalendarFeed.Blocked.IGNORE)
             fetched.body, zone=prop.tz, check_in=prop.check_in_time, check_out=prop.check_out_time, now=now
         )
     except ical.FeedError as error:
-        raise ValidationError({"url": f"This calendar could not be read: {error}"}) from error
+        raise ValidationError({"url": str(error)}) from error
     taken = list(
         Stay.objects.filter(
             unit=unit, status__in=[Stay.Status.BOOKED, Stay.Status.CHECKED_IN], check_out__gt=now

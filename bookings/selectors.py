@@ -50,7 +50,7 @@ def feeds_page(reach: Reach, prop: Property, now: datetime) -> FeedsPage:
     )
     by_unit = {unit.pk: UnitFeeds(unit) for unit in Unit.objects.filter(property=prop).order_by("name")}
     for feed in feeds:
-        feed.shown_events = feed.shown_events[:EVENTS_SHOWN]  # type: ignore[attr-defined]
+        feed.shown_events = feed.shown_events[:EVENTS_SHOWN]
         feed.url_host = host_of(feed.url)  # type: ignore[attr-defined]  # the link itself is never shown
         by_unit[feed.unit_id].feeds.append(feed)
     attention = list(

@@ -12,11 +12,15 @@ from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import django_rq
 import redis
 from django.test import Client
 from django.utils import timezone
+from rq.serializers import JSONSerializer
 
+from locks.workers import DjangoSimpleWorker
 from tenants.models import Membership, Organisation, Property, Unit
+from tests.tenants.conftest import offline_lock
 
 
 def day(offset: int) -> date:
@@ -114,6 +118,8 @@ def make_place() -> Place:
     unit = Unit.objects.create(property=prop, name="Flat 1")
     other_prop = Property.objects.create(organisation=org, name="Harbour House", time_zone="Europe/Amsterdam")
     other_unit = Unit.objects.create(property=other_prop, name="Loft 9")
+    for room in (unit, other_unit):  # a unit without a lock books no stay from a feed (nothing would open the door)
+        offline_lock(org, room)
     return Place(org, prop, unit, other_prop, other_unit)
 
 
@@ -128,6 +134,14 @@ def member_client(
     client.force_login(user)
     client.user = user  # type: ignore[attr-defined]
     return client
+
+
+def run_sync_jobs() -> None:
+    """Run the queued feed syncs as a worker of the `sync` queue does, in this process. The door codes they issue
+    stay queued: these locks' cloud is never called."""
+    queue = django_rq.get_queue("sync")
+    worker = DjangoSimpleWorker([queue], connection=queue.connection, serializer=JSONSerializer)
+    worker.work(burst=True)
 
 
 @contextmanager

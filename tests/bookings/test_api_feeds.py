@@ -26,8 +26,8 @@ from tests.bookings.feed_fixtures import (
     calendar_server,
     empty_queues,
     make_place,
+    run_sync_jobs,
 )
-from tests.locks.conftest import run_workers
 
 SECRET = "/ical/secret-7f3a9c.ics"
 
@@ -77,7 +77,7 @@ def test_a_pms_adds_a_feed_which_books_and_lists_its_events(
     assert "secret-7f3a9c" not in created.content.decode()
     assert (body["every_minutes"], body["blocked"], body["enabled"]) == (15, "ignore", True)
     assert queued_jobs() == 1
-    run_workers()
+    run_sync_jobs()
     feed = api.get(f"/calendar-feeds/{body['id']}").json()
     assert feed["last_success_at"] is not None, feed
     assert feed["events_found"] == 3
