@@ -137,6 +137,12 @@ def wait_for_redis(url: str) -> None:
             time.sleep(0.1)
 
 
+def progress(label: str, done: int, total: int, started: float) -> None:
+    """A line every tenth of a long cycle (on stderr), so a run cut short still says how fast it went."""
+    if total >= 100 and done % (total // 10) == 0:
+        print(f"  {label}: {done}/{total} feeds in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--units", type=int, default=1000)
@@ -230,12 +236,13 @@ def run(args: argparse.Namespace, db_label: str, base_url: str) -> int:
     queries: list[int] = []
     outcomes: Counter[str] = Counter()
     started = time.perf_counter()
-    for feed in feeds:
+    for done, feed in enumerate(feeds, 1):
         one = time.perf_counter()
         with CaptureQueriesContext(connection) as captured:
             outcomes[str(feed_sync.sync_feed(feed.pk))[:60]] += 1
         per_feed.append(time.perf_counter() - one)
         queries.append(len(captured.captured_queries))
+        progress("cycle 1", done, len(feeds), started)
     cycle_seconds = time.perf_counter() - started
     stays = Stay.objects.filter(unit__property=prop, status=Stay.Status.BOOKED).count()
     codes = AccessCode.objects.count()

@@ -253,7 +253,7 @@ class PreviewRow:
     starts_at: datetime
     ends_at: datetime
     kind: str  # FeedEvent.Kind
-    outcome: str  # "book", "block", "cancel", "ignore", "conflict"
+    outcome: str  # "book", "block", "cancel", "ignore", "conflict", "refuse"
     why: str = ""
 
 
@@ -285,6 +285,10 @@ class Preview:
         return self.count("conflict")
 
     @property
+    def refused(self) -> int:
+        return self.count("refuse")
+
+    @property
     def ignored(self) -> int:
         return self.count("ignore")
 
@@ -296,7 +300,7 @@ def _outcome(entry: ical.FeedEntry, blocked: str, now: datetime) -> tuple[str, s
         return "ignore", "Already over."
     if entry.kind == "blocked":
         if blocked == CalendarFeed.Blocked.BLOCK:
-            return "block", "Booked as an owner block, without codes."
+            return "block", "Kept as an owner block: no stay, no code."
         return "ignore", "The channel only blocks these dates; this feed ignores such entries."
     return "book", ""
 
@@ -321,11 +325,14 @@ def preview(url: str, unit: Unit, *, blocked: str = CalendarFeed.Blocked.IGNORE)
             unit=unit, status__in=[Stay.Status.BOOKED, Stay.Status.CHECKED_IN], check_out__gt=now
         ).values_list("check_in", "check_out")
     )
+    has_lock = unit.locks.exists()  # as the sync decides: a unit without a lock books nothing (no door code)
     rows: list[PreviewRow] = []
     to_book: list[tuple[datetime, datetime]] = []
     for entry in sorted(parsed.entries, key=lambda e: (e.starts_at, e.uid)):
         outcome, why = _outcome(entry, blocked, now)
-        if outcome in ("book", "block"):
+        if outcome == "book" and not has_lock:
+            outcome, why = "refuse", f"{unit.name} has no lock yet: attach one so that its bookings get door codes."
+        if outcome == "book":  # blocks are kept as events, not stays: they overlap nothing
             overlaps = [(s, e) for s, e in taken + to_book if s < entry.ends_at and entry.starts_at < e]
             if overlaps:
                 outcome, why = "conflict", "Overlaps another booking of this unit: it would not be booked."

@@ -325,3 +325,18 @@ def test_double_bookings_and_events_needing_a_person_are_listed_first(place: Pla
     top = text.index("Needs a person")
     assert top < text.index("Overlaps the Airbnb stay of Ada Lovelace.")
     assert text.index("Grace Hopper") > top
+
+
+def test_the_preview_says_what_a_unit_without_a_lock_and_blocked_dates_would_do(
+    place: Place, ics_server: CalendarServer, django_user_model: Any
+) -> None:
+    bare = Unit.objects.create(property=place.prop, name="Flat 2")  # no lock on its door yet
+    ics_server.bodies["/c.ics"] = SMALL
+    owner = member_client(place.org, Role.OWNER, django_user_model)
+    fields = {**form(bare, ics_server.url("/c.ics")), "blocked": "block", "preview": "1"}
+    text = owner.post(add_url(place.prop), fields).content.decode()
+    assert "0 to book" in text
+    assert "1 to block" in text
+    assert "2 not booked" in text
+    assert "Flat 2 has no lock yet" in text
+    assert not CalendarFeed.objects.exists()
