@@ -34,6 +34,10 @@ class FeedsPage:
     units: list[UnitFeeds]
     needs_a_person: list[FeedEvent]
 
+    @property
+    def has_feeds(self) -> bool:
+        return any(entry.feeds for entry in self.units)
+
 
 def feeds_page(reach: Reach, prop: Property, now: datetime) -> FeedsPage:
     shown = (
