@@ -307,8 +307,10 @@ def _outcome(entry: ical.FeedEntry, blocked: str, now: datetime) -> tuple[str, s
 
 def preview(url: str, unit: Unit, *, blocked: str = CalendarFeed.Blocked.IGNORE) -> Preview:
     """Fetch and read `url` as the unit's feed would, and say what it would book, block and cancel, without writing
-    anything. Runs in the web request: `fetch.fetch_feed` bounds it with its own short timeout and size cap, so a
-    slow or huge calendar costs the page a few seconds at most, never a worker."""
+    anything. Runs in the web request, not a worker, since the person waits for the answer: `fetch.fetch_feed` bounds
+    it by its own deadline for the whole read (FEED_FETCH_TIMEOUT_SECONDS, 20 s, below gunicorn's 30 s) and its size
+    cap (FEED_MAX_BYTES), and never follows a redirect to a private address, so a slow or huge calendar costs this
+    one request, not the server."""
     url = clean_url(url)
     blocked = clean_blocked(blocked)
     prop = unit.property
