@@ -142,8 +142,8 @@ def _claim(feed_id: int, now: datetime) -> bool:
 def _refuse_sudden_emptiness(feed: CalendarFeed, parsed: ParsedFeed, now: datetime) -> None:
     """A calendar that suddenly lists nothing while stays it booked are still ahead is far likelier a channel's
     hiccup than every guest cancelling at once: fail (and alert if it lasts) rather than cancel them all."""
-    if parsed.entries or parsed.problems:
-        return
+    if parsed.entries:
+        return  # (a calendar whose every event was skipped as broken is just as suspicious)
     ahead = FeedEvent.objects.filter(feed=feed, state=State.BOOKED, stay__isnull=False, stay__check_in__gt=now)
     count = ahead.filter(stay__status__in=OPEN).count()
     if count:
@@ -237,7 +237,18 @@ def apply_entries(feed: CalendarFeed, parsed: ParsedFeed, now: datetime) -> Sync
             _place(feed, event, entry, now, result)
     # Seen again, unchanged: one statement for all of them (a new body only; the same body writes nothing).
     FeedEvent.objects.filter(feed=feed, uid__in=list(present)).exclude(last_seen_at__gte=now).update(last_seen_at=now)
+    if result.cancelled:
+        _read_again_what_it_held_up(feed, now)
     return result
+
+
+def _read_again_what_it_held_up(feed: CalendarFeed, now: datetime) -> None:
+    """Time was freed: the unit's other feeds with a double booking read their calendar again on their next run
+    (an unchanged body is otherwise not applied again), and that run is now."""
+    waiting = FeedEvent.objects.filter(state=State.CONFLICT).values("feed_id")
+    CalendarFeed.objects.filter(unit_id=feed.unit_id, pk__in=waiting).exclude(pk=feed.pk).update(
+        content_hash="", etag="", last_modified="", next_sync_at=now
+    )
 
 
 def _gone(feed: CalendarFeed, event: FeedEvent, entry: FeedEntry | None, now: datetime, result: SyncResult) -> None:
@@ -298,11 +309,12 @@ def _follow(feed: CalendarFeed, event: FeedEvent, entry: FeedEntry, now: datetim
         overlap = _overlap(feed, entry, exclude=stay)
         if overlap is not None:
             message, other = overlap
-            problem = f"New dates {_dates(entry.starts_at, entry.ends_at, feed.unit.property)}: {message}; the stay "
+            problem = f"New dates {_dates(entry.starts_at, entry.ends_at, feed.unit.property)}: {message[:1].lower()}"
+            problem += f"{message[1:]}; the stay "
             problem += "keeps its dates."
             if event.problem != problem[:300]:
                 _update(event, now, problem=problem)
-                _double_booking(feed, entry, other, problem, now)
+                _double_booking(feed, entry, other, f"was not moved. {problem}", now)
             result.conflicts += 1
             return
         try:
@@ -313,6 +325,10 @@ def _follow(feed: CalendarFeed, event: FeedEvent, entry: FeedEntry, now: datetim
                 _update(event, now, problem=problem)
             result.conflicts += 1
             return
+    if event.state == State.NEEDS_ATTENTION:  # the calendar settled on dates that can be followed after all
+        alerts.resolve_alert(organisation_id=feed.organisation_id, key=attention_key(stay), at=now)
+    if event.problem:
+        _resolve_conflicts(feed, entry.uid, now)
     _update(event, now, state=State.BOOKED, problem="", summary=entry.summary, starts_at=entry.starts_at,
             ends_at=entry.ends_at)  # fmt: skip
     result.changed += 1
@@ -327,10 +343,14 @@ def _place(
             _save(feed, event, entry, now, state=State.IGNORED, problem="It ended before the calendar was read.")
         elif entry.ends_at > now:
             blocks = feed.blocked == CalendarFeed.Blocked.BLOCK
-            changed = _save(feed, event, entry, now, state=State.BOOKED if blocks else State.IGNORED)
-            result.booked += int(changed and blocks and (event is None or event.state != State.BOOKED))
-            result.changed += int(changed and blocks and event is not None and event.state == State.BOOKED)
-        result.unchanged += int(event is not None and event.state in (State.BOOKED, State.IGNORED))
+            was_booked = event is not None and event.state == State.BOOKED
+            if not _save(feed, event, entry, now, state=State.BOOKED if blocks else State.IGNORED):
+                result.unchanged += int(event is not None)
+            elif blocks:
+                result.changed += int(was_booked)
+                result.booked += int(not was_booked)
+        else:
+            result.unchanged += int(event is not None)
         return
     if entry.ends_at <= now:
         if event is None:
@@ -341,7 +361,7 @@ def _place(
     unit = feed.unit
     if not unit.locks.exists():
         problem = f"{unit} has no lock: attach a lock so that its bookings get door codes."
-        result.unchanged += int(not _save(feed, event, entry, now, state=State.REFUSED, problem=problem))
+        _refused(feed, event, entry, now, problem, result)
         return
     with transaction.atomic():
         Unit.objects.select_for_update().filter(pk=unit.pk).first()  # one booking decision per unit at a time
@@ -349,7 +369,7 @@ def _place(
         if overlap is not None:
             message, other = overlap
             if _save(feed, event, entry, now, state=State.CONFLICT, problem=message):
-                _double_booking(feed, entry, other, message, now)
+                _double_booking(feed, entry, other, f"was not booked. {message}.", now)
             result.conflicts += 1
             return
         try:
@@ -362,12 +382,22 @@ def _place(
                     kind=_stay_kind(unit.property, entry),
                 )
         except ValidationError as error:
-            problem = f"Not booked: {_words(error)}"
-            result.unchanged += int(not _save(feed, event, entry, now, state=State.REFUSED, problem=problem))
+            _refused(feed, event, entry, now, f"Not booked: {_words(error)}", result)
             return
         _resolve_conflicts(feed, entry.uid, now)
         _save(feed, event, entry, now, state=State.BOOKED, stay=stay)
     result.booked += 1
+
+
+def _refused(
+    feed: CalendarFeed, event: FeedEvent | None, entry: FeedEntry, now: datetime, problem: str, result: SyncResult
+) -> None:  # fmt: skip
+    """Not booked, for a reason a person can fix (a lock to attach, a hotel room taken): counted with those that
+    need a person when it is new, and unchanged after that."""
+    if _save(feed, event, entry, now, state=State.REFUSED, problem=problem):
+        result.flagged += 1
+    else:
+        result.unchanged += 1
 
 
 # --- overlaps -----------------------------------------------------------------------------------------------------
@@ -399,13 +429,12 @@ def _overlap(feed: CalendarFeed, entry: FeedEntry, *, exclude: Stay | None = Non
     return f"It overlaps {stay.guest}'s stay {when}, booked at the desk", f"stay:{stay.pk}"
 
 
-def _double_booking(feed: CalendarFeed, entry: FeedEntry, other: str, message: str, now: datetime) -> None:
+def _double_booking(feed: CalendarFeed, entry: FeedEntry, other: str, what_happened: str, now: datetime) -> None:
     alerts.raise_alert(
         organisation_id=feed.organisation_id,
         kind=Alert.Kind.DOUBLE_BOOKING,
         key=f"{_conflict_prefix(feed, entry.uid)}{other}",
-        message=f"Double booking in {feed.unit}: {_label(feed)}'s “{entry.summary or entry.uid}” was not booked. "
-        f"{message}.",
+        message=f"Double booking in {feed.unit}: {_label(feed)}'s “{entry.summary or entry.uid}” {what_happened}",
         lock=_lock_of(feed.unit),
         at=now,
         add=0,
@@ -475,9 +504,8 @@ def _save(
         "ends_at": entry.ends_at,
         "state": state,
         "problem": problem[:300],
+        "stay": stay,  # None for an event placed again after its stay was cancelled: that stay is history
     }
-    if stay is not None:
-        values["stay"] = stay
     if event is None:
         FeedEvent.objects.create(feed=feed, uid=entry.uid, last_seen_at=now, **values)
         return True

@@ -34,6 +34,7 @@ MAX_URL_LENGTH = 2000
 MAX_REDIRECTS = 3
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 CHUNK = 64 * 1024
+DRAIN_BYTES = 64 * 1024  # what is read of an answer that is not the calendar, to reuse its connection
 USER_AGENT = "Doors calendar sync"
 
 
@@ -112,7 +113,7 @@ def fetch_feed(url: str, *, etag: str = "", last_modified: str = "") -> Fetched:
             body = _read(response, url, deadline, timeout)
             return Fetched(False, body, response.headers.get("ETag", ""), response.headers.get("Last-Modified", ""))
         finally:
-            response.release_conn()
+            _let_go(response)
     raise FeedError(f"The calendar server redirected more than {MAX_REDIRECTS} times: give its final address.")
 
 
@@ -144,6 +145,18 @@ def _read(response: urllib3.BaseHTTPResponse, url: str, deadline: float, timeout
     except (ProtocolError, HTTPError):
         response.close()
         raise FeedError(f"The connection to {_host(url)} broke off before the calendar was complete.") from None
+
+
+def _let_go(response: urllib3.BaseHTTPResponse) -> None:
+    """Give the connection back for the next request once its answer is read to the end (a redirect's or an
+    error's few words are read here); an answer left unfinished closes it instead."""
+    try:
+        finished = not response.read(DRAIN_BYTES) or not response.read(1)
+    except (HTTPError, OSError):
+        finished = False
+    if not finished:
+        response.close()
+    response.release_conn()
 
 
 def _too_large(limit: int) -> str:

@@ -8,11 +8,12 @@ the sync then keeps every stay as it is.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import icalendar
 import recurring_ical_events
@@ -23,6 +24,7 @@ import x_wr_timezone
 WINDOW_BEFORE = timedelta(days=1)
 WINDOW_AFTER = timedelta(days=730)
 MAX_PROBLEMS = 20  # listed one by one; more are counted
+MAX_ENTRIES = 5000  # a unit has a few hundred bookings in two years; past this a calendar is not a unit's
 
 # How the channels write an owner's block or a closed date: not a guest.
 BLOCKED_SUMMARY = re.compile(r"not available|unavailable|\bblocked\b|\bclosed\b", re.IGNORECASE)
@@ -70,23 +72,35 @@ def parse_feed(body: bytes, *, zone: ZoneInfo, check_in: time, check_out: time, 
     calendar = _calendar(body)
     problems: list[str] = []
     reader = _Times(zone, check_in, check_out)
+    _drop_unknown_calendar_zone(calendar, problems)
     repeating = _drop_bad_events(calendar, reader, problems)
+    horizon = now + WINDOW_AFTER
+    entries: dict[str, FeedEntry] = {}
     try:
         calendar = x_wr_timezone.to_standard(calendar)  # Google's calendar-wide zone onto its floating times
-        occurrences = recurring_ical_events.of(calendar, skip_bad_series=True).between(
-            now - WINDOW_BEFORE, now + WINDOW_AFTER
-        )
+        # Lazily, in start order, and only so many: a repeat every minute with no end must not hold a worker.
+        for occurrence in recurring_ical_events.of(calendar, skip_bad_series=True).after(now - WINDOW_BEFORE):
+            entry = _entry(occurrence, reader, repeating, problems)
+            if entry is None:
+                continue
+            if entry.starts_at > horizon:
+                # In start order, as the library sorts them: floating and zoned times may interleave by a day.
+                if entry.starts_at > horizon + timedelta(days=2):
+                    break
+                continue
+            if len(entries) >= MAX_ENTRIES:
+                raise FeedError(
+                    f"The calendar has more than {MAX_ENTRIES} events in the next two years (a repeat without end?): "
+                    "it was not read, and the unit's stays were left as they were."
+                )
+            if entry.uid in entries:
+                problems.append(f"Two events share the UID {_short(entry.uid)}: the second was skipped.")
+                continue
+            entries[entry.uid] = entry
+    except FeedError:
+        raise
     except Exception as error:  # noqa: BLE001  (the libraries raise many kinds on odd input: never crash a sync)
         raise FeedError(f"The calendar's events could not be read ({type(error).__name__}).") from None
-    entries: dict[str, FeedEntry] = {}
-    for occurrence in occurrences:
-        entry = _entry(occurrence, reader, repeating, problems)
-        if entry is None:
-            continue
-        if entry.uid in entries:
-            problems.append(f"Two events share the UID {_short(entry.uid)}: the second was skipped.")
-            continue
-        entries[entry.uid] = entry
     listed = problems[:MAX_PROBLEMS]
     if len(problems) > MAX_PROBLEMS:
         listed.append(f"… and {len(problems) - MAX_PROBLEMS} more problems.")
@@ -119,6 +133,20 @@ def _calendar(body: bytes) -> icalendar.Calendar:
     return calendar
 
 
+def _drop_unknown_calendar_zone(calendar: icalendar.Calendar, problems: list[str]) -> None:
+    """Google's X-WR-TIMEZONE naming no zone we know: its floating times are read in the property's zone instead
+    of failing the whole calendar."""
+    name = str(calendar.get("X-WR-TIMEZONE") or "").strip()
+    if not name:
+        return
+    try:
+        ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        del calendar["X-WR-TIMEZONE"]
+        problems.append(f"The calendar's time zone {_short(name)!r} does not exist: its times were read in the "
+                        "property's zone.")  # fmt: skip
+
+
 def _drop_bad_events(calendar: icalendar.Calendar, reader: _Times, problems: list[str]) -> set[str]:
     """Take out the events no occurrence can come from (no UID, an unknown zone, ending before they start), each
     with its problem; returns the UIDs of repeating events (their occurrences get UIDs of their own)."""
@@ -143,6 +171,13 @@ def _event_problem(event: Any, reader: _Times) -> str:
     name = _describe(event)
     if not str(event.get("UID") or "").strip():
         return f"An event without a UID was skipped ({name}): nothing could follow it from one sync to the next."
+    try:
+        return _time_problem(event, reader, name)
+    except (ValueError, TypeError, AttributeError, OverflowError):  # icalendar's broken values are ValueErrors
+        return f"The event {name} was skipped: its dates could not be read."
+
+
+def _time_problem(event: Any, reader: _Times, name: str) -> str:
     for key in ("DTSTART", "DTEND", "RECURRENCE-ID"):
         value = event.get(key)
         zone_name = value.params.get("TZID") if value is not None else None
@@ -152,15 +187,12 @@ def _event_problem(event: Any, reader: _Times) -> str:
     if start is None or not isinstance(start.dt, (date, datetime)):
         return f"The event {name} was skipped: it has no start."
     end = event.get("DTEND")
-    try:
-        starts_at = reader.start(start.dt)
-        if end is not None:
-            if reader.end(end.dt) <= starts_at:
-                return f"The event {name} was skipped: it ends before it starts."
-        elif event.get("DURATION") is not None and event.get("DURATION").dt <= timedelta(0):
+    starts_at = reader.start(start.dt)
+    if end is not None:
+        if reader.end(end.dt) <= starts_at:
             return f"The event {name} was skipped: it ends before it starts."
-    except (TypeError, ValueError, OverflowError):
-        return f"The event {name} was skipped: its dates could not be read."
+    elif event.get("DURATION") is not None and event.get("DURATION").dt <= timedelta(0):
+        return f"The event {name} was skipped: it ends before it starts."
     return ""
 
 
@@ -263,8 +295,9 @@ def _describe(event: Any) -> str:
     summary = " ".join(str(event.get("SUMMARY") or "").split())
     start = event.get("DTSTART")
     when = ""
-    if start is not None and isinstance(start.dt, (date, datetime)):
-        when = start.dt.strftime("%Y-%m-%d")
+    with contextlib.suppress(ValueError, AttributeError):  # a broken DTSTART: described by its summary alone
+        if start is not None and isinstance(start.dt, (date, datetime)):
+            when = start.dt.strftime("%Y-%m-%d")
     words = " ".join(part for part in (f"“{_short(summary, 60)}”" if summary else "", when) if part)
     return words or "(no summary)"
 
