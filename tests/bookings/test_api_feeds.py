@@ -201,3 +201,14 @@ def test_another_organisation_and_another_property_are_404(place: Place) -> None
         assert api.get("/calendar-feeds").json()["items"] == []
     assert CalendarFeed.objects.get().name == ""
     assert Property.objects.count() == 2
+
+
+def test_a_post_sent_again_with_its_idempotency_key_adds_no_second_feed(place: Place) -> None:
+    api = client_for(place.org)
+    body = {"unit": place.unit.pk, "url": "https://example.com/cal.ics", "name": "Vrbo"}
+    first = api.post("/calendar-feeds", body, headers={"Idempotency-Key": "feed-add-1"})
+    again = api.post("/calendar-feeds", body, headers={"Idempotency-Key": "feed-add-1"})
+    assert first.status_code == again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert CalendarFeed.objects.count() == 1
