@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 State = FeedEvent.State
 OPEN = (Stay.Status.BOOKED, Stay.Status.CHECKED_IN)
-LEASE = timedelta(minutes=5)  # longer than a fetch can take (its timeout, a few redirects)
+LEASE = timedelta(minutes=15)  # longer than the job may run (its RQ timeout, 10 minutes): a first read books hundreds
 DUE_BATCH = 2000  # feeds handed out per periodic run; the rest are next in due order a minute later
 LONG_STAY = timedelta(days=28)  # from here on a rental's stay is a lease (Airbnb's "monthly stay")
 # Channels stamp every export with the time it was made (DTSTAMP): left out of the body's hash, so that a calendar
@@ -94,7 +94,7 @@ def sync_feed(feed_id: int) -> str:
     try:
         fetched = fetch.fetch_feed(feed.url, etag=feed.etag, last_modified=feed.last_modified)
         if fetched.not_modified:
-            _record_success(feed, now, etag=fetched.etag or feed.etag, last_modified=fetched.last_modified)
+            _record_success(feed, now, etag=fetched.etag, last_modified=fetched.last_modified)
             return "not modified"
         digest = content_hash(fetched.body)
         if digest == feed.content_hash:
@@ -237,14 +237,14 @@ def apply_entries(feed: CalendarFeed, parsed: ParsedFeed, now: datetime) -> Sync
             _place(feed, event, entry, now, result)
     # Seen again, unchanged: one statement for all of them (a new body only; the same body writes nothing).
     FeedEvent.objects.filter(feed=feed, uid__in=list(present)).exclude(last_seen_at__gte=now).update(last_seen_at=now)
-    if result.cancelled:
+    if result.cancelled or result.changed:
         _read_again_what_it_held_up(feed, now)
     return result
 
 
 def _read_again_what_it_held_up(feed: CalendarFeed, now: datetime) -> None:
-    """Time was freed: the unit's other feeds with a double booking read their calendar again on their next run
-    (an unchanged body is otherwise not applied again), and that run is now."""
+    """Time may have been freed (a cancel, a move): the unit's other feeds with a double booking read their
+    calendar again (an unchanged body is otherwise not applied again), on their next run, which is now."""
     waiting = FeedEvent.objects.filter(state=State.CONFLICT).values("feed_id")
     CalendarFeed.objects.filter(unit_id=feed.unit_id, pk__in=waiting).exclude(pk=feed.pk).update(
         content_hash="", etag="", last_modified="", next_sync_at=now
@@ -297,10 +297,14 @@ def _follow(feed: CalendarFeed, event: FeedEvent, entry: FeedEntry, now: datetim
         return
     begun = stay.check_in <= now
     if entry.ends_at <= now or (begun and entry.starts_at > now):
-        if event.state != State.NEEDS_ATTENTION or (event.starts_at, event.ends_at) != (entry.starts_at, entry.ends_at):
-            when = f"{_dates(entry.starts_at, entry.ends_at, feed.unit.property)}"
-            _flag(feed, event, now, f"The calendar moved this stay to {when} while that cannot be followed: "
-                  "the stay was kept as it was; change it by hand.", entry=entry)  # fmt: skip
+        # The event keeps the dates its stay follows, so that the calendar going back to them ends the matter.
+        when = _dates(entry.starts_at, entry.ends_at, feed.unit.property)
+        problem = f"The calendar moved this stay to {when}, which cannot be followed (the guest is in, or the new "
+        problem += "dates are past): the stay was kept as it was; change it by hand."
+        if event.state == State.NEEDS_ATTENTION and event.problem == problem[:300]:
+            result.unchanged += 1  # said already
+        else:
+            _flag(feed, event, now, problem)
             result.flagged += 1
         return
     check_in = stay.check_in if begun else entry.starts_at
@@ -462,16 +466,11 @@ def attention_key(stay: Stay) -> str:
     return f"feed-stay-attention:{stay.pk}"
 
 
-def _flag(
-    feed: CalendarFeed, event: FeedEvent, now: datetime, problem: str, *, entry: FeedEntry | None = None
-) -> None:  # fmt: skip
+def _flag(feed: CalendarFeed, event: FeedEvent, now: datetime, problem: str) -> None:
     """The stay is kept as it is; the event waits for a person, and an alert says so once."""
     stay = event.stay
     assert stay is not None
-    changes: dict[str, object] = {"state": State.NEEDS_ATTENTION, "problem": problem}
-    if entry is not None:
-        changes.update(starts_at=entry.starts_at, ends_at=entry.ends_at, summary=entry.summary)
-    _update(event, now, **changes)
+    _update(event, now, state=State.NEEDS_ATTENTION, problem=problem)
     alerts.raise_alert(
         organisation_id=feed.organisation_id,
         kind=Alert.Kind.STAY_NEEDS_ATTENTION,

@@ -107,7 +107,10 @@ def fetch_feed(url: str, *, etag: str = "", last_modified: str = "") -> Fetched:
                 url = urljoin(url, location)
                 continue
             if status == 304:
-                return Fetched(True, b"", response.headers.get("ETag", etag), response.headers.get("Last-Modified", ""))
+                # A 304 may leave its validators out: they stay what they were.
+                return Fetched(
+                    True, b"", response.headers.get("ETag", etag), response.headers.get("Last-Modified", last_modified)
+                )
             if not 200 <= status < 300:
                 raise FeedError(f"The calendar server answered {_status(status)}.")
             body = _read(response, url, deadline, timeout)

@@ -306,7 +306,7 @@ def enqueue_feed_sync(feed_id: int) -> bool:
     try:
         return _enqueue_marked(
             feed_sync_marker(feed_id), FEED_SYNC_MARKER_SECONDS, SYNC_QUEUE, "bookings.feed_sync.sync_feed", feed_id,
-            job_timeout=300, failure_ttl=7 * 24 * 3600,
+            job_timeout=600, failure_ttl=7 * 24 * 3600,
         )  # fmt: skip
     except RedisError:
         logger.warning("Could not enqueue the sync of calendar feed %s; the periodic look-up will", feed_id)

@@ -134,6 +134,23 @@ def test_google_calendar_books_timed_and_repeating_events(
     assert Stay.objects.filter(guest__name="Weekly consultant").count() == 3
 
 
+def test_a_guest_the_calendar_does_not_name_is_named_by_code_or_by_date(
+    calendar_server: CalendarServer, make_feed, flat_lock: Lock
+) -> None:
+    url = "DESCRIPTION:Reservation URL: https://channel.example/bookings/ZX81ABCD"
+    odd = event("odd", 11, 12, "Reserved", "DESCRIPTION:Email: ann@mail..example")  # an e-mail that is none: left out
+    body = calendar(event("plain", 3, 5), event("coded", 7, 9, "Reserved", url), odd)
+    feed = make_feed(calendar_server.serve("/cal.ics", body), name="")  # no name: the URL's host names the feed
+    assert sync(feed) == "3 booked"
+    names = sorted(Guest.objects.values_list("name", flat=True))
+    assert names == sorted(
+        [f"127.0.0.1 guest {today() + timedelta(days=3):%Y-%m-%d}", "127.0.0.1 guest ZX81ABCD",
+         f"127.0.0.1 guest {today() + timedelta(days=11):%Y-%m-%d}"]
+    )  # fmt: skip
+    assert Guest.objects.get(name__endswith="ZX81ABCD").notes.endswith("https://channel.example/bookings/ZX81ABCD")
+    assert set(Guest.objects.values_list("email", flat=True)) == {""}
+
+
 def test_a_long_stay_at_a_rental_is_a_lease(calendar_server: CalendarServer, make_feed, flat_lock: Lock) -> None:
     feed = make_feed(calendar_server.serve("/cal.ics", calendar(event("month", 2, 32, "Reserved - Ann B"))))
     sync(feed)
@@ -230,6 +247,34 @@ def test_a_booking_back_in_the_calendar_is_followed_again_and_its_alert_resolved
     stay = the_stay(feed, "in")
     assert stay.check_out == (now + timedelta(days=4)).replace(microsecond=0)
     assert stay.access_codes.get().ends_at == stay.check_out
+
+
+def test_a_move_that_cannot_be_followed_while_the_guest_is_in_is_flagged_once_and_ends_when_undone(
+    calendar_server: CalendarServer, make_feed, flat_lock: Lock
+) -> None:
+    now = timezone.now()
+    staying = timed("in", now - timedelta(hours=20), now + timedelta(days=2), "Reserved - Ida")
+    feed = make_feed(calendar_server.serve("/cal.ics", calendar(staying)))
+    sync(feed)
+    stay = the_stay(feed, "in")
+    moved = calendar(timed("in", now + timedelta(days=5), now + timedelta(days=7), "Reserved - Ida"))
+    calendar_server.serve("/cal.ics", moved)
+    assert sync(feed) == "1 need a person"
+    row = FeedEvent.objects.get(uid="in")
+    assert row.state == State.NEEDS_ATTENTION
+    assert "cannot be followed" in row.problem
+    assert (row.starts_at, row.ends_at) == (stay.check_in, stay.check_out)  # the dates its stay follows
+    after_flag = the_stay(feed, "in")
+    assert (after_flag.check_in, after_flag.check_out, after_flag.status) == (
+        stay.check_in, stay.check_out, Stay.Status.CHECKED_IN,
+    )  # fmt: skip
+    calendar_server.serve("/cal.ics", moved + b"\r\n")  # read again (a new body): said already, nothing written
+    assert sync(feed) == "1 unchanged"
+    assert Alert.objects.get(kind=Alert.Kind.STAY_NEEDS_ATTENTION).count == 1
+    calendar_server.serve("/cal.ics", calendar(staying))  # the channel undoes it
+    assert sync(feed) == "1 unchanged"
+    assert FeedEvent.objects.get(uid="in").state == State.BOOKED
+    assert not open_alerts(Alert.Kind.STAY_NEEDS_ATTENTION)
 
 
 def test_owner_blocks_follow_their_dates_and_go_when_they_go(
@@ -471,7 +516,7 @@ def test_a_feed_being_synced_is_not_synced_twice(calendar_server: CalendarServer
     CalendarFeed.objects.filter(pk=feed.pk).update(sync_claimed_at=timezone.now())
     assert feed_sync.sync_feed(feed.pk) == "busy or gone"
     assert calendar_server.hits("/cal.ics") == 0
-    CalendarFeed.objects.filter(pk=feed.pk).update(sync_claimed_at=timezone.now() - timedelta(minutes=6))
+    CalendarFeed.objects.filter(pk=feed.pk).update(sync_claimed_at=timezone.now() - timedelta(minutes=16))
     assert feed_sync.sync_feed(feed.pk) == "1 booked"  # a lease left by a dead worker lapses
 
 

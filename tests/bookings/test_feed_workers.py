@@ -4,8 +4,11 @@ stay, and the lock's password follows."""
 
 from __future__ import annotations
 
+import threading
+
 import django_rq
 import pytest
+from django.db import connection
 from rq.registry import FailedJobRegistry
 
 from bookings import feed_sync
@@ -41,3 +44,42 @@ def test_a_feed_books_through_the_workers_and_its_code_opens_the_door(
     assert (code.status, code.ends_at) == (AccessCode.Status.SET, stay.check_out)
     (stored,) = world.passwords(lock.device_id)
     assert stored["invalid_time"] == int(stay.check_out.timestamp())
+
+
+def sync_at_once(feed_ids: list[int]) -> list[Exception]:
+    """Each feed synced by a thread of its own, all let go at the same moment; the errors they raised."""
+    start = threading.Barrier(len(feed_ids))
+    errors: list[Exception] = []
+
+    def run(feed_id: int) -> None:
+        try:
+            start.wait()
+            feed_sync.sync_feed(feed_id)
+        except Exception as error:  # noqa: BLE001  (reported by the caller)
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(feed_id,)) for feed_id in feed_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return errors
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs row locks that make the second sync wait")
+def test_two_feeds_synced_at_once_never_double_book(calendar_server: CalendarServer, make_feed, flat_lock) -> None:
+    for attempt in range(5):
+        Stay.objects.all().update(status=Stay.Status.CANCELLED)  # the unit free again for the next attempt
+        feeds = [
+            make_feed(
+                calendar_server.serve(f"/{attempt}-{name}.ics", calendar(event(f"{name}-{attempt}", 3, 6 + n))),
+                name=name,
+            )  # fmt: skip
+            for n, name in enumerate(("Airbnb", "Vrbo"))
+        ]
+        assert sync_at_once([feed.pk for feed in feeds]) == []
+        assert Stay.objects.filter(status=Stay.Status.BOOKED).count() == 1
+        states = FeedEvent.objects.filter(feed__in=feeds).values_list("state", flat=True)
+        assert sorted(states) == [FeedEvent.State.BOOKED, FeedEvent.State.CONFLICT]

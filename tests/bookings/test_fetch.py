@@ -18,6 +18,7 @@ def test_a_calendar_is_read_with_its_etag_and_then_not_modified(calendar_server:
     assert (first.not_modified, first.body, first.etag) == (False, body, '"v1"')
     assert first.last_modified == "Fri, 04 Dec 2026 10:00:00 GMT"
     again = fetch_feed(url, etag=first.etag, last_modified=first.last_modified)
+    assert again.last_modified == first.last_modified  # the 304 did not repeat it: kept, not forgotten
     assert again.not_modified
     assert again.body == b""
     assert again.etag == '"v1"'

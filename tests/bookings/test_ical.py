@@ -4,6 +4,7 @@ events and TZIDs; broken events are skipped with a problem in words, and a body 
 
 from __future__ import annotations
 
+import time as time_module
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -171,11 +172,27 @@ def test_damaged_calendars_never_crash_the_reader() -> None:
     assert all(refusals)
 
 
-def test_a_repeat_without_end_is_refused_whole_not_cut() -> None:
-    # Cut at some count, the later bookings would look gone (and be cancelled): the calendar is refused instead.
-    body = calendar(
-        f"UID:every-minute\nDTSTART:{today():%Y%m%d}T100000Z\nDTEND:{today():%Y%m%d}T100030Z\nRRULE:FREQ=MINUTELY",
-        event("later", 10, 12),
+def test_a_repeat_every_minute_is_skipped_and_too_many_events_refused_whole() -> None:
+    minutely = (
+        f"UID:every-minute\nDTSTART:{today():%Y%m%d}T100000Z\nDTEND:{today():%Y%m%d}T100030Z\nRRULE:FREQ=MINUTELY"
     )
+    parsed = parse(calendar(minutely, event("later", 10, 12)))
+    assert [entry.uid for entry in parsed.entries] == ["later"]
+    assert "repeats more often than every hour" in parsed.problems[0]
+    # Hourly for two years: 17,520 events. Cut at some count, the later bookings would look gone (and be
+    # cancelled): the calendar is refused instead.
+    hourly = "BYHOUR=" + ",".join(str(hour) for hour in range(24))
+    every_hour = (
+        f"UID:hourly\nDTSTART:{today():%Y%m%d}T000000Z\nDTEND:{today():%Y%m%d}T000030Z\nRRULE:FREQ=DAILY;{hourly}"
+    )
+    started = time_module.monotonic()
     with pytest.raises(FeedError, match="more than 5000 events"):
-        parse(body)
+        parse(calendar(every_hour, event("later", 10, 12)))
+    assert time_module.monotonic() - started < 10
+
+
+def test_three_hundred_bookings_are_read_quickly() -> None:
+    body = calendar(*(event(f"r{n}", 2 * n + 1, 2 * n + 2) for n in range(300)))
+    started = time_module.monotonic()
+    assert len(parse(body).entries) == 300
+    assert time_module.monotonic() - started < 3  # about 0.2 s; the library's lazy reading took 15 s
