@@ -321,6 +321,8 @@ def run(args: argparse.Namespace, db_label: str, base_url: str) -> int:
         f"{statistics.mean(again_queries):.0f} queries per feed; "
         f"writes other than the feed's own row: {sum(writes.values())}{' ' + str(dict(writes)) if writes else ''}"
     )
+    per_booking = ", ".join(f"{name} {count / max(expected, 1):.1f}" for name, count in first_writes.most_common(8))
+    print(f"cycle 1 writes per reservation: {per_booking}")
     print(f"sync_feed said: {dict(outcomes)}")
     seen_writing = first_writes["INSERT tenants_stay"] == expected  # the counter sees what it must not see later
     ok = stays == codes == events == expected and not writes and not errors and seen_writing
