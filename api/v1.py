@@ -15,7 +15,16 @@ from ninja import NinjaAPI
 from ninja.errors import HttpError
 from ninja.errors import ValidationError as RequestInvalid
 
-from api import problems, routes_codes, routes_events, routes_operations, routes_places, routes_stays, routes_webhooks
+from api import (
+    problems,
+    routes_codes,
+    routes_events,
+    routes_feeds,
+    routes_operations,
+    routes_places,
+    routes_stays,
+    routes_webhooks,
+)
 from api.access import KeyAuth
 from webhooks import payloads
 
@@ -107,6 +116,7 @@ api.add_router("", routes_codes.router)
 api.add_router("", routes_webhooks.router)
 api.add_router("", routes_events.router)
 api.add_router("", routes_operations.router)
+api.add_router("", routes_feeds.router)
 
 
 def _problem(request: HttpRequest, exc: Exception | type[Exception]) -> HttpResponse:

@@ -24,6 +24,7 @@ run load_bench.py --seconds 5 --rate 5 --rooms 20 --warmup 1
 run api_bench.py --seconds 3 --warmup 1 --rooms 40
 run webhook_bench.py --quick
 run periodic_bench.py --quick
+run feed_bench.py --quick
 if ((${#failed[@]})); then
     echo "benches that failed: ${failed[*]}"
     exit 1

@@ -25,6 +25,7 @@ urlpatterns = [
     path("properties/", include("bookings.policy_urls")),  # a property's arrival and message settings
     path("webhooks/", include("webhooks.urls")),
     path("", include("bookings.guest_urls")),  # the guest page and calendar export (public, by token), their links
+    path("", include("bookings.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(authentication_form=SignInForm), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

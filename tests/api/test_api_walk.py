@@ -22,6 +22,7 @@ from tests.config.test_url_walk import (
     CHOICE_KWARGS,
     ROW_KWARGS,
     Tenant,
+    add_feed_rows,
     b_strings,
     check_b_untouched,
     snapshot,
@@ -116,6 +117,8 @@ def tenants(django_user_model: Any, settings: Any, tmp_path: Path) -> tuple[Tena
     settings.PRIVATE_MEDIA_ROOT = str(tmp_path / "private")
     a = build_tenant("Alpha", "alpha", "8617342", django_user_model)
     b = build_tenant("Bravo Zulu", "bravo", "9264815", django_user_model)
+    for tenant in (a, b):
+        add_feed_rows(tenant)
     (tmp_path / "private").mkdir()
     (tmp_path / "private" / "b.jpg").write_bytes(b"\xff\xd8\xff\xe0 Bravo photo")
     photo = b.objects[EventMedia]
@@ -139,6 +142,7 @@ def test_a_key_limited_to_one_property_gets_nothing_of_another(tenants: tuple[Te
     account = a.objects[Lock].cloud_account  # type: ignore[attr-defined]
     other_rows = build_rows(a.org, account, a.staff, "Yonder Zone", "yonder", "5172936")
     other = Tenant(org=a.org, staff=None, objects=other_rows, pin="5172936", local_key="lk-yonder-7f3a9c")
+    add_feed_rows(other)
     _, secret = keys.create_key(
         organisation=a.org, name="A's desk PMS", scopes=ALL_SCOPES, properties=[a.objects[Property]]
     )

@@ -24,7 +24,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from audit.models import AuditEvent
-from bookings.models import MessageTemplate
+from bookings.models import CalendarFeed, FeedEvent, MessageTemplate
 from locks.models import (
     AccessCode,
     Alert,
@@ -66,6 +66,7 @@ ROW_KWARGS: dict[str, type[models.Model]] = {
     "endpoint_id": WebhookEndpoint,
     "delivery_id": WebhookDelivery,
     "template_id": MessageTemplate,
+    "feed_id": CalendarFeed,
 }
 # Parameters that name no row of ours: every value the view knows (and one it does not), so each branch is walked.
 CHOICE_KWARGS: dict[str, list[str]] = {
@@ -183,6 +184,7 @@ def tenants(db: None, django_user_model: Any, settings: Any, tmp_path: Path) -> 
     for tenant in (a, b):
         add_webhook_rows(tenant)
         add_message_template(tenant)
+        add_feed_rows(tenant)
     # B's photo is really on disk, so a view that skipped the scoping would serve it instead of "not available".
     photo = b.objects[EventMedia]
     (tmp_path / "private").mkdir()
@@ -217,6 +219,21 @@ def add_webhook_rows(tenant: Tenant) -> None:
         organisation=org, message=message, endpoint=endpoint, next_attempt_at=endpoint.created_at
     )
     tenant.objects.update({WebhookEndpoint: endpoint, WebhookMessage: message, WebhookDelivery: delivery})
+
+
+def add_feed_rows(tenant: Tenant) -> None:
+    """A calendar feed of the tenant's unit (named after its property; its link's secret is the tenant's PIN, so a
+    page showing the link gives it away) and an event that booked its stay: the rows behind the feeds pages' ids."""
+    unit, stay = tenant.objects[Unit], tenant.objects[Stay]
+    feed = CalendarFeed.objects.create(
+        organisation=tenant.org, unit=unit, name=f"{unit.property.name} Airbnb",
+        url=f"https://ical.example.com/export/{tenant.pin}.ics",
+    )  # fmt: skip
+    event = FeedEvent.objects.create(
+        feed=feed, uid=f"uid-{tenant.pin}", summary=f"{unit.property.name} guest", starts_at=stay.check_in,
+        ends_at=stay.check_out, stay=stay, state=FeedEvent.State.BOOKED, last_seen_at=stay.check_in,
+    )  # fmt: skip
+    tenant.objects.update({CalendarFeed: feed, FeedEvent: event})
 
 
 def values_for(route: Route, b: Tenant) -> Iterator[dict[str, str]]:
@@ -426,6 +443,7 @@ def one_organisation(
         EventMedia.objects.filter(pk=tenant.objects[EventMedia].pk).update(
             status=EventMedia.Status.DONE, original=name, thumbnail=name
         )
+    add_feed_rows(b)
     desk = django_user_model.objects.create_user("desk-alpha", is_staff=True)
     desk.user_permissions.set(a.staff.user_permissions.all())
     membership = Membership.objects.create(user=desk, organisation=a.org, role=Role.FRONT_DESK)

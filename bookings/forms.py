@@ -1,0 +1,55 @@
+"""The Calendar feeds page's forms: they only read the fields; `bookings.feeds` decides what is valid."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from django import forms
+
+from bookings.feeds import MAX_EVERY_MINUTES, MIN_EVERY_MINUTES
+from bookings.models import CalendarFeed
+from locks.forms import DashboardForm
+from tenants.models import Property, Unit
+
+
+class FeedFieldsForm(DashboardForm):
+    url = forms.CharField(
+        label="Calendar link",
+        max_length=2000,
+        widget=forms.URLInput(
+            attrs={"placeholder": "https://www.airbnb.com/calendar/ical/….ics", "autocomplete": "off"}
+        ),
+        help_text="The channel's export link (Airbnb, Booking.com, Vrbo, a Google Calendar's secret address). It holds "
+        "a secret: after saving, only its host is shown.",
+    )
+    name = forms.CharField(max_length=100, required=False, help_text="E.g. Airbnb. Empty: the link's host.")
+    every_minutes = forms.IntegerField(
+        label="Read every (minutes)", min_value=MIN_EVERY_MINUTES, max_value=MAX_EVERY_MINUTES, initial=15
+    )
+    blocked = forms.ChoiceField(
+        label="Dates the channel only blocks",
+        choices=CalendarFeed.Blocked.choices,
+        initial=CalendarFeed.Blocked.IGNORE,
+        help_text="Channels mark dates closed by the owner or by another channel as “Not available”.",
+    )
+
+
+class AddFeedForm(FeedFieldsForm):
+    field_order = ["unit", "url", "name", "every_minutes", "blocked"]
+    unit = forms.ModelChoiceField(queryset=Unit.objects.none(), label="Unit")
+
+    def __init__(self, *args: Any, prop: Property, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast("forms.ModelChoiceField[Unit]", self.fields["unit"]).queryset = Unit.objects.filter(property=prop)
+
+
+class EditFeedForm(FeedFieldsForm):
+    """Changing a feed: an empty link keeps the saved one (which is never shown again)."""
+
+    enabled = forms.BooleanField(label="Read this feed", required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        url = self.fields["url"]
+        url.required = False
+        url.help_text = "Leave empty to keep the saved link; paste a new one to replace it."
