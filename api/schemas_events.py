@@ -68,6 +68,12 @@ AlertKind = Literal[
     "code_not_removed",
     "cloud_refused",
     "doorbell",
+    # raised by bookings: calendar feeds, the arrival guarantee, the guest page
+    "feed_failing",
+    "double_booking",
+    "stay_attention",
+    "arrival_at_risk",
+    "door_not_open",
 ]
 
 
