@@ -24,6 +24,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bookings.models import StayMessage
 from locks.forms import local_input
 from locks.models import (
     AccessCode,
@@ -176,6 +177,11 @@ ENDPOINTS: dict[str, Endpoint] = {
         lambda t: {"channel": "email"},
         (Stay,),
     ),
+    "send a guest message again": Endpoint(
+        lambda t: reverse("desk:stay-message-send", args=[t.objects[Stay].pk]),
+        lambda t: {"kind": "code"},
+        (Stay, StayMessage),
+    ),
     "property create": Endpoint(
         lambda t: reverse("setup:property-create"),
         lambda t: {"name": "Annexe", "kind": "hotel", "time_zone": ZONE, "address": "Canal 1"},
@@ -327,12 +333,13 @@ def test_every_dashboard_form_is_fuzzed() -> None:
     fuzzed |= {"locks:lock-attach", "locks:lock-user-add", "locks:lock-user-edit", "locks:lock-user-enroll"}
     fuzzed |= {"locks:unlock-method-action", "locks:alert-acknowledge", "locks:remote-unlock-decide"}
     fuzzed |= {"desk:today", "desk:stay-dates", "desk:stay-move", "desk:stay-send", "switch-organisation", "login"}
+    fuzzed |= {"desk:stay-message-send"}
     # POSTs that read no form field (the id in the path is all; the URL walk covers them) or only a GET form:
     no_fields = {
         "locks:code-reveal", "locks:operation-reveal", "locks:lock-operation", "locks:cloud-import",
         "locks:lock-users-sync", "locks:lock-user-delete", "locks:offline-preview", "locks:lock-remote-open",
         "desk:stay-check-in", "desk:stay-check-out", "desk:stay-cancel", "desk:slip", "desk:code-reveal",
-        "desk:code-resend", "logout",
+        "desk:code-resend", "desk:stay-message-preview", "logout",
     }  # fmt: skip
     ours = ("locks:", "desk:", "setup:")
     dashboard = {r.name for r in ROUTES if r.name.startswith(ours) or r.name in ("login", "logout")}
