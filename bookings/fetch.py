@@ -17,10 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from urllib3.exceptions import (
-    ConnectTimeoutError,
     HTTPError,
-    NameResolutionError,
-    NewConnectionError,
     ProtocolError,
     ReadTimeoutError,
     SSLError,
@@ -181,16 +178,7 @@ def _network_error(error: HTTPError, url: str, timeout: float) -> str:
     host = _host(url)
     if endpoints.refused_private(error):
         return f"{host} is a private or local address; this server does not read calendars there."
-    if isinstance(error, NameResolutionError):
-        return f"{host}: no such host name could be found."
-    if isinstance(error, NewConnectionError):  # before ConnectTimeoutError, of which urllib3 makes it a kind
-        return f"Could not connect to {host} (refused or unreachable)."
-    if isinstance(error, ConnectTimeoutError):
-        return f"No connection to {host} within {timeout:g} s."
-    if isinstance(error, ReadTimeoutError):
-        return f"No answer from {host} within {timeout:g} s."
     if isinstance(error, SSLError):
         return f"The secure connection to {host} failed: check the address."
-    if isinstance(error, ProtocolError):
-        return f"The connection to {host} broke off."
-    return f"Could not read the calendar at {host} ({type(error).__name__})."
+    trouble = targets.connection_trouble(error, host, connect_seconds=timeout, read_seconds=timeout)
+    return trouble or f"Could not read the calendar at {host} ({type(error).__name__})."

@@ -25,10 +25,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from urllib3.exceptions import (
-    ConnectTimeoutError,
     HTTPError,
-    NameResolutionError,
-    NewConnectionError,
     ProtocolError,
     ReadTimeoutError,
     SSLError,
@@ -209,19 +206,10 @@ def _network_error(error: HTTPError, url: str) -> str:
     host = urllib3.util.parse_url(url).host or url
     if endpoints.refused_private(error):
         return f"{host} is a private or local address; this server does not call those."
-    if isinstance(error, NameResolutionError):
-        return f"{host}: no such host name could be found."
-    if isinstance(error, NewConnectionError):  # before ConnectTimeoutError, of which urllib3 makes it a kind
-        return f"Could not connect to {host} (refused or unreachable)."
-    if isinstance(error, ConnectTimeoutError):
-        return f"No connection to {host} within {CONNECT_SECONDS:g} s."
-    if isinstance(error, ReadTimeoutError):
-        return f"No answer from {host} within {READ_SECONDS:g} s."
     if isinstance(error, SSLError):
         return f"The TLS connection to {host} failed: check its certificate."
-    if isinstance(error, ProtocolError):
-        return f"The connection to {host} broke off."
-    return f"Could not send to {host} ({type(error).__name__})."
+    trouble = targets.connection_trouble(error, host, connect_seconds=CONNECT_SECONDS, read_seconds=READ_SECONDS)
+    return trouble or f"Could not send to {host} ({type(error).__name__})."
 
 
 # --- the outcome --------------------------------------------------------------------------------------------------

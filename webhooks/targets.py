@@ -14,6 +14,14 @@ import urllib3
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
 
 from locks.cloud import endpoints
 
@@ -67,3 +75,20 @@ def _pool() -> urllib3.PoolManager:
 # One pool each per worker process: connections to a receiver stay open between deliveries.
 _ANYWHERE = _pool()
 _PUBLIC = endpoints.public_only(_pool())
+
+
+def connection_trouble(error: HTTPError, host: str, *, connect_seconds: float, read_seconds: float) -> str | None:
+    """What went wrong on the way to `host`, in words, for the failures every outgoing request shares (name, connect,
+    timeouts, a broken connection); None for the rest, which each caller words for its own reader (webhook deliveries,
+    calendar feeds)."""
+    if isinstance(error, NameResolutionError):
+        return f"{host}: no such host name could be found."
+    if isinstance(error, NewConnectionError):  # before ConnectTimeoutError, of which urllib3 makes it a kind
+        return f"Could not connect to {host} (refused or unreachable)."
+    if isinstance(error, ConnectTimeoutError):
+        return f"No connection to {host} within {connect_seconds:g} s."
+    if isinstance(error, ReadTimeoutError):
+        return f"No answer from {host} within {read_seconds:g} s."
+    if isinstance(error, ProtocolError):
+        return f"The connection to {host} broke off."
+    return None
