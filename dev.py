@@ -127,6 +127,7 @@ WORKER = [
     "rqworker",
     "unlock",
     "codes",
+    "maintenance",
     "sync",
     "media",
     "webhooks",

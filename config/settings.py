@@ -278,10 +278,11 @@ STORAGES = {
 # on a unix socket in VAR_DIR, which `dev.py run` and `dev.py test` start.
 REDIS_URL = env_str("REDIS_URL") or f"unix://{embedded_redis.socket_path(VAR_DIR)}"
 
-# Queues in priority order: a worker started on all five takes unlocks first. Jobs are serialised as JSON,
+# Queues in priority order: a worker started on all six takes unlocks first. Jobs are serialised as JSON,
 # never pickle, so nothing that can write to Redis can make a worker run arbitrary code.
-# `webhooks` last and alone in production's workers: a slow receiver must not hold up codes or syncs.
-_QUEUE_TIMEOUTS = {"unlock": 15, "codes": 120, "sync": 600, "media": 120, "webhooks": 60}
+# `maintenance` (alert scans, health checks, reconcile, purges) ahead of `sync`, so a backlog of event syncs never
+# delays them; `webhooks` last and alone in production's workers: a slow receiver must not hold up codes or syncs.
+_QUEUE_TIMEOUTS = {"unlock": 15, "codes": 120, "maintenance": 600, "sync": 600, "media": 120, "webhooks": 60}
 RQ_QUEUES = {
     name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": timeout, "SERIALIZER": "rq.serializers.JSONSerializer"}
     for name, timeout in _QUEUE_TIMEOUTS.items()
@@ -346,6 +347,13 @@ API_RATE_LIMIT_PER_MINUTE = int(env_str("API_RATE_LIMIT_PER_MINUTE", "600"))
 API_MAX_BODY_BYTES = int(env_str("API_MAX_BODY_BYTES", str(64 * 1024)))
 
 EVENTS_SYNC_INTERVAL_SECONDS = int(env_str("EVENTS_SYNC_INTERVAL_SECONDS", "60"))
+# A quiet lock whose cloud project's message service (push) is connected tells us of its events itself; it is
+# polled only this often as a safety net. A lock with an event in the last EVENTS_ACTIVE_SECONDS, or whose
+# project has no live push connection, is polled every EVENTS_SYNC_INTERVAL_SECONDS.
+EVENTS_SAFETY_NET_SECONDS = int(env_str("EVENTS_SAFETY_NET_SECONDS", str(6 * 3600)))
+EVENTS_ACTIVE_SECONDS = int(env_str("EVENTS_ACTIVE_SECONDS", "3600"))
+# Lock-wide rounds (events sync, health, reconcile) enqueue one job per this many locks (locks/rounds.py).
+LOCK_ROUND_CHUNK = int(env_str("LOCK_ROUND_CHUNK", "50"))
 EVENTS_SYNC_CALLS_PER_SECOND = float(env_str("EVENTS_SYNC_CALLS_PER_SECOND", "5"))  # per cloud project; 0 = no pacing
 EVENTS_SYNC_OVERLAP_SECONDS = int(env_str("EVENTS_SYNC_OVERLAP_SECONDS", "900"))
 EVENTS_SYNC_LOOKBACK_DAYS = int(env_str("EVENTS_SYNC_LOOKBACK_DAYS", "30"))

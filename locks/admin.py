@@ -110,7 +110,7 @@ class CloudAccountAdmin(ScopedAdmin):
 
 
 def _enqueue_reconcile(request: HttpRequest, modeladmin: admin.ModelAdmin[Any], locks: list[Lock]) -> None:
-    """Reconciliation talks to the cloud, so a worker does it (on the sync queue); the request only asks."""
+    """Reconciliation talks to the cloud, so a worker does it (on the maintenance queue); the request only asks."""
     for lock in locks:
         audit(
             "lock.reconcile", actor=request.user, organisation=lock.organisation, obj=lock, summary=lock.name,
@@ -121,7 +121,9 @@ def _enqueue_reconcile(request: HttpRequest, modeladmin: admin.ModelAdmin[Any], 
     def enqueue() -> None:
         try:
             for lock_id in lock_ids:
-                queues.enqueue("sync", "locks.jobs.reconcile_lock", lock_id, failure_ttl=7 * 24 * 3600)
+                queues.enqueue(
+                    queues.MAINTENANCE_QUEUE, "locks.jobs.reconcile_lock", lock_id, failure_ttl=7 * 24 * 3600
+                )
         except RedisError:
             modeladmin.message_user(
                 request, "The job queue is unavailable; the periodic reconciliation will run instead.", messages.ERROR

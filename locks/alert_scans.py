@@ -1,8 +1,8 @@
 """The periodic alert scans: what the cloud and the database say now, turned into alerts (locks/alerts.py).
 
-- `check_lock_health` (periodic through `check_all_locks`, one job per lock on the sync queue) reads each lock's
-  online flag and battery from the cloud: offline and low battery, resolved when the lock is back or the battery
-  replaced;
+- `check_lock_health` (periodic through `check_all_locks`, a round of chunk jobs on the maintenance queue) reads
+  each lock's online flag and battery from the cloud: offline and low battery, resolved when the lock is back or
+  the battery replaced;
 - `scan` (periodic, every minute) looks at what the database says: codes that failed to be set or removed (or
   are stuck trying), cloud accounts refused (`CloudAccount.last_error`), offline locks and low batteries however
   they were found, and re-sends e-mails that could not be sent.
@@ -15,9 +15,8 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q
 from django.utils import timezone
-from redis.exceptions import RedisError
 
-from locks import queues, remote
+from locks import queues, remote, rounds
 from locks.alerts import (
     LOW_BATTERY_PERCENT,
     note_lock_state,
@@ -62,14 +61,18 @@ def check_lock_health(lock_id: int) -> str:
 
 
 def check_all_locks() -> int:
-    """Periodic: one health check per lock on the sync queue."""
-    lock_ids = list(Lock.objects.values_list("pk", flat=True))
-    for lock_id in lock_ids:
-        try:
-            queues.enqueue_lock_health(lock_id)
-        except RedisError:
-            logger.warning("lock health check %s not enqueued", lock_id)
-    return len(lock_ids)
+    """Periodic: the health round, one job per chunk of locks on the maintenance queue (locks/rounds.py)."""
+    lock_ids = list(Lock.objects.order_by("pk").values_list("pk", flat=True))
+    return rounds.start(rounds.HEALTH, queues.MAINTENANCE_QUEUE, "locks.alert_scans.check_locks_health", lock_ids)
+
+
+def check_locks_health(round_name: str, lock_ids: list[int]) -> int:
+    """One chunk of the health round; returns how many locks answered."""
+    return rounds.run_chunk(round_name, queues.MAINTENANCE_QUEUE, lock_ids, _answered, "health check")
+
+
+def _answered(lock_id: int) -> int:
+    return int(check_lock_health(lock_id) in ("online", "offline"))
 
 
 # --- codes and cloud accounts (the periodic scan) -----------------------------------------------------------

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 import django_rq
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -357,8 +358,33 @@ def sync_lock(lock: Lock, *, cloud: LockCloud | None = None, on_page: PageHook |
 
 
 def due_lock_ids(now: datetime | None = None) -> list[int]:
-    """Locks that have a stream to sync and are not waiting out a back-off."""
+    """Locks with a stream to sync, not waiting out a back-off, and due at their cadence: every interval for a lock
+    whose project has no live push connection, or that had an event lately (EVENTS_ACTIVE_SECONDS); otherwise push
+    tells us of its events (an events sync at once, push.py) and it is polled every EVENTS_SAFETY_NET_SECONDS."""
     now = now or timezone.now()
     kinds = [k for k in LockKind.values if streams_for(k)]
     waiting = SyncCursor.objects.filter(retry_at__gt=now).values_list("lock_id", flat=True)
-    return list(Lock.objects.filter(kind__in=kinds).exclude(pk__in=waiting).order_by("pk").values_list("pk", flat=True))
+    candidates = Lock.objects.filter(kind__in=kinds).exclude(pk__in=waiting)
+    pushed = pushed_account_ids(candidates.values_list("cloud_account_id", flat=True).distinct())
+    if pushed:
+        cursors = SyncCursor.objects.filter(lock=OuterRef("pk"))
+        safety_net = now - timedelta(seconds=int(settings.EVENTS_SAFETY_NET_SECONDS))
+        active = now - timedelta(seconds=int(settings.EVENTS_ACTIVE_SECONDS))
+        candidates = candidates.filter(
+            ~Q(cloud_account_id__in=pushed)
+            | ~Exists(cursors.filter(last_synced_at__gte=safety_net))
+            | Exists(cursors.filter(last_event_at__gte=active))
+        )
+    return list(candidates.order_by("pk").values_list("pk", flat=True))
+
+
+def pushed_account_ids(account_ids: Iterable[int | None]) -> list[int]:
+    """The cloud accounts whose push connection is alive now (its consumer renews a marker, locks/push.py)."""
+    ids = [account_id for account_id in account_ids if account_id is not None]
+    if not ids:
+        return []
+    try:
+        alive = django_rq.get_connection(queues.SYNC_QUEUE).mget([queues.push_alive_marker(i) for i in ids])
+    except RedisError:
+        return []  # not knowing means polling every lock, as without push
+    return [account_id for account_id, marker in zip(ids, alive, strict=True) if marker is not None]

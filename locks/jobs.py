@@ -23,6 +23,7 @@ from locks import (
     pins,
     queues,
     reconcile,
+    rounds,
     unlock_methods,
     user_sync,
 )
@@ -69,11 +70,14 @@ def reconcile_lock(lock_id: int) -> int:
 
 
 def reconcile_all_locks() -> int:
-    """Periodic: one reconcile job per lock on the sync queue, paced by the workers."""
-    lock_ids = list(Lock.objects.values_list("pk", flat=True))
-    for lock_id in lock_ids:
-        queues.enqueue_reconcile(lock_id)
-    return len(lock_ids)
+    """Periodic: the reconcile round, one job per chunk of locks on the maintenance queue (locks/rounds.py)."""
+    lock_ids = list(Lock.objects.order_by("pk").values_list("pk", flat=True))
+    return rounds.start(rounds.RECONCILE, queues.MAINTENANCE_QUEUE, "locks.jobs.reconcile_locks", lock_ids)
+
+
+def reconcile_locks(round_name: str, lock_ids: list[int]) -> int:
+    """One chunk of the reconcile round; returns how many codes were sent for repair."""
+    return rounds.run_chunk(round_name, queues.MAINTENANCE_QUEUE, lock_ids, reconcile_lock, "reconcile")
 
 
 def run_lock_operation(operation_id: int) -> str:
@@ -150,16 +154,16 @@ def sync_lock_events(lock_id: int) -> int:
 
 
 def sync_all_lock_events() -> int:
-    """Periodic: one sync job per lock (a fixed job id, so they do not pile up), skipping locks in back-off."""
-    enqueued = 0
-    for lock_id in events.due_lock_ids():
-        try:
-            enqueued += queues.enqueue_events_sync(lock_id)
-        except RedisError:
-            logger.warning("Could not enqueue the events sync of lock %s", lock_id)
+    """Periodic: the events-sync round over the locks that are due (events.due_lock_ids), one job per chunk;
+    returns how many locks it enqueued."""
     for media_id in media.due_media_ids():
         queues.enqueue_media(media_id)  # photos whose job was lost, or whose last try hit a passing problem
-    return enqueued
+    return rounds.start(rounds.EVENTS_SYNC, queues.SYNC_QUEUE, "locks.jobs.sync_locks_events", events.due_lock_ids())
+
+
+def sync_locks_events(round_name: str, lock_ids: list[int]) -> int:
+    """One chunk of the events-sync round; returns how many events were new."""
+    return rounds.run_chunk(round_name, queues.SYNC_QUEUE, lock_ids, sync_lock_events, "events sync")
 
 
 def fetch_event_media(media_id: int) -> str:

@@ -15,7 +15,7 @@ import django_rq
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from locks import queues
+from locks import queues, rounds
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +26,8 @@ class Periodic:
     job: str  # dotted path of a function taking no arguments
     queue: str
     every_seconds: int
+    # A lock-wide round (locks/rounds.py): not started again until the last one has ended, however long it took.
+    round: bool = False
 
 
 PERIODIC = (
@@ -33,20 +35,22 @@ PERIODIC = (
     # delayed re-read (CODE_POLL_WINDOW_SECONDS=0) for more than a few seconds.
     Periodic("sweep-access-codes", "locks.jobs.sweep_access_codes", "codes", 5),
     # Drift repair: codes changed outside this app are found within one interval (docs/reliability.md R7).
-    Periodic("reconcile-all-locks", "locks.jobs.reconcile_all_locks", "sync", 600),
-    Periodic("purge-old-pins", "locks.jobs.purge_old_pins", "sync", 3600),
+    Periodic(rounds.RECONCILE, "locks.jobs.reconcile_all_locks", "maintenance", 600, round=True),
+    Periodic("purge-old-pins", "locks.jobs.purge_old_pins", "maintenance", 3600),
     Periodic("sweep-enrollments", "locks.jobs.sweep_enrollments", "codes", 30),
     # Alerts: failed or stuck codes, refused cloud accounts, offline locks, unsent e-mails, lapsed remote unlocks;
     # and each lock's online flag and battery read from the cloud.
-    Periodic("scan-alerts", "locks.alert_scans.scan", "sync", 60),
-    Periodic("check-lock-health", "locks.alert_scans.check_all_locks", "sync", 300),
-    # Unlock and alert records of every lock (one job per lock, fixed ids), and photos whose job was lost.
-    Periodic("sync-lock-events", "locks.jobs.sync_all_lock_events", "sync", settings.EVENTS_SYNC_INTERVAL_SECONDS),
+    Periodic("scan-alerts", "locks.alert_scans.scan", "maintenance", 60),
+    Periodic(rounds.HEALTH, "locks.alert_scans.check_all_locks", "maintenance", 300, round=True),
+    # Unlock and alert records of the locks that are due (locks/events.py due_lock_ids), and photos whose job was lost.
+    Periodic(
+        rounds.EVENTS_SYNC, "locks.jobs.sync_all_lock_events", "sync", settings.EVENTS_SYNC_INTERVAL_SECONDS, round=True
+    ),
     # The webhook sweeper: due retries, deliveries whose job was lost or whose worker died (its lease lapsed),
     # endpoints failing for days (disabled, owners told).
     Periodic("sweep-webhooks", "webhooks.delivery.sweep", "webhooks", 10),
     # The API's kept answers to Idempotency-Keys, after their 24 hours.
-    Periodic("purge-idempotency-keys", "api.idempotency.purge_expired", "sync", 3600),
+    Periodic("purge-idempotency-keys", "api.idempotency.purge_expired", "maintenance", 3600),
     # Calendar feeds that are due: one sync job per feed (bookings/feed_sync.py), never two waiting for one feed.
     Periodic("sync-calendar-feeds", "bookings.feed_sync.sync_due_feeds", "sync", 60),
     # The arrival guarantee (bookings/arrivals.py): on "codes", beside the code sweeper, because its last check
@@ -64,8 +68,12 @@ def enqueue_due(now: float | None = None) -> list[str]:
     connection = django_rq.get_connection("codes")
     enqueued = []
     for task in PERIODIC:
+        if task.round and rounds.running(task.name, task.queue):
+            continue  # its interval is claimed once the round has ended
         # The first scheduler to claim this interval enqueues; the others skip it until it ends.
         if connection.set(f"doors:periodic:{task.name}", int(now or time.time()), nx=True, ex=task.every_seconds):
+            if task.round:
+                rounds.claim(task.name, task.queue)
             queues.enqueue(task.queue, task.job, failure_ttl=7 * 24 * 3600)
             enqueued.append(task.name)
     return enqueued

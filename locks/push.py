@@ -239,6 +239,22 @@ def _handler(account_ids: tuple[int, ...]) -> Callable[[PushMessage], None]:
     return on_message
 
 
+def _alive(account_ids: tuple[int, ...]) -> Callable[[], None]:
+    """While connected: these accounts' messages arrive, so their quiet locks are polled rarely (events.due_lock_ids).
+    The marker lapses soon after the connection drops, and polling returns to every interval."""
+
+    def alive() -> None:
+        try:
+            with django_rq.get_connection(queues.SYNC_QUEUE).pipeline(transaction=False) as pipe:
+                for account_id in account_ids:
+                    pipe.set(queues.push_alive_marker(account_id), 1, ex=queues.PUSH_ALIVE_SECONDS)
+                pipe.execute()
+        except RedisError:
+            logger.warning("push: could not record that the connection is alive; its locks are polled as usual")
+
+    return alive
+
+
 def _consume(consumer: PushConsumer, stop: threading.Event) -> None:
     try:
         consumer.run(stop)
@@ -269,8 +285,9 @@ class Listener:
             self._stop(gone)
         for sub in wanted - set(self.running):
             consumer = PushConsumer(
-                sub.url, sub.access_id, sub.access_secret, _handler(sub.account_ids), **self.consumer_options
-            )
+                sub.url, sub.access_id, sub.access_secret, _handler(sub.account_ids), on_alive=_alive(sub.account_ids),
+                **self.consumer_options,
+            )  # fmt: skip
             stop = threading.Event()
             thread = threading.Thread(target=_consume, args=(consumer, stop), name=f"push-{sub.access_id}", daemon=True)
             thread.start()

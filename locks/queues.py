@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 CODES_QUEUE = "codes"
 USERS_QUEUE = "codes"  # writes to the lock, next to door codes
 SYNC_QUEUE = "sync"
+MAINTENANCE_QUEUE = "maintenance"  # alert scans, health checks, reconcile, purges: never behind a sync backlog
 MEDIA_QUEUE = "media"
 UNLOCK_QUEUE = "unlock"
 _WAITING = ("queued", "started", "scheduled", "deferred")
@@ -131,11 +132,6 @@ def enqueue_lock_operation(operation_id: int) -> None:
         logger.warning("Could not enqueue lock operation %s; the sweeper will pick it up", operation_id)
 
 
-def enqueue_reconcile(lock_id: int) -> bool:
-    """The periodic drift repair's job for one lock (a fixed id: one waiting job per lock)."""
-    return enqueue_once(SYNC_QUEUE, f"reconcile-{lock_id}", "locks.jobs.reconcile_lock", lock_id)
-
-
 # --- lock users and unlock methods ---------------------------------------------------------------------------
 
 USERS_RETRY = {"retry": Retry(max=5, interval=[5, 15, 60, 300, 900]), "failure_ttl": 30 * 24 * 3600}
@@ -197,6 +193,14 @@ def sync_soon_marker(queue_name: str, lock_id: int) -> str:
     return f"doors:events-sync-queued:{queue_name}:{lock_id}"
 
 
+# A live push connection renews this marker every 30 s (locks/push.py); it lapses soon after the connection drops.
+PUSH_ALIVE_SECONDS = 90
+
+
+def push_alive_marker(account_id: int) -> str:
+    return f"doors:push-alive:{account_id}"
+
+
 def enqueue_events_sync_soon(lock_id: int, *, urgent: bool = False) -> bool:
     """The cloud says a lock has a new record (a push message): sync it now, not at the next periodic run.
 
@@ -209,11 +213,6 @@ def enqueue_events_sync_soon(lock_id: int, *, urgent: bool = False) -> bool:
         sync_soon_marker(queue_name, lock_id), SYNC_SOON_MARKER_SECONDS, queue_name, "locks.jobs.sync_lock_events",
         lock_id, job_timeout=120, ttl=60 if urgent else None, failure_ttl=7 * 24 * 3600,
     )  # fmt: skip
-
-
-def enqueue_events_sync(lock_id: int) -> bool:
-    """The periodic sync's job for one lock (a fixed id, so they do not pile up)."""
-    return enqueue_once(SYNC_QUEUE, f"sync-events-{lock_id}", "locks.jobs.sync_lock_events", lock_id)
 
 
 def enqueue_media(media_id: int) -> None:
@@ -239,13 +238,6 @@ def enqueue_remote_unlock(job: str, request_id: int, *, delay: timedelta | None 
     except RedisError:
         # The periodic scan (alert_scans.scan → expire_requests) and the row's state cover a lost enqueue.
         logger.warning("remote unlock %s: job not enqueued", request_id)
-
-
-def enqueue_lock_health(lock_id: int) -> bool:
-    """The periodic health check of one lock (a fixed id: one waiting job per lock)."""
-    return enqueue_once(
-        SYNC_QUEUE, f"lock-health-{lock_id}", "locks.alert_scans.check_lock_health", lock_id, failure_ttl=24 * 3600
-    )
 
 
 # --- webhooks -----------------------------------------------------------------------------------------------------

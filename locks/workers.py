@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 
 def routine_jobs() -> frozenset[str]:
-    fanned_out = {"locks.jobs.sync_lock_events", "locks.jobs.reconcile_lock", "locks.alert_scans.check_lock_health"}
+    fanned_out = {"locks.jobs.sync_locks_events", "locks.jobs.reconcile_locks", "locks.alert_scans.check_locks_health"}
     return frozenset({task.job for task in periodic.PERIODIC} | fanned_out)
 
 

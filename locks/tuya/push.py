@@ -253,7 +253,9 @@ class PushConsumer:
 
     `run(stop)` keeps a connection open until `stop` is set, reconnecting after a drop with jittered exponential
     back-off (`backoff` to `max_backoff` seconds; a refused login waits `max_backoff`). `connect_once` opens one
-    connection and raises TuyaPushAuthError / TuyaNetworkError / TuyaPushError when it cannot.
+    connection and raises TuyaPushAuthError / TuyaNetworkError / TuyaPushError when it cannot. While a connection is
+    open, `on_alive` (if given) is called at once and then every `alive_every` seconds: the app records that this
+    project's messages arrive, so its quiet locks need polling only as a safety net.
     """
 
     def __init__(
@@ -267,6 +269,8 @@ class PushConsumer:
         backoff: float = 1.0,
         max_backoff: float = 60.0,
         ack_timeout_ms: int = 3000,
+        on_alive: Callable[[], None] | None = None,
+        alive_every: float = 30.0,
     ) -> None:
         if not access_id or not access_secret:
             raise TuyaConfigError("The message service needs the project's access id and access secret.")
@@ -279,6 +283,7 @@ class PushConsumer:
         self.stats = PushStats()
         self.last_error: TuyaError | None = None
         self._connection: ClientConnection | None = None
+        self.on_alive, self.alive_every = on_alive, alive_every
 
     def __repr__(self) -> str:
         return f"PushConsumer({self.url!r})"  # never the secret
@@ -303,8 +308,12 @@ class PushConsumer:
     def consume(self, connection: ClientConnection, stop: threading.Event) -> None:
         """Handle frames until the connection closes or `stop` is set."""
         self._connection = connection
+        said_alive = -self.alive_every
         try:
             while not stop.is_set():
+                if self.on_alive is not None and time.monotonic() - said_alive >= self.alive_every:
+                    said_alive = time.monotonic()
+                    self.on_alive()
                 try:
                     frame = connection.recv(timeout=0.5)
                 except TimeoutError:

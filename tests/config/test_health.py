@@ -13,7 +13,7 @@ from rq.worker import Worker
 
 pytestmark = pytest.mark.django_db
 
-QUEUES = ["unlock", "codes", "sync", "media", "webhooks"]
+QUEUES = ["unlock", "codes", "maintenance", "sync", "media", "webhooks"]
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def test_healthz_fails_when_no_worker_reads_some_queue(
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json() == {"status": "failed", "checks": {"database": "ok", "redis": "ok", "workers": "failed"}}
-    fake_workers(monkeypatch, ["unlock", "codes"], ["sync", "media", "webhooks"])
+    fake_workers(monkeypatch, ["unlock", "codes"], ["maintenance", "sync", "media", "webhooks"])
     assert client.get("/healthz").status_code == 200
     fake_workers(monkeypatch)
     assert client.get("/healthz").json()["checks"]["workers"] == "failed"

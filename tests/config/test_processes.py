@@ -56,7 +56,8 @@ def test_procfile_and_systemd_workers_read_every_queue_json_only() -> None:
         joined = " ".join(args)
         assert " ".join(WORKER_FLAGS) in joined, name
         assert "--with-scheduler" in args, name
-        assert queues_of(args) in (["unlock", "codes"], ["sync", "media", "webhooks"]), name  # priority order kept
+        # priority order kept
+        assert queues_of(args) in (["unlock", "codes"], ["maintenance", "sync", "media", "webhooks"]), name
 
 
 def test_systemd_runs_every_procfile_process_and_the_target_starts_each() -> None:

@@ -26,7 +26,7 @@ def test_periodic_jobs_run_on_the_json_workers_and_sweep_lost_codes(make_lock, w
     assert periodic.enqueue_due() == []  # another scheduler in the same interval enqueues nothing
     run_workers()  # the sweep, the reconcile, the purge, then the converge job the sweep enqueued
     run_workers()
-    for name in ("codes", "sync"):
+    for name in ("codes", "maintenance", "sync"):
         assert FailedJobRegistry(queue=django_rq.get_queue(name)).count == 0
     code.refresh_from_db()
     assert code.status == AccessCode.Status.SET
@@ -46,17 +46,6 @@ def test_a_code_whose_job_was_lost_gets_a_new_one_after_the_marker_lapses(make_l
     django_rq.get_connection("codes").delete(f"doors:converge-queued:{code.pk}")  # its marker lapsed
     enqueue_converge(code.pk)
     assert queue.count == 1
-
-
-def test_fixed_id_periodic_jobs_do_not_pile_up_while_workers_lag(make_lock, queues) -> None:
-    from locks import alert_scans
-
-    lock = make_lock("wifi")
-    for _ in range(3):  # three intervals pass and no worker has started them yet
-        jobs.reconcile_all_locks()
-        alert_scans.check_all_locks()
-    queue = django_rq.get_queue("sync")
-    assert sorted(queue.get_job_ids()) == sorted([f"reconcile-{lock.pk}", f"lock-health-{lock.pk}"])
 
 
 def info_lines(caplog):

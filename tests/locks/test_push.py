@@ -15,7 +15,7 @@ import django_rq
 import pytest
 from django.test import Client
 
-from locks import push
+from locks import push, queues
 from locks.models import Alert, CloudAccount, Lock, RemoteUnlockRequest, UnlockMethod
 from locks.simulator import push as sim_push
 from locks.simulator.models import SimPushMessage
@@ -234,3 +234,10 @@ def test_the_push_consumer_follows_the_endpoint_policy(
     )
     assert push.push_url_for(account) == subscribed
     assert [s.url for s in push.subscriptions([account.pk])] == ([subscribed] if subscribed else [])
+
+
+def test_a_live_connection_marks_its_accounts_so_quiet_locks_are_polled_rarely(listening, account) -> None:
+    marker = queues.push_alive_marker(account.pk)
+    connection = django_rq.get_connection("sync")
+    wait_for(lambda: connection.exists(marker))
+    assert 0 < connection.ttl(marker) <= queues.PUSH_ALIVE_SECONDS  # lapses soon after the connection drops

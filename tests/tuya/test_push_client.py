@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -216,3 +217,13 @@ def test_unreachable_service_is_a_network_error_and_run_backs_off():
     delays = [consumer._delay(n) for n in range(8)]
     assert all(0.025 <= d <= 60 for d in delays)
     assert max(consumer._delay(20) for _ in range(20)) <= consumer.max_backoff
+
+
+def test_a_connected_consumer_says_it_is_alive_at_once_and_then_every_so_often(service):
+    fake = service([])
+    said: list[float] = []
+    consumer = PushConsumer(fake.url, AID, SECRET, lambda m: None, on_alive=lambda: said.append(time.monotonic()),
+                            alive_every=0.2)  # fmt: skip
+    consume_briefly(consumer, seconds=1.1)
+    assert 3 <= len(said) <= 7
+    assert all(later - earlier >= 0.2 for earlier, later in zip(said, said[1:], strict=False))

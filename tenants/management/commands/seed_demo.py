@@ -478,6 +478,6 @@ def _done(code: AccessCode) -> bool:
 
 def _run_jobs() -> None:
     """Every queued job, as a worker would run it (a SimpleWorker: no fork, so it shares this process)."""
-    queues = [django_rq.get_queue(name) for name in ("unlock", "codes", "sync", "media", "webhooks")]
+    queues = [django_rq.get_queue(name) for name in ("unlock", "codes", "maintenance", "sync", "media", "webhooks")]
     worker = SimpleWorker(queues, connection=queues[0].connection, serializer=JSONSerializer)
     worker.work(burst=True)
