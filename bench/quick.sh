@@ -25,6 +25,7 @@ run api_bench.py --seconds 3 --warmup 1 --rooms 40
 run webhook_bench.py --quick
 run periodic_bench.py --quick
 run feed_bench.py --quick
+run rounds_bench.py --quick
 if ((${#failed[@]})); then
     echo "benches that failed: ${failed[*]}"
     exit 1
