@@ -126,6 +126,7 @@ def add_events(world: dict[str, Any], start: int, stop: int, batch: int = 20_000
 
     began = time.perf_counter()
     org, locks, codes, stays = world["org"], world["locks"], world["codes"], world["stays"]
+    properties = world["properties"]
     now = timezone.now()
     span = 90 * 24 * 3600
     rng = random.Random(start)
@@ -144,6 +145,8 @@ def add_events(world: dict[str, Any], start: int, stop: int, batch: int = 20_000
                 LockEvent(
                     organisation=org,
                     lock=locks[i],
+                    unit_id=locks[i].unit_id,
+                    property_id=properties[i // 100].pk,  # a hundred rooms a property, as made above
                     category="alarm" if alarm else "unlock",
                     dp_code="alarm_lock" if alarm else "unlock_temporary",
                     classification="wrong code" if alarm else "temporary code",

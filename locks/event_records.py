@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from locks.cloud.port import CloudEvent
 from locks.models import AccessCode, Lock, LockEvent, LockUser, UnlockMethod
+from tenants.models import Unit
 
 # What a person reads (docs/tuya-protocol.md, data points, and the spec's status codes).
 UNLOCK_WORDS = {
@@ -97,10 +98,14 @@ def _method_ref(record: CloudEvent) -> tuple[str, int] | None:
 
 
 class Linker:
-    """Finds our code, guest, stay, lock user and unlock method behind a page of records: three queries a page."""
+    """Finds our code, guest, stay, lock user and unlock method behind a page of records, and where the lock is:
+    four queries a page."""
 
     def __init__(self, lock: Lock, records: Sequence[CloudEvent]) -> None:
         self.lock = lock
+        self.property_id = (
+            Unit.objects.filter(pk=lock.unit_id).values_list("property_id", flat=True).first() if lock.unit_id else None
+        )
         ids = {int(r.value) for r in records if r.code == "unlock_temporary" and _is_number(r.value)}
         self.codes: dict[int, list[AccessCode]] = {}
         if ids:
@@ -145,6 +150,8 @@ class Linker:
         return LockEvent(
             organisation_id=self.lock.organisation_id,
             lock=self.lock,
+            unit_id=self.lock.unit_id,
+            property_id=self.property_id,
             category=category,
             dp_code=record.code[:64],
             dp_value=record.value,

@@ -308,9 +308,9 @@ def activity(
     if lock is not None:
         events = events.filter(lock=lock)
     elif unit is not None:
-        events = events.filter(lock__unit=unit)
+        events = events.filter(unit=unit)
     elif prop is not None:
-        events = events.filter(lock__unit__property=prop)
+        events = events.filter(property=prop)
     if category:
         events = events.filter(category=category)
     if before is not None:

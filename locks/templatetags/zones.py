@@ -24,14 +24,16 @@ def zone_name(owner: Any) -> str:
         return owner or settings.TIME_ZONE
     if hasattr(owner, "time_zone") and isinstance(owner.time_zone, str):  # a property, a lock (on a door or not)
         return owner.time_zone or settings.TIME_ZONE
-    if hasattr(owner, "property_id"):  # a unit
-        return owner.property.time_zone or settings.TIME_ZONE
-    if hasattr(owner, "unit_id"):  # a stay
-        return zone_name(owner.unit) if owner.unit_id else settings.TIME_ZONE
+    # Before the unit and stay checks: an event also carries unit_id and property_id (where its lock was then, maybe
+    # none), and is read in its lock's zone, already loaded with it.
     for link in ("lock", "event"):  # an alert, a request, a record, its photo
         linked = getattr(owner, link, None)
         if linked is not None:
             return zone_name(linked)
+    if hasattr(owner, "property_id"):  # a unit
+        return owner.property.time_zone or settings.TIME_ZONE
+    if hasattr(owner, "unit_id"):  # a stay
+        return zone_name(owner.unit) if owner.unit_id else settings.TIME_ZONE
     return settings.TIME_ZONE
 
 

@@ -15,6 +15,7 @@ from PIL import Image
 
 from locks import media
 from locks.models import Alert, EventMedia, Lock, LockEvent, LockOperation, RemoteUnlockRequest
+from tests.locks.conftest import event_place
 
 _keys = itertools.count(1)
 
@@ -32,7 +33,7 @@ def event(lock: Lock, *, at: datetime | None = None, **fields: Any) -> LockEvent
         lock=lock,
         occurred_at=at or timezone.now(),
         natural_key=f"record-{next(_keys)}",
-        **{**values, **fields},
+        **{**values, **event_place(lock), **fields},
     )
 
 

@@ -160,3 +160,9 @@ def make_lock(account: CloudAccount, world: World, unit: Unit) -> Callable[..., 
 def window(hours_from: float = -1, hours_to: float = 24) -> tuple[Any, Any]:
     now = timezone.now()
     return now + timedelta(hours=hours_from), now + timedelta(hours=hours_to)
+
+
+def event_place(lock: Lock) -> dict[str, int | None]:
+    """The unit and property an event of this lock carries, as the events sync stores them (locks/event_records.py)."""
+    unit = lock.unit
+    return {"unit_id": unit.pk if unit else None, "property_id": unit.property_id if unit else None}

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from locks.models import AccessCode, CloudAccount, Lock, LockEvent
 from tenants.models import Guest, Membership, Organisation, Property, Role, Stay, Unit
+from tests.locks.conftest import event_place
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +49,7 @@ def add_events(place: dict[str, Any], n: int, lock: Lock | None = None, **extra:
             organisation=place["org"], lock=lock, category=extra.get("category", LockEvent.Category.UNLOCK),
             dp_code="unlock_temporary", classification=extra.get("classification", "temporary code"),
             occurred_at=place["now"] - timedelta(minutes=start + i), natural_key=f"{lock.pk}:{start + i}",
-            access_code=extra.get("code"), guest=extra.get("guest"), stay=extra.get("stay"),
+            access_code=extra.get("code"), guest=extra.get("guest"), stay=extra.get("stay"), **event_place(lock),
         )
         for i in range(n)
     )  # fmt: skip
@@ -96,7 +97,7 @@ def test_events_with_the_same_second_are_not_lost_between_pages(owner_client: Cl
     same = place["now"]
     LockEvent.objects.bulk_create(
         LockEvent(organisation=place["org"], lock=place["lock"], category="unlock", occurred_at=same,
-                  natural_key=f"same:{i}")
+                  natural_key=f"same:{i}", **event_place(place["lock"]))
         for i in range(75)
     )  # fmt: skip
     first = owner_client.get(reverse("locks:activity"))

@@ -24,6 +24,7 @@ from locks.models import (
     UnlockMethod,
 )
 from tenants.models import Membership, Organisation, Property, Role, Unit
+from tests.locks.conftest import event_place
 
 pytestmark = pytest.mark.django_db
 Status = AccessCode.Status
@@ -98,7 +99,7 @@ def events(lock: Lock, n: int, category: str = LockEvent.Category.UNLOCK) -> lis
     now = timezone.now()
     return LockEvent.objects.bulk_create(
         LockEvent(organisation=lock.organisation, lock=lock, category=category, occurred_at=now - timedelta(minutes=i),
-                  natural_key=f"{lock.pk}:{category}:{i}")
+                  natural_key=f"{lock.pk}:{category}:{i}", **event_place(lock))
         for i in range(n)
     )  # fmt: skip
 
