@@ -27,6 +27,12 @@ MAX_PROBLEMS = 20  # listed one by one; more are counted
 MAX_ENTRIES = 5000  # a unit has a few hundred bookings in two years; past this a calendar is not a unit's
 CHUNK = timedelta(days=30)  # the window is read a month at a time
 MAX_PER_DAY = 24  # a rule repeating more often than hourly is no booking (and would expand to millions)
+# What this app's own export of a unit (bookings/calendar_export.py) says it is. Read back as a feed it loops: each
+# stay it shows returns as an overlap with itself, a double booking.
+EXPORT_PRODID = "-//Doors//Unit calendar//EN"
+OWN_EXPORT_REFUSAL = (
+    "This is this app's own export of a unit's calendar; paste the link from Airbnb/Booking.com/Vrbo instead."
+)
 
 # How the channels write an owner's block or a closed date: not a guest.
 BLOCKED_SUMMARY = re.compile(r"not available|unavailable|\bblocked\b|\bclosed\b", re.IGNORECASE)
@@ -136,6 +142,9 @@ def _calendar(body: bytes) -> icalendar.Calendar:
         raise FeedError(f"The calendar could not be read: {_short(str(error))}") from None
     if not isinstance(calendar, icalendar.Calendar):
         raise FeedError("The calendar address did not answer with an iCalendar file.")
+    if str(calendar.get("PRODID") or "").strip() == EXPORT_PRODID:
+        # Reached by a name or a redirect the link check could not know as ours: refused all the same.
+        raise FeedError(OWN_EXPORT_REFUSAL)
     return calendar
 
 
