@@ -288,6 +288,8 @@ def _follow(feed: CalendarFeed, event: FeedEvent, entry: FeedEntry, now: datetim
     new dates would move the arrival or end the stay already."""
     stay = event.stay
     assert stay is not None
+    if entry.summary != event.summary and stay.is_open and _follow_guest_name(feed, event, stay, entry):
+        result.changed += 1
     same_dates = (entry.starts_at, entry.ends_at) == (event.starts_at, event.ends_at)
     if not stay.is_open or (same_dates and event.state == State.BOOKED):
         if event.summary != entry.summary:
@@ -528,6 +530,37 @@ def _update(event: FeedEvent, now: datetime, **values: object) -> bool:
     return True
 
 
+def _follow_guest_name(feed: CalendarFeed, event: FeedEvent, stay: Stay, entry: FeedEntry) -> bool:
+    """The calendar names the guest differently now ("Reserved" became "Reserved - Jane D", Vrbo corrected a name):
+    the stay's guest takes the new name, but only a guest this feed made and nobody renamed since. Nothing records a
+    person's edit of a guest, so the guest's name must still be the one the feed gave before (read from the event's
+    stored summary as it was read then), the guest none that a person added (`created_by`) and on no other stay."""
+    guest = stay.guest
+    before = _guest_name(feed, replace(entry, summary=event.summary, guest_name=ical.guest_name_of(event.summary),
+                                       starts_at=event.starts_at))  # fmt: skip
+    now_named = _guest_name(feed, entry)
+    if now_named == before or guest.name != before or guest.created_by_id is not None:
+        return False
+    if Stay.objects.filter(guest=guest).exclude(pk=stay.pk).exists():
+        return False  # the desk found this guest again for a stay of its own: the name is theirs too
+    guest.name = now_named
+    try:
+        guest.full_clean()
+    except ValidationError:
+        guest.name = before
+        return False  # a name our rules refuse: the guest keeps the one they have
+    # Only if nobody renamed them while this sync ran.
+    if not Guest.objects.filter(pk=guest.pk, name=before).update(name=now_named):
+        return False
+    summary = f"{before} → {now_named}, as the calendar feed {_label(feed)} now names the guest of stay {stay.pk}"
+    audit("guest.rename", organisation=feed.organisation, obj=guest, summary=summary)
+    return True
+
+
+def _guest_name(feed: CalendarFeed, entry: FeedEntry) -> str:
+    return (entry.guest_name or _anonymous_name(feed, entry))[:200]
+
+
 def _new_guest(feed: CalendarFeed, entry: FeedEntry) -> Guest:
     """The guest as the calendar names them; the channel's few details (the phone's last digits, the reservation's
     link) in the notes, where the desk reads them."""
@@ -543,7 +576,7 @@ def _new_guest(feed: CalendarFeed, entry: FeedEntry) -> Guest:
         email = ""
     guest = Guest(
         organisation_id=feed.organisation_id,
-        name=(entry.guest_name or _anonymous_name(feed, entry))[:200],
+        name=_guest_name(feed, entry),
         email=email,
         notes="\n".join(notes),
     )

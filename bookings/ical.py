@@ -256,7 +256,7 @@ def _entry(event: Any, reader: _Times, repeating: set[str], problems: list[str])
         starts_at=starts_at,
         ends_at=ends_at,
         cancelled=str(event.get("STATUS") or "").strip().upper() == "CANCELLED",
-        guest_name="" if blocked else _guest_name(summary),
+        guest_name=guest_name_of(summary),
         phone_last_digits=_phone_digits(description),
         reservation_url=_reservation_url(event, description),
         email=_email(event, description),
@@ -293,9 +293,12 @@ def _stamp(value: date | datetime) -> str:
     return value.strftime("%Y%m%dT%H%M%S")
 
 
-def _guest_name(summary: str) -> str:
-    """Vrbo's "Reserved - Jane D" names the guest; Airbnb's bare "Reserved" does not; any other summary (a Google
-    calendar kept by hand) is taken as the name."""
+def guest_name_of(summary: str) -> str:
+    """Vrbo's "Reserved - Jane D" names the guest; Airbnb's bare "Reserved" and a blocked entry do not; any other
+    summary (a Google calendar kept by hand) is taken as the name. The sync reads a stored summary with it too, to
+    know the name the feed gave before."""
+    if BLOCKED_SUMMARY.search(summary):
+        return ""
     rest = RESERVED_PREFIX.sub("", summary, count=1).strip(" -–—:")
     return rest[:200]
 
