@@ -80,8 +80,35 @@ def due_feed_ids(now: datetime | None = None) -> list[int]:
 
 
 def sync_due_feeds() -> int:
-    """Periodic: one sync job per due feed; a feed whose job still waits gets none (its marker says so)."""
+    """Periodic: one sync job per due feed; a feed whose job still waits gets none (its marker says so). Feeds whose
+    double booking has been freed since are due first of all (`read_again_where_freed`)."""
+    read_again_where_freed()
     return sum(queues.enqueue_feed_sync(feed_id) for feed_id in due_feed_ids())
+
+
+def read_again_where_freed(now: datetime | None = None) -> int:
+    """Feeds holding a double booking (a CONFLICT event, not booked) whose other side is gone read their calendar
+    again from scratch, now: the reservation left standing gets booked and its alert resolved.
+
+    Found here, by the periodic look-up, rather than told by whoever freed the time: stays are cancelled, moved and
+    shortened in `tenants.services` (by the desk, the API, the admin), which sits below bookings and may not call it
+    (docs/architecture.md), and there is no signal of stays to listen to; a look each minute also catches every way
+    of freeing time at once, another feed's block gone included. A feed already waiting to be read from scratch (its
+    hash dropped) is left to its own pace, so a failing feed is not read every minute. Returns how many feeds."""
+    now = now or timezone.now()
+    held = (
+        FeedEvent.objects.filter(state=State.CONFLICT, ends_at__gt=now, feed__enabled=True)
+        .exclude(feed__content_hash="")
+        .select_related("feed__unit__property")
+        .order_by("feed_id", "starts_at")[:DUE_BATCH]
+    )
+    freed: set[int] = set()
+    for event in held:
+        if event.feed_id not in freed and _overlap(event.feed, event.starts_at, event.ends_at) is None:
+            freed.add(event.feed_id)
+    if freed:
+        CalendarFeed.objects.filter(pk__in=freed).update(content_hash="", etag="", last_modified="", next_sync_at=now)
+    return len(freed)
 
 
 def sync_feed(feed_id: int) -> str:
@@ -316,7 +343,7 @@ def _follow(feed: CalendarFeed, event: FeedEvent, entry: FeedEntry, now: datetim
     check_in = stay.check_in if begun else entry.starts_at
     with transaction.atomic():
         Unit.objects.select_for_update().filter(pk=feed.unit_id).first()  # one booking decision per unit at a time
-        overlap = _overlap(feed, entry, exclude=stay)
+        overlap = _overlap(feed, entry.starts_at, entry.ends_at, exclude=stay)
         if overlap is not None:
             message, other = overlap
             problem = f"New dates {_dates(entry.starts_at, entry.ends_at, feed.unit.property)}: {message[:1].lower()}"
@@ -375,7 +402,7 @@ def _place(
         return
     with transaction.atomic():
         Unit.objects.select_for_update().filter(pk=unit.pk).first()  # one booking decision per unit at a time
-        overlap = _overlap(feed, entry)
+        overlap = _overlap(feed, entry.starts_at, entry.ends_at)
         if overlap is not None:
             message, other = overlap
             if _save(feed, event, entry, now, state=State.CONFLICT, problem=message):
@@ -413,11 +440,12 @@ def _refused(
 # --- overlaps -----------------------------------------------------------------------------------------------------
 
 
-def _overlap(feed: CalendarFeed, entry: FeedEntry, *, exclude: Stay | None = None) -> tuple[str, str] | None:
-    """What the entry's time would double-book: another feed's booking or owner block of the unit, or a stay of
-    the unit this feed did not make (a desk booking); in words, and the other side's key. None when free."""
+def _overlap(
+    feed: CalendarFeed, start: datetime, end: datetime, *, exclude: Stay | None = None
+) -> tuple[str, str] | None:
+    """What the time from `start` to `end` would double-book: another feed's booking or owner block of the unit, or
+    a stay of the unit this feed did not make (a desk booking); in words, and the other side's key. None when free."""
     prop = feed.unit.property
-    start, end = entry.starts_at, entry.ends_at
     blocks = FeedEvent.objects.filter(
         feed__unit_id=feed.unit_id, state=State.BOOKED, stay__isnull=True, starts_at__lt=end, ends_at__gt=start
     ).exclude(feed_id=feed.pk)
