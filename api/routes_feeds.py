@@ -139,7 +139,7 @@ def create_feed(request: HttpRequest, body: FeedIn) -> Status[FeedOut]:
     unit = get_object_or_404(Unit.objects.for_user(key), pk=body.unit)
     feed = feeds.add_feed(
         unit=unit, url=body.url, name=body.name, every_minutes=body.every_minutes, blocked=body.blocked, actor=key,
-        ip=ip_of(request),
+        ip=ip_of(request), request_host=request.get_host(),
     )  # fmt: skip
     return Status(201, feed_out(feed))
 
@@ -154,7 +154,7 @@ def change_feed(request: HttpRequest, feed_id: int, body: FeedChange) -> FeedOut
     key, feed = _feed(request, feed_id, ApiKey.Scope.STAYS)
     feed = feeds.update_feed(
         feed, url=body.url, name=body.name, every_minutes=body.every_minutes, blocked=body.blocked,
-        enabled=body.enabled, actor=key, ip=ip_of(request),
+        enabled=body.enabled, actor=key, ip=ip_of(request), request_host=request.get_host(),
     )  # fmt: skip
     return feed_out(feed)
 

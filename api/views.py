@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from api import keys
-from locks.forms import apply_service_error
+from locks.forms import RowsChoiceField, apply_service_error
 from tenants.context import membership_or_404
 from tenants.models import CLOUD_ROLES, ApiKey, Membership, Property
 from tenants.signals import client_ip
@@ -24,7 +24,7 @@ class KeyForm(forms.Form):
     scopes = forms.MultipleChoiceField(
         choices=ApiKey.Scope.choices, widget=forms.CheckboxSelectMultiple, initial=[ApiKey.Scope.READ]
     )
-    properties: forms.ModelMultipleChoiceField[Property] = forms.ModelMultipleChoiceField(
+    properties = RowsChoiceField(
         queryset=Property.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -37,7 +37,7 @@ class KeyForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["request_token"].initial = uuid.uuid4()
         field = self.fields["properties"]
-        assert isinstance(field, forms.ModelMultipleChoiceField)
+        assert isinstance(field, RowsChoiceField)
         field.queryset = Property.objects.for_membership(membership).order_by("name")
 
 

@@ -13,17 +13,18 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from icalendar import Calendar, Event
 from icalendar.enums import STATUS
 
 from audit.services import audit
+from bookings.ical import EXPORT_PRODID
 from bookings.models import FeedEvent, UnitCalendarExport
 from tenants.models import MANAGER_ROLES, Actor, Stay, Unit, role_in
 
@@ -76,6 +77,23 @@ def new_link(unit: Unit, *, actor: Actor, ip: str | None) -> str:
     return link(export)
 
 
+def is_own_export(url: str, request_host: str = "") -> bool:
+    """Whether `url` is a unit's export from this installation (any unit, any organisation, a renewed token too):
+    the path of `/calendar/<token>.ics` on PUBLIC_BASE_URL's host or on the host a request came to."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        ours = {urlsplit(settings.PUBLIC_BASE_URL).hostname, urlsplit(f"//{request_host}").hostname}
+    except ValueError:
+        return False  # no URL at all: the link check says so in its words
+    if not host or host not in {name.lower() for name in ours if name}:
+        return False
+    try:
+        return resolve(unquote(parts.path)).view_name == "guest:unit-calendar"
+    except Resolver404:
+        return False
+
+
 def find(token: str) -> UnitCalendarExport | None:
     if not token or len(token) > 100:
         return None
@@ -118,7 +136,7 @@ def render(unit: Unit, now: datetime | None = None) -> Rendered:
     now = now or timezone.now()
     host = _host()
     calendar = Calendar.new(
-        prodid="-//Doors//Unit calendar//EN",
+        prodid=EXPORT_PRODID,
         uid=f"unit-{unit.pk}@{host}",
         name=f"{unit.property.name} · {unit.name}",
         refresh_interval=REFRESH,

@@ -80,8 +80,35 @@ def due_feed_ids(now: datetime | None = None) -> list[int]:
 
 
 def sync_due_feeds() -> int:
-    """Periodic: one sync job per due feed; a feed whose job still waits gets none (its marker says so)."""
+    """Periodic: one sync job per due feed; a feed whose job still waits gets none (its marker says so). Feeds whose
+    double booking has been freed since are due first of all (`read_again_where_freed`)."""
+    read_again_where_freed()
     return sum(queues.enqueue_feed_sync(feed_id) for feed_id in due_feed_ids())
+
+
+def read_again_where_freed(now: datetime | None = None) -> int:
+    """Feeds holding a double booking (a CONFLICT event, not booked) whose other side is gone read their calendar
+    again from scratch, now: the reservation left standing gets booked and its alert resolved.
+
+    Found here, by the periodic look-up, rather than told by whoever freed the time: stays are cancelled, moved and
+    shortened in `tenants.services` (by the desk, the API, the admin), which sits below bookings and may not call it
+    (docs/architecture.md), and there is no signal of stays to listen to; a look each minute also catches every way
+    of freeing time at once, another feed's block gone included. A feed already waiting to be read from scratch (its
+    hash dropped) is left to its own pace, so a failing feed is not read every minute. Returns how many feeds."""
+    now = now or timezone.now()
+    held = (
+        FeedEvent.objects.filter(state=State.CONFLICT, ends_at__gt=now, feed__enabled=True)
+        .exclude(feed__content_hash="")
+        .select_related("feed__unit__property")
+        .order_by("feed_id", "starts_at")[:DUE_BATCH]
+    )
+    freed: set[int] = set()
+    for event in held:
+        if event.feed_id not in freed and _overlap(event.feed, event.starts_at, event.ends_at) is None:
+            freed.add(event.feed_id)
+    if freed:
+        CalendarFeed.objects.filter(pk__in=freed).update(content_hash="", etag="", last_modified="", next_sync_at=now)
+    return len(freed)
 
 
 def sync_feed(feed_id: int) -> str:
@@ -288,6 +315,8 @@ def _follow(feed: CalendarFeed, event: FeedEvent, entry: FeedEntry, now: datetim
     new dates would move the arrival or end the stay already."""
     stay = event.stay
     assert stay is not None
+    if entry.summary != event.summary and stay.is_open and _follow_guest_name(feed, event, stay, entry):
+        result.changed += 1
     same_dates = (entry.starts_at, entry.ends_at) == (event.starts_at, event.ends_at)
     if not stay.is_open or (same_dates and event.state == State.BOOKED):
         if event.summary != entry.summary:
@@ -314,7 +343,7 @@ def _follow(feed: CalendarFeed, event: FeedEvent, entry: FeedEntry, now: datetim
     check_in = stay.check_in if begun else entry.starts_at
     with transaction.atomic():
         Unit.objects.select_for_update().filter(pk=feed.unit_id).first()  # one booking decision per unit at a time
-        overlap = _overlap(feed, entry, exclude=stay)
+        overlap = _overlap(feed, entry.starts_at, entry.ends_at, exclude=stay)
         if overlap is not None:
             message, other = overlap
             problem = f"New dates {_dates(entry.starts_at, entry.ends_at, feed.unit.property)}: {message[:1].lower()}"
@@ -373,7 +402,7 @@ def _place(
         return
     with transaction.atomic():
         Unit.objects.select_for_update().filter(pk=unit.pk).first()  # one booking decision per unit at a time
-        overlap = _overlap(feed, entry)
+        overlap = _overlap(feed, entry.starts_at, entry.ends_at)
         if overlap is not None:
             message, other = overlap
             if _save(feed, event, entry, now, state=State.CONFLICT, problem=message):
@@ -411,11 +440,12 @@ def _refused(
 # --- overlaps -----------------------------------------------------------------------------------------------------
 
 
-def _overlap(feed: CalendarFeed, entry: FeedEntry, *, exclude: Stay | None = None) -> tuple[str, str] | None:
-    """What the entry's time would double-book: another feed's booking or owner block of the unit, or a stay of
-    the unit this feed did not make (a desk booking); in words, and the other side's key. None when free."""
+def _overlap(
+    feed: CalendarFeed, start: datetime, end: datetime, *, exclude: Stay | None = None
+) -> tuple[str, str] | None:
+    """What the time from `start` to `end` would double-book: another feed's booking or owner block of the unit, or
+    a stay of the unit this feed did not make (a desk booking); in words, and the other side's key. None when free."""
     prop = feed.unit.property
-    start, end = entry.starts_at, entry.ends_at
     blocks = FeedEvent.objects.filter(
         feed__unit_id=feed.unit_id, state=State.BOOKED, stay__isnull=True, starts_at__lt=end, ends_at__gt=start
     ).exclude(feed_id=feed.pk)
@@ -528,6 +558,37 @@ def _update(event: FeedEvent, now: datetime, **values: object) -> bool:
     return True
 
 
+def _follow_guest_name(feed: CalendarFeed, event: FeedEvent, stay: Stay, entry: FeedEntry) -> bool:
+    """The calendar names the guest differently now ("Reserved" became "Reserved - Jane D", Vrbo corrected a name):
+    the stay's guest takes the new name, but only a guest this feed made and nobody renamed since. Nothing records a
+    person's edit of a guest, so the guest's name must still be the one the feed gave before (read from the event's
+    stored summary as it was read then), the guest none that a person added (`created_by`) and on no other stay."""
+    guest = stay.guest
+    before = _guest_name(feed, replace(entry, summary=event.summary, guest_name=ical.guest_name_of(event.summary),
+                                       starts_at=event.starts_at))  # fmt: skip
+    now_named = _guest_name(feed, entry)
+    if now_named == before or guest.name != before or guest.created_by_id is not None:
+        return False
+    if Stay.objects.filter(guest=guest).exclude(pk=stay.pk).exists():
+        return False  # the desk found this guest again for a stay of its own: the name is theirs too
+    guest.name = now_named
+    try:
+        guest.full_clean()
+    except ValidationError:
+        guest.name = before
+        return False  # a name our rules refuse: the guest keeps the one they have
+    # Only if nobody renamed them while this sync ran.
+    if not Guest.objects.filter(pk=guest.pk, name=before).update(name=now_named):
+        return False
+    summary = f"{before} → {now_named}, as the calendar feed {_label(feed)} now names the guest of stay {stay.pk}"
+    audit("guest.rename", organisation=feed.organisation, obj=guest, summary=summary)
+    return True
+
+
+def _guest_name(feed: CalendarFeed, entry: FeedEntry) -> str:
+    return (entry.guest_name or _anonymous_name(feed, entry))[:200]
+
+
 def _new_guest(feed: CalendarFeed, entry: FeedEntry) -> Guest:
     """The guest as the calendar names them; the channel's few details (the phone's last digits, the reservation's
     link) in the notes, where the desk reads them."""
@@ -543,7 +604,7 @@ def _new_guest(feed: CalendarFeed, entry: FeedEntry) -> Guest:
         email = ""
     guest = Guest(
         organisation_id=feed.organisation_id,
-        name=(entry.guest_name or _anonymous_name(feed, entry))[:200],
+        name=_guest_name(feed, entry),
         email=email,
         notes="\n".join(notes),
     )

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import audit
-from bookings import fetch, ical
+from bookings import calendar_export, fetch, ical
 from bookings.models import CalendarFeed
 from locks import queues
 from tenants.models import Actor, Stay, Unit, has_control_characters, user_of
@@ -41,8 +41,9 @@ def host_of(url: str) -> str:
         return ""
 
 
-def clean_url(url: str | None) -> str:
-    """The URL as it will be fetched: `webcal://` (what calendars hand out) read as https; refused in words."""
+def clean_url(url: str | None, request_host: str = "") -> str:
+    """The URL as it will be fetched: `webcal://` (what calendars hand out) read as https; refused in words, this
+    installation's own export of a unit too (on PUBLIC_BASE_URL's host or `request_host`, the one the person used)."""
     value = (url or "").strip()
     if not value:
         raise ValidationError({"url": "Paste the calendar's export link (it ends in .ics on most channels)."})
@@ -53,6 +54,8 @@ def clean_url(url: str | None) -> str:
     parts = urlsplit(value)
     if parts.scheme.lower() == "webcal":
         value = urlunsplit(("https", *parts[1:]))
+    if calendar_export.is_own_export(value, request_host):
+        raise ValidationError({"url": ical.OWN_EXPORT_REFUSAL})
     refusal = fetch.url_refusal(value)
     if refusal:
         raise ValidationError({"url": refusal})
@@ -120,6 +123,7 @@ def add_feed(
     blocked: str = CalendarFeed.Blocked.IGNORE,
     actor: Actor,
     ip: str | None = None,
+    request_host: str = "",
 ) -> CalendarFeed:
     """Add a feed to a unit and read it at once (after commit). The same URL twice on one unit is refused: it would
     book every stay twice, and it is what a form sent again looks like."""
@@ -127,7 +131,7 @@ def add_feed(
     unit = Unit.objects.select_for_update().select_related("property__organisation").get(pk=unit.pk)
     errors: dict[str, list[str]] = {}
     with _collected(errors):
-        url = clean_url(url)
+        url = clean_url(url, request_host)
     with _collected(errors):
         name = clean_name(name)
     with _collected(errors):
@@ -168,6 +172,7 @@ def update_feed(
     enabled: bool | None = None,
     actor: Actor,
     ip: str | None = None,
+    request_host: str = "",
 ) -> CalendarFeed:
     """Change what is given (None: unchanged). A new URL or a new way with blocked dates is read again at once,
     from scratch (the stored validators and body hash are dropped, so even an unchanged body is applied again)."""
@@ -176,7 +181,7 @@ def update_feed(
     reread = False
     if url is not None:
         with _collected(errors):
-            cleaned = clean_url(url)
+            cleaned = clean_url(url, request_host)
             if cleaned != feed.url:
                 if _same_url_on_unit(feed.unit, cleaned, other_than=feed):
                     raise ValidationError({"url": f"{feed.unit.name} already reads this calendar in another feed."})
@@ -305,13 +310,13 @@ def _outcome(entry: ical.FeedEntry, blocked: str, now: datetime) -> tuple[str, s
     return "book", ""
 
 
-def preview(url: str, unit: Unit, *, blocked: str = CalendarFeed.Blocked.IGNORE) -> Preview:
+def preview(url: str, unit: Unit, *, blocked: str = CalendarFeed.Blocked.IGNORE, request_host: str = "") -> Preview:
     """Fetch and read `url` as the unit's feed would, and say what it would book, block and cancel, without writing
     anything. Runs in the web request, not a worker, since the person waits for the answer: `fetch.fetch_feed` bounds
     it by its own deadline for the whole read (FEED_FETCH_TIMEOUT_SECONDS, 20 s, below gunicorn's 30 s) and its size
     cap (FEED_MAX_BYTES), and never follows a redirect to a private address, so a slow or huge calendar costs this
     one request, not the server."""
-    url = clean_url(url)
+    url = clean_url(url, request_host)
     blocked = clean_blocked(blocked)
     prop = unit.property
     now = timezone.now()

@@ -27,6 +27,12 @@ MAX_PROBLEMS = 20  # listed one by one; more are counted
 MAX_ENTRIES = 5000  # a unit has a few hundred bookings in two years; past this a calendar is not a unit's
 CHUNK = timedelta(days=30)  # the window is read a month at a time
 MAX_PER_DAY = 24  # a rule repeating more often than hourly is no booking (and would expand to millions)
+# What this app's own export of a unit (bookings/calendar_export.py) says it is. Read back as a feed it loops: each
+# stay it shows returns as an overlap with itself, a double booking.
+EXPORT_PRODID = "-//Doors//Unit calendar//EN"
+OWN_EXPORT_REFUSAL = (
+    "This is this app's own export of a unit's calendar; paste the link from Airbnb/Booking.com/Vrbo instead."
+)
 
 # How the channels write an owner's block or a closed date: not a guest.
 BLOCKED_SUMMARY = re.compile(r"not available|unavailable|\bblocked\b|\bclosed\b", re.IGNORECASE)
@@ -136,6 +142,9 @@ def _calendar(body: bytes) -> icalendar.Calendar:
         raise FeedError(f"The calendar could not be read: {_short(str(error))}") from None
     if not isinstance(calendar, icalendar.Calendar):
         raise FeedError("The calendar address did not answer with an iCalendar file.")
+    if str(calendar.get("PRODID") or "").strip() == EXPORT_PRODID:
+        # Reached by a name or a redirect the link check could not know as ours: refused all the same.
+        raise FeedError(OWN_EXPORT_REFUSAL)
     return calendar
 
 
@@ -247,7 +256,7 @@ def _entry(event: Any, reader: _Times, repeating: set[str], problems: list[str])
         starts_at=starts_at,
         ends_at=ends_at,
         cancelled=str(event.get("STATUS") or "").strip().upper() == "CANCELLED",
-        guest_name="" if blocked else _guest_name(summary),
+        guest_name=guest_name_of(summary),
         phone_last_digits=_phone_digits(description),
         reservation_url=_reservation_url(event, description),
         email=_email(event, description),
@@ -284,9 +293,12 @@ def _stamp(value: date | datetime) -> str:
     return value.strftime("%Y%m%dT%H%M%S")
 
 
-def _guest_name(summary: str) -> str:
-    """Vrbo's "Reserved - Jane D" names the guest; Airbnb's bare "Reserved" does not; any other summary (a Google
-    calendar kept by hand) is taken as the name."""
+def guest_name_of(summary: str) -> str:
+    """Vrbo's "Reserved - Jane D" names the guest; Airbnb's bare "Reserved" and a blocked entry do not; any other
+    summary (a Google calendar kept by hand) is taken as the name. The sync reads a stored summary with it too, to
+    know the name the feed gave before."""
+    if BLOCKED_SUMMARY.search(summary):
+        return ""
     rest = RESERVED_PREFIX.sub("", summary, count=1).strip(" -–—:")
     return rest[:200]
 

@@ -92,7 +92,7 @@ def feed_add(request: HttpRequest, property_id: int) -> HttpResponse:
     data = form.cleaned_data
     try:
         if "preview" in request.POST:
-            preview = feeds.preview(data["url"], data["unit"], blocked=data["blocked"])
+            preview = feeds.preview(data["url"], data["unit"], blocked=data["blocked"], request_host=request.get_host())
             return _page(request, membership, prop, form, preview=preview)
         feed = feeds.add_feed(
             unit=data["unit"],
@@ -102,6 +102,7 @@ def feed_add(request: HttpRequest, property_id: int) -> HttpResponse:
             blocked=data["blocked"],
             actor=request.user,
             ip=client_ip(request),
+            request_host=request.get_host(),
         )
     except ValidationError as error:
         apply_service_error(form, error)
@@ -139,6 +140,7 @@ def feed_edit(request: HttpRequest, feed_id: int) -> HttpResponse:
                 enabled=data["enabled"],
                 actor=request.user,
                 ip=client_ip(request),
+                request_host=request.get_host(),
             )
         except ValidationError as error:
             apply_service_error(form, error)

@@ -37,6 +37,25 @@ from tenants.models import (
 WEEKDAYS = list(enumerate(DAY_NAMES))
 
 
+class RowsChoiceField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]  # generic in the stubs only
+    """A choice of several rows that refuses an id no row can have. Django looks the ids up with `pk__in`, which
+    (unlike its single-row look-up) passes an id past 64 bits on to the database: SQLite raises OverflowError, a 500."""
+
+    ID_RANGE = range(-(2**63), 2**63)
+
+    def clean(self, value: Any) -> Any:
+        for pk in value if isinstance(value, list | tuple) else ():
+            try:
+                number = int(str(pk))
+            except ValueError:
+                continue  # not a number at all: Django's own look-up refuses it in words
+            if number not in self.ID_RANGE:
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super().clean(value)
+
+
 class LocalDateTimeInput(forms.DateTimeInput):
     input_type = "datetime-local"
 

@@ -423,6 +423,28 @@ def test_an_overlap_with_a_desk_booking_is_a_conflict(
     assert len(open_alerts(Alert.Kind.DOUBLE_BOOKING)) == 1
 
 
+def test_a_double_booking_freed_by_any_path_is_read_again_once(
+    calendar_server: CalendarServer, make_feed, flat_lock: Lock
+) -> None:
+    """Another feed's block removed by the feed's removal (no sync of it ran): the held-up feed reads its calendar
+    again at the next periodic look; if that read fails, it goes back to its own pace rather than every minute."""
+    blocks = make_feed(calendar_server.serve("/b.ics", ics("booking.ics")), name="Booking.com", blocked="block")
+    airbnb = make_feed(calendar_server.serve("/a.ics", calendar(event("a1", 9, 11))), name="Airbnb")
+    assert sync(blocks) == "1 booked"
+    assert sync(airbnb) == "1 double bookings"
+    assert feed_sync.read_again_where_freed() == 0  # still blocked
+    blocks.delete()
+    assert feed_sync.read_again_where_freed() == 1
+    airbnb.refresh_from_db()
+    assert (airbnb.content_hash, airbnb.next_sync_at <= timezone.now()) == ("", True)
+    calendar_server.serve("/a.ics", b"down", status=503)
+    assert sync(airbnb).startswith("failed")
+    assert feed_sync.read_again_where_freed() == 0  # waits for its own next time, already set
+    calendar_server.serve("/a.ics", calendar(event("a1", 9, 11)))
+    assert sync(airbnb) == "1 booked"
+    assert not open_alerts(Alert.Kind.DOUBLE_BOOKING)
+
+
 def test_a_hotel_refuses_its_own_overlap_and_a_unit_without_lock_is_refused(
     calendar_server: CalendarServer, make_feed, org: Organisation
 ) -> None:

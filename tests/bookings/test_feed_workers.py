@@ -5,16 +5,19 @@ stay, and the lock's password follows."""
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import django_rq
 import pytest
 from django.db import connection
+from django.utils import timezone
 from rq.registry import FailedJobRegistry
 
 from bookings import feed_sync
 from bookings.models import FeedEvent
-from locks.models import AccessCode
-from tenants.models import Stay
+from locks.models import AccessCode, Alert
+from tenants import services
+from tenants.models import Guest, Stay
 from tests.bookings.conftest import CalendarServer, calendar, event
 from tests.locks.conftest import run_workers
 
@@ -44,6 +47,42 @@ def test_a_feed_books_through_the_workers_and_its_code_opens_the_door(
     assert (code.status, code.ends_at) == (AccessCode.Status.SET, stay.check_out)
     (stored,) = world.passwords(lock.device_id)
     assert stored["invalid_time"] == int(stay.check_out.timestamp())
+
+
+def test_a_desk_stay_cancelled_frees_the_feeds_double_booking(
+    calendar_server: CalendarServer, make_feed, make_lock, unit, org, world
+) -> None:
+    """The desk's stay held the room, so the feed's reservation was a double booking, not booked. Cancelled at the
+    desk (tenants.services, which knows nothing of feeds), the next periodic run reads the feed again, although its
+    calendar has not changed and its time has not come: the reservation is booked and the alert resolved."""
+    make_lock("wifi")
+    now = timezone.now()
+    walk_in = Guest.objects.create(organisation=org, name="Walk In")
+    desk = services.book_stay(
+        unit=unit, guest=walk_in, check_in=now + timedelta(days=3), check_out=now + timedelta(days=4)
+    )
+    make_feed(calendar_server.serve("/cal.ics", calendar(event("r1", 2, 6, "Reserved - Ada L"))), unit=unit)
+    assert feed_sync.sync_due_feeds() == 1
+    run_workers()
+    (held,) = FeedEvent.objects.all()
+    assert (held.state, held.stay) == (FeedEvent.State.CONFLICT, None)
+    (alert,) = Alert.objects.filter(kind=Alert.Kind.DOUBLE_BOOKING, resolved_at__isnull=True)
+    assert feed_sync.sync_due_feeds() == 0  # still taken: the feed waits for its own time
+    assert calendar_server.hits("/cal.ics") == 1
+
+    services.cancel_stay(desk)
+    assert feed_sync.sync_due_feeds() == 1
+    run_workers()
+    run_workers()  # the converge job its booking enqueued
+    assert FailedJobRegistry(queue=django_rq.get_queue("sync")).count == 0
+    booked = FeedEvent.objects.get()
+    assert booked.state == FeedEvent.State.BOOKED
+    assert booked.stay is not None
+    assert booked.stay.guest.name == "Ada L"
+    assert booked.stay.status == Stay.Status.BOOKED
+    alert.refresh_from_db()
+    assert alert.resolved_at is not None
+    assert feed_sync.sync_due_feeds() == 0  # booked now: nothing more to read
 
 
 def sync_at_once(feed_ids: list[int]) -> list[Exception]:

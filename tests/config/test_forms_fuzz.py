@@ -9,7 +9,7 @@ from a pool of nasty ones, so the walk reaches past the first validation error t
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -24,7 +24,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bookings.models import StayMessage
+from bookings.models import BookingPolicy, CalendarFeed, MessageTemplate, StayMessage
 from locks.forms import local_input
 from locks.models import (
     AccessCode,
@@ -36,8 +36,11 @@ from locks.models import (
     RemoteUnlockRequest,
     UnlockMethod,
 )
-from tenants.models import Guest, Property, Stay, Unit
+from tenants.models import ApiKey, Guest, Property, Stay, Unit
+from tests.bookings.feed_fixtures import SMALL, calendar_server
+from tests.config.test_url_walk import ROUTES, add_feed_rows, add_message_template, add_webhook_rows
 from tests.locks.test_admin import Tenant, build_tenant
+from webhooks.models import WebhookEndpoint
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -79,11 +82,20 @@ NASTY_VALUE = st.one_of(st.sampled_from(NASTY), TEXT, st.integers().map(str))
 
 
 @dataclass
+class FuzzTenant(Tenant):
+    calendar_url: str = ""  # a real calendar on 127.0.0.1, for the feed form's "Preview" (it reads the link)
+
+
+@dataclass
 class Endpoint:
-    url: Callable[[Tenant], str]
-    valid: Callable[[Tenant], dict[str, Any]]
+    url: Callable[[FuzzTenant], str]
+    valid: Callable[[FuzzTenant], dict[str, Any]]
     counted: tuple[type[models.Model], ...] = ()
     multi: frozenset[str] = field(default_factory=frozenset)  # fields posted as lists
+    # An edit form's row as it is saved: a refused post must leave it exactly so (a count would not see a change).
+    saved: Callable[[FuzzTenant], Any] | None = None
+    # A form that answers its success with a page of its own (a secret shown once) rather than a redirect.
+    done_page: str = ""
 
 
 def _now_in(zone: str, days: float = 0) -> str:
@@ -96,6 +108,21 @@ def _lock(t: Tenant) -> Lock:
 
 def _stay(t: Tenant) -> Stay:
     return Stay.objects.get(pk=t.objects[Stay].pk)
+
+
+def _row(t: Tenant, model: type[models.Model], *fields: str) -> dict[str, Any]:
+    values = model._base_manager.filter(pk=t.objects[model].pk).values(*fields)
+    return dict(values.get())
+
+
+def _policy(t: Tenant) -> dict[str, Any]:
+    values = BookingPolicy.objects.filter(property=t.objects[Property]).values()
+    return dict(values.first() or {})
+
+
+def _feed(t: Tenant) -> dict[str, Any]:
+    feed = CalendarFeed.objects.get(pk=t.objects[CalendarFeed].pk)  # the link is encrypted: compared as read
+    return _row(t, CalendarFeed, "name", "every_minutes", "blocked", "enabled", "next_sync_at") | {"url": feed.url}
 
 
 ZONE = "Europe/Amsterdam"
@@ -247,6 +274,95 @@ ENDPOINTS: dict[str, Endpoint] = {
         lambda t: {"reason": "no"},
         (RemoteUnlockRequest,),
     ),
+    "calendar feed add": Endpoint(
+        lambda t: reverse("bookings:feed-add", args=[t.objects[Property].pk]),
+        lambda t: {
+            "unit": t.objects[Unit].pk,
+            "url": "https://ical.example.com/export/new-flat.ics?s=secret",
+            "name": "Vrbo",
+            "every_minutes": "30",
+            "blocked": "block",
+        },
+        (CalendarFeed, Stay),
+    ),
+    "calendar feed preview": Endpoint(
+        lambda t: reverse("bookings:feed-add", args=[t.objects[Property].pk]),
+        lambda t: {
+            "preview": "1",
+            "unit": t.objects[Unit].pk,
+            "url": t.calendar_url,
+            "name": "Airbnb",
+            "every_minutes": "15",
+            "blocked": "ignore",
+        },
+        (CalendarFeed, Stay),  # a preview reads the link and writes nothing, whatever it says
+    ),
+    "calendar feed edit": Endpoint(
+        lambda t: reverse("bookings:feed-edit", args=[t.objects[CalendarFeed].pk]),
+        lambda t: {"url": "", "name": "Airbnb 2", "every_minutes": "60", "blocked": "book", "enabled": "on"},
+        (CalendarFeed,),
+        saved=_feed,
+    ),
+    "arrivals and messages policy": Endpoint(
+        lambda t: reverse("booking-policy:page", args=[t.objects[Property].pk]),
+        lambda t: {
+            "arrival_check_hours": "48, 3",
+            "code_message_hours": "12",
+            "checkout_reminder_hours": "3",
+            "feed_alert_after_hours": "4",
+        },
+        (BookingPolicy,),
+        saved=_policy,
+    ),
+    "message template add": Endpoint(
+        lambda t: reverse("booking-policy:template-add", args=[t.objects[Property].pk]),
+        lambda t: {
+            "kind": "checkout",
+            "language": "nl",
+            "subject": "Tot ziens, {guest}",
+            "body": "Uitchecken voor {check_out}.",
+        },
+        (MessageTemplate,),
+    ),
+    "message template edit": Endpoint(
+        lambda t: reverse("booking-policy:template-edit", args=[t.objects[Property].pk, t.objects[MessageTemplate].pk]),
+        lambda t: {"kind": "code", "language": "en", "subject": "Your door", "body": "Your code: {codes} {fallback}"},
+        (MessageTemplate,),
+        saved=lambda t: _row(t, MessageTemplate, "kind", "language", "subject", "body"),
+    ),
+    "webhook endpoint create": Endpoint(
+        lambda t: reverse("webhooks:create"),
+        lambda t: {
+            "url": "https://hooks.example.com/doors",
+            "description": "PMS",
+            "all_types": "",
+            "event_types": ["lock.alert", "stay.created"],
+        },
+        (WebhookEndpoint,),
+        frozenset({"event_types"}),
+        done_page="webhooks/secret.html",
+    ),
+    "webhook endpoint update": Endpoint(
+        lambda t: reverse("webhooks:update", args=[t.objects[WebhookEndpoint].pk]),
+        lambda t: {"url": "https://hooks.example.com/moved", "description": "moved", "all_types": "on"},
+        (WebhookEndpoint,),
+        saved=lambda t: (
+            _row(t, WebhookEndpoint, "description", "event_types", "enabled")
+            | {"url": WebhookEndpoint.objects.get(pk=t.objects[WebhookEndpoint].pk).url}
+        ),
+    ),
+    "API key create": Endpoint(
+        lambda t: reverse("api-key-create"),
+        lambda t: {
+            "name": "Opera PMS",
+            "scopes": ["read", "stays"],
+            "properties": [t.objects[Property].pk],
+            "request_token": str(uuid.uuid4()),
+        },
+        (ApiKey,),
+        frozenset({"scopes", "properties"}),
+        done_page="api/keys.html",
+    ),
     "org switch": Endpoint(lambda t: reverse("switch-organisation"), lambda t: {"organisation": t.org.pk}),
     "sign-in": Endpoint(lambda t: reverse("login"), lambda t: {"username": "nobody", "password": "wrong"}),
     "admin sign-in": Endpoint(lambda t: reverse("admin:login"), lambda t: {"username": "nobody", "password": "wrong"}),
@@ -254,20 +370,30 @@ ENDPOINTS: dict[str, Endpoint] = {
 
 
 @pytest.fixture
-def tenant(db: None, django_user_model: Any, settings: Any, tmp_path: Path) -> Tenant:
+def tenant(db: None, django_user_model: Any, settings: Any, tmp_path: Path) -> Iterator[FuzzTenant]:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.VAR_DIR = str(tmp_path)  # the code outbox of "send"
+    # Links are checked by their form alone: the test machine resolves no names, and the preview's calendar is local.
+    settings.FEED_ALLOW_PRIVATE_URLS = settings.WEBHOOK_ALLOW_PRIVATE_URLS = True
     t = build_tenant("Alpha", "alpha", "8617342", django_user_model)
     Guest.objects.filter(pk=t.objects[Guest].pk).update(email="alpha@example.com")
-    return t
+    add_webhook_rows(t)
+    add_message_template(t)
+    add_feed_rows(t)
+    with calendar_server() as server:
+        server.bodies["/flat.ics"] = SMALL
+        yield FuzzTenant(**vars(t), calendar_url=server.url("/flat.ics"))
 
 
 def counts(models_: tuple[type[models.Model], ...]) -> dict[str, int]:
     return {m.__name__: m._base_manager.count() for m in models_}
 
 
-def succeeded(response: Any) -> bool:
-    """The answer says it worked: a redirect with no error message (a form with errors is a page, 200 or 400)."""
+def succeeded(response: Any, done_page: str = "") -> bool:
+    """The answer says it worked: a redirect with no error message (a form with errors is a page, 200 or 400), or
+    the endpoint's own page of success (a 200; its refusals are 400s)."""
+    if done_page and response.status_code == 200:
+        return done_page in {template.name for template in response.templates}
     if response.status_code != 302:
         return False
     return not any(m.level >= ERROR for m in get_messages(response.wsgi_request))
@@ -295,7 +421,7 @@ def posted_markup(data: dict[str, Any]) -> list[str]:
 
 
 @pytest.mark.parametrize("name", list(ENDPOINTS))
-def test_a_form_endpoint_survives_anything(tenant: Tenant, name: str) -> None:
+def test_a_form_endpoint_survives_anything(tenant: FuzzTenant, name: str) -> None:
     endpoint = ENDPOINTS[name]
 
     @settings(
@@ -311,6 +437,7 @@ def test_a_form_endpoint_survives_anything(tenant: Tenant, name: str) -> None:
         client.force_login(tenant.staff)
         posted = data.draw(form_data(endpoint.valid(tenant), endpoint.multi), label="posted")
         before = counts(endpoint.counted)
+        saved_before = endpoint.saved(tenant) if endpoint.saved is not None else None
         headers = {"HX-Request": "true"} if htmx else {}
         response = client.post(endpoint.url(tenant), posted, headers=headers)
         assert response.status_code < 500, response.content[-3000:]
@@ -318,45 +445,61 @@ def test_a_form_endpoint_survives_anything(tenant: Tenant, name: str) -> None:
         for markup in posted_markup(posted):
             assert markup not in body, f"{markup!r} reflected unescaped"
         after = counts(endpoint.counted)
-        if not htmx and not succeeded(response):
+        if not htmx and not succeeded(response, endpoint.done_page):
             assert after == before, f"rows changed on a refusal ({response.status_code}): {before} -> {after}"
+            if endpoint.saved is not None:
+                assert endpoint.saved(tenant) == saved_before, "the row was changed by a refused post"
 
     run()
 
 
+# Every namespace (and un-namespaced name) whose pages a signed-in member posts forms on. A new app with dashboard
+# forms adds its namespace here, and then an entry in ENDPOINTS for each form.
+DASHBOARD_NAMESPACES = ("locks:", "desk:", "setup:", "bookings:", "booking-policy:", "guest:", "webhooks:")
+DASHBOARD_NAMES = {"login", "logout", "switch-organisation", "api-keys", "api-key-create", "api-key-revoke"}
+# The guest's own pages (by token, no sign-in; no form field: the token in the path is all) and the calendar export.
+PUBLIC = {"guest:stay", "guest:door", "guest:unit-calendar"}
+
+
 def test_every_dashboard_form_is_fuzzed() -> None:
     """A new form view without an entry here is a gap: name it in ENDPOINTS (or below, with why not)."""
-    from tests.config.test_url_walk import ROUTES
-
     fuzzed = {"locks:" + n for n in ("issue-code", "code-edit", "code-action", "offline-password")}
     fuzzed |= {"locks:advanced-password", "setup:property-create", "setup:units-create", "locks:cloud-connect"}
     fuzzed |= {"locks:lock-attach", "locks:lock-user-add", "locks:lock-user-edit", "locks:lock-user-enroll"}
     fuzzed |= {"locks:unlock-method-action", "locks:alert-acknowledge", "locks:remote-unlock-decide"}
     fuzzed |= {"desk:today", "desk:stay-dates", "desk:stay-move", "desk:stay-send", "switch-organisation", "login"}
     fuzzed |= {"desk:stay-message-send"}
-    # POSTs that read no form field (the id in the path is all; the URL walk covers them) or only a GET form:
+    fuzzed |= {"bookings:feed-add", "bookings:feed-edit", "booking-policy:page", "booking-policy:template-add"}
+    fuzzed |= {"booking-policy:template-edit", "webhooks:create", "webhooks:update", "api-key-create"}
+    # POSTs that read no form field, or only a "confirmed: yes" (the id in the path is all; the URL walk covers
+    # them), or only a GET form:
     no_fields = {
         "locks:code-reveal", "locks:operation-reveal", "locks:lock-operation", "locks:cloud-import",
         "locks:lock-users-sync", "locks:lock-user-delete", "locks:offline-preview", "locks:lock-remote-open",
         "desk:stay-check-in", "desk:stay-check-out", "desk:stay-cancel", "desk:slip", "desk:code-reveal",
         "desk:code-resend", "desk:stay-message-preview", "logout",
+        "bookings:feed-sync", "bookings:feed-remove", "booking-policy:template-delete",
+        "guest:link-show", "guest:link-new", "guest:link-revoke", "guest:calendar-export-show",
+        "guest:calendar-export-new",
+        "webhooks:enable", "webhooks:disable", "webhooks:rotate", "webhooks:delete", "webhooks:send-again",
+        "api-key-revoke",
     }  # fmt: skip
-    ours = ("locks:", "desk:", "setup:")
-    dashboard = {r.name for r in ROUTES if r.name.startswith(ours) or r.name in ("login", "logout")}
-    dashboard |= {"switch-organisation"}
+    dashboard = {r.name for r in ROUTES if r.name.startswith(DASHBOARD_NAMESPACES) or r.name in DASHBOARD_NAMES}
+    assert fuzzed | no_fields | PUBLIC | DASHBOARD_NAMES <= dashboard, "a name above is no route: keep the lists true"
     gets = {r.name for r in ROUTES if getattr(r.callback, "__name__", "") in _GET_ONLY}
-    assert dashboard - fuzzed - no_fields - gets == set()
+    assert dashboard - fuzzed - no_fields - gets - PUBLIC == set()
 
 
 _GET_ONLY = {
     "portfolio", "setup", "activity", "property_detail", "lock_detail", "code_row", "operation_row", "alert_list",
     "remote_unlock_panel", "remote_unlock_row", "lock_users_page", "unlock_method_row", "event_media",
     "cloud_account_row", "stays", "stay_detail", "stay_removal", "code_status", "rooms",
+    "feed_list", "calendar_exports", "endpoints", "endpoint", "api_keys",
 }  # fmt: skip
 
 
 @pytest.mark.parametrize("name", list(ENDPOINTS))
-def test_every_nasty_value_in_every_field_at_once(tenant: Tenant, name: str) -> None:
+def test_every_nasty_value_in_every_field_at_once(tenant: FuzzTenant, name: str) -> None:
     """The pool's values for sure (Hypothesis only samples it): each one in all the endpoint's fields together."""
     endpoint = ENDPOINTS[name]
     for value in NASTY:
@@ -364,9 +507,12 @@ def test_every_nasty_value_in_every_field_at_once(tenant: Tenant, name: str) -> 
         client.force_login(tenant.staff)
         posted = {k: [value] if k in endpoint.multi else value for k in endpoint.valid(tenant)}
         before = counts(endpoint.counted)
+        saved_before = endpoint.saved(tenant) if endpoint.saved is not None else None
         response = client.post(endpoint.url(tenant), posted)
         assert response.status_code < 500, (value, response.content[-2000:])
         for markup in posted_markup(posted):
             assert markup not in response.content.decode(errors="replace")
-        if not succeeded(response):
+        if not succeeded(response, endpoint.done_page):
             assert counts(endpoint.counted) == before, value
+            if endpoint.saved is not None:
+                assert endpoint.saved(tenant) == saved_before, value
