@@ -347,6 +347,11 @@ API_RATE_LIMIT_PER_MINUTE = int(env_str("API_RATE_LIMIT_PER_MINUTE", "600"))
 API_MAX_BODY_BYTES = int(env_str("API_MAX_BODY_BYTES", str(64 * 1024)))
 
 EVENTS_SYNC_INTERVAL_SECONDS = int(env_str("EVENTS_SYNC_INTERVAL_SECONDS", "60"))
+# The call budget of each cloud project, shared by every process (locks/cloud/budget.py): set it to the project's
+# quota. Door codes and unlocks may use all of it; pushed syncs 75 %, safety-net polling 50 %, health and reconcile
+# 35 %. A "too frequent" answer halves it for TUYA_BUDGET_SHRINK_SECONDS. 0 = no budget.
+TUYA_CALLS_PER_SECOND = float(env_str("TUYA_CALLS_PER_SECOND", "10"))
+TUYA_BUDGET_SHRINK_SECONDS = int(env_str("TUYA_BUDGET_SHRINK_SECONDS", "60"))
 # A quiet lock whose cloud project's message service (push) is connected tells us of its events itself; it is
 # polled only this often as a safety net. A lock with an event in the last EVENTS_ACTIVE_SECONDS, or whose
 # project has no live push connection, is polled every EVENTS_SYNC_INTERVAL_SECONDS.

@@ -27,6 +27,7 @@ from locks import (
     unlock_methods,
     user_sync,
 )
+from locks.cloud import budget
 from locks.models import Lock
 
 logger = logging.getLogger(__name__)
@@ -162,8 +163,10 @@ def sync_all_lock_events() -> int:
 
 
 def sync_locks_events(round_name: str, lock_ids: list[int]) -> int:
-    """One chunk of the events-sync round; returns how many events were new."""
-    return rounds.run_chunk(round_name, queues.SYNC_QUEUE, lock_ids, sync_lock_events, "events sync")
+    """One chunk of the events-sync round (safety-net polling: it gives way to pushed syncs and door codes in the
+    project's call budget); returns how many events were new."""
+    with budget.at(budget.Priority.POLL):
+        return rounds.run_chunk(round_name, queues.SYNC_QUEUE, lock_ids, sync_lock_events, "events sync")
 
 
 def fetch_event_media(media_id: int) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -53,6 +54,8 @@ def _setup_context(request: HttpRequest, membership: Membership, **extra: Any) -
         "units": selectors.setup_units(organisation),
         "regions": endpoints.region_names(),
         "may_manage_cloud": membership.role in CLOUD_ROLES,
+        "safety_net_deadline": selectors.safety_net_deadline(),
+        "safety_net_hours": settings.EVENTS_SAFETY_NET_SECONDS // 3600,
         **extra,
     }
 

@@ -24,6 +24,7 @@ from rq.worker import SimpleWorker
 
 from config import logs
 from locks import periodic
+from locks.cloud import budget
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class DjangoSimpleWorker(SimpleWorker):
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         token = logs.request_id.set(f"job:{job.id}")
+        priority = budget.current.set(budget.BY_QUEUE.get(queue.name, budget.Priority.DOOR))
         routine = job.func_name in self.routine_log.routine
         self.routine_log.quiet = routine
         close_old_connections()
@@ -66,6 +68,7 @@ class DjangoSimpleWorker(SimpleWorker):
             self.routine_log.quiet = False
             if routine:
                 self._say_what_it_did(job)
+            budget.current.reset(priority)
             logs.request_id.reset(token)
 
     def _say_what_it_did(self, job: Any) -> None:

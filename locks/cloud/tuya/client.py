@@ -8,13 +8,13 @@ a lock's kind from its device category. Part of the Tuya adapter (locks/cloud/tu
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import redis
 from django.conf import settings
 
-from locks.cloud import endpoints, port
+from locks.cloud import budget, endpoints, port
 from locks.cloud.port import CloudPassword, LockRef, PasswordState
 from locks.models import CloudAccount, LockKind
 from locks.tuya import RedisTokenStore, TuyaClient, TuyaNotFoundError
@@ -66,10 +66,13 @@ def api_for(account: CloudAccount) -> LockApi:
     with _clients_lock:
         api = _clients.get(key)
         if api is None:
+            project = budget.project_key(base_url, account.access_id)
             client = TuyaClient(
                 base_url,
                 account.access_id,
                 account.access_secret,
+                before_send=partial(budget.take, project),
+                on_rate_limited=partial(budget.shrink, project),
                 token_store=RedisTokenStore(_redis()),
                 transport=Urllib3Transport(allow_private=allow_private),
                 timeout=(5.0, settings.TUYA_TIMEOUT_SECONDS),
