@@ -6,8 +6,8 @@ shape (newest first, `total`, pages of 100). Not the simulator: it lists every r
 page, so 1,000 pages of 100,000 rows would measure the simulator, not the sync. The sync itself is the real one
 (`locks.events.sync_lock`): the cloud port's Tuya adapter on our TuyaClient over HTTP, its records read as the
 port's events, link (three queries a page), one bulk insert per page
-with ignore_conflicts, the cursor moved per page, `alerts.on_new_events` per page. Pacing is off
-(EVENTS_SYNC_CALLS_PER_SECOND=0): with it on, the sync runs at that many pages per second by design.
+with ignore_conflicts, the cursor moved per page, `alerts.on_new_events` per page. The call budget is off
+(TUYA_CALLS_PER_SECOND=0): a sync called outside a worker spends at door priority anyway, never waiting on it.
 
 Also printed: the same pages fetched and read as events without storing (the HTTP + client + adapter floor), and
 a second sync (which must store 0).
@@ -58,7 +58,7 @@ def main() -> int:
             "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
             "ALLOWED_HOSTS": "localhost",  # required in production mode; no request is served here
             "LOG_LEVEL": "WARNING",
-            "EVENTS_SYNC_CALLS_PER_SECOND": "0",
+            "TUYA_CALLS_PER_SECOND": "0",
         }
     )
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'db.sqlite3'}")

@@ -359,7 +359,6 @@ EVENTS_SAFETY_NET_SECONDS = int(env_str("EVENTS_SAFETY_NET_SECONDS", str(6 * 360
 EVENTS_ACTIVE_SECONDS = int(env_str("EVENTS_ACTIVE_SECONDS", "3600"))
 # Lock-wide rounds (events sync, health, reconcile) enqueue one job per this many locks (locks/rounds.py).
 LOCK_ROUND_CHUNK = int(env_str("LOCK_ROUND_CHUNK", "50"))
-EVENTS_SYNC_CALLS_PER_SECOND = float(env_str("EVENTS_SYNC_CALLS_PER_SECOND", "5"))  # per cloud project; 0 = no pacing
 EVENTS_SYNC_OVERLAP_SECONDS = int(env_str("EVENTS_SYNC_OVERLAP_SECONDS", "900"))
 EVENTS_SYNC_LOOKBACK_DAYS = int(env_str("EVENTS_SYNC_LOOKBACK_DAYS", "30"))
 MEDIA_MAX_BYTES = int(env_str("MEDIA_MAX_BYTES", str(10 * 1024 * 1024)))

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -152,29 +151,6 @@ def _enqueue_media(media_ids: list[int]) -> None:
         queues.enqueue_media(media_id)
 
 
-# --- pacing -------------------------------------------------------------------------------------------------------
-
-
-def pace(account_id: int) -> None:
-    """At most EVENTS_SYNC_CALLS_PER_SECOND sync calls per cloud project, across every worker process.
-
-    One call per 1/rate-second slot, claimed in Redis: the sync leaves the rest of the project's quota to
-    door codes and unlocks. Without Redis the call goes ahead (the client still backs off on 1110/1199).
-    """
-    rate = float(getattr(settings, "EVENTS_SYNC_CALLS_PER_SECOND", 5))
-    if rate <= 0:
-        return
-    try:
-        connection = django_rq.get_connection("sync")
-        for _ in range(int(rate * 60) + 1):  # give up waiting after about a minute's worth of slots
-            slot = int(time.time() * rate)
-            if connection.set(f"doors:events-pace:{account_id}:{slot}", 1, nx=True, ex=5):
-                return
-            time.sleep(max(0.001, (slot + 1) / rate - time.time()))
-    except RedisError:
-        return
-
-
 # --- the walk -----------------------------------------------------------------------------------------------------
 
 
@@ -206,7 +182,6 @@ class _Stream:
         self.notes: list[str] = []
 
     def fetch(self, page_no: int) -> EventPage:
-        pace(self.lock.cloud_account_id)
         self.result.calls += 1
         try:
             return self._fetch(page_no)
@@ -214,7 +189,6 @@ class _Stream:
             if self.legacy or self.cursor.stream == RECORDS:
                 raise
             self.legacy = True
-            pace(self.lock.cloud_account_id)
             self.result.calls += 1
             return self._fetch(page_no)
 

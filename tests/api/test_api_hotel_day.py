@@ -44,7 +44,6 @@ def test_a_script_with_only_a_key_runs_the_day(
     receiver: Receiver,  # noqa: F811
     settings: Any,
 ) -> None:
-    settings.EVENTS_SYNC_CALLS_PER_SECOND = 0
     lock: Lock = make_lock("wifi")
     hook = api.post("/webhook-endpoints", {"url": receiver.url, "event_types": [
         "stay.created", "stay.checked_out", "access_code.set", "access_code.removed", "lock.unlocked"]})  # fmt: skip

@@ -33,7 +33,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(autouse=True)
 def _sync_settings(settings: Any, tmp_path: Path) -> None:
-    settings.EVENTS_SYNC_CALLS_PER_SECOND = 0  # pacing has its own test
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
 
 
@@ -264,15 +263,6 @@ def test_periodic_sync_reads_every_lock_with_records(make_lock, world):
     assert jobs.sync_all_lock_events() == 2  # the keepalive lock has nothing to read
     run_workers()
     assert {c.lock_id for c in SyncCursor.objects.all()} == {locks[0].pk, locks[1].pk}
-
-
-def test_pacing_spreads_calls_across_the_project(account, settings):
-    settings.EVENTS_SYNC_CALLS_PER_SECOND = 20
-    events.pace(account.pk)  # the first call takes a slot at once
-    started = time.monotonic()
-    for _ in range(10):
-        events.pace(account.pk)
-    assert time.monotonic() - started >= 10 / 20 - 0.06
 
 
 # --- what the simulator will not do on purpose: a fake cloud with bad pages ------------------------------------

@@ -26,7 +26,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(autouse=True)
 def _media(settings: Any, tmp_path: Any) -> None:
-    settings.EVENTS_SYNC_CALLS_PER_SECOND = 0
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
 
 

@@ -40,7 +40,6 @@ def sync(lock) -> None:
 
 @pytest.fixture
 def subscribed(make_endpoint, settings) -> str:
-    settings.EVENTS_SYNC_CALLS_PER_SECOND = 0
     _, secret = make_endpoint()
     return secret
 
