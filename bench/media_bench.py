@@ -2,9 +2,10 @@
 
 For each photo the job (`locks.media.fetch_media`, called as the RQ job calls it) loads the EventMedia row,
 GETs the encrypted file over loopback HTTP, decrypts it (AES-CBC, the spec's layout), checks it with Pillow,
-writes the original and a 320 px JPEG thumbnail to private storage (temp name, fsync, rename) and marks the row
-done. The photos are realistic camera JPEGs (640x480 .. 1024x768 noise over gradients, ~100-200 KB), encrypted
-with the spec's layout, served by a plain http.server in a separate process (so it does not share our GIL).
+writes the original and a 320 px JPEG thumbnail to the private-media storage (on the disk: temp name, fsync,
+link; config/storage.py) and marks the row done. The photos are realistic camera JPEGs (640x480 .. 1024x768 noise
+over gradients, ~100-200 KB), encrypted with the spec's layout, served by a plain http.server in a separate
+process (so it does not share our GIL).
 The same run measures the raw decryption of the same bytes in memory (`decrypt_media`), the floor of the job.
 
 Run from the repo root:  .venv/bin/python bench/media_bench.py [--photos 300] [--rounds 3]

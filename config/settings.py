@@ -12,6 +12,7 @@ import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from cryptography.fernet import Fernet
@@ -263,7 +264,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # `manage.py collectstatic` copies every static file here; WhiteNoise serves them from the app processes.
 STATIC_ROOT = Path(env_str("STATIC_ROOT") or VAR_DIR / "static")
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing one (dev and tests never collect)
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Production serves compressed files with content hashes in their names (cached for a year), from the manifest
     # that collectstatic writes. Debug (dev.py run, the tests) finds files where they are, no collectstatic needed.
@@ -339,9 +340,43 @@ EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "doors@localhost")
 ALERT_EMAIL_TO = env_list("ALERT_EMAIL_TO")
 
-# Events and their photos (locks/events.py, locks/media.py). Photos are private: they live outside STATIC and any
-# public MEDIA_URL and are served only through a permission-checked view.
+# Events and their photos (locks/events.py, locks/media.py). Photos are private: they live in the "private_media"
+# storage, outside STATIC and any public MEDIA_URL, never at a URL of their own, and are served only through a
+# permission-checked view. On this machine's disk by default; on S3-compatible object storage with
+# PRIVATE_MEDIA_STORAGE=s3, so that several machines share them (README "Scaling out").
 PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT") or VAR_DIR / "private")
+PRIVATE_MEDIA_STORAGE = env_str("PRIVATE_MEDIA_STORAGE", "filesystem")
+if PRIVATE_MEDIA_STORAGE == "filesystem":
+    STORAGES["private_media"] = {
+        "BACKEND": "config.storage.WholeFileSystemStorage",
+        "OPTIONS": {
+            "location": PRIVATE_MEDIA_ROOT,
+            "file_permissions_mode": 0o600,  # this user's alone
+            "directory_permissions_mode": 0o700,
+        },
+    }
+elif PRIVATE_MEDIA_STORAGE == "s3":
+    if not env_str("PRIVATE_MEDIA_S3_BUCKET"):
+        raise ImproperlyConfigured("PRIVATE_MEDIA_STORAGE=s3 needs PRIVATE_MEDIA_S3_BUCKET.")
+    _s3_options = {
+        "bucket_name": env_str("PRIVATE_MEDIA_S3_BUCKET"),
+        "endpoint_url": env_str("PRIVATE_MEDIA_S3_ENDPOINT_URL"),
+        "region_name": env_str("PRIVATE_MEDIA_S3_REGION"),
+        # Unset: boto3's own chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a shared profile, an instance role).
+        "access_key": env_str("PRIVATE_MEDIA_S3_ACCESS_KEY_ID"),
+        "secret_key": env_str("PRIVATE_MEDIA_S3_SECRET_ACCESS_KEY"),
+    }
+    STORAGES["private_media"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            **{name: value for name, value in _s3_options.items() if value},
+            "default_acl": "private",  # readable with the bucket's credentials only, whatever the bucket's default
+            # The app streams each photo after its permission check: a signed URL (url()) is never handed out.
+            "querystring_auth": True,
+        },
+    }
+else:
+    raise ImproperlyConfigured(f"PRIVATE_MEDIA_STORAGE must be filesystem or s3, got {PRIVATE_MEDIA_STORAGE!r}")
 # The public API (/api/v1/): requests per key per minute (0 = no limit), and the largest request body.
 API_RATE_LIMIT_PER_MINUTE = int(env_str("API_RATE_LIMIT_PER_MINUTE", "600"))
 API_MAX_BODY_BYTES = int(env_str("API_MAX_BODY_BYTES", str(64 * 1024)))

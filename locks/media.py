@@ -3,8 +3,10 @@
 The cloud gives a short-lived URL and a file key per photo (open-logs / alarm-logs media infos). A job on the
 `media` queue fetches it (a real HTTP GET with a timeout and a size cap), has the account's cloud decrypt it
 (`LockCloud.decrypt_media`, locks/cloud/port.py), checks it with Pillow, and writes both files under
-PRIVATE_MEDIA_ROOT through a temporary name and a rename, so a crash never leaves half a file under the final name.
-The files are served only after a permission check (`serve`: by locks.media_views to members, by the API to keys).
+the "private_media" storage (STORAGES; the local disk, or S3-compatible object storage shared by several machines),
+where a file appears whole or not at all (config/storage.py on the disk; an object store's PUT), once per photo.
+The files are streamed from there only after a permission check (`serve`: by locks.media_views to members, by the
+API to keys); they never have a URL of their own.
 
 A photo that cannot be had (404/403 expired URL, truncated, wrong key, not an image, too large) is marked
 failed with the reason; a passing network problem leaves it pending for the sweeper, up to MAX_ATTEMPTS.
@@ -14,18 +16,18 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
-from pathlib import Path
 from typing import Any
 
 import requests
 import requests.adapters
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
 from django.db import transaction
 from django.http import FileResponse
 from django.utils import timezone
@@ -164,36 +166,21 @@ def decode(encrypted: bytes, file_key: str, cloud: port.LockCloud) -> Photo:
     return Photo(data, content_type, extension, width, height, out.getvalue())
 
 
-def private_root() -> Path:
-    return Path(settings.PRIVATE_MEDIA_ROOT)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write beside the target under a temporary name, then rename: readers see the old file or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
-def _paths(media: EventMedia, extension: str) -> tuple[str, str]:
+def _names(media: EventMedia, extension: str) -> tuple[str, str]:
     folder = f"events/{media.organisation_id}/{media.event.lock_id}"
     return f"{folder}/{media.pk}.{extension}", f"{folder}/{media.pk}.thumb.jpg"
 
 
-def _clear_leftovers(folder: Path, media_id: int) -> None:
-    """Temporary files a killed worker left for this photo."""
-    if folder.is_dir():
-        for leftover in folder.glob(f".{media_id}.*.tmp"):
-            leftover.unlink(missing_ok=True)
+def _store_once(name: str, data: bytes) -> None:
+    """Keep one file of a photo under its name, once. A file already there is this photo's (the name is the
+    photo's own, and a file appears whole or not at all): a re-run of the job keeps it. A run that raced another
+    to the same name and was given a second name drops its copy."""
+    storage = storages["private_media"]
+    if storage.exists(name):
+        return
+    stored = storage.save(name, ContentFile(data))
+    if stored != name:
+        storage.delete(stored)
 
 
 def _mark(media_id: int, **fields: object) -> None:
@@ -212,11 +199,9 @@ def fetch_media(media_id: int) -> str:
         account = media.event.lock.cloud_account
         encrypted = download(media.file_url, allow_private=may_be_private(account))
         photo = decode(encrypted, media.file_key, cloud_for(account))
-        original, thumbnail = _paths(media, photo.extension)
-        root = private_root()
-        _clear_leftovers((root / original).parent, media.pk)
-        _write_atomic(root / original, photo.data)
-        _write_atomic(root / thumbnail, photo.thumbnail)
+        original, thumbnail = _names(media, photo.extension)
+        _store_once(original, photo.data)
+        _store_once(thumbnail, photo.thumbnail)
     except MediaFailure as failure:
         _mark(media_id, status=EventMedia.Status.FAILED, failure_reason=str(failure)[:300], attempts=media.attempts + 1)
         return EventMedia.Status.FAILED
@@ -254,26 +239,27 @@ def due_media_ids(now: datetime | None = None) -> list[int]:
     )
 
 
-def file_of(media: EventMedia, variant: str) -> tuple[Path, str] | None:
-    """The stored file of a done photo ("original" or "thumb") and its content type; None if there is none."""
-    relative = media.original if variant == "original" else media.thumbnail
-    if media.status != EventMedia.Status.DONE or not relative:
+def file_of(media: EventMedia, variant: str) -> tuple[str, str] | None:
+    """The stored file's name of a done photo ("original" or "thumb") and its content type; None if there is none."""
+    name = media.original if variant == "original" else media.thumbnail
+    if media.status != EventMedia.Status.DONE or not name:
         return None
-    root = private_root().resolve()
-    path = (root / relative).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
-        return None
-    return path, media.content_type if variant == "original" else "image/jpeg"
+    return name, media.content_type if variant == "original" else "image/jpeg"
 
 
 def serve(media: EventMedia, variant: str) -> FileResponse | None:
-    """The stored file as a response, for a caller already allowed to see it; None if there is none. Private
-    (kept out of shared caches; the files never change once stored) and never sniffed as anything but an image."""
+    """The stored file as a response streamed from the private storage, for a caller already allowed to see it;
+    None if there is none. Private (kept out of shared caches; the files never change once stored) and never
+    sniffed as anything but an image."""
     found = file_of(media, variant)
     if found is None:
         return None
-    path, content_type = found
-    response = FileResponse(path.open("rb"), content_type=content_type)
+    name, content_type = found
+    try:
+        stored = storages["private_media"].open(name, "rb")
+    except (FileNotFoundError, IsADirectoryError, SuspiciousOperation):  # not (or no longer) a file in it
+        return None
+    response = FileResponse(stored, content_type=content_type)
     response["Cache-Control"] = f"private, max-age={CACHE_SECONDS}"
     response["X-Content-Type-Options"] = "nosniff"
     return response

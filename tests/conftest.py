@@ -8,6 +8,7 @@ import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,17 @@ DATA = Path(__file__).resolve().parent / "data"
 def vectors(name: str) -> list[dict]:
     """The vectors of tests/data/<name>.json: signing (Tuya's SDK and docs) or lock-password (the ticket crypto)."""
     return json.loads((DATA / f"{name}.json").read_text(encoding="utf-8"))["vectors"]
+
+
+def private_media_in(settings: Any, root: Path) -> Path:
+    """Keep event photos (STORAGES["private_media"], on the disk) in `root`, a test's own folder. Setting STORAGES
+    makes Django drop the storages it has built (django.test.signals.storages_changed); PRIVATE_MEDIA_ROOT alone
+    would not reach the one already built."""
+    settings.PRIVATE_MEDIA_ROOT = root
+    on_disk = settings.STORAGES["private_media"]
+    there = {**on_disk, "OPTIONS": {**on_disk["OPTIONS"], "location": root}}
+    settings.STORAGES = {**settings.STORAGES, "private_media": there}
+    return root
 
 
 def spec_api_rows() -> list[tuple[str, str]]:

@@ -10,11 +10,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
 from django.utils import timezone
 from PIL import Image
 
-from locks import media
 from locks.models import Alert, EventMedia, Lock, LockEvent, LockOperation, RemoteUnlockRequest
+from tests.conftest import private_media_in
 from tests.locks.conftest import event_place
 
 _keys = itertools.count(1)
@@ -43,10 +45,9 @@ def stored_photo(on: LockEvent, *, position: int = 0) -> EventMedia:
         organisation_id=on.organisation_id, event=on, position=position, file_url="https://example.invalid/p"
     )
     folder = f"events/{on.organisation_id}/{on.lock_id}"
-    root = media.private_root()
-    (root / folder).mkdir(parents=True, exist_ok=True)
-    (root / folder / f"{photo.pk}.jpg").write_bytes(jpeg(640, 480))
-    (root / folder / f"{photo.pk}.thumb.jpg").write_bytes(jpeg(32, 24))
+    storage = storages["private_media"]
+    storage.save(f"{folder}/{photo.pk}.jpg", ContentFile(jpeg(640, 480)))
+    storage.save(f"{folder}/{photo.pk}.thumb.jpg", ContentFile(jpeg(32, 24)))
     EventMedia.objects.filter(pk=photo.pk).update(
         status=EventMedia.Status.DONE,
         original=f"{folder}/{photo.pk}.jpg",
@@ -129,5 +130,4 @@ def activity(lock: Lock) -> Activity:
 
 
 def private_media(settings: Any, tmp_path: Path) -> Path:
-    settings.PRIVATE_MEDIA_ROOT = str(tmp_path / "private")
-    return Path(settings.PRIVATE_MEDIA_ROOT)
+    return private_media_in(settings, tmp_path / "private")

@@ -27,6 +27,7 @@ from tests.config.test_url_walk import (
     check_b_untouched,
     snapshot,
 )
+from tests.conftest import private_media_in
 from tests.locks.test_admin import build_rows, build_tenant
 
 pytestmark = pytest.mark.django_db
@@ -114,7 +115,7 @@ def walk(client: ApiClient, b: Tenant, strings: list[str]) -> list[str]:
 @pytest.fixture
 def tenants(django_user_model: Any, settings: Any, tmp_path: Path) -> tuple[Tenant, Tenant]:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.PRIVATE_MEDIA_ROOT = str(tmp_path / "private")
+    private_media_in(settings, tmp_path / "private")
     a = build_tenant("Alpha", "alpha", "8617342", django_user_model)
     b = build_tenant("Bravo Zulu", "bravo", "9264815", django_user_model)
     for tenant in (a, b):

@@ -38,6 +38,7 @@ from locks.models import (
     UnlockMethod,
 )
 from tenants.models import ApiKey, Membership, Property, Role, Stay, Unit
+from tests.conftest import private_media_in
 from tests.locks.test_admin import Tenant, build_rows, build_tenant
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookMessage
 
@@ -178,7 +179,7 @@ def test_the_walk_covers_the_dashboard_desk_admin_jobs_and_media() -> None:
 @pytest.fixture
 def tenants(db: None, django_user_model: Any, settings: Any, tmp_path: Path) -> tuple[Tenant, Tenant]:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.PRIVATE_MEDIA_ROOT = str(tmp_path / "private")
+    private_media_in(settings, tmp_path / "private")
     a = build_tenant("Alpha", "alpha", "8617342", django_user_model)
     b = build_tenant("Bravo Zulu", "bravo", "9264815", django_user_model)
     for tenant in (a, b):
@@ -429,7 +430,7 @@ def one_organisation(
     apps, so the admin is walked too. The organisation's own rows (itself, memberships, cloud accounts, users) are
     the desk's to see: their ids are left out (NO_ROW)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.PRIVATE_MEDIA_ROOT = str(tmp_path / "private")
+    private_media_in(settings, tmp_path / "private")
     a = build_tenant("Alpha", "alpha", "8617342", django_user_model)
     account = a.objects[CloudAccount]
     b_rows = build_rows(a.org, account, a.staff, "Bravo Zulu", "bravo", "9264815")

@@ -25,6 +25,7 @@ from locks.models import (
     UnlockMethod,
 )
 from tenants.models import Stay
+from tests.conftest import private_media_in
 from tests.locks.conftest import run_workers, window
 from tests.locks.fake_tuya import FakeCloud, serve
 
@@ -33,7 +34,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(autouse=True)
 def _sync_settings(settings: Any, tmp_path: Path) -> None:
-    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    private_media_in(settings, tmp_path / "private")
 
 
 def issue_code(lock: Lock, guest: Any, stay: Stay | None, capture: Any) -> AccessCode:

@@ -30,6 +30,7 @@ from locks import jobs, media
 from locks.models import CloudAccount, EventMedia, Lock, LockEvent
 from locks.queues import enqueue_media
 from tenants.models import Membership, Organisation, Role
+from tests.conftest import private_media_in
 from tests.locks.conftest import run_workers
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -99,8 +100,7 @@ def storage() -> Iterator[Storage]:
 
 @pytest.fixture(autouse=True)
 def private_root(settings: Any, tmp_path: Path) -> Path:
-    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
-    return settings.PRIVATE_MEDIA_ROOT
+    return private_media_in(settings, tmp_path / "private")
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from django.utils import timezone
 from locks import jobs
 from locks.models import AccessCode, CloudAccount, EventMedia, Lock, LockEvent
 from tenants.models import Membership, Organisation, Role
+from tests.conftest import private_media_in
 from tests.locks.conftest import run_workers
 from tests.locks.test_setup_views import connect
 
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(autouse=True)
 def _media(settings: Any, tmp_path: Any) -> None:
-    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    private_media_in(settings, tmp_path / "private")
 
 
 @pytest.fixture
