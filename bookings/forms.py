@@ -65,6 +65,7 @@ class ArrivalDigitsForm(DashboardForm):
         label="Last 4 digits of the phone number on your booking",
         max_length=40,
         strip=True,
+        error_messages={"required": "Please type the last 4 digits of your phone number."},
         widget=forms.TextInput(
             attrs={"inputmode": "numeric", "autocomplete": "off", "pattern": "[0-9]{4}", "maxlength": "4", "size": "6"}
         ),
