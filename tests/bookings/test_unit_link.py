@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from bookings import arrival_links, feed_sync, guest_pass, public_limits
+from bookings import arrival_links, feed_sync, guest_pass, messages, public_limits
 from bookings.models import CalendarFeed, FeedEvent, GuestPass, UnitArrivalLink
 from locks.models import AccessCode, Alert, Lock
 from tenants import services
@@ -365,7 +365,9 @@ def test_an_airbnb_feeds_digits_are_stored_and_open_the_stay(
     assert event.phone_last_digits == "4321"
     assert FeedEvent.objects.get(uid="hm-later@airbnb.com").phone_last_digits == ""
     assert event.stay is not None
-    assert (event.stay.guest.email, event.stay.guest.phone) == ("", "")  # nobody to message: the link is the way
+    # The 4 digits are no phone number: the guest still has no contact, so no "your code" message goes (as before).
+    assert (event.stay.guest.email, event.stay.guest.phone) == ("", "")
+    assert messages.contact_of(event.stay) == ("", "")
     response = client.post(arrival_url(rental), {"digits": "4321"})
     assert response["Location"] == guest_page(event.stay)
     # The channel changes the digits: the next body says so, and the stay is not touched.
