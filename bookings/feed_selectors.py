@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Prefetch, QuerySet
 
+from bookings.arrival_links import LinkState
 from bookings.feeds import host_of
 from bookings.models import CalendarFeed, FeedEvent
 from tenants.models import Property, Reach, Unit
@@ -27,6 +28,7 @@ def feeds_of(reach: Reach) -> QuerySet[CalendarFeed]:
 class UnitFeeds:
     unit: Unit
     feeds: list[CalendarFeed] = field(default_factory=list)
+    arrival_link: LinkState | None = None  # set by the page for owners and managers only
 
 
 @dataclass

@@ -268,9 +268,19 @@ def apply_entries(feed: CalendarFeed, parsed: ParsedFeed, now: datetime) -> Sync
             _place(feed, event, entry, now, result)
     # Seen again, unchanged: one statement for all of them (a new body only; the same body writes nothing).
     FeedEvent.objects.filter(feed=feed, uid__in=list(present)).exclude(last_seen_at__gte=now).update(last_seen_at=now)
+    _note_phone_digits(feed, present)
     if result.cancelled or result.changed:
         _read_again_what_it_held_up(feed, now)
     return result
+
+
+def _note_phone_digits(feed: CalendarFeed, present: dict[str, FeedEntry]) -> None:
+    """Each event keeps the phone's last digits the calendar gives now (what a unit's arrival link asks the guest
+    for): kept apart from the booking decisions, so that digits alone never count as a change of the stay."""
+    for event in FeedEvent.objects.filter(feed=feed, uid__in=list(present)).only("pk", "uid", "phone_last_digits"):
+        digits = present[event.uid].phone_last_digits
+        if event.phone_last_digits != digits:
+            FeedEvent.objects.filter(pk=event.pk).update(phone_last_digits=digits)
 
 
 def _read_again_what_it_held_up(feed: CalendarFeed, now: datetime) -> None:

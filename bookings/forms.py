@@ -1,4 +1,5 @@
-"""The Calendar feeds page's forms: they only read the fields; `bookings.feeds` decides what is valid."""
+"""The Calendar feeds page's forms (they only read the fields; `bookings.feeds` decides what is valid) and the
+guest's digits on a unit's arrival link."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any, cast
 
 from django import forms
 
+from bookings import arrival_links
 from bookings.feeds import MAX_EVERY_MINUTES, MIN_EVERY_MINUTES
 from bookings.models import CalendarFeed
 from locks.forms import DashboardForm
@@ -53,3 +55,26 @@ class EditFeedForm(FeedFieldsForm):
         url = self.fields["url"]
         url.required = False
         url.help_text = "Leave empty to keep the saved link; paste a new one to replace it."
+
+
+class ArrivalDigitsForm(DashboardForm):
+    """The guest's form on a unit's arrival link: the last 4 digits of the phone on their booking, nothing more (a
+    whole number is refused rather than cut: the guest should know what was compared)."""
+
+    digits = forms.CharField(
+        label="Last 4 digits of the phone number on your booking",
+        max_length=40,
+        strip=True,
+        error_messages={"required": "Please type the last 4 digits of your phone number."},
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "off", "pattern": "[0-9]{4}", "maxlength": "4", "size": "6"}
+        ),
+    )
+
+    def clean_digits(self) -> str:
+        typed = str(self.cleaned_data["digits"]).replace(" ", "")
+        if len(typed) == arrival_links.DIGITS and all(char in "0123456789" for char in typed):
+            return typed
+        if len(typed) > arrival_links.DIGITS and all(char in "0123456789+-()" for char in typed):
+            raise forms.ValidationError("Only the last 4 digits, please: not the whole phone number.")
+        raise forms.ValidationError("Please type exactly 4 digits (0–9): the last 4 of your phone number.")

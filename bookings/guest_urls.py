@@ -1,5 +1,5 @@
-"""The guest page, each unit's calendar export (both public, by token) and the desk's buttons that hand their links
-out (signed in). Included at the root from config/urls.py, named "guest:…"."""
+"""The guest page, each unit's arrival link and calendar export (public, by token) and the desk's buttons that hand
+the guest page's and the calendar's links out (signed in). Included at the root from config/urls.py, named "guest:…"."""
 
 from django.urls import path
 
@@ -10,6 +10,7 @@ app_name = "guest"
 urlpatterns = [
     path("g/<str:token>/", guest_views.guest_stay, name="stay"),
     path("g/<str:token>/door/", guest_views.door_did_not_open, name="door"),
+    path("u/<str:token>/", guest_views.unit_arrival, name="arrival"),
     path("calendar/<str:token>.ics", guest_views.unit_calendar, name="unit-calendar"),
     path("desk/stays/<int:stay_id>/guest-page/show/", link_views.guest_link_show, name="link-show"),
     path("desk/stays/<int:stay_id>/guest-page/new/", link_views.guest_link_new, name="link-new"),

@@ -1,5 +1,6 @@
 """The pages anyone with the link may open, without signing in: a stay's guest page (`/g/<token>/`) with its "the
-door did not open" button, and a unit's calendar export (`/calendar/<token>.ics`).
+door did not open" button, a unit's arrival link (`/u/<token>/`: the phone's last digits lead to the guest page)
+and a unit's calendar export (`/calendar/<token>.ics`).
 
 Every answer is rate-limited per client address and per link (bookings/public_limits.py), and says nothing of a
 stay unless its token opens it now: an unknown token and an expired one get the same 404. The guest pages are never
@@ -15,9 +16,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import parse_etags
 from django.views.decorators.csrf import ensure_csrf_cookie
-from django.views.decorators.http import require_GET, require_POST, require_safe
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
-from bookings import calendar_export, guest_page, guest_pass, public_limits
+from bookings import arrival_links, calendar_export, guest_page, guest_pass, public_limits
+from bookings.forms import ArrivalDigitsForm
 from tenants.signals import client_ip
 
 GUEST_HEADERS = {
@@ -89,6 +91,44 @@ def door_did_not_open(request: HttpRequest, token: str) -> HttpResponse:
     guest_page.report_door(opening.guest_pass, ip=client_ip(request))
     response = redirect(reverse("guest:stay", kwargs={"token": token}) + "?reported=1")
     response.status_code = 303  # see the page again with a GET; a reload does not report twice
+    return _guest_response(response)
+
+
+@require_http_methods(["GET", "POST"])
+@ensure_csrf_cookie  # as the guest page: no session, the form's token is checked against this cookie
+def unit_arrival(request: HttpRequest, token: str) -> HttpResponse:
+    """GET: the form, under the property's and the unit's names only (nothing of any stay). POST: the digits; a
+    stay that matches is a 303 to its guest page. An unknown, a revoked link and digits that match nothing get the
+    very same answer, without the names."""
+    if refused := _too_many(request, _buckets(request, token)):
+        return refused
+    if request.method == "GET":
+        link = arrival_links.find(token)
+        if link is None:
+            return _gone(request)
+        context: dict[str, Any] = {"unit": link.unit, "form": ArrivalDigitsForm()}
+        return _guest_response(render(request, "bookings/arrival.html", context))
+    form = ArrivalDigitsForm(request.POST)
+    if not form.is_valid():
+        return _guest_response(render(request, "bookings/arrival.html", {"form": form}, status=400))
+    try:
+        answer = arrival_links.answer(token, form.cleaned_data["digits"], ip=client_ip(request))
+    except public_limits.LimitUnavailable:
+        # Never fail open: an uncounted try is a free guess.
+        return _arrival_refused(request, {"unavailable": True}, status=503, retry_after=60)
+    if answer.retry_after is not None:
+        return _arrival_refused(request, {"retry_after": answer.retry_after}, 429, retry_after=answer.retry_after)
+    if answer.guest_page:
+        response = redirect(answer.guest_page)
+        response.status_code = 303  # the guest page is read with a GET; a reload does not post the digits again
+        return _guest_response(response)
+    context = {"form": ArrivalDigitsForm(), "revoked": answer.revoked, "not_found": not answer.revoked}
+    return _guest_response(render(request, "bookings/arrival.html", context))
+
+
+def _arrival_refused(request: HttpRequest, context: dict[str, Any], status: int, *, retry_after: int) -> HttpResponse:
+    response = render(request, "bookings/arrival_refused.html", context, status=status)
+    response["Retry-After"] = str(retry_after)
     return _guest_response(response)
 
 

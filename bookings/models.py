@@ -112,6 +112,8 @@ class FeedEvent(models.Model):
     stay = models.ForeignKey(Stay, null=True, blank=True, on_delete=models.SET_NULL, related_name="feed_events")
     state = models.CharField(max_length=10, choices=State.choices)
     problem = models.CharField(max_length=300, blank=True)
+    # Airbnb's export has no contact, only "Phone Number (Last 4 Digits)": what the unit's arrival link asks for.
+    phone_last_digits = models.CharField(max_length=4, blank=True)
     first_seen_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField()
 
@@ -244,3 +246,20 @@ class UnitCalendarExport(models.Model):
 
     def __str__(self) -> str:
         return f"Calendar export of {self.unit}"
+
+
+class UnitArrivalLink(models.Model):
+    """A unit's arrival link (`/u/<token>/`), pasted once into a channel's check-in instructions: the guest types
+    the last 4 digits of their phone and is sent on to their own stay's guest page. Stored like a guest pass (hashed
+    to look up, encrypted to show again); a new token replaces the old one, revoking stops it."""
+
+    unit = models.OneToOneField(Unit, on_delete=models.CASCADE, primary_key=True, related_name="arrival_link")
+    token_hash = models.CharField(max_length=64, unique=True)
+    token = EncryptedTextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = scoped("unit__property__organisation", "unit__property")
+
+    def __str__(self) -> str:
+        return f"Arrival link of {self.unit}"

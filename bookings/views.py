@@ -1,11 +1,14 @@
 """The Calendar feeds page of a property: each unit's feeds (host only, never the link), when they were read and
 what went wrong, their events and what each did; add (with a preview first), change, sync now and remove, for
-owners and managers; the front desk and viewers look. Thin views: parse, call one service (bookings/feeds.py),
-render. Every change is a POST with its CSRF token; remove asks first, without JavaScript.
+owners and managers; the front desk and viewers look. Owners and managers also hand out each unit's arrival link
+there (shown only in the answer to an audited POST, never on a GET), renew and revoke it. Thin views: parse, call
+one service (bookings/feeds.py, bookings/arrival_links.py), render. Every change is a POST with its CSRF token;
+remove asks first, without JavaScript.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -14,13 +17,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from bookings import feed_selectors, feeds
+from bookings import arrival_links, feed_selectors, feeds
 from bookings.forms import AddFeedForm, EditFeedForm
 from bookings.models import CalendarFeed
 from locks.forms import apply_service_error
-from locks.selectors import properties_of
+from locks.selectors import properties_of, units_of
 from tenants.context import membership_or_404
 from tenants.models import MANAGER_ROLES, Membership, Property
 from tenants.signals import client_ip
@@ -55,12 +59,20 @@ def _page(
     *,
     preview: feeds.Preview | None = None,
     status: int = 200,
+    arrival_shown: arrival_links.LinkState | None = None,
 ) -> HttpResponse:
     now = timezone.now()
+    page = feed_selectors.feeds_page(membership, prop, now)
+    if may_manage(membership):
+        arrivals = arrival_links.states([entry.unit for entry in page.units])
+        if arrival_shown is not None:
+            arrivals[arrival_shown.unit.pk] = arrival_shown
+        for entry in page.units:
+            entry.arrival_link = arrivals[entry.unit.pk]
     context: dict[str, Any] = {
         "nav": "portfolio",
         "property": prop,
-        "page": feed_selectors.feeds_page(membership, prop, now),
+        "page": page,
         "may_manage": may_manage(membership),
         "form": form if form is not None else AddFeedForm(prop=prop),
         "preview": preview,
@@ -183,3 +195,41 @@ def feed_remove(request: HttpRequest, feed_id: int) -> HttpResponse:
     )
     messages.success(request, f"The feed {feed.name or feeds.host_of(feed.url)} is removed. {stays}")
     return redirect("bookings:feeds", feed.unit.property_id)
+
+
+# --- each unit's arrival link ------------------------------------------------------------------------------------
+
+
+def _arrival_action(
+    request: HttpRequest, unit_id: int, action: Callable[..., arrival_links.LinkState], done: str
+) -> HttpResponse:
+    membership = membership_or_404(request)
+    unit = get_object_or_404(units_of(membership).select_related("property__organisation"), pk=unit_id)
+    if not arrival_links.may_manage(request.user, unit.property.organisation_id):
+        raise PermissionDenied("Only owners and managers hand out a unit's arrival link.")
+    shown = action(unit, actor=request.user, ip=client_ip(request))
+    if done:
+        messages.success(request, done.format(unit=unit.name))
+    return _page(request, membership, unit.property, arrival_shown=shown)
+
+
+@login_required
+@require_POST
+@never_cache  # the answer holds the link
+def arrival_link_show(request: HttpRequest, unit_id: int) -> HttpResponse:
+    return _arrival_action(request, unit_id, arrival_links.show_link, "")
+
+
+@login_required
+@require_POST
+@never_cache
+def arrival_link_new(request: HttpRequest, unit_id: int) -> HttpResponse:
+    done = "A new arrival link for {unit}: the old one no longer opens anything; paste this one into the listing."
+    return _arrival_action(request, unit_id, arrival_links.new_link, done)
+
+
+@login_required
+@require_POST
+@never_cache
+def arrival_link_revoke(request: HttpRequest, unit_id: int) -> HttpResponse:
+    return _arrival_action(request, unit_id, arrival_links.revoke, "The arrival link of {unit} is revoked.")

@@ -25,9 +25,9 @@ _SECRET_VALUE = re.compile(
 )
 
 
-# The links that are their own key (a guest's page, a unit's calendar export: bookings/guest_urls.py) carry the
-# token in the path, which the request line, Django's 404 warnings and a CSRF refusal would otherwise write out.
-_TOKEN_PATH = re.compile(r"(/(?:g|calendar)/)[A-Za-z0-9_-]{8,}")
+# The links that are their own key (a guest's page, a unit's arrival link and calendar export: bookings/guest_urls.py)
+# carry the token in the path, which the request line, Django's 404 warnings and a CSRF refusal would otherwise write.
+_TOKEN_PATH = re.compile(r"(/(?:g|u|calendar)/)[A-Za-z0-9_-]{8,}")
 
 
 def redact(text: str) -> str:

@@ -96,7 +96,7 @@ CHOICE_KWARGS: dict[str, list[str]] = {
     "key": ["some-worker"],
     "scheduler_name": ["some-scheduler"],
     "cron_job_name": ["some-cron"],
-    "token": ["sometoken"],  # also the guest page's and calendar export's (bookings/guest_urls.py): unknown is 404
+    "token": ["sometoken"],  # also the guest page's, arrival link's and calendar export's (bookings/guest_urls.py)
     # the admin's app index and catch-all
     "app_label": ["tenants", "audit", "locks", "auth"],
     "url": ["nowhere/"],
@@ -325,6 +325,10 @@ def must_refuse(route: Route) -> bool:
 
 def refused(response: Any, url: str) -> bool:
     if response.status_code in ALLOWED_STATUSES or _to_sign_in(response):
+        return True
+    if url.startswith("/u/") and response.status_code == 400:
+        # A unit's arrival link (public) reads its form before its token: no digits are a 400 whatever the token,
+        # so that an unknown link answers as a known one does (bookings/guest_views.py).
         return True
     if url.startswith(API_PREFIX):
         # The API takes an API key only, never the session: signed in or not, no key is a 401 (and, no cookie
