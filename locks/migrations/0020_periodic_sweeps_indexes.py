@@ -1,6 +1,6 @@
 # The rest of the periodic look-ups served by partial indexes on their own conditions (issue 15): reconciliation's
-# codes that may be on the lock, stalled lock operations, photos to fetch again, remote unlocks to expire, alert
-# e-mails not sent yet. The two full (status, time) indexes they replace served only those sweeps.
+# codes that may be on the lock, stalled lock operations, photos to fetch again, remote unlocks to expire. The two
+# full (status, time) indexes they replace served only those sweeps.
 
 from django.conf import settings
 from django.db import migrations, models
@@ -25,21 +25,7 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="accesscode",
             index=models.Index(
-                condition=models.Q(
-                    models.Q(("status__in", ["removed", "expired", "failed"]), _negated=True),
-                    ("pin_purged_at__isnull", True),
-                    _connector="OR",
-                ),
-                fields=["lock"],
-                name="code_may_be_on_lock",
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="alert",
-            index=models.Index(
-                condition=models.Q(("emailed_at__isnull", True), ("resolved_at__isnull", True)),
-                fields=["first_seen_at"],
-                name="alert_not_emailed",
+                condition=models.Q(("pin_purged_at__isnull", True)), fields=["lock"], name="code_may_be_on_lock"
             ),
         ),
         migrations.AddIndex(
