@@ -119,12 +119,11 @@ def test_codes_removed_here_but_still_on_the_lock_are_removed_again_and_missing_
     add_history(lock, 200)
     # Removed here (as if the cloud had confirmed it), still on the lock: the next reconciliation deletes it again.
     AccessCode.objects.filter(pk=still_there.pk).update(status=Status.REMOVED, desired=Desired.REMOVED)
-    cloud.api_for(lock.cloud_account).passwords.delete_temp_password(lock.device_id, deleted_outside.cloud_password_id)
+    password_id = deleted_outside.cloud_password_id
+    assert password_id is not None
+    cloud.api_for(lock.cloud_account).passwords.delete_temp_password(lock.device_id, password_id)
     deadline = time.monotonic() + 10  # the lock takes the deletion after the simulated delivery delay
-    while any(
-        p["password_id"] == deleted_outside.cloud_password_id and p["phase"] != 0
-        for p in world.passwords(lock.device_id)
-    ):
+    while any(p["password_id"] == password_id and p["phase"] != 0 for p in world.passwords(lock.device_id)):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     with django_capture_on_commit_callbacks(execute=True):
