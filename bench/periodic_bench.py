@@ -1,12 +1,14 @@
 """What the periodic jobs' look-ups cost as history grows: each query at two table sizes, with its plan.
 
 The periodic jobs (locks/periodic.py) run every few seconds to every hour for as long as the app runs; their cost
-must follow what is due (codes to converge, to expire, PINs to erase, failed codes, open alerts, enrollments), not
-what years of history have stored. Each condition lives in locks/models.py beside the partial index that serves it.
+must follow what is due (codes to converge, to expire, PINs to erase, failed codes, open alerts, enrollments, stalled
+operations, photos to fetch, remote unlocks to expire, the codes that may be on a lock), not what years of history
+have stored. Each condition lives in locks/models.py beside the partial index that serves it.
 
 The bench fills the tables with finished history (removed and expired codes, some failed long ago, resolved
-alerts, finished enrollments) at the first size, adds a fixed set of rows that are due, measures every query, then
-grows the history to the second size and measures again. Printed per query: median time at each size, the ratio
+alerts, finished enrollments and lock operations, old events with their photos, expired remote unlocks) at the first
+size, adds a fixed set of rows that are due, measures every query, then grows the history to the second size and
+measures again. Printed per query: median time at each size, the ratio
 (goal: about 1), the rows it found (the same at both sizes: only the history grew), whether the plan reads an index
 and which; on PostgreSQL also the same query with index scans turned off (the sequential scan the query cost before
 its index: the baseline, in the same run).
