@@ -1,12 +1,14 @@
 """What the periodic jobs' look-ups cost as history grows: each query at two table sizes, with its plan.
 
 The periodic jobs (locks/periodic.py) run every few seconds to every hour for as long as the app runs; their cost
-must follow what is due (codes to converge, to expire, PINs to erase, failed codes, open alerts, enrollments), not
-what years of history have stored. Each condition lives in locks/models.py beside the partial index that serves it.
+must follow what is due (codes to converge, to expire, PINs to erase, failed codes, open alerts, enrollments, stalled
+operations, photos to fetch, remote unlocks to expire, the codes that may be on a lock), not what years of history
+have stored. Each condition lives in locks/models.py beside the partial index that serves it.
 
 The bench fills the tables with finished history (removed and expired codes, some failed long ago, resolved
-alerts, finished enrollments) at the first size, adds a fixed set of rows that are due, measures every query, then
-grows the history to the second size and measures again. Printed per query: median time at each size, the ratio
+alerts, finished enrollments and lock operations, old events with their photos, expired remote unlocks) at the first
+size, adds a fixed set of rows that are due, measures every query, then grows the history to the second size and
+measures again. Printed per query: median time at each size, the ratio
 (goal: about 1), the rows it found (the same at both sizes: only the history grew), whether the plan reads an index
 and which; on PostgreSQL also the same query with index scans turned off (the sequential scan the query cost before
 its index: the baseline, in the same run).
@@ -37,7 +39,18 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-DUE = {"needs work": 200, "on the lock": 300, "PIN kept": 150, "suspect": 60, "enrolling": 20, "open alerts": 40}
+DUE = {
+    "needs work": 200,
+    "on the lock": 300,
+    "PIN kept": 150,
+    "suspect": 60,
+    "enrolling": 20,
+    "open alerts": 40,
+    "stalled operations": 10,
+    "waiting operations": 10,
+    "photos to fetch": 30,
+    "remote unlocks": 10,
+}
 
 
 def main() -> int:
@@ -79,8 +92,9 @@ def run(workdir: Path, sizes: list[int], repeat: int) -> int:
     from django.db import connection
     from django.utils import timezone
 
-    from locks import convergence
-    from locks.alert_scans import CODE_KINDS
+    from locks import convergence, media, reconcile, remote
+    from locks.alert_scans import CODE_KINDS, EMAIL_RETRY_FOR
+    from locks.alerts import unclaimed
     from locks.models import (
         CODE_ON_LOCK,
         CODE_PIN_KEPT,
@@ -88,7 +102,11 @@ def run(workdir: Path, sizes: list[int], repeat: int) -> int:
         AccessCode,
         Alert,
         CloudAccount,
+        EventMedia,
         Lock,
+        LockEvent,
+        LockOperation,
+        RemoteUnlockRequest,
         UnlockMethod,
     )
     from locks.pins import PIN_RETENTION
@@ -121,6 +139,18 @@ def run(workdir: Path, sizes: list[int], repeat: int) -> int:
     method_template = UnlockMethod.objects.create(
         organisation=organisation, lock=locks[0], unlock_type="password", status=UnlockMethod.Status.DELETED
     )
+    operation_template = LockOperation.objects.create(
+        organisation=organisation, lock=locks[0], kind=LockOperation.Kind.SYNC_PENDING, status=LockOperation.Status.DONE
+    )
+    event_template = LockEvent.objects.create(
+        organisation=organisation, lock=locks[0], category="alarm", occurred_at=now, natural_key="template"
+    )
+    media_template = EventMedia.objects.create(
+        organisation=organisation, event=event_template, file_url="https://media.example/x", status="done"
+    )
+    request_template = RemoteUnlockRequest.objects.create(
+        organisation=organisation, lock=locks[0], requested_at=now, status=RemoteUnlockRequest.Status.EXPIRED
+    )
 
     # Each periodic look-up as the query it sends (those that update, expiry and the PIN purge, as the SELECT of the
     # rows they would change): timed as run, and explained.
@@ -141,6 +171,24 @@ def run(workdir: Path, sizes: list[int], repeat: int) -> int:
         "enrollments to watch": UnlockMethod.objects.filter(status="enrolling", entry_sent_at__isnull=False)
         .order_by()
         .values_list("pk", flat=True),
+        "sweeper: operations stalled": LockOperation.objects.filter(
+            status=LockOperation.Status.RUNNING, started_at__lt=now - timedelta(minutes=5)
+        ).values_list("pk", flat=True),
+        "sweeper: operations waiting": LockOperation.objects.filter(
+            status=LockOperation.Status.REQUESTED, created_at__lt=now - timedelta(seconds=30)
+        ).values_list("pk", flat=True)[:200],
+        "events: photos to fetch again": EventMedia.objects.filter(
+            status=EventMedia.Status.PENDING, attempts__lt=media.MAX_ATTEMPTS, updated_at__lt=now - media.RETRY_AFTER
+        )
+        .order_by()
+        .values_list("pk", flat=True)[:1000],
+        "scan: remote unlocks to expire": RemoteUnlockRequest.objects.filter(
+            status=RemoteUnlockRequest.Status.PENDING, requested_at__lte=now - remote.WINDOW
+        ).values_list("pk", flat=True),
+        "scan: e-mails not sent": Alert.objects.filter(
+            unclaimed(now), resolved_at__isnull=True, first_seen_at__gte=now - EMAIL_RETRY_FOR
+        ).values_list("pk", flat=True),
+        "reconcile: codes on a lock": reconcile.codes_that_may_be_on(locks[0]),
     }
 
     def grow(total: int) -> None:
@@ -148,9 +196,24 @@ def run(workdir: Path, sizes: list[int], repeat: int) -> int:
         finished enrollments), inserted by the database itself from the template rows."""
         have = AccessCode.objects.count()
         if total > have:
+            tenth = (total - have) // 10
             clone_codes(connection, template.pk, total - have, postgres)
-            clone_alerts(connection, organisation.pk, (total - have) // 10, postgres, first=have)
-            clone_methods(connection, method_template.pk, (total - have) // 10, postgres)
+            clone_alerts(connection, organisation.pk, tenth, postgres, first=have)
+            clone_rows(connection, "locks_unlockmethod", method_template.pk, tenth, postgres)
+            finished_at = hours_ago("48 + s.n % 26000", postgres)
+            clone_rows(
+                connection,
+                "locks_lockoperation",
+                operation_template.pk,
+                tenth,
+                postgres,
+                created_at=finished_at,
+                started_at=finished_at,
+            )
+            clone_rows(
+                connection, "locks_remoteunlockrequest", request_template.pk, tenth, postgres, requested_at=finished_at
+            )
+            clone_events_with_media(connection, event_template.pk, media_template.pk, tenth, postgres, first=have)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
 
@@ -230,16 +293,47 @@ def clone_alerts(connection: Any, organisation_id: int, count: int, postgres: bo
         cursor.execute(sql)
 
 
-def clone_methods(connection: Any, template_id: int, count: int, postgres: bool) -> None:
-    """Unlock methods enrolled long ago (no number, so the per-lock uniqueness does not apply)."""
+def clone_rows(connection: Any, table: str, template_id: int, count: int, postgres: bool, **overrides: str) -> None:
+    """`count` copies of the template row (finished enrollments, operations, remote unlocks), with `overrides`: SQL
+    expressions over the series number `s.n`."""
     if count <= 0:
         return
-    table = "locks_unlockmethod"
-    columns = [c for c in column_names(connection, table) if c != "id"]
+    columns = [c for c in column_names(connection, table) if c != "id" and c not in overrides]
+    copied = ", ".join(["t." + c for c in columns] + list(overrides.values()))
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns + list(overrides))}) SELECT {copied} FROM {table} t, "
+        f"{numbers(count, postgres)} WHERE t.id = {int(template_id)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+
+
+def clone_events_with_media(
+    connection: Any, event_id: int, media_id: int, count: int, postgres: bool, *, first: int
+) -> None:
+    """`count` old events (each its own record), each with a photo fetched long ago."""
+    if count <= 0:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT max(id) FROM locks_lockevent")
+        (last,) = cursor.fetchone()
+    moment = hours_ago("48 + s.n % 26000", postgres)
+    clone_rows(
+        connection,
+        "locks_lockevent",
+        event_id,
+        count,
+        postgres,
+        natural_key=f"'history-' || (s.n + {int(first)})",
+        occurred_at=moment,
+        created_at=moment,
+    )
+    table = "locks_eventmedia"
+    columns = [c for c in column_names(connection, table) if c not in ("id", "event_id")]
     copied = ", ".join("t." + c for c in columns)
     sql = (
-        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {copied} FROM {table} t, {numbers(count, postgres)} "
-        f"WHERE t.id = {int(template_id)}"
+        f"INSERT INTO {table} ({', '.join(columns)}, event_id) SELECT {copied}, e.id FROM {table} t, "
+        f"locks_lockevent e WHERE t.id = {int(media_id)} AND e.id > {int(last)}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql)
@@ -260,7 +354,7 @@ def column_names(connection: Any, table: str) -> list[str]:
 
 def add_due_rows(organisation: Any, locks: list[Any], now: Any) -> None:
     """The rows each query should find, the same number at every size."""
-    from locks.models import AccessCode, Alert, UnlockMethod
+    from locks.models import AccessCode, Alert, EventMedia, LockEvent, LockOperation, RemoteUnlockRequest, UnlockMethod
 
     def code(n: int, **fields: Any) -> Any:
         values = {
@@ -305,6 +399,24 @@ def add_due_rows(organisation: Any, locks: list[Any], now: Any) -> None:
             entry_sent_at=now,
         )
         for n in range(DUE["enrolling"])
+    )
+    hour_ago = now - timedelta(hours=1)
+    operations = LockOperation.objects.bulk_create(
+        LockOperation(organisation=organisation, lock=locks[n], kind="sync", status=status)
+        for n, status in enumerate(["running"] * DUE["stalled operations"] + ["requested"] * DUE["waiting operations"])
+    )
+    LockOperation.objects.filter(pk__in=[o.pk for o in operations]).update(created_at=hour_ago, started_at=hour_ago)
+    events = LockEvent.objects.bulk_create(
+        LockEvent(organisation=organisation, lock=locks[n], category="alarm", occurred_at=now, natural_key=f"due-{n}")
+        for n in range(DUE["photos to fetch"])
+    )
+    photos = EventMedia.objects.bulk_create(
+        EventMedia(organisation=organisation, event=event, file_url="https://media.example/x") for event in events
+    )
+    EventMedia.objects.filter(pk__in=[p.pk for p in photos]).update(updated_at=hour_ago)
+    RemoteUnlockRequest.objects.bulk_create(
+        RemoteUnlockRequest(organisation=organisation, lock=locks[n], requested_at=hour_ago)
+        for n in range(DUE["remote unlocks"])
     )
 
 

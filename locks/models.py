@@ -180,6 +180,12 @@ CODE_NEEDS_WORK_FLAG = Case(When(CODE_NEEDS_WORK, then=Value(1)))
 CODE_NEEDS_WORK_NOW: Exact[int] = Exact(CODE_NEEDS_WORK_FLAG, 1)
 CODE_ON_LOCK = Q(status=CodeStatus.SET)  # until it expires
 CODE_PIN_KEPT = Q(status__in=[CodeStatus.REMOVED, CodeStatus.EXPIRED, CodeStatus.FAILED], pin_purged_at__isnull=True)
+# What reconciliation compares with the lock's passwords in the cloud: every code but those whose PIN was erased,
+# which happens only to finished codes (removed, expired, failed) 30 days after they ended (CODE_PIN_KEPT,
+# locks/pins.py): those are off the lock for good, and they are what years of history are made of. One column, not
+# "finished and erased": a predicate that `status = 'set'` implies would offer the index to the expiry's look-up,
+# whose estimate (every code on a lock taken for ended) then picks it over `code_on_lock_ends`.
+CODE_MAY_BE_ON_LOCK = Q(pin_purged_at__isnull=True)
 CODE_SUSPECT = (Q(status=CodeStatus.FAILED) | Q(attempts__gte=CODE_STUCK_ATTEMPTS)) & ~Q(
     status__in=[CodeStatus.REMOVED, CodeStatus.EXPIRED]
 )
@@ -254,6 +260,7 @@ class AccessCode(SingleLineFields, models.Model):
                 CODE_NEEDS_WORK_FLAG, "next_attempt_at", condition=Q(CODE_NEEDS_WORK_NOW), name="code_needs_work"
             ),
             models.Index(fields=["ends_at"], condition=CODE_ON_LOCK, name="code_on_lock_ends"),
+            models.Index(fields=["lock"], condition=CODE_MAY_BE_ON_LOCK, name="code_may_be_on_lock"),
             models.Index(fields=["ends_at"], condition=CODE_PIN_KEPT, name="code_pin_kept_ends"),
             models.Index(fields=["ends_at"], condition=CODE_SUSPECT, name="code_suspect_ends"),
         ]
@@ -373,7 +380,12 @@ class LockOperation(SingleLineFields, models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "created_at"])]
+        # The sweeper's look-ups (locks/operations.py `stalled_operations`): the few waiting or running, not the years
+        # of finished ones.
+        indexes = [
+            models.Index(fields=["created_at"], condition=Q(status="requested"), name="operation_waiting"),
+            models.Index(fields=["started_at"], condition=Q(status="running"), name="operation_running"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.lock}"
@@ -490,7 +502,8 @@ class EventMedia(models.Model):
     class Meta:
         ordering = ["event", "position"]
         constraints = [models.UniqueConstraint(fields=["event", "position"], name="one_media_per_slot")]
-        indexes = [models.Index(fields=["status", "updated_at"])]
+        # Photos whose job was lost or must be tried again (locks/media.py `due_media_ids`): the pending ones only.
+        indexes = [models.Index(fields=["updated_at"], condition=Q(status="pending"), name="media_pending")]
 
     def __str__(self) -> str:
         return f"{'Video' if self.is_video else 'Photo'} of {self.event}"
@@ -600,7 +613,14 @@ class RemoteUnlockRequest(models.Model):
 
     class Meta:
         ordering = ["-requested_at"]
-        indexes = [models.Index(fields=["organisation", "status", "-requested_at"])]
+        indexes = [
+            models.Index(fields=["organisation", "status", "-requested_at"]),
+            # The periodic expiry (locks/remote.py `expire_requests`): requests still waiting or opening, not every
+            # doorbell ever rung.
+            models.Index(
+                fields=["requested_at"], condition=Q(status__in=["pending", "approving"]), name="remote_unlock_open"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Remote unlock at {self.lock} ({self.get_status_display()})"
