@@ -479,6 +479,7 @@ def test_every_dashboard_form_is_fuzzed() -> None:
     fuzzed |= {"desk:stay-message-send"}
     fuzzed |= {"bookings:feed-add", "bookings:feed-edit", "booking-policy:page", "booking-policy:template-add"}
     fuzzed |= {"booking-policy:template-edit", "webhooks:create", "webhooks:update", "api-key-create"}
+    fuzzed |= {"guest:arrival"}
     # POSTs that read no form field, or only a "confirmed: yes" (the id in the path is all; the URL walk covers
     # them), or only a GET form:
     no_fields = {
@@ -488,7 +489,8 @@ def test_every_dashboard_form_is_fuzzed() -> None:
         "desk:code-resend", "desk:stay-message-preview", "logout",
         "bookings:feed-sync", "bookings:feed-remove", "booking-policy:template-delete",
         "guest:link-show", "guest:link-new", "guest:link-revoke", "guest:calendar-export-show",
-        "guest:calendar-export-new",
+        "guest:calendar-export-new", "bookings:arrival-link-show", "bookings:arrival-link-new",
+        "bookings:arrival-link-revoke",
         "webhooks:enable", "webhooks:disable", "webhooks:rotate", "webhooks:delete", "webhooks:send-again",
         "api-key-revoke",
     }  # fmt: skip

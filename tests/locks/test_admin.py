@@ -35,7 +35,7 @@ from locks.models import (
 from tenants import selectors as tenant_selectors
 from tenants import services as tenant_services
 from tenants.models import ApiKey, Guest, Membership, Organisation, Property, Role, Stay, Unit
-from tests.locks.conftest import run_workers, window
+from tests.locks.conftest import event_place, run_workers, window
 
 Status = AccessCode.Status
 APP_MODELS = [m for label in ("tenants", "locks") for m in apps.get_app_config(label).get_models()]
@@ -111,6 +111,7 @@ def build_rows(
     lock_event = LockEvent.objects.create(
         organisation=org,
         lock=lock,
+        **event_place(lock),
         category=LockEvent.Category.UNLOCK,
         dp_code="unlock_temporary",
         occurred_at=now,

@@ -19,7 +19,7 @@ from audit.models import AuditEvent
 from locks import alert_scans, alerts, codes, convergence, jobs
 from locks.models import AccessCode, Alert, Lock, LockEvent
 from tenants.models import Membership, Organisation, Role
-from tests.locks.conftest import run_workers, window
+from tests.locks.conftest import event_place, run_workers, window
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Kind = Alert.Kind
@@ -39,6 +39,7 @@ def record(lock: Lock, dp_code: str, dp_value: str, words: str, at: datetime | N
     event = LockEvent.objects.create(
         organisation=lock.organisation,
         lock=lock,
+        **event_place(lock),
         category=LockEvent.Category.ALARM,
         dp_code=dp_code,
         dp_value=dp_value,
@@ -125,6 +126,7 @@ def test_ordinary_unlocks_raise_nothing(make_lock, owner, mailoutbox) -> None:
         event = LockEvent.objects.create(
             organisation=lock.organisation,
             lock=lock,
+            **event_place(lock),
             category=LockEvent.Category.UNLOCK,
             dp_code="unlock_fingerprint",
             dp_value="1",

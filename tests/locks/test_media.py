@@ -31,7 +31,7 @@ from locks.models import CloudAccount, EventMedia, Lock, LockEvent
 from locks.queues import enqueue_media
 from tenants.models import Membership, Organisation, Role
 from tests.conftest import private_media_in
-from tests.locks.conftest import run_workers
+from tests.locks.conftest import event_place, run_workers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -114,6 +114,7 @@ def event(org, unit) -> LockEvent:
     return LockEvent.objects.create(
         organisation=org,
         lock=lock,
+        **event_place(lock),
         category=LockEvent.Category.ALARM,
         dp_code="doorbell",
         dp_value="true",

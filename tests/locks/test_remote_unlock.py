@@ -18,7 +18,7 @@ from locks.cloud.tuya import client as cloud
 from locks.models import EventMedia, Lock, LockEvent, RemoteUnlockRequest
 from locks.tuya.api import RemoteUnlockType
 from tenants.models import Membership, Organisation, Role
-from tests.locks.conftest import World, run_workers
+from tests.locks.conftest import World, event_place, run_workers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Status = RemoteUnlockRequest.Status
@@ -165,6 +165,7 @@ def test_an_approval_the_worker_reaches_too_late_does_not_open_the_door(owner_cl
     event = LockEvent.objects.create(
         organisation=lock.organisation,
         lock=lock,
+        **event_place(lock),
         category=LockEvent.Category.ALARM,
         dp_code="doorbell",
         dp_value="true",
@@ -188,6 +189,7 @@ def test_an_old_doorbell_record_is_history_not_a_request_to_answer(make_lock) ->
     event = LockEvent.objects.create(
         organisation=lock.organisation,
         lock=lock,
+        **event_place(lock),
         category=LockEvent.Category.ALARM,
         dp_code="doorbell",
         dp_value="true",
