@@ -197,6 +197,7 @@ def change_access_code(
     _stale(code, version)
     if code.desired == Desired.REMOVED:
         raise ValidationError("This code is being removed; issue a new one instead.")
+    _refuse_erased(code)
     new_start, new_end = starts_at or code.starts_at, ends_at or code.ends_at
     _validate_window(new_start, new_end, now=timezone.now())
     schedule = _weekly_schedule_of(code)
@@ -216,6 +217,13 @@ def change_access_code(
     return code
 
 
+def _refuse_erased(code: AccessCode) -> None:
+    """A code whose PIN was erased (30 days after it ended) cannot come back: there is no PIN to send, and the
+    periodic work no longer looks at it (locks/models.py CODE_MAY_BE_ON_LOCK)."""
+    if code.pin_purged_at is not None:
+        raise ValidationError("This code ended long ago and its PIN was erased; issue a new code instead.")
+
+
 def _set_desired(
     code: AccessCode, desired: str, action: str, *, version: int | None, actor: Actor, ip: str | None
 ) -> AccessCode:
@@ -223,6 +231,8 @@ def _set_desired(
     _stale(code, version)
     if code.desired == Desired.REMOVED and desired != Desired.REMOVED:
         raise ValidationError("This code is being removed; issue a new one instead.")
+    if desired != Desired.REMOVED:
+        _refuse_erased(code)
     if code.desired != desired:
         code.desired = desired
         _touch(code)
@@ -263,6 +273,7 @@ def resend_access_code(code: AccessCode, *, actor: Actor = None, ip: str | None 
     code = _lock_row(code)
     if code.status != Status.FAILED:
         raise ValidationError("Only a code that failed can be sent again.")
+    _refuse_erased(code)
     _validate_window(code.starts_at, code.ends_at, now=timezone.now())
     code.cloud_password_id, code.operation_id = None, uuid.uuid4()
     code.status, code.pending_op, code.desired, code.needs_modify = Status.REQUESTED, "create", Desired.ACTIVE, False

@@ -194,6 +194,12 @@ def test_pins_are_erased_30_days_after_their_code_ended_and_not_before(
     assert pins.reveal_pin(recent, actor=front_desk) == recent.pin
     with pytest.raises(ValidationError, match="erased"):
         pins.reveal_pin(ended, actor=front_desk)
+    # An erased code cannot be brought back (no PIN to send; the periodic work no longer looks at it), only deleted.
+    later = now + timedelta(days=1)
+    with pytest.raises(ValidationError, match="issue a new code"):
+        codes.change_access_code(ended, starts_at=later, ends_at=later + timedelta(days=2))
+    with pytest.raises(ValidationError, match="issue a new code"):
+        codes.unfreeze_access_code(ended)
     for code in (recent, live):
         code.refresh_from_db()
         assert code.pin
