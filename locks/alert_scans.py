@@ -65,8 +65,9 @@ def check_lock_health(lock_id: int) -> str:
 
 def check_all_locks() -> int:
     """Periodic: the health round, one job per chunk of locks on the maintenance queue (locks/rounds.py)."""
-    lock_ids = list(Lock.objects.order_by("pk").values_list("pk", flat=True))
-    return rounds.start(rounds.HEALTH, queues.MAINTENANCE_QUEUE, "locks.alert_scans.check_locks_health", lock_ids)
+    with rounds.starting(rounds.HEALTH, queues.MAINTENANCE_QUEUE):
+        lock_ids = list(Lock.objects.order_by("pk").values_list("pk", flat=True))
+        return rounds.start(rounds.HEALTH, queues.MAINTENANCE_QUEUE, "locks.alert_scans.check_locks_health", lock_ids)
 
 
 def check_locks_health(round_name: str, lock_ids: list[int]) -> int:

@@ -72,8 +72,9 @@ def reconcile_lock(lock_id: int) -> int:
 
 def reconcile_all_locks() -> int:
     """Periodic: the reconcile round, one job per chunk of locks on the maintenance queue (locks/rounds.py)."""
-    lock_ids = list(Lock.objects.order_by("pk").values_list("pk", flat=True))
-    return rounds.start(rounds.RECONCILE, queues.MAINTENANCE_QUEUE, "locks.jobs.reconcile_locks", lock_ids)
+    with rounds.starting(rounds.RECONCILE, queues.MAINTENANCE_QUEUE):
+        lock_ids = list(Lock.objects.order_by("pk").values_list("pk", flat=True))
+        return rounds.start(rounds.RECONCILE, queues.MAINTENANCE_QUEUE, "locks.jobs.reconcile_locks", lock_ids)
 
 
 def reconcile_locks(round_name: str, lock_ids: list[int]) -> int:
@@ -157,9 +158,11 @@ def sync_lock_events(lock_id: int) -> int:
 def sync_all_lock_events() -> int:
     """Periodic: the events-sync round over the locks that are due (events.due_lock_ids), one job per chunk;
     returns how many locks it enqueued."""
-    for media_id in media.due_media_ids():
-        queues.enqueue_media(media_id)  # photos whose job was lost, or whose last try hit a passing problem
-    return rounds.start(rounds.EVENTS_SYNC, queues.SYNC_QUEUE, "locks.jobs.sync_locks_events", events.due_lock_ids())
+    with rounds.starting(rounds.EVENTS_SYNC, queues.SYNC_QUEUE):
+        for media_id in media.due_media_ids():
+            queues.enqueue_media(media_id)  # photos whose job was lost, or whose last try hit a passing problem
+        due = events.due_lock_ids()
+        return rounds.start(rounds.EVENTS_SYNC, queues.SYNC_QUEUE, "locks.jobs.sync_locks_events", due)
 
 
 def sync_locks_events(round_name: str, lock_ids: list[int]) -> int:

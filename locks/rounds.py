@@ -16,7 +16,8 @@ whether or not the round had finished, so slow rounds piled up. Now:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import django_rq
 from django.conf import settings
@@ -45,6 +46,17 @@ def running(name: str, queue_name: str) -> bool:
 def claim(name: str, queue_name: str) -> None:
     """The round is about to be enqueued: no other starts until its first job has run and its chunks are done."""
     django_rq.get_connection(queue_name).set(guard_key(name), 1, ex=ROUND_STALL_SECONDS)
+
+
+@contextmanager
+def starting(name: str, queue_name: str) -> Iterator[None]:
+    """Around a round's first job: if it fails before its chunks are enqueued (the database away, a timeout), the
+    guard goes at once, so the next interval starts a round instead of waiting out ROUND_STALL_SECONDS."""
+    try:
+        yield
+    except BaseException:
+        django_rq.get_connection(queue_name).delete(guard_key(name))
+        raise
 
 
 def start(name: str, queue_name: str, chunk_job: str, lock_ids: Sequence[int], *, chunk: int | None = None) -> int:

@@ -156,3 +156,18 @@ def test_the_due_query_is_one_statement_however_many_locks(make_lock, account):
     with CaptureQueriesContext(db_connection) as more:
         events.due_lock_ids()
     assert len(few) == len(more) == 2  # the accounts to ask Redis about, then the due locks
+
+
+def test_a_round_whose_first_job_fails_lets_the_next_interval_start_one(make_lock, monkeypatch):
+    make_lock("wifi")
+    rounds.claim(rounds.EVENTS_SYNC, "sync")
+
+    def database_away(now=None):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(events, "due_lock_ids", database_away)
+    with pytest.raises(RuntimeError):
+        jobs.sync_all_lock_events()
+    assert not redis().exists(rounds.guard_key(rounds.EVENTS_SYNC))
+    interval_passes()
+    assert rounds.EVENTS_SYNC in periodic.enqueue_due()
