@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from locks import queues, remote, rounds
+from locks import events, queues, remote, rounds
 from locks.alerts import (
     LOW_BATTERY_PERCENT,
     close_alerts,
@@ -66,8 +67,22 @@ def check_lock_health(lock_id: int) -> str:
 def check_all_locks() -> int:
     """Periodic: the health round, one job per chunk of locks on the maintenance queue (locks/rounds.py)."""
     with rounds.starting(rounds.HEALTH, queues.MAINTENANCE_QUEUE):
-        lock_ids = list(Lock.objects.order_by("pk").values_list("pk", flat=True))
+        lock_ids = health_due_lock_ids()
         return rounds.start(rounds.HEALTH, queues.MAINTENANCE_QUEUE, "locks.alert_scans.check_locks_health", lock_ids)
+
+
+def health_due_lock_ids(now: datetime | None = None) -> list[int]:
+    """Every lock of a project with no live push connection; of the others (push tells us when a lock goes offline
+    or comes back, and its battery), only those not seen online for EVENTS_SAFETY_NET_SECONDS: the safety net."""
+    now = now or timezone.now()
+    locks = Lock.objects.all()
+    pushed = events.pushed_account_ids(locks.values_list("cloud_account_id", flat=True).distinct())
+    if pushed:
+        unseen_since = now - timedelta(seconds=int(settings.EVENTS_SAFETY_NET_SECONDS))
+        locks = locks.filter(
+            ~Q(cloud_account_id__in=pushed) | Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=unseen_since)
+        )
+    return list(locks.order_by("pk").values_list("pk", flat=True))
 
 
 def check_locks_health(round_name: str, lock_ids: list[int]) -> int:

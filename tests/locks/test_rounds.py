@@ -171,3 +171,18 @@ def test_a_round_whose_first_job_fails_lets_the_next_interval_start_one(make_loc
     assert not redis().exists(rounds.guard_key(rounds.EVENTS_SYNC))
     interval_passes()
     assert rounds.EVENTS_SYNC in periodic.enqueue_due()
+
+
+def test_with_push_alive_health_checks_only_locks_not_seen_for_the_safety_net(make_lock, account):
+    seen = make_lock("wifi")
+    unseen = make_lock("wifi")
+    never = make_lock("wifi")
+    now = timezone.now()
+    Lock.objects.filter(pk=seen.pk).update(last_seen_at=now - timedelta(hours=1))
+    Lock.objects.filter(pk=unseen.pk).update(last_seen_at=now - timedelta(hours=7))
+    everyone = {seen.pk, unseen.pk, never.pk}
+
+    assert set(alert_scans.health_due_lock_ids()) == everyone  # no push: every lock, every round
+    redis().set(queues.push_alive_marker(account.pk), 1, ex=queues.PUSH_ALIVE_SECONDS)
+    assert set(alert_scans.health_due_lock_ids()) == {unseen.pk, never.pk}
+    assert alert_scans.check_all_locks() == 2
