@@ -26,6 +26,7 @@ run webhook_bench.py --quick
 run periodic_bench.py --quick
 run feed_bench.py --quick
 run rounds_bench.py --quick
+run fleet_bench.py --quick
 if ((${#failed[@]})); then
     echo "benches that failed: ${failed[*]}"
     exit 1
