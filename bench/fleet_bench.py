@@ -5,9 +5,10 @@ on and off next to the project's budget, and the dashboard pages at each size.
 The fleet: --locks Wi-Fi locks (each a unit of its own) over --properties hotel properties, one cloud account (one
 Tuya project), a current stay and door code on every tenth lock (--current-share), SyncCursor rows for both streams
 of every lock. When each lock was last heard of (its cursors' `last_synced_at`, its `last_seen_at`) is spread
-evenly over the last EVENTS_SAFETY_NET_SECONDS + one interval, as it is at steady state when push tells of every
-event and each quiet lock is polled once per safety net: so the share of locks that are due at one moment is the
-share due per interval. A share of the locks (--active-share) had an event in the last minutes: with push these are
+evenly over the last EVENTS_SAFETY_NET_SECONDS + the events sync's (the health round's) interval, as it is at
+steady state when push tells of every event and each quiet lock is polled once per safety net: so the locks due at
+one moment are one interval's worth (counted when the fleet is built, before the bench's own run time lets more
+cross the safety net). A share of the locks (--active-share) had an event in the last minutes: with push these are
 polled every interval too (EVENTS_ACTIVE_SECONDS). Plus periodic_bench's fixed set of due rows (codes to converge,
 to expire, PINs to erase, failed codes, enrollments, stalled operations, photos to fetch, remote unlocks).
 
@@ -25,7 +26,8 @@ LOCK_ROUND_CHUNK locks): the database time (the time spent inside the driver's e
 of --repeat runs after one warm-up run that settles one-off work) and the queries per run, per due item (what the
 job returned: codes enqueued, locks enqueued; for a chunk, its locks), the ratio between the two sizes (goal ≤ 1.2).
 Then the steady-state Tuya calls per second of each round (due locks × calls per lock measured on the fake cloud in
-a chunk ÷ interval) next to TUYA_CALLS_PER_SECOND, and how long a round takes within its priority's share when over.
+its chunk ÷ its interval; reconcile takes every lock, push or not) next to TUYA_CALLS_PER_SECOND, and how long a
+round takes within its priority's share when over.
 The pages (portfolio, one property, the organisation's and one property's timeline) through Django's test client in
 this process as a signed-in owner (no HTTP server, no browser): p50 / p95 and queries.
 
