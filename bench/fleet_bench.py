@@ -605,12 +605,12 @@ def run(args: argparse.Namespace, sizes: list[int], database_name: str) -> int:
                 try:
                     results[job.name].append(measure_job(job, fleet, cloud, args.repeat))
                 except Exception as error:  # reported with the others; the bench goes on to say what else holds
-                    logging.getLogger(__name__).debug("job failed", exc_info=True)
                     failures.append(f"{job.name} at {size:,}: {type(error).__name__}: {error}")
                     continue
                 if errors.records:
                     record = errors.records[0]
-                    failures.append(f"{job.name} at {size:,}: logged “{record.getMessage()}” ({record.exc_info})")
+                    cause = f" ({record.exc_info[1]!r})" if record.exc_info else ""
+                    failures.append(f"{job.name} at {size:,}: logged “{record.getMessage()}”{cause}")
                 if job.chunk and not sum(results[job.name][-1].calls.values()):
                     failures.append(f"{job.name} at {size:,}: no cloud call (is the fake cloud installed?)")
                 refused = {m: n for m, n in results[job.name][-1].calls.items() if not hasattr(FleetCloud, m)}
