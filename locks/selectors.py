@@ -14,12 +14,14 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db.models import Count, F, Min, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from locks import failures, operations, pins, remote
 from locks.models import (
+    CODE_SUSPECT,
     AccessCode,
     Alert,
     CloudAccount,
@@ -159,10 +161,10 @@ def portfolio(membership: Membership, now: datetime | None = None) -> Portfolio:
     )
     attention = (
         AccessCode.objects.for_membership(membership)
-        .filter(status=AccessCode.Status.FAILED)
-        .exclude(desired=AccessCode.Desired.REMOVED)
+        .filter(_failed_now(now))
         .values("lock__unit__property_id")
         .annotate(n=Count("pk"))
+        .order_by()
     )
     failed_by_property = {row["lock__unit__property_id"]: row["n"] for row in attention}
     unassigned = Lock.objects.for_membership(membership).filter(unit__isnull=True).order_by("name")[:100]
@@ -172,17 +174,37 @@ def portfolio(membership: Membership, now: datetime | None = None) -> Portfolio:
     )
 
 
-def property_locks(membership: Membership, prop: Property, search: str = "") -> QuerySet[Lock]:
-    """A property's locks with their unit, annotated with failed_codes, pending_codes and set_codes; `search`
-    matches the lock's or the unit's name."""
+def _failed_now(now: datetime) -> Q:
+    """Codes that failed and still matter: not being removed, and not ended more than a day ago (what the alert scan
+    looks at, through the `code_suspect_ends` index: a code that failed last year needs no one)."""
+    return (
+        CODE_SUSPECT
+        & Q(status=AccessCode.Status.FAILED, ends_at__gt=now - timedelta(days=1))
+        & ~Q(desired=AccessCode.Desired.REMOVED)
+    )
+
+
+def _codes_of_lock(condition: Q) -> Coalesce:
+    """How many of the lock's codes meet `condition`, counted by a subquery per lock on the (lock, status) index
+    rather than by joining every code the lock ever had."""
+    counted = AccessCode.objects.filter(condition, lock=OuterRef("pk")).order_by().values("lock")
+    return Coalesce(Subquery(counted.annotate(n=Count("pk")).values("n")), 0)
+
+
+def property_locks(
+    membership: Membership, prop: Property, search: str = "", now: datetime | None = None
+) -> QuerySet[Lock]:
+    """A property's locks with their unit, annotated with failed_codes (that still matter), pending_codes and
+    set_codes; `search` matches the lock's or the unit's name."""
+    now = now or timezone.now()
     locks = (
         Lock.objects.for_membership(membership)
         .filter(unit__property=prop)
         .select_related("unit")
         .annotate(
-            failed_codes=Count("access_codes", filter=Q(access_codes__status=AccessCode.Status.FAILED)),
-            pending_codes=Count("access_codes", filter=Q(access_codes__status__in=UNSETTLED)),
-            set_codes=Count("access_codes", filter=Q(access_codes__status=AccessCode.Status.SET)),
+            failed_codes=_codes_of_lock(_failed_now(now)),
+            pending_codes=_codes_of_lock(Q(status__in=UNSETTLED)),
+            set_codes=_codes_of_lock(Q(status=AccessCode.Status.SET)),
         )
         .order_by("unit__name", "name", "pk")
     )

@@ -89,9 +89,10 @@ def place(db: None, django_user_model: Any) -> Place:
 
 def code(lock: Lock, label: str, status: str = Status.SET, **extra: Any) -> AccessCode:
     now = timezone.now()
+    window = {"starts_at": now - timedelta(hours=1), "ends_at": now + timedelta(days=1)}
     return AccessCode.objects.create(
         organisation=lock.organisation, lock=lock, label=label, pin="1234567", status=status,
-        starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1), time_zone="Europe/Amsterdam", **extra,
+        time_zone="Europe/Amsterdam", **{**window, **extra},
     )  # fmt: skip
 
 
@@ -111,6 +112,8 @@ def test_portfolio_counts_each_property_and_lists_the_locks_on_no_door(place: Pl
     Lock.objects.filter(pk=place.canal_lock.pk).update(online=False, battery=5)
     code(place.canal_lock, "broken", Status.FAILED)
     code(place.canal_lock, "going", Status.FAILED, desired=AccessCode.Desired.REMOVED)  # not needing attention
+    old = timezone.now() - timedelta(days=30)
+    code(place.canal_lock, "last month", Status.FAILED, starts_at=old, ends_at=old + timedelta(days=2))  # nor this
     found = selectors.portfolio(place.owner)
     assert [row.property.name for row in found.properties] == ["Canal Hotel", "Harbour Inn"]
     canal, failed = found.properties[0]  # a pair, as the page unpacks it
@@ -132,6 +135,9 @@ def test_property_locks_are_annotated_and_searchable(place: Place) -> None:
     code(place.canal_lock, "a", Status.SET)
     code(place.canal_lock, "b", Status.SENDING)
     code(place.canal_lock, "c", Status.FAILED)
+    old = timezone.now() - timedelta(days=30)
+    code(place.canal_lock, "d", Status.FAILED, starts_at=old, ends_at=old + timedelta(days=2))  # ended: no one's job
+    code(place.canal_lock, "e", Status.REMOVED)
     (lock,) = selectors.property_locks(place.owner, place.canal)
     assert (lock.failed_codes, lock.pending_codes, lock.set_codes) == (1, 1, 1)  # type: ignore[attr-defined]
     assert list(selectors.property_locks(place.owner, place.canal, "room 12")) == [place.canal_lock]
