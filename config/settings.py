@@ -392,6 +392,9 @@ TUYA_BUDGET_SHRINK_SECONDS = int(env_str("TUYA_BUDGET_SHRINK_SECONDS", "60"))
 # project has no live push connection, is polled every EVENTS_SYNC_INTERVAL_SECONDS.
 EVENTS_SAFETY_NET_SECONDS = int(env_str("EVENTS_SAFETY_NET_SECONDS", str(6 * 3600)))
 EVENTS_ACTIVE_SECONDS = int(env_str("EVENTS_ACTIVE_SECONDS", "3600"))
+# Drift repair: every lock's passwords compared with ours this often (a round: one call a lock, at maintenance
+# priority). A fleet of 100k locks would ask ~170 calls/s at 600 s (bench/fleet_bench.py): set hours there.
+RECONCILE_INTERVAL_SECONDS = int(env_str("RECONCILE_INTERVAL_SECONDS", "600"))
 # Lock-wide rounds (events sync, health, reconcile) enqueue one job per this many locks (locks/rounds.py).
 LOCK_ROUND_CHUNK = int(env_str("LOCK_ROUND_CHUNK", "50"))
 EVENTS_SYNC_OVERLAP_SECONDS = int(env_str("EVENTS_SYNC_OVERLAP_SECONDS", "900"))

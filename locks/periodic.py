@@ -35,7 +35,13 @@ PERIODIC = (
     # delayed re-read (CODE_POLL_WINDOW_SECONDS=0) for more than a few seconds.
     Periodic("sweep-access-codes", "locks.jobs.sweep_access_codes", "codes", 5),
     # Drift repair: codes changed outside this app are found within one interval (docs/reliability.md R7).
-    Periodic(rounds.RECONCILE, "locks.jobs.reconcile_all_locks", "maintenance", 600, round=True),
+    Periodic(
+        rounds.RECONCILE,
+        "locks.jobs.reconcile_all_locks",
+        queues.MAINTENANCE_QUEUE,
+        settings.RECONCILE_INTERVAL_SECONDS,
+        round=True,
+    ),  # fmt: skip
     Periodic("purge-old-pins", "locks.jobs.purge_old_pins", "maintenance", 3600),
     Periodic("sweep-enrollments", "locks.jobs.sweep_enrollments", "codes", 30),
     # Alerts: failed or stuck codes, refused cloud accounts, offline locks, unsent e-mails, lapsed remote unlocks;
