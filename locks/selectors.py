@@ -148,17 +148,25 @@ class Portfolio:
 def portfolio(membership: Membership, now: datetime | None = None) -> Portfolio:
     """Every property with its counts of locks, offline locks, low batteries and codes needing attention."""
     now = now or timezone.now()
-    properties = (
-        Property.objects.for_membership(membership)
+    properties = list(Property.objects.for_membership(membership).annotate(unit_count=Count("units")).order_by("name"))
+    # The locks' counts in one pass over the locks, grouped by property: the COUNT(DISTINCT)s over the property →
+    # units → locks join sorted every lock four times (p95 300 ms at 100,000 locks, bench/fleet_bench.py).
+    lock_stats = {
+        row.pop("unit__property_id"): row
+        for row in Lock.objects.filter(unit__property__in=properties)
+        .values("unit__property_id")
         .annotate(
-            unit_count=Count("units", distinct=True),
-            lock_count=Count("units__locks", distinct=True),
-            offline_count=Count("units__locks", filter=Q(units__locks__online=False), distinct=True),
-            low_battery_count=Count("units__locks", filter=Q(units__locks__battery__lt=LOW_BATTERY), distinct=True),
-            paused_count=Count("units__locks", filter=Q(units__locks__paused_until__gt=now), distinct=True),
+            lock_count=Count("pk"),
+            offline_count=Count("pk", filter=Q(online=False)),
+            low_battery_count=Count("pk", filter=Q(battery__lt=LOW_BATTERY)),
+            paused_count=Count("pk", filter=Q(paused_until__gt=now)),
         )
-        .order_by("name")
-    )
+        .order_by()
+    }
+    no_locks = {"lock_count": 0, "offline_count": 0, "low_battery_count": 0, "paused_count": 0}
+    for prop in properties:
+        for name, count in lock_stats.get(prop.pk, no_locks).items():
+            setattr(prop, name, count)  # as annotations would be: the page reads property.lock_count
     attention = (
         AccessCode.objects.for_membership(membership)
         .filter(_failed_now(now))
