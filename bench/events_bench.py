@@ -22,6 +22,7 @@ import argparse
 import os
 import platform
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -47,6 +48,13 @@ def main() -> int:
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="events-bench-"))
+    try:
+        return run(args, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)  # the database, VAR_DIR, photos: nothing left behind
+
+
+def run(args: argparse.Namespace, workdir: Path) -> int:
     from cryptography.fernet import Fernet
 
     os.environ.update(

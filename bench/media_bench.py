@@ -19,6 +19,7 @@ import io
 import os
 import platform
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -49,6 +50,13 @@ def main() -> int:
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="media-bench-"))
+    try:
+        return run(args, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)  # the database, VAR_DIR, photos: nothing left behind
+
+
+def run(args: argparse.Namespace, workdir: Path) -> int:
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "config.settings",
