@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -149,6 +150,7 @@ def main() -> int:
             proc.terminate()
             proc.wait(10)
         drop(admin_url)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def wait_for_redis(url: str) -> None:
