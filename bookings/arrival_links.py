@@ -13,12 +13,11 @@ link out, renew and revoke it, every one audited.
 from __future__ import annotations
 
 import hmac
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -43,15 +42,7 @@ def may_manage(user: Actor, organisation_id: int) -> bool:
 
 def link_for(unit: Unit) -> UnitArrivalLink:
     """The unit's link, made on first use; racing callers get the same one."""
-    existing = UnitArrivalLink.objects.filter(unit=unit).first()
-    if existing is not None:
-        return existing
-    token = secrets.token_urlsafe(24)  # 192 bits
-    try:
-        with transaction.atomic():
-            return UnitArrivalLink.objects.create(unit=unit, token_hash=guest_pass.token_hash(token), token=token)
-    except IntegrityError:  # another request made it first
-        return UnitArrivalLink.objects.get(unit=unit)
+    return guest_pass.made_once(UnitArrivalLink, unit=unit)
 
 
 def address(link: UnitArrivalLink) -> str:
@@ -94,11 +85,9 @@ def show_link(unit: Unit, *, actor: Actor, ip: str | None) -> LinkState:
 
 def new_link(unit: Unit, *, actor: Actor, ip: str | None) -> LinkState:
     """A new token: the old link answers 404 from now on (and must be replaced in the listing)."""
-    token = secrets.token_urlsafe(24)
     with transaction.atomic():
         made = link_for(unit)
-        made.token_hash, made.token, made.revoked_at = guest_pass.token_hash(token), token, None
-        made.save(update_fields=["token_hash", "token", "revoked_at"])
+        guest_pass.give_new_token(made)
         audit("arrival_link.renewed", actor=actor, organisation=unit.property.organisation, obj=unit,
               summary=_what(unit), ip=ip)  # fmt: skip
     return state(unit, link=address(made))

@@ -10,13 +10,12 @@ row's last change, so the same data gives the same bytes (and the same ETag).
 from __future__ import annotations
 
 import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
@@ -24,16 +23,13 @@ from icalendar import Calendar, Event
 from icalendar.enums import STATUS
 
 from audit.services import audit
+from bookings import guest_pass
 from bookings.ical import EXPORT_PRODID
 from bookings.models import FeedEvent, UnitCalendarExport
 from tenants.models import MANAGER_ROLES, Actor, Stay, Unit, role_in
 
 RECENT = timedelta(days=30)  # stays that ended (or were cancelled) this long ago still show
 REFRESH = timedelta(hours=1)  # what the calendar suggests to the apps that poll it
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def may_manage(user: Actor, organisation_id: int) -> bool:
@@ -43,15 +39,7 @@ def may_manage(user: Actor, organisation_id: int) -> bool:
 
 def export_for(unit: Unit) -> UnitCalendarExport:
     """The unit's export, made on first use; racing callers get the same one."""
-    existing = UnitCalendarExport.objects.filter(unit=unit).first()
-    if existing is not None:
-        return existing
-    token = secrets.token_urlsafe(24)  # 192 bits
-    try:
-        with transaction.atomic():
-            return UnitCalendarExport.objects.create(unit=unit, token_hash=token_hash(token), token=token)
-    except IntegrityError:  # another request made it first
-        return UnitCalendarExport.objects.get(unit=unit)
+    return guest_pass.made_once(UnitCalendarExport, unit=unit)
 
 
 def link(export: UnitCalendarExport) -> str:
@@ -67,11 +55,9 @@ def show_link(unit: Unit, *, actor: Actor, ip: str | None) -> str:
 
 def new_link(unit: Unit, *, actor: Actor, ip: str | None) -> str:
     """A new token: the old link answers 404 from now on."""
-    token = secrets.token_urlsafe(24)
     with transaction.atomic():
         export = export_for(unit)
-        export.token_hash, export.token = token_hash(token), token
-        export.save(update_fields=["token_hash", "token"])
+        guest_pass.give_new_token(export)
         audit("calendar_export.link_renewed", actor=actor, organisation=unit.property.organisation, obj=unit,
               summary=f"Calendar export of {unit}", ip=ip)  # fmt: skip
     return link(export)
@@ -97,7 +83,8 @@ def is_own_export(url: str, request_host: str = "") -> bool:
 def find(token: str) -> UnitCalendarExport | None:
     if not token or len(token) > 100:
         return None
-    return UnitCalendarExport.objects.select_related("unit__property").filter(token_hash=token_hash(token)).first()
+    exports = UnitCalendarExport.objects.select_related("unit__property")
+    return exports.filter(token_hash=guest_pass.token_hash(token)).first()
 
 
 @dataclass(frozen=True)

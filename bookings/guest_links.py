@@ -4,7 +4,6 @@ see the stay's PINs get it."""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,11 +68,8 @@ def show_link(stay: Stay, *, actor: Actor, ip: str | None) -> LinkState:
 
 def new_link(stay: Stay, *, actor: Actor, ip: str | None) -> LinkState:
     """A new token for the stay: the old link stops working at once (one pass per stay, its token replaced)."""
-    token = secrets.token_urlsafe(24)
     with transaction.atomic():
-        made = guest_pass.pass_for(stay)
-        made.token_hash, made.token, made.revoked_at = guest_pass.token_hash(token), token, None
-        made.save(update_fields=["token_hash", "token", "revoked_at"])
+        guest_pass.give_new_token(guest_pass.pass_for(stay))
         audit("guest_page.link_renewed", actor=actor, organisation=_org(stay), obj=stay, summary=_who(stay), ip=ip)
     return state(stay, link=guest_pass.guest_link(stay))
 

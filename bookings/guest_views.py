@@ -136,7 +136,7 @@ def _arrival_refused(request: HttpRequest, context: dict[str, Any], status: int,
 def unit_calendar(request: HttpRequest, token: str) -> HttpResponse:
     """The unit's calendar as text/calendar, with an ETag for conditional GETs (a poll that finds nothing new costs
     a 304). Limited per link only: channel managers fetch many hosts' calendars from a few addresses."""
-    if retry_after := public_limits.spend([f"calendar:{calendar_export.token_hash(token)[:24]}"]):
+    if retry_after := public_limits.spend([f"calendar:{guest_pass.token_hash(token)[:24]}"]):
         response = HttpResponse(
             f"Too many requests for this calendar: try again in {retry_after} seconds.\n",
             status=429,
