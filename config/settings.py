@@ -382,16 +382,19 @@ API_RATE_LIMIT_PER_MINUTE = int(env_str("API_RATE_LIMIT_PER_MINUTE", "600"))
 API_MAX_BODY_BYTES = int(env_str("API_MAX_BODY_BYTES", str(64 * 1024)))
 
 EVENTS_SYNC_INTERVAL_SECONDS = int(env_str("EVENTS_SYNC_INTERVAL_SECONDS", "60"))
-# The call budget of each cloud project, shared by every process (locks/cloud/budget.py): set it to the project's
-# quota. Door codes and unlocks may use all of it; pushed syncs 75 %, safety-net polling 50 %, health and reconcile
-# 35 %. A "too frequent" answer halves it for TUYA_BUDGET_SHRINK_SECONDS. 0 = no budget.
+# The call budget of each API of each cloud project (Tuya limits them one by one), shared by every process
+# (locks/cloud/budget.py): set it to the project's quota. Door codes and unlocks may use all of it; pushed syncs
+# 75 %, safety-net polling 50 %, health and reconcile 35 %. A "too frequent" answer halves that API's for
+# TUYA_BUDGET_SHRINK_SECONDS. 0 = no budget.
 TUYA_CALLS_PER_SECOND = float(env_str("TUYA_CALLS_PER_SECOND", "10"))
 TUYA_BUDGET_SHRINK_SECONDS = int(env_str("TUYA_BUDGET_SHRINK_SECONDS", "60"))
 # A quiet lock whose cloud project's message service (push) is connected tells us of its events itself; it is
-# polled only this often as a safety net. A lock with an event in the last EVENTS_ACTIVE_SECONDS, or whose
-# project has no live push connection, is polled every EVENTS_SYNC_INTERVAL_SECONDS.
+# polled only this often as a safety net, and one with an event in the last EVENTS_ACTIVE_SECONDS every
+# EVENTS_ACTIVE_POLL_SECONDS (push already syncs it at each event; the poll catches a record the cloud pushed no
+# message for). A lock whose project has no live push connection is polled every EVENTS_SYNC_INTERVAL_SECONDS.
 EVENTS_SAFETY_NET_SECONDS = int(env_str("EVENTS_SAFETY_NET_SECONDS", str(6 * 3600)))
 EVENTS_ACTIVE_SECONDS = int(env_str("EVENTS_ACTIVE_SECONDS", "3600"))
+EVENTS_ACTIVE_POLL_SECONDS = int(env_str("EVENTS_ACTIVE_POLL_SECONDS", "900"))
 # Drift repair: every lock's passwords compared with ours this often (a round: one call a lock, at maintenance
 # priority). A fleet of 100k locks would ask ~170 calls/s at 600 s (bench/fleet_bench.py): set hours there.
 RECONCILE_INTERVAL_SECONDS = int(env_str("RECONCILE_INTERVAL_SECONDS", "600"))

@@ -245,8 +245,8 @@ class TuyaClient:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         server_text: bool = True,
-        before_send: Callable[[], None] | None = None,
-        on_rate_limited: Callable[[], None] | None = None,
+        before_send: Callable[[str, str], None] | None = None,
+        on_rate_limited: Callable[[str, str], None] | None = None,
     ) -> None:
         if not access_id or not access_secret:
             raise TuyaConfigError("The Tuya access id and access secret are both required.")
@@ -261,7 +261,8 @@ class TuyaClient:
         self.max_retries = max_retries
         self.backoff_seconds = backoff_seconds
         # The app's shared call budget (locks/cloud/budget.py): asked before every attempt (it may wait, or raise to
-        # defer the call), and told when the cloud says "too frequent". The client itself knows nothing of it.
+        # defer the call), and told when the cloud says "too frequent"; both get the method and path, since the
+        # cloud limits each API on its own. The client itself knows nothing of the budget.
         self.before_send, self.on_rate_limited = before_send, on_rate_limited
         self.use_nonce = use_nonce
         self._clock = clock
@@ -307,7 +308,7 @@ class TuyaClient:
         while True:
             token = None
             if self.before_send is not None:
-                self.before_send()
+                self.before_send(method, path)
             try:
                 token = self.tokens.current()
                 return self._call(method, path, query, body, access_token=token.access_token)
@@ -319,7 +320,7 @@ class TuyaClient:
                 continue
             except (TuyaRateLimitedError, _NotSent, TuyaTimeoutError, TuyaNetworkError, TuyaServerError) as exc:
                 if isinstance(exc, TuyaRateLimitedError) and self.on_rate_limited is not None:
-                    self.on_rate_limited()
+                    self.on_rate_limited(method, path)
                 repeatable = isinstance(exc, TuyaRateLimitedError | _NotSent) or idempotent
                 if not repeatable or attempt >= self.max_retries:
                     if isinstance(exc, _NotSent):

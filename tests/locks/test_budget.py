@@ -16,6 +16,7 @@ from locks.models import SyncCursor
 from tests.locks.conftest import run_workers
 
 PROJECT = "test-project"
+OPEN_LOGS = ("GET", "/v1.1/devices/vdevo1726/door-lock/open-logs")
 
 
 class Clock:
@@ -39,12 +40,12 @@ def per_second(settings, queues) -> int:
     return 10
 
 
-def take_many(n: int, priority: budget.Priority, clock: Clock) -> list[float]:
+def take_many(n: int, priority: budget.Priority, clock: Clock, call: tuple[str, str] = OPEN_LOGS) -> list[float]:
     """When each of n calls at this priority got its slot."""
     got = []
     with budget.at(priority):
         for _ in range(n):
-            budget.take(PROJECT, clock=clock, sleep=clock.sleep)
+            budget.take(PROJECT, *call, clock=clock, sleep=clock.sleep)
             got.append(clock.now)
     return got
 
@@ -74,18 +75,47 @@ def test_a_call_that_finds_no_room_within_its_wait_is_deferred(per_second) -> No
         frozen.slept += seconds  # the second never ends: every door call keeps it full
 
     with budget.at(budget.Priority.POLL), pytest.raises(budget.BudgetShort) as deferred:
-        budget.take(PROJECT, clock=frozen, sleep=no_time_passes)
+        budget.take(PROJECT, *OPEN_LOGS, clock=frozen, sleep=no_time_passes)
     assert frozen.slept <= budget.BUDGET_WAIT_SECONDS
     assert "door codes" in deferred.value.message
     assert budget.deferred_count(PROJECT) == 1
 
 
-def test_a_too_frequent_answer_halves_the_budget_for_a_while(per_second, settings) -> None:
-    budget.shrink(PROJECT)
+def test_each_api_has_its_own_budget_shared_by_every_lock(per_second) -> None:
+    """Tuya limits each API of a project on its own: every lock's open-logs share one second, device details
+    another."""
+    clock = Clock()
+    start = int(clock.now)
+    other_lock = ("GET", "/v1.1/devices/bf3e0a77c2/door-lock/open-logs")
+    got = take_many(5, budget.Priority.POLL, clock) + take_many(1, budget.Priority.POLL, clock, other_lock)
+    assert [int(t) - start for t in got] == [0, 0, 0, 0, 0, 1]  # the other lock's call waited: the same API
+    details = ("GET", "/v1.0/devices/bf3e0a77c2")
+    assert [int(t) - start for t in take_many(5, budget.Priority.POLL, clock, details)] == [1, 1, 1, 1, 1]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "api"),
+    [
+        ("get", "/v1.1/devices/vdevo1726/door-lock/open-logs?page_no=2", "GET /v1.1/devices/*/door-lock/open-logs"),
+        ("GET", "/v1.0/devices/abcdef", "GET /v1.0/devices/*"),  # a device id without a digit is still an id
+        ("DELETE", "/v1.0/devices/d1/door-lock/temp-password/8812", "DELETE /v1.0/devices/*/door-lock/temp-password/*"),
+        ("POST", "/v1.0/smart-lock/devices/d1/password-ticket", "POST /v1.0/smart-lock/devices/*/password-ticket"),
+    ],
+)
+def test_a_calls_api_is_its_path_without_ids(method: str, path: str, api: str) -> None:
+    assert budget.api_of(method, path) == api
+
+
+def test_a_too_frequent_answer_halves_that_apis_budget_for_a_while(per_second, settings) -> None:
+    budget.shrink(PROJECT, *OPEN_LOGS)
     clock = Clock()
     got = take_many(3, budget.Priority.POLL, clock)  # 50 % of 5: 2 a second
     assert [int(t) - int(got[0]) for t in got] == [0, 0, 1]
-    ttl = django_rq.get_connection("sync").ttl(f"doors:budget-shrunk:{PROJECT}")
+    details = take_many(5, budget.Priority.POLL, Clock(clock.now + 10), ("GET", "/v1.0/devices/d1"))
+    assert len({int(t) for t in details}) == 1  # another API keeps its whole budget
+    shrunk = [key.decode() for key in django_rq.get_connection("sync").keys("doors:budget-shrunk:*")]
+    assert len(shrunk) == 1
+    ttl = django_rq.get_connection("sync").ttl(shrunk[0])
     assert 0 < ttl <= settings.TUYA_BUDGET_SHRINK_SECONDS
 
 
@@ -96,7 +126,8 @@ def test_the_clouds_1199_shrinks_the_projects_budget(per_second, make_lock, worl
     events.sync_lock(lock)
     client = api_for(account).client
     project = budget.project_key(client.base_url, account.access_id)
-    assert django_rq.get_connection("sync").exists(f"doors:budget-shrunk:{project}")
+    path = f"/v1.1/devices/{lock.device_id}/door-lock/open-logs"
+    assert django_rq.get_connection("sync").exists(f"doors:budget-shrunk:{budget._api_key(project, 'GET', path)}")
 
 
 @pytest.mark.django_db(transaction=True)
