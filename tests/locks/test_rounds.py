@@ -133,11 +133,13 @@ def test_with_push_alive_quiet_locks_are_polled_only_as_a_safety_net(make_lock, 
     quiet = make_lock("wifi")
     cursor(quiet, synced_ago=timedelta(hours=1), event_ago=timedelta(days=2))
     busy = make_lock("wifi")
-    cursor(busy, synced_ago=timedelta(minutes=1), event_ago=timedelta(minutes=10))
+    cursor(busy, synced_ago=timedelta(minutes=20), event_ago=timedelta(minutes=10))
+    busy_just_read = make_lock("wifi")  # busy too, but polled minutes ago: push brings its events meanwhile
+    cursor(busy_just_read, synced_ago=timedelta(minutes=5), event_ago=timedelta(minutes=10))
     overdue = make_lock("wifi")
     cursor(overdue, synced_ago=timedelta(hours=7), event_ago=timedelta(days=2))
     never = make_lock("wifi")
-    everyone = {quiet.pk, busy.pk, overdue.pk, never.pk}
+    everyone = {quiet.pk, busy.pk, busy_just_read.pk, overdue.pk, never.pk}
 
     assert set(events.due_lock_ids()) == everyone  # no push connection: every lock, every interval
     redis().set(queues.push_alive_marker(account.pk), 1, ex=queues.PUSH_ALIVE_SECONDS)
