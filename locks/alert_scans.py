@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from locks import events, queues, remote, rounds
@@ -24,8 +24,6 @@ from locks.alerts import (
     close_alerts,
     lock_conditions,
     open_incidents,
-    raise_alert,
-    resolve_alert,
     send_alert_email,
     store_lock_state,
     unclaimed,
@@ -134,36 +132,46 @@ def scan_codes(now: datetime | None = None) -> int:
         if problem is not None:
             kind, message = problem
             problems[(code.organisation_id, f"{kind}:code:{code.pk}")] = (code, kind, message)
-    open_alerts = Alert.objects.filter(kind__in=CODE_KINDS, resolved_at__isnull=True)  # the `alert_open` index
-    already = set(open_alerts.values_list("organisation_id", "dedup_key"))
-    for organisation_id, key in already - problems.keys():
-        resolve_alert(organisation_id=organisation_id, key=key, at=now)
-    # The ones still open are still seen: one statement, not one per alert.
-    open_alerts.filter(last_seen_at__lt=now).update(last_seen_at=now)
-    for organisation_id, key in problems.keys() - already:
-        code, kind, message = problems[(organisation_id, key)]
-        raise_alert(organisation_id=organisation_id, kind=kind, key=key, message=message, lock=code.lock, at=now)
+    open_alerts = Alert.objects.filter(kind__in=CODE_KINDS, resolved_at__isnull=True).order_by()  # `alert_open`
+    _settle(open_alerts, problems={key: (code.lock, kind, message) for key, (code, kind, message) in problems.items()},
+            now=now)  # fmt: skip
     return len(problems)
 
 
 def scan_accounts(now: datetime | None = None) -> int:
     """A cloud account the cloud refuses (credentials, API permission, subscription) is one alert until fixed."""
-    refused = 0
-    for account in CloudAccount.objects.only("pk", "organisation_id", "name", "last_error"):
-        key = f"cloud_refused:account:{account.pk}"
-        if account.last_error:
-            refused += 1
-            raise_alert(
-                organisation_id=account.organisation_id,
-                kind=Kind.CLOUD_REFUSED,
-                key=key,
-                message=f"The Tuya cloud refused the account “{account.name}”: {account.last_error}",
-                at=now,
-                add=0,
-            )
-        else:
-            resolve_alert(organisation_id=account.organisation_id, key=key, at=now)
-    return refused
+    now = now or timezone.now()
+    refused = CloudAccount.objects.exclude(last_error="").only("pk", "organisation_id", "name", "last_error")
+    problems: dict[tuple[int, str], tuple[Lock | None, str, str]] = {
+        (account.organisation_id, f"cloud_refused:account:{account.pk}"): (
+            None,
+            Kind.CLOUD_REFUSED,
+            f"The Tuya cloud refused the account “{account.name}”: {account.last_error}",
+        )
+        for account in refused
+    }
+    _settle(Alert.objects.filter(kind=Kind.CLOUD_REFUSED, resolved_at__isnull=True).order_by(), problems, now=now)
+    return len(problems)
+
+
+def _settle(
+    open_alerts: QuerySet[Alert], problems: dict[tuple[int, str], tuple[Lock | None, str, str]], *, now: datetime
+) -> None:
+    """Make the open alerts of one scan match the problems it found, keyed by (organisation, dedup key): those
+    still seen are marked so, those over closed, the new opened; a fixed number of statements however many (the
+    scan used to raise or resolve each alert in its own transaction, every minute)."""
+    already = {(a.organisation_id, a.dedup_key): a.pk for a in open_alerts.only("organisation_id", "dedup_key")}
+    over = [pk for key, pk in already.items() if key not in problems]
+    new = [
+        Alert(organisation_id=organisation_id, lock=lock, kind=kind, dedup_key=key, message=message)
+        for (organisation_id, key), (lock, kind, message) in problems.items()
+        if (organisation_id, key) not in already
+    ]
+    with transaction.atomic():
+        open_alerts.filter(last_seen_at__lt=now).exclude(pk__in=over).update(last_seen_at=now)
+        if over:
+            close_alerts(Alert.objects.filter(pk__in=over), at=now)
+        open_incidents(new, at=now)
 
 
 LOCK_STATE_KINDS = (Kind.OFFLINE, Kind.LOW_BATTERY)

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from locks import alert_scans, alerts
-from locks.models import Alert, CloudAccount, Lock
+from locks.models import AccessCode, Alert, CloudAccount, Lock
 from tenants.models import Membership, Organisation, Role
 from webhooks.models import WebhookEndpoint, WebhookMessage
 
@@ -161,3 +161,42 @@ def test_an_incident_another_worker_opened_meanwhile_is_seen_not_opened_twice(
         (racing.pk, 1, None),
         (other.pk, 1, None),
     ]
+
+
+def test_the_code_and_account_scans_cost_the_same_queries_for_3_and_for_30_problems(
+    django_user_model: Any, django_capture_on_commit_callbacks: Any, mailoutbox: list[Any]
+) -> None:
+    """Failed codes and refused accounts: opened, kept and closed in a fixed number of statements (they were one
+    transaction per alert, every minute)."""
+    now = timezone.now()
+    costs = {}
+    for size in (3, 30):
+        locks = fleet(f"Codes{size}", size, django_user_model)
+        failed = AccessCode.objects.bulk_create(
+            AccessCode(organisation_id=lock.organisation_id, lock=lock, label=f"Guest {n}", pin="482913",
+                       starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1), time_zone="UTC",
+                       status=AccessCode.Status.FAILED, failure_reason="The lock did not accept the code.")
+            for n, lock in enumerate(locks)
+        )  # fmt: skip
+        accounts = [
+            CloudAccount.objects.create(organisation_id=locks[0].organisation_id, name=f"Project {n}",
+                                        endpoint="http://localhost", access_id=f"c{size}-{n}", access_secret="s",
+                                        last_error="permission deny (1106)")
+            for n in range(size)
+        ]  # fmt: skip
+        counts = []
+        for change in (None, "settle"):
+            if change:
+                AccessCode.objects.filter(pk__in=[c.pk for c in failed]).update(status=AccessCode.Status.SET)
+                CloudAccount.objects.filter(pk__in=[a.pk for a in accounts]).update(last_error="")
+            with django_capture_on_commit_callbacks(execute=True), CaptureQueriesContext(connection) as queries:
+                alert_scans.scan_codes()
+                alert_scans.scan_accounts()
+            counts.append(len(queries))
+        org = locks[0].organisation_id
+        alerts_of_org = Alert.objects.filter(organisation_id=org)
+        assert alerts_of_org.filter(kind=Kind.CODE_NOT_SET).count() == size
+        assert alerts_of_org.filter(kind=Kind.CLOUD_REFUSED).count() == size
+        assert not alerts_of_org.filter(resolved_at__isnull=True).exists()  # all settled by the second scan
+        costs[size] = counts
+    assert costs[3] == costs[30]
