@@ -96,6 +96,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5, help="runs of each job per size (the median is shown)")
     parser.add_argument("--requests", type=int, default=20, help="timed requests per page and size")
     parser.add_argument("--quick", action="store_true", help="CI: 200 locks, 2,000 then 20,000 rows (SQLite allowed)")
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database (to EXPLAIN in it after)")
     args = parser.parse_args()
     if args.quick:
         args.locks, args.properties, args.sizes, args.repeat, args.requests = 200, 4, "2000,20000", 3, 5
@@ -124,7 +125,10 @@ def main() -> int:
             from django.db import connections  # Django is only set up by run(); close before the database goes
 
             connections.close_all()
-        drop(admin_url)
+        if args.keep and admin_url is not None:
+            print(f"kept: {os.environ['DATABASE_URL']} (drop it yourself)")
+        else:
+            drop(admin_url)
         if redis_server is not None:
             redis_server.terminate()
             redis_server.wait(10)
