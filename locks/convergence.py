@@ -101,12 +101,7 @@ def converge_access_code(code_id: int) -> str:
         except _Retry as retry:
             _back_off(code, retry)
         except REFUSED as error:
-            # The whole cloud account is refused (credentials, permission, subscription): every lock of it
-            # would fail the same way, so pause them all instead of hammering the cloud, and say why.
-            account_refused(lock.cloud_account, explain(error))
-            if code.pending_op == "create" and code.cloud_password_id is None:
-                code.status = Status.REQUESTED  # refused at the door: nothing reached the lock
-            _back_off(code, _Retry(explain(error), code=error.code))
+            _refused(code, error)
         except port.CloudError as error:
             _fail(code, explain(error, lock), error.code)
         return code.status
@@ -114,12 +109,38 @@ def converge_access_code(code_id: int) -> str:
         if not released:
             _release(code_id)
         if confirm_in is not None and account_id is not None:
-            queues.enqueue_confirmations(account_id, delay=confirm_in)
+            queues.enqueue_code_batch(account_id, delay=confirm_in)
+
+
+def _refused(code: AccessCode, error: port.AccountRefused) -> None:
+    # The whole cloud account is refused (credentials, permission, subscription): every lock of it would fail the
+    # same way, so pause them all instead of hammering the cloud, and say why.
+    account_refused(code.lock.cloud_account, explain(error))
+    if code.pending_op == "create" and code.cloud_password_id is None:
+        code.status = Status.REQUESTED  # refused at the door: nothing reached the lock
+    _back_off(code, _Retry(explain(error), code=error.code))
+
+
+def record_failed_create(code: AccessCode, error: port.CloudError) -> None:
+    """A create made for this code by a batch (locks/code_batches.py) failed: record it as this code's own converge
+    job would have (a backoff with its reason, the account paused when refused, or the code failed)."""
+
+    def failed() -> None:
+        raise error
+
+    try:
+        _call(failed, code, outcome_unknown=True)
+    except _Retry as retry:
+        _back_off(code, retry)
+    except REFUSED as refused:
+        _refused(code, refused)
+    except port.CloudError as other:
+        _fail(code, explain(other, code.lock), other.code)
 
 
 class _Pending(Exception):
     """The lock has not confirmed yet and this job does not wait: the account's confirmation job looks again
-    shortly (locks/confirmations.py). `unsaved`: fields set by the step, written with the next look's time."""
+    shortly (locks/code_batches.py). `unsaved`: fields set by the step, written with the next look's time."""
 
     def __init__(self, unsaved: tuple[str, ...] = ()) -> None:
         super().__init__()
@@ -140,13 +161,6 @@ def _converge(cloud: LockCloud, code: AccessCode) -> None:
             raise _Retry("The lock has not confirmed yet; still waiting for it.")
 
 
-# A code waiting for its lock is looked at by its account's confirmation job; should that job be lost (Redis, a
-# killed scheduler), the sweeper hands the code a converge job of its own once this has passed. Longer than a
-# confirmation run's usual delay (the poll, the scheduler's second, a queue behind a burst of creates), so the
-# sweeper does not read codes the confirmation job is about to read anyway.
-CONFIRM_FALLBACK = timedelta(seconds=15)
-
-
 def _poll_later(code: AccessCode, unsaved: tuple[str, ...] = ()) -> timedelta | None:
     """Free the worker while the lock takes its time, releasing the lease in the same write; returns when the
     account's confirmation job should look (a delayed job), None past the confirmation window (the sweeper looks
@@ -157,7 +171,7 @@ def _poll_later(code: AccessCode, unsaved: tuple[str, ...] = ()) -> timedelta | 
         return None
     # Due for the sweeper too, in case the confirmation job is lost with Redis or a killed scheduler.
     fields = {name: getattr(code, name) for name in unsaved}
-    _save(code, **fields, next_attempt_at=timezone.now() + CONFIRM_FALLBACK, lease_until=None)
+    _save(code, **fields, next_attempt_at=timezone.now() + queues.CODE_BATCH_FALLBACK, lease_until=None)
     return timedelta(seconds=settings.CODE_POLL_SECONDS)
 
 
@@ -262,7 +276,7 @@ def _step_create(cloud: LockCloud, code: AccessCode) -> bool:
         return True  # it may have reached the lock long ago: read it now
     # Recorded before the call, so a crash after it is known to have possibly sent (status sending).
     _save(code, status=Status.SENDING, pending_op="create", op_started_at=timezone.now())
-    created = _call(lambda: cloud.create_password(lock, _spec(code)), code, outcome_unknown=True)
+    created = _call(lambda: cloud.create_password(lock, password_spec(code)), code, outcome_unknown=True)
     code.cloud_password_id = created
     if settings.CODE_POLL_WINDOW_SECONDS <= 0:  # one write: the id with the next look's time and the lease's end
         raise _Pending(unsaved=("cloud_password_id",))
@@ -305,7 +319,7 @@ def _wait(code: AccessCode) -> None:
     time.sleep(settings.CODE_POLL_SECONDS)
 
 
-def _spec(code: AccessCode) -> PasswordSpec:
+def password_spec(code: AccessCode) -> PasswordSpec:
     """The password as we want it on the lock: its PIN, its name (with our marker), window and kind."""
     weekly = None
     start, end = code.schedule_start_minute, code.schedule_end_minute
@@ -325,7 +339,7 @@ def _spec(code: AccessCode) -> PasswordSpec:
 def _modify(cloud: LockCloud, code: AccessCode) -> None:
     password_id = code.cloud_password_id
     assert password_id is not None  # only codes on the lock are modified
-    cloud.modify_password(code.lock, password_id, _spec(code))
+    cloud.modify_password(code.lock, password_id, password_spec(code))
 
 
 T = TypeVar("T")

@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 
 from locks import (
     accounts,
-    confirmations,
+    code_batches,
     convergence,
     enrollment,
     events,
@@ -42,12 +42,12 @@ def converge_access_code(code_id: int) -> str:
     return convergence.converge_access_code(code_id)
 
 
-def confirm_access_codes(account_id: int) -> int:
+def run_code_batch(account_id: int) -> int:
     """Settle every code the locks of one cloud account confirmed; returns how many."""
     # From here on, a code that starts waiting gets a job of its own (this one may have looked already).
     with suppress(RedisError):
-        queues.connection(queues.CODES_QUEUE).delete(queues.confirm_marker(account_id))
-    return confirmations.confirm_waiting(account_id)
+        queues.connection(queues.CODES_QUEUE).delete(queues.code_batch_marker(account_id))
+    return code_batches.run_batch(account_id)
 
 
 def sweep_access_codes() -> int:

@@ -110,26 +110,31 @@ def enqueue_converge(code_id: int, *, delay: timedelta | None = None) -> None:
         logger.warning("Could not enqueue code %s; the sweeper will pick it up", code_id)
 
 
-# A lost confirmation job's marker lapses, so the next code waiting on the account gets one again; its codes meanwhile
-# fall back to the sweeper (convergence.CONFIRM_FALLBACK).
-CONFIRM_MARKER_SECONDS = 30
+# A lost batch job's marker lapses, so the next code of the account gets one again; its codes meanwhile fall back to
+# the sweeper.
+CODE_BATCH_MARKER_SECONDS = 30
+# A code left to its account's batch job (new, or waiting for its lock) is due to the sweeper only after this: then
+# the batch job was lost (Redis, a killed scheduler or worker) and the code gets a converge job of its own. Longer
+# than a batch's usual delay (a poll, the scheduler's second, a queue behind a burst), so the sweeper does not send
+# or read codes the batch job is about to.
+CODE_BATCH_FALLBACK = timedelta(seconds=15)
 
 
-def confirm_marker(account_id: int) -> str:
-    """Says a confirmation job for this cloud account waits; the job deletes it when it starts."""
-    return f"doors:confirm-queued:{account_id}"
+def code_batch_marker(account_id: int) -> str:
+    """Says a batch job for this cloud account waits; the job deletes it when it starts."""
+    return f"doors:code-batch-queued:{account_id}"
 
 
-def enqueue_confirmations(account_id: int, *, delay: timedelta | None = None) -> None:
-    """One waiting confirmation job per cloud account is enough: it reads every code waiting on the account's locks
-    when it starts (locks/confirmations.py)."""
+def enqueue_code_batch(account_id: int, *, delay: timedelta | None = None) -> None:
+    """One waiting batch job per cloud account is enough: it sends the account's new codes and reads every code
+    waiting on its locks when it starts (locks/code_batches.py)."""
     try:
         _enqueue_marked(
-            confirm_marker(account_id), CONFIRM_MARKER_SECONDS, CODES_QUEUE, "locks.jobs.confirm_access_codes",
+            code_batch_marker(account_id), CODE_BATCH_MARKER_SECONDS, CODES_QUEUE, "locks.jobs.run_code_batch",
             account_id, delay=delay, failure_ttl=7 * 24 * 3600,
         )  # fmt: skip
     except RedisError:
-        logger.warning("Could not enqueue the confirmations of cloud account %s; the sweeper will", account_id)
+        logger.warning("Could not enqueue the code batch of cloud account %s; the sweeper will", account_id)
 
 
 def enqueue_import(account_id: int) -> bool:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from locks import codes, convergence, jobs, pins
 from locks.models import AccessCode
-from locks.queues import confirm_marker
+from locks.queues import code_batch_marker
 from tests.locks.conftest import run_workers, window
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -327,7 +327,7 @@ def test_with_no_waiting_in_jobs_the_sweeper_confirms_codes_whose_confirmation_j
     queue = django_rq.get_queue("codes")
     for job_id in queue.scheduled_job_registry.get_job_ids():
         queue.scheduled_job_registry.remove(job_id, delete_job=True)  # lost, as with a flushed Redis
-    django_rq.get_connection("codes").delete(confirm_marker(lock.cloud_account_id))  # its marker lapsed
+    django_rq.get_connection("codes").delete(code_batch_marker(lock.cloud_account_id))  # its marker lapsed
     AccessCode.objects.filter(pk=code.pk).update(next_attempt_at=timezone.now())  # the sweeper's fallback passed
     for _ in range(50):
         time.sleep(settings.CODE_POLL_SECONDS)
