@@ -79,8 +79,11 @@ def run_batch(account_id: int) -> int:
         codes = list(AccessCode.objects.filter(pk__in=claimed).select_related("lock__cloud_account"))
         cloud = cloud_for(codes[0].lock.cloud_account)
         new = [code for code in codes if _is_new(code, now)]
+        waiting_now = [code for code in codes if code not in new and _is_waiting(code)]
+        # Neither any more (a converge job took a step between the look-up and the claim): that job's to go on with.
+        outcome.handed_back += [code.pk for code in codes if code not in new and code not in waiting_now]
         _send(cloud, new, now, outcome)
-        _read_locks(cloud, [code for code in codes if code not in new], now, outcome)
+        _read_locks(cloud, waiting_now, now, outcome)
         _record(codes, outcome, now)
     if outcome.sent or outcome.waiting or len(waiting) > len(ready):
         queues.enqueue_code_batch(account_id, delay=timedelta(seconds=settings.CODE_POLL_SECONDS))
@@ -101,13 +104,24 @@ def _fresh(account_id: int, now: datetime) -> QuerySet[AccessCode]:
 
 
 def _is_new(code: AccessCode, now: datetime) -> bool:
-    """Still new once claimed (a converge job may have taken a step between the look-up and the claim)."""
+    """Still new once claimed, as `_fresh` says (a converge job may have taken a step between the two)."""
     return (
         code.status == Status.REQUESTED
         and code.cloud_password_id is None
         and code.desired == Desired.ACTIVE
         and not code.needs_modify
+        and code.attempts == 0
         and code.ends_at > now
+    )
+
+
+def _is_waiting(code: AccessCode) -> bool:
+    """Still waiting for its lock once claimed, as `_waiting` says."""
+    return (
+        code.pending_op in WAITING_OPS
+        and code.cloud_password_id is not None
+        and not code.needs_modify
+        and code.desired != Desired.REMOVED
     )
 
 

@@ -270,3 +270,24 @@ def test_a_create_whose_reply_was_lost_is_found_by_its_marker_not_made_twice(
     assert settled(code, settings=settings) == [Status.SET]
     assert len(world.passwords(lock.device_id)) == 1
     assert world.opens(lock.device_id, code.pin)
+
+
+def test_a_code_a_converge_job_moved_on_between_look_up_and_claim_is_left_to_that_job(
+    make_lock, world, monkeypatch, django_capture_on_commit_callbacks
+):
+    lock = make_lock("zigbee")
+    code = issue(lock, django_capture_on_commit_callbacks)
+    claim = code_batches._claim
+
+    def raced(code_ids, now):
+        # A converge job took the code's first step and backed off just before the batch's claim.
+        AccessCode.objects.filter(pk=code.pk).update(attempts=1, failure_reason="The cloud is busy; retrying shortly.")
+        return claim(code_ids, now)
+
+    monkeypatch.setattr(code_batches, "_claim", raced)
+    django_rq.get_connection("codes").delete(queued_marker(code.pk))
+    assert jobs.run_code_batch(lock.cloud_account_id) == 0
+    code.refresh_from_db()
+    assert (code.status, code.lease_until, code.cloud_password_id) == (Status.REQUESTED, None, None)  # not sent
+    assert world.passwords(lock.device_id) == []
+    assert django_rq.get_connection("codes").exists(queued_marker(code.pk))  # its converge job goes on
