@@ -83,7 +83,7 @@ def converge_access_code(code_id: int) -> str:
     """Move one code's lock towards its desired state; returns its status. Safe to run twice or concurrently."""
     if not _claim(code_id):
         return "busy"
-    poll_in = None
+    confirm_in, account_id, released = None, None, False
     try:
         code = AccessCode.objects.select_related("lock__cloud_account", "lock__organisation").get(pk=code_id)
         if code.status == code.wanted_status and not code.needs_modify:  # every wanted status is a settled one
@@ -95,28 +95,56 @@ def converge_access_code(code_id: int) -> str:
         cloud = cloud_for(lock.cloud_account)
         try:
             _converge(cloud, code)
-        except _Pending:
-            poll_in = _poll_later(code)
+        except _Pending as pending:
+            confirm_in = _poll_later(code, pending.unsaved)
+            account_id, released = lock.cloud_account_id, True  # _poll_later let go of the lease in its write
         except _Retry as retry:
             _back_off(code, retry)
         except REFUSED as error:
-            # The whole cloud account is refused (credentials, permission, subscription): every lock of it
-            # would fail the same way, so pause them all instead of hammering the cloud, and say why.
-            account_refused(lock.cloud_account, explain(error))
-            if code.pending_op == "create" and code.cloud_password_id is None:
-                code.status = Status.REQUESTED  # refused at the door: nothing reached the lock
-            _back_off(code, _Retry(explain(error), code=error.code))
+            _refused(code, error)
         except port.CloudError as error:
             _fail(code, explain(error, lock), error.code)
         return code.status
     finally:
-        _release(code_id)
-        if poll_in is not None:
-            queues.enqueue_converge(code_id, delay=poll_in)
+        if not released:
+            _release(code_id)
+        if confirm_in is not None and account_id is not None:
+            queues.enqueue_code_batch(account_id, delay=confirm_in)
+
+
+def _refused(code: AccessCode, error: port.AccountRefused) -> None:
+    # The whole cloud account is refused (credentials, permission, subscription): every lock of it would fail the
+    # same way, so pause them all instead of hammering the cloud, and say why.
+    account_refused(code.lock.cloud_account, explain(error))
+    if code.pending_op == "create" and code.cloud_password_id is None:
+        code.status = Status.REQUESTED  # refused at the door: nothing reached the lock
+    _back_off(code, _Retry(explain(error), code=error.code))
+
+
+def record_failed_create(code: AccessCode, error: port.CloudError) -> None:
+    """A create made for this code by a batch (locks/code_batches.py) failed: record it as this code's own converge
+    job would have (a backoff with its reason, the account paused when refused, or the code failed)."""
+
+    def failed() -> None:
+        raise error
+
+    try:
+        _call(failed, code, outcome_unknown=True)
+    except _Retry as retry:
+        _back_off(code, retry)
+    except REFUSED as refused:
+        _refused(code, refused)
+    except port.CloudError as other:
+        _fail(code, explain(other, code.lock), other.code)
 
 
 class _Pending(Exception):
-    """The lock has not confirmed yet and this job does not wait: the sweeper looks again shortly."""
+    """The lock has not confirmed yet and this job does not wait: the account's confirmation job looks again
+    shortly (locks/code_batches.py). `unsaved`: fields set by the step, written with the next look's time."""
+
+    def __init__(self, unsaved: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.unsaved = unsaved
 
 
 # The spec's Zigbee flow polls a password's status for 25 s; after that, waiting slows down (backoff).
@@ -126,22 +154,25 @@ CONFIRMATION_WINDOW = timedelta(seconds=25)
 def _converge(cloud: LockCloud, code: AccessCode) -> None:
     window = settings.CODE_POLL_WINDOW_SECONDS
     deadline = time.monotonic() + window
-    while _step(cloud, code):  # with no window, the first wait raises _Pending
+    fresh = True  # just loaded: the first step need not read the wishes again
+    while _step(cloud, code, fresh=fresh):  # with no window, the first wait raises _Pending
+        fresh = False
         if window > 0 and time.monotonic() > deadline:
             raise _Retry("The lock has not confirmed yet; still waiting for it.")
 
 
-def _poll_later(code: AccessCode) -> timedelta | None:
-    """Free the worker while the lock takes its time; returns when to look again inside the confirmation
-    window (a delayed job), None past it (the sweeper looks again after a backoff)."""
+def _poll_later(code: AccessCode, unsaved: tuple[str, ...] = ()) -> timedelta | None:
+    """Free the worker while the lock takes its time, releasing the lease in the same write; returns when the
+    account's confirmation job should look (a delayed job), None past the confirmation window (the sweeper looks
+    again after a backoff)."""
     started = code.op_started_at or code.updated_at
     if timezone.now() - started > CONFIRMATION_WINDOW:
-        _back_off(code, _Retry("The lock has not confirmed yet; still waiting for it."))
+        _back_off(code, _Retry("The lock has not confirmed yet; still waiting for it."), unsaved=unsaved)
         return None
-    delay = timedelta(seconds=settings.CODE_POLL_SECONDS)
-    # Also due for the sweeper, in case the delayed job is lost with Redis or a killed scheduler.
-    _save(code, next_attempt_at=timezone.now() + delay)
-    return delay
+    # Due for the sweeper too, in case the confirmation job is lost with Redis or a killed scheduler.
+    fields = {name: getattr(code, name) for name in unsaved}
+    _save(code, **fields, next_attempt_at=timezone.now() + queues.CODE_BATCH_FALLBACK, lease_until=None)
+    return timedelta(seconds=settings.CODE_POLL_SECONDS)
 
 
 def _settle_expired(code: AccessCode) -> bool:
@@ -151,11 +182,11 @@ def _settle_expired(code: AccessCode) -> bool:
     return True
 
 
-def _step(cloud: LockCloud, code: AccessCode) -> bool:
+def _step(cloud: LockCloud, code: AccessCode, *, fresh: bool = False) -> bool:
     """Do or check one thing; True when there is more to do right away."""
     lock = code.lock
-    # Someone may have changed what we want while this job runs: act on the latest wish.
-    code.refresh_from_db(fields=["desired", "needs_modify", "pin", "starts_at", "ends_at", "version"])
+    if not fresh:  # someone may have changed what we want while this job runs: act on the latest wish
+        code.refresh_from_db(fields=["desired", "needs_modify", "pin", "starts_at", "ends_at", "version"])
     if code.desired == Desired.REMOVED:
         return _step_remove(cloud, code)
     if code.cloud_password_id is None:
@@ -245,7 +276,10 @@ def _step_create(cloud: LockCloud, code: AccessCode) -> bool:
         return True  # it may have reached the lock long ago: read it now
     # Recorded before the call, so a crash after it is known to have possibly sent (status sending).
     _save(code, status=Status.SENDING, pending_op="create", op_started_at=timezone.now())
-    created = _call(lambda: cloud.create_password(lock, _spec(code)), code, outcome_unknown=True)
+    created = _call(lambda: cloud.create_password(lock, password_spec(code)), code, outcome_unknown=True)
+    code.cloud_password_id = created
+    if settings.CODE_POLL_WINDOW_SECONDS <= 0:  # one write: the id with the next look's time and the lease's end
+        raise _Pending(unsaved=("cloud_password_id",))
     _save(code, cloud_password_id=created)
     _wait(code)  # a fresh create is never on the lock yet: reading at once would only cost a call
     return True
@@ -285,7 +319,7 @@ def _wait(code: AccessCode) -> None:
     time.sleep(settings.CODE_POLL_SECONDS)
 
 
-def _spec(code: AccessCode) -> PasswordSpec:
+def password_spec(code: AccessCode) -> PasswordSpec:
     """The password as we want it on the lock: its PIN, its name (with our marker), window and kind."""
     weekly = None
     start, end = code.schedule_start_minute, code.schedule_end_minute
@@ -305,7 +339,7 @@ def _spec(code: AccessCode) -> PasswordSpec:
 def _modify(cloud: LockCloud, code: AccessCode) -> None:
     password_id = code.cloud_password_id
     assert password_id is not None  # only codes on the lock are modified
-    cloud.modify_password(code.lock, password_id, _spec(code))
+    cloud.modify_password(code.lock, password_id, password_spec(code))
 
 
 T = TypeVar("T")
@@ -332,11 +366,12 @@ def _backoff_delay(attempts: int) -> timedelta:
     return min(MAX_BACKOFF, timedelta(seconds=5 * 2 ** min(attempts, 10)))
 
 
-def _back_off(code: AccessCode, retry: _Retry) -> None:
+def _back_off(code: AccessCode, retry: _Retry, *, unsaved: tuple[str, ...] = ()) -> None:
     attempts = code.attempts + 1
     status = Status.UNKNOWN if retry.unknown else code.status
     _save(
         code,
+        **{name: getattr(code, name) for name in unsaved},
         attempts=attempts,
         next_attempt_at=timezone.now() + _backoff_delay(attempts),
         failure_reason=retry.reason,

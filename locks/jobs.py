@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 
 from locks import (
     accounts,
+    code_batches,
     convergence,
     enrollment,
     events,
@@ -36,9 +37,17 @@ logger = logging.getLogger(__name__)
 def converge_access_code(code_id: int) -> str:
     """Move one door code towards its desired state on the lock."""
     # From here on, a new request for this code gets a job of its own (this one may have read old wishes).
-    with suppress(RedisError):
-        django_rq.get_connection(queues.CODES_QUEUE).delete(queues.queued_marker(code_id))
+    with suppress(RedisError):  # the process's client: a new one per job costs a connection
+        queues.connection(queues.CODES_QUEUE).delete(queues.queued_marker(code_id))
     return convergence.converge_access_code(code_id)
+
+
+def run_code_batch(account_id: int) -> int:
+    """Settle every code the locks of one cloud account confirmed; returns how many."""
+    # From here on, a code that starts waiting gets a job of its own (this one may have looked already).
+    with suppress(RedisError):
+        queues.connection(queues.CODES_QUEUE).delete(queues.code_batch_marker(account_id))
+    return code_batches.run_batch(account_id)
 
 
 def sweep_access_codes() -> int:

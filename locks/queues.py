@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 from rq import Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
+from rq.queue import Queue
 
 logger = logging.getLogger(__name__)
 
@@ -67,10 +68,10 @@ def _enqueue_marked(
 ) -> bool:  # fmt: skip
     """Enqueue unless a job is already waiting, which a lapsing Redis marker says (the job clears it when it
     starts): a job lost with a dead scheduler or a killed worker lets the marker lapse instead of blocking."""
-    connection = django_rq.get_connection(queue_name)
+    queue = _queue(queue_name)
+    connection = queue.connection
     if not connection.set(marker, 1, nx=True, ex=seconds):
         return False
-    queue = django_rq.get_queue(queue_name)
     try:
         if delay is None:
             queue.enqueue(job, *args, **options)
@@ -107,6 +108,33 @@ def enqueue_converge(code_id: int, *, delay: timedelta | None = None) -> None:
         )  # fmt: skip
     except RedisError:
         logger.warning("Could not enqueue code %s; the sweeper will pick it up", code_id)
+
+
+# A lost batch job's marker lapses, so the next code of the account gets one again; its codes meanwhile fall back to
+# the sweeper.
+CODE_BATCH_MARKER_SECONDS = 30
+# A code left to its account's batch job (new, or waiting for its lock) is due to the sweeper only after this: then
+# the batch job was lost (Redis, a killed scheduler or worker) and the code gets a converge job of its own. Longer
+# than a batch's usual delay (a poll, the scheduler's second, a queue behind a burst), so the sweeper does not send
+# or read codes the batch job is about to.
+CODE_BATCH_FALLBACK = timedelta(seconds=15)
+
+
+def code_batch_marker(account_id: int) -> str:
+    """Says a batch job for this cloud account waits; the job deletes it when it starts."""
+    return f"doors:code-batch-queued:{account_id}"
+
+
+def enqueue_code_batch(account_id: int, *, delay: timedelta | None = None) -> None:
+    """One waiting batch job per cloud account is enough: it sends the account's new codes and reads every code
+    waiting on its locks when it starts (locks/code_batches.py)."""
+    try:
+        _enqueue_marked(
+            code_batch_marker(account_id), CODE_BATCH_MARKER_SECONDS, CODES_QUEUE, "locks.jobs.run_code_batch",
+            account_id, delay=delay, failure_ttl=7 * 24 * 3600,
+        )  # fmt: skip
+    except RedisError:
+        logger.warning("Could not enqueue the code batch of cloud account %s; the sweeper will", account_id)
 
 
 def enqueue_import(account_id: int) -> bool:
@@ -265,6 +293,13 @@ def enqueue_webhook_delivery(delivery_id: int) -> bool:
     except RedisError:
         logger.warning("Could not enqueue webhook delivery %s; the sweeper will pick it up", delivery_id)
         return False
+
+
+@cache
+def _queue(queue_name: str) -> Queue:
+    """One queue object per queue and process for the marked enqueues (a code's every step, every issue): like
+    `connection` below, `get_queue` would build a new client, and open a new connection, on every call."""
+    return django_rq.get_queue(queue_name)
 
 
 @cache

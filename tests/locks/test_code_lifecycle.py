@@ -11,7 +11,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from locks import codes, convergence, jobs, pins
 from locks.models import AccessCode
-from locks.queues import queued_marker
+from locks.queues import code_batch_marker
 from tests.locks.conftest import run_workers, window
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -295,7 +295,7 @@ def test_refused_credentials_pause_the_whole_account_and_say_why(make_lock, worl
     assert other.paused_until > timezone.now()
 
 
-def test_with_no_waiting_in_jobs_a_delayed_job_confirms_codes(
+def test_with_no_waiting_in_jobs_the_accounts_delayed_confirmation_job_confirms_codes(
     make_lock, world, settings, django_capture_on_commit_callbacks
 ):
     import time
@@ -315,7 +315,7 @@ def test_with_no_waiting_in_jobs_a_delayed_job_confirms_codes(
     assert world.opens(lock.device_id, code.pin)
 
 
-def test_with_no_waiting_in_jobs_the_sweeper_confirms_codes_whose_delayed_job_was_lost(
+def test_with_no_waiting_in_jobs_the_sweeper_confirms_codes_whose_confirmation_job_was_lost(
     make_lock, world, settings, django_capture_on_commit_callbacks
 ):
     import time
@@ -327,7 +327,8 @@ def test_with_no_waiting_in_jobs_the_sweeper_confirms_codes_whose_delayed_job_wa
     queue = django_rq.get_queue("codes")
     for job_id in queue.scheduled_job_registry.get_job_ids():
         queue.scheduled_job_registry.remove(job_id, delete_job=True)  # lost, as with a flushed Redis
-    django_rq.get_connection("codes").delete(queued_marker(code.pk))  # its marker lapsed
+    django_rq.get_connection("codes").delete(code_batch_marker(lock.cloud_account_id))  # its marker lapsed
+    AccessCode.objects.filter(pk=code.pk).update(next_attempt_at=timezone.now())  # the sweeper's fallback passed
     for _ in range(50):
         time.sleep(settings.CODE_POLL_SECONDS)
         jobs.sweep_access_codes()

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_periodic_jobs_run_on_the_json_workers_and_sweep_lost_codes(make_lock, world, monkeypatch):
     lock = make_lock("wifi")
-    monkeypatch.setattr("locks.queues.enqueue_converge", lambda code_id: None)  # the fast path was lost
+    monkeypatch.setattr("locks.queues.enqueue_code_batch", lambda account_id: None)  # the fast path was lost
     starts, ends = window()
     code = codes.issue_access_code(lock=lock, label="Ada", starts_at=starts, ends_at=ends)
     monkeypatch.undo()
