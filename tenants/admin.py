@@ -396,7 +396,8 @@ class OrganisationAdmin(ScopedAdmin):
     list_display = ["name", "slug", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["created_at"]
+    # The idle timeouts change on the set-up page, through the service that audits them.
+    readonly_fields = ["created_at", "idle_minutes_front_desk", "idle_minutes_manager", "idle_minutes_viewer"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # A new organisation has no members yet, so its creator could not see it: superusers set them up.
