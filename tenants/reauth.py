@@ -14,6 +14,7 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlencode, urlsplit
 
+from axes.utils import reset as reset_failures
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate
@@ -50,7 +51,8 @@ def is_recent(request: HttpRequest) -> bool:
 def confirm_identity(request: HttpRequest, password: str) -> bool:
     """Whether the signed-in user is who they say: their password, through `authenticate`, so django-axes counts a
     wrong one and locks the username out from this address as on the sign-in form (the lockout page then answers,
-    through its middleware). Audited as reauth.ok or reauth.failed; on success the window starts again."""
+    through its middleware), and a success resets the count as a sign-in does. Audited as reauth.ok or
+    reauth.failed; on success the window starts again."""
     user = request.user
     found = authenticate(request, username=user.get_username(), password=password)
     ip = client_ip(request)
@@ -58,6 +60,8 @@ def confirm_identity(request: HttpRequest, password: str) -> bool:
         audit("reauth.failed", actor=user, obj=user, summary=str(user), ip=ip)
         return False
     request.session[SESSION_KEY] = int(time.time())
+    if settings.AXES_RESET_ON_SUCCESS:  # as a sign-in resets them: a success is not one of the failures' guesses
+        reset_failures(ip=ip, username=user.get_username())
     audit("reauth.ok", actor=user, obj=user, summary=str(user), ip=ip)
     return True
 

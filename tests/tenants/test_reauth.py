@@ -122,6 +122,14 @@ def test_wrong_passwords_lock_out_like_the_sign_in_form(desk: Client) -> None:
     assert Client().post(reverse("login"), {"username": "desk", "password": "pw-desk-1"}).status_code == 429
 
 
+def test_a_success_resets_the_count(desk: Client) -> None:
+    for _ in range(4):
+        confirm(desk, "wrong")
+    assert confirm(desk, "pw-desk-1").status_code == 302
+    for _ in range(4):
+        assert confirm(desk, "wrong").status_code == 400  # four more, not locked out on the first
+
+
 def test_another_users_password_does_not_confirm(desk: Client, owner: Any) -> None:
     stale(desk)
     assert confirm(desk, "pw-owner-1").status_code == 400  # checked as the signed-in user's, whoever's it is
