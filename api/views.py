@@ -16,6 +16,7 @@ from api import keys
 from locks.forms import RowsChoiceField, apply_service_error
 from tenants.context import membership_or_404
 from tenants.models import CLOUD_ROLES, ApiKey, Membership, Property
+from tenants.reauth import recent_auth_required
 from tenants.signals import client_ip
 
 
@@ -63,6 +64,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@recent_auth_required
 def create_key(request: HttpRequest) -> HttpResponse:
     membership = _owner(request)
     form = KeyForm(request.POST, membership=membership)

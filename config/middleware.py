@@ -9,6 +9,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -20,6 +21,8 @@ from django.shortcuts import redirect, resolve_url
 
 from audit.services import audit
 from config import logs
+from tenants.context import SESSION_KEY as ORGANISATION_KEY
+from tenants.context import idle_timeout_seconds
 from tenants.signals import client_ip
 
 request_logger = logging.getLogger("doors.request")
@@ -73,12 +76,20 @@ class RequestId:
 
 SESSION_STARTED = "_session_started"
 SESSION_SEEN = "_session_seen"
+# The idle timeout in force, with the organisation chosen when it was worked out: [organisation id or None, seconds].
+SESSION_IDLE = "_session_idle"
 
 
 class SessionTimeout:
-    """Signs a user out after SESSION_IDLE_TIMEOUT_SECONDS without a request, or SESSION_ABSOLUTE_TIMEOUT_SECONDS
-    after signing in, whatever they do. The last request's time is written at most once a minute (not on every
-    htmx poll). A page that polls keeps its session from idling; the absolute timeout still ends it."""
+    """Signs a user out after their idle timeout without a request, or SESSION_ABSOLUTE_TIMEOUT_SECONDS after
+    signing in, whatever they do. The idle timeout depends on the role in the organisation they work in
+    (`tenants.context.idle_timeout_seconds`; the global SESSION_IDLE_TIMEOUT_SECONDS with no membership).
+
+    Cheap: the last request's time is written at most once a minute (not on every htmx poll), and the idle timeout
+    is kept in the session and worked out again only then, on sign-in and on a switch of organisation: so a changed
+    role or organisation setting applies within a minute, with no query on the other requests (and when it is
+    worked out, the membership read is the one the page itself uses). A page that polls keeps its session from
+    idling; the absolute timeout still ends it."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -91,14 +102,26 @@ class SessionTimeout:
             started = session.get(SESSION_STARTED)
             if started is None:  # the first request after signing in (or a session from before this middleware)
                 session[SESSION_STARTED] = session[SESSION_SEEN] = now
-            elif (
-                now - started > settings.SESSION_ABSOLUTE_TIMEOUT_SECONDS
-                or now - session.get(SESSION_SEEN, started) > settings.SESSION_IDLE_TIMEOUT_SECONDS
-            ):
+                self._remember_idle(request)
+                return self.get_response(request)
+            if now - started > settings.SESSION_ABSOLUTE_TIMEOUT_SECONDS:
                 return self._expired(request)
-            elif now - session.get(SESSION_SEEN, started) >= 60:
+            seen = session.get(SESSION_SEEN, started)
+            idle = session.get(SESSION_IDLE)
+            stale = now - seen >= 60
+            if stale or not isinstance(idle, list) or idle[0] != session.get(ORGANISATION_KEY):
+                idle = self._remember_idle(request)
+            if now - seen > idle[1]:
+                return self._expired(request)
+            if stale:
                 session[SESSION_SEEN] = now
         return self.get_response(request)
+
+    @staticmethod
+    def _remember_idle(request: HttpRequest) -> list[Any]:
+        idle = [request.session.get(ORGANISATION_KEY), idle_timeout_seconds(request)]
+        request.session[SESSION_IDLE] = idle
+        return idle
 
     def _expired(self, request: HttpRequest) -> HttpResponse:
         logout(request)  # flushes the session (and is audited as a sign-out)

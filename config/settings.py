@@ -248,8 +248,22 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # Sessions end after SESSION_IDLE_TIMEOUT_SECONDS without a request or SESSION_ABSOLUTE_TIMEOUT_SECONDS after signing
 # in (config.middleware.SessionTimeout), and when a user's last membership is removed (tenants/signals.py).
 SESSION_IDLE_TIMEOUT_SECONDS = env_int("SESSION_IDLE_TIMEOUT_SECONDS", 8 * 3600)
+# A member's idle timeout depends on their role in the organisation they work in: the desk's shared screens idle out
+# first. These are the defaults; an owner may set their organisation's own (tenants.models.Organisation, within
+# IDLE_MINUTES_RANGE). SESSION_IDLE_TIMEOUT_SECONDS stays the timeout of a user with no membership (a superuser).
+SESSION_IDLE_TIMEOUT_FRONT_DESK_MINUTES = env_int("SESSION_IDLE_TIMEOUT_FRONT_DESK_MINUTES", 15)
+SESSION_IDLE_TIMEOUT_MANAGER_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MANAGER_MINUTES", 30)  # owners and managers
+SESSION_IDLE_TIMEOUT_VIEWER_MINUTES = env_int("SESSION_IDLE_TIMEOUT_VIEWER_MINUTES", 60)
+SESSION_IDLE_MINUTES_RANGE = (5, 720)  # what an organisation may choose, and where these defaults must be
+for _name in ("FRONT_DESK", "MANAGER", "VIEWER"):
+    _minutes = globals()[f"SESSION_IDLE_TIMEOUT_{_name}_MINUTES"]
+    if not SESSION_IDLE_MINUTES_RANGE[0] <= _minutes <= SESSION_IDLE_MINUTES_RANGE[1]:
+        raise ImproperlyConfigured(f"SESSION_IDLE_TIMEOUT_{_name}_MINUTES must be from 5 to 720, got {_minutes}")
 SESSION_ABSOLUTE_TIMEOUT_SECONDS = env_int("SESSION_ABSOLUTE_TIMEOUT_SECONDS", 24 * 3600)
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT_SECONDS
+# Revealing a PIN, opening a door remotely, making an API key and changing members need a sign-in or a password
+# confirmed again (tenants/reauth.py) within this many seconds.
+REAUTH_SECONDS = env_int("REAUTH_SECONDS", 300)
 
 # Content-Security-Policy (config.middleware.ContentSecurityPolicy): report-only while trying out a change.
 CSP_REPORT_ONLY = env_bool("CSP_REPORT_ONLY")

@@ -22,6 +22,7 @@ from config.http import HtmxHttpRequest
 from locks import alerts, remote, selectors
 from locks.models import RemoteUnlockRequest
 from locks.views import remote_open_context
+from tenants import reauth
 from tenants.context import current_membership, membership_or_404
 from tenants.models import MANAGER_ROLES
 from tenants.signals import client_ip
@@ -124,6 +125,8 @@ def remote_unlock_decide(request: HtmxHttpRequest, request_id: int, action: str)
     if action not in ("approve", "reject"):
         raise Http404("Unknown action.")
     item = get_object_or_404(selectors.remote_requests_of(membership), pk=request_id)
+    if action == "approve" and (asked := reauth.unless_recent(request)):
+        return asked  # opening a door needs a recent password; rejecting does not
     decide = remote.approve_request if action == "approve" else remote.reject_request
     try:
         item = decide(item.pk, actor=request.user, ip=client_ip(request))
@@ -148,6 +151,8 @@ def lock_remote_open(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
     membership = membership_or_404(request)
     lock = get_object_or_404(selectors.locks_of(membership), pk=lock_id)
     if request.method == "POST":
+        if asked := reauth.unless_recent(request):
+            return asked
         try:
             remote.open_from_lock_page(lock, actor=request.user, ip=client_ip(request))
         except PermissionDenied as error:

@@ -33,6 +33,7 @@ from locks.views import (
     not_yet_confirmed,
 )
 from tenants.context import membership_or_404
+from tenants.reauth import recent_auth_required
 from tenants.signals import client_ip
 
 
@@ -139,6 +140,7 @@ def operation_row(request: HttpRequest, operation_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@recent_auth_required
 def operation_reveal(request: HttpRequest, operation_id: int) -> HttpResponse:
     operation = _operation_for(request, operation_id)
     context: dict[str, Any] = {

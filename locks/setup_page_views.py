@@ -25,8 +25,8 @@ from locks.cloud import endpoints
 from locks.models import CloudAccount
 from locks.views import error_text, id_or_404
 from tenants.context import membership_or_404
-from tenants.forms import PropertyForm, UnitsForm
-from tenants.models import CLOUD_ROLES, MANAGER_ROLES, Membership
+from tenants.forms import IdleTimeoutsForm, PropertyForm, UnitsForm
+from tenants.models import CLOUD_ROLES, MANAGER_ROLES, Membership, Role
 from tenants.signals import client_ip
 
 # --- setup: cloud projects (owners; managers see them) and which door each lock is on (owners and managers) ------
@@ -47,6 +47,8 @@ def _setup_context(request: HttpRequest, membership: Membership, **extra: Any) -
     extra.setdefault("connect_form", forms.ConnectCloudForm())
     extra.setdefault("property_form", PropertyForm())  # the property and unit parts post to tenants.setup_views
     extra.setdefault("units_form", UnitsForm(organisation=organisation))
+    if membership.role == Role.OWNER:  # the organisation's idle timeouts: owners only (tenants.setup_views)
+        extra.setdefault("timeouts_form", IdleTimeoutsForm(organisation=organisation))
     return {
         "nav": "setup",
         "accounts": list(selectors.setup_accounts(organisation)),
@@ -56,6 +58,7 @@ def _setup_context(request: HttpRequest, membership: Membership, **extra: Any) -
         "may_manage_cloud": membership.role in CLOUD_ROLES,
         "safety_net_deadline": selectors.safety_net_deadline(),
         "safety_net_hours": settings.EVENTS_SAFETY_NET_SECONDS // 3600,
+        "absolute_hours": settings.SESSION_ABSOLUTE_TIMEOUT_SECONDS // 3600,
         **extra,
     }
 

@@ -30,6 +30,7 @@ from locks import codes, forms, operations, pins, selectors
 from locks.models import AccessCode, Lock, LockEvent
 from tenants.context import current_membership, membership_or_404
 from tenants.models import MANAGER_ROLES, Role
+from tenants.reauth import recent_auth_required
 from tenants.signals import client_ip
 
 
@@ -345,6 +346,7 @@ def code_edit(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@recent_auth_required
 def code_reveal(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
     """Show the PIN to a role allowed to see it: an audited POST, never cached, never in a URL."""
     code = _code_for(request, code_id)

@@ -33,7 +33,7 @@ from django.utils.formats import date_format
 from locks import pins as lock_pins
 from locks.forms import apply_service_error
 from locks.templatetags.zones import local, zone_name
-from tenants import services
+from tenants import reauth, services
 from tenants.forms import BookStayForm
 from tenants.models import (
     CODE_ROLES,
@@ -396,7 +396,8 @@ class OrganisationAdmin(ScopedAdmin):
     list_display = ["name", "slug", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["created_at"]
+    # The idle timeouts change on the set-up page, through the service that audits them.
+    readonly_fields = ["created_at", "idle_minutes_front_desk", "idle_minutes_manager", "idle_minutes_viewer"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # A new organisation has no members yet, so its creator could not see it: superusers set them up.
@@ -452,6 +453,27 @@ class MembershipAdmin(ScopedAdmin):
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, change, **kwargs)
         return type(form.__name__, (form,), {"actor": request.user})
+
+    # Who is in the organisation, and with which role, changes only within REAUTH_SECONDS of a sign-in or a confirmed
+    # password (tenants/reauth.py): the add and change forms (for those who may change members; a manager only
+    # looks), their posts, the delete page and the list's actions.
+
+    def _unless_recent(self, request: HttpRequest) -> Any:
+        if request.method == "POST" or self.has_change_permission(request):
+            return reauth.unless_recent(request)
+        return None
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+    ) -> Any:
+        return self._unless_recent(request) or super().changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
+        return self._unless_recent(request) or super().delete_view(request, object_id, extra_context)
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        asked = reauth.unless_recent(request) if request.method == "POST" else None
+        return asked or super().changelist_view(request, extra_context)
 
 
 @admin.register(Property)

@@ -6,4 +6,4 @@ class TenantsConfig(AppConfig):
     verbose_name = "Organisations, properties and stays"
 
     def ready(self) -> None:
-        from tenants import signals  # noqa: F401  # why: connects the audit receivers once the models are loaded
+        from tenants import reauth, signals  # noqa: F401  # why: connects the receivers once the models are loaded

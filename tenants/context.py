@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404, HttpRequest
 
 from tenants.models import Membership, RequestUser, user_of
@@ -49,3 +50,13 @@ def organisation_context(request: HttpRequest) -> dict[str, Any]:
     """Template context: the current membership (organisation and role) and the others to switch to."""
     membership = current_membership(request)
     return {"membership": membership, "memberships": getattr(request, "_memberships", [])}
+
+
+def idle_timeout_seconds(request: HttpRequest) -> int:
+    """How long this request's session may go without a request: by the user's role in the organisation they work
+    in (its own setting, else the server's default for the role); with no membership (a superuser), the global
+    SESSION_IDLE_TIMEOUT_SECONDS. Reads the membership through `current_membership`, so the page reuses it."""
+    membership = current_membership(request)
+    if membership is None:
+        return int(settings.SESSION_IDLE_TIMEOUT_SECONDS)
+    return membership.organisation.idle_minutes(membership.role) * 60

@@ -215,3 +215,39 @@ class SignInForm(AuthenticationForm):
 
 class AdminSignInForm(SignInForm, AdminAuthenticationForm):
     """The same for the admin's sign-in page (staff only, as Django's)."""
+
+
+class IdleTimeoutsForm(DashboardForm):
+    """An organisation's idle timeouts by role, in minutes (owners only); empty: the server's default, shown as the
+    placeholder. The range is the model's (settings.SESSION_IDLE_MINUTES_RANGE)."""
+
+    ROLES = (
+        ("front_desk", "Front desk"),
+        ("manager", "Owners and managers"),
+        ("viewer", "Viewers"),
+    )
+
+    def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
+        low, high = settings.SESSION_IDLE_MINUTES_RANGE
+        current = {f"idle_minutes_{group}": getattr(organisation, f"idle_minutes_{group}") for group, _ in self.ROLES}
+        kwargs.setdefault("initial", current)
+        super().__init__(*args, **kwargs)
+        for group, label in self.ROLES:
+            default = getattr(settings, f"SESSION_IDLE_TIMEOUT_{group.upper()}_MINUTES")
+            field = forms.IntegerField(
+                label=f"{label} (minutes)",
+                required=False,
+                min_value=low,
+                max_value=high,
+                help_text=f"Empty: the default, {default}. From {low} to {high}.",
+            )
+            field.widget.attrs["placeholder"] = str(default)
+            self.fields[f"idle_minutes_{group}"] = field
+
+
+class ConfirmPasswordForm(DashboardForm):
+    """The password again, before revealing a PIN, opening a door, making an API key or changing members."""
+
+    password = forms.CharField(
+        label="Your password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )

@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.functional import cached_property
@@ -34,6 +35,19 @@ CODE_ROLES = frozenset({Role.OWNER, Role.MANAGER, Role.FRONT_DESK})
 MANAGER_ROLES = frozenset({Role.OWNER, Role.MANAGER})
 # Who may connect cloud projects, change their credentials and import their locks (dashboard and admin alike).
 CLOUD_ROLES = frozenset({Role.OWNER})
+
+
+# Which idle timeout each role has (owners and managers share one), and what an organisation may set it to.
+IDLE_GROUP: dict[str, str] = {
+    Role.OWNER: "manager",
+    Role.MANAGER: "manager",
+    Role.FRONT_DESK: "front_desk",
+    Role.VIEWER: "viewer",
+}
+IDLE_MINUTES_VALIDATORS = [
+    MinValueValidator(settings.SESSION_IDLE_MINUTES_RANGE[0]),
+    MaxValueValidator(settings.SESSION_IDLE_MINUTES_RANGE[1]),
+]
 
 
 _M = TypeVar("_M", bound=models.Model)
@@ -205,6 +219,20 @@ class Organisation(SingleLineFields, models.Model):
     slug = models.SlugField(unique=True)
     single_line_fields = ("name", "slug")
     created_at = models.DateTimeField(auto_now_add=True)
+    # How long a member's session lasts without a request, by role, in minutes; empty: the server's default
+    # (settings.SESSION_IDLE_TIMEOUT_<ROLE>_MINUTES). The front desk's shared screens idle out first.
+    idle_minutes_front_desk = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=IDLE_MINUTES_VALIDATORS, verbose_name="front desk idle timeout (minutes)"
+    )
+    idle_minutes_manager = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=IDLE_MINUTES_VALIDATORS,
+        verbose_name="owners' and managers' idle timeout (minutes)",
+    )
+    idle_minutes_viewer = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=IDLE_MINUTES_VALIDATORS, verbose_name="viewers' idle timeout (minutes)"
+    )
 
     objects = scoped("")
 
@@ -213,6 +241,12 @@ class Organisation(SingleLineFields, models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def idle_minutes(self, role: str) -> int:
+        """A member's idle timeout in this organisation: its own setting for the role, else the server's default."""
+        group = IDLE_GROUP[role]
+        own: int | None = getattr(self, f"idle_minutes_{group}")
+        return own if own is not None else int(getattr(settings, f"SESSION_IDLE_TIMEOUT_{group.upper()}_MINUTES"))
 
 
 class Membership(models.Model):

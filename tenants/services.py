@@ -23,7 +23,7 @@ from django.utils import timezone
 from audit.services import audit
 from locks import codes
 from locks.models import AccessCode
-from tenants.models import Actor, Guest, Organisation, Property, Stay, Unit, user_of
+from tenants.models import Actor, Guest, Organisation, Property, Role, Stay, Unit, user_of
 from webhooks import payloads
 from webhooks.emit import emit
 
@@ -44,6 +44,27 @@ def create_property(
     prop.save()
     audit("property.create", actor=actor, organisation=organisation, obj=prop, summary=prop.name, ip=ip)
     return prop
+
+
+@transaction.atomic
+def set_idle_timeouts(
+    organisation: Organisation, *, minutes: dict[str, int | None], actor: Actor = None, ip: str | None = None
+) -> Organisation:
+    """An organisation's idle timeouts by role (`minutes`: front_desk, manager, viewer; None: the server's default).
+    Signed-in members get the new timeout within a minute (config.middleware.SessionTimeout works it out again)."""
+    organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
+    for group in ("front_desk", "manager", "viewer"):
+        setattr(organisation, f"idle_minutes_{group}", minutes.get(group))
+    organisation.full_clean(exclude=["slug"])  # the range is the fields' validators
+    organisation.save(update_fields=[f"idle_minutes_{g}" for g in ("front_desk", "manager", "viewer")])
+    summary = (
+        f"idle timeouts: front desk {organisation.idle_minutes(Role.FRONT_DESK)} min, owners and managers "
+        f"{organisation.idle_minutes(Role.MANAGER)} min, viewers {organisation.idle_minutes(Role.VIEWER)} min"
+    )
+    audit(
+        "organisation.idle_timeouts", actor=actor, organisation=organisation, obj=organisation, summary=summary, ip=ip
+    )
+    return organisation
 
 
 @transaction.atomic

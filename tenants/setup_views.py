@@ -16,7 +16,8 @@ from django.views.decorators.http import require_POST
 from locks.forms import apply_service_error
 from locks.setup_page_views import setup_membership, setup_page
 from tenants import services
-from tenants.forms import PropertyForm, UnitsForm
+from tenants.forms import IdleTimeoutsForm, PropertyForm, UnitsForm
+from tenants.models import Role
 from tenants.signals import client_ip
 
 
@@ -55,3 +56,22 @@ def units_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"{len(units)} unit{'s' if len(units) != 1 else ''} added.")
             return redirect("locks:setup")
     return setup_page(request, membership, units_form=form, status=400)
+
+
+@login_required
+@require_POST
+def idle_timeouts(request: HttpRequest) -> HttpResponse:
+    """The organisation's idle timeouts by role: owners only, like who is in the organisation."""
+    membership = setup_membership(request, frozenset({Role.OWNER}))
+    organisation = membership.organisation
+    form = IdleTimeoutsForm(request.POST, organisation=organisation)
+    if form.is_valid():
+        minutes = {g: form.cleaned_data[f"idle_minutes_{g}"] for g, _ in IdleTimeoutsForm.ROLES}
+        try:
+            services.set_idle_timeouts(organisation, minutes=minutes, actor=request.user, ip=client_ip(request))
+        except ValidationError as error:
+            apply_service_error(form, error)
+        else:
+            messages.success(request, "Idle timeouts saved: signed-in members get them within a minute.")
+            return redirect("locks:setup")
+    return setup_page(request, membership, timeouts_form=form, status=400)

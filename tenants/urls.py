@@ -30,6 +30,7 @@ setup_patterns = (
     [
         path("properties/", setup_views.property_create, name="property-create"),
         path("units/", setup_views.units_create, name="units-create"),
+        path("idle-timeouts/", setup_views.idle_timeouts, name="idle-timeouts"),
     ],
     "setup",
 )

@@ -39,6 +39,7 @@ from tenants import notify, selectors, services
 from tenants.context import SESSION_KEY, membership_or_404, memberships_of
 from tenants.forms import BookStayForm, MoveStayForm, StayDatesForm, default_check_out
 from tenants.models import CODE_ROLES, Membership, Stay, Unit
+from tenants.reauth import recent_auth_required
 from tenants.signals import client_ip
 
 STAYS_PER_PAGE = 25
@@ -437,6 +438,7 @@ def stay_message_send(request: HttpRequest, stay_id: int) -> HttpResponse:
 @require_POST
 @login_required
 @never_cache
+@recent_auth_required
 def stay_message_preview(request: HttpRequest, stay_id: int) -> HttpResponse:
     """The message previews with their PINs: like "Show PIN", an audited POST answered no-store, for the roles that
     may see PINs (and send the message)."""
@@ -470,6 +472,7 @@ def code_resend(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
 @require_POST
 @login_required
 @never_cache
+@recent_auth_required
 def code_reveal(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
     """Show one PIN: an audited POST, never cached (a refusal is audited by the service and answered 403)."""
     membership, code = _get_code(request, code_id)
@@ -505,6 +508,7 @@ def _qr_text(stay: Stay, pins: list[tuple[AccessCode, str]]) -> str:
 @require_POST
 @login_required
 @never_cache
+@recent_auth_required
 def slip(request: HttpRequest, stay_id: int) -> HttpResponse:
     """The printable welcome slip. It shows the PIN, so opening it is a reveal: a POST, audited, no-store."""
     membership, stay = _get_stay(request, stay_id)

@@ -3,16 +3,18 @@ door with it, check out and see the lock confirm the removal; scoping, CSRF and 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from locks.models import CloudAccount, Lock
-from tenants import services
+from tenants import reauth, services
 from tenants.models import Guest, Membership, Organisation, Property, Role, Stay, Unit
 from tests.browser.conftest import DESKTOP, PHONE, screenshot
 
@@ -185,6 +187,44 @@ def test_the_slip_shows_qr_and_pin_to_the_desk_and_a_viewer_sees_neither(
     refused = page.request.post(f"/desk/stays/{stay.pk}/slip/", headers={"X-CSRFToken": token})
     assert refused.status == 403
     assert pin not in refused.text()
+
+
+def age_the_sign_in(page: Any, seconds: int) -> None:
+    """Move the session's last sign-in or password confirmation `seconds` into the past, in the database."""
+    key = next(c["value"] for c in page.context.cookies() if c["name"].endswith("sessionid"))
+    session = SessionStore(session_key=key)
+    session[reauth.SESSION_KEY] = int(time.time()) - seconds
+    session.save()
+
+
+def test_show_pin_long_after_signing_in_asks_for_the_password_then_shows_it(
+    signed_in: Callable[..., Any], front_desk: Any, org: Organisation, make_lock: Callable[..., Lock], unit: Unit
+) -> None:
+    make_lock("zigbee_hotel")
+    now = timezone.now()
+    guest = Guest.objects.create(organisation=org, name="Ada Lovelace")
+    stay = services.book_stay(
+        unit=unit, guest=guest, check_in=now - timedelta(hours=1), check_out=now + timedelta(days=2)
+    )
+    pin = stay.access_codes.get().pin
+    page = signed_in(*DESK)
+    page.goto(f"/desk/stays/{stay.pk}/")
+    age_the_sign_in(page, 600)
+
+    # The htmx button: the whole page goes to the confirm page, which says why and how to go on.
+    page.locator(".pin-cell").get_by_role("button", name="Show PIN").click()
+    page.wait_for_url("**/accounts/confirm/?next=*")
+    expect(page.get_by_role("heading", name="Confirm your password")).to_be_visible()
+    expect(page.locator("#messages")).to_contain_text("Confirm your password, then try again.")
+    assert pin not in page.content()
+    page.get_by_label("Your password").fill("not-my-password")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.locator("main")).to_contain_text("That is not your password.")
+    page.get_by_label("Your password").fill(DESK[1])
+    page.get_by_role("button", name="Confirm").click()
+    page.wait_for_url(f"**/desk/stays/{stay.pk}/")  # back on the page the button was on
+    page.locator(".pin-cell").get_by_role("button", name="Show PIN").click()
+    expect(page.locator(".pin-cell .pin.revealed")).to_have_text(pin)
 
 
 def test_the_room_picker_says_which_rooms_are_free_for_the_times_on_the_form(

@@ -37,7 +37,7 @@ from locks.models import (
     RemoteUnlockRequest,
     UnlockMethod,
 )
-from tenants.models import ApiKey, Guest, Property, Stay, Unit
+from tenants.models import ApiKey, Guest, Organisation, Property, Stay, Unit
 from tests.bookings.feed_fixtures import SMALL, calendar_server
 from tests.config.test_url_walk import ROUTES, add_feed_rows, add_message_template, add_webhook_rows
 from tests.locks.test_admin import Tenant, build_tenant
@@ -371,6 +371,13 @@ ENDPOINTS: dict[str, Endpoint] = {
         lambda t: {"digits": "1234"},
         (GuestPass,),
     ),
+    "idle timeouts": Endpoint(
+        lambda t: reverse("setup:idle-timeouts"),
+        lambda t: {"idle_minutes_front_desk": "10", "idle_minutes_manager": "45", "idle_minutes_viewer": "90"},
+        saved=lambda t: Organisation.objects.filter(pk=t.org.pk).values().get(),
+    ),
+    # The staff user has no usable password: every post is refused (or, after five, locked out), never a 500.
+    "confirm password": Endpoint(lambda t: reverse("reauth"), lambda t: {"password": "not-it", "next": "/desk/"}),
     "org switch": Endpoint(lambda t: reverse("switch-organisation"), lambda t: {"organisation": t.org.pk}),
     "sign-in": Endpoint(lambda t: reverse("login"), lambda t: {"username": "nobody", "password": "wrong"}),
     "admin sign-in": Endpoint(lambda t: reverse("admin:login"), lambda t: {"username": "nobody", "password": "wrong"}),
@@ -464,7 +471,7 @@ def test_a_form_endpoint_survives_anything(tenant: FuzzTenant, name: str) -> Non
 # Every namespace (and un-namespaced name) whose pages a signed-in member posts forms on. A new app with dashboard
 # forms adds its namespace here, and then an entry in ENDPOINTS for each form.
 DASHBOARD_NAMESPACES = ("locks:", "desk:", "setup:", "bookings:", "booking-policy:", "guest:", "webhooks:")
-DASHBOARD_NAMES = {"login", "logout", "switch-organisation", "api-keys", "api-key-create", "api-key-revoke"}
+DASHBOARD_NAMES = {"login", "logout", "reauth", "switch-organisation", "api-keys", "api-key-create", "api-key-revoke"}
 # The guest's own pages (by token, no sign-in; no form field: the token in the path is all) and the calendar export.
 PUBLIC = {"guest:stay", "guest:door", "guest:unit-calendar"}
 
@@ -479,7 +486,7 @@ def test_every_dashboard_form_is_fuzzed() -> None:
     fuzzed |= {"desk:stay-message-send"}
     fuzzed |= {"bookings:feed-add", "bookings:feed-edit", "booking-policy:page", "booking-policy:template-add"}
     fuzzed |= {"booking-policy:template-edit", "webhooks:create", "webhooks:update", "api-key-create"}
-    fuzzed |= {"guest:arrival"}
+    fuzzed |= {"guest:arrival", "setup:idle-timeouts", "reauth"}
     # POSTs that read no form field, or only a "confirmed: yes" (the id in the path is all; the URL walk covers
     # them), or only a GET form:
     no_fields = {

@@ -95,9 +95,10 @@ def test_a_session_ends_after_the_idle_timeout(client: Client, member: Any, sett
     client.force_login(member)
     page = reverse("locks:portfolio")
     assert client.get(page).status_code == 200
-    shift_session(client, seen=settings.SESSION_IDLE_TIMEOUT_SECONDS - 30)
+    idle = settings.SESSION_IDLE_TIMEOUT_MANAGER_MINUTES * 60  # a manager's (tests/config/test_idle_timeouts.py)
+    shift_session(client, seen=idle - 30)
     assert client.get(page).status_code == 200  # still within: and this request counts as activity
-    shift_session(client, seen=settings.SESSION_IDLE_TIMEOUT_SECONDS + 1)
+    shift_session(client, seen=idle + 1)
     response = client.get(page + "?q=x")
     assert response.status_code == 302
     assert response["Location"] == reverse("login") + "?next=%2Fportfolio%2F%3Fq%3Dx"
@@ -127,6 +128,10 @@ def test_activity_is_written_at_most_once_a_minute(client: Client, member: Any) 
 
 def test_timeouts_are_settings(settings: Any) -> None:
     assert settings.SESSION_IDLE_TIMEOUT_SECONDS == 8 * 3600
+    assert settings.SESSION_IDLE_TIMEOUT_FRONT_DESK_MINUTES == 15
+    assert settings.SESSION_IDLE_TIMEOUT_MANAGER_MINUTES == 30
+    assert settings.SESSION_IDLE_TIMEOUT_VIEWER_MINUTES == 60
+    assert settings.REAUTH_SECONDS == 300
     assert settings.SESSION_ABSOLUTE_TIMEOUT_SECONDS == 24 * 3600
     assert settings.SESSION_COOKIE_AGE == settings.SESSION_ABSOLUTE_TIMEOUT_SECONDS
 
