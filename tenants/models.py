@@ -205,6 +205,11 @@ class Organisation(SingleLineFields, models.Model):
     slug = models.SlugField(unique=True)
     single_line_fields = ("name", "slug")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Owners and managers must enrol and pass a second sign-in factor (signin/). On for organisations created from
+    # now on; the migration left those from before off, so an upgrade locks nobody out.
+    require_second_factor = models.BooleanField(
+        default=True, help_text="Owners and managers must sign in with a second factor."
+    )
 
     objects = scoped("")
 

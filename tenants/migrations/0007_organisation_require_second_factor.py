@@ -1,0 +1,22 @@
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("tenants", "0006_stay_times_and_languages")]
+
+    operations = [
+        # Organisations from before the second factor existed keep signing in as they did (False), so an upgrade locks
+        # no owner out; those created from now on require it (the default becomes True).
+        migrations.AddField(
+            model_name="organisation",
+            name="require_second_factor",
+            field=models.BooleanField(
+                default=False, help_text="Owners and managers must sign in with a second factor."
+            ),
+        ),
+        migrations.AlterField(
+            model_name="organisation",
+            name="require_second_factor",
+            field=models.BooleanField(default=True, help_text="Owners and managers must sign in with a second factor."),
+        ),
+    ]
