@@ -257,6 +257,7 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # passwords do), and its growing delays would refuse a right code typed a second after a wrong one.
 OTP_TOTP_THROTTLE_FACTOR = 0
 OTP_STATIC_THROTTLE_FACTOR = 0
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows a TOTP secret or its QR code, even to superusers
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Doors")
 # "Remember this device": a signed cookie that skips the second step for this many days (a factor reset or a password
 # change ends every one of them at once).

@@ -130,11 +130,6 @@ def new_recovery_codes(request: HttpRequest, user: AbstractBaseUser) -> list[str
     return codes
 
 
-def after_passkey_enrolled(request: HttpRequest, user: AbstractBaseUser) -> None:
-    """django-otp-webauthn registered a passkey (and verified the session with it): audit it."""
-    audit("second_factor.enrolled", actor=user, summary="passkey or security key", ip=_ip(request))
-
-
 # --- the second step ------------------------------------------------------------------------------------------
 
 
