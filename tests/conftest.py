@@ -93,6 +93,18 @@ def everything_logged() -> Iterator[io.StringIO]:
         yield stream
 
 
+def totp_code(device: Any, steps_ahead: int = 0) -> str:
+    """The code an authenticator app shows for this TOTPDevice now (or `steps_ahead` periods on), by RFC 6238 from
+    the device's own key: what a user would type."""
+    import time
+
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
+    totp.time = time.time() + steps_ahead * device.step
+    return f"{totp.token():0{device.digits}d}"
+
+
 @pytest.fixture(autouse=True)
 def _second_factor_as_before_it_existed(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch

@@ -4,14 +4,12 @@ who is made to enrol, the admin for staff, the owners' Security page and its sco
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
-from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -19,6 +17,7 @@ from audit.models import AuditEvent
 from signin.models import SecondFactorState
 from signin.services import REMEMBER_COOKIE
 from tenants.models import Membership, Organisation, Role
+from tests.conftest import totp_code
 
 pytestmark = pytest.mark.django_db
 
@@ -46,9 +45,7 @@ def sign_in(client: Client, username: str, follow: bool = False) -> Any:
 
 
 def code_for(device: TOTPDevice, steps_ahead: int = 0) -> str:
-    totp = TOTP(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
-    totp.time = time.time() + steps_ahead * device.step
-    return f"{totp.token():0{device.digits}d}"
+    return totp_code(device, steps_ahead)
 
 
 def enrol_app(client: Client, user: Any) -> tuple[TOTPDevice, list[str]]:
