@@ -23,6 +23,8 @@ OPEN_PREFIXES = (
     "/accounts/login/",
     "/accounts/logout/",
 )
+# Staff-only places (the admin, and the job dashboard inside and outside it): a passed second factor, always.
+STAFF_ONLY = ("/admin/", "/django-rq/")
 ADMIN_OPEN = ("/admin/login/", "/admin/logout/")
 
 
@@ -45,7 +47,7 @@ class SecondFactorRequired:
                 services.after_passkey_verified(request, user)
             request.session.pop(services.PENDING, None)
             step = None
-        admin = path.startswith("/admin/") and not path.startswith(ADMIN_OPEN)
+        admin = path.startswith(STAFF_ONLY) and not path.startswith(ADMIN_OPEN)
         if step is None and admin and user.is_staff and not services.is_verified(user):
             step = services.VERIFY if services.has_factor(user) else services.ENROL
         if step is None or path.startswith(OPEN_PREFIXES) or path.startswith(settings.STATIC_URL):

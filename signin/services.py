@@ -262,6 +262,8 @@ def remove_own_factors(request: HttpRequest, user: AbstractBaseUser) -> None:
         _forget_factors(user.pk)
         audit("second_factor.removed", actor=user, summary="every factor, by the user", ip=_ip(request))
     request.session.pop(DEVICE_ID_SESSION_KEY, None)
+    if factor_required(user):
+        request.session[PENDING] = ENROL  # a role that must have one sets a new one up before going on
 
 
 def reset_member_factors(request: HttpRequest, membership: Membership) -> None:

@@ -339,3 +339,15 @@ def test_the_member_reset_needs_a_csrf_token(django_user_model: Any, org: Organi
     client.force_login(owner)
     membership = Membership.objects.get(user=owner)
     assert client.post(reverse("signin:member-reset", args=[membership.pk])).status_code == 403
+
+
+def test_an_owner_who_must_have_a_factor_and_removes_theirs_sets_one_up_again(
+    client: Client, django_user_model: Any, org: Organisation
+) -> None:
+    owner = member(django_user_model, org, "olive", Role.OWNER)
+    sign_in(client, "olive")
+    enrol_app(client, owner)
+    assert client.post(reverse("signin:remove-factors")).status_code == 302
+    desk = client.get(reverse("desk:today"))
+    assert desk.status_code == 302
+    assert desk["Location"].startswith(reverse("signin:enrol"))
