@@ -266,9 +266,12 @@ MFA_REMEMBER_COOKIE_SECURE = env_bool("MFA_REMEMBER_COOKIE_SECURE", not DEBUG)
 # Passkeys and security keys: a second factor only, never a sign-in without the password (that would skip axes).
 OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
 OTP_WEBAUTHN_RP_NAME = env_str("OTP_WEBAUTHN_RP_NAME", "Doors")
-# The relying party is the host the browser sees; its origin(s) must be listed (https://doors.example.com).
+# The relying party is the host the browser sees; its origins must be listed: by default https:// on every allowed
+# host in production, http://localhost:8000 in development (browsers refuse passkeys on a bare IP like 127.0.0.1).
 OTP_WEBAUTHN_RP_ID_CALLABLE = "signin.webauthn.relying_party_id"
-OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list("OTP_WEBAUTHN_ALLOWED_ORIGINS", "http://localhost:8000" if DEBUG else "")
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list("OTP_WEBAUTHN_ALLOWED_ORIGINS") or (
+    ["http://localhost:8000"] if DEBUG else [f"https://{host.lstrip('.')}" for host in ALLOWED_HOSTS if host != "*"]
+)
 
 # Sessions end after SESSION_IDLE_TIMEOUT_SECONDS without a request or SESSION_ABSOLUTE_TIMEOUT_SECONDS after signing
 # in (config.middleware.SessionTimeout), and when a user's last membership is removed (tenants/signals.py).
