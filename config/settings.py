@@ -163,8 +163,10 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): passed a second factor in this session
     "django.contrib.messages.middleware.MessageMiddleware",
     "config.middleware.SessionTimeout",  # after messages: it says why the user must sign in again
-    "signin.middleware.SecondFactorRequired",  # after the timeouts: an expired session signs in again first
     "config.middleware.SuperuserOnly",  # the django-rq dashboard
+    # After the timeouts (an expired session signs in again first) and the dashboard's refusal (no factor needed
+    # to be refused, and the refusal is audited as before).
+    "signin.middleware.SecondFactorRequired",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns its lockout into the locked-out page
