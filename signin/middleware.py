@@ -13,7 +13,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from audit.services import audit
 from signin import services
+from tenants.signals import client_ip
 
 # The pages a session that owes its second step may still reach (verify, enrol, passkey ceremonies, sign out).
 OPEN_PREFIXES = (
@@ -39,6 +41,12 @@ class SecondFactorRequired:
         path = request.path_info
         step = request.session.get(services.PENDING)
         if step == services.LOCKED:
+            audit(
+                "second_factor.refused",
+                actor=user,
+                summary="signed in during a wrong-code cool-off",
+                ip=client_ip(request),
+            )
             logout(request)
             return render(request, "signin/locked_out.html", locked_context(), status=429)
         if step is not None and services.is_verified(user):

@@ -139,6 +139,8 @@ def test_five_wrong_codes_sign_the_user_out_and_refuse_them(
     sign_in(client, "olive")
     refused = client.get(reverse("desk:today"))
     assert refused.status_code == 429
+    assert AuditEvent.objects.filter(actor=owner, action="second_factor.refused").exists()
+    assert client.get(reverse("desk:today"))["Location"].startswith(reverse("login"))  # and signed out again
     state = SecondFactorState.objects.get(user=owner)
     assert state.locked_until is not None
     state.locked_until = None
