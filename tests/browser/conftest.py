@@ -119,8 +119,8 @@ def log_in(page: Any, username: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
-    if "/accounts/verify/" in page.url:
-        device = TOTPDevice.objects.get(user__username=username, confirmed=True)
+    device = TOTPDevice.objects.filter(user__username=username, confirmed=True).first()
+    if "/accounts/verify/" in page.url and device is not None:  # with a passkey only, the test takes it from here
         page.get_by_label("Code").fill(totp_code(device))
         page.get_by_role("button", name="Continue").click()
         page.wait_for_url(lambda url: "/accounts/verify/" not in url)

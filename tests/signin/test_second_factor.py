@@ -169,8 +169,9 @@ def test_recovery_codes_work_once(client: Client, django_user_model: Any, org: O
 
 
 def test_a_remembered_device_skips_the_step_until_a_reset(
-    client: Client, django_user_model: Any, org: Organisation
+    client: Client, django_user_model: Any, org: Organisation, settings: Any
 ) -> None:
+    settings.MFA_REMEMBER_COOKIE_SECURE = True  # production's value
     owner = member(django_user_model, org, "olive", Role.OWNER)
     clerk = member(django_user_model, org, "max", Role.MANAGER)
     sign_in(client, "max")
@@ -179,6 +180,7 @@ def test_a_remembered_device_skips_the_step_until_a_reset(
     sign_in(client, "max")
     response = client.post(reverse("signin:verify"), {"code": code_for(device, 1), "remember": "on"})
     cookie = response.cookies[REMEMBER_COOKIE]
+    assert cookie["secure"]
     assert cookie["httponly"]
     assert cookie.value
     client.post(reverse("logout"))
