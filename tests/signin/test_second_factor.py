@@ -355,3 +355,11 @@ def test_an_owner_who_must_have_a_factor_and_removes_theirs_sets_one_up_again(
     desk = client.get(reverse("desk:today"))
     assert desk.status_code == 302
     assert desk["Location"].startswith(reverse("signin:enrol"))
+
+
+def test_a_superuser_passes_a_factor_for_the_job_dashboard_too(client: Client, django_user_model: Any) -> None:
+    django_user_model.objects.create_superuser("root", password=PASSWORD)
+    sign_in(client, "root")
+    response = client.get("/django-rq/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("signin:enrol"))
