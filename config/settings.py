@@ -135,6 +135,10 @@ INSTALLED_APPS = [
     "template_partials",  # wraps the template loaders so "page.html#fragment" names load
     "django_rq",
     "axes",
+    "django_otp",  # the second sign-in factor (signin/): devices and the session's "verified" mark
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",  # one-time recovery codes
+    "django_otp_webauthn",  # passkeys and security keys, as a django-otp device
     "ninja",  # the API's docs page and its Swagger UI files, served from here (no CDN)
     "tenants",
     "audit",  # the audit trail, written by both apps and the middleware
@@ -143,6 +147,7 @@ INSTALLED_APPS = [
     "bookings",  # calendar feeds, the arrival guarantee, guest messages and pages (above tenants and locks services)
     "webhooks",  # owners' signed webhooks: endpoints, messages, deliveries (below the services that emit them)
     "api",
+    "signin",  # the second step of signing in: verify, enrol, recovery codes, remembered devices, members' resets
 ]
 
 MIDDLEWARE = [
@@ -155,9 +160,13 @@ MIDDLEWARE = [
     "api.idempotency.ApiRequests",  # /api/v1/ only: body size, Idempotency-Key, problem details for 404/405
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): passed a second factor in this session
     "django.contrib.messages.middleware.MessageMiddleware",
     "config.middleware.SessionTimeout",  # after messages: it says why the user must sign in again
     "config.middleware.SuperuserOnly",  # the django-rq dashboard
+    # After the timeouts (an expired session signs in again first) and the dashboard's refusal (no factor needed
+    # to be refused, and the refusal is audited as before).
+    "signin.middleware.SecondFactorRequired",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns its lockout into the locked-out page
@@ -244,6 +253,27 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the cool-off ends on ti
 AXES_DISABLE_ACCESS_LOG = True  # sign-ins are in the audit trail already
 AXES_CLIENT_IP_CALLABLE = "tenants.signals.client_ip"  # the client behind FORWARDED_ALLOW_IPS, as the audit trail
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+# The second factor (signin/). django-otp's own per-device throttling is off: wrong codes are counted per user by
+# signin.services (AXES_FAILURE_LIMIT in a row sign the user out and refuse them for AXES_COOLOFF_TIME, as wrong
+# passwords do), and its growing delays would refuse a right code typed a second after a wrong one.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin never shows a TOTP secret or its QR code, even to superusers
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Doors")
+# "Remember this device": a signed cookie that skips the second step for this many days (a factor reset or a password
+# change ends every one of them at once).
+MFA_REMEMBER_DAYS = env_int("MFA_REMEMBER_DAYS", 30)
+MFA_REMEMBER_COOKIE_SECURE = env_bool("MFA_REMEMBER_COOKIE_SECURE", not DEBUG)
+# Passkeys and security keys: a second factor only, never a sign-in without the password (that would skip axes).
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_RP_NAME = env_str("OTP_WEBAUTHN_RP_NAME", "Doors")
+# The relying party is the host the browser sees; its origins must be listed: by default https:// on every allowed
+# host in production, http://localhost:8000 in development (browsers refuse passkeys on a bare IP like 127.0.0.1).
+OTP_WEBAUTHN_RP_ID_CALLABLE = "signin.webauthn.relying_party_id"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env_list("OTP_WEBAUTHN_ALLOWED_ORIGINS") or (
+    ["http://localhost:8000"] if DEBUG else [f"https://{host.lstrip('.')}" for host in ALLOWED_HOSTS if host != "*"]
+)
 
 # Sessions end after SESSION_IDLE_TIMEOUT_SECONDS without a request or SESSION_ABSOLUTE_TIMEOUT_SECONDS after signing
 # in (config.middleware.SessionTimeout), and when a user's last membership is removed (tenants/signals.py).

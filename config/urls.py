@@ -8,6 +8,7 @@ from api.v1 import api as api_v1
 from config import health
 from locks import views as lock_views
 from tenants import reauth_views
+from signin import urls as signin_urls
 from tenants import urls as tenant_urls
 from tenants import views as tenant_views
 from tenants.admin import superusers_only_for_the_rest
@@ -30,6 +31,8 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(authentication_form=SignInForm), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/confirm/", reauth_views.confirm, name="reauth"),
+    path("", include(signin_urls)),  # the second step, enrolment, recovery codes, the owners' Security page
+    *signin_urls.webauthn_patterns,
     path("admin/", admin.site.urls),
     path("django-rq/", include("django_rq.urls")),
     path("api/v1/", api_v1.urls),

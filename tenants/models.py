@@ -233,6 +233,12 @@ class Organisation(SingleLineFields, models.Model):
     idle_minutes_viewer = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=IDLE_MINUTES_VALIDATORS, verbose_name="viewers' idle timeout (minutes)"
     )
+    # Owners and managers must enrol and pass a second sign-in factor (signin/). On for organisations created from
+    # now on; the migration left those from before off, so an upgrade locks nobody out.
+    # The database default too, so code that inserts without the column (an older migration's state) still works.
+    require_second_factor = models.BooleanField(
+        default=True, db_default=True, help_text="Owners and managers must sign in with a second factor."
+    )
 
     objects = scoped("")
 

@@ -11,7 +11,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("api", "audit", "bookings", "config", "locks", "tenants", "webhooks")  # the app's own packages
+APPS = ("api", "audit", "bookings", "config", "locks", "signin", "tenants", "webhooks")  # the app's own packages
 # Bounded on their own and checked by their own rules (docs/architecture.md, rules 1 and 2).
 OUTSIDE = (("locks", "tuya"), ("locks", "simulator"))
 WHY = "# why:"  # an import inside a function is allowed only with this on its line, saying why

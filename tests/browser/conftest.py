@@ -14,9 +14,11 @@ from typing import Any
 
 import pytest
 from django.db import connections
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rq.timeouts import TimerDeathPenalty
 
 from locks.workers import DjangoSimpleWorker
+from tests.conftest import totp_code
 from tests.locks.conftest import (  # noqa: F401  (fixtures, found by pytest through this module)
     account,
     front_desk,
@@ -110,12 +112,24 @@ def new_page(browser: Any, live_server: Any) -> Iterator[Callable[..., Any]]:
 
 
 def log_in(page: Any, username: str, password: str) -> None:
-    """Through the real sign-in form."""
+    """Through the real sign-in form; a user with an authenticator app (staff, `with_app`) types its current code in
+    the second step, as they would."""
     page.goto("/accounts/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    device = TOTPDevice.objects.filter(user__username=username, confirmed=True).first()
+    if "/accounts/verify/" in page.url and device is not None:  # with a passkey only, the test takes it from here
+        page.get_by_label("Code").fill(totp_code(device))
+        page.get_by_role("button", name="Continue").click()
+        page.wait_for_url(lambda url: "/accounts/verify/" not in url)
+
+
+def with_app(user: Any) -> Any:
+    """Give a user (staff must have one for the admin) an authenticator app that `log_in` reads its codes from."""
+    TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    return user
 
 
 @pytest.fixture

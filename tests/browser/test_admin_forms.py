@@ -11,7 +11,7 @@ from django.contrib.auth.models import Permission
 from playwright.sync_api import expect
 
 from tenants.models import Membership, Organisation, Property, Role
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, with_app
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 STAFF = ("staffer", "pw-staffer-1")
@@ -23,7 +23,7 @@ def staffer(org: Organisation, unit: Any, django_user_model: Any) -> Any:
     user = django_user_model.objects.create_user(STAFF[0], password=STAFF[1], is_staff=True)
     user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["tenants", "audit", "locks"]))
     Membership.objects.create(user=user, organisation=org, role=Role.OWNER)
-    return user
+    return with_app(user)  # staff pass a second factor for the admin
 
 
 def test_the_issue_a_code_form_in_the_admin(signed_in: Callable[..., Any], staffer: Any, make_lock: Any) -> None:
@@ -45,7 +45,7 @@ def test_a_superuser_of_no_organisation_finds_the_admin(
 ) -> None:
     from tests.browser.conftest import log_in
 
-    django_user_model.objects.create_superuser("root", password="pw-root-1")
+    with_app(django_user_model.objects.create_superuser("root", password="pw-root-1"))
     page = new_page()
     log_in(page, "root", "pw-root-1")
     page.goto("/")

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from locks import codes
 from locks.models import AccessCode, Lock
 from tenants.models import Membership, Organisation, Role
+from tests.browser.conftest import with_app
 from tests.locks.conftest import window
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -39,6 +40,7 @@ def test_pages_and_htmx_run_without_csp_violations(
     workers: None,
 ) -> None:
     user = django_user_model.objects.create_user(OWNER[0], password=OWNER[1], is_staff=True, is_superuser=True)
+    with_app(user)  # staff pass a second factor (their code is typed in the second step)
     Membership.objects.create(user=user, organisation=org, role=Role.OWNER)
     second = Organisation.objects.create(name="Harbour Flats", slug="harbour")
     Membership.objects.create(user=user, organisation=second, role=Role.MANAGER)

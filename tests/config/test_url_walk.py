@@ -68,6 +68,7 @@ ROW_KWARGS: dict[str, type[models.Model]] = {
     "delivery_id": WebhookDelivery,
     "template_id": MessageTemplate,
     "feed_id": CalendarFeed,
+    "membership_id": Membership,  # the owners' Security page: resetting a member's second factors
 }
 # Parameters that name no row of ours: every value the view knows (and one it does not), so each branch is walked.
 CHOICE_KWARGS: dict[str, list[str]] = {
@@ -100,6 +101,8 @@ CHOICE_KWARGS: dict[str, list[str]] = {
     # the admin's app index and catch-all
     "app_label": ["tenants", "audit", "locks", "auth"],
     "url": ["nowhere/"],
+    # django-otp's TOTP device admin pages (config, QR code): superusers only, and none of B's rows is a device here
+    "pk": ["987654"],
 }
 # The admin's object_id and auth's user id take B's row of the page's own model (see `values_for`); view_on_site
 # takes B's row of every model with its content type.
@@ -115,6 +118,7 @@ PUBLIC = {
     "admin:django_rq_home_json",
     "api-v1:openapi-json",  # the API's document and its docs page: no data, for integrators before they have a key
     "api-v1:openapi-view",
+    "otp_webauthn:js-i18n-catalog",  # the passkey script's translations (text only), loaded by the sign-in pages
 }
 ALLOWED_STATUSES = {403, 404, 405}
 API_PREFIX = "/api/v1/"

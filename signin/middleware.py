@@ -1,0 +1,73 @@
+"""Holds a signed-in session to the second step it still owes (signin.services.PENDING): until it is passed, only the
+second step's own pages, signing out and static files are reachable. The admin wants a passed second factor of every
+staff user, whatever their organisations require."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from audit.services import audit
+from signin import services
+from tenants.signals import client_ip
+
+# The pages a session that owes its second step may still reach (verify, enrol, passkey ceremonies, sign out).
+OPEN_PREFIXES = (
+    "/accounts/verify/",
+    "/accounts/enrol/",
+    "/accounts/webauthn/",
+    "/accounts/login/",
+    "/accounts/logout/",
+)
+# Staff-only places (the admin, and the job dashboard inside and outside it): a passed second factor, always.
+STAFF_ONLY = ("/admin/", "/django-rq/")
+ADMIN_OPEN = ("/admin/login/", "/admin/logout/")
+
+
+class SecondFactorRequired:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if not user.is_authenticated:
+            return self.get_response(request)
+        path = request.path_info
+        step = request.session.get(services.PENDING)
+        if step == services.LOCKED:
+            audit(
+                "second_factor.refused",
+                actor=user,
+                summary="signed in during a wrong-code cool-off",
+                ip=client_ip(request),
+            )
+            logout(request)
+            return render(request, "signin/locked_out.html", locked_context(), status=429)
+        if step is not None and services.is_verified(user):
+            # A passkey passed (or enrolled) through django-otp-webauthn's own views, which know nothing of the step.
+            if step == services.VERIFY:
+                services.after_passkey_verified(request, user)
+            request.session.pop(services.PENDING, None)
+            step = None
+        admin = path.startswith(STAFF_ONLY) and not path.startswith(ADMIN_OPEN)
+        if step is None and admin and user.is_staff and not services.is_verified(user):
+            step = services.VERIFY if services.has_factor(user) else services.ENROL
+        if step is None or path.startswith(OPEN_PREFIXES) or path.startswith(settings.STATIC_URL):
+            return self.get_response(request)
+        target = reverse("signin:verify" if step == services.VERIFY else "signin:enrol")
+        target = f"{target}?{urlencode({'next': request.get_full_path()})}"
+        if request.headers.get("HX-Request"):
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = target  # the whole page goes to the second step, not the fragment
+            return response
+        return redirect(target)
+
+
+def locked_context() -> dict[str, object]:
+    return {"cooloff_time": settings.AXES_COOLOFF_TIME, "failure_limit": settings.AXES_FAILURE_LIMIT}
