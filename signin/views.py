@@ -22,6 +22,7 @@ from signin.forms import CodeForm, EnrolCodeForm, RequirementForm
 from signin.middleware import locked_context
 from tenants.context import membership_or_404
 from tenants.models import Membership, Role
+from tenants.reauth import recent_auth_required
 
 
 def _next(request: HttpRequest) -> str:
@@ -113,6 +114,7 @@ def enrol_totp(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_POST
+@recent_auth_required
 def recovery_codes(request: HttpRequest) -> HttpResponse:
     """New recovery codes (the old ones stop working); a verified session only, shown once."""
     if not services.is_verified(request.user) or not services.has_factor(request.user):  # type: ignore[arg-type]
@@ -123,6 +125,7 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@recent_auth_required
 def remove_factors(request: HttpRequest) -> HttpResponse:
     try:
         services.remove_own_factors(request, request.user)  # type: ignore[arg-type]
@@ -165,6 +168,7 @@ def security(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@recent_auth_required
 def requirement(request: HttpRequest) -> HttpResponse:
     membership = _owner_membership(request)
     form = RequirementForm(request.POST)
@@ -182,6 +186,7 @@ def requirement(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@recent_auth_required
 def reset_member(request: HttpRequest, membership_id: int) -> HttpResponse:
     owner = _owner_membership(request)
     member = get_object_or_404(

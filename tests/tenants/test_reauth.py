@@ -363,3 +363,23 @@ def test_approving_a_doorbell_asks_for_the_password(owner_client: Client, make_l
     request.refresh_from_db()
     assert request.status in (RemoteUnlockRequest.Status.APPROVING, RemoteUnlockRequest.Status.APPROVED)
     assert actions("lock.remote_unlock") == 1
+
+
+# --- the owners' Security page (signin/) -----------------------------------------------------------------------
+
+
+def test_resetting_a_members_factors_or_the_requirement_asks_for_the_password(
+    owner_client: Client, front_desk: Any, org: Organisation
+) -> None:
+    membership = Membership.objects.get(user=front_desk, organisation=org)
+    before = org.require_second_factor
+    stale(owner_client)
+    page = {"Referer": "http://testserver/security/"}
+    reset = owner_client.post(reverse("signin:member-reset", args=[membership.pk]), headers=page)
+    assert asked_next(reset) == "/security/"
+    switched = owner_client.post(reverse("signin:requirement"), {"require_second_factor": ""}, headers=page)
+    assert asked_next(switched) == "/security/"
+    org.refresh_from_db()
+    assert org.require_second_factor == before
+    assert not AuditEvent.objects.filter(action__startswith="member.factors").exists()
+    assert not AuditEvent.objects.filter(action__startswith="organisation.second_factor").exists()
