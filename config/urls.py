@@ -19,6 +19,7 @@ urlpatterns = [
     path("", lock_views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("organisation/", tenant_views.switch_organisation, name="switch-organisation"),
+    path("language/", tenant_views.choose_language, name="choose-language"),
     path("", include("locks.urls")),
     path("setup/", include(tenant_urls.setup_patterns)),
     path("desk/", include("tenants.urls")),

@@ -258,6 +258,20 @@ class Membership(models.Model):
         return lock_in_reach(self, lock)
 
 
+class UserPreferences(models.Model):
+    """What a person chose for themselves, whatever organisation they work in: the language of their pages
+    (blank: their browser's). Read at sign-in into the session (tenants.signals), so pages cost no query for it."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preferences")
+    language = models.CharField(max_length=10, blank=True)  # one of settings.LANGUAGES (tenants.services)
+
+    class Meta:
+        verbose_name_plural = "user preferences"
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.language or 'browser language'}"
+
+
 def role_in(user: Actor, organisation_id: int, roles: frozenset[str], *, lock: Any = None) -> bool:
     """Whether `user` may act in the organisation as one of `roles`: superusers always; anyone else through their
     membership there (one per organisation), and, when a lock is given, only if it is within that member's reach

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -23,7 +24,7 @@ from django.utils import timezone
 from audit.services import audit
 from locks import codes
 from locks.models import AccessCode
-from tenants.models import Actor, Guest, Organisation, Property, Stay, Unit, user_of
+from tenants.models import Actor, Guest, Organisation, Property, Stay, Unit, UserPreferences, user_of
 from webhooks import payloads
 from webhooks.emit import emit
 
@@ -31,6 +32,23 @@ OPEN = [Stay.Status.BOOKED, Stay.Status.CHECKED_IN]
 
 
 # --- properties and units -----------------------------------------------------------------------------------
+
+
+LANGUAGE_CODES = frozenset(code for code, _name in settings.LANGUAGES)
+
+
+@transaction.atomic
+def choose_language(user: Actor, language: str, *, ip: str | None = None) -> UserPreferences:
+    """Save the language of `user`'s pages (blank: their browser's). A code not in settings.LANGUAGES is refused
+    with a ValidationError and changes nothing."""
+    if language and language not in LANGUAGE_CODES:
+        raise ValidationError({"language": f"“{language}” is not one of the languages of this site."})
+    person = user_of(user)
+    preferences, _created = UserPreferences.objects.get_or_create(user=person)
+    preferences.language = language
+    preferences.save(update_fields=["language"])
+    audit("user.language", actor=user, obj=person, summary=language or "browser language", ip=ip)
+    return preferences
 
 
 @transaction.atomic

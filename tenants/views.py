@@ -23,7 +23,9 @@ from django.forms import BaseForm, ModelChoiceField
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -36,7 +38,7 @@ from locks import pins as lock_pins
 from locks.forms import LocalDateTimeField, apply_service_error, local_input, make_aware_in
 from locks.models import AccessCode
 from tenants import notify, selectors, services
-from tenants.context import SESSION_KEY, membership_or_404, memberships_of
+from tenants.context import LANGUAGE_SESSION_KEY, SESSION_KEY, membership_or_404, memberships_of
 from tenants.forms import BookStayForm, MoveStayForm, StayDatesForm, default_check_out
 from tenants.models import CODE_ROLES, Membership, Stay, Unit
 from tenants.signals import client_ip
@@ -53,6 +55,28 @@ def switch_organisation(request: HttpRequest) -> HttpResponse:
         raise Http404("No such organisation of yours.")
     request.session[SESSION_KEY] = membership.organisation_id
     return redirect("home")
+
+
+@require_POST
+@login_required
+def choose_language(request: HttpRequest) -> HttpResponse:
+    """The header's language picker: saved on the user (it outlives the session), then back where they were."""
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=request.is_secure()):
+        back = reverse("home")
+    language = request.POST.get("language", "").strip()
+    try:
+        services.choose_language(request.user, language, ip=client_ip(request))
+    except ValidationError:
+        messages.error(request, _("That language is not offered here; nothing was changed."))
+        return redirect(back)
+    if language:
+        request.session[LANGUAGE_SESSION_KEY] = language
+    else:
+        request.session.pop(LANGUAGE_SESSION_KEY, None)
+    translation.activate(language or translation.get_language_from_request(request))
+    messages.success(request, _("Language saved."))
+    return redirect(back)
 
 
 # --- scoping ------------------------------------------------------------------------------------------------
