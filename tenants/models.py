@@ -490,5 +490,10 @@ class Stay(models.Model):
         return f"{self.guest} in {self.unit} ({check_in:%Y-%m-%d} → {check_out:%Y-%m-%d})"
 
     @property
+    def guest_language(self) -> str:
+        """The language the guest's pages, slip and messages are in: the guest's, else the property's."""
+        return self.guest.language or self.unit.property.language
+
+    @property
     def is_open(self) -> bool:
         return self.status in (self.Status.BOOKED, self.Status.CHECKED_IN)

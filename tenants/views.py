@@ -553,7 +553,8 @@ def slip(request: HttpRequest, stay_id: int) -> HttpResponse:
         # omitsize: a viewBox instead of a fixed size, so CSS scales the code instead of cropping it
         "qr_svg": qr.svg_inline(scale=5, omitsize=True, title="QR code with the room, the door code and when it works"),
     }
-    return render(request, "tenants/slip.html", context)
+    with translation.override(stay.guest_language):  # the guest reads it; the desk's pages stay in the clerk's
+        return render(request, "tenants/slip.html", context)
 
 
 # --- the list of stays -------------------------------------------------------------------------------------
