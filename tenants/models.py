@@ -16,16 +16,17 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.functional import cached_property
+from django.utils.translation import pgettext_lazy
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User  # settings.AUTH_USER_MODEL
 
 
 class Role(models.TextChoices):
-    OWNER = "owner", "Owner"
-    MANAGER = "manager", "Manager"
-    FRONT_DESK = "front_desk", "Front desk"
-    VIEWER = "viewer", "Viewer"
+    OWNER = "owner", pgettext_lazy("role", "Owner")
+    MANAGER = "manager", pgettext_lazy("role", "Manager")
+    FRONT_DESK = "front_desk", pgettext_lazy("role", "Front desk")
+    VIEWER = "viewer", pgettext_lazy("role", "Viewer")
 
 
 # Who may issue, change and remove codes, and see their PINs (the front desk only for its properties).
