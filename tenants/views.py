@@ -20,7 +20,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.forms import BaseForm, ModelChoiceField
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -62,21 +62,22 @@ def switch_organisation(request: HttpRequest) -> HttpResponse:
 def choose_language(request: HttpRequest) -> HttpResponse:
     """The header's language picker: saved on the user (it outlives the session), then back where they were."""
     back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=request.is_secure()):
+    # A path on this site only (never a view name for redirect() to reverse, nor another host).
+    if not back.startswith("/") or not url_has_allowed_host_and_scheme(back, {request.get_host()}):
         back = reverse("home")
     language = request.POST.get("language", "").strip()
     try:
         services.choose_language(request.user, language, ip=client_ip(request))
     except ValidationError:
         messages.error(request, _("That language is not offered here; nothing was changed."))
-        return redirect(back)
+        return HttpResponseRedirect(back)
     if language:
         request.session[LANGUAGE_SESSION_KEY] = language
     else:
         request.session.pop(LANGUAGE_SESSION_KEY, None)
     translation.activate(language or translation.get_language_from_request(request))
     messages.success(request, _("Language saved."))
-    return redirect(back)
+    return HttpResponseRedirect(back)
 
 
 # --- scoping ------------------------------------------------------------------------------------------------
