@@ -48,6 +48,9 @@ class BookStayForm(DashboardForm):
     guest_name = forms.CharField(max_length=200, label=_("Guest’s name"))
     guest_email = forms.EmailField(required=False, label=_("E-mail"))
     guest_phone = forms.CharField(max_length=40, required=False, label=_("Phone"))
+    guest_language = forms.ChoiceField(
+        choices=[("", _("The property’s")), *settings.LANGUAGES], required=False, label=_("Guest’s language")
+    )
     check_in = LocalDateTimeField(label=_("Check-in"))
     check_out = LocalDateTimeField(label=_("Check-out"))
     kind = forms.ChoiceField(choices=Stay.Kind.choices, initial=Stay.Kind.HOTEL)

@@ -97,6 +97,7 @@ class GuestDetails:
     name: str
     email: str = ""
     phone: str = ""
+    language: str = ""  # one of settings.LANGUAGES; blank: the property's
 
 
 def find_or_create_guest(*, organisation: Organisation, details: GuestDetails, actor: Actor = None) -> Guest:
@@ -123,10 +124,14 @@ def find_or_create_guest(*, organisation: Organisation, details: GuestDetails, a
             name=name,
             email=details.email,
             phone=details.phone,
+            language=details.language,
             created_by=user_of(actor),
         )
         guest.full_clean()
         guest.save()
+    elif details.language and guest.language != details.language:  # the desk or the API says so this time
+        guest.language = details.language
+        guest.save(update_fields=["language"])
     return guest
 
 

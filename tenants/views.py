@@ -204,7 +204,9 @@ def today(request: HttpRequest) -> HttpResponse:
             try:
                 booking = services.book_guest(
                     unit=data["unit"],
-                    guest=services.GuestDetails(data["guest_name"], data["guest_email"], data["guest_phone"]),
+                    guest=services.GuestDetails(
+                        data["guest_name"], data["guest_email"], data["guest_phone"], data["guest_language"]
+                    ),
                     check_in=data["check_in"],
                     check_out=data["check_out"],
                     kind=data["kind"],

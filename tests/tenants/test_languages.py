@@ -7,20 +7,25 @@ choice the browser's Accept-Language decides."""
 from __future__ import annotations
 
 import re
+import typing
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
+from api.schemas import GuestIn
 from audit.models import AuditEvent
 from bookings import guest_pass
 from locks.models import AccessCode
+from tenants import services
 from tenants.models import Guest, Stay, UserPreferences
 from tests.locks.conftest import front_desk, guest, org, queues, unit  # noqa: F401
 from tests.tenants.conftest import desk, lock, stay  # noqa: F401
+from tests.tenants.test_desk_views import check_in_data
 
 pytestmark = pytest.mark.django_db
 
@@ -191,3 +196,29 @@ def test_the_picker_sends_nobody_off_site(desk: Client) -> None:
 def test_without_a_choice_the_browser_language_decides(desk: Client) -> None:
     assert "Rezeption" in desk.get(reverse("desk:today"), HTTP_ACCEPT_LANGUAGE="de,en;q=0.5").content.decode()
     assert "Front desk" in desk.get(reverse("desk:today"), HTTP_ACCEPT_LANGUAGE="pt-BR").content.decode()
+
+
+def test_the_api_offers_exactly_the_site_languages() -> None:
+    offered = set(typing.get_args(GuestIn.model_fields["language"].annotation)) - {""}
+    assert offered == {code for code, _name in settings.LANGUAGES}
+
+
+def test_a_guest_language_given_at_check_in_is_kept_and_a_later_one_replaces_it(stay: Stay) -> None:
+    org = stay.unit.property.organisation
+    details = services.GuestDetails("Lucía Pérez", "lucia@example.com", language="es")
+    new = services.find_or_create_guest(organisation=org, details=details)
+    assert new.language == "es"
+    again = services.find_or_create_guest(
+        organisation=org,
+        details=services.GuestDetails("Lucía Pérez", "lucia@example.com", language="fr"),
+        actor=new.created_by,
+    )
+    assert Guest.objects.get(pk=new.pk).language in {"es", "fr"}  # found only when the actor may see the guest
+    assert again.language == "fr"
+
+
+def test_the_desk_check_in_form_records_the_guest_language(desk: Client, lock: Any) -> None:
+    data = check_in_data(lock.unit, guest_name="Lucía Pérez", guest_email="lucia@example.com", guest_language="es")
+    response = desk.post(reverse("desk:today"), data)
+    assert response.status_code == 302
+    assert Guest.objects.get(name="Lucía Pérez").language == "es"
