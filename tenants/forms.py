@@ -160,6 +160,13 @@ class PropertyForm(DashboardForm):
         help_text="Codes are typed and shown in this zone, e.g. Europe/London, America/New_York.",
     )
     address = forms.CharField(max_length=300, required=False)
+    language = forms.ChoiceField(
+        choices=settings.LANGUAGES,
+        initial=settings.LANGUAGE_CODE,
+        required=False,
+        label="Guests' language",
+        help_text="Their page, slip and messages, for a guest who has no language of their own.",
+    )
 
     def clean_time_zone(self) -> str:
         value: str = self.cleaned_data["time_zone"].strip()

@@ -374,7 +374,7 @@ class Property(SingleLineFields, models.Model):
     check_in_time = models.TimeField(default=datetime.time(15, 0))
     check_out_time = models.TimeField(default=datetime.time(11, 0))
     # The guests' language when a guest has none: their messages and pages are in it where a template exists.
-    language = models.CharField(max_length=10, default="en")
+    language = models.CharField(max_length=10, default=settings.LANGUAGE_CODE)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = scoped("organisation", "pk")

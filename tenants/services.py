@@ -53,11 +53,17 @@ def choose_language(user: Actor, language: str, *, ip: str | None = None) -> Use
 
 @transaction.atomic
 def create_property(
-    *, organisation: Organisation, name: str, kind: str, time_zone: str, address: str = "", actor: Actor = None,
-    ip: str | None = None,
+    *, organisation: Organisation, name: str, kind: str, time_zone: str, address: str = "", language: str = "",
+    actor: Actor = None, ip: str | None = None,
 ) -> Property:  # fmt: skip
-    """A building or a rental: its time zone is the one every code of its locks is typed and shown in."""
-    prop = Property(organisation=organisation, name=name.strip(), kind=kind, time_zone=time_zone, address=address)
+    """A building or a rental: its time zone is the one every code of its locks is typed and shown in; its language
+    the one of its guests who have none (blank: settings.LANGUAGE_CODE)."""
+    if language and language not in LANGUAGE_CODES:
+        raise ValidationError({"language": f"“{language}” is not one of the languages of this site."})
+    prop = Property(
+        organisation=organisation, name=name.strip(), kind=kind, time_zone=time_zone, address=address,
+        language=language or settings.LANGUAGE_CODE,
+    )  # fmt: skip
     prop.full_clean()
     prop.save()
     audit("property.create", actor=actor, organisation=organisation, obj=prop, summary=prop.name, ip=ip)

@@ -22,8 +22,8 @@ from audit.models import AuditEvent
 from bookings import guest_pass
 from locks.models import AccessCode
 from tenants import services
-from tenants.models import Guest, Stay, UserPreferences
-from tests.locks.conftest import front_desk, guest, org, queues, unit  # noqa: F401
+from tenants.models import Guest, Property, Stay, UserPreferences
+from tests.locks.conftest import front_desk, guest, org, owner, owner_client, queues, unit  # noqa: F401
 from tests.tenants.conftest import desk, lock, stay  # noqa: F401
 from tests.tenants.test_desk_views import check_in_data
 
@@ -222,3 +222,15 @@ def test_the_desk_check_in_form_records_the_guest_language(desk: Client, lock: A
     response = desk.post(reverse("desk:today"), data)
     assert response.status_code == 302
     assert Guest.objects.get(name="Lucía Pérez").language == "es"
+
+
+def test_a_property_is_given_its_guests_language_at_set_up(owner_client: Client) -> None:
+    data = {"name": "Haus am See", "kind": "hotel", "time_zone": "Europe/Berlin", "address": "", "language": "de"}
+    assert owner_client.post(reverse("setup:property-create"), data).status_code == 302
+    assert Property.objects.get(name="Haus am See").language == "de"
+    refused = owner_client.post(reverse("setup:property-create"), {**data, "name": "Elsewhere", "language": "xx"})
+    assert refused.status_code == 400
+    assert not Property.objects.filter(name="Elsewhere").exists()
+    plain = owner_client.post(reverse("setup:property-create"), {**data, "name": "Plain", "language": ""})
+    assert plain.status_code == 302
+    assert Property.objects.get(name="Plain").language == settings.LANGUAGE_CODE
