@@ -52,6 +52,11 @@ def ensure_venv(requirements: str) -> None:
     stamp.write_text(wanted)
 
 
+def compile_catalogues() -> None:
+    """locale/*/django.po → .mo with polib (config/catalogues.py), so GNU gettext need not be installed."""
+    subprocess.run([PYTHON, "-m", "config.catalogues"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+
+
 def manage(*args: str) -> None:
     subprocess.run([PYTHON, ROOT / "manage.py", *args], check=True, cwd=ROOT)
 
@@ -104,6 +109,7 @@ def run(argv: list[str]) -> int:
     # Its message service (push) is a process of its own on PORT + 285 (8285, Tuya's port, by default).
     push_port = os.environ.get("SIM_PUSH_PORT") or str(int(port) + 285)
     os.environ["EMBEDDED_SIMULATOR_PUSH_URL"] = f"ws://127.0.0.1:{push_port}/"
+    compile_catalogues()
     with embedded_redis(var_dir):
         manage("migrate", "--no-input")
         # People and places; the locks and codes need the cloud, so they come once it answers, and the logins once
@@ -213,6 +219,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 def test(argv: list[str]) -> int:
     ensure_venv("requirements-dev.txt")
+    compile_catalogues()
     # The tests get a VAR_DIR of their own, so a running `dev.py run` is left alone.
     with tempfile.TemporaryDirectory(prefix="doors-test-") as var_dir:
         os.environ["VAR_DIR"] = var_dir

@@ -52,7 +52,7 @@ def stay_out(stay: Stay) -> StayOut:
         id=stay.pk,
         unit_id=stay.unit_id,
         property_id=stay.unit.property_id,
-        guest=GuestOut(id=guest.pk, name=guest.name, email=guest.email, phone=guest.phone),
+        guest=GuestOut(id=guest.pk, name=guest.name, email=guest.email, phone=guest.phone, language=guest.language),
         kind=stay.kind,  # type: ignore[arg-type]
         status=stay.status,  # type: ignore[arg-type]
         check_in=stay.check_in,
@@ -106,7 +106,9 @@ def create_stay(request: HttpRequest, body: StayIn) -> Status[StayOut]:
     with fields_named(GUEST_FIELDS):
         booking = services.book_guest(
             unit=unit,
-            guest=services.GuestDetails(name=body.guest.name, email=body.guest.email, phone=body.guest.phone),
+            guest=services.GuestDetails(
+                name=body.guest.name, email=body.guest.email, phone=body.guest.phone, language=body.guest.language
+            ),
             check_in=body.check_in,
             check_out=body.check_out,
             kind=body.kind,

@@ -132,6 +132,9 @@ class GuestIn(Input):
     name: str = Field(min_length=1, max_length=200)
     email: Email = ""
     phone: str = Field(default="", max_length=40)
+    language: Literal["", "en", "nl", "de", "es", "fr"] = Field(
+        default="", description="The guest's messages, page and slip in this language; blank: the property's."
+    )
 
 
 class GuestOut(Schema):
@@ -139,6 +142,7 @@ class GuestOut(Schema):
     name: str
     email: str
     phone: str
+    language: str
 
 
 StayStatus = Literal["booked", "checked_in", "checked_out", "cancelled"]

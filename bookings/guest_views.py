@@ -14,6 +14,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import parse_etags
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
@@ -77,7 +78,8 @@ def guest_stay(request: HttpRequest, token: str) -> HttpResponse:
         "token": token,
         "reported": request.GET.get("reported") == "1",
     }
-    return _guest_response(render(request, "bookings/guest.html", context))
+    with translation.override(view.stay.guest_language):
+        return _guest_response(render(request, "bookings/guest.html", context))
 
 
 @require_POST

@@ -22,17 +22,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef, Q
-from django.utils import timezone
+from django.utils import dateformat, timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from audit.services import audit
 from bookings.arrivals import policy_of
 from bookings.guest_pass import guest_link
 from bookings.models import Arrival, BookingPolicy, MessageTemplate, StayMessage
 from locks import pins as lock_pins
-from locks.display import day_and_time
 from locks.models import AccessCode, LockOperation
 from tenants import notify
 from tenants.models import CODE_ROLES, Actor, Stay, role_in, single_line, user_of
@@ -61,18 +63,24 @@ PLACEHOLDERS = {
     "fallback": "a sentence saying a door has an offline password instead of the usual code (empty when not)",
 }
 
+# In each of settings.LANGUAGES (locale/): a guest without a template in their language gets these in it.
 DEFAULT_WORDS = {
     Kind.CODE: (
-        "Your door code for {property}, {unit}",
-        "Hello {guest},\n\nWelcome to {property}, {unit}.\nAddress: {address}\n\n{codes}\n\n{fallback}\n\n"
-        "It works {window}. Type it on the keypad of the door.\n\nYour stay's page: {link}\n",
+        gettext_lazy("Your door code for {property}, {unit}"),
+        gettext_lazy(
+            "Hello {guest},\n\nWelcome to {property}, {unit}.\nAddress: {address}\n\n{codes}\n\n{fallback}\n\n"
+            "It works {window}. Type it on the keypad of the door.\n\nYour stay's page: {link}\n"
+        ),
     ),
     Kind.CHECKOUT_REMINDER: (
-        "Check-out reminder: {property}, {unit}",
-        "Hello {guest},\n\nA reminder that check-out from {unit} is {check_out}; your door code stops working "
-        "then.\n\nThank you for staying with us.\n",
+        gettext_lazy("Check-out reminder: {property}, {unit}"),
+        gettext_lazy(
+            "Hello {guest},\n\nA reminder that check-out from {unit} is {check_out}; your door code stops working "
+            "then.\n\nThank you for staying with us.\n"
+        ),
     ),
 }
+LANGUAGE_CODES = frozenset(code for code, _name in settings.LANGUAGES)
 
 
 # --- templates: what may be written, and rendering ---------------------------------------------------------
@@ -138,7 +146,9 @@ def template_for(stay: Stay, kind: str) -> tuple[str, str, str]:
         if language in found:
             return language, found[language].subject, found[language].body
     subject, body = DEFAULT_WORDS[Kind(kind)]
-    return "en", subject, body
+    language = next((lang for lang in languages if lang in LANGUAGE_CODES), settings.LANGUAGE_CODE)
+    with translation.override(language):
+        return language, str(subject), str(body)
 
 
 # --- what a message says ------------------------------------------------------------------------------------
@@ -192,7 +202,8 @@ def readiness(stay: Stay) -> Readiness:
 
 
 def _when(stay: Stay, moment: datetime) -> str:
-    return day_and_time(timezone.localtime(moment, stay.unit.property.tz), year=False)
+    """'Mon 7 Jan 09:00' in the property's zone, the day and month in the active language."""
+    return dateformat.format(timezone.localtime(moment, stay.unit.property.tz), "D j M H:i")
 
 
 def _codes_text(stay: Stay, doors: list[DoorCode], show: bool) -> tuple[str, str]:
@@ -204,7 +215,7 @@ def _codes_text(stay: Stay, doors: list[DoorCode], show: bool) -> tuple[str, str
     pins = {door.pin for door in doors}
     fallback_doors = [door for door in doors if door.fallback is not None]
     if len(pins) == 1 and not fallback_doors:
-        codes = f"Your door code: {pin(doors[0].pin)}"
+        codes = _("Your door code: %(pin)s") % {"pin": pin(doors[0].pin)}
     else:
         lines = []
         for door in doors:
@@ -213,16 +224,19 @@ def _codes_text(stay: Stay, doors: list[DoorCode], show: bool) -> tuple[str, str
                 result = door.fallback.result
                 start = datetime.fromtimestamp(int(result.get("effective_time", 0)), tz=dt_timezone.utc)
                 end = datetime.fromtimestamp(int(result.get("invalid_time", 0)), tz=dt_timezone.utc)
-                line += f" (offline password, valid {_when(stay, start)} – {_when(stay, end)})"
+                line += " " + _("(offline password, valid %(start)s – %(end)s)") % {
+                    "start": _when(stay, start),
+                    "end": _when(stay, end),
+                }
             lines.append(line)
-        codes = "Your door codes:\n" + "\n".join(lines)
+        codes = _("Your door codes:") + "\n" + "\n".join(lines)
     fallback = ""
     if fallback_doors:
         names = ", ".join(door.door for door in fallback_doors)
-        fallback = (
-            f"Your usual code had not reached {names} in time, so that door has an offline password instead (shown "
+        fallback = _(
+            "Your usual code had not reached %(doors)s in time, so that door has an offline password instead (shown "
             "above): the lock checks it by itself, so it works even when the lock is not connected."
-        )
+        ) % {"doors": names}
     return codes, fallback
 
 
@@ -239,7 +253,8 @@ def values_for(stay: Stay, doors: list[DoorCode], *, show_pins: bool) -> dict[st
         "unit": stay.unit.name,
         "address": prop.address,
         "codes": codes,
-        "window": f"from {_when(stay, stay.check_in)} until {_when(stay, stay.check_out)} ({zone})",
+        "window": _("from %(start)s until %(end)s (%(zone)s)")
+        % {"start": _when(stay, stay.check_in), "end": _when(stay, stay.check_out), "zone": zone},
         "check_in": f"{_when(stay, stay.check_in)} ({zone})",
         "check_out": f"{_when(stay, stay.check_out)} ({zone})",
         "link": link,
@@ -260,6 +275,12 @@ class Composed:
 def compose(stay: Stay, kind: str, *, show_pins: bool = True) -> Composed:
     """The message of this kind for the stay as it stands (PINs masked unless `show_pins`), and whether it may go."""
     language, subject, body = template_for(stay, kind)
+    with translation.override(language if language in LANGUAGE_CODES else settings.LANGUAGE_CODE):
+        return _compose(stay, kind, language, subject, body, show_pins=show_pins)
+
+
+def _compose(stay: Stay, kind: str, language: str, subject: str, body: str, *, show_pins: bool) -> Composed:
+    """compose()'s work, in the message's language (the words filled in: code lines, dates, the fallback)."""
     doors: list[DoorCode] = []
     reason = ""
     if kind == Kind.CODE:

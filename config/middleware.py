@@ -18,11 +18,12 @@ from django.contrib.auth import logout
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, resolve_url
+from django.utils import translation
 
 from audit.services import audit
 from config import logs
+from tenants.context import LANGUAGE_SESSION_KEY, idle_timeout_seconds
 from tenants.context import SESSION_KEY as ORGANISATION_KEY
-from tenants.context import idle_timeout_seconds
 from tenants.signals import client_ip
 
 request_logger = logging.getLogger("doors.request")
@@ -197,3 +198,18 @@ class ContentSecurityPolicy:
 def csp_nonce(request: HttpRequest) -> dict[str, str]:
     """Template context: `csp_nonce` for the rare inline <style> or <script> (`nonce="{{ csp_nonce }}"`)."""
     return {"csp_nonce": getattr(request, "csp_nonce", "")}
+
+
+class UserLanguage:
+    """A signed-in user's chosen language (tenants.UserPreferences, copied into the session at sign-in) over the
+    browser's Accept-Language that LocaleMiddleware activated; without a choice the browser's stays."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        chosen = request.session.get(LANGUAGE_SESSION_KEY) if request.user.is_authenticated else None
+        if chosen and chosen in dict(settings.LANGUAGES):
+            translation.activate(chosen)
+            request.LANGUAGE_CODE = chosen
+        return self.get_response(request)

@@ -156,11 +156,13 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, before anything that reads a session
     "config.middleware.ContentSecurityPolicy",  # early: its header goes on every page, refusals included
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",  # the browser's Accept-Language; after sessions, before common
     "django.middleware.common.CommonMiddleware",
     "api.idempotency.ApiRequests",  # /api/v1/ only: body size, Idempotency-Key, problem details for 404/405
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): passed a second factor in this session
+    "config.middleware.UserLanguage",  # a signed-in user's chosen language wins over the browser's
     "django.contrib.messages.middleware.MessageMiddleware",
     "config.middleware.SessionTimeout",  # after messages: it says why the user must sign in again
     "config.middleware.SuperuserOnly",  # the django-rq dashboard
@@ -298,7 +300,11 @@ REAUTH_SECONDS = env_int("REAUTH_SECONDS", 300)
 # Content-Security-Policy (config.middleware.ContentSecurityPolicy): report-only while trying out a change.
 CSP_REPORT_ONLY = env_bool("CSP_REPORT_ONLY")
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# The languages of the pages and of the guests' messages; each but English has a catalogue in locale/ (README:
+# Languages). A property's and a guest's language are one of these codes.
+LANGUAGES = [("en", "English"), ("nl", "Nederlands"), ("de", "Deutsch"), ("es", "Español"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

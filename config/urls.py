@@ -7,8 +7,8 @@ from api import views as api_views
 from api.v1 import api as api_v1
 from config import health
 from locks import views as lock_views
-from tenants import reauth_views
 from signin import urls as signin_urls
+from tenants import reauth_views
 from tenants import urls as tenant_urls
 from tenants import views as tenant_views
 from tenants.admin import superusers_only_for_the_rest
@@ -21,6 +21,7 @@ urlpatterns = [
     path("", lock_views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("organisation/", tenant_views.switch_organisation, name="switch-organisation"),
+    path("language/", tenant_views.choose_language, name="choose-language"),
     path("", include("locks.urls")),
     path("setup/", include(tenant_urls.setup_patterns)),
     path("desk/", include("tenants.urls")),

@@ -14,6 +14,9 @@ from django.http import Http404, HttpRequest
 from tenants.models import Membership, RequestUser, user_of
 
 SESSION_KEY = "organisation_id"
+# A signed-in user's chosen language (tenants.UserPreferences), copied here at sign-in and by the language picker;
+# config.middleware.UserLanguage activates it.
+LANGUAGE_SESSION_KEY = "language"
 
 
 def memberships_of(user: RequestUser) -> list[Membership]:

@@ -18,6 +18,8 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from locks.display import day_and_time
 from locks.forms import (
@@ -42,12 +44,15 @@ class BookStayForm(DashboardForm):
     """Check a guest in (or book ahead): `tenants.services.book_guest` finds the guest by e-mail or phone, or
     creates them."""
 
-    unit = forms.ModelChoiceField(queryset=Unit.objects.none(), label="Room or unit")
-    guest_name = forms.CharField(max_length=200, label="Guest's name")
-    guest_email = forms.EmailField(required=False, label="E-mail")
-    guest_phone = forms.CharField(max_length=40, required=False, label="Phone")
-    check_in = LocalDateTimeField(label="Check-in")
-    check_out = LocalDateTimeField(label="Check-out")
+    unit = forms.ModelChoiceField(queryset=Unit.objects.none(), label=_("Room or unit"))
+    guest_name = forms.CharField(max_length=200, label=_("Guest’s name"))
+    guest_email = forms.EmailField(required=False, label=_("E-mail"))
+    guest_phone = forms.CharField(max_length=40, required=False, label=_("Phone"))
+    guest_language = forms.ChoiceField(
+        choices=[("", _("The property’s")), *settings.LANGUAGES], required=False, label=_("Guest’s language")
+    )
+    check_in = LocalDateTimeField(label=_("Check-in"))
+    check_out = LocalDateTimeField(label=_("Check-out"))
     kind = forms.ChoiceField(choices=Stay.Kind.choices, initial=Stay.Kind.HOTEL)
 
     def __init__(self, *args: Any, user: RequestUser, organisation: Organisation | None = None, **kwargs: Any) -> None:
@@ -62,15 +67,18 @@ class BookStayForm(DashboardForm):
         def label(unit: Unit) -> str:
             until = taken.get(unit.pk)
             if until is None:
-                return f"{unit} · free"
-            return f"{unit} · taken until {day_and_time(timezone.localtime(until, unit.property.tz))}"
+                return gettext("%(room)s · free") % {"room": unit}
+            return gettext("%(room)s · taken until %(time)s") % {
+                "room": unit,
+                "time": day_and_time(timezone.localtime(until, unit.property.tz)),
+            }
 
         self.fields["unit"].label_from_instance = label  # type: ignore[attr-defined]
 
     def clean_guest_phone(self) -> str:
         phone: str = self.cleaned_data["guest_phone"].strip()
         if phone and not all((c.isascii() and c.isdigit()) or c in "+-() ." for c in phone):
-            raise ValidationError("A phone number has digits, spaces and + - ( ) only.")
+            raise ValidationError(_("A phone number has digits, spaces and + - ( ) only."))
         return phone
 
     def clean(self) -> dict[str, Any]:
@@ -102,7 +110,7 @@ class StayForm(forms.Form):
 
     def clean_seen(self) -> str:
         if self.cleaned_data["seen"] != seen_token(self.stay):
-            raise ValidationError("This stay changed while you were looking at it: check it below and try again.")
+            raise ValidationError(_("This stay changed while you were looking at it: check it below and try again."))
         return str(self.cleaned_data["seen"])
 
 
@@ -110,8 +118,8 @@ class StayDatesForm(StayForm):
     """Extend, shorten or shift a stay: times typed in the property's time zone."""
 
     prefix_id = "dates"
-    check_in = LocalDateTimeField(label="Check-in")
-    check_out = LocalDateTimeField(label="Check-out")
+    check_in = LocalDateTimeField(label=_("Check-in"))
+    check_out = LocalDateTimeField(label=_("Check-out"))
 
     def __init__(self, *args: Any, stay: Stay, **kwargs: Any) -> None:
         zone = stay.unit.property.time_zone
@@ -130,7 +138,7 @@ class StayDatesForm(StayForm):
 
 class MoveStayForm(StayForm):
     prefix_id = "move"
-    unit = forms.ModelChoiceField(queryset=Unit.objects.none(), label="New room or unit")
+    unit = forms.ModelChoiceField(queryset=Unit.objects.none(), label=_("New room or unit"))
 
     def __init__(self, *args: Any, stay: Stay, user: RequestUser, **kwargs: Any) -> None:
         super().__init__(*args, stay=stay, **kwargs)
@@ -152,6 +160,13 @@ class PropertyForm(DashboardForm):
         help_text="Codes are typed and shown in this zone, e.g. Europe/London, America/New_York.",
     )
     address = forms.CharField(max_length=300, required=False)
+    language = forms.ChoiceField(
+        choices=settings.LANGUAGES,
+        initial=settings.LANGUAGE_CODE,
+        required=False,
+        label="Guests' language",
+        help_text="Their page, slip and messages, for a guest who has no language of their own.",
+    )
 
     def clean_time_zone(self) -> str:
         value: str = self.cleaned_data["time_zone"].strip()

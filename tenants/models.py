@@ -17,16 +17,17 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.functional import cached_property
+from django.utils.translation import pgettext_lazy
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User  # settings.AUTH_USER_MODEL
 
 
 class Role(models.TextChoices):
-    OWNER = "owner", "Owner"
-    MANAGER = "manager", "Manager"
-    FRONT_DESK = "front_desk", "Front desk"
-    VIEWER = "viewer", "Viewer"
+    OWNER = "owner", pgettext_lazy("role", "Owner")
+    MANAGER = "manager", pgettext_lazy("role", "Manager")
+    FRONT_DESK = "front_desk", pgettext_lazy("role", "Front desk")
+    VIEWER = "viewer", pgettext_lazy("role", "Viewer")
 
 
 # Who may issue, change and remove codes, and see their PINs (the front desk only for its properties).
@@ -298,6 +299,20 @@ class Membership(models.Model):
         return lock_in_reach(self, lock)
 
 
+class UserPreferences(models.Model):
+    """What a person chose for themselves, whatever organisation they work in: the language of their pages
+    (blank: their browser's). Read at sign-in into the session (tenants.signals), so pages cost no query for it."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preferences")
+    language = models.CharField(max_length=10, blank=True)  # one of settings.LANGUAGES (tenants.services)
+
+    class Meta:
+        verbose_name_plural = "user preferences"
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.language or 'browser language'}"
+
+
 def role_in(user: Actor, organisation_id: int, roles: frozenset[str], *, lock: Any = None) -> bool:
     """Whether `user` may act in the organisation as one of `roles`: superusers always; anyone else through their
     membership there (one per organisation), and, when a lock is given, only if it is within that member's reach
@@ -399,7 +414,7 @@ class Property(SingleLineFields, models.Model):
     check_in_time = models.TimeField(default=datetime.time(15, 0))
     check_out_time = models.TimeField(default=datetime.time(11, 0))
     # The guests' language when a guest has none: their messages and pages are in it where a template exists.
-    language = models.CharField(max_length=10, default="en")
+    language = models.CharField(max_length=10, default=settings.LANGUAGE_CODE)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = scoped("organisation", "pk")
@@ -514,6 +529,11 @@ class Stay(models.Model):
         zone = self.unit.property.tz  # the dates of the stay where it happens, not the server's
         check_in, check_out = self.check_in.astimezone(zone), self.check_out.astimezone(zone)
         return f"{self.guest} in {self.unit} ({check_in:%Y-%m-%d} → {check_out:%Y-%m-%d})"
+
+    @property
+    def guest_language(self) -> str:
+        """The language the guest's pages, slip and messages are in: the guest's, else the property's."""
+        return self.guest.language or self.unit.property.language
 
     @property
     def is_open(self) -> bool:

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -23,7 +24,7 @@ from django.utils import timezone
 from audit.services import audit
 from locks import codes
 from locks.models import AccessCode
-from tenants.models import Actor, Guest, Organisation, Property, Role, Stay, Unit, user_of
+from tenants.models import Actor, Guest, Organisation, Property, Role, Stay, Unit, UserPreferences, user_of
 from webhooks import payloads
 from webhooks.emit import emit
 
@@ -33,13 +34,36 @@ OPEN = [Stay.Status.BOOKED, Stay.Status.CHECKED_IN]
 # --- properties and units -----------------------------------------------------------------------------------
 
 
+LANGUAGE_CODES = frozenset(code for code, _name in settings.LANGUAGES)
+
+
+@transaction.atomic
+def choose_language(user: Actor, language: str, *, ip: str | None = None) -> UserPreferences:
+    """Save the language of `user`'s pages (blank: their browser's). A code not in settings.LANGUAGES is refused
+    with a ValidationError and changes nothing."""
+    if language and language not in LANGUAGE_CODES:
+        raise ValidationError({"language": f"“{language}” is not one of the languages of this site."})
+    person = user_of(user)
+    preferences, _created = UserPreferences.objects.get_or_create(user=person)
+    preferences.language = language
+    preferences.save(update_fields=["language"])
+    audit("user.language", actor=user, obj=person, summary=language or "browser language", ip=ip)
+    return preferences
+
+
 @transaction.atomic
 def create_property(
-    *, organisation: Organisation, name: str, kind: str, time_zone: str, address: str = "", actor: Actor = None,
-    ip: str | None = None,
+    *, organisation: Organisation, name: str, kind: str, time_zone: str, address: str = "", language: str = "",
+    actor: Actor = None, ip: str | None = None,
 ) -> Property:  # fmt: skip
-    """A building or a rental: its time zone is the one every code of its locks is typed and shown in."""
-    prop = Property(organisation=organisation, name=name.strip(), kind=kind, time_zone=time_zone, address=address)
+    """A building or a rental: its time zone is the one every code of its locks is typed and shown in; its language
+    the one of its guests who have none (blank: settings.LANGUAGE_CODE)."""
+    if language and language not in LANGUAGE_CODES:
+        raise ValidationError({"language": f"“{language}” is not one of the languages of this site."})
+    prop = Property(
+        organisation=organisation, name=name.strip(), kind=kind, time_zone=time_zone, address=address,
+        language=language or settings.LANGUAGE_CODE,
+    )  # fmt: skip
     prop.full_clean()
     prop.save()
     audit("property.create", actor=actor, organisation=organisation, obj=prop, summary=prop.name, ip=ip)
@@ -100,6 +124,7 @@ class GuestDetails:
     name: str
     email: str = ""
     phone: str = ""
+    language: str = ""  # one of settings.LANGUAGES; blank: the property's
 
 
 def find_or_create_guest(*, organisation: Organisation, details: GuestDetails, actor: Actor = None) -> Guest:
@@ -126,10 +151,14 @@ def find_or_create_guest(*, organisation: Organisation, details: GuestDetails, a
             name=name,
             email=details.email,
             phone=details.phone,
+            language=details.language,
             created_by=user_of(actor),
         )
         guest.full_clean()
         guest.save()
+    elif details.language and guest.language != details.language:  # the desk or the API says so this time
+        guest.language = details.language
+        guest.save(update_fields=["language"])
     return guest
 
 

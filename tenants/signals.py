@@ -19,7 +19,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from audit.services import audit
-from tenants.models import Actor, Membership
+from tenants.context import LANGUAGE_SESSION_KEY
+from tenants.models import Actor, Membership, UserPreferences, user_of
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
@@ -86,6 +87,16 @@ def _unmapped(
 @receiver(user_logged_in, dispatch_uid="audit_user_logged_in")
 def audit_login(sender: Any, request: HttpRequest | None, user: Actor, **kwargs: Any) -> None:
     audit("auth.login", actor=user, obj=user, summary=str(user), ip=client_ip(request))
+
+
+@receiver(user_logged_in, dispatch_uid="language_at_login")
+def language_at_login(sender: Any, request: HttpRequest | None, user: Actor, **kwargs: Any) -> None:
+    """The user's chosen language into the new session, where config.middleware.UserLanguage reads it."""
+    if request is None or not hasattr(request, "session"):
+        return
+    language = UserPreferences.objects.filter(user=user_of(user)).values_list("language", flat=True).first()
+    if language:
+        request.session[LANGUAGE_SESSION_KEY] = language
 
 
 @receiver(user_logged_out, dispatch_uid="audit_user_logged_out")

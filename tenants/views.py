@@ -20,10 +20,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.forms import BaseForm, ModelChoiceField
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -36,7 +38,7 @@ from locks import pins as lock_pins
 from locks.forms import LocalDateTimeField, apply_service_error, local_input, make_aware_in
 from locks.models import AccessCode
 from tenants import notify, selectors, services
-from tenants.context import SESSION_KEY, membership_or_404, memberships_of
+from tenants.context import LANGUAGE_SESSION_KEY, SESSION_KEY, membership_or_404, memberships_of
 from tenants.forms import BookStayForm, MoveStayForm, StayDatesForm, default_check_out
 from tenants.models import CODE_ROLES, Membership, Stay, Unit
 from tenants.reauth import recent_auth_required
@@ -54,6 +56,29 @@ def switch_organisation(request: HttpRequest) -> HttpResponse:
         raise Http404("No such organisation of yours.")
     request.session[SESSION_KEY] = membership.organisation_id
     return redirect("home")
+
+
+@require_POST
+@login_required
+def choose_language(request: HttpRequest) -> HttpResponse:
+    """The header's language picker: saved on the user (it outlives the session), then back where they were."""
+    back = request.POST.get("next", "")
+    # A path on this site only (never a view name for redirect() to reverse, nor another host).
+    if not back.startswith("/") or not url_has_allowed_host_and_scheme(back, {request.get_host()}):
+        back = reverse("home")
+    language = request.POST.get("language", "").strip()
+    try:
+        services.choose_language(request.user, language, ip=client_ip(request))
+    except ValidationError:
+        messages.error(request, _("That language is not offered here; nothing was changed."))
+        return HttpResponseRedirect(back)
+    if language:
+        request.session[LANGUAGE_SESSION_KEY] = language
+    else:
+        request.session.pop(LANGUAGE_SESSION_KEY, None)
+    translation.activate(language or translation.get_language_from_request(request))
+    messages.success(request, _("Language saved."))
+    return HttpResponseRedirect(back)
 
 
 # --- scoping ------------------------------------------------------------------------------------------------
@@ -180,7 +205,9 @@ def today(request: HttpRequest) -> HttpResponse:
             try:
                 booking = services.book_guest(
                     unit=data["unit"],
-                    guest=services.GuestDetails(data["guest_name"], data["guest_email"], data["guest_phone"]),
+                    guest=services.GuestDetails(
+                        data["guest_name"], data["guest_email"], data["guest_phone"], data["guest_language"]
+                    ),
                     check_in=data["check_in"],
                     check_out=data["check_out"],
                     kind=data["kind"],
@@ -533,7 +560,8 @@ def slip(request: HttpRequest, stay_id: int) -> HttpResponse:
         # omitsize: a viewBox instead of a fixed size, so CSS scales the code instead of cropping it
         "qr_svg": qr.svg_inline(scale=5, omitsize=True, title="QR code with the room, the door code and when it works"),
     }
-    return render(request, "tenants/slip.html", context)
+    with translation.override(stay.guest_language):  # the guest reads it; the desk's pages stay in the clerk's
+        return render(request, "tenants/slip.html", context)
 
 
 # --- the list of stays -------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.translation import gettext as _
 
 from locks.models import AccessCode
 
@@ -14,27 +15,27 @@ def chip(code: AccessCode) -> tuple[str, str, bool]:
     """(css class, label, in progress). In progress while the lock has not yet confirmed what we want."""
     if code.desired == Desired.REMOVED:
         if code.status in (Status.REMOVED, Status.EXPIRED):
-            return "removed", "Removed from the lock", False
+            return "removed", _("Removed from the lock"), False
         if code.status == Status.FAILED:
-            return "failed", "Removal failed", False
-        return "removing", "Removing…", True
+            return "failed", _("Removal failed"), False
+        return "removing", _("Removing…"), True
     if code.status == Status.SET:
         if code.needs_modify:
-            return "sending", "Updating…", True
+            return "sending", _("Updating…"), True
         if code.desired == Desired.FROZEN:
-            return "sending", "Freezing…", True
-        return "set", "On the lock", False
+            return "sending", _("Freezing…"), True
+        return "set", _("On the lock"), False
     if code.status == Status.FROZEN and code.desired == Desired.ACTIVE:
-        return "sending", "Unfreezing…", True
+        return "sending", _("Unfreezing…"), True
     labels = {
-        Status.REQUESTED: ("requested", "Requested…", True),
-        Status.SENDING: ("sending", "Sending to the lock…", True),
-        Status.UNKNOWN: ("unknown", "Unknown: checking…", True),
-        Status.REMOVING: ("removing", "Removing…", True),
-        Status.REMOVED: ("sending", "Sending again…", True),
-        Status.FAILED: ("failed", "Failed", False),
-        Status.EXPIRED: ("expired", "Expired", False),
-        Status.FROZEN: ("frozen", "Frozen", False),
+        Status.REQUESTED: ("requested", _("Requested…"), True),
+        Status.SENDING: ("sending", _("Sending to the lock…"), True),
+        Status.UNKNOWN: ("unknown", _("Unknown: checking…"), True),
+        Status.REMOVING: ("removing", _("Removing…"), True),
+        Status.REMOVED: ("sending", _("Sending again…"), True),
+        Status.FAILED: ("failed", _("Failed"), False),
+        Status.EXPIRED: ("expired", _("Expired"), False),
+        Status.FROZEN: ("frozen", _("Frozen"), False),
     }
     return labels[Status(code.status)]
 

@@ -6,6 +6,7 @@ The codes here are confirmed by setting their status (the lock side is tested en
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -147,7 +148,7 @@ def test_the_guests_language_then_the_propertys_then_the_defaults(unit: Unit, or
     spanish = book(unit, Guest.objects.create(organisation=org, name="Ana", email="ana@example.com", language="es"))
     composed = messages.compose(spanish, "code")
     assert (composed.language, composed.subject) == ("es", "Su código")
-    assert composed.body.startswith("Hola Ana: Your door code: ")
+    assert composed.body.startswith("Hola Ana: Su código de la puerta: ")  # the words filled in follow the template
 
     prop.language = "fr"
     prop.save()
@@ -162,7 +163,8 @@ def test_the_guests_language_then_the_propertys_then_the_defaults(unit: Unit, or
     prop.save()
     unknown.refresh_from_db()
     composed = messages.compose(Stay.objects.select_related("unit__property", "guest").get(pk=unknown.pk), "code")
-    assert (composed.language, composed.subject) == ("en", "Your door code for Canal Hotel, Room 14")
+    # No template in German nor in the property's English: the default words, now in the guest's German.
+    assert (composed.language, composed.subject) == ("de", "Ihr Türcode für Canal Hotel, Room 14")
 
 
 def test_unknown_placeholders_are_refused_in_words_and_never_crash_a_send(stay: Stay, outbox: Path) -> None:
@@ -344,3 +346,22 @@ def test_a_link_the_desk_revoked_is_not_sent(stay: Stay, outbox: Path) -> None:
     [text] = sent_files(outbox)
     assert "Your stay's page:" not in text
     assert "revoked-token" not in text
+
+
+def test_a_spanish_guest_gets_the_default_words_in_spanish(
+    unit: Unit, guest: Guest, settings: Any, mailoutbox: list[Any]
+) -> None:
+    settings.CODE_EMAIL_BACKEND = "tenants.notify.DjangoMail"  # Django's mail: the locmem backend under pytest
+    guest.language = "es"
+    guest.save()
+    attach_lock(unit)
+    stay = book(unit, guest, hours_ahead=2)
+    assert messages.send_due_messages(now=timezone.now()) == 1
+    [mail] = mailoutbox
+    pin = stay.access_codes.get().pin
+    assert mail.subject.startswith("Su código de la puerta para ")
+    assert mail.body.startswith(f"Hola, {guest.name},")
+    assert f"Su código de la puerta: {pin}" in mail.body
+    assert re.search(r"funciona desde el (lun|mar|mié|jue|vie|sáb|dom) \d+ \w+ \d\d:\d\d hasta el", mail.body)
+    assert StayMessage.objects.get(stay=stay).language == "es"
+    assert "Your door code" not in mail.body

@@ -37,7 +37,7 @@ from locks.models import (
     RemoteUnlockRequest,
     UnlockMethod,
 )
-from tenants.models import ApiKey, Guest, Organisation, Property, Stay, Unit
+from tenants.models import ApiKey, Guest, Organisation, Property, Stay, Unit, UserPreferences
 from tests.bookings.feed_fixtures import SMALL, calendar_server
 from tests.config.test_url_walk import ROUTES, add_feed_rows, add_message_template, add_webhook_rows
 from tests.locks.test_admin import Tenant, build_tenant
@@ -379,6 +379,11 @@ ENDPOINTS: dict[str, Endpoint] = {
     # The staff user has no usable password: every post is refused (or, after five, locked out), never a 500.
     "confirm password": Endpoint(lambda t: reverse("reauth"), lambda t: {"password": "not-it", "next": "/desk/"}),
     "org switch": Endpoint(lambda t: reverse("switch-organisation"), lambda t: {"organisation": t.org.pk}),
+    "language picker": Endpoint(
+        lambda t: reverse("choose-language"),
+        lambda t: {"language": "nl", "next": "/"},
+        saved=lambda t: list(UserPreferences.objects.order_by("pk").values_list("user_id", "language")),
+    ),
     "sign-in": Endpoint(lambda t: reverse("login"), lambda t: {"username": "nobody", "password": "wrong"}),
     "admin sign-in": Endpoint(lambda t: reverse("admin:login"), lambda t: {"username": "nobody", "password": "wrong"}),
 }
@@ -471,7 +476,10 @@ def test_a_form_endpoint_survives_anything(tenant: FuzzTenant, name: str) -> Non
 # Every namespace (and un-namespaced name) whose pages a signed-in member posts forms on. A new app with dashboard
 # forms adds its namespace here, and then an entry in ENDPOINTS for each form.
 DASHBOARD_NAMESPACES = ("locks:", "desk:", "setup:", "bookings:", "booking-policy:", "guest:", "webhooks:")
-DASHBOARD_NAMES = {"login", "logout", "reauth", "switch-organisation", "api-keys", "api-key-create", "api-key-revoke"}
+DASHBOARD_NAMES = {
+    "login", "logout", "reauth", "switch-organisation", "choose-language", "api-keys", "api-key-create",
+    "api-key-revoke",
+}  # fmt: skip
 # The guest's own pages (by token, no sign-in; no form field: the token in the path is all) and the calendar export.
 PUBLIC = {"guest:stay", "guest:door", "guest:unit-calendar"}
 
@@ -483,7 +491,7 @@ def test_every_dashboard_form_is_fuzzed() -> None:
     fuzzed |= {"locks:lock-attach", "locks:lock-user-add", "locks:lock-user-edit", "locks:lock-user-enroll"}
     fuzzed |= {"locks:unlock-method-action", "locks:alert-acknowledge", "locks:remote-unlock-decide"}
     fuzzed |= {"desk:today", "desk:stay-dates", "desk:stay-move", "desk:stay-send", "switch-organisation", "login"}
-    fuzzed |= {"desk:stay-message-send"}
+    fuzzed |= {"desk:stay-message-send", "choose-language"}
     fuzzed |= {"bookings:feed-add", "bookings:feed-edit", "booking-policy:page", "booking-policy:template-add"}
     fuzzed |= {"booking-policy:template-edit", "webhooks:create", "webhooks:update", "api-key-create"}
     fuzzed |= {"guest:arrival", "setup:idle-timeouts", "reauth"}
