@@ -38,7 +38,14 @@ from tenants.models import ApiKey, Guest, Membership, Organisation, Property, Ro
 from tests.locks.conftest import event_place, run_workers, window
 
 Status = AccessCode.Status
-APP_MODELS = [m for label in ("tenants", "locks") for m in apps.get_app_config(label).get_models()]
+# A person's own preferences (their language) belong to no organisation: set by the person on the page header, not
+# in the admin, like auth's users.
+APP_MODELS = [
+    m
+    for label in ("tenants", "locks")
+    for m in apps.get_app_config(label).get_models()
+    if m._meta.label != "tenants.UserPreferences"
+]
 SECRET = "tuya-secret-ZQX-0451"
 
 
