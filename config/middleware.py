@@ -17,11 +17,12 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, resolve_url
+from django.shortcuts import resolve_url
 from django.utils import translation
 
 from audit.services import audit
 from config import logs
+from config.http import redirect_whole_page
 from tenants.context import LANGUAGE_SESSION_KEY, idle_timeout_seconds
 from tenants.context import SESSION_KEY as ORGANISATION_KEY
 from tenants.signals import client_ip
@@ -128,11 +129,7 @@ class SessionTimeout:
         logout(request)  # flushes the session (and is audited as a sign-out)
         messages.info(request, "Your session ended; please sign in again.")
         login_url = f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': request.get_full_path()})}"
-        if request.headers.get("HX-Request"):
-            response = HttpResponse(status=204)
-            response["HX-Redirect"] = login_url  # the whole page, not the fragment, goes to the sign-in form
-            return response
-        return redirect(login_url)
+        return redirect_whole_page(request, login_url)
 
 
 # --- the job dashboard: superusers only ------------------------------------------------------------------------

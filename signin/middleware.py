@@ -10,10 +10,11 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 
 from audit.services import audit
+from config.http import redirect_whole_page
 from signin import services
 from tenants.signals import client_ip
 
@@ -61,12 +62,7 @@ class SecondFactorRequired:
         if step is None or path.startswith(OPEN_PREFIXES) or path.startswith(settings.STATIC_URL):
             return self.get_response(request)
         target = reverse("signin:verify" if step == services.VERIFY else "signin:enrol")
-        target = f"{target}?{urlencode({'next': request.get_full_path()})}"
-        if request.headers.get("HX-Request"):
-            response = HttpResponse(status=204)
-            response["HX-Redirect"] = target  # the whole page goes to the second step, not the fragment
-            return response
-        return redirect(target)
+        return redirect_whole_page(request, f"{target}?{urlencode({'next': request.get_full_path()})}")
 
 
 def locked_context() -> dict[str, object]:
