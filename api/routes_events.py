@@ -176,7 +176,7 @@ def alert_out(alert: Alert) -> AlertOut:
         id=alert.pk,
         lock_id=alert.lock_id,
         kind=alert.kind,  # type: ignore[arg-type]
-        message=alert.message,
+        message=alert.english_text,
         count=alert.count,
         event_id=alert.event_id,
         first_seen_at=alert.first_seen_at,

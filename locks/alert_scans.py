@@ -17,10 +17,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from locks import events, queues, remote, rounds
 from locks.alerts import (
     LOW_BATTERY_PERCENT,
+    Message,
     close_alerts,
     lock_conditions,
     open_incidents,
@@ -98,20 +100,36 @@ Status = AccessCode.Status
 Desired = AccessCode.Desired
 
 
-def _code_problem(code: AccessCode) -> tuple[str, str] | None:
-    """(kind, message) when a code failed to reach or leave its lock, or is stuck trying."""
-    where = code.lock.name
-    reason = f": {code.failure_reason}" if code.failure_reason else "."
+def _code_problem(code: AccessCode) -> tuple[str, Message] | None:
+    """(kind, message) when a code failed to reach or leave its lock, or is stuck trying. The failure's reason is
+    the cloud's or the worker's words, in English."""
+    args = {"label": code.label, "lock": code.lock.name, "tries": code.attempts, "reason": code.failure_reason}
+    reason = bool(code.failure_reason)
     if code.desired == Desired.REMOVED:
         if code.status in (Status.REMOVED, Status.EXPIRED):
             return None
         if code.status == Status.FAILED or code.attempts >= CODE_STUCK_ATTEMPTS:
-            return Kind.CODE_NOT_REMOVED, f"Code “{code.label}” could not be removed from {where}{reason}"
+            if reason:
+                return Kind.CODE_NOT_REMOVED, (
+                    gettext_noop("Code “%(label)s” could not be removed from %(lock)s: %(reason)s"),
+                    args,
+                )
+            return Kind.CODE_NOT_REMOVED, (gettext_noop("Code “%(label)s” could not be removed from %(lock)s."), args)
         return None
     if code.status == Status.FAILED:
-        return Kind.CODE_NOT_SET, f"Code “{code.label}” could not be set on {where}{reason}"
+        if reason:
+            return Kind.CODE_NOT_SET, (gettext_noop("Code “%(label)s” could not be set on %(lock)s: %(reason)s"), args)
+        return Kind.CODE_NOT_SET, (gettext_noop("Code “%(label)s” could not be set on %(lock)s."), args)
     if code.status in (Status.REQUESTED, Status.SENDING, Status.UNKNOWN) and code.attempts >= CODE_STUCK_ATTEMPTS:
-        return Kind.CODE_NOT_SET, f"Code “{code.label}” is still not on {where} after {code.attempts} tries{reason}"
+        if reason:
+            return Kind.CODE_NOT_SET, (
+                gettext_noop("Code “%(label)s” is still not on %(lock)s after %(tries)s tries: %(reason)s"),
+                args,
+            )
+        return Kind.CODE_NOT_SET, (
+            gettext_noop("Code “%(label)s” is still not on %(lock)s after %(tries)s tries."),
+            args,
+        )
     return None
 
 
@@ -126,7 +144,7 @@ def scan_codes(now: datetime | None = None) -> int:
     only when its code is no longer a problem, never because a cap left the code unseen (alerts would flap)."""
     now = now or timezone.now()
     suspects = AccessCode.objects.filter(CODE_SUSPECT, ends_at__gt=now - timedelta(days=1)).order_by()
-    problems: dict[tuple[int, str], tuple[AccessCode, str, str]] = {}
+    problems: dict[tuple[int, str], tuple[AccessCode, str, Message]] = {}
     for code in suspects.select_related("lock").iterator(chunk_size=500):
         problem = _code_problem(code)
         if problem is not None:
@@ -142,11 +160,14 @@ def scan_accounts(now: datetime | None = None) -> int:
     """A cloud account the cloud refuses (credentials, API permission, subscription) is one alert until fixed."""
     now = now or timezone.now()
     refused = CloudAccount.objects.exclude(last_error="").only("pk", "organisation_id", "name", "last_error")
-    problems: dict[tuple[int, str], tuple[Lock | None, str, str]] = {
+    problems: dict[tuple[int, str], tuple[Lock | None, str, Message]] = {
         (account.organisation_id, f"cloud_refused:account:{account.pk}"): (
             None,
             Kind.CLOUD_REFUSED,
-            f"The Tuya cloud refused the account “{account.name}”: {account.last_error}",
+            (
+                gettext_noop("The Tuya cloud refused the account “%(account)s”: %(error)s"),
+                {"account": account.name, "error": account.last_error},
+            ),
         )
         for account in refused
     }
@@ -155,7 +176,7 @@ def scan_accounts(now: datetime | None = None) -> int:
 
 
 def _settle(
-    open_alerts: QuerySet[Alert], problems: dict[tuple[int, str], tuple[Lock | None, str, str]], *, now: datetime
+    open_alerts: QuerySet[Alert], problems: dict[tuple[int, str], tuple[Lock | None, str, Message]], *, now: datetime
 ) -> None:
     """Make the open alerts of one scan match the problems it found, keyed by (organisation, dedup key): those
     still seen are marked so, those over closed, the new opened; a fixed number of statements however many (the
@@ -163,8 +184,8 @@ def _settle(
     already = {(a.organisation_id, a.dedup_key): a.pk for a in open_alerts.only("organisation_id", "dedup_key")}
     over = [pk for key, pk in already.items() if key not in problems]
     new = [
-        Alert(organisation_id=organisation_id, lock=lock, kind=kind, dedup_key=key, message=message)
-        for (organisation_id, key), (lock, kind, message) in problems.items()
+        Alert(organisation_id=organisation_id, lock=lock, kind=kind, dedup_key=key, message=template, message_args=args)
+        for (organisation_id, key), (lock, kind, (template, args)) in problems.items()
         if (organisation_id, key) not in already
     ]
     with transaction.atomic():
@@ -200,8 +221,16 @@ def scan_locks(now: datetime | None = None) -> int:
             elif open_alert is not None:
                 seen.append(open_alert)
             else:
+                template, args = message
                 new.append(
-                    Alert(organisation_id=lock.organisation_id, lock=lock, kind=kind, dedup_key=key, message=message)
+                    Alert(
+                        organisation_id=lock.organisation_id,
+                        lock=lock,
+                        kind=kind,
+                        dedup_key=key,
+                        message=template,
+                        message_args=args,
+                    )
                 )
     with transaction.atomic():
         if seen:

@@ -31,6 +31,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import CharField, F, Q, QuerySet, Value
 from django.db.models.functions import Cast, Concat, Left
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop, override
 
 from audit.services import audit
 from locks import remote
@@ -65,6 +66,7 @@ def raise_alert(
     kind: str,
     key: str,
     message: str,
+    message_args: dict[str, Any] | None = None,
     lock: Lock | None = None,
     event: LockEvent | None = None,
     at: datetime | None = None,
@@ -72,7 +74,9 @@ def raise_alert(
     first_count: int = 1,
     gap: timedelta | None = None,
 ) -> Alert:
-    """Open the incident's alert, or bump the open one by `add`; `gap`: quiet longer than this ends the incident."""
+    """Open the incident's alert, or bump the open one by `add`; `gap`: quiet longer than this ends the incident.
+    `message` is English marked with `gettext_noop`, its `%(name)s` placeholders filled from `message_args` in the
+    language of whoever reads it (`Alert.text`); without `message_args` it is finished English, as bookings' were."""
     at = at or timezone.now()
     with transaction.atomic():
         alert = Alert.objects.select_for_update().filter(organisation_id=organisation_id, dedup_key=key).first()
@@ -88,6 +92,7 @@ def raise_alert(
                         kind=kind,
                         dedup_key=key,
                         message=message[:300],
+                        message_args=message_args,
                         event=event,
                         count=max(first_count, 1),
                         first_seen_at=at,
@@ -151,6 +156,7 @@ def open_incidents(new: Sequence[Alert], *, at: datetime) -> None:
                 kind=alert.kind,
                 key=alert.dedup_key,
                 message=alert.message,
+                message_args=alert.message_args,
                 lock=alert.lock,
                 at=at,
                 add=0,
@@ -201,7 +207,7 @@ def _acknowledge(alert_id: int, *, actor: Actor, ip: str | None) -> Alert:
         actor=actor,
         organisation=alert.organisation,
         obj=alert,
-        summary=f"{alert.get_kind_display()}: {alert.message}",
+        summary=f"{alert.get_kind_display()}: {alert.english_text}",
         ip=ip,
     )
     return alert
@@ -210,14 +216,16 @@ def _acknowledge(alert_id: int, *, actor: Actor, ip: str | None) -> Alert:
 # --- e-mail -------------------------------------------------------------------------------------------------
 
 
-def _recipients(organisation_id: int) -> list[str]:
+def _recipients(organisation_id: int) -> dict[str, list[str]]:
+    """The owners' and managers' addresses by the language each chose for their pages (else the site's)."""
     if settings.ALERT_EMAIL_TO:
-        return list(settings.ALERT_EMAIL_TO)
-
-    emails = Membership.objects.filter(organisation_id=organisation_id, role__in=MANAGER_ROLES).values_list(
-        "user__email", flat=True
-    )
-    return sorted({e for e in emails if e})
+        return {settings.LANGUAGE_CODE: list(settings.ALERT_EMAIL_TO)}
+    members = Membership.objects.filter(organisation_id=organisation_id, role__in=MANAGER_ROLES)
+    by_language: dict[str, set[str]] = {}
+    for email, language in members.values_list("user__email", "user__preferences__language"):
+        if email:
+            by_language.setdefault(language or settings.LANGUAGE_CODE, set()).add(email)
+    return {language: sorted(emails) for language, emails in sorted(by_language.items())}
 
 
 EMAIL_CLAIM = timedelta(minutes=5)  # longer than any send; a sender killed mid-send is replaced after it
@@ -235,25 +243,38 @@ def send_alert_email(alert_id: int) -> bool:
     if not Alert.objects.filter(unclaimed(now), pk=alert_id).update(email_claimed_at=now):
         return False  # already sent (or being sent) by someone else
     alert = Alert.objects.select_related("organisation", "lock__unit__property").filter(pk=alert_id).first()
-    recipients = _recipients(alert.organisation_id) if alert is not None else []
+    recipients = _recipients(alert.organisation_id) if alert is not None else {}
     if alert is None or not recipients:
         Alert.objects.filter(pk=alert_id).update(email_claimed_at=None)
         return False
-    place = f" at {alert.lock.name}" if alert.lock else ""
-    subject = f"[{alert.organisation.name}] {alert.get_kind_display()}{place}"
-    body = (
-        f"{alert.message}\n\n"
-        f"First seen: {local(alert.first_seen_at, alert):%Y-%m-%d %H:%M %Z} ({zone_name(alert)})\n"
-        f"Open the alerts page of your dashboard to acknowledge it; it will not be e-mailed again while it lasts.\n"
-    )
     try:
-        send_mail(subject, body, None, recipients)
+        for language, addresses in recipients.items():
+            with override(language):  # each reader gets it in the language of their pages
+                send_mail(*_alert_email(alert), None, addresses)
     except Exception as error:  # SMTP down, refused, timeout: keep the alert, try again later
         logger.warning("alert %s: e-mail not sent (%s); will retry", alert_id, type(error).__name__)
         Alert.objects.filter(pk=alert_id).update(email_claimed_at=None)
         return False
     Alert.objects.filter(pk=alert_id).update(emailed_at=timezone.now())
     return True
+
+
+def _alert_email(alert: Alert) -> tuple[str, str]:
+    """Subject and body in the active language."""
+    kind = alert.get_kind_display()
+    if alert.lock:
+        subject = gettext("[%(organisation)s] %(kind)s at %(lock)s") % {
+            "organisation": alert.organisation.name, "kind": kind, "lock": alert.lock.name,
+        }  # fmt: skip
+    else:
+        subject = gettext("[%(organisation)s] %(kind)s") % {"organisation": alert.organisation.name, "kind": kind}
+    seen = gettext("First seen: %(when)s (%(zone)s)") % {
+        "when": f"{local(alert.first_seen_at, alert):%Y-%m-%d %H:%M %Z}", "zone": zone_name(alert),
+    }  # fmt: skip
+    advice = gettext(
+        "Open the alerts page of your dashboard to acknowledge it; it will not be e-mailed again while it lasts."
+    )
+    return subject, f"{alert.text}\n\n{seen}\n{advice}\n"
 
 
 # --- from events --------------------------------------------------------------------------------------------
@@ -310,11 +331,15 @@ def _alert_for_event(event: LockEvent) -> None:
     common: dict[str, Any] = {"organisation_id": event.organisation_id, "lock": lock, "event": event}
     at = event.occurred_at
     if is_duress(event):
-        who = f" by {event.actor_name}" if event.actor_name else ""
+        if event.actor_name:
+            message = gettext_noop("Duress unlock by %(actor)s at %(lock)s: someone may be forced to open the door.")
+        else:
+            message = gettext_noop("Duress unlock at %(lock)s: someone may be forced to open the door.")
         raise_alert(
             kind=Kind.DURESS,
             key=f"duress:lock:{lock.pk}",
-            message=f"Duress unlock{who} at {lock.name}: someone may be forced to open the door.",
+            message=message,
+            message_args={"actor": event.actor_name, "lock": lock.name},
             at=at,
             gap=INCIDENT_GAP,
             **common,
@@ -323,7 +348,8 @@ def _alert_for_event(event: LockEvent) -> None:
         raise_alert(
             kind=Kind.TAMPER,
             key=f"tamper:lock:{lock.pk}",
-            message=f"{lock.name} reported a pry or tamper alarm.",
+            message=gettext_noop("%(lock)s reported a pry or tamper alarm."),
+            message_args={"lock": lock.name},
             at=at,
             gap=INCIDENT_GAP,
             **common,
@@ -332,7 +358,8 @@ def _alert_for_event(event: LockEvent) -> None:
         raise_alert(
             kind=Kind.LOW_BATTERY,
             key=f"low_battery:lock:{lock.pk}",
-            message=f"The battery of {lock.name} is low: replace it before codes stop reaching the lock.",
+            message=gettext_noop("The battery of %(lock)s is low: replace it before codes stop reaching the lock."),
+            message_args={"lock": lock.name},
             at=at,
             **common,
         )
@@ -358,7 +385,8 @@ def _wrong_code(event: LockEvent, common: dict[str, Any]) -> None:
     raise_alert(
         kind=Kind.WRONG_CODE_BURST,
         key=key,
-        message=f"Wrong codes, cards or fingerprints were tried again and again at {lock.name}.",
+        message=gettext_noop("Wrong codes, cards or fingerprints were tried again and again at %(lock)s."),
+        message_args={"lock": lock.name},
         at=at,
         first_count=first_count,
         gap=WRONG_CODE_WINDOW,
@@ -388,17 +416,28 @@ def store_lock_state(lock: Lock, fields: dict[str, object], *, at: datetime) -> 
             )
 
 
-def lock_conditions(lock: Lock) -> list[tuple[str, str, str | None]]:
+# An alert's words: English marked with gettext_noop and the values of its placeholders (see `raise_alert`).
+Message = tuple[str, dict[str, Any]]
+
+
+def lock_conditions(lock: Lock) -> list[tuple[str, str, Message | None]]:
     """The offline and low-battery incidents of what we know of the lock now: (kind, key, message), the message None
     when the condition is over (its alert, if open, is resolved). A battery not known says nothing either way."""
-    offline = (
-        None if lock.online else f"{lock.name} is offline: new codes cannot reach it (offline passwords still work)."
-    )
-    conditions: list[tuple[str, str, str | None]] = [(Kind.OFFLINE, f"offline:lock:{lock.pk}", offline)]
+    offline: Message | None = None
+    if not lock.online:
+        offline = (
+            gettext_noop("%(lock)s is offline: new codes cannot reach it (offline passwords still work)."),
+            {"lock": lock.name},
+        )
+    conditions: list[tuple[str, str, Message | None]] = [(Kind.OFFLINE, f"offline:lock:{lock.pk}", offline)]
     if lock.battery is not None:
-        low = lock.battery < LOW_BATTERY_PERCENT
-        message = f"The battery of {lock.name} is at {lock.battery} %: replace it soon." if low else None
-        conditions.append((Kind.LOW_BATTERY, f"low_battery:lock:{lock.pk}", message))
+        low: Message | None = None
+        if lock.battery < LOW_BATTERY_PERCENT:
+            low = (
+                gettext_noop("The battery of %(lock)s is at %(percent)s %%: replace it soon."),
+                {"lock": lock.name, "percent": lock.battery},
+            )
+        conditions.append((Kind.LOW_BATTERY, f"low_battery:lock:{lock.pk}", low))
     return conditions
 
 
@@ -408,6 +447,14 @@ def note_lock_state(lock: Lock, *, at: datetime | None = None) -> None:
         if message is None:
             resolve_alert(organisation_id=lock.organisation_id, key=key, at=at)
         else:
+            template, args = message
             raise_alert(
-                organisation_id=lock.organisation_id, kind=kind, key=key, message=message, lock=lock, at=at, add=0
+                organisation_id=lock.organisation_id,
+                kind=kind,
+                key=key,
+                message=template,
+                message_args=args,
+                lock=lock,
+                at=at,
+                add=0,
             )

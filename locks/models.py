@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Case, Q, Value, When
 from django.db.models.lookups import Exact
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from locks.cloud import endpoints
 from locks.display import DAY_NAMES, hours_text
@@ -554,7 +555,10 @@ class Alert(models.Model):
     lock = models.ForeignKey(Lock, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     dedup_key = models.CharField(max_length=200)
+    # English with `%(name)s` placeholders, filled from `message_args` in the reader's language (`text`); rows
+    # written before the alerts spoke other languages hold finished English and no arguments (None).
     message = models.CharField(max_length=300)
+    message_args = models.JSONField(null=True, blank=True)
     event = models.ForeignKey(LockEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
     count = models.PositiveIntegerField(default=1)
     first_seen_at = models.DateTimeField()
@@ -580,7 +584,25 @@ class Alert(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.message}"
+        return f"{self.get_kind_display()}: {self.english_text}"
+
+    @property
+    def text(self) -> str:
+        """The message in the active language (the page's, or the e-mail's recipient's)."""
+        return self._filled(gettext(self.message))
+
+    @property
+    def english_text(self) -> str:
+        """For machines and records (API, webhooks, audit), which speak English whoever reads them."""
+        return self._filled(self.message)
+
+    def _filled(self, template: str) -> str:
+        if self.message_args is None:
+            return self.message
+        try:
+            return str(template % self.message_args)
+        except (KeyError, TypeError, ValueError):  # a translation that lost a placeholder: say it in English
+            return str(self.message % self.message_args)
 
 
 class RemoteUnlockRequest(models.Model):

@@ -145,7 +145,7 @@ def unlock(event: LockEvent) -> UnlockData:
 
 
 def alert(row: Alert) -> AlertData:
-    return AlertData(id=row.pk, lock_id=row.lock_id, kind=row.kind, message=row.message, at=row.first_seen_at)
+    return AlertData(id=row.pk, lock_id=row.lock_id, kind=row.kind, message=row.english_text, at=row.first_seen_at)
 
 
 def lock_state(lock: Lock, at: datetime) -> LockStateData:

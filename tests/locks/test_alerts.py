@@ -202,8 +202,8 @@ def test_a_code_that_failed_to_be_set_is_one_alert_closed_when_it_is_resent(
     alert_scans.scan()
     alert_scans.scan()
     alert = Alert.objects.get(kind=Kind.CODE_NOT_SET)
-    assert "Ada" in alert.message
-    assert code.pin not in alert.message
+    assert "Ada" in alert.text
+    assert code.pin not in alert.text
     assert len([m for m in mailoutbox if "could not be set" in m.body]) == 1
     assert all(code.pin not in m.body and code.pin not in m.subject for m in mailoutbox)
     world.online(lock.device_id, True)
@@ -246,8 +246,8 @@ def test_a_refused_cloud_account_is_one_alert(
     alert_scans.scan()
     alert_scans.scan()
     alert = Alert.objects.get(kind=Kind.CLOUD_REFUSED)
-    assert "1106" in alert.message
-    assert lock.cloud_account.access_secret not in alert.message
+    assert "1106" in alert.text
+    assert lock.cloud_account.access_secret not in alert.text
     assert len(mailoutbox) == 1
 
     # The subscription is renewed: the next code that reaches a lock ends the refusal, and the scan its alert.

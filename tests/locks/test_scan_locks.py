@@ -84,7 +84,7 @@ def test_an_offline_lock_is_one_alert_seen_again_without_counting_and_resolved_w
         lock.pk,
         1,
     )
-    assert alert.message == "Door 0 is offline: new codes cannot reach it (offline passwords still work)."
+    assert alert.text == "Door 0 is offline: new codes cannot reach it (offline passwords still work)."
     assert alert.first_seen_at == alert.last_seen_at == first
     assert len(mailoutbox) == 1
     later = first + timedelta(minutes=1)
@@ -126,7 +126,7 @@ def test_a_low_battery_is_one_alert_resolved_when_replaced_and_an_unknown_batter
         alert_scans.scan_locks()
     alert = Alert.objects.get(lock=low)
     assert (alert.kind, alert.count, alert.resolved_at) == (Kind.LOW_BATTERY, 1, None)
-    assert alert.message == f"The battery of Door 0 is at {alerts.LOW_BATTERY_PERCENT - 1} %: replace it soon."
+    assert alert.text == f"The battery of Door 0 is at {alerts.LOW_BATTERY_PERCENT - 1} %: replace it soon."
     state([low], battery=alerts.LOW_BATTERY_PERCENT)
     alert_scans.scan_locks()
     alert.refresh_from_db()

@@ -173,7 +173,7 @@ def test_an_alarm_is_a_lock_alert(subscribed, make_lock, world, queues) -> None:
         "id": alert.pk,
         "lock_id": lock.pk,
         "kind": "tamper",
-        "message": alert.message,
+        "message": alert.english_text,
         "at": told["data"]["at"],
     }
     assert "lock.unlocked" not in types()
