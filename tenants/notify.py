@@ -26,8 +26,9 @@ from typing import Protocol
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.core.mail import send_mail
-from django.utils import timezone
+from django.utils import dateformat, timezone, translation
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext
 
 from audit.services import audit
 from locks import pins as lock_pins
@@ -94,53 +95,75 @@ def backend_for(channel: str) -> Backend:
 
 
 def _window(stay: Stay) -> str:
+    """When the code works, in the property's zone, the days and months in the active language."""
     zone = stay.unit.property.tz
     start, end = timezone.localtime(stay.check_in, zone), timezone.localtime(stay.check_out, zone)
-    return f"from {start:%a %d %b %H:%M} until {end:%a %d %b %H:%M} ({stay.unit.property.time_zone})"
+    return gettext("from %(start)s until %(end)s (%(zone)s)") % {
+        "start": dateformat.format(start, "D j M H:i"),
+        "end": dateformat.format(end, "D j M H:i"),
+        "zone": stay.unit.property.time_zone,
+    }
 
 
 def compose(stay: Stay, codes: list[AccessCode], channel: str, to: str) -> Message:
-    """The guest's message: where, which code for which door, and when it works (in the property's zone)."""
+    """The guest's message, in the guest's language (else the property's): where, which code for which door, and
+    when it works (in the property's zone)."""
+    language = stay.guest_language
+    with translation.override(language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE):
+        return _compose(stay, codes, channel, to)
+
+
+def _compose(stay: Stay, codes: list[AccessCode], channel: str, to: str) -> Message:
     # Names are checked for control characters when typed; rows from before may still hold one, and the subject is
     # a header.
     place = single_line(f"{stay.unit.property.name}, {stay.unit.name}")
     pins = sorted({code.pin for code in codes})
     if len(pins) == 1:
-        code_lines = f"Your door code: {pins[0]}"
+        code_lines = gettext("Your door code: %(pin)s") % {"pin": pins[0]}
     else:
-        code_lines = "Your door codes:\n" + "\n".join(f"  {code.lock.name}: {code.pin}" for code in codes)
+        code_lines = gettext("Your door codes:") + "\n" + "\n".join(f"  {code.lock.name}: {code.pin}" for code in codes)
     if channel == SMS:
-        body = f"{place}: {code_lines.replace(chr(10), ' ')}. Valid {_window(stay)}."
+        body = gettext("%(place)s: %(codes)s. Valid %(window)s.") % {
+            "place": place, "codes": code_lines.replace(chr(10), " "), "window": _window(stay),
+        }  # fmt: skip
         return Message(SMS, to, "", body)
-    body = (
-        f"Hello {stay.guest.name},\n\nWelcome to {place}.\n\n{code_lines}\n\nIt works {_window(stay)}.\n"
-        f"Type it on the keypad of the door.\n"
+    body = "\n\n".join(
+        [
+            gettext("Hello %(guest)s,") % {"guest": stay.guest.name},
+            gettext("Welcome to %(place)s.") % {"place": place},
+            code_lines,
+            gettext("It works %(window)s.") % {"window": _window(stay)}
+            + "\n"
+            + gettext("Type it on the keypad of the door."),
+        ]
     )
-    return Message(EMAIL, to, f"Your door code for {place}", body)
+    return Message(EMAIL, to, gettext("Your door code for %(place)s") % {"place": place}, body + "\n")
 
 
 def send_stay_code(stay: Stay, *, channel: str, actor: Actor, ip: str | None = None) -> str:
     """Send the stay's code(s) to the guest; returns the recipient. Audited as `code.send`, without the PIN."""
     if channel not in CHANNELS:
-        raise ValidationError("Choose e-mail or SMS.")
+        raise ValidationError(gettext("Choose e-mail or SMS."))
     stay = Stay.objects.select_related("unit__property__organisation", "guest").get(pk=stay.pk)
     organisation = stay.unit.property.organisation
     if not stay.is_open:
-        raise ValidationError("This stay is over: there is no code to send.")
+        raise ValidationError(gettext("This stay is over: there is no code to send."))
     codes = list(
         stay.access_codes.exclude(desired=AccessCode.Desired.REMOVED).select_related("lock").order_by("lock__name")
     )
     if not codes:
-        raise ValidationError("This stay has no door code.")
+        raise ValidationError(gettext("This stay has no door code."))
     if not all(lock_pins.may_see_pins(actor, code.lock) for code in codes):
         audit("code.send_refused", actor=actor, organisation=organisation, obj=stay, ip=ip)
-        raise PermissionDenied("Your role may not send door codes.")
+        raise PermissionDenied(gettext("Your role may not send door codes."))
     if any(code.status != AccessCode.Status.SET for code in codes):
-        raise ValidationError("The code is not on the lock yet: send it once its status says On the lock.")
+        raise ValidationError(gettext("The code is not on the lock yet: send it once its status says On the lock."))
     to = stay.guest.email if channel == EMAIL else stay.guest.phone
+    names = {"guest": stay.guest.name}
     if not to:
-        what = "e-mail address" if channel == EMAIL else "phone number"
-        raise ValidationError(f"{stay.guest.name} has no {what}: add one to the guest first.")
+        if channel == EMAIL:
+            raise ValidationError(gettext("%(guest)s has no e-mail address: add one to the guest first.") % names)
+        raise ValidationError(gettext("%(guest)s has no phone number: add one to the guest first.") % names)
     message = compose(stay, codes, channel, to)
     try:
         backend_for(channel).send(message)
@@ -154,6 +177,9 @@ def send_stay_code(stay: Stay, *, channel: str, actor: Actor, ip: str | None = N
             summary=f"{CHANNELS[channel]} to {to}: {type(error).__name__}",
             ip=ip,
         )
-        raise ValidationError(f"The {CHANNELS[channel]} could not be sent ({type(error).__name__}).") from None
+        failed = {"error": type(error).__name__}
+        if channel == EMAIL:
+            raise ValidationError(gettext("The e-mail could not be sent (%(error)s).") % failed) from None
+        raise ValidationError(gettext("The SMS could not be sent (%(error)s).") % failed) from None
     audit("code.send", actor=actor, organisation=organisation, obj=stay, summary=f"{CHANNELS[channel]} to {to}", ip=ip)
     return to

@@ -149,3 +149,24 @@ def test_a_hostile_name_already_stored_reaches_the_outbox_as_text_not_as_a_heade
     body = message.get_content()
     assert pin in body
     assert pin not in str(message["Subject"])
+
+
+def test_a_spanish_guest_gets_the_desks_message_in_spanish_whatever_the_clerk_reads(
+    client: Client, front_desk: Any, confirmed_stay: Stay, settings: Any
+) -> None:
+    settings.CODE_EMAIL_BACKEND = "tenants.notify.DjangoMail"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    confirmed_stay.guest.language = "es"
+    confirmed_stay.guest.save()
+    client.force_login(front_desk)
+    response = client.post(
+        reverse("desk:stay-send", args=[confirmed_stay.pk]), {"channel": "email"}, headers={"accept-language": "de"}
+    )
+    assert response.status_code == 302
+    [sent] = mail.outbox
+    pin = confirmed_stay.access_codes.get().pin
+    assert sent.subject.startswith("Su código de la puerta para ")
+    assert f"Su código de la puerta: {pin}" in sent.body
+    assert "Hola Ada" in sent.body
+    assert "Your door code" not in sent.body
+    assert "Europe/Amsterdam" in sent.body
