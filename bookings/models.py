@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from locks.fields import EncryptedTextField
 from locks.models import LockOperation
@@ -130,10 +131,10 @@ class Arrival(models.Model):
     arrives, sent again when not, and a fallback issued at the last check when still not."""
 
     class State(models.TextChoices):
-        PENDING = "pending", "Not checked yet"
-        READY = "ready", "Ready"
-        AT_RISK = "at_risk", "At risk"
-        FALLBACK = "fallback", "On fallback"
+        PENDING = "pending", _("Not checked yet")
+        READY = "ready", _("Ready")
+        AT_RISK = "at_risk", _("At risk")
+        FALLBACK = "fallback", _("On fallback")
 
     stay = models.OneToOneField(Stay, on_delete=models.CASCADE, primary_key=True, related_name="arrival")
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from bookings.arrivals import policy_of
 from bookings.models import Arrival, BookingPolicy, MessageTemplate, StayMessage
@@ -33,9 +34,9 @@ ARRIVED = "arrived"
 def chip_of(arrival: Arrival | None, stay: Stay | None = None) -> ArrivalChip:
     """The chip of an arrival; a guest already in (or gone) needs no guarantee any more, and is shown as arrived."""
     if stay is not None and stay.status in (Stay.Status.CHECKED_IN, Stay.Status.CHECKED_OUT):
-        return ArrivalChip(ARRIVED, "Arrived")
+        return ArrivalChip(ARRIVED, gettext("Arrived"))
     if arrival is None or arrival.state == Arrival.State.PENDING:
-        return ArrivalChip(NOT_CHECKED, "Not checked yet", arrival.problem if arrival else "")
+        return ArrivalChip(NOT_CHECKED, gettext("Not checked yet"), arrival.problem if arrival else "")
     return ArrivalChip(arrival.state, arrival.get_state_display(), arrival.problem)
 
 

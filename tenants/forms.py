@@ -152,20 +152,23 @@ class MoveStayForm(StayForm):
 
 
 class PropertyForm(DashboardForm):
-    name = forms.CharField(max_length=200)
-    kind = forms.ChoiceField(choices=[("hotel", "Hotel"), ("rental", "Rental")], initial="rental")
+    name = forms.CharField(max_length=200, label=_("Name"))
+    kind = forms.ChoiceField(
+        choices=[("hotel", _("Hotel")), ("rental", _("Rental"))], initial="rental", label=_("Kind")
+    )
     time_zone = forms.CharField(
         max_length=64,
         initial="Europe/Amsterdam",
-        help_text="Codes are typed and shown in this zone, e.g. Europe/London, America/New_York.",
+        label=_("Time zone"),
+        help_text=_("Codes are typed and shown in this zone, e.g. Europe/London, America/New_York."),
     )
-    address = forms.CharField(max_length=300, required=False)
+    address = forms.CharField(max_length=300, required=False, label=_("Address"))
     language = forms.ChoiceField(
         choices=settings.LANGUAGES,
         initial=settings.LANGUAGE_CODE,
         required=False,
-        label="Guests' language",
-        help_text="Their page, slip and messages, for a guest who has no language of their own.",
+        label=_("Guests' language"),
+        help_text=_("Their page, slip and messages, for a guest who has no language of their own."),
     )
 
     def clean_time_zone(self) -> str:
@@ -173,16 +176,16 @@ class PropertyForm(DashboardForm):
         try:
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValidationError("Not a time zone; use a name such as Europe/Amsterdam.") from None
+            raise ValidationError(_("Not a time zone; use a name such as Europe/Amsterdam.")) from None
         return value
 
 
 class UnitsForm(DashboardForm):
-    property: forms.ModelChoiceField[Property] = forms.ModelChoiceField(queryset=None, label="Property")
+    property: forms.ModelChoiceField[Property] = forms.ModelChoiceField(queryset=None, label=_("Property"))
     names = forms.CharField(
-        label="Units",
+        label=_("Units"),
         max_length=2000,
-        help_text="Names separated by commas; a range such as 101-110 makes ten rooms.",
+        help_text=_("Names separated by commas; a range such as 101-110 makes ten rooms."),
     )
 
     def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
@@ -199,16 +202,21 @@ class UnitsForm(DashboardForm):
             if dash and all(end.strip().isascii() and end.strip().isdigit() for end in (first, last)):
                 low, high = int(first), int(last)
                 if not 0 < high - low < 500:
-                    raise ValidationError(f"{part}: a range goes up, by at most 500 units.")
+                    raise ValidationError(
+                        gettext("%(range)s: a range goes up, by at most 500 units.") % {"range": part}
+                    )
                 names += [str(n) for n in range(low, high + 1)]
             elif part:
                 names.append(part)
         if not names:
-            raise ValidationError("Give at least one name.")
+            raise ValidationError(_("Give at least one name."))
         limit = Unit.NAME_MAX_LENGTH
         for name in names:
             if len(name) > limit:
-                raise ValidationError(f"A unit's name has at most {limit} characters: {name[:40]}… has {len(name)}.")
+                raise ValidationError(
+                    gettext("A unit's name has at most %(limit)s characters: %(name)s… has %(length)s.")
+                    % {"limit": limit, "name": name[:40], "length": len(name)}
+                )
         return names
 
 
@@ -237,9 +245,9 @@ class IdleTimeoutsForm(DashboardForm):
     placeholder. The range is the model's (settings.SESSION_IDLE_MINUTES_RANGE)."""
 
     ROLES = (
-        ("front_desk", "Front desk"),
-        ("manager", "Owners and managers"),
-        ("viewer", "Viewers"),
+        ("front_desk", _("Front desk")),
+        ("manager", _("Owners and managers")),
+        ("viewer", _("Viewers")),
     )
 
     def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
@@ -250,11 +258,12 @@ class IdleTimeoutsForm(DashboardForm):
         for group, label in self.ROLES:
             default = getattr(settings, f"SESSION_IDLE_TIMEOUT_{group.upper()}_MINUTES")
             field = forms.IntegerField(
-                label=f"{label} (minutes)",
+                label=gettext("%(role)s (minutes)") % {"role": label},
                 required=False,
                 min_value=low,
                 max_value=high,
-                help_text=f"Empty: the default, {default}. From {low} to {high}.",
+                help_text=gettext("Empty: the default, %(default)s. From %(low)s to %(high)s.")
+                % {"default": default, "low": low, "high": high},
             )
             field.widget.attrs["placeholder"] = str(default)
             self.fields[f"idle_minutes_{group}"] = field
@@ -264,5 +273,5 @@ class ConfirmPasswordForm(DashboardForm):
     """The password again, before revealing a PIN, opening a door, making an API key or changing members."""
 
     password = forms.CharField(
-        label="Your password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        label=_("Your password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
     )

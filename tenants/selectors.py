@@ -15,13 +15,18 @@ from datetime import datetime, time, timedelta
 from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
 from locks import pins as lock_pins
 from locks.models import AccessCode
 from tenants.models import Actor, Membership, Property, Stay, Unit
 from tenants.services import OPEN
 
-WHEN = {"current": "Current", "upcoming": "Upcoming", "past": "Past"}
+WHEN = {
+    "current": pgettext_lazy("stays", "Current"),
+    "upcoming": pgettext_lazy("stays", "Upcoming"),
+    "past": pgettext_lazy("stays", "Past"),
+}
 
 
 def properties(membership: Membership) -> QuerySet[Property]:

@@ -199,7 +199,7 @@ def today(request: HttpRequest) -> HttpResponse:
         posted = _booking_token(request.POST.get("booking_token"))
         if posted is None:
             form.is_valid()
-            form.add_error(None, "This form was out of date: check the details and press Check in again.")
+            form.add_error(None, _("This form was out of date: check the details and press Check in again."))
         elif form.is_valid():
             data = form.cleaned_data
             try:
@@ -221,9 +221,12 @@ def today(request: HttpRequest) -> HttpResponse:
             else:
                 stay = booking.stay
                 if booking.booked:
-                    messages.success(request, f"{stay.guest.name} is checked in to {stay.unit.name}.")
+                    messages.success(
+                        request,
+                        _("%(guest)s is checked in to %(unit)s.") % {"guest": stay.guest.name, "unit": stay.unit.name},
+                    )
                 else:
-                    messages.info(request, "This check-in was already done (the form was sent twice): here it is.")
+                    messages.info(request, _("This check-in was already done (the form was sent twice): here it is."))
                 return redirect("desk:stay", stay_id=stay.pk)
         else:
             token = posted
@@ -328,7 +331,9 @@ def _ended(request: HttpRequest, stay: Stay) -> HttpResponse | None:
     """A page opened before the stay ended: say so instead of acting on it."""
     if stay.is_open:
         return None
-    messages.info(request, f"This stay was already {stay.get_status_display().lower()}: nothing changed.")
+    messages.info(
+        request, _("This stay was already %(status)s: nothing changed.") % {"status": stay.get_status_display().lower()}
+    )
     return _back_to_stay(request, stay)
 
 
@@ -357,7 +362,7 @@ def stay_dates(request: HttpRequest, stay_id: int) -> HttpResponse:
         except ValidationError as error:
             apply_service_error(form, error)
         else:
-            messages.success(request, "The stay's dates changed; its codes follow.")
+            messages.success(request, _("The stay's dates changed; its codes follow."))
             return _back_to_stay(request, stay)
     _mark_errors(form)
     return render(request, "tenants/stay.html", _stay_context(request, membership, stay, dates_form=form))
@@ -377,7 +382,10 @@ def stay_move(request: HttpRequest, stay_id: int) -> HttpResponse:
         except ValidationError as error:
             apply_service_error(form, error)
         else:
-            messages.success(request, f"Moved to {form.cleaned_data['unit'].name}: the old room's code is removed.")
+            messages.success(
+                request,
+                _("Moved to %(unit)s: the old room's code is removed.") % {"unit": form.cleaned_data["unit"].name},
+            )
             return _back_to_stay(request, stay)
     _mark_errors(form)
     return render(request, "tenants/stay.html", _stay_context(request, membership, stay, move_form=form))
@@ -407,8 +415,8 @@ def _end(
 @require_POST
 @login_required
 def stay_check_out(request: HttpRequest, stay_id: int) -> HttpResponse:
-    confirm = {"question": "Check this guest out?", "button": "Yes, check out", "action": "desk:stay-check-out"}
-    done = "Checked out: the code is being removed from the lock."
+    confirm = {"question": _("Check this guest out?"), "button": _("Yes, check out"), "action": "desk:stay-check-out"}
+    done = _("Checked out: the code is being removed from the lock.")
     return _end(request, stay_id, services.check_out_stay, done, confirm)
 
 
@@ -416,14 +424,14 @@ def stay_check_out(request: HttpRequest, stay_id: int) -> HttpResponse:
 @login_required
 def stay_check_in(request: HttpRequest, stay_id: int) -> HttpResponse:
     """A booked guest arrives: record it (their codes already work from check-in time)."""
-    return _end(request, stay_id, services.check_in_stay, "Checked in: the guest has arrived.")
+    return _end(request, stay_id, services.check_in_stay, _("Checked in: the guest has arrived."))
 
 
 @require_POST
 @login_required
 def stay_cancel(request: HttpRequest, stay_id: int) -> HttpResponse:
-    confirm = {"question": "Cancel this stay?", "button": "Yes, cancel the stay", "action": "desk:stay-cancel"}
-    done = "Stay cancelled: its code is being removed from the lock."
+    confirm = {"question": _("Cancel this stay?"), "button": _("Yes, cancel the stay"), "action": "desk:stay-cancel"}
+    done = _("Stay cancelled: its code is being removed from the lock.")
     return _end(request, stay_id, services.cancel_stay, done, confirm)
 
 
@@ -438,7 +446,11 @@ def stay_send(request: HttpRequest, stay_id: int) -> HttpResponse:
     except ValidationError as error:
         _refuse(request, error)
     else:
-        messages.success(request, f"Code sent by {notify.CHANNELS[channel]} to {to}.")
+        messages.success(
+            request,
+            (_("Code sent by e-mail to %(to)s.") if channel == notify.EMAIL else _("Code sent by SMS to %(to)s."))
+            % {"to": to},
+        )
     return _back_to_stay(request, stay)
 
 
@@ -456,9 +468,12 @@ def stay_message_send(request: HttpRequest, stay_id: int) -> HttpResponse:
     else:
         what = sent.get_kind_display()
         if sent.status == sent.Status.SENT:
-            messages.success(request, f"“{what}” sent by {notify.CHANNELS[sent.channel]} to {sent.to}.")
+            by_email = sent.channel == notify.EMAIL
+            done = _("“%(what)s” sent by e-mail to %(to)s.") if by_email else _("“%(what)s” sent by SMS to %(to)s.")
+            messages.success(request, done % {"what": what, "to": sent.to})
         else:
-            messages.error(request, f"“{what}” could not be sent ({sent.error or sent.get_status_display()}).")
+            failed = {"what": what, "why": sent.error or sent.get_status_display()}
+            messages.error(request, _("“%(what)s” could not be sent (%(why)s).") % failed)
     return _back_to_stay(request, stay)
 
 
@@ -490,7 +505,7 @@ def code_resend(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
         code.refresh_from_db()
     else:
         if not request.htmx:
-            messages.success(request, "Sending the code to the lock again.")
+            messages.success(request, _("Sending the code to the lock again."))
     if request.htmx:
         return render(request, "tenants/_code_status.html", {"code": code, "can_act": True})
     return _back_to_stay(request, code.stay)  # type: ignore[arg-type]
@@ -541,7 +556,7 @@ def slip(request: HttpRequest, stay_id: int) -> HttpResponse:
     membership, stay = _get_stay(request, stay_id)
     codes = list(stay.access_codes.exclude(desired=AccessCode.Desired.REMOVED).select_related("lock"))
     if not stay.is_open or not codes:
-        messages.error(request, "This stay has no live door code to print.")
+        messages.error(request, _("This stay has no live door code to print."))
         return _back_to_stay(request, stay)
     ip = client_ip(request)
     try:

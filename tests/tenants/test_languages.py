@@ -33,10 +33,10 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 TRANSLATED = ["nl", "de", "es", "fr"]
 # English words a translation deliberately keeps: the same word in that language.
 SAME_WORD = {
-    "nl": {"Webhooks", "Manager"},
-    "de": {"Webhooks", "Portfolio", "Organisation", "Manager"},
-    "es": {"Webhooks"},
-    "fr": {"Webhooks", "Organisation"},
+    "nl": {"Webhooks", "Manager", "Status", "E-mail", "e-mail"},
+    "de": {"Webhooks", "Portfolio", "Organisation", "Manager", "Name", "PIN", "SMS", "Status", "Check-out"},
+    "es": {"Webhooks", "PIN", "SMS"},
+    "fr": {"Webhooks", "Organisation", "E-mail", "e-mail", "SMS", "Message", "PIN"},
 }
 # Names in the fixtures (a room, a hotel, a guest, a door): not words to translate.
 PROPER_NOUNS = ["Room 12", "Canal Hotel", "Ada Lovelace", "Room door", "Europe/Amsterdam"]
@@ -111,6 +111,33 @@ def test_the_desk_today_page_has_no_english_left(desk: Client, stay: Stay, langu
     assert f'<html lang="{language}">' in html
     assert "Ada Lovelace" in html  # the arrival's row is there, with its door code chip
     assert english_left(html, english, language) == []
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_the_stay_page_has_no_english_left(desk: Client, stay: Stay, guest: Guest, language: str) -> None:
+    guest.language = language  # the message previews are in the guest's language
+    guest.save()
+    english = marked_strings(
+        "base.html", "tenants/stay.html", "tenants/_code_status.html", "bookings/_guest_link.html"
+    ) | set(CHIP_WORDS + ["Arrived", "Not checked yet"])
+    response = desk.get(reverse("desk:stay", args=[stay.pk]), HTTP_ACCEPT_LANGUAGE=language)
+    html = response.content.decode()
+    assert response["Content-Language"] == language
+    assert "Ada Lovelace" in html
+    left = english_left(html, english, language)
+    assert left == [], left
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_the_stays_list_has_no_english_left(desk: Client, stay: Stay, language: str) -> None:
+    english = marked_strings("base.html", "tenants/stays.html", "tenants/_code_status.html") | set(CHIP_WORDS)
+    english |= {"Current", "Upcoming", "Past"}  # the filter's words (tenants.selectors.WHEN)
+    found = desk.get(reverse("desk:stays"), {"when": "current"}, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert "Ada Lovelace" in found
+    assert english_left(found, english, language) == []
+    nothing = desk.get(reverse("desk:stays"), {"when": "past", "q": "zz"}, HTTP_ACCEPT_LANGUAGE=language)
+    assert "No past stays matching" not in nothing.content.decode()
+    assert english_left(nothing.content.decode(), english, language) == []
 
 
 @pytest.mark.parametrize("language", TRANSLATED)
