@@ -7,14 +7,38 @@ document.addEventListener("htmx:responseError", (event) => {
   p.className = "flash error";
   p.setAttribute("role", "alert");
   const status = event.detail.xhr.status;
-  p.textContent = status === 403 ? "That was refused (your role, or the page expired: reload it)." :
-    status === 404 ? "That item no longer exists; reload the page." :
-    "Something went wrong on our side; reload the page and try again.";
+  // The words come translated from the page (base.html's #messages), in the reader's language.
+  p.textContent = status === 403 ? box.dataset.refused : status === 404 ? box.dataset.gone : box.dataset.failed;
   box.replaceChildren(p);
 });
 document.addEventListener("htmx:sendError", () => {
   const box = document.getElementById("messages");
-  if (box) box.innerHTML = '<p class="flash error" role="alert">The server could not be reached. Check the connection and try again.</p>';
+  if (!box) return;
+  const p = document.createElement("p");
+  p.className = "flash error";
+  p.setAttribute("role", "alert");
+  p.textContent = box.dataset.unreachable;
+  box.replaceChildren(p);
+});
+// A swap that takes away the focused control (a code's row coming back after Freeze, a form with its errors, a PIN
+// shown in place of its button) would drop keyboard and screen-reader users at the top of the page. The focus goes
+// to what replaced it instead: the first invalid field, else an element marked data-swap-focus, else the new
+// content itself, which a screen reader then reads out. Background polling never had the focus, so never moves it.
+// Noted when the request starts: hx-disabled-elt disables the pressed button, which drops its focus before the swap.
+const focusedTargets = new WeakMap();
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const target = event.detail.target;
+  if (target && target.id && target.contains(document.activeElement)) focusedTargets.set(event.detail.xhr, target.id);
+});
+document.addEventListener("htmx:afterSettle", (event) => {
+  const id = focusedTargets.get(event.detail.xhr);
+  const current = document.activeElement;
+  if (!id || (current && current !== document.body && current.isConnected)) return;
+  const fresh = document.getElementById(id);
+  if (!fresh) return;
+  const place = fresh.querySelector("[aria-invalid=true], [data-swap-focus]") || fresh;
+  if (place === fresh && !fresh.hasAttribute("tabindex")) fresh.setAttribute("tabindex", "-1");
+  place.focus();
 });
 // A select that submits its form when changed (the organisation switcher); inline handlers are refused by the CSP.
 document.addEventListener("change", (event) => {
