@@ -309,7 +309,8 @@ def contact_of(stay: Stay) -> tuple[str, str]:
 def _deliver(message: StayMessage, stay: Stay, composed: Composed, *, actor: Actor, ip: str | None) -> StayMessage:
     """Send one claimed message and record how it went (the body is never kept nor logged)."""
     organisation = stay.unit.property.organisation
-    what = Kind(message.kind).label
+    with translation.override(settings.LANGUAGE_CODE):  # the audit trail is in one language, whoever sends
+        what = str(Kind(message.kind).label)
     channel, to = contact_of(stay)
     message.language = composed.language
     if not channel:

@@ -93,16 +93,16 @@ class FeedEvent(models.Model):
     """One event (by its UID) of one feed, and what it did: the stay it booked, or why it booked none."""
 
     class Kind(models.TextChoices):
-        RESERVATION = "reservation", "Reservation"
-        BLOCKED = "blocked", "Not available"
+        RESERVATION = "reservation", _("Reservation")
+        BLOCKED = "blocked", _("Not available")
 
     class State(models.TextChoices):
-        BOOKED = "booked", "Booked"  # its stay follows it
-        CONFLICT = "conflict", "Overlaps another booking"  # a double booking across feeds: not booked
-        IGNORED = "ignored", "Ignored"  # a blocked entry the feed ignores, or one that ended before it was seen
-        REFUSED = "refused", "Not booked"  # the stay could not be booked (problem says why)
-        CANCELLED = "cancelled", "Cancelled"  # gone from the feed or STATUS:CANCELLED; its future stay cancelled
-        NEEDS_ATTENTION = "attention", "Needs a person"  # gone or cancelled while the guest is in: never cut short
+        BOOKED = "booked", _("Booked")  # its stay follows it
+        CONFLICT = "conflict", _("Overlaps another booking")  # a double booking across feeds: not booked
+        IGNORED = "ignored", _("Ignored")  # a blocked entry the feed ignores, or one that ended before it was seen
+        REFUSED = "refused", _("Not booked")  # the stay could not be booked (problem says why)
+        CANCELLED = "cancelled", _("Cancelled")  # gone from the feed or STATUS:CANCELLED; its future stay cancelled
+        NEEDS_ATTENTION = "attention", _("Needs a person")  # gone or cancelled while the guest is in: never cut short
 
     feed = models.ForeignKey(CalendarFeed, on_delete=models.CASCADE, related_name="events")
     uid = models.CharField(max_length=500)
@@ -158,8 +158,8 @@ class MessageTemplate(models.Model):
     """A property's words for one kind of guest message in one language. `{placeholders}` are filled in."""
 
     class Kind(models.TextChoices):
-        CODE = "code", "Your code"
-        CHECKOUT_REMINDER = "checkout", "Check-out reminder"
+        CODE = "code", _("Your code")
+        CHECKOUT_REMINDER = "checkout", _("Check-out reminder")
 
     property = models.ForeignKey(Property, on_delete=models.CASCADE, related_name="message_templates")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -183,14 +183,14 @@ class StayMessage(models.Model):
     """A message sent (or tried) to a stay's guest. The automatic kinds are sent once per stay, never twice."""
 
     class Kind(models.TextChoices):
-        CODE = "code", "Your code"
-        CHECKOUT_REMINDER = "checkout", "Check-out reminder"
+        CODE = "code", _("Your code")
+        CHECKOUT_REMINDER = "checkout", _("Check-out reminder")
 
     class Status(models.TextChoices):
-        SENDING = "sending", "Sending"  # claimed by a worker; a lapsed claim is retried
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        NO_CONTACT = "no_contact", "No e-mail or phone"
+        SENDING = "sending", _("Sending")  # claimed by a worker; a lapsed claim is retried
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        NO_CONTACT = "no_contact", _("No e-mail or phone")
 
     stay = models.ForeignKey(Stay, on_delete=models.CASCADE, related_name="messages")
     kind = models.CharField(max_length=10, choices=Kind.choices)

@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.http import HtmxHttpRequest
@@ -75,7 +76,7 @@ def alert_acknowledge(request: HtmxHttpRequest, alert_id: int) -> HttpResponse:
             return HttpResponse(str(error), status=403)
         raise
     if not request.htmx:
-        messages.success(request, "Alert acknowledged.")
+        messages.success(request, _("Alert acknowledged."))
         return redirect("locks:alerts")
     context = {"alert": alert, "can_acknowledge": True}
     return render(request, "locks/alerts.html#alert-row", context)
@@ -160,7 +161,7 @@ def lock_remote_open(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
                 return HttpResponse(str(error), status=403)
             raise
         if not request.htmx:
-            messages.success(request, f"Opening {lock.name}…")
+            messages.success(request, _("Opening %(lock)s…") % {"lock": lock.name})
             return redirect("locks:lock", lock.pk)
     context = {"lock": lock, "time_zone": lock.time_zone, **remote_open_context(request, lock)}
     return render(request, "locks/_remote_open.html", context)

@@ -202,14 +202,9 @@ def _acknowledge(alert_id: int, *, actor: Actor, ip: str | None) -> Alert:
     alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
     if alert.kind in EVENT_KINDS and alert.resolved_at is None:
         _close(alert, at=alert.acknowledged_at)
-    audit(
-        "alert.acknowledge",
-        actor=actor,
-        organisation=alert.organisation,
-        obj=alert,
-        summary=f"{alert.get_kind_display()}: {alert.english_text}",
-        ip=ip,
-    )
+    with override(settings.LANGUAGE_CODE):  # the audit trail is in one language, whoever acknowledges
+        summary = f"{alert.get_kind_display()}: {alert.english_text}"
+    audit("alert.acknowledge", actor=actor, organisation=alert.organisation, obj=alert, summary=summary, ip=ip)
     return alert
 
 

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from locks import accounts, codes, operations, selectors
 from locks.cloud import endpoints
@@ -75,7 +76,11 @@ class LocalDateTimeField(forms.DateTimeField):
         with timezone.override(dt_timezone.utc):  # Django makes input aware in the current zone: undo it exactly
             result = super().to_python(value)
         if result is not None and result.year not in self.YEARS:
-            raise ValidationError(f"Give a date between {self.YEARS[0]} and {self.YEARS[-1]}.", code="invalid")
+            raise ValidationError(
+                gettext_lazy("Give a date between %(first)s and %(last)s.")
+                % {"first": self.YEARS[0], "last": self.YEARS[-1]},
+                code="invalid",
+            )
         return result.replace(tzinfo=None) if result is not None else None
 
 
@@ -183,23 +188,30 @@ class IssueCodeForm(DashboardForm):
 
     lock = forms.ModelChoiceField(queryset=Lock.objects.none())
     label = forms.CharField(
-        label="Name", max_length=100, help_text="Who it is for, e.g. the guest's or the cleaner's name."
+        label=gettext_lazy("Name"),
+        max_length=100,
+        help_text=gettext_lazy("Who it is for, e.g. the guest's or the cleaner's name."),
     )
     kind = forms.ChoiceField(choices=AccessCode.Kind.choices, initial=AccessCode.Kind.WINDOW)
-    starts_at = LocalDateTimeField(label="Valid from")
-    ends_at = LocalDateTimeField(label="Valid until")
+    starts_at = LocalDateTimeField(label=gettext_lazy("Valid from"))
+    ends_at = LocalDateTimeField(label=gettext_lazy("Valid until"))
     schedule_days = forms.TypedMultipleChoiceField(
-        label="Days", choices=WEEKDAYS, coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+        label=gettext_lazy("Days"), choices=WEEKDAYS, coerce=int, required=False, widget=forms.CheckboxSelectMultiple
     )
-    schedule_start = forms.TimeField(label="From", required=False, widget=forms.TimeInput(attrs={"type": "time"}))
+    schedule_start = forms.TimeField(
+        label=gettext_lazy("From"), required=False, widget=forms.TimeInput(attrs={"type": "time"})
+    )
     schedule_end = forms.TimeField(
-        label="Until", required=False, widget=forms.TimeInput(attrs={"type": "time"}), help_text="24:00 is 00:00."
+        label=gettext_lazy("Until"),
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}),
+        help_text=gettext_lazy("24:00 is 00:00."),
     )
     pin = forms.CharField(
-        label="PIN",
+        label=gettext_lazy("PIN"),
         required=False,
         max_length=10,
-        help_text="Leave empty for a random PIN of the right length.",
+        help_text=gettext_lazy("Leave empty for a random PIN of the right length."),
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "pattern": "[0-9]*"}),
     )
     guest = forms.ModelChoiceField(queryset=Guest.objects.none(), required=False)
@@ -225,15 +237,15 @@ class IssueCodeForm(DashboardForm):
         make_wall_clock_times_aware(self, data, zone)
         guest = data.get("guest")
         if lock and guest and guest.organisation_id != lock.organisation_id:
-            self.add_error("guest", "This guest belongs to another organisation.")
+            self.add_error("guest", gettext_lazy("This guest belongs to another organisation."))
         if data.get("kind") == AccessCode.Kind.WEEKLY:
             start, end = data.get("schedule_start"), data.get("schedule_end")
             if not data.get("schedule_days"):
-                self.add_error("schedule_days", "Choose at least one day.")
+                self.add_error("schedule_days", gettext_lazy("Choose at least one day."))
             if start is None:
-                self.add_error("schedule_start", "When does access start on those days?")
+                self.add_error("schedule_start", gettext_lazy("When does access start on those days?"))
             if end is None:
-                self.add_error("schedule_end", "When does access end on those days?")
+                self.add_error("schedule_end", gettext_lazy("When does access end on those days?"))
         return data
 
     def schedule(self) -> codes.WeeklySchedule | None:
@@ -270,13 +282,13 @@ class IssueCodeForm(DashboardForm):
 class ChangeCodeForm(DashboardForm):
     """A new window or PIN for an existing code; `version` catches a page that went stale."""
 
-    starts_at = LocalDateTimeField(label="Valid from")
-    ends_at = LocalDateTimeField(label="Valid until")
+    starts_at = LocalDateTimeField(label=gettext_lazy("Valid from"))
+    ends_at = LocalDateTimeField(label=gettext_lazy("Valid until"))
     pin = forms.CharField(
-        label="New PIN",
+        label=gettext_lazy("New PIN"),
         required=False,
         max_length=10,
-        help_text="Leave empty to keep the current PIN.",
+        help_text=gettext_lazy("Leave empty to keep the current PIN."),
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "pattern": "[0-9]*"}),
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
@@ -324,17 +336,17 @@ class OfflinePasswordForm(DashboardForm):
     """An offline password for a lock that is offline; the rounded window is shown before issuing."""
 
     KINDS = [
-        ("multiple", "Several uses, for a window"),
-        ("once", "One use, within 6 hours"),
-        ("clear_one", "Clear one offline password"),
-        ("clear_all", "Clear all offline passwords"),
+        ("multiple", gettext_lazy("Several uses, for a window")),
+        ("once", gettext_lazy("One use, within 6 hours")),
+        ("clear_one", gettext_lazy("Clear one offline password")),
+        ("clear_all", gettext_lazy("Clear all offline passwords")),
     ]
-    kind = forms.ChoiceField(choices=KINDS, initial="multiple", label="Type")
-    label = forms.CharField(max_length=100, required=False, label="For")
-    starts_at = LocalDateTimeField(label="Valid from", required=False)
-    ends_at = LocalDateTimeField(label="Valid until", required=False)
+    kind = forms.ChoiceField(choices=KINDS, initial="multiple", label=gettext_lazy("Type"))
+    label = forms.CharField(max_length=100, required=False, label=gettext_lazy("For"))
+    starts_at = LocalDateTimeField(label=gettext_lazy("Valid from"), required=False)
+    ends_at = LocalDateTimeField(label=gettext_lazy("Valid until"), required=False)
     clears: forms.ModelChoiceField[LockOperation] = forms.ModelChoiceField(
-        queryset=None, required=False, label="Password to clear"
+        queryset=None, required=False, label=gettext_lazy("Password to clear")
     )
 
     def __init__(self, *args: Any, lock: Lock, **kwargs: Any) -> None:
@@ -377,7 +389,7 @@ class OfflinePasswordForm(DashboardForm):
             return operations.request_offline_password(
                 lock=self.lock,
                 kind=data["kind"],
-                label=data["label"] or dict(self.KINDS)[data["kind"]],
+                label=data["label"] or str(dict(self.KINDS)[data["kind"]]),
                 starts_at=data["starts_at"],
                 ends_at=data["ends_at"],
                 clears=data.get("clears"),
@@ -392,19 +404,21 @@ class OfflinePasswordForm(DashboardForm):
 class ConnectCloudForm(DashboardForm):
     """A Tuya cloud project: its access id and secret sign every call for its locks."""
 
-    name = forms.CharField(max_length=100, help_text="Yours, e.g. “Tuya EU project”.")
+    name = forms.CharField(max_length=100, help_text=gettext_lazy("Yours, e.g. “Tuya EU project”."))
     endpoint = forms.CharField(
         max_length=200,
-        label="Region or URL",
+        label=gettext_lazy("Region or URL"),
         initial="eu",
-        help_text="The data centre of the project: eu, eu-west, us, us-east, cn, in.",
+        help_text=gettext_lazy("The data centre of the project: eu, eu-west, us, us-east, cn, in."),
         widget=forms.TextInput(attrs={"list": "tuya-regions", "autocomplete": "off"}),
     )
-    access_id = forms.CharField(max_length=64, label="Access ID", widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    access_id = forms.CharField(
+        max_length=64, label=gettext_lazy("Access ID"), widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
     access_secret = forms.CharField(
         max_length=128,
-        label="Access secret",
-        help_text="Stored encrypted; never shown again.",
+        label=gettext_lazy("Access secret"),
+        help_text=gettext_lazy("Stored encrypted; never shown again."),
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
 

@@ -15,6 +15,7 @@ from django.db.models import Case, Q, Value, When
 from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from locks.cloud import endpoints
 from locks.display import DAY_NAMES, hours_text
@@ -26,14 +27,14 @@ from tenants.models import Guest, Organisation, SingleLineFields, Stay, Unit, sc
 class LockKind(models.TextChoices):
     # The kinds the cloud port speaks of (locks/cloud/port.py); the spec's "Applicable lock types" decide what each
     # can do, and the adapter picks the calls by them.
-    WIFI = "wifi", "Wi-Fi lock"
-    ZIGBEE = "zigbee", "Zigbee lock"
-    BLE = "ble", "Bluetooth lock"
-    BLE_GATEWAY = "ble_gateway", "Bluetooth lock with gateway"
-    ZIGBEE_HOTEL = "zigbee_hotel", "Zigbee hotel lock"
-    WIFI_KEEPALIVE = "wifi_keepalive", "Keepalive Wi-Fi lock"
-    WIFI_VIDEO = "wifi_video", "Wi-Fi video lock"
-    ACCESS_CONTROL = "access_control", "Wi-Fi access control"
+    WIFI = "wifi", _("Wi-Fi lock")
+    ZIGBEE = "zigbee", _("Zigbee lock")
+    BLE = "ble", _("Bluetooth lock")
+    BLE_GATEWAY = "ble_gateway", _("Bluetooth lock with gateway")
+    ZIGBEE_HOTEL = "zigbee_hotel", _("Zigbee hotel lock")
+    WIFI_KEEPALIVE = "wifi_keepalive", _("Keepalive Wi-Fi lock")
+    WIFI_VIDEO = "wifi_video", _("Wi-Fi video lock")
+    ACCESS_CONTROL = "access_control", _("Wi-Fi access control")
 
 
 # Wi-Fi locks take seven-digit codes, Zigbee and Bluetooth locks six (the spec's temporary-password section).
@@ -144,21 +145,21 @@ class Lock(SingleLineFields, models.Model):
 
 
 class CodeDesired(models.TextChoices):
-    ACTIVE = "active", "Active"
-    FROZEN = "frozen", "Frozen"
-    REMOVED = "removed", "Removed"
+    ACTIVE = "active", _("Active")
+    FROZEN = "frozen", _("Frozen")
+    REMOVED = "removed", _("Removed")
 
 
 class CodeStatus(models.TextChoices):
-    REQUESTED = "requested", "Requested"
-    SENDING = "sending", "Sending to the lock"
-    SET = "set", "On the lock"
-    FAILED = "failed", "Failed"
-    FROZEN = "frozen", "Frozen"
-    REMOVING = "removing", "Removing"
-    REMOVED = "removed", "Removed"
-    EXPIRED = "expired", "Expired"
-    UNKNOWN = "unknown", "Unknown"
+    REQUESTED = "requested", _("Requested")
+    SENDING = "sending", _("Sending to the lock")
+    SET = "set", _("On the lock")
+    FAILED = "failed", _("Failed")
+    FROZEN = "frozen", _("Frozen")
+    REMOVING = "removing", _("Removing")
+    REMOVED = "removed", _("Removed")
+    EXPIRED = "expired", _("Expired")
+    UNKNOWN = "unknown", _("Unknown")
 
 
 # What the periodic jobs look for among door codes. Each condition is shared by its query and by the partial index
@@ -200,9 +201,9 @@ class AccessCode(SingleLineFields, models.Model):
     """
 
     class Kind(models.TextChoices):
-        WINDOW = "window", "Time window"
-        WEEKLY = "weekly", "Weekly schedule"
-        ONCE = "once", "One time"
+        WINDOW = "window", _("Time window")
+        WEEKLY = "weekly", _("Weekly schedule")
+        ONCE = "once", _("One time")
 
     Desired = CodeDesired
     Status = CodeStatus
@@ -348,17 +349,17 @@ class LockOperation(SingleLineFields, models.Model):
     password, clearing a hotel lock, syncing pending passwords. A worker carries it out; the page polls it."""
 
     class Kind(models.TextChoices):
-        OFFLINE_PASSWORD = "offline", "Offline password"
-        DYNAMIC_PASSWORD = "dynamic", "Dynamic password"
-        ADVANCED_PASSWORD = "advanced", "Advanced password"
-        CLEAR_ALL = "clear_all", "Clear all codes"
-        SYNC_PENDING = "sync", "Sync pending codes"
+        OFFLINE_PASSWORD = "offline", _("Offline password")
+        DYNAMIC_PASSWORD = "dynamic", _("Dynamic password")
+        ADVANCED_PASSWORD = "advanced", _("Advanced password")
+        CLEAR_ALL = "clear_all", _("Clear all codes")
+        SYNC_PENDING = "sync", _("Sync pending codes")
 
     class Status(models.TextChoices):
-        REQUESTED = "requested", "Requested"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        REQUESTED = "requested", _("Requested")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="lock_operations")
     lock = models.ForeignKey(Lock, on_delete=models.CASCADE, related_name="operations")
@@ -415,8 +416,8 @@ class LockEvent(models.Model):
     guest and stay; a fingerprint, card, face or password to the lock user who owns it."""
 
     class Category(models.TextChoices):
-        UNLOCK = "unlock", "Unlock"
-        ALARM = "alarm", "Alert"
+        UNLOCK = "unlock", _("Unlock")
+        ALARM = "alarm", _("Alert")
 
     # No index of their own: each is the first column of the indexes below (a table of millions of rows, written
     # by every sync, keeps the indexes it needs and no more).
@@ -477,9 +478,9 @@ class EventMedia(models.Model):
     original and a thumbnail live in private storage, served only through a permission-checked view."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting"
-        DONE = "done", "Ready"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Waiting")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="event_media")
     event = models.ForeignKey(LockEvent, on_delete=models.CASCADE, related_name="media")
@@ -534,22 +535,22 @@ class Alert(models.Model):
     """Something a person should look at, raised once per incident (`dedup_key`) and counted after that."""
 
     class Kind(models.TextChoices):
-        WRONG_CODE_BURST = "wrong_code_burst", "Wrong codes tried"
-        TAMPER = "tamper", "Pry or tamper"
-        DURESS = "duress", "Duress unlock"
-        LOW_BATTERY = "low_battery", "Low battery"
-        OFFLINE = "offline", "Lock offline"
-        CODE_NOT_SET = "code_not_set", "Code failed to reach the lock"
-        CODE_NOT_REMOVED = "code_not_removed", "Code failed to be removed"
-        CLOUD_REFUSED = "cloud_refused", "Cloud account refused"
-        DOORBELL = "doorbell", "Doorbell"
+        WRONG_CODE_BURST = "wrong_code_burst", _("Wrong codes tried")
+        TAMPER = "tamper", _("Pry or tamper")
+        DURESS = "duress", _("Duress unlock")
+        LOW_BATTERY = "low_battery", _("Low battery")
+        OFFLINE = "offline", _("Lock offline")
+        CODE_NOT_SET = "code_not_set", _("Code failed to reach the lock")
+        CODE_NOT_REMOVED = "code_not_removed", _("Code failed to be removed")
+        CLOUD_REFUSED = "cloud_refused", _("Cloud account refused")
+        DOORBELL = "doorbell", _("Doorbell")
         # Raised by bookings (calendar feeds, the arrival guarantee, the guest page), on a lock of the unit when it
         # has one so that a desk limited to the property sees them.
-        FEED_FAILING = "feed_failing", "Calendar feed failing"
-        DOUBLE_BOOKING = "double_booking", "Double booking"
-        STAY_NEEDS_ATTENTION = "stay_attention", "Stay needs a person"
-        ARRIVAL_AT_RISK = "arrival_at_risk", "Arrival at risk"
-        DOOR_DID_NOT_OPEN = "door_not_open", "Guest says the door did not open"
+        FEED_FAILING = "feed_failing", _("Calendar feed failing")
+        DOUBLE_BOOKING = "double_booking", _("Double booking")
+        STAY_NEEDS_ATTENTION = "stay_attention", _("Stay needs a person")
+        ARRIVAL_AT_RISK = "arrival_at_risk", _("Arrival at risk")
+        DOOR_DID_NOT_OPEN = "door_not_open", _("Guest says the door did not open")
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="alerts")
     lock = models.ForeignKey(Lock, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
@@ -609,12 +610,12 @@ class RemoteUnlockRequest(models.Model):
     """A doorbell or remote-unlock request from the lock, with its photo: someone approves or rejects it."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting for an answer"
-        APPROVING = "approving", "Opening"
-        APPROVED = "approved", "Opened"
-        REJECTED = "rejected", "Rejected"
-        EXPIRED = "expired", "Expired"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Waiting for an answer")
+        APPROVING = "approving", _("Opening")
+        APPROVED = "approved", _("Opened")
+        REJECTED = "rejected", _("Rejected")
+        EXPIRED = "expired", _("Expired")
+        FAILED = "failed", _("Failed")
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="remote_unlock_requests")
     lock = models.ForeignKey(Lock, on_delete=models.CASCADE, related_name="remote_unlock_requests")
@@ -690,12 +691,12 @@ class UnlockMethod(SingleLineFields, models.Model):
     """A fingerprint, card, face, password ... enrolled on the lock, assigned to a lock user or not yet."""
 
     class Status(models.TextChoices):
-        ENROLLING = "enrolling", "Enrolling"
-        ACTIVE = "active", "Active"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
-        DELETING = "deleting", "Deleting"
-        DELETED = "deleted", "Deleted"
+        ENROLLING = "enrolling", _("Enrolling")
+        ACTIVE = "active", _("Active")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+        DELETING = "deleting", _("Deleting")
+        DELETED = "deleted", _("Deleted")
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="unlock_methods")
     lock = models.ForeignKey(Lock, on_delete=models.CASCADE, related_name="unlock_methods")

@@ -16,6 +16,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from config.http import HtmxHttpRequest
@@ -78,10 +80,12 @@ def advanced_password(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
 
 
 CLEAR_ALL = Question(
-    "Remove every temporary code from this hotel lock?",
-    "Every guest's code on this lock stops opening the door, and the codes issued here count as removed once the "
-    "lock confirms. This cannot be undone.",
-    "Yes, clear all codes",
+    gettext_lazy("Remove every temporary code from this hotel lock?"),
+    gettext_lazy(
+        "Every guest's code on this lock stops opening the door, and the codes issued here count as removed once the "
+        "lock confirms. This cannot be undone."
+    ),
+    gettext_lazy("Yes, clear all codes"),
 )
 
 
@@ -117,7 +121,7 @@ def _operation_response(
     if error:
         messages.error(request, error)
     else:
-        messages.success(request, f"{operation}: requested; the result appears below.")
+        messages.success(request, _("%(operation)s: requested; the result appears below.") % {"operation": operation})
     return redirect(f"{lock_url(lock)}#operations")
 
 

@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
@@ -85,7 +86,9 @@ def cloud_connect(request: HttpRequest) -> HttpResponse:
     if account is None:
         context = _setup_context(request, membership, connect_form=form)
         return render(request, "locks/setup.html", context, status=400)
-    messages.success(request, f"“{account.name}” is connected; its locks are being brought in.")
+    messages.success(
+        request, _("“%(account)s” is connected; its locks are being brought in.") % {"account": account.name}
+    )
     return redirect("locks:setup")
 
 
@@ -101,7 +104,7 @@ def cloud_import(request: HtmxHttpRequest, account_id: int) -> HttpResponse:
     account = accounts.request_import(account, actor=request.user, ip=client_ip(request))
     if request.htmx:
         return render(request, "locks/setup.html#account-row", {"account": account, "may_manage_cloud": True})
-    messages.success(request, f"Bringing in the locks of “{account.name}”.")
+    messages.success(request, _("Bringing in the locks of “%(account)s”.") % {"account": account.name})
     return redirect("locks:setup")
 
 
@@ -129,7 +132,7 @@ def lock_attach(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
     error = notice = None
     try:
         lock = accounts.attach_lock(lock, unit=unit, actor=request.user, ip=client_ip(request))
-        notice = f"On {lock.unit}." if lock.unit_id else "Not on any door."
+        notice = _("On %(unit)s.") % {"unit": lock.unit} if lock.unit_id else _("Not on any door.")
     except ValidationError as refused:
         error = error_text(refused)
         lock.refresh_from_db()

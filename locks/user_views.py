@@ -17,6 +17,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.http import HtmxHttpRequest
@@ -71,9 +73,12 @@ def _page_url(lock: Lock) -> str:
 
 
 class AddUserForm(SingleLineInputs, django_forms.Form):
-    name = django_forms.CharField(max_length=100, label="Name")
+    name = django_forms.CharField(max_length=100, label=gettext_lazy("Name"))
     sex = django_forms.TypedChoiceField(
-        choices=[(1, "Male"), (2, "Female")], coerce=int, label="Sex", help_text="The lock's cloud requires it."
+        choices=[(1, gettext_lazy("Male")), (2, gettext_lazy("Female"))],
+        coerce=int,
+        label=gettext_lazy("Sex"),
+        help_text=gettext_lazy("The lock's cloud requires it."),
     )
 
 
@@ -81,20 +86,24 @@ class EditUserForm(SingleLineInputs, django_forms.Form):
     """A device user's name (Wi-Fi, Zigbee, Bluetooth), or a home user's role and validity (access control)."""
 
     name = django_forms.CharField(max_length=100, required=False)
-    sex = django_forms.TypedChoiceField(choices=[(1, "Male"), (2, "Female")], coerce=int, required=False)
+    sex = django_forms.TypedChoiceField(
+        choices=[(1, gettext_lazy("Male")), (2, gettext_lazy("Female"))], coerce=int, required=False
+    )
     role = django_forms.ChoiceField(choices=lock_users.USER_ROLES, required=False)
-    valid_from = LocalDateTimeField(required=False, label="Valid from", help_text="Empty: always.")
-    valid_until = LocalDateTimeField(required=False, label="Valid until")
+    valid_from = LocalDateTimeField(
+        required=False, label=gettext_lazy("Valid from"), help_text=gettext_lazy("Empty: always.")
+    )
+    valid_until = LocalDateTimeField(required=False, label=gettext_lazy("Valid until"))
     days = django_forms.TypedMultipleChoiceField(
         choices=WEEKDAYS,
         coerce=int,
         required=False,
         widget=django_forms.CheckboxSelectMultiple,
-        help_text="None: every day.",
+        help_text=gettext_lazy("None: every day."),
     )
     start_time = django_forms.TimeField(required=False, widget=django_forms.TimeInput(attrs={"type": "time"}))
     end_time = django_forms.TimeField(
-        required=False, widget=django_forms.TimeInput(attrs={"type": "time"}), help_text="Empty: all day."
+        required=False, widget=django_forms.TimeInput(attrs={"type": "time"}), help_text=gettext_lazy("Empty: all day.")
     )
 
     def __init__(self, *args: Any, lock_user: LockUser, **kwargs: Any) -> None:
@@ -139,7 +148,9 @@ class EditUserForm(SingleLineInputs, django_forms.Form):
             make_wall_clock_times_aware(self, data, self.zone)
             start, end = data.get("start_time"), data.get("end_time")
             if (start is None) != (end is None):
-                self.add_error("end_time" if end is None else "start_time", "Give both times, or neither for all day.")
+                self.add_error(
+                    "end_time" if end is None else "start_time", _("Give both times, or neither for all day.")
+                )
         return data
 
     def save(self, *, actor: Actor, ip: str | None) -> LockUser | None:
@@ -168,7 +179,7 @@ class EditUserForm(SingleLineInputs, django_forms.Form):
 
 
 class EnrollForm(SingleLineInputs, django_forms.Form):
-    unlock_type = django_forms.ChoiceField(choices=lock_users.ENROLL_TYPES, label="Method")
+    unlock_type = django_forms.ChoiceField(choices=lock_users.ENROLL_TYPES, label=gettext_lazy("Method"))
 
 
 class RenameForm(SingleLineInputs, django_forms.Form):
@@ -226,7 +237,7 @@ def lock_user_add(request: HttpRequest, lock_id: int) -> HttpResponse:
         except ValidationError as refused:
             apply_service_error(form, refused)
         else:
-            messages.success(request, f"{user.name} is being added to the lock.")
+            messages.success(request, _("%(name)s is being added to the lock.") % {"name": user.name})
             return redirect(_page_url(lock))
     return render(request, PAGE, _context(request, lock, add_form=form), status=400)
 
@@ -240,7 +251,7 @@ def lock_user_edit(request: HtmxHttpRequest, lock_user_id: int) -> HttpResponse:
     if request.method == "POST":
         form = EditUserForm(request.POST, lock_user=lock_user)
         if form.is_valid() and form.save(actor=request.user, ip=client_ip(request)) is not None:
-            messages.success(request, f"The change to {lock_user.name} is on its way to the lock.")
+            messages.success(request, _("The change to %(name)s is on its way to the lock.") % {"name": lock_user.name})
             return redirect(_page_url(lock))
         status = 400
     else:
@@ -278,7 +289,7 @@ def lock_user_enroll(request: HtmxHttpRequest, lock_user_id: int) -> HttpRespons
         lambda: unlock_methods.start_enrollment(
             lock_user, unlock_type=form.cleaned_data["unlock_type"], actor=request.user, ip=client_ip(request)
         ),
-        "Enrollment started: present the finger or card at the lock now.",
+        _("Enrollment started: present the finger or card at the lock now."),
     )
 
 
@@ -291,7 +302,7 @@ def lock_users_sync(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
         request,
         lock,
         lambda: user_sync.request_sync(lock=lock, actor=request.user, ip=client_ip(request)),
-        "Reading the lock's people and methods from the cloud; reload in a moment.",
+        _("Reading the lock's people and methods from the cloud; reload in a moment."),
     )
 
 
@@ -339,30 +350,33 @@ def unlock_method_action(request: HtmxHttpRequest, method_id: int, action: str) 
     _manager(request, lock)
     who, ip = request.user, client_ip(request)
     if action == "cancel":
-        act, done = (lambda: unlock_methods.cancel_enrollment(method, actor=who, ip=ip)), "Cancelling the enrollment."
+        act, done = (
+            (lambda: unlock_methods.cancel_enrollment(method, actor=who, ip=ip)),
+            _("Cancelling the enrollment."),
+        )
     elif action == "rename":
         form = RenameForm(request.POST)
         if not form.is_valid():
-            return _refused(request, lock, "Give the method a name (at most 100 characters).")
+            return _refused(request, lock, _("Give the method a name (at most 100 characters)."))
         name = form.cleaned_data["name"]
         act, done = (lambda: unlock_methods.rename_method(method, name=name, actor=who, ip=ip)), "Renamed."
     elif action in ("duress-on", "duress-off"):
         on = action == "duress-on"
         act = lambda: unlock_methods.set_duress(method, duress=on, actor=who, ip=ip)  # noqa: E731
-        done = "Duress alarm switched on." if on else "Duress alarm switched off."
+        done = _("Duress alarm switched on.") if on else _("Duress alarm switched off.")
     elif action == "assign":
         target_id = _int(request.POST.get("lock_user"))
         target = selectors.person_on_lock(lock, target_id) if target_id is not None else None
         if target is None:
-            return _refused(request, lock, "Choose a person on this lock.")
+            return _refused(request, lock, _("Choose a person on this lock."))
         act, done = (
             (lambda: unlock_methods.assign_method(method, lock_user=target, actor=who, ip=ip)),
-            f"Assigning to {target.name}.",
+            _("Assigning to %(name)s.") % {"name": target.name},
         )
     elif action == "delete":
         act, done = (
             (lambda: unlock_methods.delete_method(method, actor=who, ip=ip)),
-            "Deleting the method from the lock.",
+            _("Deleting the method from the lock."),
         )
     else:
         raise Http404("No such action.")

@@ -22,8 +22,11 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
+from django_stubs_ext import StrOrPromise
 
 from config.http import HtmxHttpRequest
 from locks import codes, forms, operations, pins, selectors
@@ -200,7 +203,7 @@ def issue_code(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
     code = None
     if form.is_valid():
         if form.cleaned_data["lock"].pk != lock.pk:
-            form.add_error("lock", "Issue codes for this lock from this page.")
+            form.add_error("lock", _("Issue codes for this lock from this page."))
         else:
             code = form.save(actor=request.user, ip=client_ip(request))
     if code is None:
@@ -209,7 +212,9 @@ def issue_code(request: HtmxHttpRequest, lock_id: int) -> HttpResponse:
             return render(request, "locks/lock_detail.html#issue-form", context)
         # A plain post with errors: the whole page, the form filled in, the errors beside the fields.
         return render(request, "locks/lock_detail.html", context, status=400)
-    messages.success(request, f"Code “{code.label}” is on its way to the lock; its status updates below.")
+    messages.success(
+        request, _("Code “%(label)s” is on its way to the lock; its status updates below.") % {"label": code.label}
+    )
     if note := codes.openings_note(code):
         messages.warning(request, note)
     if request.htmx:
@@ -232,9 +237,9 @@ def not_yet_confirmed(request: HtmxHttpRequest) -> bool:
 class Question:
     """What the page asks before an action that cannot be undone, what follows, and the button that goes ahead."""
 
-    question: str
-    consequence: str
-    button: str
+    question: StrOrPromise
+    consequence: StrOrPromise
+    button: StrOrPromise
 
 
 def ask_first(
@@ -268,11 +273,17 @@ def code_row(request: HttpRequest, code_id: int) -> HttpResponse:
     return _render_row(request, _code_for(request, code_id))
 
 
-CODE_ACTIONS: dict[str, tuple[Callable[..., AccessCode], str]] = {
-    "freeze": (codes.freeze_access_code, "Freezing: the lock will refuse this code until it is unfrozen."),
-    "unfreeze": (codes.unfreeze_access_code, "Unfreezing: the code will open the door again once confirmed."),
-    "delete": (codes.remove_access_code, "Removing: the code counts as gone once the lock confirms it."),
-    "resend": (codes.resend_access_code, "Sending again."),
+CODE_ACTIONS: dict[str, tuple[Callable[..., AccessCode], StrOrPromise]] = {
+    "freeze": (
+        codes.freeze_access_code,
+        gettext_lazy("Freezing: the lock will refuse this code until it is unfrozen."),
+    ),
+    "unfreeze": (
+        codes.unfreeze_access_code,
+        gettext_lazy("Unfreezing: the code will open the door again once confirmed."),
+    ),
+    "delete": (codes.remove_access_code, gettext_lazy("Removing: the code counts as gone once the lock confirms it.")),
+    "resend": (codes.resend_access_code, gettext_lazy("Sending again.")),
 }
 
 
@@ -286,10 +297,12 @@ def code_action(request: HtmxHttpRequest, code_id: int, action: str) -> HttpResp
     removing = action == "delete" and code.desired != AccessCode.Desired.REMOVED
     if removing and not_yet_confirmed(request) and may_manage(request, code.lock):
         ask = Question(
-            f"Remove the code “{code.label}” from the lock?",
-            "The code stops opening the door once the lock confirms it is gone. This cannot be undone: whoever "
-            "uses it would need a new code.",
-            "Yes, remove the code",
+            _("Remove the code “%(label)s” from the lock?") % {"label": code.label},
+            _(
+                "The code stops opening the door once the lock confirms it is gone. This cannot be undone: whoever "
+                "uses it would need a new code."
+            ),
+            _("Yes, remove the code"),
         )  # the version goes along: a page gone stale meanwhile is still told
         return ask_first(request, code.lock, ask, code=code, version=request.POST.get("version", ""))
     error = None
@@ -308,7 +321,7 @@ def code_action(request: HtmxHttpRequest, code_id: int, action: str) -> HttpResp
     if error:
         messages.error(request, f"{code.label}: {error}")
     else:
-        messages.success(request, f"{code.label}: {done}")
+        messages.success(request, f"{code.label}: {done}")  # the label is a name: no words around it to translate
     return redirect(lock_url(code.lock))
 
 
@@ -316,7 +329,7 @@ def _version(request: HttpRequest) -> int | None:
     """The code's version the page was showing: a page that went stale gets told instead of acting blindly."""
     raw = request.POST.get("version", "")
     if not (raw.isascii() and raw.isdigit()):  # str.isdigit() alone also says yes to "²", which int() refuses
-        raise ValidationError("This page is out of date; reload it and try again.")
+        raise ValidationError(_("This page is out of date; reload it and try again."))
     return int(raw)
 
 
@@ -329,7 +342,7 @@ def code_edit(request: HtmxHttpRequest, code_id: int) -> HttpResponse:
     if request.method == "POST":
         form = forms.ChangeCodeForm(request.POST, code=code)
         if form.is_valid() and (changed := form.save(actor=request.user, ip=client_ip(request))) is not None:
-            notice = "Changing: the lock keeps the old window and PIN until it confirms the new ones."
+            notice = _("Changing: the lock keeps the old window and PIN until it confirms the new ones.")
             if note := codes.openings_note(changed):
                 notice = f"{notice} {note}"
             if request.htmx:

@@ -17,6 +17,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 if TYPE_CHECKING:
@@ -345,12 +346,12 @@ class ApiKey(SingleLineFields, models.Model):
     only some properties there (as a limited front desk)."""
 
     class Scope(models.TextChoices):
-        READ = "read", "Read properties, units, locks, stays, codes, events and alerts"
-        STAYS = "stays", "Book, change, check in, check out and cancel stays"
-        CODES = "codes", "Issue, change, freeze, unfreeze, resend and remove door codes; lock operations"
+        READ = "read", _("Read properties, units, locks, stays, codes, events and alerts")
+        STAYS = "stays", _("Book, change, check in, check out and cancel stays")
+        CODES = "codes", _("Issue, change, freeze, unfreeze, resend and remove door codes; lock operations")
         REVEAL_PINS = "reveal-pins", "Reveal door codes' PINs"
         REMOTE_UNLOCK = "remote-unlock", "Answer remote-unlock requests; acknowledge alerts"
-        WEBHOOKS = "webhooks", "Manage webhook endpoints"
+        WEBHOOKS = "webhooks", _("Manage webhook endpoints")
 
     SECRET_PREFIX = "doors_"
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="api_keys")
@@ -400,8 +401,8 @@ class ApiKey(SingleLineFields, models.Model):
 
 class Property(SingleLineFields, models.Model):
     class Kind(models.TextChoices):
-        HOTEL = "hotel", "Hotel"
-        RENTAL = "rental", "Rental"
+        HOTEL = "hotel", _("Hotel")
+        RENTAL = "rental", _("Rental")
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="properties")
     name = models.CharField(max_length=200)
@@ -495,14 +496,14 @@ class Stay(models.Model):
     """A hotel stay or a lease: its window drives the guest's door codes."""
 
     class Kind(models.TextChoices):
-        HOTEL = "hotel", "Hotel stay"
-        LONG_TERM = "long_term", "Long-term lease"
+        HOTEL = "hotel", _("Hotel stay")
+        LONG_TERM = "long_term", _("Long-term lease")
 
     class Status(models.TextChoices):
-        BOOKED = "booked", "Booked"
-        CHECKED_IN = "checked_in", "Checked in"
-        CHECKED_OUT = "checked_out", "Checked out"
-        CANCELLED = "cancelled", "Cancelled"
+        BOOKED = "booked", _("Booked")
+        CHECKED_IN = "checked_in", _("Checked in")
+        CHECKED_OUT = "checked_out", _("Checked out")
+        CANCELLED = "cancelled", _("Cancelled")
 
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="stays")
     guest = models.ForeignKey(Guest, on_delete=models.PROTECT, related_name="stays")

@@ -13,6 +13,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from locks.fields import EncryptedTextField
 from tenants.models import Organisation, scoped
@@ -82,9 +83,9 @@ class WebhookDelivery(models.Model):
     """One message to one endpoint: the outbox row the workers and the sweeper work through."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed"  # the retry schedule gave up, or the endpoint was disabled
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")  # the retry schedule gave up, or the endpoint was disabled
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="webhook_deliveries")
     message = models.ForeignKey(WebhookMessage, on_delete=models.CASCADE, related_name="deliveries")
