@@ -2,9 +2,9 @@
 // 4.1.3 status messages). Every page works without it.
 //
 // After a swap the result is read out through one of two live regions: polite for a status, assertive for an
-// error. Only a swap the person asked for (a click or a submit) moves the focus, to the first field in error, else
-// to the fragment's [data-swap-focus] element or heading; a poll announces a changed status but never takes the
-// focus, and gives back one it removed (the control in the same place of the new fragment).
+// error. Only a swap the person asked for (a click or a submit) moves the focus: to the first field in error, else
+// to the fragment's [data-swap-focus] element, its heading or its first field. A poll announces a changed status
+// but never takes the focus, and gives back one it removed (the same element, or the control in the same place).
 (() => {
   const regions = {};
 
@@ -53,7 +53,8 @@
     if (invalid) return invalid;
     const error = root.matches(ERRORS) ? root : root.querySelector(ERRORS);
     if (error) return error;
-    return root.querySelector("[data-swap-focus]") || root.querySelector("h1, h2, h3, h4") || root;
+    return root.querySelector("[data-swap-focus]") || root.querySelector("h1, h2, h3, h4")
+      || root.querySelector("input:not([type=hidden]), select, textarea") || root;
   }
 
   const focusables = (root) => [...root.querySelectorAll("a[href], button, input, select, textarea, summary")]
@@ -74,6 +75,7 @@
       before: textOf(target, STATUS),
       focusIndex: focusInside ? focusables(target).indexOf(active) : -1,
       onLanding: focusInside && active.matches("[data-swap-focus]"),
+      activeId: focusInside ? active.id : "",
       hadFocus: focusInside,
     });
   });
@@ -95,8 +97,9 @@
     } else if (info.hadFocus && focusLost) {
       // A poll replaced what had the focus: back to the control in the same place, never somewhere new.
       const controls = focusables(root);
-      const landing = info.onLanding && root.querySelector("[data-swap-focus]");
-      focusOn(landing || (info.focusIndex >= 0 && controls[Math.min(info.focusIndex, controls.length - 1)]) || root);
+      const same = (info.activeId && document.getElementById(info.activeId))
+        || (info.onLanding && root.querySelector("[data-swap-focus]"));
+      focusOn(same || (info.focusIndex >= 0 && controls[Math.min(info.focusIndex, controls.length - 1)]) || root);
     }
   });
 

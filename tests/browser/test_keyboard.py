@@ -238,3 +238,20 @@ def test_the_slip_prints_black_on_white_without_the_page_around_it(
     assert float(style[2].removesuffix("px")) >= screen_size  # at least as large as on screen: 40 pt
     for words in page.locator(".slip, .slip *").evaluate_all("els => els.map(el => getComputedStyle(el).color)"):
         assert words == "rgb(0, 0, 0)", words  # no grey or coloured text left to fade on a black-and-white printer
+
+
+def test_the_remote_open_result_is_announced_and_the_polls_keep_the_focus_on_it(
+    new_page: Callable[..., Any], landlord: Any, make_lock: Callable[..., Lock], workers: None
+) -> None:
+    lock = make_lock("zigbee")
+    page = new_page()
+    sign_in_by_keyboard(page, *OWNER)
+    page.goto(f"/locks/{lock.pk}/")
+    page.once("dialog", lambda dialog: dialog.accept())  # the browser's own "Open … now?", keyboard-operable
+    tab_to(page, "Open the door now")
+    page.keyboard.press("Enter")
+    heading = page.locator("#remote-open").get_by_role("heading", name="Open the door")
+    expect(heading).to_be_focused()
+    expect(page.locator("#live-polite")).to_contain_text("Door opened", timeout=SETTLE)
+    expect(heading).to_be_focused()  # the section was polled and replaced meanwhile: the focus is still on it
+    assert_focus_visible(page)
