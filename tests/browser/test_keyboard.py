@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone as dj_timezone
 from playwright.sync_api import expect
 
+from bookings import guest_pass
 from locks import codes
 from locks.models import AccessCode, Lock
-from tenants.models import Membership, Organisation, Role, Stay
+from tenants import services
+from tenants.models import Guest, Membership, Organisation, Role, Stay
 from tests.locks.conftest import window
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -255,3 +259,15 @@ def test_the_remote_open_result_is_announced_and_the_polls_keep_the_focus_on_it(
     expect(page.locator("#live-polite")).to_contain_text("Door opened", timeout=SETTLE)
     expect(heading).to_be_focused()  # the section was polled and replaced meanwhile: the focus is still on it
     assert_focus_visible(page)
+
+
+def test_the_guest_page_starts_with_a_skip_link(
+    new_page: Callable[..., Any], make_lock: Callable[..., Lock], unit: Any
+) -> None:
+    make_lock("wifi")
+    guest = Guest.objects.create(organisation=unit.property.organisation, name="Ada Lovelace")
+    now = dj_timezone.now()
+    stay = services.book_stay(unit=unit, guest=guest, check_in=now, check_out=now + timedelta(days=1))
+    page = new_page()
+    page.goto(f"/g/{guest_pass.pass_for(stay).token}/")
+    use_skip_link(page)
