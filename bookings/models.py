@@ -46,10 +46,10 @@ class CalendarFeed(SingleLineFields, models.Model):
     that books, changes and cancels the unit's stays."""
 
     class Blocked(models.TextChoices):
-        IGNORE = "ignore", "Ignore them"
-        BLOCK = "block", "Book them as owner blocks, without codes"
+        IGNORE = "ignore", _("Ignore them")
+        BLOCK = "block", _("Book them as owner blocks, without codes")
         # Booking.com's export says "CLOSED - Not available" for every reservation: only this books its guests.
-        BOOK = "book", "Book them as guests (Booking.com marks every reservation this way)"
+        BOOK = "book", _("Book them as guests (Booking.com marks every reservation this way)")
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="calendar_feeds")
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="calendar_feeds")

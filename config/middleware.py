@@ -127,7 +127,7 @@ class SessionTimeout:
 
     def _expired(self, request: HttpRequest) -> HttpResponse:
         logout(request)  # flushes the session (and is audited as a sign-out)
-        messages.info(request, "Your session ended; please sign in again.")
+        messages.info(request, translation.gettext("Your session ended; please sign in again."))
         login_url = f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': request.get_full_path()})}"
         return redirect_whole_page(request, login_url)
 

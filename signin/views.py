@@ -12,6 +12,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -51,10 +53,15 @@ def verify(request: HttpRequest) -> HttpResponse:
         if outcome.locked:
             logout(request)
             return render(request, "signin/locked_out.html", locked_context(), status=429)
+        left = outcome.attempts_left
         form.add_error(
             "code",
-            f"That code is wrong or was used already. {outcome.attempts_left} more "
-            f"{'try' if outcome.attempts_left == 1 else 'tries'} before signing in is paused.",
+            ngettext(
+                "That code is wrong or was used already. %(left)s more try before signing in is paused.",
+                "That code is wrong or was used already. %(left)s more tries before signing in is paused.",
+                left,
+            )
+            % {"left": left},
         )
         status = 400
     elif request.method == "POST":
@@ -82,7 +89,7 @@ def enrol(request: HttpRequest, form: EnrolCodeForm | None = None, status: int =
         "signin/enrol.html",
         {
             "form": form or EnrolCodeForm(),
-            "qr_svg": qr.svg_inline(scale=4, omitsize=True, title="QR code for your authenticator app"),
+            "qr_svg": qr.svg_inline(scale=4, omitsize=True, title=_("QR code for your authenticator app")),
             "secret": _grouped(device.config_url.split("secret=", 1)[1].split("&", 1)[0]),
             "factors": services.factors_of(user),  # type: ignore[arg-type]
             "pending": request.session.get(services.PENDING) == services.ENROL,
@@ -104,10 +111,10 @@ def enrol_totp(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return enrol(request, form=form, status=400)
     if not services.confirm_totp(request, request.user, form.cleaned_data["code"].strip()):  # type: ignore[arg-type]
-        form.add_error("code", "That code is not the one the app shows now: check the app and type the newest code.")
+        form.add_error("code", _("That code is not the one the app shows now: check the app and type the newest code."))
         return enrol(request, form=form, status=400)
     codes = services.new_recovery_codes(request, request.user)  # type: ignore[arg-type]
-    messages.success(request, "Your authenticator app is set up.")
+    messages.success(request, _("Your authenticator app is set up."))
     return render(request, "signin/recovery_codes.html", {"codes": codes, "next": _next(request)})
 
 
@@ -131,7 +138,7 @@ def remove_factors(request: HttpRequest) -> HttpResponse:
         services.remove_own_factors(request, request.user)  # type: ignore[arg-type]
     except PermissionError:
         raise PermissionDenied("Pass your second factor first.") from None
-    messages.success(request, "Your second factors are removed; every remembered device must pass a factor again.")
+    messages.success(request, _("Your second factors are removed; every remembered device must pass a factor again."))
     return redirect("signin:enrol")
 
 
@@ -177,9 +184,9 @@ def requirement(request: HttpRequest) -> HttpResponse:
     services.set_second_factor_required(request, membership.organisation, required)
     messages.success(
         request,
-        "Owners and managers now need a second factor to sign in."
+        _("Owners and managers now need a second factor to sign in.")
         if required
-        else "A second factor is now optional for owners and managers.",
+        else _("A second factor is now optional for owners and managers."),
     )
     return redirect("signin:security")
 
@@ -193,5 +200,9 @@ def reset_member(request: HttpRequest, membership_id: int) -> HttpResponse:
         Membership.objects.select_related("user", "organisation"), pk=membership_id, organisation=owner.organisation
     )
     services.reset_member_factors(request, member)
-    messages.success(request, f"{member.user}'s second factors are reset; they set one up again at their next sign-in.")
+    messages.success(
+        request,
+        _("%(member)s's second factors are reset; they set one up again at their next sign-in.")
+        % {"member": member.user},
+    )
     return redirect("signin:security")

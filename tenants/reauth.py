@@ -24,6 +24,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext, gettext_noop
 
 from audit.services import audit
 from tenants.models import Actor
@@ -31,7 +32,7 @@ from tenants.signals import client_ip
 
 # When the user last signed in or confirmed their password (seconds since the epoch).
 SESSION_KEY = "_auth_confirmed_at"
-TRY_AGAIN = "Confirm your password, then try again."
+TRY_AGAIN = gettext_noop("Confirm your password, then try again.")
 
 _View = TypeVar("_View", bound=Callable[..., HttpResponse])
 
@@ -90,10 +91,10 @@ def ask_to_confirm(request: HttpRequest) -> HttpResponse:
         return redirect(confirm_url(request.get_full_path()))
     came_from = request.headers.get("HX-Current-URL") if htmx else request.headers.get("Referer")
     fallback = request.get_full_path() if request.method in ("GET", "HEAD") else reverse("home")
-    messages.warning(request, TRY_AGAIN)
+    messages.warning(request, gettext(TRY_AGAIN))
     target = confirm_url(safe_next(request, came_from, fallback))
     if htmx:
-        response = HttpResponse(TRY_AGAIN, status=200, content_type="text/plain")
+        response = HttpResponse(gettext(TRY_AGAIN), status=200, content_type="text/plain")
         response["HX-Redirect"] = target
         return response
     return redirect(target)

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -28,7 +29,7 @@ def confirm(request: HttpRequest) -> HttpResponse:
         if form.is_valid() and reauth.confirm_identity(request, form.cleaned_data["password"]):
             return redirect(next_url)
         if form.is_valid():
-            form.add_error("password", "That is not your password.")
+            form.add_error("password", gettext("That is not your password."))
         form["password"].field.widget.attrs.update({"aria-invalid": "true", "aria-describedby": "id_password-errors"})
         status = 400
     context = {"form": form, "next": next_url, "window_minutes": max(1, settings.REAUTH_SECONDS // 60)}

@@ -7,15 +7,20 @@ document.addEventListener("htmx:responseError", (event) => {
   p.className = "flash error";
   p.setAttribute("role", "alert");
   const status = event.detail.xhr.status;
-  p.textContent = status === 403 ? "That was refused (your role, or the page expired: reload it)." :
-    status === 404 ? "That item no longer exists; reload the page." :
-    "Something went wrong on our side; reload the page and try again.";
+  // The words come translated from the page (base.html's #messages), in the reader's language.
+  p.textContent = status === 403 ? box.dataset.refused : status === 404 ? box.dataset.gone : box.dataset.failed;
   box.replaceChildren(p);
 });
 document.addEventListener("htmx:sendError", () => {
   const box = document.getElementById("messages");
-  if (box) box.innerHTML = '<p class="flash error" role="alert">The server could not be reached. Check the connection and try again.</p>';
+  if (!box) return;
+  const p = document.createElement("p");
+  p.className = "flash error";
+  p.setAttribute("role", "alert");
+  p.textContent = box.dataset.unreachable;
+  box.replaceChildren(p);
 });
+// What a swap does with the focus, and how its result is read out: a11y.js.
 // A select that submits its form when changed (the organisation switcher); inline handlers are refused by the CSP.
 document.addEventListener("change", (event) => {
   const select = event.target.closest("select[data-submit-on-change]");
