@@ -20,26 +20,7 @@ document.addEventListener("htmx:sendError", () => {
   p.textContent = box.dataset.unreachable;
   box.replaceChildren(p);
 });
-// A swap that takes away the focused control (a code's row coming back after Freeze, a form with its errors, a PIN
-// shown in place of its button) would drop keyboard and screen-reader users at the top of the page. The focus goes
-// to what replaced it instead: the first invalid field, else an element marked data-swap-focus, else the new
-// content itself, which a screen reader then reads out. Background polling never had the focus, so never moves it.
-// Noted when the request starts: hx-disabled-elt disables the pressed button, which drops its focus before the swap.
-const focusedTargets = new WeakMap();
-document.addEventListener("htmx:beforeRequest", (event) => {
-  const target = event.detail.target;
-  if (target && target.id && target.contains(document.activeElement)) focusedTargets.set(event.detail.xhr, target.id);
-});
-document.addEventListener("htmx:afterSettle", (event) => {
-  const id = focusedTargets.get(event.detail.xhr);
-  const current = document.activeElement;
-  if (!id || (current && current !== document.body && current.isConnected)) return;
-  const fresh = document.getElementById(id);
-  if (!fresh) return;
-  const place = fresh.querySelector("[aria-invalid=true], [data-swap-focus]") || fresh;
-  if (place === fresh && !fresh.hasAttribute("tabindex")) fresh.setAttribute("tabindex", "-1");
-  place.focus();
-});
+// What a swap does with the focus, and how its result is read out: a11y.js.
 // A select that submits its form when changed (the organisation switcher); inline handlers are refused by the CSP.
 document.addEventListener("change", (event) => {
   const select = event.target.closest("select[data-submit-on-change]");
