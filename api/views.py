@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from api import keys
@@ -21,7 +22,9 @@ from tenants.signals import client_ip
 
 
 class KeyForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="Who uses it, e.g. “Opera PMS” or “cleaning schedule script”.")
+    name = forms.CharField(
+        max_length=100, help_text=gettext_lazy("Who uses it, e.g. “Opera PMS” or “cleaning schedule script”.")
+    )
     scopes = forms.MultipleChoiceField(
         choices=ApiKey.Scope.choices, widget=forms.CheckboxSelectMultiple, initial=[ApiKey.Scope.READ]
     )
@@ -29,7 +32,7 @@ class KeyForm(forms.Form):
         queryset=Property.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Leave all unticked for a key that reaches every property of the organisation.",
+        help_text=gettext_lazy("Leave all unticked for a key that reaches every property of the organisation."),
     )
 
     request_token = forms.UUIDField(required=False, widget=forms.HiddenInput)  # one key per form, however often sent

@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -49,7 +50,11 @@ def _link_action(
 ) -> HttpResponse:
     stay = _stay_to_share(request, stay_id)
     if not stay.is_open:
-        messages.info(request, f"This stay was already {stay.get_status_display().lower()}: its link opens nothing.")
+        messages.info(
+            request,
+            _("This stay was already %(status)s: its link opens nothing.")
+            % {"status": stay.get_status_display().lower()},
+        )
         return _link_answer(request, guest_links.state(stay))
     state = action(stay, actor=request.user, ip=client_ip(request))
     if done and not request.htmx:
@@ -68,14 +73,14 @@ def guest_link_show(request: HtmxHttpRequest, stay_id: int) -> HttpResponse:
 @login_required
 @never_cache
 def guest_link_new(request: HtmxHttpRequest, stay_id: int) -> HttpResponse:
-    return _link_action(request, stay_id, guest_links.new_link, "A new link: the old one no longer opens anything.")
+    return _link_action(request, stay_id, guest_links.new_link, _("A new link: the old one no longer opens anything."))
 
 
 @require_POST
 @login_required
 @never_cache
 def guest_link_revoke(request: HtmxHttpRequest, stay_id: int) -> HttpResponse:
-    return _link_action(request, stay_id, guest_links.revoke, "The guest page link is revoked.")
+    return _link_action(request, stay_id, guest_links.revoke, _("The guest page link is revoked."))
 
 
 # --- each unit's calendar export ---------------------------------------------------------------------------------
@@ -125,5 +130,7 @@ def calendar_export_show(request: HttpRequest, unit_id: int) -> HttpResponse:
 def calendar_export_new(request: HttpRequest, unit_id: int) -> HttpResponse:
     unit = _unit_to_manage(request, unit_id)
     shown = calendar_export.new_link(unit, actor=request.user, ip=client_ip(request))
-    messages.success(request, f"A new calendar link for {unit.name}: the old one no longer answers.")
+    messages.success(
+        request, _("A new calendar link for %(unit)s: the old one no longer answers.") % {"unit": unit.name}
+    )
     return _exports_page(request, unit.property_id, shown={unit.pk: shown})

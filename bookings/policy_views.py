@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from bookings import policies, selectors
@@ -61,7 +62,7 @@ def policy_page(request: HttpRequest, property_id: int) -> HttpResponse:
         except ValidationError as error:
             apply_service_error(form, error)
         else:
-            messages.success(request, "Arrival and message timings saved.")
+            messages.success(request, _("Arrival and message timings saved."))
             return redirect("booking-policy:page", property_id=prop.pk)
     return _page(request, prop, status=400, policy_form=form)
 
@@ -77,7 +78,7 @@ def template_add(request: HttpRequest, property_id: int) -> HttpResponse:
         except ValidationError as error:
             apply_service_error(form, error)
         else:
-            messages.success(request, "Template added.")
+            messages.success(request, _("Template added."))
             return redirect("booking-policy:page", property_id=prop.pk)
     return _page(request, prop, status=400, template_form=form)
 
@@ -96,7 +97,7 @@ def template_edit(request: HttpRequest, property_id: int, template_id: int) -> H
             except ValidationError as error:
                 apply_service_error(form, error)
             else:
-                messages.success(request, "Template saved.")
+                messages.success(request, _("Template saved."))
                 return redirect("booking-policy:page", property_id=prop.pk)
         status = 400
     else:
@@ -113,5 +114,5 @@ def template_delete(request: HttpRequest, property_id: int, template_id: int) ->
     prop = _property(request, property_id)
     template = _template(prop, template_id)
     policies.delete_template(template, actor=request.user, ip=client_ip(request))
-    messages.success(request, "Template deleted: the default words are used instead.")
+    messages.success(request, _("Template deleted: the default words are used instead."))
     return redirect("booking-policy:page", property_id=prop.pk)

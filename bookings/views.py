@@ -17,6 +17,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -119,9 +121,8 @@ def feed_add(request: HttpRequest, property_id: int) -> HttpResponse:
     except ValidationError as error:
         apply_service_error(form, error)
         return _page(request, membership, prop, form, status=400)
-    messages.success(
-        request, f"The feed {feed.name or feeds.host_of(feed.url)} is added to {feed.unit.name}: it is being read now."
-    )
+    added = _("The feed %(feed)s is added to %(unit)s: it is being read now.")
+    messages.success(request, added % {"feed": feed.name or feeds.host_of(feed.url), "unit": feed.unit.name})
     return redirect("bookings:feeds", prop.pk)
 
 
@@ -157,7 +158,7 @@ def feed_edit(request: HttpRequest, feed_id: int) -> HttpResponse:
         except ValidationError as error:
             apply_service_error(form, error)
         else:
-            messages.success(request, "The feed is saved.")
+            messages.success(request, _("The feed is saved."))
             return redirect("bookings:feeds", feed.unit.property_id)
     return _edit_page(request, feed, form, status=400)
 
@@ -177,7 +178,10 @@ def feed_sync(request: HttpRequest, feed_id: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, f"{feed.name or feeds.host_of(feed.url)} is being read now; reload in a moment.")
+        messages.success(
+            request,
+            _("%(feed)s is being read now; reload in a moment.") % {"feed": feed.name or feeds.host_of(feed.url)},
+        )
     return redirect("bookings:feeds", feed.unit.property_id)
 
 
@@ -190,10 +194,12 @@ def feed_remove(request: HttpRequest, feed_id: int) -> HttpResponse:
         context = {"nav": "portfolio", "feed": feed, "host": feeds.host_of(feed.url)}
         return render(request, "bookings/feed_remove.html", context)
     kept = feeds.remove_feed(feed, actor=request.user, ip=client_ip(request))
-    stays = (
-        f"The {kept} stay{'s' if kept != 1 else ''} it booked {'are' if kept != 1 else 'is'} kept, with their codes."
+    removed = ngettext(
+        "The feed %(feed)s is removed. The %(kept)s stay it booked is kept, with its codes.",
+        "The feed %(feed)s is removed. The %(kept)s stays it booked are kept, with their codes.",
+        kept,
     )
-    messages.success(request, f"The feed {feed.name or feeds.host_of(feed.url)} is removed. {stays}")
+    messages.success(request, removed % {"feed": feed.name or feeds.host_of(feed.url), "kept": kept})
     return redirect("bookings:feeds", feed.unit.property_id)
 
 
@@ -209,7 +215,7 @@ def _arrival_action(
         raise PermissionDenied("Only owners and managers hand out a unit's arrival link.")
     shown = action(unit, actor=request.user, ip=client_ip(request))
     if done:
-        messages.success(request, done.format(unit=unit.name))
+        messages.success(request, done % {"unit": unit.name})
     return _page(request, membership, unit.property, arrival_shown=shown)
 
 
@@ -224,7 +230,7 @@ def arrival_link_show(request: HttpRequest, unit_id: int) -> HttpResponse:
 @require_POST
 @never_cache
 def arrival_link_new(request: HttpRequest, unit_id: int) -> HttpResponse:
-    done = "A new arrival link for {unit}: the old one no longer opens anything; paste this one into the listing."
+    done = _("A new arrival link for %(unit)s: the old one no longer opens anything; paste this one into the listing.")
     return _arrival_action(request, unit_id, arrival_links.new_link, done)
 
 
@@ -232,4 +238,4 @@ def arrival_link_new(request: HttpRequest, unit_id: int) -> HttpResponse:
 @require_POST
 @never_cache
 def arrival_link_revoke(request: HttpRequest, unit_id: int) -> HttpResponse:
-    return _arrival_action(request, unit_id, arrival_links.revoke, "The arrival link of {unit} is revoked.")
+    return _arrival_action(request, unit_id, arrival_links.revoke, _("The arrival link of %(unit)s is revoked."))

@@ -5,22 +5,30 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from webhooks.payloads import ALL_TYPES
 
 
 class EndpointForm(forms.Form):
     url = forms.CharField(
-        label="URL",
+        label=gettext_lazy("URL"),
         max_length=500,
         widget=forms.URLInput(attrs={"placeholder": "https://example.com/webhooks/doors", "autocomplete": "off"}),
-        help_text="Doors POSTs each event here as JSON, signed (Standard Webhooks: webhook-id, webhook-timestamp, "
-        "webhook-signature).",
+        help_text=gettext_lazy(
+            "Doors POSTs each event here as JSON, signed (Standard Webhooks: webhook-id, webhook-timestamp, "
+            "webhook-signature)."
+        ),
     )
-    description = forms.CharField(max_length=200, required=False, help_text="For you: what receives these events.")
-    all_types = forms.BooleanField(label="All event types", required=False)
+    description = forms.CharField(
+        max_length=200,
+        required=False,
+        label=gettext_lazy("Description"),
+        help_text=gettext_lazy("For you: what receives these events."),
+    )
+    all_types = forms.BooleanField(label=gettext_lazy("All event types"), required=False)
     event_types = forms.MultipleChoiceField(
-        label="Or only these",
+        label=gettext_lazy("Or only these"),
         choices=[(name, name) for name in ALL_TYPES],
         required=False,
         widget=forms.CheckboxSelectMultiple,

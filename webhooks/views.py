@@ -12,6 +12,7 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from tenants.context import membership_or_404
@@ -139,7 +140,7 @@ def update(request: HttpRequest, endpoint_id: int) -> HttpResponse:
         except ValidationError as error:
             _apply(form, error)
         else:
-            messages.success(request, "The endpoint is saved; new events follow its event types.")
+            messages.success(request, gettext("The endpoint is saved; new events follow its event types."))
             return redirect("webhooks:endpoint", row.pk)
     return _detail(request, row, form, status=400)
 
@@ -153,7 +154,9 @@ def enable(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, "Enabled: new events are sent to it. Send again the failed deliveries you need.")
+        messages.success(
+            request, gettext("Enabled: new events are sent to it. Send again the failed deliveries you need.")
+        )
     return redirect("webhooks:endpoint", row.pk)
 
 
@@ -162,23 +165,27 @@ def enable(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 def disable(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     _, row = _endpoint(request, endpoint_id)
     services.disable_endpoint(row, actor=request.user, ip=client_ip(request))
-    messages.success(request, "Disabled: nothing more is sent to it until you enable it.")
+    messages.success(request, gettext("Disabled: nothing more is sent to it until you enable it."))
     return redirect("webhooks:endpoint", row.pk)
 
 
 QUESTIONS = {
     "rotate": (
-        "Rotate the secret?",
-        "A new secret is shown once. For the next 24 hours each delivery is signed with both the new and the old "
-        "secret, so you have a day to put the new one into your receiver.",
-        "Yes, rotate the secret",
-        "No, keep the secret",
+        gettext_lazy("Rotate the secret?"),
+        gettext_lazy(
+            "A new secret is shown once. For the next 24 hours each delivery is signed with both the new and the old "
+            "secret, so you have a day to put the new one into your receiver."
+        ),
+        gettext_lazy("Yes, rotate the secret"),
+        gettext_lazy("No, keep the secret"),
     ),
     "delete": (
-        "Delete this endpoint?",
-        "Nothing more is sent to it, and its deliveries and their log are deleted. This cannot be undone.",
-        "Yes, delete it",
-        "No, keep it",
+        gettext_lazy("Delete this endpoint?"),
+        gettext_lazy(
+            "Nothing more is sent to it, and its deliveries and their log are deleted. This cannot be undone."
+        ),
+        gettext_lazy("Yes, delete it"),
+        gettext_lazy("No, keep it"),
     ),
 }
 
@@ -214,7 +221,7 @@ def delete(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     if request.POST.get("confirmed") != "yes":
         return _ask(request, row, "delete")
     services.delete_endpoint(row, actor=request.user, ip=client_ip(request))
-    messages.success(request, f"The endpoint {row.url} is deleted.")
+    messages.success(request, gettext("The endpoint %(url)s is deleted.") % {"url": row.url})
     return redirect("webhooks:endpoints")
 
 
@@ -228,5 +235,9 @@ def send_again(request: HttpRequest, endpoint_id: int, delivery_id: int) -> Http
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, f"{chosen.message.event_type} {chosen.message.msg_id} is being sent again.")
+        messages.success(
+            request,
+            gettext("%(event)s %(id)s is being sent again.")
+            % {"event": chosen.message.event_type, "id": chosen.message.msg_id},
+        )
     return redirect("webhooks:endpoint", row.pk)
