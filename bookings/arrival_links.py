@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from audit.services import audit
 from bookings import guest_pass, public_limits
@@ -188,15 +189,16 @@ def _raise_wrong_digits_alert(link: UnitArrivalLink, now: datetime) -> Alert:
     """One open alert per link: a later burst counts on it until the desk closes it."""
     unit = link.unit
     prop = unit.property
-    message = (
-        f"Wrong phone digits were typed {WRONG_TRIES} times within an hour on the arrival link of {unit.name} "
-        f"({prop.name}): someone may be guessing. More are refused for the hour; a new arrival link stops them."
+    message = gettext_noop(
+        "Wrong phone digits were typed %(tries)s times within an hour on the arrival link of %(unit)s "
+        "(%(property)s): someone may be guessing. More are refused for the hour; a new arrival link stops them."
     )
     return alerts.raise_alert(
         organisation_id=prop.organisation_id,
         kind=Alert.Kind.WRONG_CODE_BURST,
         key=wrong_digits_key(link),
         message=message,
+        message_args={"tries": WRONG_TRIES, "unit": unit.name, "property": prop.name},
         lock=Lock.objects.filter(unit=unit).order_by("name", "pk").first(),  # a desk limited to the property sees it
         at=now,
     )

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from bookings.models import Arrival, BookingPolicy, StayMessage
 from locks import alerts, codes, operations
@@ -256,12 +257,18 @@ def _fall_back(arrival: Arrival, stay: Stay, unconfirmed: list[LockCheck], now: 
 def _alert(stay: Stay, lock: Lock, what: str, now: datetime) -> Alert:
     prop = stay.unit.property
     arrives = timezone.localtime(stay.check_in, prop.tz)
-    message = f"{stay.unit.name}: {stay.guest.name} arrives {arrives:%a %d %b %H:%M} ({prop.time_zone}). {what}"
     return alerts.raise_alert(
         organisation_id=lock.organisation_id,
         kind=Alert.Kind.ARRIVAL_AT_RISK,
         key=alert_key(stay, lock),
-        message=message,
+        message=gettext_noop("%(unit)s: %(guest)s arrives %(when)s (%(zone)s). %(what)s"),
+        message_args={
+            "unit": stay.unit.name,
+            "guest": stay.guest.name,
+            "when": f"{arrives:%a %d %b %H:%M}",
+            "zone": prop.time_zone,
+            "what": what,  # the arrival's problem, in English as the checks word it
+        },
         lock=lock,
         at=now,
         add=0,  # a later look at the same arrival is the same incident, not another one

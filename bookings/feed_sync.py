@@ -24,6 +24,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from audit.services import audit
 from bookings import fetch, ical
@@ -229,7 +230,8 @@ def _record_failure(feed: CalendarFeed, now: datetime, message: str) -> None:
         organisation_id=feed.organisation_id,
         kind=Alert.Kind.FEED_FAILING,
         key=failing_key(feed),
-        message=f"The calendar feed {_label(feed)} of {feed.unit} has failed since {since}: {message}",
+        message=gettext_noop("The calendar feed %(feed)s of %(unit)s has failed since %(since)s: %(error)s"),
+        message_args={"feed": _label(feed), "unit": str(feed.unit), "since": since, "error": message},
         lock=_lock_of(feed.unit),
         at=now,
     )
@@ -482,7 +484,13 @@ def _double_booking(feed: CalendarFeed, entry: FeedEntry, other: str, what_happe
         organisation_id=feed.organisation_id,
         kind=Alert.Kind.DOUBLE_BOOKING,
         key=f"{_conflict_prefix(feed, entry.uid)}{other}",
-        message=f"Double booking in {feed.unit}: {_label(feed)}'s “{entry.summary or entry.uid}” {what_happened}",
+        message=gettext_noop("Double booking in %(unit)s: %(feed)s's “%(entry)s” %(what)s"),
+        message_args={
+            "unit": str(feed.unit),
+            "feed": _label(feed),
+            "entry": entry.summary or entry.uid,
+            "what": what_happened,  # in English as the sync words it
+        },
         lock=_lock_of(feed.unit),
         at=now,
         add=0,
@@ -519,7 +527,8 @@ def _flag(feed: CalendarFeed, event: FeedEvent, now: datetime, problem: str) -> 
         organisation_id=feed.organisation_id,
         kind=Alert.Kind.STAY_NEEDS_ATTENTION,
         key=attention_key(stay),
-        message=f"{stay.guest} in {stay.unit} ({_label(feed)}): {problem}",
+        message=gettext_noop("%(guest)s in %(unit)s (%(feed)s): %(problem)s"),
+        message_args={"guest": str(stay.guest), "unit": str(stay.unit), "feed": _label(feed), "problem": problem},
         lock=_lock_of(feed.unit),
         at=now,
         add=0,

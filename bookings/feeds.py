@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from audit.services import audit
 from bookings import calendar_export, fetch, ical
@@ -46,11 +47,11 @@ def clean_url(url: str | None, request_host: str = "") -> str:
     installation's own export of a unit too (on PUBLIC_BASE_URL's host or `request_host`, the one the person used)."""
     value = (url or "").strip()
     if not value:
-        raise ValidationError({"url": "Paste the calendar's export link (it ends in .ics on most channels)."})
+        raise ValidationError({"url": gettext("Paste the calendar's export link (it ends in .ics on most channels).")})
     if len(value) > URL_MAX:
-        raise ValidationError({"url": f"Use a link of at most {URL_MAX} characters."})
+        raise ValidationError({"url": gettext("Use a link of at most %(max)s characters.") % {"max": URL_MAX}})
     if has_control_characters(value) or " " in value:
-        raise ValidationError({"url": "A link has no spaces or line breaks: paste it again."})
+        raise ValidationError({"url": gettext("A link has no spaces or line breaks: paste it again.")})
     parts = urlsplit(value)
     if parts.scheme.lower() == "webcal":
         value = urlunsplit(("https", *parts[1:]))
@@ -73,16 +74,21 @@ def clean_every_minutes(every_minutes: int | None) -> int:
 def clean_name(name: str | None) -> str:
     value = (name or "").strip()
     if len(value) > NAME_MAX:
-        raise ValidationError({"name": f"Use at most {NAME_MAX} characters."})
+        raise ValidationError({"name": gettext("Use at most %(max)s characters.") % {"max": NAME_MAX}})
     if has_control_characters(value):
-        raise ValidationError({"name": "Use one line of plain text, without line breaks or tabs."})
+        raise ValidationError({"name": gettext("Use one line of plain text, without line breaks or tabs.")})
     return value
 
 
 def clean_blocked(blocked: str | None) -> str:
     if blocked not in CalendarFeed.Blocked.values:
         choices = ", ".join(f"{value} ({label})" for value, label in CalendarFeed.Blocked.choices)
-        raise ValidationError({"blocked": f"Choose how to treat dates the channel only blocks: {choices}."})
+        raise ValidationError(
+            {
+                "blocked": gettext("Choose how to treat dates the channel only blocks: %(choices)s.")
+                % {"choices": choices}
+            }
+        )
     return str(blocked)
 
 
@@ -184,7 +190,12 @@ def update_feed(
             cleaned = clean_url(url, request_host)
             if cleaned != feed.url:
                 if _same_url_on_unit(feed.unit, cleaned, other_than=feed):
-                    raise ValidationError({"url": f"{feed.unit.name} already reads this calendar in another feed."})
+                    raise ValidationError(
+                        {
+                            "url": gettext("%(unit)s already reads this calendar in another feed.")
+                            % {"unit": feed.unit.name}
+                        }
+                    )
                 feed.url, reread = cleaned, True
     if name is not None:
         with _collected(errors):
@@ -241,7 +252,7 @@ def sync_now(feed: CalendarFeed, *, actor: Actor, ip: str | None = None) -> Cale
     """Read the feed now rather than at its next time (a worker does it, after commit)."""
     feed = _locked(feed)
     if not feed.enabled:
-        raise ValidationError("This feed is paused: resume it first.")
+        raise ValidationError(gettext("This feed is paused: resume it first."))
     feed.next_sync_at = timezone.now()
     feed.save(update_fields=["next_sync_at"])
     audit("feed.sync_now", actor=actor, organisation=feed.organisation, obj=feed, summary=_summary(feed), ip=ip)

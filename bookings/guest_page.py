@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from audit.models import AuditEvent
 from audit.services import audit
@@ -153,10 +154,14 @@ def report_door(opened: GuestPass, *, ip: str | None, now: datetime | None = Non
     stay = opened.stay
     prop = stay.unit.property
     local = timezone.localtime(now, prop.tz)
-    message = (
-        f"{stay.guest.name} in {stay.unit.name} ({prop.name}) says the door did not open, "
-        f"{local:%a %d %b %H:%M} ({prop.time_zone})."
-    )
+    message = gettext_noop("%(guest)s in %(unit)s (%(property)s) says the door did not open, %(when)s (%(zone)s).")
+    words = {
+        "guest": stay.guest.name,
+        "unit": stay.unit.name,
+        "property": prop.name,
+        "when": f"{local:%a %d %b %H:%M}",
+        "zone": prop.time_zone,
+    }
     doors = Lock.objects.filter(unit=stay.unit).order_by("name", "pk")
     # The lock the guest's code is on, when there is one: the alert is about that door.
     lock = doors.filter(access_codes__stay=stay).first() or doors.first()
@@ -165,8 +170,9 @@ def report_door(opened: GuestPass, *, ip: str | None, now: datetime | None = Non
         kind=Alert.Kind.DOOR_DID_NOT_OPEN,
         key=f"door_not_open:stay:{stay.pk}",
         message=message,
+        message_args=words,
         lock=lock,
         at=now,
     )
-    audit(DOOR_REPORTED, organisation=prop.organisation, obj=stay, summary=message, ip=ip)
+    audit(DOOR_REPORTED, organisation=prop.organisation, obj=stay, summary=message % words, ip=ip)
     return alert

@@ -27,8 +27,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import dateformat, timezone, translation
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from audit.services import audit
 from bookings.arrivals import policy_of
@@ -447,7 +447,7 @@ def may_send(actor: Actor, stay: Stay, kind: str) -> bool:
 def send_again(stay: Stay, kind: str, *, actor: Actor, ip: str | None = None) -> StayMessage:
     """A person sends the message again from the stay page (a manual StayMessage, audited)."""
     if kind not in Kind.values:
-        raise ValidationError("Choose the code message or the check-out reminder.")
+        raise ValidationError(gettext("Choose the code message or the check-out reminder."))
     stay = Stay.objects.select_related("unit__property__organisation", "guest").get(pk=stay.pk)
     if not may_send(actor, stay, kind):
         audit("message.send_refused", actor=actor, organisation=stay.unit.property.organisation, obj=stay, ip=ip)
@@ -456,7 +456,8 @@ def send_again(stay: Stay, kind: str, *, actor: Actor, ip: str | None = None) ->
     if not composed.ready:
         raise ValidationError(composed.reason)
     if not contact_of(stay)[0]:
-        raise ValidationError(f"{stay.guest.name} has no e-mail address or phone number: add one to the guest first.")
+        no_contact = gettext("%(guest)s has no e-mail address or phone number: add one to the guest first.")
+        raise ValidationError(no_contact % {"guest": stay.guest.name})
     message = StayMessage.objects.create(
         stay=stay,
         kind=kind,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from audit.services import audit
 from bookings.messages import validate_template
@@ -75,7 +76,7 @@ def save_template(
     language = language.strip().lower()
     row = template or MessageTemplate(property=prop)
     if row.property_id != prop.pk:
-        raise ValidationError("This template belongs to another property.")
+        raise ValidationError(gettext("This template belongs to another property."))
     row.kind, row.language, row.subject, row.body = kind, language, subject.strip(), body
     row.full_clean(validate_unique=False, validate_constraints=False)  # the database says, in our words below
     try:

@@ -53,7 +53,7 @@ class PolicyForm(forms.Form):
             raise forms.ValidationError(gettext_lazy("Give whole hours separated by commas, such as 24, 2."))
         hours = sorted({int(part) for part in raw}, reverse=True)
         if any(not 1 <= hour <= MAX_CHECK_HOURS for hour in hours):
-            raise forms.ValidationError(f"Each hour is from 1 to {MAX_CHECK_HOURS}.")
+            raise forms.ValidationError(gettext_lazy("Each hour is from 1 to %(max)s.") % {"max": MAX_CHECK_HOURS})
         return hours
 
 

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from audit.services import audit
 from locks import queues
@@ -39,9 +40,11 @@ class WeeklySchedule:
 
     def __post_init__(self) -> None:
         if not self.days:
-            raise ValidationError({"schedule_days": "Choose at least one day."})
+            raise ValidationError({"schedule_days": gettext("Choose at least one day.")})
         if not 0 <= self.start_minute < self.end_minute <= 1440:
-            raise ValidationError({"schedule_end": "The end time must be after the start time on the same day."})
+            raise ValidationError(
+                {"schedule_end": gettext("The end time must be after the start time on the same day.")}
+            )
 
 
 FEW_OCCURRENCES = 4  # fewer openings than this inside its validity and a weekly code is probably a mistake
@@ -76,14 +79,15 @@ def _validate_openings(
         return
 
     zone = zoneinfo.ZoneInfo(zone_name)
-    days = " or ".join(DAY_NAMES[d] for d in sorted(schedule.days))
+    days = ", ".join(str(DAY_NAMES[d]) for d in sorted(schedule.days))
     hours = hours_text(schedule.start_minute, schedule.end_minute)
     start, end = (day_and_time(timezone.localtime(moment, zone), year=True) for moment in (starts_at, ends_at))
+    never = gettext(
+        "From %(start)s to %(end)s (%(zone)s) there is no %(days)s %(hours)s: this code could never open. "
+        "Make it valid for longer or choose other days."
+    )
     raise ValidationError(
-        {
-            field: f"From {start} to {end} ({zone_name}) there is no {days} {hours}: this code could never open. "
-            "Make it valid for longer or choose other days."
-        }
+        {field: never % {"start": start, "end": end, "zone": zone_name, "days": days, "hours": hours}}
     )
 
 
@@ -95,9 +99,13 @@ def openings_note(code: AccessCode) -> str:
     openings = weekly_openings(schedule, max(code.starts_at, timezone.now()), code.ends_at, code.time_zone)
     if not openings or len(openings) >= FEW_OCCURRENCES:
         return ""
-    times = "time" if len(openings) == 1 else "times"
     when = ", ".join(day_and_time(moment, year=False) for moment in openings)
-    return f"“{code.label}” opens only {len(openings)} {times} before it ends ({when}): is its validity long enough?"
+    few = ngettext(
+        "“%(label)s” opens only %(count)s time before it ends (%(when)s): is its validity long enough?",
+        "“%(label)s” opens only %(count)s times before it ends (%(when)s): is its validity long enough?",
+        len(openings),
+    )
+    return few % {"label": code.label, "count": len(openings), "when": when}
 
 
 def _weekly_schedule_of(code: AccessCode) -> WeeklySchedule | None:
@@ -108,11 +116,11 @@ def _weekly_schedule_of(code: AccessCode) -> WeeklySchedule | None:
 
 def _validate_window(starts_at: datetime, ends_at: datetime, *, now: datetime) -> None:
     if timezone.is_naive(starts_at) or timezone.is_naive(ends_at):
-        raise ValidationError("Times must carry a time zone.")
+        raise ValidationError(gettext("Times must carry a time zone."))
     if ends_at <= starts_at:
-        raise ValidationError({"ends_at": "The code must end after it starts."})
+        raise ValidationError({"ends_at": gettext("The code must end after it starts.")})
     if ends_at <= now:
-        raise ValidationError({"ends_at": "This window has already ended; pick an end in the future."})
+        raise ValidationError({"ends_at": gettext("This window has already ended; pick an end in the future.")})
 
 
 RELATED = ["lock", "organisation", "guest", "stay", "created_by"]
@@ -143,11 +151,11 @@ def issue_access_code(
             return earlier
     _validate_window(starts_at, ends_at, now=timezone.now())
     if kind == AccessCode.Kind.WEEKLY and schedule is None:
-        raise ValidationError({"schedule_days": "A weekly code needs its days and times."})
+        raise ValidationError({"schedule_days": gettext("A weekly code needs its days and times.")})
     if kind == AccessCode.Kind.WEEKLY and schedule is not None:
         _validate_openings(schedule, starts_at, ends_at, lock.time_zone, field="schedule_days")
     if not label.strip():
-        raise ValidationError({"label": "Give the code a name, such as the guest's."})
+        raise ValidationError({"label": gettext("Give the code a name, such as the guest's.")})
     if pin:
         check_pin(lock, pin)
     code = AccessCode(
@@ -193,7 +201,7 @@ def _batched() -> bool:
 
 def _stale(code: AccessCode, version: int | None) -> None:
     if version is not None and version != code.version:
-        raise ValidationError("This code changed while you were looking at it; reload and try again.")
+        raise ValidationError(gettext("This code changed while you were looking at it; reload and try again."))
 
 
 def _lock_row(code: AccessCode) -> AccessCode:
@@ -215,7 +223,7 @@ def change_access_code(
     code = _lock_row(code)
     _stale(code, version)
     if code.desired == Desired.REMOVED:
-        raise ValidationError("This code is being removed; issue a new one instead.")
+        raise ValidationError(gettext("This code is being removed; issue a new one instead."))
     _refuse_erased(code)
     new_start, new_end = starts_at or code.starts_at, ends_at or code.ends_at
     _validate_window(new_start, new_end, now=timezone.now())
@@ -224,7 +232,9 @@ def change_access_code(
         _validate_openings(schedule, new_start, new_end, code.time_zone, field="ends_at")
     if pin and pin != code.pin:
         if code.lock.kind in (LockKind.BLE, LockKind.BLE_GATEWAY):
-            raise ValidationError({"pin": "Bluetooth locks cannot change a code's PIN; issue a new code instead."})
+            raise ValidationError(
+                {"pin": gettext("Bluetooth locks cannot change a code's PIN; issue a new code instead.")}
+            )
         check_pin(code.lock, pin, exclude=code)
         code.pin = pin
     code.starts_at, code.ends_at = new_start, new_end
@@ -240,7 +250,7 @@ def _refuse_erased(code: AccessCode) -> None:
     """A code whose PIN was erased (30 days after it ended) cannot come back: there is no PIN to send, and the
     periodic work no longer looks at it (locks/models.py CODE_MAY_BE_ON_LOCK)."""
     if code.pin_purged_at is not None:
-        raise ValidationError("This code ended long ago and its PIN was erased; issue a new code instead.")
+        raise ValidationError(gettext("This code ended long ago and its PIN was erased; issue a new code instead."))
 
 
 def _set_desired(
@@ -249,7 +259,7 @@ def _set_desired(
     code = _lock_row(code)
     _stale(code, version)
     if code.desired == Desired.REMOVED and desired != Desired.REMOVED:
-        raise ValidationError("This code is being removed; issue a new one instead.")
+        raise ValidationError(gettext("This code is being removed; issue a new one instead."))
     if desired != Desired.REMOVED:
         _refuse_erased(code)
     if code.desired != desired:
@@ -267,7 +277,7 @@ def freeze_access_code(
 ) -> AccessCode:
     """Suspend a code without removing it (Zigbee locks)."""
     if not code.lock.can_freeze:
-        raise ValidationError("Only Zigbee locks can freeze a code; remove it instead.")
+        raise ValidationError(gettext("Only Zigbee locks can freeze a code; remove it instead."))
     return _set_desired(code, Desired.FROZEN, "code.freeze", version=version, actor=actor, ip=ip)
 
 
@@ -291,7 +301,7 @@ def resend_access_code(code: AccessCode, *, actor: Actor = None, ip: str | None 
     """Try a failed code again from the start, as a new operation (a new marker, so nothing is confused)."""
     code = _lock_row(code)
     if code.status != Status.FAILED:
-        raise ValidationError("Only a code that failed can be sent again.")
+        raise ValidationError(gettext("Only a code that failed can be sent again."))
     _refuse_erased(code)
     _validate_window(code.starts_at, code.ends_at, now=timezone.now())
     code.cloud_password_id, code.operation_id = None, uuid.uuid4()

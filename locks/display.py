@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.dates import WEEKDAYS_ABBR
 
-DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # by datetime.weekday()
+# By datetime.weekday(), in the active language (Django's own catalogues translate them).
+DAY_NAMES = tuple(WEEKDAYS_ABBR[day] for day in range(7))
 
 
 def hours_text(start_minute: int, end_minute: int) -> str:
@@ -15,7 +17,8 @@ def hours_text(start_minute: int, end_minute: int) -> str:
 
 
 def day_and_time(moment: datetime, *, year: bool | None = None) -> str:
-    """'Mon 7 Jan 09:00' in `moment`'s own zone; the year too when asked, or (None) when it is not this year there."""
+    """'Mon 7 Jan 09:00' in `moment`'s own zone, the day and month in the active language; the year too when asked,
+    or (None) when it is not this year there."""
     if year is None:
         year = moment.year != timezone.localtime(timezone.now(), moment.tzinfo).year
-    return f"{moment:%a} {moment.day} {moment:%b}" + (f" {moment.year}" if year else "") + f" {moment:%H:%M}"
+    return dateformat.format(moment, "D j M Y H:i" if year else "D j M H:i")

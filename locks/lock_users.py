@@ -23,6 +23,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from audit.services import audit
 from locks import queues
@@ -60,21 +61,29 @@ CAN: dict[str, frozenset[str]] = {
 }
 
 REFUSALS = {
-    "add_user": "This kind of lock takes its people from the owner's home in the Tuya app: add them there, "
-    "then use “Sync from the cloud”.",
-    "modify_user": "This kind of lock does not let the cloud change its people.",
-    "delete_user": "This kind of lock does not let the cloud remove its people: remove them from the home in "
-    "the Tuya app, then sync.",
-    "role": "Only access-control devices have roles.",
-    "schedule": "Only access-control devices and keepalive Wi-Fi locks keep a validity period per person.",
-    "enroll": "This kind of lock cannot enroll fingerprints or cards through the cloud.",
-    "cancel": "This kind of lock cannot cancel an enrollment through the cloud.",
-    "delete_method": "This kind of lock does not let the cloud delete its unlock methods: delete it at the lock.",
-    "rename": "This kind of lock keeps no names for its unlock methods.",
-    "duress": "Only Wi-Fi, Zigbee and Bluetooth locks can mark a method as duress.",
-    "assign": "This kind of lock does not let the cloud assign methods to people.",
-    "unassigned": "This kind of lock does not list unassigned methods.",
-    "sync": "This kind of lock has no people or unlock methods in the cloud.",
+    "add_user": gettext_lazy(
+        "This kind of lock takes its people from the owner's home in the Tuya app: add them there, "
+        "then use “Sync from the cloud”."
+    ),
+    "modify_user": gettext_lazy("This kind of lock does not let the cloud change its people."),
+    "delete_user": gettext_lazy(
+        "This kind of lock does not let the cloud remove its people: remove them from the home in "
+        "the Tuya app, then sync."
+    ),
+    "role": gettext_lazy("Only access-control devices have roles."),
+    "schedule": gettext_lazy(
+        "Only access-control devices and keepalive Wi-Fi locks keep a validity period per person."
+    ),
+    "enroll": gettext_lazy("This kind of lock cannot enroll fingerprints or cards through the cloud."),
+    "cancel": gettext_lazy("This kind of lock cannot cancel an enrollment through the cloud."),
+    "delete_method": gettext_lazy(
+        "This kind of lock does not let the cloud delete its unlock methods: delete it at the lock."
+    ),
+    "rename": gettext_lazy("This kind of lock keeps no names for its unlock methods."),
+    "duress": gettext_lazy("Only Wi-Fi, Zigbee and Bluetooth locks can mark a method as duress."),
+    "assign": gettext_lazy("This kind of lock does not let the cloud assign methods to people."),
+    "unassigned": gettext_lazy("This kind of lock does not list unassigned methods."),
+    "sync": gettext_lazy("This kind of lock has no people or unlock methods in the cloud."),
 }
 
 # What can be enrolled, by our unlock type names (port.METHOD_TYPES); a password is typed at the lock twice.
@@ -122,13 +131,15 @@ class Validity:
 
     def __post_init__(self) -> None:
         if (self.valid_from is None) != (self.valid_until is None):
-            raise ValidationError({"valid_until": "Give both ends of the validity, or neither for permanent access."})
+            raise ValidationError(
+                {"valid_until": gettext("Give both ends of the validity, or neither for permanent access.")}
+            )
         if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
-            raise ValidationError({"valid_until": "The validity must end after it starts."})
+            raise ValidationError({"valid_until": gettext("The validity must end after it starts.")})
         if not 0 <= self.start_minute < self.end_minute <= 1440:
-            raise ValidationError({"end_time": "The end time must be after the start time on the same day."})
+            raise ValidationError({"end_time": gettext("The end time must be after the start time on the same day.")})
         if not self.days <= frozenset(range(7)):
-            raise ValidationError({"days": "A weekday is 0 (Monday) to 6 (Sunday)."})
+            raise ValidationError({"days": gettext("A weekday is 0 (Monday) to 6 (Sunday).")})
 
     def schedule(self) -> list[dict[str, Any]]:
         if not self.days and (self.start_minute, self.end_minute) == (0, 1440):
@@ -141,9 +152,9 @@ class Validity:
 
 def _live(lock_user: LockUser) -> None:
     if lock_user.removed_at is not None:
-        raise ValidationError("This person is no longer on the lock.")
+        raise ValidationError(gettext("This person is no longer on the lock."))
     if lock_user.pending:
-        raise ValidationError("A change to this person is still on its way to the lock; wait a moment.")
+        raise ValidationError(gettext("A change to this person is still on its way to the lock; wait a moment."))
 
 
 @transaction.atomic
@@ -152,9 +163,9 @@ def add_lock_user(*, lock: Lock, name: str, sex: int = 1, actor: Actor = None, i
     require(lock, "add_user")
     name = name.strip()
     if not name:
-        raise ValidationError({"name": "Give the person a name."})
+        raise ValidationError({"name": gettext("Give the person a name.")})
     if sex not in (1, 2):
-        raise ValidationError({"sex": "Choose one."})
+        raise ValidationError({"sex": gettext("Choose one.")})
     user = LockUser(
         organisation_id=lock.organisation_id, lock=lock, name=name[:100], pending={"action": "add", "sex": sex}
     )
@@ -186,26 +197,26 @@ def modify_lock_user(
     change: dict[str, Any] = {"action": "modify"}
     if name is not None and lock.kind in RESIDENTIAL:
         if not name.strip():
-            raise ValidationError({"name": "Give the person a name."})
+            raise ValidationError({"name": gettext("Give the person a name.")})
         change.update(name=name.strip()[:100], sex=sex if sex in (1, 2) else 1)
     if role is not None and role != lock_user.role:
         require(lock, "role")
         if role not in dict(USER_ROLES):
-            raise ValidationError({"role": "Choose administrator or common user."})
+            raise ValidationError({"role": gettext("Choose administrator or common user.")})
         if lock_user.role == "owner":
-            raise ValidationError({"role": "The owner's role cannot change."})
+            raise ValidationError({"role": gettext("The owner's role cannot change.")})
         change["role"] = role
     if validity is not None:
         require(lock, "schedule")
         if lock_user.role == "owner":
-            raise ValidationError({"valid_from": "The owner is always allowed in."})
+            raise ValidationError({"valid_from": gettext("The owner is always allowed in.")})
         change.update(
             valid_from=validity.valid_from.isoformat() if validity.valid_from else None,
             valid_until=validity.valid_until.isoformat() if validity.valid_until else None,
             schedule=validity.schedule(),
         )
     if len(change) == 1:
-        raise ValidationError("Nothing to change.")
+        raise ValidationError(gettext("Nothing to change."))
     lock_user.pending, lock_user.failure_reason = change, ""
     lock_user.save(update_fields=["pending", "failure_reason"])
     audit("lockuser.modify", actor=actor, organisation=lock.organisation, obj=lock_user, summary=lock_user.name, ip=ip)
@@ -220,11 +231,11 @@ def delete_lock_user(lock_user: LockUser, *, actor: Actor = None, ip: str | None
     lock = lock_user.lock
     require(lock, "delete_user")
     if lock.kind == LockKind.WIFI_VIDEO and lock_user.role != "absent":
-        raise ValidationError("Only people who left the home in the Tuya app can be removed from this lock.")
+        raise ValidationError(gettext("Only people who left the home in the Tuya app can be removed from this lock."))
     if lock_user.pending.get("action") == "delete":
         return lock_user
     if lock_user.removed_at is not None and lock.kind != LockKind.WIFI_VIDEO:
-        raise ValidationError("This person is no longer on the lock.")
+        raise ValidationError(gettext("This person is no longer on the lock."))
     lock_user.pending, lock_user.failure_reason = {"action": "delete"}, ""
     lock_user.save(update_fields=["pending", "failure_reason"])
     audit("lockuser.delete", actor=actor, organisation=lock.organisation, obj=lock_user, summary=lock_user.name, ip=ip)

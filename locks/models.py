@@ -340,7 +340,7 @@ class AccessCode(SingleLineFields, models.Model):
         """'Mon, Wed 09:00–12:00' for weekly codes, '' otherwise."""
         if self.kind != self.Kind.WEEKLY or self.schedule_start_minute is None or self.schedule_end_minute is None:
             return ""
-        days = ", ".join(DAY_NAMES[d] for d in sorted(self.schedule_days))
+        days = ", ".join(str(DAY_NAMES[d]) for d in sorted(self.schedule_days))
         return f"{days} {hours_text(self.schedule_start_minute, self.schedule_end_minute)}"
 
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from audit.services import audit
 from locks import queues
@@ -56,7 +57,7 @@ def offline_window(
     if kind == "clear_all" or (kind == "clear_one" and (starts_at is None or ends_at is None)):
         return this_hour, this_hour + 24 * HOUR
     if starts_at is None or ends_at is None:
-        raise ValidationError({"ends_at": "A multiple-use offline password needs a start and an end."})
+        raise ValidationError({"ends_at": gettext("A multiple-use offline password needs a start and an end.")})
     return _floor_hour(starts_at), _floor_hour(ends_at)
 
 
@@ -101,14 +102,16 @@ def request_offline_password(
 ) -> LockOperation:
     """An offline password (or a clearing code) the lock checks by itself: for a lock that is offline."""
     if lock.kind not in OFFLINE_KINDS:
-        raise ValidationError(f"A {lock.get_kind_display()} cannot issue offline passwords.")
+        raise ValidationError(gettext("A %(kind)s cannot issue offline passwords.") % {"kind": lock.get_kind_display()})
     if kind not in OFFLINE_TYPES:
-        raise ValidationError({"kind": "Choose multiple, once, clear one or clear all."})
+        raise ValidationError({"kind": gettext("Choose multiple, once, clear one or clear all.")})
     start, end = offline_window(kind, now=timezone.now(), starts_at=starts_at, ends_at=ends_at)
     if end <= start:
-        raise ValidationError({"ends_at": "After rounding down to whole hours the window is empty: make it longer."})
+        raise ValidationError(
+            {"ends_at": gettext("After rounding down to whole hours the window is empty: make it longer.")}
+        )
     if end <= timezone.now():
-        raise ValidationError({"ends_at": "This window has already ended."})
+        raise ValidationError({"ends_at": gettext("This window has already ended.")})
     params: dict[str, Any] = {
         "type": kind,
         "effective_time": int(start.timestamp()),
@@ -116,7 +119,7 @@ def request_offline_password(
     }
     if kind == "clear_one":
         if clears is None or clears.lock_id != lock.pk or not clears.result.get("password_id"):
-            raise ValidationError({"clears": "Choose the issued offline password to clear."})
+            raise ValidationError({"clears": gettext("Choose the issued offline password to clear.")})
         params["password_id"] = clears.result["password_id"]
     return _new_operation(lock, LockOperation.Kind.OFFLINE_PASSWORD, label=label, params=params, actor=actor, ip=ip)
 
@@ -124,7 +127,7 @@ def request_offline_password(
 @transaction.atomic
 def request_dynamic_password(*, lock: Lock, actor: Actor = None, ip: str | None = None) -> LockOperation:
     if lock.kind not in DYNAMIC_KINDS:
-        raise ValidationError(f"A {lock.get_kind_display()} has no dynamic passwords.")
+        raise ValidationError(gettext("A %(kind)s has no dynamic passwords.") % {"kind": lock.get_kind_display()})
     return _new_operation(lock, LockOperation.Kind.DYNAMIC_PASSWORD, label="Dynamic password", actor=actor, ip=ip)
 
 
@@ -134,11 +137,11 @@ def set_advanced_password(
 ) -> LockOperation:
     """A hotel lock's admin or emergency password (six digits)."""
     if lock.kind != LockKind.ZIGBEE_HOTEL:
-        raise ValidationError("Only Zigbee hotel locks have advanced passwords.")
+        raise ValidationError(gettext("Only Zigbee hotel locks have advanced passwords."))
     if advanced_type not in ("admin", "emergency"):
-        raise ValidationError({"advanced_type": "Choose admin or emergency."})
+        raise ValidationError({"advanced_type": gettext("Choose admin or emergency.")})
     if not pin.isascii() or not pin.isdigit() or len(pin) != 6 or is_trivial_pin(pin):
-        raise ValidationError({"pin": "An advanced password is 6 digits and not easy to guess."})
+        raise ValidationError({"pin": gettext("An advanced password is 6 digits and not easy to guess.")})
     params = {"advanced_type": advanced_type}
     label = f"{advanced_type.title()} password"
     return _new_operation(
@@ -150,7 +153,7 @@ def set_advanced_password(
 def clear_all_codes(*, lock: Lock, actor: Actor = None, ip: str | None = None) -> LockOperation:
     """Wipe every temporary password from a hotel lock; our codes on it follow as removed once confirmed."""
     if lock.kind != LockKind.ZIGBEE_HOTEL:
-        raise ValidationError("Only Zigbee hotel locks can clear all temporary passwords at once.")
+        raise ValidationError(gettext("Only Zigbee hotel locks can clear all temporary passwords at once."))
     return _new_operation(lock, LockOperation.Kind.CLEAR_ALL, label="Clear all codes", actor=actor, ip=ip)
 
 
@@ -158,12 +161,14 @@ def clear_all_codes(*, lock: Lock, actor: Actor = None, ip: str | None = None) -
 def sync_pending_codes(*, lock: Lock, actor: Actor = None, ip: str | None = None) -> LockOperation:
     """Ask the Zigbee gateway to resend codes still being configured (Tuya allows this once a minute)."""
     if lock.kind != LockKind.ZIGBEE:
-        raise ValidationError("Only Zigbee locks can resend pending codes.")
+        raise ValidationError(gettext("Only Zigbee locks can resend pending codes."))
     recent = lock.operations.filter(
         kind=LockOperation.Kind.SYNC_PENDING, created_at__gt=timezone.now() - timedelta(seconds=60)
     )
     if recent.exists():
-        raise ValidationError("Pending codes were resent less than a minute ago; Tuya allows it once a minute.")
+        raise ValidationError(
+            gettext("Pending codes were resent less than a minute ago; Tuya allows it once a minute.")
+        )
     return _new_operation(lock, LockOperation.Kind.SYNC_PENDING, label="Resend pending codes", actor=actor, ip=ip)
 
 

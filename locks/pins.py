@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from audit.services import audit
 from locks.models import CODE_PIN_KEPT, AccessCode, Lock, LockOperation
@@ -42,11 +43,13 @@ def generate_pin(lock: Lock) -> str:
 def check_pin(lock: Lock, pin: str, exclude: AccessCode | None = None) -> None:
     """Refuse a PIN the lock cannot take, one easy to guess, or one already on the lock."""
     if not pin.isascii() or not pin.isdigit() or len(pin) != lock.pin_length:
-        raise ValidationError({"pin": f"This lock takes PINs of exactly {lock.pin_length} digits."})
+        raise ValidationError(
+            {"pin": gettext("This lock takes PINs of exactly %(length)s digits.") % {"length": lock.pin_length}}
+        )
     if is_trivial_pin(pin):
-        raise ValidationError({"pin": "This PIN is too easy to guess; leave it empty to get a random one."})
+        raise ValidationError({"pin": gettext("This PIN is too easy to guess; leave it empty to get a random one.")})
     if pin in pins_in_use(lock, exclude):
-        raise ValidationError({"pin": "Another code on this lock already uses this PIN."})
+        raise ValidationError({"pin": gettext("Another code on this lock already uses this PIN.")})
 
 
 PIN_RETENTION = timedelta(days=30)  # docs/reliability.md S7: a PIN outlives its code's end by 30 days, no more
@@ -74,7 +77,7 @@ def reveal_pin(code: AccessCode, *, actor: Actor, ip: str | None = None) -> str:
         audit("code.reveal_refused", actor=actor, organisation=code.lock.organisation, obj=code, ip=ip)
         raise PermissionDenied("Your role may not see door codes.")
     if code.pin_purged_at:
-        raise ValidationError("This code ended more than 30 days ago and its PIN has been erased.")
+        raise ValidationError(gettext("This code ended more than 30 days ago and its PIN has been erased."))
     audit("code.reveal", actor=actor, organisation=code.lock.organisation, obj=code, summary=code.label, ip=ip)
     return code.pin
 
@@ -86,7 +89,7 @@ def reveal_operation_secret(operation: LockOperation, *, actor: Actor, ip: str |
         audit("lock.secret_reveal_refused", actor=actor, organisation=lock.organisation, obj=operation, ip=ip)
         raise PermissionDenied("Your role may not see door codes.")
     if not operation.secret:
-        raise ValidationError("This operation has no code to show (yet).")
+        raise ValidationError(gettext("This operation has no code to show (yet)."))
     audit(
         "lock.secret_reveal", actor=actor, organisation=lock.organisation, obj=operation, summary=operation.label, ip=ip
     )

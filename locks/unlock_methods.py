@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext
 
 from audit.services import audit
 from locks import queues
@@ -42,12 +43,12 @@ def start_enrollment(
     lock = lock_user.lock
     require(lock, "enroll")
     if unlock_type not in dict(ENROLL_TYPES):
-        raise ValidationError({"unlock_type": "Choose fingerprint, card, face or password."})
+        raise ValidationError({"unlock_type": gettext("Choose fingerprint, card, face or password.")})
     if lock_user.removed_at is not None or not lock_user.cloud_user_id:
-        raise ValidationError("This person is not on the lock yet; wait until they are added.")
+        raise ValidationError(gettext("This person is not on the lock yet; wait until they are added."))
     Lock.objects.select_for_update().filter(pk=lock.pk).first()  # one enrollment at a time per lock
     if lock.unlock_methods.filter(status=MethodStatus.ENROLLING).exists():
-        raise ValidationError("The lock is already enrolling a method: finish or cancel that one first.")
+        raise ValidationError(gettext("The lock is already enrolling a method: finish or cancel that one first."))
     method = UnlockMethod(
         organisation_id=lock.organisation_id,
         lock=lock,
@@ -83,7 +84,7 @@ def cancel_enrollment(method: UnlockMethod, *, actor: Actor = None, ip: str | No
     method = _method_row(method)
     require(method.lock, "cancel")
     if method.status != MethodStatus.ENROLLING:
-        raise ValidationError("This method is not being enrolled.")
+        raise ValidationError(gettext("This method is not being enrolled."))
     method.status, method.pending, method.failure_reason = MethodStatus.CANCELLED, {"action": "cancel"}, ""
     method.save(update_fields=["status", "pending", "failure_reason", "updated_at"])
     audit("unlockmethod.cancel", actor=actor, organisation=method.lock.organisation, obj=method, ip=ip)
@@ -93,9 +94,9 @@ def cancel_enrollment(method: UnlockMethod, *, actor: Actor = None, ip: str | No
 
 def _settled(method: UnlockMethod) -> None:
     if method.status != MethodStatus.ACTIVE or method.unlock_sn is None:
-        raise ValidationError("This method is not on the lock.")
+        raise ValidationError(gettext("This method is not on the lock."))
     if method.pending:
-        raise ValidationError("A change to this method is still on its way to the lock; wait a moment.")
+        raise ValidationError(gettext("A change to this method is still on its way to the lock; wait a moment."))
 
 
 def _request(
@@ -114,7 +115,7 @@ def rename_method(method: UnlockMethod, *, name: str, actor: Actor = None, ip: s
     _settled(method)
     name = name.strip()[:100]
     if not name:
-        raise ValidationError({"name": "Give the method a name."})
+        raise ValidationError({"name": gettext("Give the method a name.")})
     if not can(method.lock, "rename"):
         method.name = name
         method.save(update_fields=["name", "updated_at"])
@@ -149,9 +150,9 @@ def assign_method(
     require(method.lock, "assign")
     _settled(method)
     if lock_user.lock_id != method.lock_id or lock_user.removed_at is not None or not lock_user.cloud_user_id:
-        raise ValidationError({"lock_user": "Choose a person on this lock."})
+        raise ValidationError({"lock_user": gettext("Choose a person on this lock.")})
     if method.lock_user_id is not None:
-        raise ValidationError("This method already belongs to someone.")
+        raise ValidationError(gettext("This method already belongs to someone."))
     change = {"action": "assign", "lock_user": lock_user.pk}
     _request(method, change, "unlockmethod.assign", f"to {lock_user.name}", actor, ip)
     return method
@@ -164,7 +165,9 @@ def delete_method(method: UnlockMethod, *, actor: Actor = None, ip: str | None =
     require(method.lock, "delete_method")
     _settled(method)
     if method.lock_user is None:
-        raise ValidationError("Assign this method to someone first: the cloud deletes a method through its owner.")
+        raise ValidationError(
+            gettext("Assign this method to someone first: the cloud deletes a method through its owner.")
+        )
     method.status = MethodStatus.DELETING
     method.save(update_fields=["status", "updated_at"])
     _request(method, {"action": "delete"}, "unlockmethod.delete", str(method), actor, ip)

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from audit.services import audit
 from locks import codes
@@ -42,7 +43,9 @@ def choose_language(user: Actor, language: str, *, ip: str | None = None) -> Use
     """Save the language of `user`'s pages (blank: their browser's). A code not in settings.LANGUAGES is refused
     with a ValidationError and changes nothing."""
     if language and language not in LANGUAGE_CODES:
-        raise ValidationError({"language": f"“{language}” is not one of the languages of this site."})
+        raise ValidationError(
+            {"language": gettext("“%(language)s” is not one of the languages of this site.") % {"language": language}}
+        )
     person = user_of(user)
     preferences, _created = UserPreferences.objects.get_or_create(user=person)
     preferences.language = language
@@ -59,7 +62,9 @@ def create_property(
     """A building or a rental: its time zone is the one every code of its locks is typed and shown in; its language
     the one of its guests who have none (blank: settings.LANGUAGE_CODE)."""
     if language and language not in LANGUAGE_CODES:
-        raise ValidationError({"language": f"“{language}” is not one of the languages of this site."})
+        raise ValidationError(
+            {"language": gettext("“%(language)s” is not one of the languages of this site.") % {"language": language}}
+        )
     prop = Property(
         organisation=organisation, name=name.strip(), kind=kind, time_zone=time_zone, address=address,
         language=language or settings.LANGUAGE_CODE,
@@ -96,15 +101,16 @@ def create_units(*, prop: Property, names: Iterable[str], actor: Actor = None, i
     """Rooms or flats of a property, several at once ("101-110" style lists are split by the form)."""
     wanted = list(dict.fromkeys(n.strip() for n in names if n.strip()))
     if not wanted:
-        raise ValidationError({"names": "Give at least one name."})
+        raise ValidationError({"names": gettext("Give at least one name.")})
     # Refused, never cut: two long names that differ after the limit would become one name, past the check below.
     limit = Unit.NAME_MAX_LENGTH
     too_long = [name for name in wanted if len(name) > limit]
     if too_long:
-        raise ValidationError({"names": f"A unit's name has at most {limit} characters: {too_long[0][:40]}…"})
+        too_long_name = gettext("A unit's name has at most %(limit)s characters: %(name)s…")
+        raise ValidationError({"names": too_long_name % {"limit": limit, "name": too_long[0][:40]}})
     taken = set(Unit.objects.filter(property=prop, name__in=wanted).values_list("name", flat=True))
     if taken:
-        raise ValidationError({"names": f"Already there: {', '.join(sorted(taken))}."})
+        raise ValidationError({"names": gettext("Already there: %(names)s.") % {"names": ", ".join(sorted(taken))}})
     units = [Unit(property=prop, name=name) for name in wanted]
     for unit in units:
         unit.full_clean()
@@ -185,16 +191,18 @@ def _issue_for_stay(stay: Stay, *, actor: Actor, ip: str | None) -> list[AccessC
 
 def _validate_stay(unit: Unit, check_in: datetime, check_out: datetime, *, exclude: Stay | None = None) -> None:
     if check_out <= check_in:
-        raise ValidationError({"check_out": "Check-out must be after check-in."})
+        raise ValidationError({"check_out": gettext("Check-out must be after check-in.")})
     if check_out <= timezone.now():
-        raise ValidationError({"check_out": "This stay has already ended."})
+        raise ValidationError({"check_out": gettext("This stay has already ended.")})
     if not unit.locks.exists():
-        raise ValidationError({"unit": f"{unit} has no lock yet: attach one before booking it."})
+        raise ValidationError(
+            {"unit": gettext("%(unit)s has no lock yet: attach one before booking it.") % {"unit": unit}}
+        )
     overlapping = Stay.objects.filter(unit=unit, status__in=OPEN, check_in__lt=check_out, check_out__gt=check_in)
     if exclude is not None:
         overlapping = overlapping.exclude(pk=exclude.pk)
     if unit.property.kind == unit.property.Kind.HOTEL and overlapping.exists():
-        raise ValidationError({"unit": f"{unit} is already booked for part of that time."})
+        raise ValidationError({"unit": gettext("%(unit)s is already booked for part of that time.") % {"unit": unit}})
 
 
 @transaction.atomic
@@ -211,7 +219,7 @@ def book_stay(
 ) -> Stay:
     """A new stay or lease, and its door codes for the unit's locks, valid from check-in to check-out."""
     if guest.organisation_id != unit.property.organisation_id:
-        raise ValidationError({"guest": "This guest belongs to another organisation."})
+        raise ValidationError({"guest": gettext("This guest belongs to another organisation.")})
     _validate_stay(unit, check_in, check_out)
     # A stay that has already begun is a guest at the desk (or a running lease): checked in from the start.
     status = Stay.Status.CHECKED_IN if check_in <= timezone.now() else Stay.Status.BOOKED
@@ -297,7 +305,7 @@ def change_stay(
     """Extend, shorten or shift a stay; its codes follow."""
     stay = Stay.objects.select_for_update().select_related("unit__property").get(pk=stay.pk)
     if not stay.is_open:
-        raise ValidationError("This stay is over; book a new one instead.")
+        raise ValidationError(gettext("This stay is over; book a new one instead."))
     new_in, new_out = check_in or stay.check_in, check_out or stay.check_out
     _validate_stay(stay.unit, new_in, new_out, exclude=stay)
     stay.check_in, stay.check_out = new_in, new_out
@@ -314,9 +322,9 @@ def move_stay(stay: Stay, *, unit: Unit, actor: Actor = None, ip: str | None = N
     """Move a guest to another unit: the old unit's codes are removed, the new unit's issued."""
     stay = Stay.objects.select_for_update().get(pk=stay.pk)
     if not stay.is_open:
-        raise ValidationError("This stay is over; book a new one instead.")
+        raise ValidationError(gettext("This stay is over; book a new one instead."))
     if unit.property.organisation_id != stay.unit.property.organisation_id:
-        raise ValidationError({"unit": "That unit belongs to another organisation."})
+        raise ValidationError({"unit": gettext("That unit belongs to another organisation.")})
     _validate_stay(unit, stay.check_in, stay.check_out, exclude=stay)
     for code in _live_codes(stay):
         codes.remove_access_code(code, actor=actor, ip=ip)
@@ -348,7 +356,7 @@ def check_in_stay(stay: Stay, *, actor: Actor = None, ip: str | None = None) -> 
     if stay.status == Stay.Status.CHECKED_IN:
         return stay  # twice is harmless
     if stay.status != Stay.Status.BOOKED:
-        raise ValidationError("This stay is over; book a new one instead.")
+        raise ValidationError(gettext("This stay is over; book a new one instead."))
     stay.status = Stay.Status.CHECKED_IN
     stay.save(update_fields=["status", "updated_at"])
     organisation = stay.unit.property.organisation

@@ -118,9 +118,9 @@ def test_an_offline_lock_is_resent_then_gets_an_offline_password_and_the_message
     [alert] = Alert.objects.filter(kind=Alert.Kind.ARRIVAL_AT_RISK)
     assert alert.lock_id == lock.pk
     assert alert.resolved_at is None
-    assert alert.message.startswith(f"{unit.name}: {guest.name} arrives ")
-    assert "offline password" in alert.message
-    assert operation.secret not in alert.message
+    assert alert.text.startswith(f"{unit.name}: {guest.name} arrives ")
+    assert "offline password" in alert.text
+    assert operation.secret not in alert.text
 
     # Run again, twice: never a second fallback for this lock.
     for minutes in (1, 2):
@@ -180,8 +180,8 @@ def test_a_lock_kind_without_offline_passwords_stays_at_risk_with_an_alert(
     assert "No fallback possible on " + lock.name in arrival.problem
     assert not arrival.fallback_operations.exists()
     [alert] = Alert.objects.filter(kind=Alert.Kind.ARRIVAL_AT_RISK)
-    assert "no offline passwords, so no fallback was possible" in alert.message
-    assert guest.name in alert.message
+    assert "no offline passwords, so no fallback was possible" in alert.text
+    assert guest.name in alert.text
 
 
 def test_a_code_still_on_its_way_is_given_a_moment_not_a_fallback(

@@ -236,7 +236,7 @@ def test_gone_while_the_guest_is_in_is_flagged_never_cut_short(
     assert "while the guest is in" in row.problem
     (alert,) = open_alerts(Alert.Kind.STAY_NEEDS_ATTENTION)
     assert alert.lock == flat_lock
-    assert "Ida" in alert.message
+    assert "Ida" in alert.text
     # Read again (another change in the calendar): no second alert, nothing cut.
     calendar_server.serve("/cal.ics", calendar(event("r2", 9, 12), event("r3", 20, 22)))
     assert sync(feed) == "1 booked, 1 unchanged"
@@ -354,8 +354,8 @@ def test_an_overlap_across_two_feeds_books_one_and_alerts_once(
     assert row.problem.startswith("It overlaps Airbnb's booking")
     (alert,) = open_alerts(Alert.Kind.DOUBLE_BOOKING)
     assert alert.lock == flat_lock
-    assert "Vrbo" in alert.message
-    assert "Airbnb" in alert.message
+    assert "Vrbo" in alert.text
+    assert "Airbnb" in alert.text
     # Read again with another change: the same pair is the same alert, counted once.
     calendar_server.serve("/vrbo.ics", calendar(event("v1", 5, 8, "Reserved - Bo"), event("v2", 30, 33)))
     assert sync(vrbo) == "1 booked, 1 double bookings"
@@ -386,7 +386,7 @@ def test_new_dates_onto_another_feeds_booking_are_not_followed(
     assert "it overlaps Airbnb's booking" in row.problem
     assert row.problem.endswith("the stay keeps its dates.")
     (alert,) = open_alerts(Alert.Kind.DOUBLE_BOOKING)
-    assert "“Reserved - Bo” was not moved. New dates" in alert.message
+    assert "“Reserved - Bo” was not moved. New dates" in alert.text
     # The channel puts it back: followed (nothing to move), and the alert is resolved.
     calendar_server.serve("/vrbo.ics", calendar(event("v1", 14, 16, "Reserved - Bo")))
     assert sync(vrbo) == "1 changed"
@@ -537,8 +537,8 @@ def test_failing_longer_than_the_policy_says_is_an_alert_resolved_when_it_works(
     sync(feed)
     (alert,) = open_alerts(Alert.Kind.FEED_FAILING)
     assert alert.lock == flat_lock
-    assert "503 Service Unavailable" in alert.message
-    assert "Airbnb" in alert.message
+    assert "503 Service Unavailable" in alert.text
+    assert "Airbnb" in alert.text
     calendar_server.serve("/cal.ics", calendar(event("r1", 3, 6)))
     assert sync(feed) == "unchanged"  # the same calendar as before it failed: no stay touched
     assert (feed.failing_since, feed.last_error) == (None, "")

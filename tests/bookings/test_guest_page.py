@@ -298,9 +298,9 @@ def test_the_door_button_raises_one_alert_and_counts_a_repeat(stay: Stay, lock: 
     assert alert.kind == Alert.Kind.DOOR_DID_NOT_OPEN
     assert alert.lock == lock
     assert alert.organisation_id == lock.organisation_id
-    assert "Ada Lovelace" in alert.message
-    assert "Room 12" in alert.message
-    assert "Europe/Amsterdam" in alert.message
+    assert "Ada Lovelace" in alert.text
+    assert "Room 12" in alert.text
+    assert "Europe/Amsterdam" in alert.text
     assert alert.count == 1
     browser.post(door_of(stay), {"csrfmiddlewaretoken": token})
     alert.refresh_from_db()
@@ -310,7 +310,7 @@ def test_the_door_button_raises_one_alert_and_counts_a_repeat(stay: Stay, lock: 
     assert rows.count() == 2
     assert rows.first().object_id == str(stay.pk)
     pins = [code.pin for code in AccessCode.objects.filter(stay=stay)]
-    assert not any(pin in (alert.message + "".join(r.summary for r in rows)) for pin in pins)
+    assert not any(pin in (alert.text + "".join(r.summary for r in rows)) for pin in pins)
 
 
 def test_the_door_button_needs_the_csrf_token(stay: Stay, lock: Lock) -> None:

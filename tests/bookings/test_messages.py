@@ -329,7 +329,7 @@ def test_a_fallback_after_the_code_message_went_tells_the_desk_to_send_it_again(
     stay.access_codes.update(status=AccessCode.Status.FAILED)  # the lock lost it afterwards
     arrivals.check_arrivals(now=stay.check_in - 2 * HOUR)
     [alert] = Alert.objects.filter(kind=Alert.Kind.ARRIVAL_AT_RISK)
-    assert "the code message had already gone, so send it again from the stay page" in alert.message
+    assert "the code message had already gone, so send it again from the stay page" in alert.text
     assert messages.send_due_messages(now=stay.check_in - 2 * HOUR) == 0  # once: the desk sends it again
 
 

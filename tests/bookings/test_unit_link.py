@@ -256,7 +256,7 @@ def test_five_wrong_tries_an_hour_per_link_then_429_and_one_alert(stay: Stay, lo
         assert NOT_FOUND in response.content.decode()
     alert = Alert.objects.get()
     assert alert.kind == Alert.Kind.WRONG_CODE_BURST
-    assert "arrival link of Room 12" in alert.message
+    assert "arrival link of Room 12" in alert.text
     assert (alert.lock, alert.organisation_id, alert.count) == (lock, lock.organisation_id, 1)
     refused = Client(REMOTE_ADDR="203.0.113.77").post(url, {"digits": "1234"})  # the right digits: not checked now
     assert refused.status_code == 429

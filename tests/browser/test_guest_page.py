@@ -77,7 +77,7 @@ def test_the_guest_reads_the_code_and_tells_the_desk_the_door_did_not_open(
     expect(guest.locator(".told")).to_contain_text("The front desk has been told")
     alert = Alert.objects.get(kind=Alert.Kind.DOOR_DID_NOT_OPEN)
     assert alert.count == 1
-    assert "Ada Lovelace" in alert.message
+    assert "Ada Lovelace" in alert.text
     guest.reload()  # the answer was a redirect: a reload does not report again
     guest.get_by_role("button", name="The door did not open").click()
     expect(guest.locator(".told")).to_be_visible()

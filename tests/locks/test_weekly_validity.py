@@ -43,7 +43,7 @@ def test_a_weekly_code_whose_validity_holds_none_of_its_days_is_refused_beside_t
     with pytest.raises(ValidationError) as refused:
         weekly(lock, FRIDAY, FRIDAY + timedelta(days=1))  # Friday → Saturday: no Monday, no Wednesday
     message = " ".join(refused.value.message_dict["schedule_days"])
-    assert "no Mon or Wed 09:00–12:00" in message
+    assert "no Mon, Wed 09:00–12:00" in message
     assert "From Fri 4 Jan 2030 10:00 to Sat 5 Jan 2030 10:00 (Europe/Amsterdam)" in message
     assert not AccessCode.objects.exists()
     # The same days in a validity that reaches a Monday morning are fine.
