@@ -23,14 +23,20 @@ from tenants.signals import client_ip
 
 class KeyForm(forms.Form):
     name = forms.CharField(
-        max_length=100, help_text=gettext_lazy("Who uses it, e.g. “Opera PMS” or “cleaning schedule script”.")
+        max_length=100,
+        label=gettext_lazy("Name"),
+        help_text=gettext_lazy("Who uses it, e.g. “Opera PMS” or “cleaning schedule script”."),
     )
     scopes = forms.MultipleChoiceField(
-        choices=ApiKey.Scope.choices, widget=forms.CheckboxSelectMultiple, initial=[ApiKey.Scope.READ]
+        choices=ApiKey.Scope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=[ApiKey.Scope.READ],
+        label=gettext_lazy("Scopes"),
     )
     properties = RowsChoiceField(
         queryset=Property.objects.none(),
         required=False,
+        label=gettext_lazy("Properties"),
         widget=forms.CheckboxSelectMultiple,
         help_text=gettext_lazy("Leave all unticked for a key that reaches every property of the organisation."),
     )

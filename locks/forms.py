@@ -186,13 +186,15 @@ class DashboardForm(SingleLineInputs, forms.Form):
 class IssueCodeForm(DashboardForm):
     """A code for a window, a weekly schedule inside a window, or one use."""
 
-    lock = forms.ModelChoiceField(queryset=Lock.objects.none())
+    lock = forms.ModelChoiceField(queryset=Lock.objects.none(), label=gettext_lazy("Lock"))
     label = forms.CharField(
         label=gettext_lazy("Name"),
         max_length=100,
         help_text=gettext_lazy("Who it is for, e.g. the guest's or the cleaner's name."),
     )
-    kind = forms.ChoiceField(choices=AccessCode.Kind.choices, initial=AccessCode.Kind.WINDOW)
+    kind = forms.ChoiceField(
+        choices=AccessCode.Kind.choices, initial=AccessCode.Kind.WINDOW, label=gettext_lazy("Kind")
+    )
     starts_at = LocalDateTimeField(label=gettext_lazy("Valid from"))
     ends_at = LocalDateTimeField(label=gettext_lazy("Valid until"))
     schedule_days = forms.TypedMultipleChoiceField(
@@ -214,7 +216,7 @@ class IssueCodeForm(DashboardForm):
         help_text=gettext_lazy("Leave empty for a random PIN of the right length."),
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "pattern": "[0-9]*"}),
     )
-    guest = forms.ModelChoiceField(queryset=Guest.objects.none(), required=False)
+    guest = forms.ModelChoiceField(queryset=Guest.objects.none(), required=False, label=gettext_lazy("Guest"))
     request_token = forms.UUIDField(required=False, widget=forms.HiddenInput)  # one code per form, however sent
 
     def __init__(self, *args: Any, user: RequestUser, organisation: Organisation | None = None, **kwargs: Any) -> None:
@@ -404,7 +406,9 @@ class OfflinePasswordForm(DashboardForm):
 class ConnectCloudForm(DashboardForm):
     """A Tuya cloud project: its access id and secret sign every call for its locks."""
 
-    name = forms.CharField(max_length=100, help_text=gettext_lazy("Yours, e.g. “Tuya EU project”."))
+    name = forms.CharField(
+        max_length=100, label=gettext_lazy("Name"), help_text=gettext_lazy("Yours, e.g. “Tuya EU project”.")
+    )
     endpoint = forms.CharField(
         max_length=200,
         label=gettext_lazy("Region or URL"),

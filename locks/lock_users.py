@@ -89,7 +89,7 @@ REFUSALS = {
 # What can be enrolled, by our unlock type names (port.METHOD_TYPES); a password is typed at the lock twice.
 ENROLL_TYPES = [("fingerprint", "Fingerprint"), ("card", "Card"), ("face", "Face"), ("password", "Password")]
 TYPE_LABELS = dict(ENROLL_TYPES) | {"remoteControl": "Remote control", "hand": "Palm", "finger_vein": "Finger vein"}
-USER_ROLES = [("normal", "Common user"), ("admin", "Administrator")]
+USER_ROLES = [("normal", gettext_lazy("Common user")), ("admin", gettext_lazy("Administrator"))]
 
 
 def can(lock: Lock, operation: str) -> bool:

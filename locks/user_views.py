@@ -85,11 +85,14 @@ class AddUserForm(SingleLineInputs, django_forms.Form):
 class EditUserForm(SingleLineInputs, django_forms.Form):
     """A device user's name (Wi-Fi, Zigbee, Bluetooth), or a home user's role and validity (access control)."""
 
-    name = django_forms.CharField(max_length=100, required=False)
+    name = django_forms.CharField(max_length=100, required=False, label=gettext_lazy("Name"))
     sex = django_forms.TypedChoiceField(
-        choices=[(1, gettext_lazy("Male")), (2, gettext_lazy("Female"))], coerce=int, required=False
+        choices=[(1, gettext_lazy("Male")), (2, gettext_lazy("Female"))],
+        coerce=int,
+        required=False,
+        label=gettext_lazy("Sex"),
     )
-    role = django_forms.ChoiceField(choices=lock_users.USER_ROLES, required=False)
+    role = django_forms.ChoiceField(choices=lock_users.USER_ROLES, required=False, label=gettext_lazy("Role"))
     valid_from = LocalDateTimeField(
         required=False, label=gettext_lazy("Valid from"), help_text=gettext_lazy("Empty: always.")
     )
@@ -98,12 +101,18 @@ class EditUserForm(SingleLineInputs, django_forms.Form):
         choices=WEEKDAYS,
         coerce=int,
         required=False,
+        label=gettext_lazy("Days"),
         widget=django_forms.CheckboxSelectMultiple,
         help_text=gettext_lazy("None: every day."),
     )
-    start_time = django_forms.TimeField(required=False, widget=django_forms.TimeInput(attrs={"type": "time"}))
+    start_time = django_forms.TimeField(
+        required=False, label=gettext_lazy("Start time"), widget=django_forms.TimeInput(attrs={"type": "time"})
+    )
     end_time = django_forms.TimeField(
-        required=False, widget=django_forms.TimeInput(attrs={"type": "time"}), help_text=gettext_lazy("Empty: all day.")
+        required=False,
+        label=gettext_lazy("End time"),
+        widget=django_forms.TimeInput(attrs={"type": "time"}),
+        help_text=gettext_lazy("Empty: all day."),
     )
 
     def __init__(self, *args: Any, lock_user: LockUser, **kwargs: Any) -> None:
@@ -183,7 +192,7 @@ class EnrollForm(SingleLineInputs, django_forms.Form):
 
 
 class RenameForm(SingleLineInputs, django_forms.Form):
-    name = django_forms.CharField(max_length=100)
+    name = django_forms.CharField(max_length=100, label=gettext_lazy("Name"))
 
 
 # --- the page -------------------------------------------------------------------------------------------------
@@ -385,9 +394,9 @@ def unlock_method_action(request: HtmxHttpRequest, method_id: int, action: str) 
 
 def _window_text(window: dict[str, Any]) -> str:
     days = set(window.get("days") or range(7))
-    names = "every day" if len(days) == 7 else ", ".join(label for day, label in WEEKDAYS if day in days)
+    names = _("every day") if len(days) == 7 else ", ".join(str(label) for day, label in WEEKDAYS if day in days)
     start, end = window.get("start_minute", 0), window.get("end_minute", 1440)
-    hours = "all day" if (start, end) == (0, 1440) else hours_text(start, end)
+    hours = _("all day") if (start, end) == (0, 1440) else hours_text(start, end)
     return f"{names}, {hours}"
 
 

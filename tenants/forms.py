@@ -53,7 +53,7 @@ class BookStayForm(DashboardForm):
     )
     check_in = LocalDateTimeField(label=_("Check-in"))
     check_out = LocalDateTimeField(label=_("Check-out"))
-    kind = forms.ChoiceField(choices=Stay.Kind.choices, initial=Stay.Kind.HOTEL)
+    kind = forms.ChoiceField(choices=Stay.Kind.choices, initial=Stay.Kind.HOTEL, label=_("Kind"))
 
     def __init__(self, *args: Any, user: RequestUser, organisation: Organisation | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
