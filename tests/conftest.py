@@ -63,6 +63,23 @@ def _fresh_simulator_rate_limits() -> None:
     ratelimit.reset()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_request_budgets() -> None:
+    """Each test starts with the public pages' and the API's per-minute budgets unspent: the windows are counted in
+    Redis per client address (always 127.0.0.1 here) and per key id (reused after a rollback on SQLite), so requests
+    of earlier tests in the same minute would otherwise answer a later test with 429."""
+    import redis
+    from django.conf import settings
+
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        stale = [*client.scan_iter("doors:public:*", count=1000), *client.scan_iter("doors:api:rate:*", count=1000)]
+        if stale:
+            client.delete(*stale)
+    except redis.RedisError:
+        pass  # no Redis: the budgets fail open (bookings/public_limits.py), nothing to reset
+
+
 @contextlib.contextmanager
 def production_log(level: int | None = None) -> Iterator[io.StringIO]:
     """What production writes: the root logger's records through our filters and the JSON formatter, into a
