@@ -16,12 +16,13 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 
 from bookings.models import Arrival, BookingPolicy, StayMessage
-from locks import alerts, codes, operations
+from locks import alerts, codes, operations, words
 from locks.models import AccessCode, Alert, Lock, LockKind, LockOperation
+from locks.words import Moment, Words
 from tenants.models import Property, Stay
 
 logger = logging.getLogger(__name__)
@@ -105,13 +106,19 @@ class LockCheck:
         code = self.code
         return code is not None and code.status != AccessCode.Status.FAILED and code.created_at > now - GRACE
 
-    def problem(self) -> str:
+    def problem(self) -> Words:
+        lock = self.lock.name
         if self.code is None:
-            return f"{self.lock.name}: no code for this stay"
+            return Words(gettext_noop("%(lock)s: no code for this stay"), {"lock": lock})
+        reason = self.code.failure_reason  # the cloud's words, in English
         if self.code.status == AccessCode.Status.FAILED:
-            return f"{self.lock.name}: the code failed ({self.code.failure_reason or 'no reason given'})"
-        reason = f" ({self.code.failure_reason})" if self.code.failure_reason else ""
-        return f"{self.lock.name}: the code is not confirmed on the lock yet{reason}"
+            if not reason:
+                return Words(gettext_noop("%(lock)s: the code failed (no reason given)"), {"lock": lock})
+            return Words(gettext_noop("%(lock)s: the code failed (%(reason)s)"), {"lock": lock, "reason": reason})
+        if reason:
+            not_yet = gettext_noop("%(lock)s: the code is not confirmed on the lock yet (%(reason)s)")
+            return Words(not_yet, {"lock": lock, "reason": reason})
+        return Words(gettext_noop("%(lock)s: the code is not confirmed on the lock yet"), {"lock": lock})
 
 
 def lock_checks(stay: Stay) -> list[LockCheck]:
@@ -122,6 +129,7 @@ def lock_checks(stay: Stay) -> list[LockCheck]:
     ]
 
 
+@translation.override("en")  # what it writes down is English Words, put in each reader's language when shown
 def check_arrival(stay_id: int, *, now: datetime | None = None) -> bool:
     """Check one arrival if it is due and no other worker holds it; False when there was nothing to do."""
     now = now or timezone.now()
@@ -159,7 +167,7 @@ def _check(arrival: Arrival, stay: Stay, now: datetime) -> None:
         else:
             _send_again(unconfirmed)
             arrival.state = Arrival.State.AT_RISK
-            arrival.problem = "; ".join(check.problem() for check in unconfirmed)[:300]
+            _set_problem(arrival, words.joined([check.problem() for check in unconfirmed], "; "))
             if min(hours) in due:  # the last check
                 _fall_back(arrival, stay, unconfirmed, now)
     else:
@@ -186,7 +194,8 @@ def _settle_if_confirmed(arrival: Arrival, stay: Stay, checks: list[LockCheck]) 
 def _ready(arrival: Arrival, stay: Stay) -> None:
     if arrival.state in (Arrival.State.AT_RISK, Arrival.State.FALLBACK):
         _resolve_alerts(stay)
-    arrival.state, arrival.problem = Arrival.State.READY, ""
+    arrival.state = Arrival.State.READY
+    _set_problem(arrival, None)
 
 
 def _send_again(unconfirmed: list[LockCheck]) -> None:
@@ -216,11 +225,11 @@ def _fall_back(arrival: Arrival, stay: Stay, unconfirmed: list[LockCheck], now: 
         lock = check.lock
         if lock.kind not in operations.OFFLINE_KINDS:
             without.append(lock.name)
-            no_fallback = (
-                f"{check.problem()}. A {lock.get_kind_display()} has no offline passwords, so no fallback was "
-                "possible: give the guest another way in (a key, someone at the door)."
+            no_fallback = gettext_noop(
+                "%(problem)s. A %(kind)s has no offline passwords, so no fallback was possible: give the guest "
+                "another way in (a key, someone at the door)."
             )
-            _alert(stay, lock, no_fallback, now)
+            _alert(stay, lock, Words(no_fallback, {"problem": check.problem(), "kind": _kind_words(lock)}), now)
             continue
         if lock.pk not in issued:
             try:
@@ -233,8 +242,9 @@ def _fall_back(arrival: Arrival, stay: Stay, unconfirmed: list[LockCheck], now: 
                 )
             except ValidationError as error:
                 without.append(lock.name)
+                not_issued = gettext_noop("%(problem)s. The fallback could not be issued: %(refusal)s")
                 _alert(
-                    stay, lock, f"{check.problem()}. The fallback could not be issued: {' '.join(error.messages)}", now
+                    stay, lock, Words(not_issued, {"problem": check.problem(), "refusal": words.of_error(error)}), now
                 )
                 continue
             arrival.fallback_operations.add(operation)
@@ -242,21 +252,38 @@ def _fall_back(arrival: Arrival, stay: Stay, unconfirmed: list[LockCheck], now: 
         already_told = StayMessage.objects.filter(
             stay=stay, kind=StayMessage.Kind.CODE, status=StayMessage.Status.SENT
         ).exists()
-        issued_words = f"{check.problem()}. An offline password covering the stay was issued on it; " + (
-            "the code message had already gone, so send it again from the stay page: it now carries the password."
-            if already_told
-            else "the guest's code message will carry it."
-        )
-        _alert(stay, lock, issued_words, now)
+        if already_told:
+            issued_on_it = gettext_noop(
+                "%(problem)s. An offline password covering the stay was issued on it; the code message had already "
+                "gone, so send it again from the stay page: it now carries the password."
+            )
+        else:
+            issued_on_it = gettext_noop(
+                "%(problem)s. An offline password covering the stay was issued on it; the guest's code message will "
+                "carry it."
+            )
+        _alert(stay, lock, Words(issued_on_it, {"problem": check.problem()}), now)
     if without:
-        arrival.problem = f"{arrival.problem}. No fallback possible on {', '.join(without)}"[:300]
+        no_fallback_on = Words(gettext_noop("No fallback possible on %(locks)s"), {"locks": ", ".join(without)})
+        before = (
+            Words.from_json(arrival.problem_words) if arrival.problem_words else Words("%(p)s", {"p": arrival.problem})
+        )
+        _set_problem(arrival, words.joined([before, no_fallback_on], ". "))
     else:
         arrival.state = Arrival.State.FALLBACK
 
 
-def _alert(stay: Stay, lock: Lock, what: str, now: datetime) -> Alert:
+def _set_problem(arrival: Arrival, problem: Words | None) -> None:
+    arrival.problem = problem.english[:300] if problem else ""
+    arrival.problem_words = problem.to_json() if problem else None
+
+
+def _kind_words(lock: Lock) -> Words:
+    return Words(str(lock.get_kind_display()))  # English here (check_arrival), so the reader's catalogue finds it
+
+
+def _alert(stay: Stay, lock: Lock, what: Words, now: datetime) -> Alert:
     prop = stay.unit.property
-    arrives = timezone.localtime(stay.check_in, prop.tz)
     return alerts.raise_alert(
         organisation_id=lock.organisation_id,
         kind=Alert.Kind.ARRIVAL_AT_RISK,
@@ -265,9 +292,9 @@ def _alert(stay: Stay, lock: Lock, what: str, now: datetime) -> Alert:
         message_args={
             "unit": stay.unit.name,
             "guest": stay.guest.name,
-            "when": f"{arrives:%a %d %b %H:%M}",
+            "when": Moment(stay.check_in, prop.time_zone),
             "zone": prop.time_zone,
-            "what": what,  # the arrival's problem, in English as the checks word it
+            "what": what,
         },
         lock=lock,
         at=now,

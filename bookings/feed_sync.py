@@ -23,16 +23,16 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 
 from audit.services import audit
 from bookings import fetch, ical
 from bookings.ical import FeedEntry, FeedError, ParsedFeed
 from bookings.models import BookingPolicy, CalendarFeed, FeedEvent
-from locks import alerts, queues
-from locks.display import day_and_time
+from locks import alerts, queues, words
 from locks.models import Alert, Lock
+from locks.words import Moment, Words
 from tenants import services
 from tenants.models import Guest, Property, Stay, Unit
 
@@ -48,6 +48,8 @@ LONG_STAY = timedelta(days=28)  # from here on a rental's stay is a lease (Airbn
 DTSTAMP_LINE = re.compile(rb"^DTSTAMP[;:][^\r\n]*\r?\n", re.MULTILINE | re.IGNORECASE)
 AIRBNB_CODE = re.compile(r"/reservations/details/([A-Z0-9]+)", re.IGNORECASE)
 CODE_IN_URL = re.compile(r"([A-Z0-9]{6,})/?(?:[?#].*)?$")
+NOT_APPLIED = gettext_noop("The calendar could not be applied (an error on this server); it is tried again.")
+ENDED_BEFORE_READ = gettext_noop("It ended before the calendar was read.")
 
 
 @dataclass
@@ -112,6 +114,7 @@ def read_again_where_freed(now: datetime | None = None) -> int:
     return len(freed)
 
 
+@translation.override("en")  # what it writes down is English Words, put in each reader's language when shown
 def sync_feed(feed_id: int) -> str:
     """The job: read one feed and make its unit's stays follow it. Safe to run twice (a lease on the feed)."""
     queues.clear_feed_sync_marker(feed_id)  # from here on, a new request gets a job of its own
@@ -135,12 +138,12 @@ def sync_feed(feed_id: int) -> str:
         _refuse_sudden_emptiness(feed, parsed, now)
         result = apply_entries(feed, parsed, now)
     except FeedError as error:
-        _record_failure(feed, now, error.message)
+        _record_failure(feed, now, error.words)
         return f"failed: {error.message}"
     except Exception:
         # Never leave the lease held on a bug: record it in words (the log has the traceback) and let it retry.
         logger.exception("calendar feed %s: sync failed", feed_id)
-        _record_failure(feed, now, "The calendar could not be applied (an error on this server); it is tried again.")
+        _record_failure(feed, now, Words(NOT_APPLIED))
         raise
     _record_success(
         feed,
@@ -175,10 +178,11 @@ def _refuse_sudden_emptiness(feed: CalendarFeed, parsed: ParsedFeed, now: dateti
     ahead = FeedEvent.objects.filter(feed=feed, state=State.BOOKED, stay__isnull=False, stay__check_in__gt=now)
     count = ahead.filter(stay__status__in=OPEN).count()
     if count:
-        raise FeedError(
-            f"The calendar came back empty while {count} of its bookings are still ahead: nothing was cancelled. "
+        empty = gettext_noop(
+            "The calendar came back empty while %(count)s of its bookings are still ahead: nothing was cancelled. "
             "Cancel them by hand if that is right."
         )
+        raise FeedError(Words(empty, {"count": count}))
 
 
 def _record_success(
@@ -189,7 +193,7 @@ def _record_success(
     last_modified: str,
     content: str | None = None,
     events_found: int | None = None,
-    problems: list[str] | None = None,
+    problems: list[Words] | None = None,
 ) -> None:
     was_failing = feed.failing_since is not None
     feed.last_attempt_at = feed.last_success_at = now
@@ -203,35 +207,38 @@ def _record_success(
         feed.content_hash = content
         feed.events_found = events_found or 0
         # On a working feed, last_error lists the events the last new body had to skip (a failing one: why it fails).
-        feed.last_error = " ".join(problems or [])[:300]
-        fields += ["content_hash", "events_found", "last_error"]
+        skipped = words.joined(problems) if problems else None
+        feed.last_error = skipped.english[:300] if skipped else ""
+        feed.last_error_words = skipped.to_json() if skipped else None
+        fields += ["content_hash", "events_found", "last_error", "last_error_words"]
     elif was_failing:
-        feed.last_error = ""
-        fields.append("last_error")
+        feed.last_error, feed.last_error_words = "", None
+        fields += ["last_error", "last_error_words"]
     feed.save(update_fields=fields)
     if was_failing:
         alerts.resolve_alert(organisation_id=feed.organisation_id, key=failing_key(feed), at=now)
 
 
-def _record_failure(feed: CalendarFeed, now: datetime, message: str) -> None:
+def _record_failure(feed: CalendarFeed, now: datetime, why: Words) -> None:
     """Keep every stay; say why, since when; and once it has failed long enough, raise the alert (again each time:
     it counts the failed syncs)."""
     feed.last_attempt_at = now
     feed.failing_since = feed.failing_since or now
-    feed.last_error = message[:300]
+    feed.last_error, feed.last_error_words = why.english[:300], why.to_json()
     feed.next_sync_at = now + timedelta(minutes=feed.every_minutes)
     feed.sync_claimed_at = None
-    feed.save(update_fields=["last_attempt_at", "failing_since", "last_error", "next_sync_at", "sync_claimed_at"])
+    fields = ["last_attempt_at", "failing_since", "last_error", "last_error_words", "next_sync_at", "sync_claimed_at"]
+    feed.save(update_fields=fields)
     policy, _ = BookingPolicy.objects.get_or_create(property=feed.unit.property)
     if now - feed.failing_since < timedelta(hours=policy.feed_alert_after_hours):
         return
-    since = day_and_time(feed.failing_since.astimezone(feed.unit.property.tz))
+    since = Moment(feed.failing_since, feed.unit.property.time_zone)
     alerts.raise_alert(
         organisation_id=feed.organisation_id,
         kind=Alert.Kind.FEED_FAILING,
         key=failing_key(feed),
         message=gettext_noop("The calendar feed %(feed)s of %(unit)s has failed since %(since)s: %(error)s"),
-        message_args={"feed": _label(feed), "unit": str(feed.unit), "since": since, "error": message},
+        message_args={"feed": _label(feed), "unit": str(feed.unit), "since": since, "error": why},
         lock=_lock_of(feed.unit),
         at=now,
     )
@@ -299,7 +306,7 @@ def _gone(feed: CalendarFeed, event: FeedEvent, entry: FeedEntry | None, now: da
     call (never cut short); a stay that is over stays as it was."""
     if event.state in (State.CONFLICT, State.REFUSED):
         _resolve_conflicts(feed, event.uid, now)
-        _update(event, now, state=State.CANCELLED, problem="")
+        _update(event, now, state=State.CANCELLED, problem=None)
         result.cancelled += 1
         return
     if event.state != State.BOOKED:
@@ -307,18 +314,23 @@ def _gone(feed: CalendarFeed, event: FeedEvent, entry: FeedEntry | None, now: da
     stay = event.stay
     if stay is None:  # an owner block: no longer counts for overlaps
         if event.ends_at > now:
-            _update(event, now, state=State.CANCELLED, problem="")
+            _update(event, now, state=State.CANCELLED, problem=None)
             result.cancelled += 1
         return
     if not stay.is_open or stay.check_out <= now:
         return  # checked out, cancelled at the desk, or over: the feed has nothing more to say
     if stay.check_in > now:
         services.cancel_stay(stay)
-        _update(event, now, state=State.CANCELLED, problem="")
+        _update(event, now, state=State.CANCELLED, problem=None)
         result.cancelled += 1
         return
-    why = "cancelled in the calendar" if entry is not None else "gone from the calendar"
-    _flag(feed, event, now, f"The booking was {why} while the guest is in: the stay was kept; end it by hand if so.")
+    if entry is not None:
+        why = gettext_noop("The booking was cancelled in the calendar while the guest is in: the stay was kept; end it "
+                           "by hand if so.")  # fmt: skip
+    else:
+        why = gettext_noop("The booking was gone from the calendar while the guest is in: the stay was kept; end it "
+                           "by hand if so.")  # fmt: skip
+    _flag(feed, event, now, Words(why))
     result.flagged += 1
 
 
@@ -337,16 +349,19 @@ def _follow(feed: CalendarFeed, event: FeedEvent, entry: FeedEntry, now: datetim
         return
     if same_dates:  # it came back while waiting for a person: it is a booking again
         alerts.resolve_alert(organisation_id=feed.organisation_id, key=attention_key(stay), at=now)
-        _update(event, now, state=State.BOOKED, problem="", summary=entry.summary)
+        _update(event, now, state=State.BOOKED, problem=None, summary=entry.summary)
         result.unchanged += 1
         return
     begun = stay.check_in <= now
     if entry.ends_at <= now or (begun and entry.starts_at > now):
         # The event keeps the dates its stay follows, so that the calendar going back to them ends the matter.
         when = _dates(entry.starts_at, entry.ends_at, feed.unit.property)
-        problem = f"The calendar moved this stay to {when}, which cannot be followed (the guest is in, or the new "
-        problem += "dates are past): the stay was kept as it was; change it by hand."
-        if event.state == State.NEEDS_ATTENTION and event.problem == problem[:300]:
+        moved = gettext_noop(
+            "The calendar moved this stay to %(dates)s, which cannot be followed (the guest is in, or the new dates "
+            "are past): the stay was kept as it was; change it by hand."
+        )
+        problem = Words(moved, {"dates": when})
+        if event.state == State.NEEDS_ATTENTION and event.problem == problem.english[:300]:
             result.unchanged += 1  # said already
         else:
             _flag(feed, event, now, problem)
@@ -358,19 +373,21 @@ def _follow(feed: CalendarFeed, event: FeedEvent, entry: FeedEntry, now: datetim
         overlap = _overlap(feed, entry.starts_at, entry.ends_at, exclude=stay)
         if overlap is not None:
             message, other = overlap
-            problem = f"New dates {_dates(entry.starts_at, entry.ends_at, feed.unit.property)}: {message[:1].lower()}"
-            problem += f"{message[1:]}; the stay "
-            problem += "keeps its dates."
-            if event.problem != problem[:300]:
+            new_dates = gettext_noop("New dates %(dates)s. %(overlap)s: the stay keeps its dates.")
+            problem = Words(new_dates, {"dates": _dates(entry.starts_at, entry.ends_at, feed.unit.property),
+                                        "overlap": message})  # fmt: skip
+            if event.problem != problem.english[:300]:
                 _update(event, now, problem=problem)
-                _double_booking(feed, entry, other, f"was not moved. {problem}", now)
+                not_moved = Words(gettext_noop("was not moved. %(problem)s"), {"problem": problem})
+                _double_booking(feed, entry, other, not_moved, now)
             result.conflicts += 1
             return
         try:
             services.change_stay(stay, check_in=check_in, check_out=entry.ends_at)
         except ValidationError as error:
-            problem = f"The new dates could not be followed: {_words(error)}"
-            if event.problem != problem[:300]:
+            unfollowed = gettext_noop("The new dates could not be followed: %(refusal)s")
+            problem = Words(unfollowed, {"refusal": words.of_error(error)})
+            if event.problem != problem.english[:300]:
                 _update(event, now, problem=problem)
             result.conflicts += 1
             return
@@ -378,7 +395,7 @@ def _follow(feed: CalendarFeed, event: FeedEvent, entry: FeedEntry, now: datetim
         alerts.resolve_alert(organisation_id=feed.organisation_id, key=attention_key(stay), at=now)
     if event.problem:
         _resolve_conflicts(feed, entry.uid, now)
-    _update(event, now, state=State.BOOKED, problem="", summary=entry.summary, starts_at=entry.starts_at,
+    _update(event, now, state=State.BOOKED, problem=None, summary=entry.summary, starts_at=entry.starts_at,
             ends_at=entry.ends_at)  # fmt: skip
     result.changed += 1
 
@@ -389,7 +406,7 @@ def _place(
     """An event with no stay yet (new, or refused, in conflict or cancelled before): a block, or a booking."""
     if entry.kind == ical.BLOCKED:
         if entry.ends_at <= now and event is None:
-            _save(feed, event, entry, now, state=State.IGNORED, problem="It ended before the calendar was read.")
+            _save(feed, event, entry, now, state=State.IGNORED, problem=Words(ENDED_BEFORE_READ))
         elif entry.ends_at > now:
             blocks = feed.blocked == CalendarFeed.Blocked.BLOCK
             was_booked = event is not None and event.state == State.BOOKED
@@ -403,14 +420,14 @@ def _place(
         return
     if entry.ends_at <= now:
         if event is None:
-            _save(feed, None, entry, now, state=State.IGNORED, problem="It ended before the calendar was read.")
+            _save(feed, None, entry, now, state=State.IGNORED, problem=Words(ENDED_BEFORE_READ))
         else:
             result.unchanged += 1
         return
     unit = feed.unit
     if not unit.locks.exists():
-        problem = f"{unit} has no lock: attach a lock so that its bookings get door codes."
-        _refused(feed, event, entry, now, problem, result)
+        no_lock = gettext_noop("%(unit)s has no lock: attach a lock so that its bookings get door codes.")
+        _refused(feed, event, entry, now, Words(no_lock, {"unit": str(unit)}), result)
         return
     with transaction.atomic():
         Unit.objects.select_for_update().filter(pk=unit.pk).first()  # one booking decision per unit at a time
@@ -418,7 +435,8 @@ def _place(
         if overlap is not None:
             message, other = overlap
             if _save(feed, event, entry, now, state=State.CONFLICT, problem=message):
-                _double_booking(feed, entry, other, f"was not booked. {message}.", now)
+                not_booked = Words(gettext_noop("was not booked. %(overlap)s."), {"overlap": message})
+                _double_booking(feed, entry, other, not_booked, now)
             result.conflicts += 1
             return
         try:
@@ -431,7 +449,8 @@ def _place(
                     kind=_stay_kind(unit.property, entry),
                 )
         except ValidationError as error:
-            _refused(feed, event, entry, now, f"Not booked: {_words(error)}", result)
+            refused = Words(gettext_noop("Not booked: %(refusal)s"), {"refusal": words.of_error(error)})
+            _refused(feed, event, entry, now, refused, result)
             return
         _resolve_conflicts(feed, entry.uid, now)
         _save(feed, event, entry, now, state=State.BOOKED, stay=stay)
@@ -439,7 +458,7 @@ def _place(
 
 
 def _refused(
-    feed: CalendarFeed, event: FeedEvent | None, entry: FeedEntry, now: datetime, problem: str, result: SyncResult
+    feed: CalendarFeed, event: FeedEvent | None, entry: FeedEntry, now: datetime, problem: Words, result: SyncResult
 ) -> None:  # fmt: skip
     """Not booked, for a reason a person can fix (a lock to attach, a hotel room taken): counted with those that
     need a person when it is new, and unchanged after that."""
@@ -454,7 +473,7 @@ def _refused(
 
 def _overlap(
     feed: CalendarFeed, start: datetime, end: datetime, *, exclude: Stay | None = None
-) -> tuple[str, str] | None:
+) -> tuple[Words, str] | None:
     """What the time from `start` to `end` would double-book: another feed's booking or owner block of the unit, or
     a stay of the unit this feed did not make (a desk booking); in words, and the other side's key. None when free."""
     prop = feed.unit.property
@@ -464,7 +483,9 @@ def _overlap(
     block = blocks.select_related("feed").order_by("starts_at", "pk").first()
     if block is not None:
         when = _dates(block.starts_at, block.ends_at, prop)
-        return f"It overlaps {_label(block.feed)}'s block {when}", f"event:{block.pk}"
+        return Words(
+            gettext_noop("It overlaps %(feed)s's block %(dates)s"), {"feed": _label(block.feed), "dates": when}
+        ), f"event:{block.pk}"
     stays = Stay.objects.filter(unit_id=feed.unit_id, status__in=OPEN, check_in__lt=end, check_out__gt=start)
     stays = stays.exclude(pk__in=FeedEvent.objects.filter(feed=feed, stay__isnull=False).values("stay_id"))
     if exclude is not None:
@@ -475,11 +496,15 @@ def _overlap(
     when = _dates(stay.check_in, stay.check_out, prop)
     other = FeedEvent.objects.filter(stay=stay).select_related("feed").first()
     if other is not None:
-        return f"It overlaps {_label(other.feed)}'s booking {when}", f"stay:{stay.pk}"
-    return f"It overlaps {stay.guest}'s stay {when}, booked at the desk", f"stay:{stay.pk}"
+        overlaps = Words(
+            gettext_noop("It overlaps %(feed)s's booking %(dates)s"), {"feed": _label(other.feed), "dates": when}
+        )
+        return overlaps, f"stay:{stay.pk}"
+    desk = gettext_noop("It overlaps %(guest)s's stay %(dates)s, booked at the desk")
+    return Words(desk, {"guest": str(stay.guest), "dates": when}), f"stay:{stay.pk}"
 
 
-def _double_booking(feed: CalendarFeed, entry: FeedEntry, other: str, what_happened: str, now: datetime) -> None:
+def _double_booking(feed: CalendarFeed, entry: FeedEntry, other: str, what_happened: Words, now: datetime) -> None:
     alerts.raise_alert(
         organisation_id=feed.organisation_id,
         kind=Alert.Kind.DOUBLE_BOOKING,
@@ -489,7 +514,7 @@ def _double_booking(feed: CalendarFeed, entry: FeedEntry, other: str, what_happe
             "unit": str(feed.unit),
             "feed": _label(feed),
             "entry": entry.summary or entry.uid,
-            "what": what_happened,  # in English as the sync words it
+            "what": what_happened,
         },
         lock=_lock_of(feed.unit),
         at=now,
@@ -518,7 +543,7 @@ def attention_key(stay: Stay) -> str:
     return f"feed-stay-attention:{stay.pk}"
 
 
-def _flag(feed: CalendarFeed, event: FeedEvent, now: datetime, problem: str) -> None:
+def _flag(feed: CalendarFeed, event: FeedEvent, now: datetime, problem: Words) -> None:
     """The stay is kept as it is; the event waits for a person, and an alert says so once."""
     stay = event.stay
     assert stay is not None
@@ -545,7 +570,7 @@ def _save(
     now: datetime,
     *,
     state: str,
-    problem: str = "",
+    problem: Words | None = None,
     stay: Stay | None = None,
 ) -> bool:
     """Create the event's row, or bring it to what the entry says; True when anything was written."""
@@ -555,18 +580,17 @@ def _save(
         "starts_at": entry.starts_at,
         "ends_at": entry.ends_at,
         "state": state,
-        "problem": problem[:300],
+        "problem": problem,
         "stay": stay,  # None for an event placed again after its stay was cancelled: that stay is history
     }
     if event is None:
-        FeedEvent.objects.create(feed=feed, uid=entry.uid, last_seen_at=now, **values)
+        FeedEvent.objects.create(feed=feed, uid=entry.uid, last_seen_at=now, **_problem_fields(values))
         return True
     return _update(event, now, **values)
 
 
 def _update(event: FeedEvent, now: datetime, **values: object) -> bool:
-    if "problem" in values:
-        values["problem"] = str(values["problem"])[:300]
+    values = _problem_fields(values)
     changed = [name for name, value in values.items() if getattr(event, name) != value]
     if not changed:
         return False
@@ -575,6 +599,16 @@ def _update(event: FeedEvent, now: datetime, **values: object) -> bool:
     event.last_seen_at = now
     event.save(update_fields=[*changed, "last_seen_at"])
     return True
+
+
+def _problem_fields(values: dict[str, object]) -> dict[str, object]:
+    """A problem (Words or None) as its two columns: English for comparing and records, Words for the pages."""
+    if "problem" not in values:
+        return values
+    problem = values["problem"]
+    assert problem is None or isinstance(problem, Words)
+    english, stored = (problem.english[:300], problem.to_json()) if problem else ("", None)
+    return {**values, "problem": english, "problem_words": stored}
 
 
 def _follow_guest_name(feed: CalendarFeed, event: FeedEvent, stay: Stay, entry: FeedEntry) -> bool:
@@ -661,9 +695,5 @@ def _label(feed: CalendarFeed) -> str:
     return feed.name or urlsplit(feed.url).hostname or "calendar"
 
 
-def _dates(start: datetime, end: datetime, prop: Property) -> str:
-    return f"{day_and_time(start.astimezone(prop.tz))} → {day_and_time(end.astimezone(prop.tz))}"
-
-
-def _words(error: ValidationError) -> str:
-    return " ".join(error.messages)[:250]
+def _dates(start: datetime, end: datetime, prop: Property) -> Words:
+    return Words("%(start)s → %(end)s", {"start": Moment(start, prop.time_zone), "end": Moment(end, prop.time_zone)})

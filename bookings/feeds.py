@@ -26,6 +26,7 @@ from audit.services import audit
 from bookings import calendar_export, fetch, ical
 from bookings.models import CalendarFeed
 from locks import queues
+from locks.words import Words
 from tenants.models import Actor, Stay, Unit, has_control_characters, user_of
 
 MIN_EVERY_MINUTES = 5  # channels rate-limit their exports; more often than this gains nothing
@@ -56,17 +57,20 @@ def clean_url(url: str | None, request_host: str = "") -> str:
     if parts.scheme.lower() == "webcal":
         value = urlunsplit(("https", *parts[1:]))
     if calendar_export.is_own_export(value, request_host):
-        raise ValidationError({"url": ical.OWN_EXPORT_REFUSAL})
+        raise ValidationError({"url": ical.OWN_EXPORT_REFUSAL.text})
     refusal = fetch.url_refusal(value)
     if refusal:
-        raise ValidationError({"url": refusal})
+        raise ValidationError({"url": refusal.text})
     return value
 
 
 def clean_every_minutes(every_minutes: int | None) -> int:
     if every_minutes is None or not MIN_EVERY_MINUTES <= every_minutes <= MAX_EVERY_MINUTES:
         raise ValidationError(
-            {"every_minutes": f"Read the feed every {MIN_EVERY_MINUTES} to {MAX_EVERY_MINUTES} minutes (a day)."}
+            {
+                "every_minutes": gettext("Read the feed every %(min)s to %(max)s minutes (a day).")
+                % {"min": MIN_EVERY_MINUTES, "max": MAX_EVERY_MINUTES}
+            }
         )
     return every_minutes
 
@@ -279,7 +283,7 @@ class Preview:
 
     host: str
     rows: list[PreviewRow] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    problems: list[Words] = field(default_factory=list)  # shown in the active language
 
     def count(self, outcome: str) -> int:
         return sum(1 for row in self.rows if row.outcome == outcome)
@@ -311,13 +315,13 @@ class Preview:
 
 def _outcome(entry: ical.FeedEntry, blocked: str, now: datetime) -> tuple[str, str]:
     if entry.cancelled:
-        return "cancel", "Cancelled in the calendar: a stay it booked would be cancelled."
+        return "cancel", gettext("Cancelled in the calendar: a stay it booked would be cancelled.")
     if entry.ends_at <= now:
-        return "ignore", "Already over."
+        return "ignore", gettext("Already over.")
     if entry.kind == "blocked":
         if blocked == CalendarFeed.Blocked.BLOCK:
-            return "block", "Kept as an owner block: no stay, no code."
-        return "ignore", "The channel only blocks these dates; this feed ignores such entries."
+            return "block", gettext("Kept as an owner block: no stay, no code.")
+        return "ignore", gettext("The channel only blocks these dates; this feed ignores such entries.")
     return "book", ""
 
 
@@ -337,7 +341,7 @@ def preview(url: str, unit: Unit, *, blocked: str = CalendarFeed.Blocked.IGNORE,
             fetched.body, zone=prop.tz, check_in=prop.check_in_time, check_out=prop.check_out_time, now=now
         )
     except ical.FeedError as error:
-        raise ValidationError({"url": str(error)}) from error
+        raise ValidationError({"url": error.words.text}) from error
     taken = list(
         Stay.objects.filter(
             unit=unit, status__in=[Stay.Status.BOOKED, Stay.Status.CHECKED_IN], check_out__gt=now
@@ -349,16 +353,17 @@ def preview(url: str, unit: Unit, *, blocked: str = CalendarFeed.Blocked.IGNORE,
     for entry in sorted(parsed.entries, key=lambda e: (e.starts_at, e.uid)):
         outcome, why = _outcome(entry, blocked, now)
         if outcome == "book" and not has_lock:
-            outcome, why = "refuse", f"{unit.name} has no lock yet: attach one so that its bookings get door codes."
+            why = gettext("%(unit)s has no lock yet: attach one so that its bookings get door codes.")
+            outcome, why = "refuse", why % {"unit": unit.name}
         if outcome == "book":  # blocks are kept as events, not stays: they overlap nothing
             overlaps = [(s, e) for s, e in taken + to_book if s < entry.ends_at and entry.starts_at < e]
             if overlaps:
-                outcome, why = "conflict", "Overlaps another booking of this unit: it would not be booked."
+                outcome, why = "conflict", gettext("Overlaps another booking of this unit: it would not be booked.")
             else:
                 to_book.append((entry.starts_at, entry.ends_at))
         rows.append(
             PreviewRow(
-                summary=entry.summary or entry.guest_name or "Reservation",
+                summary=entry.summary or entry.guest_name or gettext("Reservation"),
                 starts_at=entry.starts_at,
                 ends_at=entry.ends_at,
                 kind=entry.kind,

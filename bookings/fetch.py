@@ -16,6 +16,7 @@ import urllib3
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.utils.translation import gettext_noop
 from urllib3.exceptions import (
     HTTPError,
     ProtocolError,
@@ -25,6 +26,7 @@ from urllib3.exceptions import (
 
 from bookings.ical import FeedError
 from locks.cloud import endpoints
+from locks.words import Words
 from webhooks import targets
 
 MAX_URL_LENGTH = 2000
@@ -47,25 +49,26 @@ def private_allowed() -> bool:
     return bool(settings.FEED_ALLOW_PRIVATE_URLS)
 
 
-def url_refusal(url: str, *, resolve: bool = True) -> str | None:
+def url_refusal(url: str, *, resolve: bool = True) -> Words | None:
     """Why this server will not read a calendar at `url`, in words for the form field; None when it will."""
     url = (url or "").strip()
     if not url:
-        return "Paste the calendar's export (.ics) link."
+        return Words(gettext_noop("Paste the calendar's export (.ics) link."))
     if len(url) > MAX_URL_LENGTH:
-        return f"Use a URL of at most {MAX_URL_LENGTH} characters."
+        return Words(gettext_noop("Use a URL of at most %(max)s characters."), {"max": MAX_URL_LENGTH})
     if url.lower().startswith("webcal://"):
-        return "Use the https:// form of this link (replace webcal:// with https://)."
+        return Words(gettext_noop("Use the https:// form of this link (replace webcal:// with https://)."))
     try:
         URLValidator(schemes=["http", "https"])(url)
     except ValidationError:
-        return "Enter a full http(s) URL, such as https://www.airbnb.com/calendar/ical/123.ics?s=…"
+        return Words(gettext_noop("Enter a full http(s) URL, such as https://www.airbnb.com/calendar/ical/123.ics?s=…"))
     parts = urlsplit(url)
     if parts.username or parts.password:
-        return "Leave user names and passwords out of the URL."
+        return Words(gettext_noop("Leave user names and passwords out of the URL."))
     if private_allowed() or not resolve:
         return None  # without resolving, the guarded pool checks the address each connection reaches
-    return endpoints.private_host_refusal(parts.hostname or "")
+    refusal = endpoints.private_host_refusal(parts.hostname or "")
+    return Words(refusal) if refusal else None  # worded in English where the cloud's addresses are checked
 
 
 def fetch_feed(url: str, *, etag: str = "", last_modified: str = "") -> Fetched:
@@ -100,7 +103,8 @@ def fetch_feed(url: str, *, etag: str = "", last_modified: str = "") -> Fetched:
             if status in REDIRECTS:
                 location = response.headers.get("Location", "")
                 if not location:
-                    raise FeedError(f"The calendar server answered {_status(status)} without saying where to.")
+                    nowhere = gettext_noop("The calendar server answered %(status)s without saying where to.")
+                    raise FeedError(Words(nowhere, {"status": _status(status)}))
                 url = urljoin(url, location)
                 continue
             if status == 304:
@@ -109,12 +113,15 @@ def fetch_feed(url: str, *, etag: str = "", last_modified: str = "") -> Fetched:
                     True, b"", response.headers.get("ETag", etag), response.headers.get("Last-Modified", last_modified)
                 )
             if not 200 <= status < 300:
-                raise FeedError(f"The calendar server answered {_status(status)}.")
+                raise FeedError(
+                    Words(gettext_noop("The calendar server answered %(status)s."), {"status": _status(status)})
+                )
             body = _read(response, url, deadline, timeout)
             return Fetched(False, body, response.headers.get("ETag", ""), response.headers.get("Last-Modified", ""))
         finally:
             _let_go(response)
-    raise FeedError(f"The calendar server redirected more than {MAX_REDIRECTS} times: give its final address.")
+    too_many = gettext_noop("The calendar server redirected more than %(count)s times: give its final address.")
+    raise FeedError(Words(too_many, {"count": MAX_REDIRECTS}))
 
 
 def _read(response: urllib3.BaseHTTPResponse, url: str, deadline: float, timeout: float) -> bytes:
@@ -137,14 +144,17 @@ def _read(response: urllib3.BaseHTTPResponse, url: str, deadline: float, timeout
                 raise FeedError(_too_large(limit))
             if time.monotonic() > deadline:
                 response.close()
-                raise FeedError(f"The calendar did not finish downloading within {timeout:g} s.")
+                slow = gettext_noop("The calendar did not finish downloading within %(seconds)s s.")
+                raise FeedError(Words(slow, {"seconds": f"{timeout:g}"}))
             chunks.append(chunk)
     except ReadTimeoutError:
         response.close()
-        raise FeedError(f"No answer from {_host(url)} within {timeout:g} s.") from None
+        silent = gettext_noop("No answer from %(host)s within %(seconds)s s.")
+        raise FeedError(Words(silent, {"host": _host(url), "seconds": f"{timeout:g}"})) from None
     except (ProtocolError, HTTPError):
         response.close()
-        raise FeedError(f"The connection to {_host(url)} broke off before the calendar was complete.") from None
+        broke = gettext_noop("The connection to %(host)s broke off before the calendar was complete.")
+        raise FeedError(Words(broke, {"host": _host(url)})) from None
 
 
 def _let_go(response: urllib3.BaseHTTPResponse) -> None:
@@ -159,8 +169,9 @@ def _let_go(response: urllib3.BaseHTTPResponse) -> None:
     response.release_conn()
 
 
-def _too_large(limit: int) -> str:
-    return f"The calendar is larger than {limit / (1024 * 1024):g} MB; this server reads no more than that."
+def _too_large(limit: int) -> Words:
+    too_large = gettext_noop("The calendar is larger than %(size)s MB; this server reads no more than that.")
+    return Words(too_large, {"size": f"{limit / (1024 * 1024):g}"})
 
 
 def _status(status: int) -> str:
@@ -174,11 +185,15 @@ def _host(url: str) -> str:
     return urlsplit(url).hostname or url
 
 
-def _network_error(error: HTTPError, url: str, timeout: float) -> str:
+def _network_error(error: HTTPError, url: str, timeout: float) -> Words:
     host = _host(url)
     if endpoints.refused_private(error):
-        return f"{host} is a private or local address; this server does not read calendars there."
+        private = gettext_noop("%(host)s is a private or local address; this server does not read calendars there.")
+        return Words(private, {"host": host})
     if isinstance(error, SSLError):
-        return f"The secure connection to {host} failed: check the address."
+        return Words(gettext_noop("The secure connection to %(host)s failed: check the address."), {"host": host})
     trouble = targets.connection_trouble(error, host, connect_seconds=timeout, read_seconds=timeout)
-    return trouble or f"Could not read the calendar at {host} ({type(error).__name__})."
+    if trouble:
+        return Words(trouble)  # worded in English where every outgoing connection is (webhooks too)
+    unreadable = gettext_noop("Could not read the calendar at %(host)s (%(error)s).")
+    return Words(unreadable, {"host": host, "error": type(error).__name__})

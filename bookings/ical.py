@@ -18,6 +18,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import icalendar
 import recurring_ical_events
 import x_wr_timezone
+from django.utils.translation import gettext_noop
+
+from locks.words import Words
 
 # Expanded from a day back (a stay in progress is still in the feed) to two years ahead (channels open their
 # calendars a year or two out).
@@ -30,8 +33,15 @@ MAX_PER_DAY = 24  # a rule repeating more often than hourly is no booking (and w
 # What this app's own export of a unit (bookings/calendar_export.py) says it is. Read back as a feed it loops: each
 # stay it shows returns as an overlap with itself, a double booking.
 EXPORT_PRODID = "-//Doors//Unit calendar//EN"
-OWN_EXPORT_REFUSAL = (
-    "This is this app's own export of a unit's calendar; paste the link from Airbnb/Booking.com/Vrbo instead."
+NOT_A_CALENDAR = gettext_noop(
+    "The calendar address did not answer with an iCalendar file (it should begin BEGIN:VCALENDAR)."
+)
+UNREADABLE_DATES = gettext_noop("The event %(event)s was skipped: its dates could not be read.")
+ENDS_BEFORE_START = gettext_noop("The event %(event)s was skipped: it ends before it starts.")
+OWN_EXPORT_REFUSAL = Words(
+    gettext_noop(
+        "This is this app's own export of a unit's calendar; paste the link from Airbnb/Booking.com/Vrbo instead."
+    )
 )
 
 # How the channels write an owner's block or a closed date: not a guest.
@@ -44,11 +54,13 @@ EMAIL_LINE = re.compile(r"e-?mail[^:\n]*:\s*([^\s@]+@[^\s@]+\.[^\s@]+)", re.IGNO
 
 
 class FeedError(Exception):
-    """The whole feed could not be read (or fetched); the message says why, in words for the feed's page."""
+    """The whole feed could not be read (or fetched); `words` say why, for the feed's page in its reader's language
+    (`message`: in English, for logs and records)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, words: Words) -> None:
+        super().__init__(words.english)
+        self.words = words
+        self.message = words.english
 
 
 @dataclass(frozen=True)
@@ -68,7 +80,7 @@ class FeedEntry:
 @dataclass(frozen=True)
 class ParsedFeed:
     entries: list[FeedEntry] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    problems: list[Words] = field(default_factory=list)
 
 
 RESERVATION = "reservation"
@@ -78,7 +90,7 @@ BLOCKED = "blocked"
 def parse_feed(body: bytes, *, zone: ZoneInfo, check_in: time, check_out: time, now: datetime) -> ParsedFeed:
     """The feed's events in the window around `now`; FeedError when the body is not a whole calendar."""
     calendar = _calendar(body)
-    problems: list[str] = []
+    problems: list[Words] = []
     reader = _Times(zone, check_in, check_out)
     _drop_unknown_calendar_zone(calendar, problems)
     repeating = _drop_bad_events(calendar, reader, problems)
@@ -97,25 +109,30 @@ def parse_feed(body: bytes, *, zone: ZoneInfo, check_in: time, check_out: time, 
     except FeedError:
         raise
     except Exception as error:  # noqa: BLE001  (the libraries raise many kinds on odd input: never crash a sync)
-        raise FeedError(f"The calendar's events could not be read ({type(error).__name__}).") from None
+        why = Words(
+            gettext_noop("The calendar's events could not be read (%(error)s)."), {"error": type(error).__name__}
+        )
+        raise FeedError(why) from None
     listed = problems[:MAX_PROBLEMS]
     if len(problems) > MAX_PROBLEMS:
-        listed.append(f"… and {len(problems) - MAX_PROBLEMS} more problems.")
+        listed.append(Words(gettext_noop("… and %(count)s more problems."), {"count": len(problems) - MAX_PROBLEMS}))
     return ParsedFeed(entries=sorted(entries.values(), key=lambda e: (e.starts_at, e.uid)), problems=listed)
 
 
-def _add(entries: dict[str, FeedEntry], entry: FeedEntry | None, problems: list[str]) -> None:
+def _add(entries: dict[str, FeedEntry], entry: FeedEntry | None, problems: list[Words]) -> None:
     if entry is None or entries.get(entry.uid) == entry:
         return  # skipped, or read again in the next month it overlaps
     if entry.uid in entries:
-        problems.append(f"Two events share the UID {_short(entry.uid)}: the second was skipped.")
+        problems.append(Words(gettext_noop("Two events share the UID %(uid)s: the second was skipped."),
+                              {"uid": _short(entry.uid)}))  # fmt: skip
         return
     if len(entries) >= MAX_ENTRIES:
         # Never cut: the bookings after the cut would look gone from the calendar, and be cancelled.
-        raise FeedError(
-            f"The calendar has more than {MAX_ENTRIES} events in the next two years (a repeat without end?): "
-            "it was not read, and the unit's stays were left as they were."
+        too_many = gettext_noop(
+            "The calendar has more than %(count)s events in the next two years (a repeat without end?): it was not "
+            "read, and the unit's stays were left as they were."
         )
+        raise FeedError(Words(too_many, {"count": MAX_ENTRIES}))
     entries[entry.uid] = entry
 
 
@@ -125,30 +142,38 @@ def _add(entries: dict[str, FeedEntry], entry: FeedEntry | None, problems: list[
 def _calendar(body: bytes) -> icalendar.Calendar:
     text = body.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
     if not text:
-        raise FeedError("The calendar address answered with nothing at all.")
+        raise FeedError(Words(gettext_noop("The calendar address answered with nothing at all.")))
     head = text[:500].lower()
     if head.startswith("<") or "<html" in head or "<!doctype" in head:
         raise FeedError(
-            "The calendar address answered with a web page (perhaps a sign-in page), not a calendar: "
-            "copy the export (.ics) link again."
+            Words(
+                gettext_noop(
+                    "The calendar address answered with a web page (perhaps a sign-in page), not a calendar: copy "
+                    "the export (.ics) link again."
+                )
+            )
         )
     if not text.upper().startswith("BEGIN:VCALENDAR"):
-        raise FeedError("The calendar address did not answer with an iCalendar file (it should begin BEGIN:VCALENDAR).")
+        raise FeedError(Words(NOT_A_CALENDAR))
     if "END:VCALENDAR" not in text.rstrip()[-200:].upper():
-        raise FeedError("The calendar was cut off (it has no END:VCALENDAR): nothing was changed; it is tried again.")
+        cut_off = gettext_noop(
+            "The calendar was cut off (it has no END:VCALENDAR): nothing was changed; it is tried again."
+        )
+        raise FeedError(Words(cut_off))
     try:
         calendar = icalendar.Calendar.from_ical(text)
     except (ValueError, IndexError, KeyError) as error:
-        raise FeedError(f"The calendar could not be read: {_short(str(error))}") from None
+        unreadable = Words(gettext_noop("The calendar could not be read: %(error)s"), {"error": _short(str(error))})
+        raise FeedError(unreadable) from None
     if not isinstance(calendar, icalendar.Calendar):
-        raise FeedError("The calendar address did not answer with an iCalendar file.")
+        raise FeedError(Words(NOT_A_CALENDAR))
     if str(calendar.get("PRODID") or "").strip() == EXPORT_PRODID:
         # Reached by a name or a redirect the link check could not know as ours: refused all the same.
         raise FeedError(OWN_EXPORT_REFUSAL)
     return calendar
 
 
-def _drop_unknown_calendar_zone(calendar: icalendar.Calendar, problems: list[str]) -> None:
+def _drop_unknown_calendar_zone(calendar: icalendar.Calendar, problems: list[Words]) -> None:
     """Google's X-WR-TIMEZONE naming no zone we know: its floating times are read in the property's zone instead
     of failing the whole calendar."""
     name = str(calendar.get("X-WR-TIMEZONE") or "").strip()
@@ -158,11 +183,12 @@ def _drop_unknown_calendar_zone(calendar: icalendar.Calendar, problems: list[str
         ZoneInfo(name)
     except (ValueError, ZoneInfoNotFoundError):
         del calendar["X-WR-TIMEZONE"]
-        problems.append(f"The calendar's time zone {_short(name)!r} does not exist: its times were read in the "
-                        "property's zone.")  # fmt: skip
+        unknown = gettext_noop("The calendar's time zone “%(zone)s” does not exist: its times were read in the "
+                               "property's zone.")  # fmt: skip
+        problems.append(Words(unknown, {"zone": _short(name)}))
 
 
-def _drop_bad_events(calendar: icalendar.Calendar, reader: _Times, problems: list[str]) -> set[str]:
+def _drop_bad_events(calendar: icalendar.Calendar, reader: _Times, problems: list[Words]) -> set[str]:
     """Take out the events no occurrence can come from (no UID, an unknown zone, ending before they start), each
     with its problem; returns the UIDs of repeating events (their occurrences get UIDs of their own)."""
     repeating: set[str] = set()
@@ -171,7 +197,7 @@ def _drop_bad_events(calendar: icalendar.Calendar, reader: _Times, problems: lis
         if getattr(component, "name", "") != "VEVENT":
             continue
         problem = _event_problem(component, reader)
-        if problem:
+        if problem is not None:
             problems.append(problem)
             calendar.subcomponents.remove(component)
             continue
@@ -182,35 +208,42 @@ def _drop_bad_events(calendar: icalendar.Calendar, reader: _Times, problems: lis
     return repeating
 
 
-def _event_problem(event: Any, reader: _Times) -> str:
+def _event_problem(event: Any, reader: _Times) -> Words | None:
     name = _describe(event)
     if not str(event.get("UID") or "").strip():
-        return f"An event without a UID was skipped ({name}): nothing could follow it from one sync to the next."
+        no_uid = gettext_noop(
+            "An event without a UID was skipped (%(event)s): nothing could follow it from one sync to the next."
+        )
+        return Words(no_uid, {"event": name})
     try:
         return _time_problem(event, reader, name)
     except (ValueError, TypeError, AttributeError, OverflowError):  # icalendar's broken values are ValueErrors
-        return f"The event {name} was skipped: its dates could not be read."
+        return Words(UNREADABLE_DATES, {"event": name})
 
 
-def _time_problem(event: Any, reader: _Times, name: str) -> str:
+def _time_problem(event: Any, reader: _Times, name: Words) -> Words | None:
     if any(_too_frequent(rule) for rule in _rules(event)):
-        return f"The event {name} was skipped: it repeats more often than every hour, which no booking does."
+        too_often = gettext_noop(
+            "The event %(event)s was skipped: it repeats more often than every hour, which no booking does."
+        )
+        return Words(too_often, {"event": name})
     for key in ("DTSTART", "DTEND", "RECURRENCE-ID"):
         value = event.get(key)
         zone_name = value.params.get("TZID") if value is not None else None
         if zone_name and isinstance(value.dt, datetime) and value.dt.tzinfo is None:
-            return f"The event {name} was skipped: its time zone {_short(str(zone_name))!r} does not exist."
+            no_zone = gettext_noop("The event %(event)s was skipped: its time zone “%(zone)s” does not exist.")
+            return Words(no_zone, {"event": name, "zone": _short(str(zone_name))})
     start = event.get("DTSTART")
     if start is None or not isinstance(start.dt, (date, datetime)):
-        return f"The event {name} was skipped: it has no start."
+        return Words(gettext_noop("The event %(event)s was skipped: it has no start."), {"event": name})
     end = event.get("DTEND")
     starts_at = reader.start(start.dt)
     if end is not None:
         if reader.end(end.dt) <= starts_at:
-            return f"The event {name} was skipped: it ends before it starts."
+            return Words(ENDS_BEFORE_START, {"event": name})
     elif event.get("DURATION") is not None and event.get("DURATION").dt <= timedelta(0):
-        return f"The event {name} was skipped: it ends before it starts."
-    return ""
+        return Words(ENDS_BEFORE_START, {"event": name})
+    return None
 
 
 def _rules(event: Any) -> list[Any]:
@@ -231,7 +264,7 @@ def _too_frequent(rule: Any) -> bool:
 # --- one occurrence -----------------------------------------------------------------------------------------------
 
 
-def _entry(event: Any, reader: _Times, repeating: set[str], problems: list[str]) -> FeedEntry | None:
+def _entry(event: Any, reader: _Times, repeating: set[str], problems: list[Words]) -> FeedEntry | None:
     uid = str(event.get("UID")).strip()
     summary = " ".join(str(event.get("SUMMARY") or "").split())[:200]
     try:
@@ -239,10 +272,10 @@ def _entry(event: Any, reader: _Times, repeating: set[str], problems: list[str])
         end = event.get("DTEND")
         ends_at = reader.end(end.dt) if end is not None else starts_at
     except (AttributeError, TypeError, ValueError, OverflowError):
-        problems.append(f"The event {_describe(event)} was skipped: its dates could not be read.")
+        problems.append(Words(UNREADABLE_DATES, {"event": _describe(event)}))
         return None
     if ends_at <= starts_at:
-        problems.append(f"The event {_describe(event)} was skipped: it ends before it starts.")
+        problems.append(Words(ENDS_BEFORE_START, {"event": _describe(event)}))
         return None
     if uid in repeating:
         occurrence = event.get("RECURRENCE-ID") or event.get("DTSTART")
@@ -326,15 +359,15 @@ def _email(event: Any, description: str) -> str:
     return match.group(1).rstrip(".,;")[:254] if match else ""
 
 
-def _describe(event: Any) -> str:
+def _describe(event: Any) -> Words:
     summary = " ".join(str(event.get("SUMMARY") or "").split())
     start = event.get("DTSTART")
     when = ""
     with contextlib.suppress(ValueError, AttributeError):  # a broken DTSTART: described by its summary alone
         if start is not None and isinstance(start.dt, (date, datetime)):
             when = start.dt.strftime("%Y-%m-%d")
-    words = " ".join(part for part in (f"“{_short(summary, 60)}”" if summary else "", when) if part)
-    return words or "(no summary)"
+    described = " ".join(part for part in (f"“{_short(summary, 60)}”" if summary else "", when) if part)
+    return Words("%(event)s", {"event": described}) if described else Words(gettext_noop("(no summary)"))
 
 
 def _short(text: str, limit: int = 80) -> str:

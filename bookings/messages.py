@@ -27,7 +27,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import dateformat, timezone, translation
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 from django.utils.translation import gettext as _
 
 from audit.services import audit
@@ -36,6 +36,7 @@ from bookings.guest_pass import guest_link
 from bookings.models import Arrival, BookingPolicy, MessageTemplate, StayMessage
 from locks import pins as lock_pins
 from locks.models import AccessCode, LockOperation
+from locks.words import Words
 from tenants import notify
 from tenants.models import CODE_ROLES, Actor, Stay, role_in, single_line, user_of
 
@@ -50,17 +51,21 @@ BATCH = 1000  # stays looked at per run: those still waiting on their code are l
 # of them at once would hold back the later ones (a hotel of 1,000 rooms with every lock offline)
 HOUR = timedelta(hours=1)
 
-PLACEHOLDERS = {
-    "guest": "the guest's name",
-    "property": "the property's name",
-    "unit": "the room or flat",
-    "address": "the property's address",
-    "codes": "the door code(s), one per door when they differ (the offline password where it is the fallback)",
-    "window": "when the code works, in the property's time zone",
-    "check_in": "check-in day and time",
-    "check_out": "check-out day and time",
-    "link": "the guest page's address",
-    "fallback": "a sentence saying a door has an offline password instead of the usual code (empty when not)",
+PLACEHOLDERS = {  # what each stands for, shown on the policy page in the reader's language
+    "guest": gettext_lazy("the guest's name"),
+    "property": gettext_lazy("the property's name"),
+    "unit": gettext_lazy("the room or flat"),
+    "address": gettext_lazy("the property's address"),
+    "codes": gettext_lazy(
+        "the door code(s), one per door when they differ (the offline password where it is the fallback)"
+    ),
+    "window": gettext_lazy("when the code works, in the property's time zone"),
+    "check_in": gettext_lazy("check-in day and time"),
+    "check_out": gettext_lazy("check-out day and time"),
+    "link": gettext_lazy("the guest page's address"),
+    "fallback": gettext_lazy(
+        "a sentence saying a door has an offline password instead of the usual code (empty when not)"
+    ),
 }
 
 # In each of settings.LANGUAGES (locale/): a guest without a template in their language gets these in it.
@@ -172,10 +177,12 @@ class Readiness:
     def ready(self) -> bool:
         return bool(self.doors) and not self.missing
 
-    def reason(self) -> str:
+    def reason(self) -> Words:
+        """Words, so that the clerk reads them in their language though the message is composed in the guest's."""
         if not self.doors and not self.missing:
-            return "This room has no smart lock: there is no code to send."
-        return f"Not ready yet: no confirmed code (and no fallback) on {', '.join(self.missing)}."
+            return Words(gettext_noop("This room has no smart lock: there is no code to send."))
+        not_ready = gettext_noop("Not ready yet: no confirmed code (and no fallback) on %(locks)s.")
+        return Words(not_ready, {"locks": ", ".join(self.missing)})
 
 
 def readiness(stay: Stay) -> Readiness:
@@ -269,7 +276,7 @@ class Composed:
     subject: str
     body: str
     ready: bool
-    reason: str  # why it cannot be sent yet ("" when ready)
+    reason: Words | None  # why it cannot be sent yet, in the reader's language when shown (None when ready)
 
 
 def compose(stay: Stay, kind: str, *, show_pins: bool = True) -> Composed:
@@ -282,16 +289,23 @@ def compose(stay: Stay, kind: str, *, show_pins: bool = True) -> Composed:
 def _compose(stay: Stay, kind: str, language: str, subject: str, body: str, *, show_pins: bool) -> Composed:
     """compose()'s work, in the message's language (the words filled in: code lines, dates, the fallback)."""
     doors: list[DoorCode] = []
-    reason = ""
+    reason: Words | None = None
     if kind == Kind.CODE:
         state = readiness(stay)
-        doors, reason = state.doors, "" if state.ready else state.reason()
+        doors, reason = state.doors, None if state.ready else state.reason()
     values = values_for(stay, doors, show_pins=show_pins)
     if kind == Kind.CODE and doors and values["fallback"] and "{fallback}" not in body:
         body = body.rstrip("\n") + "\n\n{fallback}\n"  # a template without it still says so
     if not stay.is_open:
-        reason = f"This stay is {stay.get_status_display().lower()}: there is nothing to send."
+        reason = Words(NOTHING_TO_SEND.get(stay.status, NOTHING_TO_SEND[""]))
     return Composed(kind, language, single_line(render(subject, values)), render(body, values), not reason, reason)
+
+
+NOTHING_TO_SEND = {
+    Stay.Status.CANCELLED: gettext_noop("This stay is cancelled: there is nothing to send."),
+    Stay.Status.CHECKED_OUT: gettext_noop("This stay is checked out: there is nothing to send."),
+    "": gettext_noop("This stay is over: there is nothing to send."),
+}
 
 
 # --- sending ------------------------------------------------------------------------------------------------
@@ -454,7 +468,7 @@ def send_again(stay: Stay, kind: str, *, actor: Actor, ip: str | None = None) ->
         raise PermissionDenied("Your role may not send this message.")
     composed = compose(stay, kind)
     if not composed.ready:
-        raise ValidationError(composed.reason)
+        raise ValidationError(composed.reason.text if composed.reason else "")
     if not contact_of(stay)[0]:
         no_contact = gettext("%(guest)s has no e-mail address or phone number: add one to the guest first.")
         raise ValidationError(no_contact % {"guest": stay.guest.name})

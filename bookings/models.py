@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from locks import words
 from locks.fields import EncryptedTextField
 from locks.models import LockOperation
 from tenants.models import Organisation, Property, SingleLineFields, Stay, Unit, scoped
@@ -69,7 +70,8 @@ class CalendarFeed(SingleLineFields, models.Model):
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
     failing_since = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(max_length=300, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)  # in English; `error_text` in the reader's language
+    last_error_words = models.JSONField(null=True, blank=True)  # locks/words.py; None on rows from before
     events_found = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, editable=False, on_delete=models.SET_NULL, related_name="+"
@@ -87,6 +89,10 @@ class CalendarFeed(SingleLineFields, models.Model):
 
     def __str__(self) -> str:
         return f"{self.name or 'Calendar feed'} of {self.unit}"
+
+    @property
+    def error_text(self) -> str:
+        return words.shown(self.last_error_words, self.last_error)
 
 
 class FeedEvent(models.Model):
@@ -112,7 +118,8 @@ class FeedEvent(models.Model):
     ends_at = models.DateTimeField()
     stay = models.ForeignKey(Stay, null=True, blank=True, on_delete=models.SET_NULL, related_name="feed_events")
     state = models.CharField(max_length=10, choices=State.choices)
-    problem = models.CharField(max_length=300, blank=True)
+    problem = models.CharField(max_length=300, blank=True)  # in English; `problem_text` in the reader's language
+    problem_words = models.JSONField(null=True, blank=True)  # locks/words.py; None on rows from before
     # Airbnb's export has no contact, only "Phone Number (Last 4 Digits)": what the unit's arrival link asks for.
     phone_last_digits = models.CharField(max_length=4, blank=True)
     first_seen_at = models.DateTimeField(auto_now_add=True)
@@ -124,6 +131,10 @@ class FeedEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.summary or self.uid} ({self.get_state_display()})"
+
+    @property
+    def problem_text(self) -> str:
+        return words.shown(self.problem_words, self.problem)
 
 
 class Arrival(models.Model):
@@ -141,7 +152,8 @@ class Arrival(models.Model):
     checks_done = models.JSONField(default=list)  # the hours-before-check-in already checked, e.g. [24]
     next_check_at = models.DateTimeField(null=True, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
-    problem = models.CharField(max_length=300, blank=True)  # why at risk, in words
+    problem = models.CharField(max_length=300, blank=True)  # why at risk, in English; `problem_text` translated
+    problem_words = models.JSONField(null=True, blank=True)  # locks/words.py; None on rows from before
     # The offline passwords issued as the fallback, one per lock that supports them.
     fallback_operations = models.ManyToManyField(LockOperation, blank=True, related_name="+")
 
@@ -152,6 +164,10 @@ class Arrival(models.Model):
 
     def __str__(self) -> str:
         return f"Arrival of {self.stay_id}: {self.get_state_display()}"
+
+    @property
+    def problem_text(self) -> str:
+        return words.shown(self.problem_words, self.problem)
 
 
 class MessageTemplate(models.Model):

@@ -36,8 +36,8 @@ def chip_of(arrival: Arrival | None, stay: Stay | None = None) -> ArrivalChip:
     if stay is not None and stay.status in (Stay.Status.CHECKED_IN, Stay.Status.CHECKED_OUT):
         return ArrivalChip(ARRIVED, gettext("Arrived"))
     if arrival is None or arrival.state == Arrival.State.PENDING:
-        return ArrivalChip(NOT_CHECKED, gettext("Not checked yet"), arrival.problem if arrival else "")
-    return ArrivalChip(arrival.state, arrival.get_state_display(), arrival.problem)
+        return ArrivalChip(NOT_CHECKED, gettext("Not checked yet"), arrival.problem_text if arrival else "")
+    return ArrivalChip(arrival.state, arrival.get_state_display(), arrival.problem_text)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from audit.services import audit
 from locks import remote
 from locks.models import Alert, Lock, LockEvent
 from locks.templatetags.zones import local, zone_name
+from locks.words import Words
 from tenants.models import MANAGER_ROLES, Actor, ApiKey, Membership, role_in, user_of
 from webhooks import payloads
 from webhooks.emit import emit, emit_each
@@ -76,8 +77,11 @@ def raise_alert(
 ) -> Alert:
     """Open the incident's alert, or bump the open one by `add`; `gap`: quiet longer than this ends the incident.
     `message` is English marked with `gettext_noop`, its `%(name)s` placeholders filled from `message_args` in the
-    language of whoever reads it (`Alert.text`); without `message_args` it is finished English, as bookings' were."""
+    language of whoever reads it (`Alert.text`); an argument may be `Words` or a `Moment` (locks/words.py), put in
+    that language too. Without `message_args` it is finished English, as bookings' were."""
     at = at or timezone.now()
+    if message_args is not None:
+        message_args = Words(message, message_args).to_json()["a"]
     with transaction.atomic():
         alert = Alert.objects.select_for_update().filter(organisation_id=organisation_id, dedup_key=key).first()
         if alert is not None and gap is not None and at - alert.last_seen_at > gap:

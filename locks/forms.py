@@ -429,7 +429,9 @@ class ConnectCloudForm(DashboardForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if settings.TUYA_ALLOW_URL_ENDPOINTS:
-            self.fields["endpoint"].help_text = self.fields["endpoint"].help_text[:-1] + " — or its https:// URL."
+            self.fields["endpoint"].help_text = gettext_lazy(
+                "The data centre of the project: eu, eu-west, us, us-east, cn, in — or its https:// URL."
+            )
 
     def clean_endpoint(self) -> str:
         value: str = self.cleaned_data["endpoint"]

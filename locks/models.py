@@ -14,13 +14,13 @@ from django.db import models
 from django.db.models import Case, Q, Value, When
 from django.db.models.lookups import Exact
 from django.utils import timezone
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from locks.cloud import endpoints
 from locks.display import DAY_NAMES, hours_text
 from locks.fields import EncryptedTextField
 from locks.templatetags.zones import local
+from locks.words import Words
 from tenants.models import Guest, Organisation, SingleLineFields, Stay, Unit, scoped
 
 
@@ -590,20 +590,16 @@ class Alert(models.Model):
     @property
     def text(self) -> str:
         """The message in the active language (the page's, or the e-mail's recipient's)."""
-        return self._filled(gettext(self.message))
+        return self.message if self.message_args is None else self.words.text
 
     @property
     def english_text(self) -> str:
         """For machines and records (API, webhooks, audit), which speak English whoever reads them."""
-        return self._filled(self.message)
+        return self.message if self.message_args is None else self.words.english
 
-    def _filled(self, template: str) -> str:
-        if self.message_args is None:
-            return self.message
-        try:
-            return str(template % self.message_args)
-        except (KeyError, TypeError, ValueError):  # a translation that lost a placeholder: say it in English
-            return str(self.message % self.message_args)
+    @property
+    def words(self) -> Words:
+        return Words.from_json({"t": self.message, "a": self.message_args})
 
 
 class RemoteUnlockRequest(models.Model):

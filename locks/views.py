@@ -36,6 +36,12 @@ from tenants.models import MANAGER_ROLES, Role
 from tenants.reauth import recent_auth_required
 from tenants.signals import client_ip
 
+# The activity page's filter: each category of event, said as the choice it is.
+ACTIVITY_FILTERS = [
+    (LockEvent.Category.UNLOCK, gettext_lazy("Unlocks only")),
+    (LockEvent.Category.ALARM, gettext_lazy("Alerts only")),
+]
+
 
 def no_store(response: HttpResponse) -> HttpResponse:
     """Pages and fragments that carry a PIN must not be kept by the browser or a proxy."""
@@ -407,7 +413,7 @@ def activity(request: HtmxHttpRequest) -> HttpResponse:
         "next_cursor": str(page.next_cursor or ""),
         "query": query,
         "category": category,
-        "categories": LockEvent.Category.choices,
+        "categories": ACTIVITY_FILTERS,
         **scope,
     }
     template = "locks/activity.html#event-rows" if request.htmx and cursor is not None else "locks/activity.html"

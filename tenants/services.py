@@ -195,14 +195,15 @@ def _validate_stay(unit: Unit, check_in: datetime, check_out: datetime, *, exclu
     if check_out <= timezone.now():
         raise ValidationError({"check_out": gettext("This stay has already ended.")})
     if not unit.locks.exists():
-        raise ValidationError(
-            {"unit": gettext("%(unit)s has no lock yet: attach one before booking it.") % {"unit": unit}}
-        )
+        # With params, not formatted: a worker keeping the refusal (bookings) keeps it translatable (locks/words.py).
+        no_lock = gettext("%(unit)s has no lock yet: attach one before booking it.")
+        raise ValidationError({"unit": ValidationError(no_lock, params={"unit": str(unit)})})
     overlapping = Stay.objects.filter(unit=unit, status__in=OPEN, check_in__lt=check_out, check_out__gt=check_in)
     if exclude is not None:
         overlapping = overlapping.exclude(pk=exclude.pk)
     if unit.property.kind == unit.property.Kind.HOTEL and overlapping.exists():
-        raise ValidationError({"unit": gettext("%(unit)s is already booked for part of that time.") % {"unit": unit}})
+        taken = gettext("%(unit)s is already booked for part of that time.")
+        raise ValidationError({"unit": ValidationError(taken, params={"unit": str(unit)})})
 
 
 @transaction.atomic

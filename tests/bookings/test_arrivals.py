@@ -9,11 +9,13 @@ from datetime import timedelta
 import pytest
 from django.db import connection, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from bookings import arrivals, messages
 from bookings.models import Arrival, BookingPolicy, StayMessage
 from locks import codes, convergence
+from locks.display import day_and_time
 from locks.models import AccessCode, Alert, LockOperation
 from tenants import services
 from tenants.models import Stay
@@ -182,6 +184,14 @@ def test_a_lock_kind_without_offline_passwords_stays_at_risk_with_an_alert(
     [alert] = Alert.objects.filter(kind=Alert.Kind.ARRIVAL_AT_RISK)
     assert "no offline passwords, so no fallback was possible" in alert.text
     assert guest.name in alert.text
+    # Written down in English by the worker, read in the reader's language: the frame, the lock's kind, the day.
+    with translation.override("es"):
+        assert arrival.problem_text.startswith(f"{lock.name}: el código falló (The lock did not accept")  # the cloud's
+        assert arrival.problem_text.endswith(f"). Sin alternativa posible en {lock.name}")  # words stay as they came
+        kind, arrives = gettext("Zigbee hotel lock"), day_and_time(stay.check_in.astimezone(unit.property.tz))
+        assert f"Un {kind} no admite contraseñas sin conexión" in alert.text
+        assert arrives in alert.text
+    assert arrival.problem_text == arrival.problem
 
 
 def test_a_code_still_on_its_way_is_given_a_moment_not_a_fallback(

@@ -383,7 +383,7 @@ def test_new_dates_onto_another_feeds_booking_are_not_followed(
     assert (stay.check_in, stay.check_out) == (at(10, 15), at(12, 11))  # kept its dates
     row = FeedEvent.objects.get(feed=vrbo)
     assert row.state == State.BOOKED
-    assert "it overlaps Airbnb's booking" in row.problem
+    assert "It overlaps Airbnb's booking" in row.problem
     assert row.problem.endswith("the stay keeps its dates.")
     (alert,) = open_alerts(Alert.Kind.DOUBLE_BOOKING)
     assert "“Reserved - Bo” was not moved. New dates" in alert.text

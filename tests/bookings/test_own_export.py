@@ -69,14 +69,14 @@ def test_the_feeds_page_refuses_the_apps_own_export_in_words(place: Place, owner
         for extra in ({}, {"preview": "1"}):
             answer = owner.post(add, feed_form(place.unit, url, **extra))
             assert answer.status_code == 400, url
-            assert escape(OWN_EXPORT_REFUSAL) in answer.content.decode(), url
+            assert escape(OWN_EXPORT_REFUSAL.english) in answer.content.decode(), url
     assert not CalendarFeed.objects.exists()
 
     feed = CalendarFeed.objects.create(organisation=place.org, unit=place.unit, url="https://ical.example.com/a.ics")
     edit = reverse("bookings:feed-edit", args=[feed.pk])
     answer = owner.post(edit, {"url": PUBLIC + export_path(place.unit), "every_minutes": 15, "blocked": "ignore"})
     assert answer.status_code == 400
-    assert escape(OWN_EXPORT_REFUSAL) in answer.content.decode()
+    assert escape(OWN_EXPORT_REFUSAL.english) in answer.content.decode()
     feed.refresh_from_db()
     assert (feed.url, feed.enabled) == ("https://ical.example.com/a.ics", True)
 
@@ -98,13 +98,13 @@ def test_the_api_refuses_the_apps_own_export_on_add_and_change(place: Place) -> 
         answer = api.post("/calendar-feeds", {"unit": place.unit.pk, "url": url})
         assert answer.status_code == 422, url
         (error,) = answer.json()["errors"]
-        assert (error["field"], error["detail"]) == ("url", OWN_EXPORT_REFUSAL)
+        assert (error["field"], error["detail"]) == ("url", OWN_EXPORT_REFUSAL.english)
     assert not CalendarFeed.objects.exists()
 
     feed = CalendarFeed.objects.create(organisation=place.org, unit=place.unit, url="https://ical.example.com/b.ics")
     answer = api.patch(f"/calendar-feeds/{feed.pk}", {"url": PUBLIC + export_path(place.other_unit)})
     assert answer.status_code == 422
-    assert OWN_EXPORT_REFUSAL in {error["detail"] for error in answer.json()["errors"]}
+    assert OWN_EXPORT_REFUSAL.english in {error["detail"] for error in answer.json()["errors"]}
     feed.refresh_from_db()
     assert feed.url == "https://ical.example.com/b.ics"
 
@@ -132,6 +132,6 @@ def test_a_feed_reaching_the_export_by_another_name_books_nothing_and_says_why(
     feed_sync.sync_feed(feed.pk)
 
     feed.refresh_from_db()
-    assert feed.last_error == OWN_EXPORT_REFUSAL
+    assert feed.last_error == OWN_EXPORT_REFUSAL.english
     assert not FeedEvent.objects.exists()
     assert list(Stay.objects.all()) == [stay]

@@ -17,23 +17,13 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from bookings import arrival_links, guest_pass
 from locks.models import AccessCode
 from tenants.models import Membership, Role, Stay, Unit
 from tests.browser.conftest import log_in
-from tests.config.test_url_walk import (
-    ROUTES,
-    Route,
-    Tenant,
-    add_feed_rows,
-    add_message_template,
-    add_webhook_rows,
-    url_of,
-    values_for,
-)
+from tests.config.test_url_walk import Tenant, add_feed_rows, add_message_template, add_webhook_rows, reachable
 from tests.conftest import private_media_in
 from tests.locks.test_admin import build_tenant
 
@@ -45,8 +35,6 @@ OPTIONS = {
     "resultTypes": ["violations"],
 }
 FAILING = {"serious", "critical"}
-# Not pages of ours, or not HTML: Django's admin and the job dashboard, the API, the simulator, photos, feeds.
-LEFT_OUT = ("/admin/", "/django-rq/", "/api/", "/tuya-sim/", "/media/", "/calendar/", "/healthz")
 ROLES = [Role.OWNER, Role.MANAGER, Role.FRONT_DESK, Role.VIEWER]
 PASSWORD = "pw-axe-a11y-1"
 
@@ -94,37 +82,6 @@ def member(tenant: Tenant, role: str, django_user_model: Any) -> Any:
     user = django_user_model.objects.create_user(f"axe-{role}", email=f"{role}@example.com", password=PASSWORD)
     Membership.objects.create(user=user, organisation=tenant.org, role=role)
     return user
-
-
-def reachable(user: Any, tenant: Tenant) -> tuple[list[str], dict[str, str]]:
-    """What a GET with the user's own rows answers 200 in HTML: whole pages (their URLs) and the fragments htmx
-    swaps into them (URL: HTML)."""
-    client = Client()
-    client.force_login(user)
-    pages: list[str] = []
-    fragments: dict[str, str] = {}
-    for route in ROUTES:
-        if _left_out(route):
-            continue
-        for filling in values_for(route, tenant):
-            url = url_of(route, filling)
-            if url.startswith(LEFT_OUT) or url in pages or url in fragments:
-                continue
-            response = client.get(url)
-            if response.status_code != 200 or not response.get("Content-Type", "").startswith("text/html"):
-                continue
-            html = response.content.decode()
-            if not html.strip():
-                continue  # a fragment with nothing to say yet (a stay's code removal while the stay is open)
-            if "<html" in html[:200].lower():
-                pages.append(url)
-            else:
-                fragments[url] = html
-    return pages, fragments
-
-
-def _left_out(route: Route) -> bool:
-    return route.name in ("logout", "admin:logout") or route.name.startswith(("admin:", "django_rq:"))
 
 
 @pytest.fixture

@@ -60,6 +60,16 @@ def test_placeholders_match_the_english(language: str) -> None:
     assert wrong == []
 
 
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_every_plural_has_each_form_the_language_counts(language: str) -> None:
+    """Spanish counts three forms (one, a million, the rest): an entry with two says "5 minutes" in English."""
+    po = _po(language)
+    forms = int(re.search(r"nplurals=(\d+)", po.metadata["Plural-Forms"]).group(1))  # type: ignore[union-attr]
+    short = [e.msgid for e in po if e.msgid_plural and sorted(e.msgstr_plural) != list(range(forms))]
+    empty = [e.msgid for e in po if e.msgid_plural and not all(e.msgstr_plural.values())]
+    assert (short, empty) == ([], [])
+
+
 def test_the_placeholder_check_can_fail() -> None:
     assert _placeholders("Welcome, %(name)s") != _placeholders("Bienvenue, %(nom)s")
     assert _placeholders("{guest} in {room}") != _placeholders("{guest}")

@@ -586,3 +586,40 @@ def test_a_desk_whose_properties_are_all_deleted_sees_nothing(
     assert not Property.objects.for_user(desk).exists()
     assert not Lock.objects.for_user(desk).exists()
     assert not AccessCode.objects.for_user(desk).exists()
+
+
+# --- the HTML pages each role reaches (the accessibility and language checks walk them) ------------------------
+
+NOT_OUR_PAGES = ("/admin/", "/django-rq/", "/api/", "/tuya-sim/", "/media/", "/calendar/", "/healthz")
+
+
+def reachable(user: Any, tenant: Tenant, language: str = "") -> tuple[list[str], dict[str, str]]:
+    """What a GET with the user's own rows answers 200 in HTML (in `language` when given, as a browser asks for
+    it): whole pages (their URLs) and the fragments htmx swaps into them (URL: HTML). Django's admin, the job
+    dashboard, the API, the simulator, photos and calendar exports are left out: not pages of ours, or not HTML."""
+    client = Client(headers={"accept-language": language} if language else None)
+    client.force_login(user)
+    pages: list[str] = []
+    fragments: dict[str, str] = {}
+    for route in ROUTES:
+        if _left_out(route):
+            continue
+        for filling in values_for(route, tenant):
+            url = url_of(route, filling)
+            if url.startswith(NOT_OUR_PAGES) or url in pages or url in fragments:
+                continue
+            response = client.get(url)
+            if response.status_code != 200 or not response.get("Content-Type", "").startswith("text/html"):
+                continue
+            html = response.content.decode()
+            if not html.strip():
+                continue  # a fragment with nothing to say yet (a stay's code removal while the stay is open)
+            if "<html" in html[:200].lower():
+                pages.append(url)
+            else:
+                fragments[url] = html
+    return pages, fragments
+
+
+def _left_out(route: Route) -> bool:
+    return route.name in ("logout", "admin:logout") or route.name.startswith(("admin:", "django_rq:"))

@@ -59,29 +59,49 @@ def marked_strings(*names: str) -> set[str]:
 
 
 class VisibleText(HTMLParser):
-    """What a person reads or hears: text outside script/style, and the aria-label/title/placeholder attributes."""
+    """What a person reads or hears: text outside script/style, and the aria-label/title/placeholder attributes.
+    What an element below <html> marks with a `lang` of its own (a guest's message shown to the clerk, in the
+    guest's language) goes to `other_language` instead of `parts`."""
+
+    VOID = frozenset(
+        ["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"]
+    )
 
     def __init__(self) -> None:
         super().__init__()
         self.parts: list[str] = []
+        self.other_language: list[str] = []
         self._hidden = 0
+        self._open_in_other_language: list[str] = []
+
+    def _into(self) -> list[str]:
+        return self.other_language if self._open_in_other_language else self.parts
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self._hidden += tag in ("script", "style")
-        self.parts += [value for key, value in attrs if key in ("aria-label", "title", "placeholder") and value]
+        if (self._open_in_other_language or (tag != "html" and dict(attrs).get("lang"))) and tag not in self.VOID:
+            self._open_in_other_language.append(tag)
+        self._into().extend(value for key, value in attrs if key in ("aria-label", "title", "placeholder") and value)
 
     def handle_endtag(self, tag: str) -> None:
         self._hidden -= tag in ("script", "style")
+        if self._open_in_other_language and tag not in self.VOID:
+            self._open_in_other_language.pop()
 
     def handle_data(self, data: str) -> None:
         if not self._hidden:
-            self.parts.append(data)
+            self._into().append(data)
+
+
+def visible_parts(html: str) -> list[str]:
+    """Each piece of text a person reads or hears, as the page holds it."""
+    parser = VisibleText()
+    parser.feed(html)
+    return parser.parts
 
 
 def visible(html: str) -> str:
-    parser = VisibleText()
-    parser.feed(html)
-    text = " ".join(" ".join(parser.parts).split())
+    text = " ".join(" ".join(visible_parts(html)).split())
     for name in PROPER_NOUNS:
         text = text.replace(name, "")
     return text
