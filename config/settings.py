@@ -161,6 +161,7 @@ MIDDLEWARE = [
     "api.idempotency.ApiRequests",  # /api/v1/ only: body size, Idempotency-Key, problem details for 404/405
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "signin.middleware.FactorPassedInSession",  # before django-otp's, which forgets a device it finds gone
     "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): passed a second factor in this session
     "config.middleware.UserLanguage",  # a signed-in user's chosen language wins over the browser's
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -199,7 +199,13 @@ def test_a_remembered_device_skips_the_step_until_a_reset(
     assert boss.post(reverse("signin:member-reset", args=[membership.pk])).status_code == 302
     assert not TOTPDevice.objects.filter(user=clerk).exists()
     assert AuditEvent.objects.filter(action="member.factors_reset", organisation=org, actor=owner).exists()
-    client.post(reverse("logout"))
+    # The manager's open session (it passed the reset factor) ends at its next request, htmx ones too.
+    ended = client.get(reverse("desk:today"), HTTP_HX_REQUEST="true")
+    assert ended.status_code == 204
+    assert ended["HX-Redirect"].startswith(reverse("login"))
+    assert AuditEvent.objects.filter(action="second_factor.session_ended", actor=clerk).count() == 1
+    assert client.get(reverse("desk:today"))["Location"].startswith(reverse("login"))  # signed out for good
+    assert boss.get(reverse("desk:today")).status_code == 200  # the owner's own session is untouched
     sign_in(client, "max")
     assert client.get(reverse("desk:today"))["Location"].startswith(reverse("signin:enrol"))
 
