@@ -23,9 +23,7 @@ from bookings import arrival_links, guest_pass
 from locks.models import AccessCode
 from tenants.models import Membership, Role, Stay, Unit
 from tests.browser.conftest import log_in
-from tests.config.test_url_walk import Tenant, add_feed_rows, add_message_template, add_webhook_rows, reachable
-from tests.conftest import private_media_in
-from tests.locks.test_admin import build_tenant
+from tests.config.test_url_walk import Tenant, reachable, tenant_with_every_page
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -70,12 +68,7 @@ class Findings:
 
 @pytest.fixture
 def tenant(django_user_model: Any, settings: Any, tmp_path: Path) -> Tenant:
-    private_media_in(settings, tmp_path / "private")
-    tenant = build_tenant("Alpha", "alpha", "8617342", django_user_model)
-    add_webhook_rows(tenant)
-    add_message_template(tenant)
-    add_feed_rows(tenant)
-    return tenant
+    return tenant_with_every_page(django_user_model, settings, tmp_path)
 
 
 def member(tenant: Tenant, role: str, django_user_model: Any) -> Any:

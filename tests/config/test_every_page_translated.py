@@ -18,9 +18,7 @@ from django.test import Client
 
 from bookings import arrival_links, guest_pass
 from tenants.models import Guest, Membership, Property, Role, Stay, Unit
-from tests.config.test_url_walk import Tenant, add_feed_rows, add_message_template, add_webhook_rows, reachable
-from tests.conftest import private_media_in
-from tests.locks.test_admin import build_tenant
+from tests.config.test_url_walk import Tenant, reachable, tenant_with_every_page
 from tests.tenants.test_languages import TRANSLATED, visible_parts
 
 pytestmark = pytest.mark.django_db
@@ -52,12 +50,7 @@ def english_sentences(html: str) -> list[str]:
 
 @pytest.fixture
 def tenant(django_user_model: Any, settings: Any, tmp_path: Path) -> Tenant:
-    private_media_in(settings, tmp_path / "private")
-    tenant = build_tenant("Alpha", "alpha", "8617342", django_user_model)
-    add_webhook_rows(tenant)
-    add_message_template(tenant)
-    add_feed_rows(tenant)
-    return tenant
+    return tenant_with_every_page(django_user_model, settings, tmp_path)
 
 
 def test_the_check_finds_an_english_sentence() -> None:

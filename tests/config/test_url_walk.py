@@ -590,6 +590,18 @@ def test_a_desk_whose_properties_are_all_deleted_sees_nothing(
 
 # --- the HTML pages each role reaches (the accessibility and language checks walk them) ------------------------
 
+
+def tenant_with_every_page(django_user_model: Any, settings: Any, tmp_path: Path) -> Tenant:
+    """An organisation with a row behind every page (webhooks, a message template, calendar feeds too), its photos
+    in the test's folder."""
+    private_media_in(settings, tmp_path / "private")
+    tenant = build_tenant("Alpha", "alpha", "8617342", django_user_model)
+    add_webhook_rows(tenant)
+    add_message_template(tenant)
+    add_feed_rows(tenant)
+    return tenant
+
+
 NOT_OUR_PAGES = ("/admin/", "/django-rq/", "/api/", "/tuya-sim/", "/media/", "/calendar/", "/healthz")
 
 
