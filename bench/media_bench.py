@@ -8,7 +8,7 @@ over gradients, ~100-200 KB), encrypted with the spec's layout, served by a plai
 process (so it does not share our GIL).
 The same run measures the raw decryption of the same bytes in memory (`decrypt_media`), the floor of the job.
 
-Run from the repo root:  .venv/bin/python bench/media_bench.py [--photos 300] [--rounds 3]
+Run from the repo root:  .venv/bin/python bench/media_bench.py [--photos 300] [--rounds 3] [--quick]
 Uses a temporary SQLite database and temporary private storage; nothing else is touched. Goal: >= 50 photos/s.
 """
 
@@ -47,7 +47,12 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--photos", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
+    # CI's check that the bench still runs (bench/quick.sh): 10 photos, one round, and the goal is printed but a
+    # figure taken on a busy machine does not fail it.
+    parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
+    if args.quick:
+        args.photos, args.rounds = 10, 1
 
     workdir = Path(tempfile.mkdtemp(prefix="media-bench-"))
     try:
@@ -170,7 +175,7 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
         f"({statistics.median(aes_mb):.0f} MB/s)"
     )
     print(f"goal >= {GOAL:.0f} photos/s per worker: {'met' if median >= GOAL else 'MISSED'}")
-    return 0 if median >= GOAL else 1
+    return 0 if median >= GOAL or args.quick else 1
 
 
 if __name__ == "__main__":

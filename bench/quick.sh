@@ -17,7 +17,7 @@ run() {
 run client_bench.py --calls 100 --rounds 1 --warmup 10 --chunk 50 --overhead-calls 500
 run simulator_bench.py --seconds 2 --warmup 0.5
 run events_bench.py --events 500
-run media_bench.py --photos 10 --rounds 1
+run media_bench.py --quick
 run pages_bench.py --locks 200 --events 2000 --small 100 --requests 3
 run lifecycle_bench.py --rooms 20 --drill 10 --kills 2 --recover 120
 run load_bench.py --seconds 5 --rate 5 --rooms 20 --warmup 1

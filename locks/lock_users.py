@@ -31,7 +31,7 @@ from locks.cloud import port
 from locks.cloud.accounts import cloud_for
 from locks.cloud.port import CloudError, LockCloud, WeeklyHours
 from locks.failures import unreachable
-from locks.models import Lock, LockKind, LockUser, UnlockMethod
+from locks.models import UNLOCK_TYPE_LABELS, Lock, LockKind, LockUser, UnlockMethod
 from tenants.models import Actor
 
 logger = logging.getLogger(__name__)
@@ -87,8 +87,10 @@ REFUSALS = {
 }
 
 # What can be enrolled, by our unlock type names (port.METHOD_TYPES); a password is typed at the lock twice.
-ENROLL_TYPES = [("fingerprint", "Fingerprint"), ("card", "Card"), ("face", "Face"), ("password", "Password")]
-TYPE_LABELS = dict(ENROLL_TYPES) | {"remoteControl": "Remote control", "hand": "Palm", "finger_vein": "Finger vein"}
+ENROLL_TYPES = [(kind, UNLOCK_TYPE_LABELS[kind]) for kind in ("fingerprint", "card", "face", "password")]
+# In English, for the audit trail and the names made for methods found on a lock.
+TYPE_LABELS = {"fingerprint": "Fingerprint", "card": "Card", "face": "Face", "password": "Password"}
+TYPE_LABELS |= {"remoteControl": "Remote control", "hand": "Palm", "finger_vein": "Finger vein"}
 USER_ROLES = [("normal", gettext_lazy("Common user")), ("admin", gettext_lazy("Administrator"))]
 
 

@@ -683,6 +683,18 @@ class LockUser(SingleLineFields, models.Model):
         return f"{self.name} on {self.lock}"
 
 
+# Each kind of unlock method (port.METHOD_TYPES), as the pages name it.
+UNLOCK_TYPE_LABELS = {
+    "fingerprint": _("Fingerprint"),
+    "card": _("Card"),
+    "face": _("Face"),
+    "password": _("Password"),
+    "remoteControl": _("Remote control"),
+    "hand": _("Palm"),
+    "finger_vein": _("Finger vein"),
+}
+
+
 class UnlockMethod(SingleLineFields, models.Model):
     """A fingerprint, card, face, password ... enrolled on the lock, assigned to a lock user or not yet."""
 
@@ -734,3 +746,7 @@ class UnlockMethod(SingleLineFields, models.Model):
 
     def __str__(self) -> str:
         return f"{self.name or self.unlock_type} on {self.lock}"
+
+    @property
+    def type_label(self) -> str:
+        return str(UNLOCK_TYPE_LABELS.get(self.unlock_type, self.unlock_type))

@@ -105,3 +105,35 @@ def test_the_signed_out_pages_have_no_english_sentence(tenant: Tenant) -> None:
     assert dutch_guest_page.status_code == 200
     left += [f"guest page: {sentence}" for sentence in english_sentences(dutch_guest_page.content.decode())]
     assert left == [], "\n".join(left)
+
+
+# --- the templates themselves: text a page shows only in some state (a warning, an empty list) ------------------
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+NOT_TEXT = re.compile(
+    r"{%\s*blocktranslate.*?endblocktranslate\s*%}|{%\s*comment\s*%}.*?{%\s*endcomment\s*%}|{#.*?#}"
+    r"|{%.*?%}|{{.*?}}|<script\b.*?</script>|<style\b.*?</style>",
+    re.S,
+)
+
+
+def unmarked_english(source: str) -> list[str]:
+    """English text of a template that no translate tag holds, whatever state the page is in."""
+    return english_sentences(NOT_TEXT.sub(" ", source))
+
+
+def test_the_template_check_finds_unmarked_text_in_any_branch() -> None:
+    source = '{% if late %}<p class="help">Sync is behind: {{ n }} locks have not been read.</p>{% else %}'
+    assert unmarked_english(source + '{% translate "On time" %}{% endif %}') == [
+        "Sync is behind: locks have not been read."
+    ]
+    assert unmarked_english("{% blocktranslate %}Sync is behind by {{ n }}.{% endblocktranslate %}") == []
+
+
+def test_no_template_holds_unmarked_english() -> None:
+    left = []
+    for path in sorted(TEMPLATES.rglob("*.html")):
+        if "admin" in path.relative_to(TEMPLATES).parts:
+            continue
+        left += [f"{path.relative_to(TEMPLATES)}: {text}" for text in unmarked_english(path.read_text("utf-8"))]
+    assert left == [], "\n".join(left)

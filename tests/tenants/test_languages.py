@@ -59,7 +59,7 @@ def marked_strings(*names: str) -> set[str]:
 
 
 class VisibleText(HTMLParser):
-    """What a person reads or hears: text outside script/style, and the aria-label/title/placeholder attributes.
+    """What a person reads or hears: text outside script/style, and the aria-label/title/placeholder/alt attributes.
     What an element below <html> marks with a `lang` of its own (a guest's message shown to the clerk, in the
     guest's language) goes to `other_language` instead of `parts`."""
 
@@ -81,7 +81,9 @@ class VisibleText(HTMLParser):
         self._hidden += tag in ("script", "style")
         if (self._open_in_other_language or (tag != "html" and dict(attrs).get("lang"))) and tag not in self.VOID:
             self._open_in_other_language.append(tag)
-        self._into().extend(value for key, value in attrs if key in ("aria-label", "title", "placeholder") and value)
+        self._into().extend(
+            value for key, value in attrs if key in ("aria-label", "title", "placeholder", "alt") and value
+        )
 
     def handle_endtag(self, tag: str) -> None:
         self._hidden -= tag in ("script", "style")
