@@ -263,6 +263,9 @@ def main() -> int:
     parser.add_argument("--web", type=int, default=3, help="gunicorn processes (WEB_CONCURRENCY)")
     parser.add_argument("--threads", type=int, default=32, help="load generator threads (in-flight requests)")
     parser.add_argument("--warmup", type=float, default=5, help="seconds of the same load before measuring")
+    # CI's check that the bench still runs (bench/quick.sh): errors and the consistency check fail it, a p95 taken
+    # on a busy machine does not.
+    parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     args.seconds = min(args.seconds, 300)
 
@@ -295,7 +298,8 @@ def main() -> int:
         p95 = percentile(load.times["check-in POST"], 0.95)
         ok = p95 <= 300 and not load.errors and check.startswith("ok")
         print(f"\ngoal: check-in POST p95 <= 300 ms, 0 errors: {'met' if ok else 'MISSED'} (p95 {p95:.0f} ms)")
-        return 0 if ok else 1
+        correct = not load.errors and check.startswith("ok")
+        return 0 if ok or (args.quick and correct) else 1
 
 
 @dataclass

@@ -20,8 +20,8 @@ run events_bench.py --events 500
 run media_bench.py --quick
 run pages_bench.py --locks 200 --events 2000 --small 100 --requests 3
 run lifecycle_bench.py --rooms 20 --drill 10 --kills 2 --recover 120
-run load_bench.py --seconds 5 --rate 5 --rooms 20 --warmup 1
-run api_bench.py --seconds 3 --warmup 1 --rooms 40
+run load_bench.py --seconds 5 --rate 5 --rooms 20 --warmup 1 --quick
+run api_bench.py --seconds 3 --warmup 1 --rooms 40 --quick
 run webhook_bench.py --quick
 run periodic_bench.py --quick
 run feed_bench.py --quick
