@@ -64,6 +64,17 @@ def _fresh_simulator_rate_limits() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts and ends in the default language: a request through LocaleMiddleware (a test client asking
+    for Spanish) leaves its language active in the thread, and a later test reading `Alert.text` would get Spanish."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_request_budgets() -> None:
     """Each test starts with the public pages' and the API's per-minute budgets unspent: the windows are counted in
     Redis per client address (always 127.0.0.1 here) and per key id (reused after a rollback on SQLite), so requests
