@@ -167,9 +167,15 @@ def _check(arrival: Arrival, stay: Stay, now: datetime) -> None:
         else:
             _send_again(unconfirmed)
             arrival.state = Arrival.State.AT_RISK
-            _set_problem(arrival, words.joined([check.problem() for check in unconfirmed], "; "))
+            problem = words.joined([check.problem() for check in unconfirmed], "; ")
             if min(hours) in due:  # the last check
-                _fall_back(arrival, stay, unconfirmed, now)
+                without = _fall_back(arrival, stay, unconfirmed, now)
+                if without:
+                    no_fallback_on = gettext_noop("No fallback possible on %(locks)s")
+                    problem = words.joined([problem, Words(no_fallback_on, {"locks": ", ".join(without)})], ". ")
+                else:
+                    arrival.state = Arrival.State.FALLBACK
+            arrival.problem, arrival.problem_words = words.columns(problem)
     else:
         _settle_if_confirmed(arrival, stay, checks)
     arrival.next_check_at = _next_check(arrival, stay, hours, now)
@@ -195,7 +201,7 @@ def _ready(arrival: Arrival, stay: Stay) -> None:
     if arrival.state in (Arrival.State.AT_RISK, Arrival.State.FALLBACK):
         _resolve_alerts(stay)
     arrival.state = Arrival.State.READY
-    _set_problem(arrival, None)
+    arrival.problem, arrival.problem_words = words.columns(None)
 
 
 def _send_again(unconfirmed: list[LockCheck]) -> None:
@@ -216,9 +222,10 @@ def alert_key(stay: Stay, lock: Lock) -> str:
     return f"arrival:stay:{stay.pk}:lock:{lock.pk}"
 
 
-def _fall_back(arrival: Arrival, stay: Stay, unconfirmed: list[LockCheck], now: datetime) -> None:
+def _fall_back(arrival: Arrival, stay: Stay, unconfirmed: list[LockCheck], now: datetime) -> list[str]:
     """The last check found codes still unconfirmed: an offline password covering the stay on each such lock that
-    can take one (never a second one for the same lock), and an alert for the desk on each."""
+    can take one (never a second one for the same lock), and an alert for the desk on each. Returns the names of
+    the locks that got none."""
     issued = {operation.lock_id for operation in arrival.fallback_operations.all()}
     without: list[str] = []
     for check in unconfirmed:
@@ -263,19 +270,7 @@ def _fall_back(arrival: Arrival, stay: Stay, unconfirmed: list[LockCheck], now: 
                 "carry it."
             )
         _alert(stay, lock, Words(issued_on_it, {"problem": check.problem()}), now)
-    if without:
-        no_fallback_on = Words(gettext_noop("No fallback possible on %(locks)s"), {"locks": ", ".join(without)})
-        before = (
-            Words.from_json(arrival.problem_words) if arrival.problem_words else Words("%(p)s", {"p": arrival.problem})
-        )
-        _set_problem(arrival, words.joined([before, no_fallback_on], ". "))
-    else:
-        arrival.state = Arrival.State.FALLBACK
-
-
-def _set_problem(arrival: Arrival, problem: Words | None) -> None:
-    arrival.problem = problem.english[:300] if problem else ""
-    arrival.problem_words = problem.to_json() if problem else None
+    return without
 
 
 def _kind_words(lock: Lock) -> Words:

@@ -207,12 +207,10 @@ def _record_success(
         feed.content_hash = content
         feed.events_found = events_found or 0
         # On a working feed, last_error lists the events the last new body had to skip (a failing one: why it fails).
-        skipped = words.joined(problems) if problems else None
-        feed.last_error = skipped.english[:300] if skipped else ""
-        feed.last_error_words = skipped.to_json() if skipped else None
+        feed.last_error, feed.last_error_words = words.columns(words.joined(problems) if problems else None)
         fields += ["content_hash", "events_found", "last_error", "last_error_words"]
     elif was_failing:
-        feed.last_error, feed.last_error_words = "", None
+        feed.last_error, feed.last_error_words = words.columns(None)
         fields += ["last_error", "last_error_words"]
     feed.save(update_fields=fields)
     if was_failing:
@@ -224,7 +222,7 @@ def _record_failure(feed: CalendarFeed, now: datetime, why: Words) -> None:
     it counts the failed syncs)."""
     feed.last_attempt_at = now
     feed.failing_since = feed.failing_since or now
-    feed.last_error, feed.last_error_words = why.english[:300], why.to_json()
+    feed.last_error, feed.last_error_words = words.columns(why)
     feed.next_sync_at = now + timedelta(minutes=feed.every_minutes)
     feed.sync_claimed_at = None
     fields = ["last_attempt_at", "failing_since", "last_error", "last_error_words", "next_sync_at", "sync_claimed_at"]
@@ -361,7 +359,7 @@ def _follow(feed: CalendarFeed, event: FeedEvent, entry: FeedEntry, now: datetim
             "are past): the stay was kept as it was; change it by hand."
         )
         problem = Words(moved, {"dates": when})
-        if event.state == State.NEEDS_ATTENTION and event.problem == problem.english[:300]:
+        if event.state == State.NEEDS_ATTENTION and event.problem == words.columns(problem)[0]:
             result.unchanged += 1  # said already
         else:
             _flag(feed, event, now, problem)
@@ -376,7 +374,7 @@ def _follow(feed: CalendarFeed, event: FeedEvent, entry: FeedEntry, now: datetim
             new_dates = gettext_noop("New dates %(dates)s. %(overlap)s: the stay keeps its dates.")
             problem = Words(new_dates, {"dates": _dates(entry.starts_at, entry.ends_at, feed.unit.property),
                                         "overlap": message})  # fmt: skip
-            if event.problem != problem.english[:300]:
+            if event.problem != words.columns(problem)[0]:
                 _update(event, now, problem=problem)
                 not_moved = Words(gettext_noop("was not moved. %(problem)s"), {"problem": problem})
                 _double_booking(feed, entry, other, not_moved, now)
@@ -387,7 +385,7 @@ def _follow(feed: CalendarFeed, event: FeedEvent, entry: FeedEntry, now: datetim
         except ValidationError as error:
             unfollowed = gettext_noop("The new dates could not be followed: %(refusal)s")
             problem = Words(unfollowed, {"refusal": words.of_error(error)})
-            if event.problem != problem.english[:300]:
+            if event.problem != words.columns(problem)[0]:
                 _update(event, now, problem=problem)
             result.conflicts += 1
             return
@@ -607,7 +605,7 @@ def _problem_fields(values: dict[str, object]) -> dict[str, object]:
         return values
     problem = values["problem"]
     assert problem is None or isinstance(problem, Words)
-    english, stored = (problem.english[:300], problem.to_json()) if problem else ("", None)
+    english, stored = words.columns(problem)
     return {**values, "problem": english, "problem_words": stored}
 
 

@@ -23,7 +23,7 @@ from locks import queues
 from locks.cloud import port
 from locks.cloud.accounts import cloud_for
 from locks.cloud.port import CloudError, CloudMethod, EnrollmentProgress, LockCloud
-from locks.lock_users import TYPE_LABELS, not_yet, plain
+from locks.lock_users import not_yet, plain, type_name
 from locks.models import Lock, UnlockMethod
 from locks.user_sync import as_cloud_person, user_methods
 
@@ -122,9 +122,7 @@ def _activate(method_pk: int, found: CloudMethod) -> str:
         lock_id=method.lock_id, unlock_type=method.unlock_type, unlock_sn=found.unlock_sn
     ).exclude(pk=method.pk).delete()
     method.status, method.unlock_sn, method.progress, method.steps_left = MethodStatus.ACTIVE, found.unlock_sn, 100, 0
-    method.name = (
-        method.name or found.name or f"{TYPE_LABELS.get(method.unlock_type, method.unlock_type)} {found.unlock_sn}"
-    )
+    method.name = method.name or found.name or f"{type_name(method.unlock_type)} {found.unlock_sn}"
     method.failure_reason, method.synced_at = "", timezone.now()
     if found.duress is not None:
         method.duress = found.duress

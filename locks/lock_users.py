@@ -22,7 +22,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_lazy
 
 from audit.services import audit
@@ -88,9 +88,14 @@ REFUSALS = {
 
 # What can be enrolled, by our unlock type names (port.METHOD_TYPES); a password is typed at the lock twice.
 ENROLL_TYPES = [(kind, UNLOCK_TYPE_LABELS[kind]) for kind in ("fingerprint", "card", "face", "password")]
-# In English, for the audit trail and the names made for methods found on a lock.
-TYPE_LABELS = {"fingerprint": "Fingerprint", "card": "Card", "face": "Face", "password": "Password"}
-TYPE_LABELS |= {"remoteControl": "Remote control", "hand": "Palm", "finger_vein": "Finger vein"}
+
+
+def type_name(unlock_type: str) -> str:
+    """The kind of unlock method in English, for the audit trail and the names made for methods found on a lock."""
+    with translation.override("en"):
+        return str(UNLOCK_TYPE_LABELS.get(unlock_type, unlock_type))
+
+
 USER_ROLES = [("normal", gettext_lazy("Common user")), ("admin", gettext_lazy("Administrator"))]
 
 

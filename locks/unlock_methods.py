@@ -24,7 +24,7 @@ from locks.cloud import port
 from locks.cloud.accounts import cloud_for
 from locks.cloud.port import CloudError, LockCloud
 from locks.enrollment import cancel_entry, save_method, start_entry
-from locks.lock_users import ENROLL_TYPES, TYPE_LABELS, can, not_yet, plain, require
+from locks.lock_users import ENROLL_TYPES, can, not_yet, plain, require, type_name
 from locks.models import Lock, LockUser, UnlockMethod
 from tenants.models import Actor
 
@@ -63,7 +63,7 @@ def start_enrollment(
         actor=actor,
         organisation=lock.organisation,
         obj=method,
-        summary=f"{TYPE_LABELS[unlock_type]} for {lock_user.name} on {lock}",
+        summary=f"{type_name(unlock_type)} for {lock_user.name} on {lock}",
         ip=ip,
     )
     _after_commit_method(method)

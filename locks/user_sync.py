@@ -17,7 +17,7 @@ from audit.services import audit
 from locks import queues
 from locks.cloud.accounts import cloud_for
 from locks.cloud.port import CloudMethod, CloudPerson, LockCloud
-from locks.lock_users import HOME_USER_KINDS, TYPE_LABELS, can, require, stored_window
+from locks.lock_users import HOME_USER_KINDS, can, require, stored_window, type_name
 from locks.models import Lock, LockKind, LockUser, UnlockMethod
 from tenants.models import Actor
 
@@ -145,7 +145,7 @@ def _apply_sync(
         elif method.status == MethodStatus.ENROLLING or method.pending:
             continue
         method.lock_user, method.status, method.synced_at = owner, MethodStatus.ACTIVE, now
-        method.name = found_method.name or method.name or f"{TYPE_LABELS.get(key[0], key[0])} {key[1]}"
+        method.name = found_method.name or method.name or f"{type_name(key[0])} {key[1]}"
         if found_method.duress is not None:
             method.duress = found_method.duress
         method.save()

@@ -83,6 +83,12 @@ def joined(parts: Iterable[Words], separator: str = " ") -> Words:
     return Words(separator.join(f"%({name})s" for name in names), dict(zip(names, parts, strict=True)))
 
 
+def columns(words: Words | None, length: int = 300) -> tuple[str, dict[str, Any] | None]:
+    """Words as a row keeps them: the English (cut to its column's length), for records and for comparing, and the
+    JSON the pages read them from; ("", None) for none."""
+    return (words.english[:length], words.to_json()) if words is not None else ("", None)
+
+
 def shown(value: dict[str, Any] | None, fallback: str) -> str:
     """What a row stored as Words JSON says in the active language; rows written before (None) say `fallback`."""
     return Words.from_json(value).text if value else fallback
