@@ -110,9 +110,9 @@ class LockCheck:
         lock = self.lock.name
         if self.code is None:
             return Words(gettext_noop("%(lock)s: no code for this stay"), {"lock": lock})
-        reason = self.code.failure_reason  # the cloud's words, in English
+        reason = self.code.failure  # the cloud's or the worker's words, read in the reader's language
         if self.code.status == AccessCode.Status.FAILED:
-            if not reason:
+            if reason is None:
                 return Words(gettext_noop("%(lock)s: the code failed (no reason given)"), {"lock": lock})
             return Words(gettext_noop("%(lock)s: the code failed (%(reason)s)"), {"lock": lock, "reason": reason})
         if reason:

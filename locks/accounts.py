@@ -127,7 +127,7 @@ def import_failure(error: Exception) -> str:
     """Why an import ended without locks, and what to do: every failure says so on the page (none is left
     "bringing in its locks" for ever). An unexpected error's own text is not shown (it may quote the reply)."""
     if isinstance(error, port.CloudError) and error.code is not None:  # the cloud answered: its code and what to do
-        return explain(error)
+        return explain(error).english
     if isinstance(error, port.CloudError):  # no answer, or not the cloud's: our own words (its hints are about calls)
         return f"{error.message.rstrip('.')}. {IMPORT_AGAIN}"
     return f"The cloud's reply could not be understood. {IMPORT_AGAIN}"

@@ -33,6 +33,7 @@ from locks.alerts import (
 from locks.cloud import port
 from locks.cloud.accounts import cloud_for
 from locks.models import CODE_STUCK_ATTEMPTS, CODE_SUSPECT, AccessCode, Alert, CloudAccount, Lock
+from locks.words import Words
 
 logger = logging.getLogger(__name__)
 
@@ -102,9 +103,10 @@ Desired = AccessCode.Desired
 
 def _code_problem(code: AccessCode) -> tuple[str, Message] | None:
     """(kind, message) when a code failed to reach or leave its lock, or is stuck trying. The failure's reason is
-    the cloud's or the worker's words, in English."""
-    args = {"label": code.label, "lock": code.lock.name, "tries": code.attempts, "reason": code.failure_reason}
-    reason = bool(code.failure_reason)
+    the cloud's or the worker's words (read in each reader's language)."""
+    failure = code.failure
+    args = {"label": code.label, "lock": code.lock.name, "tries": code.attempts, "reason": failure or ""}
+    reason = failure is not None
     if code.desired == Desired.REMOVED:
         if code.status in (Status.REMOVED, Status.EXPIRED):
             return None
@@ -184,7 +186,14 @@ def _settle(
     already = {(a.organisation_id, a.dedup_key): a.pk for a in open_alerts.only("organisation_id", "dedup_key")}
     over = [pk for key, pk in already.items() if key not in problems]
     new = [
-        Alert(organisation_id=organisation_id, lock=lock, kind=kind, dedup_key=key, message=template, message_args=args)
+        Alert(
+            organisation_id=organisation_id,
+            lock=lock,
+            kind=kind,
+            dedup_key=key,
+            message=template,
+            message_args=Words(template, args).to_json()["a"],  # an argument may be Words (a code's failure)
+        )
         for (organisation_id, key), (lock, kind, (template, args)) in problems.items()
         if (organisation_id, key) not in already
     ]

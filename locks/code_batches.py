@@ -38,7 +38,7 @@ from locks.cloud import port
 from locks.cloud.accounts import cloud_for
 from locks.cloud.port import CloudPassword, LockCloud
 from locks.failures import healthy
-from locks.models import CODE_NEEDS_WORK_NOW, AccessCode
+from locks.models import CODE_NEEDS_WORK_NOW, NO_FAILURE, AccessCode
 from webhooks import payloads
 from webhooks.emit import emit_each
 
@@ -273,13 +273,14 @@ def _enqueue_each(code_ids: list[int]) -> None:
 def _settle(codes: list[AccessCode], status: str, now: datetime) -> None:
     """The lock confirmed: one write for all of them, and the webhook event of each whose status changed."""
     AccessCode.objects.filter(pk__in=[code.pk for code in codes]).update(
-        status=status, pending_op="", attempts=0, failure_reason="", failure_code=None, lease_until=None,
+        status=status, pending_op="", attempts=0, **NO_FAILURE, failure_code=None, lease_until=None,
         updated_at=now,
     )  # fmt: skip
     events: list[tuple[int, payloads.Data, datetime]] = []
     for code in codes:
         before, code.status = code.status, status
-        code.pending_op, code.attempts, code.failure_reason, code.failure_code = "", 0, "", None
+        code.pending_op, code.attempts, code.failure_code = "", 0, None
+        code.note_failure(None)
         if before != status:
             events.append((code.organisation_id, payloads.access_code(code), now))
     event_type = convergence.CONFIRMED_EVENTS.get(status)

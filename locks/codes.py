@@ -317,7 +317,8 @@ def _touch(code: AccessCode) -> None:
     code.version += 1
     code.attempts = 0
     code.next_attempt_at = timezone.now()
-    code.failure_reason, code.failure_code = "", None
+    code.failure_code = None
+    code.note_failure(None)
 
 
 def enqueue_after_commit(code: AccessCode) -> None:

@@ -19,13 +19,15 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
-from locks import queues
+from locks import queues, words
 from locks.cloud import port
 from locks.cloud.accounts import cloud_for
 from locks.cloud.port import LockCloud, PasswordSpec, WeeklyHours
 from locks.failures import REFUSED, account_refused, explain, healthy, unhealthy, unreachable
-from locks.models import CODE_NEEDS_WORK_NOW, CODE_ON_LOCK, AccessCode, LockKind
+from locks.models import CODE_NEEDS_WORK_NOW, CODE_ON_LOCK, NO_FAILURE, AccessCode, LockKind, failed
+from locks.words import Words
 from webhooks import payloads
 from webhooks.emit import emit
 
@@ -36,11 +38,21 @@ MAX_BACKOFF = timedelta(minutes=15)
 LEASE = timedelta(seconds=90)  # longer than one converge run, shorter than a stuck worker's patience
 
 
+# Why a code is not settled yet, as its row says (in the reader's language, locks/words.py).
+STILL_WAITING = Words(gettext_noop("The lock has not confirmed yet; still waiting for it."))
+SENT_WHEN_REACHED = gettext_noop("The code will be sent when it can be reached.")
+CLOUD_BUSY = gettext_noop("The cloud is busy; retrying shortly.")
+CHECKING_CREATED = gettext_noop("The cloud did not answer; checking whether the code was created.")
+CLOUD_UNREACHABLE = gettext_noop("The cloud could not be reached; retrying shortly.")
+RESENDING_SOON = gettext_noop("The lock's gateway could not reach it; resending in a minute.")
+RESENDING = gettext_noop("The gateway could not reach the lock; resending.")
+
+
 class _Retry(Exception):
     """Not now: try again after a backoff (lock offline, rate limited, outcome unknown)."""
 
-    def __init__(self, reason: str, *, unknown: bool = False, code: int | None = None) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: Words, *, unknown: bool = False, code: int | None = None) -> None:
+        super().__init__(reason.english)
         self.reason, self.unknown, self.code = reason, unknown, code
 
 
@@ -115,7 +127,7 @@ def converge_access_code(code_id: int) -> str:
 def _refused(code: AccessCode, error: port.AccountRefused) -> None:
     # The whole cloud account is refused (credentials, permission, subscription): every lock of it would fail the
     # same way, so pause them all instead of hammering the cloud, and say why.
-    account_refused(code.lock.cloud_account, explain(error))
+    account_refused(code.lock.cloud_account, explain(error).english)
     if code.pending_op == "create" and code.cloud_password_id is None:
         code.status = Status.REQUESTED  # refused at the door: nothing reached the lock
     _back_off(code, _Retry(explain(error), code=error.code))
@@ -158,7 +170,7 @@ def _converge(cloud: LockCloud, code: AccessCode) -> None:
     while _step(cloud, code, fresh=fresh):  # with no window, the first wait raises _Pending
         fresh = False
         if window > 0 and time.monotonic() > deadline:
-            raise _Retry("The lock has not confirmed yet; still waiting for it.")
+            raise _Retry(STILL_WAITING)
 
 
 def _poll_later(code: AccessCode, unsaved: tuple[str, ...] = ()) -> timedelta | None:
@@ -167,7 +179,7 @@ def _poll_later(code: AccessCode, unsaved: tuple[str, ...] = ()) -> timedelta | 
     again after a backoff)."""
     started = code.op_started_at or code.updated_at
     if timezone.now() - started > CONFIRMATION_WINDOW:
-        _back_off(code, _Retry("The lock has not confirmed yet; still waiting for it."), unsaved=unsaved)
+        _back_off(code, _Retry(STILL_WAITING), unsaved=unsaved)
         return None
     # Due for the sweeper too, in case the confirmation job is lost with Redis or a killed scheduler.
     fields = {name: getattr(code, name) for name in unsaved}
@@ -198,7 +210,7 @@ def _step(cloud: LockCloud, code: AccessCode, *, fresh: bool = False) -> bool:
     if state.state == "failed":
         if _resend_through_gateway(cloud, code, state):
             return True
-        _fail(code, state.reason)
+        _fail(code, Words(state.reason))
         return False
     if state.state == "removed":
         # Gone from the cloud (expired there, or deleted outside this app): a fresh create puts it back.
@@ -208,7 +220,7 @@ def _step(cloud: LockCloud, code: AccessCode, *, fresh: bool = False) -> bool:
         return True
     confirmed = Status.SET if state.state == "set" else Status.FROZEN
     if code.pending_op:
-        _save(code, pending_op="", status=confirmed, attempts=0, failure_reason="", failure_code=None)
+        _save(code, pending_op="", status=confirmed, attempts=0, **NO_FAILURE, failure_code=None)
         healthy(lock)
     now = timezone.now()
     password_id = code.cloud_password_id
@@ -245,12 +257,12 @@ def _resend_through_gateway(cloud: LockCloud, code: AccessCode, state: port.Clou
     try:
         _call(lambda: cloud.resend_passwords(code.lock, code.cloud_password_id), code)
     except port.TooSoon as error:  # asked within the last minute
-        raise _Retry("The lock's gateway could not reach it; resending in a minute.", code=error.code) from None
+        raise _Retry(Words(RESENDING_SOON), code=error.code) from None
     _save(
         code,
         attempts=code.attempts + 1,
         status=Status.SENDING,
-        failure_reason="The gateway could not reach the lock; resending.",
+        **failed(Words(RESENDING)),
     )
     _wait(code)
     return True
@@ -295,7 +307,7 @@ def _step_remove(cloud: LockCloud, code: AccessCode) -> bool:
         _save(code, cloud_password_id=found.password_id)
     state = _read(cloud, code)
     if state.state == "removed":
-        _save(code, status=Status.REMOVED, pending_op="", failure_reason="")
+        _save(code, status=Status.REMOVED, pending_op="", **NO_FAILURE)
         healthy(lock)
         return False
     if code.pending_op != "delete" or state.state in ("set", "frozen", "failed"):
@@ -350,16 +362,14 @@ def _call(action: Callable[[], T], code: AccessCode, *, outcome_unknown: bool = 
     try:
         return action()
     except port.LockOffline as error:
-        reason = unreachable(code.lock, "The lock is offline")
-        raise _Retry(f"{reason.rstrip('.')}; the code will be sent when it can be reached.", code=error.code) from None
+        reason = unreachable(code.lock, gettext_noop("The lock is offline."))
+        raise _Retry(words.joined([reason, Words(SENT_WHEN_REACHED)]), code=error.code) from None
     except port.Unavailable as error:
         if not error.outcome_unknown:  # rate limited, or a token to renew: the call was not carried out
-            raise _Retry("The cloud is busy; retrying shortly.", code=error.code) from None
+            raise _Retry(Words(CLOUD_BUSY), code=error.code) from None
         if outcome_unknown:  # no answer to a create: it may be on its way (found by its marker next time)
-            raise _Retry(
-                "The cloud did not answer; checking whether the code was created.", unknown=True, code=error.code
-            ) from None
-        raise _Retry("The cloud could not be reached; retrying shortly.", code=error.code) from None
+            raise _Retry(Words(CHECKING_CREATED), unknown=True, code=error.code) from None
+        raise _Retry(Words(CLOUD_UNREACHABLE), code=error.code) from None
 
 
 def _backoff_delay(attempts: int) -> timedelta:
@@ -374,7 +384,7 @@ def _back_off(code: AccessCode, retry: _Retry, *, unsaved: tuple[str, ...] = ())
         **{name: getattr(code, name) for name in unsaved},
         attempts=attempts,
         next_attempt_at=timezone.now() + _backoff_delay(attempts),
-        failure_reason=retry.reason,
+        **failed(retry.reason),
         failure_code=retry.code,
         status=status,
     )
@@ -382,7 +392,7 @@ def _back_off(code: AccessCode, retry: _Retry, *, unsaved: tuple[str, ...] = ())
         unhealthy(code.lock)
 
 
-def _fail(code: AccessCode, reason: str, error_code: int | None = None) -> None:
+def _fail(code: AccessCode, reason: Words, error_code: int | None = None) -> None:
     # A code that failed to be removed is still wanted off the lock, so the sweeper keeps trying: after a
     # growing pause, not at every sweep (a refused delete would otherwise cost a cloud call every 5 s forever).
     attempts = code.attempts + 1
@@ -390,7 +400,7 @@ def _fail(code: AccessCode, reason: str, error_code: int | None = None) -> None:
         code,
         status=Status.FAILED,
         pending_op="",
-        failure_reason=reason[:300],
+        **failed(reason),
         failure_code=error_code,
         attempts=attempts,
         next_attempt_at=timezone.now() + _backoff_delay(attempts),

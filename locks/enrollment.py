@@ -18,14 +18,16 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from locks import queues
 from locks.cloud import port
 from locks.cloud.accounts import cloud_for
 from locks.cloud.port import CloudError, CloudMethod, EnrollmentProgress, LockCloud
 from locks.lock_users import not_yet, plain, type_name
-from locks.models import Lock, UnlockMethod
+from locks.models import Lock, UnlockMethod, failed
 from locks.user_sync import as_cloud_person, user_methods
+from locks.words import Words
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +46,9 @@ def start_entry(cloud: LockCloud, method: UnlockMethod) -> str:
     """Put the lock in enrollment mode for the method's person (push_method's first step for a new method)."""
     lock, user = method.lock, method.lock_user
     if user is None or not user.cloud_user_id:
-        save_method(method.pk, {"status": MethodStatus.FAILED, "failure_reason": "The person left the lock."})
+        save_method(
+            method.pk, {"status": MethodStatus.FAILED, **failed(Words(gettext_noop("The person left the lock.")))}
+        )
         return "failed"
     if method.entry_sent_at is None:
         known = [
@@ -60,7 +64,7 @@ def start_entry(cloud: LockCloud, method: UnlockMethod) -> str:
         not_yet(f"enrollment {method.pk}", error)
     except CloudError as error:
         if not (resent and isinstance(error, port.LockBusy)):  # after a lost reply, "busy" is our own enrollment
-            save_method(method.pk, {"status": MethodStatus.FAILED, "failure_reason": plain(error, method.lock)[:300]})
+            save_method(method.pk, {"status": MethodStatus.FAILED, **failed(plain(error, method.lock))})
             return "failed"
 
     queues.enqueue_enrollment_watch(method.pk, delay=None)
@@ -96,14 +100,19 @@ def watch_enrollment(method_id: int) -> str:
         logger.info("enrollment %s: %s; looking again later", method.pk, error)
         found = None
     except CloudError as error:
-        save_method(method.pk, {"status": MethodStatus.FAILED, "failure_reason": plain(error, method.lock)[:300]})
+        save_method(method.pk, {"status": MethodStatus.FAILED, **failed(plain(error, method.lock))})
         return "failed"
     if found is not None:
         return _activate(method.pk, found)
     if timezone.now() - method.entry_sent_at > enroll_window():
         minutes = max(1, round(enroll_window().total_seconds() / 60))
-        reason = f"Nobody finished the enrollment at the lock within {minutes} minute{'s' if minutes > 1 else ''}."
-        save_method(method.pk, {"status": MethodStatus.FAILED, "failure_reason": reason})
+        within = (
+            gettext_noop("Nobody finished the enrollment at the lock within a minute.")
+            if minutes == 1
+            else gettext_noop("Nobody finished the enrollment at the lock within %(minutes)s minutes.")
+        )
+        reason = Words(within, {"minutes": minutes})
+        save_method(method.pk, {"status": MethodStatus.FAILED, **failed(reason)})
         try:
             cloud.cancel_enrollment(method.lock, method.unlock_type)
         except CloudError as error:
@@ -123,7 +132,8 @@ def _activate(method_pk: int, found: CloudMethod) -> str:
     ).exclude(pk=method.pk).delete()
     method.status, method.unlock_sn, method.progress, method.steps_left = MethodStatus.ACTIVE, found.unlock_sn, 100, 0
     method.name = method.name or found.name or f"{type_name(method.unlock_type)} {found.unlock_sn}"
-    method.failure_reason, method.synced_at = "", timezone.now()
+    method.synced_at = timezone.now()
+    method.note_failure(None)
     if found.duress is not None:
         method.duress = found.duress
     method.save()
@@ -138,7 +148,7 @@ def cancel_entry(cloud: LockCloud, method: UnlockMethod, change: dict[str, Any])
         found = _new_number(cloud, method)
         if found is not None:
             _activate(method.pk, found)
-            return {"failure_reason": "The enrollment finished before the cancel reached the lock."}
+            return failed(Words(gettext_noop("The enrollment finished before the cancel reached the lock.")))
     return {"status": MethodStatus.CANCELLED}
 
 
@@ -152,7 +162,8 @@ def record_enrollment_message(*, lock: Lock, progress: EnrollmentProgress) -> Un
     total = progress.steps_total or method.steps_total
     left = progress.steps_left
     if progress.cancelled:
-        method.status, method.failure_reason = MethodStatus.CANCELLED, "The enrollment was cancelled at the lock."
+        method.status = MethodStatus.CANCELLED
+        method.note_failure(Words(gettext_noop("The enrollment was cancelled at the lock.")))
     elif total and left is not None:
         if method.steps_total == total and method.progress:
             left = min(left, method.steps_left)  # a message redelivered late must not move the bar back

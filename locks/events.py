@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 from redis.exceptions import RedisError
 
 from locks import alerts, queues
@@ -33,7 +34,8 @@ from locks.cloud import port
 from locks.cloud.accounts import cloud_for
 from locks.cloud.port import CloudEvent, EventPage, LockCloud, MediaRef
 from locks.event_records import Linker
-from locks.models import EventMedia, Lock, LockEvent, LockKind, SyncCursor
+from locks.models import EventMedia, Lock, LockEvent, LockKind, SyncCursor, failed
+from locks.words import Words
 from webhooks import payloads
 from webhooks.emit import emit
 
@@ -83,12 +85,12 @@ def streams_for(kind: str) -> tuple[str, ...]:
 def _media_rows(event: LockEvent, infos: Iterable[MediaRef]) -> list[EventMedia]:
     rows = []
     for position, info in enumerate(infos):
+        reason: Words | None = None
         if info.file_url and not info.file_key:
-            status, reason = EventMedia.Status.FAILED, "The cloud sent this photo without its file key."
+            reason = Words(gettext_noop("The cloud sent this photo without its file key."))
         elif not info.file_url:
-            status, reason = EventMedia.Status.FAILED, "The cloud sent a media entry without a file URL."
-        else:
-            status, reason = EventMedia.Status.PENDING, ""
+            reason = Words(gettext_noop("The cloud sent a media entry without a file URL."))
+        status = EventMedia.Status.FAILED if reason is not None else EventMedia.Status.PENDING
         rows.append(
             EventMedia(
                 organisation_id=event.organisation_id,
@@ -97,7 +99,7 @@ def _media_rows(event: LockEvent, infos: Iterable[MediaRef]) -> list[EventMedia]
                 file_url=info.file_url,
                 file_key=info.file_key,
                 status=status,
-                failure_reason=reason,
+                **failed(reason),
             )
         )
     return rows

@@ -8,11 +8,14 @@ unlock; it imports none of them.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from locks.cloud import port
 from locks.models import CloudAccount, Lock, LockKind
+from locks.words import Words
 
 # How a cloud error is handled everywhere: the account as a whole is refused (say so, stop), the call may succeed
 # if tried again (retry), or this request was wrong (record the reason). A refused token is both (port.TokenRefused):
@@ -24,28 +27,47 @@ TRANSIENT = (port.Unavailable,)  # rate limited, no answer (timeouts too), a tok
 SLEEPING_KINDS = frozenset({LockKind.WIFI.value, LockKind.WIFI_VIDEO.value})
 
 
-def unreachable(lock: Lock | None, otherwise: str) -> str:
+def unreachable(lock: Lock | None, otherwise: str) -> Words:
     """What "lock offline" (`port.LockOffline`, Tuya's 2001) means for this lock. The cloud's word is about the
     moment of the call; the lock's own last report (push, sync) says whether it has power, so "check its power"
-    (`otherwise`) is for a lock we know offline only."""
+    (`otherwise`, an English sentence marked for translation) is for a lock we know offline only."""
     if lock is None:
-        return otherwise
+        return Words(otherwise)
     state = Lock.objects.filter(pk=lock.pk).values_list("online", "kind").first()
     online, kind = state if state is not None else (lock.online, lock.kind)
     if not online:
-        return otherwise
+        return Words(otherwise)
     if kind in SLEEPING_KINDS:
-        return (
-            "The lock is online but asleep: a battery Wi-Fi lock listens only while it is awake (someone rang or "
-            "used it)."
+        return Words(
+            gettext_noop(
+                "The lock is online but asleep: a battery Wi-Fi lock listens only while it is awake (someone rang or "
+                "used it)."
+            )
         )
-    return "The cloud could not reach the lock just now, although it reports online; try again in a moment."
+    return Words(
+        gettext_noop("The cloud could not reach the lock just now, although it reports online; try again in a moment.")
+    )
 
 
-def explain(error: port.CloudError, lock: Lock | None = None) -> str:
+def said(error: port.CloudError, hint: Words | None = None) -> Words:
+    """'<message> (<vendor> <code>). <hint>' (port.CloudError.explained) as Words: the vendor's code as it is, the hint
+    (ours, or the client's, marked for translation) in the reader's language."""
+    what_to_do = hint if hint is not None else Words(error.hint) if error.hint else None
+    message = error.message.rstrip(".")
+    # The cloud's own message is not in the catalogues and reads as it came; the app's own (marked) ones translate.
+    args: dict[str, Any] = {"message": Words(message) if message else ""}
+    if error.code is not None:
+        args |= {"vendor": error.vendor, "code": error.code}
+    template = "%(message)s (%(vendor)s %(code)s)." if error.code is not None else "%(message)s."
+    if what_to_do is None:
+        return Words(template, args)
+    return Words(template + " %(hint)s", args | {"hint": what_to_do})
+
+
+def explain(error: port.CloudError, lock: Lock | None = None) -> Words:
     """A cloud error in plain words, with the vendor's code and what to do next (for the lock's real state, if
     given)."""
-    return error.explained(unreachable(lock, error.hint) if isinstance(error, port.LockOffline) else None)
+    return said(error, unreachable(lock, error.hint) if isinstance(error, port.LockOffline) else None)
 
 
 # --- the breaker: a lock (or a whole account) that keeps failing is left alone for a while -------------------

@@ -23,15 +23,16 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone, translation
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from audit.services import audit
-from locks import queues
+from locks import queues, words
 from locks.cloud import port
 from locks.cloud.accounts import cloud_for
 from locks.cloud.port import CloudError, LockCloud, WeeklyHours
-from locks.failures import unreachable
-from locks.models import UNLOCK_TYPE_LABELS, Lock, LockKind, LockUser, UnlockMethod
+from locks.failures import said, unreachable
+from locks.models import NO_FAILURE, UNLOCK_TYPE_LABELS, Lock, LockKind, LockUser, UnlockMethod, failed
+from locks.words import Words
 from tenants.models import Actor
 
 logger = logging.getLogger(__name__)
@@ -224,8 +225,9 @@ def modify_lock_user(
         )
     if len(change) == 1:
         raise ValidationError(gettext("Nothing to change."))
-    lock_user.pending, lock_user.failure_reason = change, ""
-    lock_user.save(update_fields=["pending", "failure_reason"])
+    lock_user.pending = change
+    lock_user.note_failure(None)
+    lock_user.save(update_fields=["pending", "failure_reason", "failure_words"])
     audit("lockuser.modify", actor=actor, organisation=lock.organisation, obj=lock_user, summary=lock_user.name, ip=ip)
     _after_commit_user(lock_user)
     return lock_user
@@ -243,8 +245,9 @@ def delete_lock_user(lock_user: LockUser, *, actor: Actor = None, ip: str | None
         return lock_user
     if lock_user.removed_at is not None and lock.kind != LockKind.WIFI_VIDEO:
         raise ValidationError(gettext("This person is no longer on the lock."))
-    lock_user.pending, lock_user.failure_reason = {"action": "delete"}, ""
-    lock_user.save(update_fields=["pending", "failure_reason"])
+    lock_user.pending = {"action": "delete"}
+    lock_user.note_failure(None)
+    lock_user.save(update_fields=["pending", "failure_reason", "failure_words"])
     audit("lockuser.delete", actor=actor, organisation=lock.organisation, obj=lock_user, summary=lock_user.name, ip=ip)
     _after_commit_user(lock_user)
     return lock_user
@@ -259,23 +262,39 @@ def _after_commit_user(lock_user: LockUser) -> None:
 
 # What a refusal of the lock means for people and methods (the vendor's code follows, for support).
 PLAIN: tuple[tuple[type[CloudError], str], ...] = (
-    (port.LockBusy, "The lock is busy with another enrollment: finish or cancel it at the lock, then try again."),
+    (
+        port.LockBusy,
+        gettext_noop("The lock is busy with another enrollment: finish or cancel it at the lock, then try again."),
+    ),
     (
         port.LockRefused,
-        "The lock refused this change (the method may belong to someone else, or the owner cannot change).",
+        gettext_noop(
+            "The lock refused this change (the method may belong to someone else, or the owner cannot change)."
+        ),
     ),
-    (port.PersonNotFound, "This person is no longer on the lock; sync from the cloud to see who is."),
+    (port.PersonNotFound, gettext_noop("This person is no longer on the lock; sync from the cloud to see who is.")),
 )
 
 
-def plain(error: CloudError, lock: Lock | None = None) -> str:
+def plain(error: CloudError, lock: Lock | None = None) -> Words:
     """A cloud error in plain words and what to do about it (for the lock's real state, if given)."""
     if isinstance(error, port.LockOffline):
-        return unreachable(lock, "The lock is offline: check its power and connection, then try again.")
-    for cls, words in PLAIN:
+        offline = gettext_noop("The lock is offline: check its power and connection, then try again.")
+        return unreachable(lock, offline)
+    for cls, meaning in PLAIN:
         if isinstance(error, cls):
-            return f"{words} ({error.vendor} {error.code})" if error.code is not None else words
-    return error.explained()
+            if error.code is None:
+                return Words(meaning)
+            return Words(
+                "%(meaning)s (%(vendor)s %(code)s)",
+                {"meaning": Words(meaning), "vendor": error.vendor, "code": error.code},
+            )
+    return said(error)
+
+
+def retrying(error: CloudError, lock: Lock | None) -> dict[str, Any]:
+    """The failure columns while a job's retry is on its way: the reason, and that it is tried again."""
+    return failed(words.joined([plain(error, lock), Words(gettext_noop("Retrying."))]))
 
 
 def not_yet(what: str, error: CloudError) -> None:
@@ -291,7 +310,7 @@ def push_user(lock_user_id: int) -> str:
         return "nothing to do"
     lock, change = user.lock, dict(user.pending)
     cloud = cloud_for(lock.cloud_account)
-    fields: dict[str, Any] = {"pending": {}, "failure_reason": ""}
+    fields: dict[str, Any] = {"pending": {}, **NO_FAILURE}
     try:
         if change["action"] == "add":
             fields["cloud_user_id"] = _add_user(cloud, user, change)
@@ -302,10 +321,10 @@ def push_user(lock_user_id: int) -> str:
             _delete_user(cloud, user)
             fields["removed_at"] = timezone.now()
     except port.Unavailable as error:
-        LockUser.objects.filter(pk=user.pk).update(failure_reason=f"{plain(error, user.lock)} Retrying."[:300])
+        LockUser.objects.filter(pk=user.pk).update(**retrying(error, user.lock))
         not_yet(f"lock user {user.pk}", error)
     except CloudError as error:
-        fields = {"pending": {}, "failure_reason": plain(error, user.lock)[:300]}
+        fields = {"pending": {}, **failed(plain(error, user.lock))}
         if change["action"] == "add":
             fields["removed_at"] = timezone.now()  # never reached the lock
     LockUser.objects.filter(pk=user.pk).update(**fields)

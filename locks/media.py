@@ -31,12 +31,14 @@ from django.core.files.storage import storages
 from django.db import transaction
 from django.http import FileResponse
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 from PIL import Image
 
-from locks import queues
+from locks import queues, words
 from locks.cloud import endpoints, port
 from locks.cloud.accounts import cloud_for
-from locks.models import CloudAccount, EventMedia, Lock, LockKind
+from locks.models import NO_FAILURE, CloudAccount, EventMedia, Lock, LockKind, failed
+from locks.words import Words
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ THUMBNAIL_PX = 320
 MAX_ATTEMPTS = 3
 RETRY_AFTER = timedelta(seconds=60)
 CACHE_SECONDS = 3600  # how long a browser may keep a served photo
+NOT_DOWNLOADED = gettext_noop("Could not download the photo (%(error)s).")
 IMAGE_TYPES = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
 
 
@@ -79,11 +82,19 @@ def may_be_private(account: CloudAccount) -> bool:
     return bool(settings.TUYA_ALLOW_PRIVATE_ENDPOINTS or embedded)
 
 
-class MediaFailure(Exception):
-    """This photo cannot be had; the message is the reason a person reads."""
+class MediaProblem(Exception):
+    """Why a photo is not here, as `Words` a person reads in their own language (the exception's text: English)."""
+
+    def __init__(self, template: str, **args: object) -> None:
+        self.words = Words(template, dict(args))
+        super().__init__(self.words.english)
 
 
-class MediaRetry(Exception):
+class MediaFailure(MediaProblem):
+    """This photo cannot be had."""
+
+
+class MediaRetry(MediaProblem):
     """A passing problem (network, 5xx): try again later."""
 
 
@@ -101,7 +112,7 @@ def download(url: str, *, allow_private: bool = False) -> bytes:
     """GET the encrypted file: MEDIA_FETCH_TIMEOUT_SECONDS per read and in all, at most MEDIA_MAX_BYTES; from a
     public address only unless `allow_private` (see `may_be_private`)."""
     if not url.startswith(("https://", "http://")):
-        raise MediaFailure("The photo's URL is not an http(s) URL.")
+        raise MediaFailure(gettext_noop("The photo's URL is not an http(s) URL."))
     timeout = float(getattr(settings, "MEDIA_FETCH_TIMEOUT_SECONDS", 15))
     cap = int(getattr(settings, "MEDIA_MAX_BYTES", 10 * 1024 * 1024))
     deadline = time.monotonic() + timeout
@@ -109,11 +120,12 @@ def download(url: str, *, allow_private: bool = False) -> bytes:
         with (_anywhere if allow_private else _public).get(url, stream=True, timeout=(5.0, timeout)) as response:
             status = response.status_code
             if status in (401, 403, 404, 410):
-                raise MediaFailure(f"The photo's URL answered HTTP {status}: it has expired or was removed.")
+                gone = gettext_noop("The photo's URL answered HTTP %(status)s: it has expired or was removed.")
+                raise MediaFailure(gone, status=status)
             if status == 429 or status >= 500:
-                raise MediaRetry(f"The photo's storage answered HTTP {status}.")
+                raise MediaRetry(gettext_noop("The photo's storage answered HTTP %(status)s."), status=status)
             if status != 200:
-                raise MediaFailure(f"The photo's URL answered HTTP {status}.")
+                raise MediaFailure(gettext_noop("The photo's URL answered HTTP %(status)s."), status=status)
             length = response.headers.get("Content-Length", "")
             if length.isascii() and length.isdigit() and int(length) > cap:
                 raise MediaFailure(f"The photo is larger than {cap} bytes.")
@@ -123,20 +135,21 @@ def download(url: str, *, allow_private: bool = False) -> bytes:
                 if len(data) > cap:
                     raise MediaFailure(f"The photo is larger than {cap} bytes.")
                 if time.monotonic() > deadline:
-                    raise MediaRetry("The photo's download took too long.")
+                    raise MediaRetry(gettext_noop("The photo's download took too long."))
             return bytes(data)
     except requests.Timeout as exc:
-        raise MediaRetry("The photo's storage did not answer in time.") from exc
+        raise MediaRetry(gettext_noop("The photo's storage did not answer in time.")) from exc
     except requests.ConnectionError as exc:
         if endpoints.refused_private(getattr(exc.args[0] if exc.args else None, "reason", None)):
-            raise MediaFailure(
-                "The photo's URL is a private or local address; this server does not call those."
-            ) from None
-        raise MediaRetry(f"Could not download the photo ({type(exc).__name__}).") from exc
+            private = gettext_noop("The photo's URL is a private or local address; this server does not call those.")
+            raise MediaFailure(private) from None
+        raise MediaRetry(NOT_DOWNLOADED, error=type(exc).__name__) from exc
     except requests.exceptions.ChunkedEncodingError as exc:
-        raise MediaRetry(f"Could not download the photo ({type(exc).__name__}).") from exc
+        raise MediaRetry(NOT_DOWNLOADED, error=type(exc).__name__) from exc
     except requests.RequestException as exc:
-        raise MediaFailure(f"The photo's URL cannot be fetched ({type(exc).__name__}).") from exc
+        raise MediaFailure(
+            gettext_noop("The photo's URL cannot be fetched (%(error)s)."), error=type(exc).__name__
+        ) from exc
 
 
 def decode(encrypted: bytes, file_key: str, cloud: port.LockCloud) -> Photo:
@@ -144,13 +157,14 @@ def decode(encrypted: bytes, file_key: str, cloud: port.LockCloud) -> Photo:
     try:
         data = cloud.decrypt_media(encrypted, file_key)
     except port.MediaUnreadable as exc:
-        raise MediaFailure(exc.message) from None
+        raise MediaFailure(exc.message) from None  # the client's words, marked for translation there
     try:
         with Image.open(io.BytesIO(data)) as image:
             kind = image.format or ""
             image.verify()
         if kind not in IMAGE_TYPES:
-            raise MediaFailure(f"The decrypted file is a {kind or 'unknown'} file, not a JPEG, PNG or WebP photo.")
+            not_photo = gettext_noop("The decrypted file is a %(kind)s file, not a JPEG, PNG or WebP photo.")
+            raise MediaFailure(not_photo, kind=kind or "unknown")
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size
             image.draft("RGB", (THUMBNAIL_PX, THUMBNAIL_PX))  # JPEG: decode at 1/2 .. 1/8 scale, much faster
@@ -161,7 +175,8 @@ def decode(encrypted: bytes, file_key: str, cloud: port.LockCloud) -> Photo:
     except MediaFailure:
         raise
     except Exception as exc:  # Pillow raises many types for broken data: each is "not an image"
-        raise MediaFailure(f"The decrypted file is not a readable image ({type(exc).__name__}).") from None
+        unreadable = gettext_noop("The decrypted file is not a readable image (%(error)s).")
+        raise MediaFailure(unreadable, error=type(exc).__name__) from None
     content_type, extension = IMAGE_TYPES[kind]
     return Photo(data, content_type, extension, width, height, out.getvalue())
 
@@ -193,7 +208,8 @@ def fetch_media(media_id: int) -> str:
     if media is None or media.status != EventMedia.Status.PENDING:
         return media.status if media else "gone"
     if not media.file_key:
-        _mark(media_id, status=EventMedia.Status.FAILED, failure_reason="The cloud sent this photo without its key.")
+        no_key = Words(gettext_noop("The cloud sent this photo without its key."))
+        _mark(media_id, status=EventMedia.Status.FAILED, **failed(no_key))
         return EventMedia.Status.FAILED
     try:
         account = media.event.lock.cloud_account
@@ -203,15 +219,16 @@ def fetch_media(media_id: int) -> str:
         _store_once(original, photo.data)
         _store_once(thumbnail, photo.thumbnail)
     except MediaFailure as failure:
-        _mark(media_id, status=EventMedia.Status.FAILED, failure_reason=str(failure)[:300], attempts=media.attempts + 1)
+        _mark(media_id, status=EventMedia.Status.FAILED, **failed(failure.words), attempts=media.attempts + 1)
         return EventMedia.Status.FAILED
     except MediaRetry as retry:
         attempts = media.attempts + 1
         if attempts >= MAX_ATTEMPTS:
-            reason = f"{retry} Gave up after {attempts} attempts."
-            _mark(media_id, status=EventMedia.Status.FAILED, failure_reason=reason[:300], attempts=attempts)
+            gave_up = Words(gettext_noop("Gave up after %(attempts)s attempts."), {"attempts": attempts})
+            reason = words.joined([retry.words, gave_up])
+            _mark(media_id, status=EventMedia.Status.FAILED, **failed(reason), attempts=attempts)
             return EventMedia.Status.FAILED
-        _mark(media_id, failure_reason=str(retry)[:300], attempts=attempts)
+        _mark(media_id, **failed(retry.words), attempts=attempts)
         return EventMedia.Status.PENDING
     _mark(
         media_id,
@@ -221,7 +238,7 @@ def fetch_media(media_id: int) -> str:
         content_type=photo.content_type,
         width=photo.width,
         height=photo.height,
-        failure_reason="",
+        **NO_FAILURE,
         attempts=media.attempts + 1,
     )
     return EventMedia.Status.DONE
@@ -338,7 +355,7 @@ def fetch_photo(photo: CloudPhoto) -> Photo:
 def retry_media(media: EventMedia) -> None:
     """Give a failed photo another go (e.g. after a key fix); its URL may well have expired by now."""
     EventMedia.objects.filter(pk=media.pk).update(
-        status=EventMedia.Status.PENDING, attempts=0, failure_reason="", updated_at=timezone.now()
+        status=EventMedia.Status.PENDING, attempts=0, **NO_FAILURE, updated_at=timezone.now()
     )
     transaction.on_commit(lambda: _enqueue(media.pk))
 

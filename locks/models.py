@@ -20,7 +20,7 @@ from locks.cloud import endpoints
 from locks.display import DAY_NAMES, hours_text
 from locks.fields import EncryptedTextField
 from locks.templatetags.zones import local
-from locks.words import Words
+from locks.words import Words, columns
 from tenants.models import Guest, Organisation, SingleLineFields, Stay, Unit, scoped
 
 
@@ -39,6 +39,43 @@ class LockKind(models.TextChoices):
 
 # Wi-Fi locks take seven-digit codes, Zigbee and Bluetooth locks six (the spec's temporary-password section).
 WIFI_KINDS = frozenset({LockKind.WIFI, LockKind.WIFI_KEEPALIVE, LockKind.WIFI_VIDEO, LockKind.ACCESS_CONTROL})
+
+
+class FailureWords(models.Model):
+    """Why a row's last step failed, kept twice: `failure_reason` (each model's own column) in English for the API,
+    webhooks, alerts' records and the admin, and `failure_words` (locks/words.py) for pages, in the reader's
+    language. A worker sets both with `failed(...)`; rows written before the words were kept show the English."""
+
+    failure_words = models.JSONField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def failure(self) -> Words | None:
+        reason: str = getattr(self, "failure_reason", "")
+        if not reason:
+            return None
+        return Words.from_json(self.failure_words) if self.failure_words else Words("%(reason)s", {"reason": reason})
+
+    @property
+    def failure_text(self) -> str:
+        failure = self.failure
+        return failure.text if failure is not None else ""
+
+    def note_failure(self, reason: Words | None) -> None:
+        """Set both columns on this instance (saving is the caller's); None clears them."""
+        for name, value in failed(reason).items():
+            setattr(self, name, value)
+
+
+def failed(reason: Words | None) -> dict[str, Any]:
+    """The two failure columns for `reason` (none: cleared), to save or update with."""
+    english, words = columns(reason)
+    return {"failure_reason": english, "failure_words": words}
+
+
+NO_FAILURE: dict[str, Any] = {"failure_reason": "", "failure_words": None}
 
 
 class CloudAccount(SingleLineFields, models.Model):
@@ -193,7 +230,7 @@ CODE_SUSPECT = (Q(status=CodeStatus.FAILED) | Q(attempts__gte=CODE_STUCK_ATTEMPT
 )
 
 
-class AccessCode(SingleLineFields, models.Model):
+class AccessCode(SingleLineFields, FailureWords):
     """A door code and its lifecycle on the lock (docs/reliability.md, "Desired state and convergence").
 
     `desired` is what we want; `status` is what the lock is known to have. Jobs move status towards
@@ -344,7 +381,7 @@ class AccessCode(SingleLineFields, models.Model):
         return f"{days} {hours_text(self.schedule_start_minute, self.schedule_end_minute)}"
 
 
-class LockOperation(SingleLineFields, models.Model):
+class LockOperation(SingleLineFields, FailureWords):
     """A one-off request to a lock that is not a managed code: an offline or dynamic password, an advanced
     password, clearing a hotel lock, syncing pending passwords. A worker carries it out; the page polls it."""
 
@@ -473,7 +510,7 @@ class LockEvent(models.Model):
         return f"{self.get_category_display()} on {self.lock} at {local(self.occurred_at, self):%Y-%m-%d %H:%M %Z}"
 
 
-class EventMedia(models.Model):
+class EventMedia(FailureWords):
     """A photo (or video) a lock captured with an event. Downloaded and decrypted on the `media` queue; the
     original and a thumbnail live in private storage, served only through a permission-checked view."""
 
@@ -602,7 +639,7 @@ class Alert(models.Model):
         return Words.from_json({"t": self.message, "a": self.message_args})
 
 
-class RemoteUnlockRequest(models.Model):
+class RemoteUnlockRequest(FailureWords):
     """A doorbell or remote-unlock request from the lock, with its photo: someone approves or rejects it."""
 
     class Status(models.TextChoices):
@@ -648,7 +685,7 @@ class RemoteUnlockRequest(models.Model):
 # --- lock users and their unlock methods (issue #6) -----------------------------------------------------------
 
 
-class LockUser(SingleLineFields, models.Model):
+class LockUser(SingleLineFields, FailureWords):
     """A user registered on the lock (the cloud's device user), optionally one of our guests."""
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="lock_users")
@@ -695,7 +732,7 @@ UNLOCK_TYPE_LABELS = {
 }
 
 
-class UnlockMethod(SingleLineFields, models.Model):
+class UnlockMethod(SingleLineFields, FailureWords):
     """A fingerprint, card, face, password ... enrolled on the lock, assigned to a lock user or not yet."""
 
     class Status(models.TextChoices):

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from audit.services import audit
 from locks import queues
@@ -202,7 +202,8 @@ def run_lock_operation(operation_id: int) -> str:
         LockOperation.objects.filter(pk=operation_id).update(status=LockOperation.Status.REQUESTED)
         raise error
     except port.CloudError as error:
-        operation.status, operation.failure_reason = LockOperation.Status.FAILED, explain(error, lock)[:300]
+        operation.status = LockOperation.Status.FAILED
+        operation.note_failure(explain(error, lock))
     else:
         operation.status = LockOperation.Status.DONE
     operation.finished_at = timezone.now()
@@ -244,8 +245,10 @@ def _run_operation(cloud: LockCloud, operation: LockOperation) -> None:
         operation.result = {"phase": _SPECIAL_PHASES[state]}
         if state == "failed":
             raise port.LockRefused(
-                "The lock did not take the advanced password: its gateway could not reach it",
-                hint="Check that the lock is online (in range of its gateway, batteries good), then set it again.",
+                gettext_noop("The lock did not take the advanced password: its gateway could not reach it"),
+                hint=gettext_noop(
+                    "Check that the lock is online (in range of its gateway, batteries good), then set it again."
+                ),
             )
     elif kind == LockOperation.Kind.CLEAR_ALL:
         cloud.clear_passwords(lock)

@@ -20,13 +20,15 @@ from datetime import datetime, timedelta
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from audit.services import audit
 from locks import failures, queues
 from locks.cloud import port
 from locks.cloud.accounts import cloud_for
-from locks.models import Lock, LockEvent, LockKind, RemoteUnlockRequest
+from locks.models import Lock, LockEvent, LockKind, RemoteUnlockRequest, failed
 from locks.pins import may_see_pins
+from locks.words import Words
 from tenants.models import MANAGER_ROLES, Actor, ApiKey, role_in, user_of
 from webhooks import payloads
 from webhooks.emit import emit
@@ -58,9 +60,11 @@ LOCK_PAGE_KINDS = frozenset(
 # "Get the remote unlocking methods supported by a lock" lists Zigbee and Bluetooth locks: for them the switch is
 # read before opening, so a lock whose owner switched it off gets a plain answer instead of a refused call.
 SWITCH_KINDS = frozenset({LockKind.ZIGBEE, LockKind.BLE, LockKind.BLE_GATEWAY})
-SWITCHED_OFF = (
+SWITCHED_OFF = gettext_noop(
     "Remote unlocking without a password is switched off on this lock (in the Tuya app): the door stayed shut."
 )
+NEVER_SENT = gettext_noop("The approval did not reach the lock in time: the door stayed shut.")
+NO_ANSWER = gettext_noop("No answer from the cloud: the door may or may not have opened. Check the lock's activity.")
 DECIDED = frozenset({Status.APPROVED, Status.REJECTED, Status.EXPIRED, Status.FAILED})
 
 
@@ -206,9 +210,10 @@ def _claim(request_id: int, status: str) -> RemoteUnlockRequest | None:
     return RemoteUnlockRequest.objects.select_related("lock__cloud_account").get(pk=request_id)
 
 
-def _finish(request: RemoteUnlockRequest, status: str, reason: str = "") -> None:
-    request.status, request.failure_reason = status, reason[:300]
-    request.save(update_fields=["status", "failure_reason"])
+def _finish(request: RemoteUnlockRequest, status: str, reason: Words | None = None) -> None:
+    request.status = status
+    request.note_failure(reason)
+    request.save(update_fields=["status", "failure_reason", "failure_words"])
 
 
 def open_door(request_id: int) -> str:
@@ -217,21 +222,22 @@ def open_door(request_id: int) -> str:
     if request is None:
         return "done already"
     if timezone.now() > deadline(request):
-        _finish(request, Status.FAILED, "Too late: the lock stopped waiting before the door could be opened.")
+        too_late = gettext_noop("Too late: the lock stopped waiting before the door could be opened.")
+        _finish(request, Status.FAILED, Words(too_late))
         return Status.FAILED
     lock = request.lock
     cloud = cloud_for(lock.cloud_account)
     try:
         # For these kinds the owner's switch is read first: a lock switched off gets a plain answer, not a refusal.
         if lock.kind in SWITCH_KINDS and not cloud.remote_unlock_allowed(lock):
-            _finish(request, Status.FAILED, SWITCHED_OFF)
+            _finish(request, Status.FAILED, Words(SWITCHED_OFF))
             return Status.FAILED
         opened = cloud.open_door(lock)
     except port.CloudError as error:
         _finish(request, Status.FAILED, failures.explain(error, lock))
         return Status.FAILED
     if not opened:
-        _finish(request, Status.FAILED, "The cloud answered that the door did not open.")
+        _finish(request, Status.FAILED, Words(gettext_noop("The cloud answered that the door did not open.")))
         return Status.FAILED
     _finish(request, Status.APPROVED)
     return Status.APPROVED
@@ -248,8 +254,8 @@ def tell_rejected(request_id: int) -> str:
     try:
         cloud_for(lock.cloud_account).refuse_remote_unlock(lock)
     except port.CloudError as error:
-        reason = f"The door stays shut, but the lock was not told: {failures.explain(error, lock)}"
-        _finish(request, Status.REJECTED, reason)
+        not_told = gettext_noop("The door stays shut, but the lock was not told: %(reason)s")
+        _finish(request, Status.REJECTED, Words(not_told, {"reason": failures.explain(error, lock)}))
         return "not told"
     return Status.REJECTED
 
@@ -268,11 +274,6 @@ def expire_requests(now: datetime | None = None, *, only: int | None = None) -> 
         rows = rows.filter(pk=only)
     expired = rows.filter(status=Status.PENDING, requested_at__lte=now - WINDOW).update(status=Status.EXPIRED)
     stale = rows.filter(status=Status.APPROVING, requested_at__lte=now - WINDOW - OUTCOME_TIMEOUT)
-    stale.filter(sent_at__isnull=True).update(
-        status=Status.FAILED, failure_reason="The approval did not reach the lock in time: the door stayed shut."
-    )
-    stale.update(
-        status=Status.FAILED,
-        failure_reason="No answer from the cloud: the door may or may not have opened. Check the lock's activity.",
-    )
+    stale.filter(sent_at__isnull=True).update(status=Status.FAILED, **failed(Words(NEVER_SENT)))
+    stale.update(status=Status.FAILED, **failed(Words(NO_ANSWER)))
     return expired

@@ -24,8 +24,8 @@ from locks.cloud import port
 from locks.cloud.accounts import cloud_for
 from locks.cloud.port import CloudError, LockCloud
 from locks.enrollment import cancel_entry, save_method, start_entry
-from locks.lock_users import ENROLL_TYPES, can, not_yet, plain, require, type_name
-from locks.models import Lock, LockUser, UnlockMethod
+from locks.lock_users import ENROLL_TYPES, can, not_yet, plain, require, retrying, type_name
+from locks.models import Lock, LockUser, UnlockMethod, failed
 from tenants.models import Actor
 
 logger = logging.getLogger(__name__)
@@ -85,8 +85,9 @@ def cancel_enrollment(method: UnlockMethod, *, actor: Actor = None, ip: str | No
     require(method.lock, "cancel")
     if method.status != MethodStatus.ENROLLING:
         raise ValidationError(gettext("This method is not being enrolled."))
-    method.status, method.pending, method.failure_reason = MethodStatus.CANCELLED, {"action": "cancel"}, ""
-    method.save(update_fields=["status", "pending", "failure_reason", "updated_at"])
+    method.status, method.pending = MethodStatus.CANCELLED, {"action": "cancel"}
+    method.note_failure(None)
+    method.save(update_fields=["status", "pending", "failure_reason", "failure_words", "updated_at"])
     audit("unlockmethod.cancel", actor=actor, organisation=method.lock.organisation, obj=method, ip=ip)
     _after_commit_method(method)
     return method
@@ -102,8 +103,9 @@ def _settled(method: UnlockMethod) -> None:
 def _request(
     method: UnlockMethod, change: dict[str, Any], action: str, summary: str, actor: Actor, ip: str | None
 ) -> None:
-    method.pending, method.failure_reason = change, ""
-    method.save(update_fields=["pending", "failure_reason", "updated_at"])
+    method.pending = change
+    method.note_failure(None)
+    method.save(update_fields=["pending", "failure_reason", "failure_words", "updated_at"])
     audit(action, actor=actor, organisation=method.lock.organisation, obj=method, summary=summary, ip=ip)
     _after_commit_method(method)
 
@@ -196,10 +198,10 @@ def push_method(method_id: int) -> str:
     try:
         fields = _METHOD_STEPS[change["action"]](cloud, method, change)
     except port.Unavailable as error:
-        UnlockMethod.objects.filter(pk=method.pk).update(failure_reason=f"{plain(error, method.lock)} Retrying."[:300])
+        UnlockMethod.objects.filter(pk=method.pk).update(**retrying(error, method.lock))
         not_yet(f"unlock method {method.pk}", error)
     except CloudError as error:
-        fields = {"failure_reason": plain(error, method.lock)[:300]}
+        fields = failed(plain(error, method.lock))
         if change["action"] == "delete":
             fields["status"] = MethodStatus.ACTIVE
         if change["action"] == "cancel":

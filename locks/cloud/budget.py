@@ -37,6 +37,7 @@ from functools import lru_cache
 
 import redis
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
 from locks.cloud import port
 
@@ -139,8 +140,8 @@ def take(
             if waited + wait > BUDGET_WAIT_SECONDS:
                 connection.incr(f"doors:budget-deferred:{project}")
                 raise BudgetShort(
-                    "Deferred: this cloud project's calls are kept for door codes and unlocks right now",
-                    hint="It is tried again at its next turn.",
+                    gettext_noop("Deferred: this cloud project's calls are kept for door codes and unlocks right now"),
+                    hint=gettext_noop("It is tried again at its next turn."),
                 )
             sleep(wait)
             waited += wait

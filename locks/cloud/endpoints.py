@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import urllib3
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
 from locks.cloud import port
 from locks.cloud.tuya import endpoints as vendor
@@ -108,7 +109,7 @@ def _refused(reason: str) -> port.EndpointRefused:
     return port.EndpointRefused(reason, vendor=vendor.VENDOR, hint=ENDPOINT_HINT)
 
 
-ENDPOINT_HINT = "Use the project's Tuya region, or ask this server's administrator to allow the endpoint."
+ENDPOINT_HINT = gettext_noop("Use the project's Tuya region, or ask this server's administrator to allow the endpoint.")
 
 
 def _literal(host: str) -> list[str]:

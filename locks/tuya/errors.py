@@ -9,10 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 
+def gettext_noop(message: str) -> str:
+    """Marks a hint for the app's translation catalogues (makemessages finds the call by its name) while this client
+    stays free of Django: the app stores the English hint and reads it in each reader's language."""
+    return message
+
+
 class TuyaError(Exception):
     """Base class: something went wrong talking to the Tuya cloud."""
 
-    hint = "Check the Tuya cloud project and try again."
+    hint = gettext_noop("Check the Tuya cloud project and try again.")
 
     def __init__(
         self,
@@ -42,43 +48,45 @@ class TuyaError(Exception):
 class TuyaValidationError(TuyaError, ValueError):
     """A parameter was refused before anything was sent."""
 
-    hint = "Correct the value and try again; nothing was sent to the cloud."
+    hint = gettext_noop("Correct the value and try again; nothing was sent to the cloud.")
 
 
 class TuyaConfigError(TuyaError):
     """The client is not set up correctly (unknown region, missing credentials)."""
 
-    hint = "Check TUYA_ENDPOINT, TUYA_ACCESS_ID and TUYA_ACCESS_SECRET."
+    hint = gettext_noop("Check TUYA_ENDPOINT, TUYA_ACCESS_ID and TUYA_ACCESS_SECRET.")
 
 
 class TuyaEndpointRefused(TuyaConfigError):
     """This server may not call that endpoint (a URL, a private address): nothing was sent."""
 
-    hint = "Use the project's Tuya region, or ask this server's administrator to allow the endpoint."
+    hint = gettext_noop("Use the project's Tuya region, or ask this server's administrator to allow the endpoint.")
 
 
 class TuyaNetworkError(TuyaError):
     """No usable reply: connection refused, reset, DNS failure."""
 
-    hint = "Check that the endpoint is reachable from this machine."
+    hint = gettext_noop("Check that the endpoint is reachable from this machine.")
 
 
 class TuyaTimeoutError(TuyaNetworkError):
     """The cloud did not answer in time; the call may or may not have taken effect."""
 
-    hint = "The cloud did not answer in time; the operation may still have happened. Check its status before retrying."
+    hint = gettext_noop(
+        "The cloud did not answer in time; the operation may still have happened. Check its status before retrying."
+    )
 
 
 class TuyaProtocolError(TuyaError):
     """The reply was not a Tuya envelope (HTTP error page, not JSON, wrong shape)."""
 
-    hint = "The endpoint did not answer like a Tuya cloud: check TUYA_ENDPOINT."
+    hint = gettext_noop("The endpoint did not answer like a Tuya cloud: check TUYA_ENDPOINT.")
 
 
 class TuyaAuthError(TuyaError):
     """Credentials refused: unknown client id, bad secret, grant refused."""
 
-    hint = "Check the access id and access secret of the cloud project."
+    hint = gettext_noop("Check the access id and access secret of the cloud project.")
 
 
 class TuyaTokenError(TuyaAuthError):
@@ -88,49 +96,51 @@ class TuyaTokenError(TuyaAuthError):
 class TuyaSignatureError(TuyaAuthError):
     """The cloud refused the signature (1004) or the request time (1013)."""
 
-    hint = "Check the access secret, and that this machine's clock is right."
+    hint = gettext_noop("Check the access secret, and that this machine's clock is right.")
 
 
 class TuyaPermissionError(TuyaError):
     """The project may not call this API, or its subscription or quota ran out."""
 
-    hint = "Authorise this API for the cloud project (or renew its subscription) in the Tuya console."
+    hint = gettext_noop("Authorise this API for the cloud project (or renew its subscription) in the Tuya console.")
 
 
 class TuyaUnsupportedError(TuyaError):
     """This device or lock kind does not support the operation."""
 
-    hint = "This lock does not support that operation."
+    hint = gettext_noop("This lock does not support that operation.")
 
 
 class TuyaRateLimitedError(TuyaError):
     """Too many requests (1110, 1111, 1199); the call was not carried out."""
 
-    hint = "The cloud is limiting requests; wait a little and retry."
+    hint = gettext_noop("The cloud is limiting requests; wait a little and retry.")
 
 
 class TuyaDeviceOfflineError(TuyaError):
     """The device (or its gateway) is offline (2001, 2312)."""
 
-    hint = "The lock is offline: check its power and connection, or issue an offline password."
+    hint = gettext_noop("The lock is offline: check its power and connection, or issue an offline password.")
 
 
 class TuyaParameterError(TuyaError):
     """The cloud refused a parameter (1100–1109 except 1106)."""
 
-    hint = "A value sent to the cloud was refused; correct it and try again."
+    hint = gettext_noop("A value sent to the cloud was refused; correct it and try again.")
 
 
 class TuyaNotFoundError(TuyaError):
     """The device, password or record does not exist."""
 
-    hint = "It no longer exists in the cloud; refresh and try again."
+    hint = gettext_noop("It no longer exists in the cloud; refresh and try again.")
 
 
 class TuyaServerError(TuyaError):
     """The cloud failed internally (500)."""
 
-    hint = "The Tuya cloud failed; the operation may or may not have happened. Check its status before retrying."
+    hint = gettext_noop(
+        "The Tuya cloud failed; the operation may or may not have happened. Check its status before retrying."
+    )
 
 
 class TuyaLockError(TuyaError):
@@ -140,7 +150,7 @@ class TuyaLockError(TuyaError):
 class TuyaMediaError(TuyaError):
     """A media file could not be decrypted: truncated, corrupt or the wrong key."""
 
-    hint = "Check the file key, and download the file again if it may be truncated."
+    hint = gettext_noop("Check the file key, and download the file again if it may be truncated.")
 
 
 TOKEN_CODES = frozenset({1010, 1011, 1012, 1400})

@@ -13,6 +13,7 @@ from typing import Any
 
 import redis
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
 from locks.cloud import budget, endpoints, port
 from locks.cloud.port import CloudPassword, LockRef, PasswordState
@@ -85,10 +86,12 @@ def api_for(account: CloudAccount) -> LockApi:
 
 UNDELIVERED = 3  # the delivery status "the lock did not accept it": resending through the gateway may help
 DELIVERY_FAILURES = {
-    3: "The lock did not accept the code (delivery failed). Check that the lock and its gateway are online.",
-    4: "The lock already has this PIN. Choose another PIN.",
-    5: "The lock has no free code slots. Remove codes it no longer needs.",
-    6: "The code's window overlaps another code on this lock.",
+    3: gettext_noop(
+        "The lock did not accept the code (delivery failed). Check that the lock and its gateway are online."
+    ),
+    4: gettext_noop("The lock already has this PIN. Choose another PIN."),
+    5: gettext_noop("The lock has no free code slots. Remove codes it no longer needs."),
+    6: gettext_noop("The code's window overlaps another code on this lock."),
 }
 
 _KEEPALIVE_KINDS = frozenset({LockKind.WIFI_KEEPALIVE, LockKind.ACCESS_CONTROL})
