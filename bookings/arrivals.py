@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from bookings.models import Arrival, BookingPolicy, StayMessage
@@ -129,7 +129,7 @@ def lock_checks(stay: Stay) -> list[LockCheck]:
     ]
 
 
-@translation.override("en")  # what it writes down is English Words, put in each reader's language when shown
+@words.in_english
 def check_arrival(stay_id: int, *, now: datetime | None = None) -> bool:
     """Check one arrival if it is due and no other worker holds it; False when there was nothing to do."""
     now = now or timezone.now()

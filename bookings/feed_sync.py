@@ -23,7 +23,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F, Q
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from audit.services import audit
@@ -114,7 +114,7 @@ def read_again_where_freed(now: datetime | None = None) -> int:
     return len(freed)
 
 
-@translation.override("en")  # what it writes down is English Words, put in each reader's language when shown
+@words.in_english
 def sync_feed(feed_id: int) -> str:
     """The job: read one feed and make its unit's stays follow it. Safe to run twice (a lease on the feed)."""
     queues.clear_feed_sync_marker(feed_id)  # from here on, a new request gets a job of its own

@@ -9,10 +9,11 @@ problem, translated with it) or `Moment` (a day and time, named in the reader's 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
@@ -20,6 +21,9 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from locks.display import day_and_time
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,19 @@ class Words:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Words:
         return cls(data["t"], {name: _from_json(value) for name, value in (data.get("a") or {}).items()})
+
+
+def in_english(job: Callable[P, R]) -> Callable[P, R]:
+    """Run a worker's job in English (what it writes down is English Words, put in each reader's language when
+    shown). A fresh override per call: `@translation.override` as a decorator shares one instance, and with it the
+    language to restore, between threads."""
+
+    @functools.wraps(job)
+    def english(*args: P.args, **kwargs: P.kwargs) -> R:
+        with translation.override("en"):
+            return job(*args, **kwargs)
+
+    return english
 
 
 def of_error(error: ValidationError) -> Words:

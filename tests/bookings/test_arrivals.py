@@ -186,8 +186,9 @@ def test_a_lock_kind_without_offline_passwords_stays_at_risk_with_an_alert(
     assert guest.name in alert.text
     # Written down in English by the worker, read in the reader's language: the frame, the lock's kind, the day.
     with translation.override("es"):
-        assert arrival.problem_text.startswith(f"{lock.name}: el código falló (The lock did not accept")  # the cloud's
-        assert arrival.problem_text.endswith(f"). Sin alternativa posible en {lock.name}")  # words stay as they came
+        # The code's failure too: the cloud's delivery state in our words (issue 16).
+        assert arrival.problem_text.startswith(f"{lock.name}: el código falló (La cerradura no aceptó el código")
+        assert arrival.problem_text.endswith(f"). Sin alternativa posible en {lock.name}")
         kind, arrives = gettext("Zigbee hotel lock"), day_and_time(stay.check_in.astimezone(unit.property.tz))
         assert f"Un {kind} no admite contraseñas sin conexión" in alert.text
         assert arrives in alert.text

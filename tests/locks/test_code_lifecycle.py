@@ -248,14 +248,20 @@ def test_zigbee_code_that_could_not_reach_the_lock_is_resent_when_it_is_back(
     assert world.opens(lock.device_id, code.pin)
 
 
-def test_zigbee_code_gives_up_after_a_few_resends(make_lock, world, settings, django_capture_on_commit_callbacks):
+def given_up_zigbee_code(make_lock, world, settings, capture):
+    """A Zigbee code whose lock never answers: the gateway gives up after its resends (the cloud's delivery state)."""
     settings.SIM_ISSUE_PASSWORD_INTERVAL = 0
     lock = make_lock("zigbee")
     world.online(lock.device_id, False)
-    code = settle(issue(lock, django_capture_on_commit_callbacks))
+    code = settle(issue(lock, capture))
     for _ in range(4):
         convergence.converge_access_code(code.pk)
     code.refresh_from_db()
+    return code
+
+
+def test_zigbee_code_gives_up_after_a_few_resends(make_lock, world, settings, django_capture_on_commit_callbacks):
+    code = given_up_zigbee_code(make_lock, world, settings, django_capture_on_commit_callbacks)
     assert code.status == Status.FAILED
     assert "did not accept the code" in code.failure_reason
 

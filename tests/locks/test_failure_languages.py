@@ -17,7 +17,7 @@ from locks.cloud import port
 from locks.models import AccessCode, Alert, EventMedia, LockEvent, LockOperation, RemoteUnlockRequest
 from locks.words import Words
 from tests.locks.conftest import event_place, run_workers, window
-from tests.locks.test_code_lifecycle import issue, settle
+from tests.locks.test_code_lifecycle import given_up_zigbee_code
 from webhooks import payloads
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,14 +29,7 @@ DELIVERY_FAILED_NL = (
 
 
 def _failed_code(make_lock: Any, world: Any, settings: Any, capture: Any) -> AccessCode:
-    """A Zigbee code whose lock never answers: the gateway gives up after its resends (the cloud's delivery state)."""
-    settings.SIM_ISSUE_PASSWORD_INTERVAL = 0
-    lock = make_lock("zigbee")
-    world.online(lock.device_id, False)
-    code = settle(issue(lock, capture))
-    for _ in range(4):
-        convergence.converge_access_code(code.pk)
-    code.refresh_from_db()
+    code = given_up_zigbee_code(make_lock, world, settings, capture)
     assert code.status == AccessCode.Status.FAILED
     return code
 
