@@ -55,6 +55,8 @@ class Words:
             return self._filled(str)
 
     def _filled(self, translate: Callable[[str], str]) -> str:
+        if not self.template:  # gettext("") is the catalogue's header, not nothing
+            return ""
         if not self.args:
             return translate(self.template)
         args = {name: _shown(value, translate) for name, value in self.args.items()}

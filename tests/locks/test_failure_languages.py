@@ -136,6 +136,8 @@ def test_a_row_written_before_the_words_were_kept_shows_its_english(make_lock: A
     with translation.override("nl"):
         assert old.failure_text == "The lock refused it (Tuya 2302)."
     assert LockOperation(failure_reason="").failure_text == ""
+    with translation.override("nl"):
+        assert Words("").text == ""  # a cloud state without a reason: not the catalogue's header
 
 
 def test_workers_finish_the_failed_code_job_without_leaving_words_behind_when_it_is_set_again(
