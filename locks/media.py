@@ -47,6 +47,7 @@ MAX_ATTEMPTS = 3
 RETRY_AFTER = timedelta(seconds=60)
 CACHE_SECONDS = 3600  # how long a browser may keep a served photo
 NOT_DOWNLOADED = gettext_noop("Could not download the photo (%(error)s).")
+TOO_LARGE = gettext_noop("The photo is larger than %(cap)s bytes.")
 IMAGE_TYPES = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
 
 
@@ -128,12 +129,12 @@ def download(url: str, *, allow_private: bool = False) -> bytes:
                 raise MediaFailure(gettext_noop("The photo's URL answered HTTP %(status)s."), status=status)
             length = response.headers.get("Content-Length", "")
             if length.isascii() and length.isdigit() and int(length) > cap:
-                raise MediaFailure(f"The photo is larger than {cap} bytes.")
+                raise MediaFailure(TOO_LARGE, cap=cap)
             data = bytearray()
             for chunk in response.iter_content(64 * 1024):
                 data += chunk
                 if len(data) > cap:
-                    raise MediaFailure(f"The photo is larger than {cap} bytes.")
+                    raise MediaFailure(TOO_LARGE, cap=cap)
                 if time.monotonic() > deadline:
                     raise MediaRetry(gettext_noop("The photo's download took too long."))
             return bytes(data)

@@ -23,7 +23,7 @@ import pytest
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from PIL import Image
 
 from locks import jobs, media
@@ -208,6 +208,8 @@ def test_oversized_photo_is_refused(storage, event, settings):
     assert jobs.fetch_event_media(row.pk) == "failed"
     row.refresh_from_db()
     assert "larger than 10000 bytes" in row.failure_reason
+    with translation.override("de"):  # the cap is an argument of the marked sentence, not baked into English
+        assert row.failure_text == "Das Foto ist größer als 10000 Bytes."
 
 
 def test_passing_storage_trouble_is_retried_then_given_up(storage, event):
