@@ -240,7 +240,13 @@ def run(args: argparse.Namespace, db_label: str, base_url: str) -> int:
     Lock.objects.bulk_create(
         [
             Lock(
-                organisation=org, cloud_account=account, unit=unit, device_id=f"bench{n:06d}", name="Door", kind="wifi"
+                organisation=org,
+                cloud_account=account,
+                unit=unit,
+                property=prop,
+                device_id=f"bench{n:06d}",
+                name="Door",
+                kind="wifi",
             )
             for n, unit in enumerate(units)
         ]

@@ -277,7 +277,8 @@ def build(args: argparse.Namespace, now: datetime) -> Fleet:
 
     locks = Lock.objects.bulk_create(
         (
-            Lock(organisation=organisation, cloud_account=account, unit=unit, device_id=f"fleet{i:06d}",
+            Lock(organisation=organisation, cloud_account=account, unit=unit, property_id=unit.property_id,
+                 device_id=f"fleet{i:06d}",
                  name=f"Door {i:06d}", kind="wifi", online=True, battery=15 if i % 100 == 7 else 80,
                  last_seen_at=heard(i))
             for i, unit in enumerate(units)

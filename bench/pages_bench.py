@@ -102,7 +102,8 @@ def build(n_locks: int) -> dict[str, Any]:
         Unit(property=properties[i // 100], name=f"Room {i % 100 + 1:03d}") for i in range(n_locks)
     )
     locks = Lock.objects.bulk_create(
-        Lock(organisation=org, cloud_account=account, unit=unit, device_id=f"dev{i:06d}", name=f"Door {i:05d}",
+        Lock(organisation=org, cloud_account=account, unit=unit, property_id=unit.property_id, device_id=f"dev{i:06d}",
+             name=f"Door {i:05d}",
              kind="zigbee", battery=random.randint(5, 100), online=random.random() > 0.02)
         for i, unit in enumerate(units)
     )  # fmt: skip

@@ -6,4 +6,4 @@ class LocksConfig(AppConfig):
     verbose_name = "Locks and door codes"
 
     def ready(self) -> None:
-        from locks import checks  # noqa: F401  # why: registers the deployment checks once the apps are loaded
+        from locks import checks, signals  # noqa: F401  # why: registers the deployment checks and receivers once the apps are loaded

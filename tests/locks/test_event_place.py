@@ -118,7 +118,8 @@ def test_a_property_timeline_walks_its_index_not_the_organisations_events(org: O
     )
     units = Unit.objects.bulk_create(Unit(property=p, name="Room") for p in props)
     locks = Lock.objects.bulk_create(
-        Lock(organisation=org, cloud_account=account, device_id=f"d{u.pk}", name="Door", unit=u) for u in units
+        Lock(organisation=org, cloud_account=account, device_id=f"d{u.pk}", name="Door", unit=u, property=p)
+        for u, p in zip(units, props, strict=True)
     )
     rows = [_event(lock, n) for n in range(500) for lock in locks]
     LockEvent.objects.bulk_create(rows, batch_size=5000)

@@ -198,7 +198,14 @@ def test_every_periodic_look_up_reads_its_index_not_the_history(org: Organisatio
         organisation=org, name="plans", access_id="id", access_secret="secret", endpoint="http://localhost"
     )
     locks = Lock.objects.bulk_create(
-        Lock(organisation=org, cloud_account=account, device_id=f"dev{n}", name=f"Door {n}", unit=unit)
+        Lock(
+            organisation=org,
+            cloud_account=account,
+            device_id=f"dev{n}",
+            name=f"Door {n}",
+            unit=unit,
+            property_id=unit.property_id,
+        )
         for n in range(50)
     )
     _history(locks, now)
