@@ -26,9 +26,8 @@ from locks.alerts import (
     close_alerts,
     lock_conditions,
     open_incidents,
-    send_alert_email,
+    send_alert_emails,
     store_lock_state,
-    unclaimed,
 )
 from locks.cloud import port
 from locks.cloud.accounts import cloud_for
@@ -252,10 +251,7 @@ def scan_locks(now: datetime | None = None) -> int:
 
 def email_unsent(now: datetime | None = None) -> int:
     now = now or timezone.now()
-    pending = Alert.objects.filter(
-        unclaimed(now), resolved_at__isnull=True, first_seen_at__gte=now - EMAIL_RETRY_FOR
-    ).values_list("pk", flat=True)
-    return sum(send_alert_email(pk) for pk in list(pending)[:100])
+    return send_alert_emails(Alert.objects.filter(resolved_at__isnull=True, first_seen_at__gte=now - EMAIL_RETRY_FOR))
 
 
 def scan() -> int:

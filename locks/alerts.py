@@ -238,23 +238,45 @@ def unclaimed(now: datetime) -> Q:
 def send_alert_email(alert_id: int) -> bool:
     """E-mail a new alert once: the row is claimed first (a lease), released if sending fails (retried later),
     and a claim whose sender died lapses, so a killed worker delays the e-mail but never loses it."""
+    return send_alert_emails(Alert.objects.filter(pk=alert_id)) == 1
+
+
+def send_alert_emails(alerts: QuerySet[Alert], *, limit: int = 100) -> int:
+    """E-mail up to `limit` of these alerts that nobody has e-mailed or is e-mailing: claimed together, sent, and
+    marked sent (or released for a later try) together, with each organisation's readers looked up once; returns
+    how many were sent. A few queries per call, whatever the number of alerts (the periodic scan re-sends 100)."""
     now = timezone.now()
-    if not Alert.objects.filter(unclaimed(now), pk=alert_id).update(email_claimed_at=now):
-        return False  # already sent (or being sent) by someone else
-    alert = Alert.objects.select_related("organisation", "lock__unit__property").filter(pk=alert_id).first()
-    recipients = _recipients(alert.organisation_id) if alert is not None else {}
-    if alert is None or not recipients:
-        Alert.objects.filter(pk=alert_id).update(email_claimed_at=None)
+    # The claim's time is its token: rows this call claimed are those stamped with exactly this microsecond.
+    ids = list(alerts.filter(unclaimed(now)).order_by().values_list("pk", flat=True)[:limit])
+    if not ids or not Alert.objects.filter(unclaimed(now), pk__in=ids).update(email_claimed_at=now):
+        return 0  # already sent (or being sent) by someone else
+    claimed = Alert.objects.select_related("organisation", "lock__unit__property").filter(
+        pk__in=ids, email_claimed_at=now
+    )
+    readers: dict[int, dict[str, list[str]]] = {}
+    sent: list[int] = []
+    for alert in claimed:
+        if alert.organisation_id not in readers:
+            readers[alert.organisation_id] = _recipients(alert.organisation_id)
+        if _deliver(alert, readers[alert.organisation_id]):
+            sent.append(alert.pk)
+    if sent:
+        Alert.objects.filter(pk__in=sent).update(emailed_at=timezone.now())
+    # Not sent (no reader with an address yet, or the mail server refused): free for a later try.
+    Alert.objects.filter(pk__in=ids, email_claimed_at=now, emailed_at__isnull=True).update(email_claimed_at=None)
+    return len(sent)
+
+
+def _deliver(alert: Alert, recipients: dict[str, list[str]]) -> bool:
+    if not recipients:
         return False
     try:
         for language, addresses in recipients.items():
             with override(language):  # each reader gets it in the language of their pages
                 send_mail(*_alert_email(alert), None, addresses)
     except Exception as error:  # SMTP down, refused, timeout: keep the alert, try again later
-        logger.warning("alert %s: e-mail not sent (%s); will retry", alert_id, type(error).__name__)
-        Alert.objects.filter(pk=alert_id).update(email_claimed_at=None)
+        logger.warning("alert %s: e-mail not sent (%s); will retry", alert.pk, type(error).__name__)
         return False
-    Alert.objects.filter(pk=alert_id).update(emailed_at=timezone.now())
     return True
 
 

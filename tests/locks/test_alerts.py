@@ -372,3 +372,48 @@ def test_an_email_whose_sender_died_mid_send_is_sent_after_the_claim_lapses(make
     assert len(mailoutbox) == 2  # sent again once, not lost
     alert.refresh_from_db()
     assert alert.emailed_at is not None
+
+
+def test_unsent_emails_are_resent_in_a_few_queries_whatever_their_number(
+    org, owner, django_user_model, mailoutbox
+) -> None:
+    """The periodic re-send claims, sends and marks its alerts together (it made four queries an alert), and an
+    organisation whose owners have no address yet gets its alerts back unclaimed, for when one is added."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    silent = Organisation.objects.create(name="No Address", slug="no-address")
+    Membership.objects.create(user=django_user_model.objects.create_user("mute"), organisation=silent, role=Role.OWNER)
+
+    def unsent(organisation: Organisation, n: int) -> None:
+        Alert.objects.bulk_create(
+            Alert(
+                organisation=organisation,
+                kind=Kind.OFFLINE,
+                dedup_key=f"{organisation.slug}:{i}",
+                message="Down",
+                first_seen_at=timezone.now(),
+                last_seen_at=timezone.now(),
+            )
+            for i in range(n)
+        )
+
+    def resend() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as queries:
+            sent = alert_scans.email_unsent()
+        return sent, len(queries)
+
+    unsent(org, 2)
+    unsent(silent, 1)
+    few = resend()
+    Alert.objects.all().delete()
+    mailoutbox.clear()
+    unsent(org, 30)
+    unsent(silent, 10)
+    many = resend()
+    assert (few[0], many[0]) == (2, 30)
+    assert many[1] == few[1]  # claim, load, each organisation's readers, mark sent, release the rest
+    assert len(mailoutbox) == 30 and all(m.to == ["owner@example.com"] for m in mailoutbox)
+    assert not Alert.objects.filter(organisation=org, emailed_at=None).exists()
+    left = Alert.objects.filter(organisation=silent)
+    assert left.count() == 10 and not left.filter(email_claimed_at__isnull=False).exists()  # free for a later try
