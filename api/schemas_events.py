@@ -67,6 +67,7 @@ AlertKind = Literal[
     "code_not_set",
     "code_not_removed",
     "cloud_refused",
+    "events_behind",
     "doorbell",
     # raised by bookings: calendar feeds, the arrival guarantee, the guest page
     "feed_failing",

@@ -198,8 +198,8 @@ def setup_app(sim_url: str, name: str, kind: str, device_ids: list[str]) -> list
     assert all(lock.kind == kind for lock in locks), {lock.kind for lock in locks}
     units = Unit.objects.bulk_create([Unit(property=prop, name=f"Room {i + 1}") for i in range(len(locks))])
     for lock, unit in zip(locks, units, strict=True):
-        lock.unit = unit
-    Lock.objects.bulk_update(locks, ["unit"])
+        lock.unit, lock.property_id = unit, unit.property_id
+    Lock.objects.bulk_update(locks, ["unit", "property"])
     return locks
 
 

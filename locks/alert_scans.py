@@ -31,7 +31,7 @@ from locks.alerts import (
 )
 from locks.cloud import port
 from locks.cloud.accounts import cloud_for
-from locks.models import CODE_STUCK_ATTEMPTS, CODE_SUSPECT, AccessCode, Alert, CloudAccount, Lock
+from locks.models import CODE_STUCK_ATTEMPTS, CODE_SUSPECT, AccessCode, Alert, CloudAccount, Lock, SyncCursor
 from locks.words import Words
 
 logger = logging.getLogger(__name__)
@@ -173,6 +173,37 @@ def scan_accounts(now: datetime | None = None) -> int:
         for account in refused
     }
     _settle(Alert.objects.filter(kind=Kind.CLOUD_REFUSED, resolved_at__isnull=True).order_by(), problems, now=now)
+    return len(problems) + scan_events_behind(now)
+
+
+EVENTS_BEHIND = gettext_noop(  # the template is stored in Alert.message: 300 characters at most
+    "Event sync of the project “%(account)s” is behind: some locks were last read over %(hours)s hours ago. Door "
+    "codes and busier locks go first within its call budget: raise TUYA_CALLS_PER_SECOND to the project's quota, or "
+    "add workers. The set-up page shows how far behind it is."
+)
+
+
+def scan_events_behind(now: datetime | None = None) -> int:
+    """A cloud project whose locks' records are read later than the safety net promises (its call budget or its
+    workers do not keep up: deferred polls pile up) is one alert until it has caught up. Costs the streams that are
+    behind (the `cursor_read_ok` index), none at steady state."""
+    now = now or timezone.now()
+    behind = (
+        SyncCursor.objects.filter(failures=0, last_synced_at__lt=events.safety_net_deadline(now))
+        .values("lock__cloud_account_id", "lock__cloud_account__organisation_id", "lock__cloud_account__name")
+        .distinct()
+        .order_by()
+    )
+    hours = int(settings.EVENTS_SAFETY_NET_SECONDS) // 3600
+    problems: dict[tuple[int, str], tuple[Lock | None, str, Message]] = {
+        (row["lock__cloud_account__organisation_id"], f"events_behind:account:{row['lock__cloud_account_id']}"): (
+            None,
+            Kind.EVENTS_BEHIND,
+            (EVENTS_BEHIND, {"account": row["lock__cloud_account__name"], "hours": hours}),
+        )
+        for row in behind
+    }
+    _settle(Alert.objects.filter(kind=Kind.EVENTS_BEHIND, resolved_at__isnull=True).order_by(), problems, now=now)
     return len(problems)
 
 

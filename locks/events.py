@@ -333,6 +333,13 @@ def sync_lock(lock: Lock, *, cloud: LockCloud | None = None, on_page: PageHook |
     return result
 
 
+def safety_net_deadline(now: datetime | None = None) -> datetime:
+    """A stream last read before this, without failing since, is later than the events safety net promises: the
+    project's call budget or its workers do not keep up (a failing stream has its own error and back-off)."""
+    cadence = settings.EVENTS_SAFETY_NET_SECONDS + settings.EVENTS_SYNC_INTERVAL_SECONDS
+    return (now or timezone.now()) - timedelta(seconds=cadence)
+
+
 def due_lock_ids(now: datetime | None = None) -> list[int]:
     """Locks with a stream to sync, not waiting out a back-off, and due at their cadence: every interval for a lock
     whose project has no live push connection; otherwise push tells us of its events (an events sync at once,

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from django.conf import settings
 from django.db.models import Count, F, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -364,20 +363,17 @@ def activity(
 
 def setup_accounts(organisation: Organisation) -> QuerySet[CloudAccount]:
     """The organisation's cloud projects by name, annotated with lock_count and oldest_event_sync (when the least
-    recently read lock's records were last read: the safety net is behind when that is older than it allows)."""
+    recently read lock's records were last read, among streams that are not failing: the safety net is behind when
+    that is before `events.safety_net_deadline`)."""
+    read_ok = Q(locks__sync_cursors__failures=0)
     return (
         CloudAccount.objects.filter(organisation=organisation)
         .annotate(
-            lock_count=Count("locks", distinct=True), oldest_event_sync=Min("locks__sync_cursors__last_synced_at")
+            lock_count=Count("locks", distinct=True),
+            oldest_event_sync=Min("locks__sync_cursors__last_synced_at", filter=read_ok),
         )
         .order_by("name")
     )
-
-
-def safety_net_deadline(now: datetime | None = None) -> datetime:
-    """A lock whose records were last read before this is later than the events safety net promises."""
-    cadence = settings.EVENTS_SAFETY_NET_SECONDS + settings.EVENTS_SYNC_INTERVAL_SECONDS
-    return (now or timezone.now()) - timedelta(seconds=cadence)
 
 
 def setup_locks(organisation: Organisation) -> QuerySet[Lock]:

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from config.http import HtmxHttpRequest
-from locks import accounts, forms, selectors
+from locks import accounts, events, forms, selectors
 from locks.cloud import endpoints
 from locks.models import CloudAccount
 from locks.views import error_text, id_or_404
@@ -57,7 +57,7 @@ def _setup_context(request: HttpRequest, membership: Membership, **extra: Any) -
         "units": selectors.setup_units(organisation),
         "regions": endpoints.region_names(),
         "may_manage_cloud": membership.role in CLOUD_ROLES,
-        "safety_net_deadline": selectors.safety_net_deadline(),
+        "safety_net_deadline": events.safety_net_deadline(),
         "safety_net_hours": settings.EVENTS_SAFETY_NET_SECONDS // 3600,
         "absolute_hours": settings.SESSION_ABSOLUTE_TIMEOUT_SECONDS // 3600,
         **extra,

@@ -413,7 +413,9 @@ def test_unsent_emails_are_resent_in_a_few_queries_whatever_their_number(
     many = resend()
     assert (few[0], many[0]) == (2, 30)
     assert many[1] == few[1]  # claim, load, each organisation's readers, mark sent, release the rest
-    assert len(mailoutbox) == 30 and all(m.to == ["owner@example.com"] for m in mailoutbox)
+    assert len(mailoutbox) == 30
+    assert all(m.to == ["owner@example.com"] for m in mailoutbox)
     assert not Alert.objects.filter(organisation=org, emailed_at=None).exists()
     left = Alert.objects.filter(organisation=silent)
-    assert left.count() == 10 and not left.filter(email_claimed_at__isnull=False).exists()  # free for a later try
+    assert left.count() == 10
+    assert not left.filter(email_claimed_at__isnull=False).exists()

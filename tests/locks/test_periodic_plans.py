@@ -22,6 +22,7 @@ from locks.models import (
     LockEvent,
     LockOperation,
     RemoteUnlockRequest,
+    SyncCursor,
     UnlockMethod,
 )
 from tenants.models import Organisation, Unit
@@ -172,6 +173,13 @@ def _history(locks: list[Lock], now: datetime) -> None:
     )
     method = UnlockMethod.objects.create(organisation_id=org, lock=lock, unlock_type="card", status="deleted")
     _clone("locks_unlockmethod", method.pk, HISTORY // 10)
+    # Streams read lately (every lock's, at steady state), a failing one read long ago, and one that is behind.
+    recent = SyncCursor.objects.create(lock=lock, stream="recent", last_synced_at=now)
+    _clone("locks_synccursor", recent.pk, HISTORY // 10, stream="'s' || s.n")
+    SyncCursor.objects.create(lock=lock, stream="failing", last_synced_at=long_ago, failures=5)
+    _clone("locks_synccursor", recent.pk, HISTORY // 10, stream="'f' || s.n", failures="1 + s.n % 5",
+           last_synced_at=days_ago("s.n % 30"))  # fmt: skip
+    SyncCursor.objects.create(lock=locks[1], stream="open-logs", last_synced_at=now - timedelta(days=1))
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
 
@@ -223,6 +231,7 @@ def test_every_periodic_look_up_reads_its_index_not_the_history(org: Organisatio
         "scan: failed or stuck codes": (lambda: alert_scans.scan_codes(now), ("code_suspect_ends", "alert_open")),
         "scan: offline locks, low batteries": (lambda: alert_scans.scan_locks(now), ("alert_open",)),
         "scan: e-mails not sent": (lambda: alert_scans.email_unsent(now), ("alert_open",)),
+        "scan: event sync behind": (lambda: alert_scans.scan_events_behind(now), ("cursor_read_ok", "alert_open")),
         "scan: remote unlocks to expire": (lambda: remote.expire_requests(now), ("remote_unlock_open",)),
         "events sync: photos to fetch again": (
             lambda: media.due_media_ids(now + timedelta(hours=1)),
