@@ -326,6 +326,9 @@ class AccessCode(SingleLineFields, FailureWords):
             models.Index(fields=["lock"], condition=CODE_MAY_BE_ON_LOCK, name="code_may_be_on_lock"),
             models.Index(fields=["ends_at"], condition=CODE_PIN_KEPT, name="code_pin_kept_ends"),
             models.Index(fields=["ends_at"], condition=CODE_SUSPECT, name="code_suspect_ends"),
+            # A property page counts each lock's codes that failed lately: its recent ones, not every failed code the
+            # lock kept from years of stays (through `lock, status` those grew with history: bench/fleet_bench.py).
+            models.Index(fields=["lock", "ends_at"], condition=CODE_SUSPECT, name="code_suspect_lock_ends"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="code_ends_after_it_starts"),

@@ -207,7 +207,7 @@ def property_locks(
     now = now or timezone.now()
     locks = (
         Lock.objects.for_membership(membership)
-        .filter(unit__property=prop)
+        .filter(property=prop)  # the lock's own column: the property's locks, not the organisation's joined to units
         .select_related("unit")
         .annotate(
             failed_codes=_codes_of_lock(_failed_now(now)),
