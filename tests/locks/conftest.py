@@ -6,12 +6,16 @@ import json
 import threading
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 import django_rq
 import pytest
 import redis
+from django.apps.registry import Apps
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 from rq.serializers import JSONSerializer
 
@@ -166,3 +170,29 @@ def event_place(lock: Lock) -> dict[str, int | None]:
     """The unit and property an event of this lock carries, as the events sync stores them (locks/event_records.py)."""
     unit = lock.unit
     return {"unit_id": unit.pk if unit else None, "property_id": unit.property_id if unit else None}
+
+
+@contextmanager
+def migrated_back_to(step: tuple[str, str]) -> Iterator[Apps]:
+    """The database as it was at an earlier migration, with the models of then to fill it; every migration is
+    applied again afterwards, whatever the test did."""
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes()
+    executor.migrate([step])
+    try:
+        yield executor.loader.project_state([step]).apps
+    finally:
+        MigrationExecutor(connection).migrate(latest)
+
+
+def old_room(apps: Apps) -> tuple[Any, Any, Any, Any]:
+    """(organisation, property, a room of it, a cloud account), made with an earlier migration's models."""
+    organisation = apps.get_model("tenants", "Organisation").objects.create(name="Alpha", slug="alpha")
+    prop = apps.get_model("tenants", "Property").objects.create(
+        organisation=organisation, name="Canal", kind="hotel", time_zone="UTC"
+    )
+    room = apps.get_model("tenants", "Unit").objects.create(property=prop, name="Room 1")
+    account = apps.get_model("locks", "CloudAccount").objects.create(
+        organisation=organisation, name="c", endpoint="eu", access_id="a", access_secret="x"
+    )
+    return organisation, prop, room, account

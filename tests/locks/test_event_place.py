@@ -15,7 +15,7 @@ from django.utils import timezone
 from locks import events, selectors
 from locks.models import CloudAccount, Lock, LockEvent
 from tenants.models import Membership, Organisation, Property, Role, Unit
-from tests.locks.conftest import event_place
+from tests.locks.conftest import event_place, migrated_back_to, old_room
 
 PLACE = import_module("locks.migrations.0020_event_place").Migration
 BEFORE = PLACE.dependencies[0]
@@ -77,19 +77,8 @@ def test_a_moved_lock_keeps_its_history_where_it_happened(org: Organisation, uni
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_places_existing_events_where_their_lock_is() -> None:
-    executor = MigrationExecutor(connection)
-    latest = executor.loader.graph.leaf_nodes()
-    executor.migrate([BEFORE])
-    try:
-        old = executor.loader.project_state([BEFORE]).apps
-        organisation = old.get_model("tenants", "Organisation").objects.create(name="Alpha", slug="alpha")
-        prop = old.get_model("tenants", "Property").objects.create(
-            organisation=organisation, name="Canal", kind="hotel", time_zone="UTC"
-        )
-        room = old.get_model("tenants", "Unit").objects.create(property=prop, name="Room 1")
-        account = old.get_model("locks", "CloudAccount").objects.create(
-            organisation=organisation, name="c", endpoint="eu", access_id="a", access_secret="x"
-        )
+    with migrated_back_to(BEFORE) as old:
+        organisation, prop, room, account = old_room(old)
         locks = old.get_model("locks", "Lock").objects
         on_door = locks.create(organisation=organisation, cloud_account=account, device_id="d1", name="A", unit=room)
         loose = locks.create(organisation=organisation, cloud_account=account, device_id="d2", name="B")
@@ -103,8 +92,6 @@ def test_the_migration_places_existing_events_where_their_lock_is() -> None:
         MigrationExecutor(connection).migrate([AFTER])
         placed = {e.lock_id: (e.unit_id, e.property_id) for e in LockEvent.objects.all()}
         assert placed == {on_door.pk: (room.pk, prop.pk), loose.pk: (None, None)}
-    finally:
-        MigrationExecutor(connection).migrate(latest)
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner")

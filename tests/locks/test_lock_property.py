@@ -15,6 +15,7 @@ from django.utils import timezone
 from locks import accounts, selectors
 from locks.models import CloudAccount, Lock
 from tenants.models import Membership, Organisation, Property, Role, Unit
+from tests.locks.conftest import migrated_back_to, old_room
 
 MIGRATION = import_module("locks.migrations.0025_lock_property").Migration
 BEFORE = ("locks", "0024_failure_words")
@@ -103,19 +104,8 @@ def test_the_portfolio_counts_a_moved_lock_at_its_new_property(
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_gives_existing_locks_their_units_property() -> None:
     assert MIGRATION.dependencies[0] == BEFORE
-    executor = MigrationExecutor(connection)
-    latest = executor.loader.graph.leaf_nodes()
-    executor.migrate([BEFORE])
-    try:
-        old = executor.loader.project_state([BEFORE]).apps
-        organisation = old.get_model("tenants", "Organisation").objects.create(name="Alpha", slug="alpha")
-        prop = old.get_model("tenants", "Property").objects.create(
-            organisation=organisation, name="Canal", kind="hotel", time_zone="UTC"
-        )
-        room = old.get_model("tenants", "Unit").objects.create(property=prop, name="Room 1")
-        account = old.get_model("locks", "CloudAccount").objects.create(
-            organisation=organisation, name="c", endpoint="eu", access_id="a", access_secret="x"
-        )
+    with migrated_back_to(BEFORE) as old:
+        organisation, prop, room, account = old_room(old)
         locks = old.get_model("locks", "Lock").objects
         on_door = locks.create(organisation=organisation, cloud_account=account, device_id="d1", name="A", unit=room)
         loose = locks.create(
@@ -126,5 +116,3 @@ def test_the_migration_gives_existing_locks_their_units_property() -> None:
         MigrationExecutor(connection).migrate([AFTER])
         placed = dict(Lock.objects.values_list("pk", "property_id"))
         assert placed == {on_door.pk: prop.pk, loose.pk: None}
-    finally:
-        MigrationExecutor(connection).migrate(latest)
