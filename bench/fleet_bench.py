@@ -4,13 +4,14 @@ on and off next to the project's budget, and the dashboard pages at each size.
 
 The fleet: --locks Wi-Fi locks (each a unit of its own) over --properties hotel properties, one cloud account (one
 Tuya project), a current stay and door code on every tenth lock (--current-share), SyncCursor rows for both streams
-of every lock. When each lock was last heard of (its cursors' `last_synced_at`, its `last_seen_at`) is spread
-evenly over the last EVENTS_SAFETY_NET_SECONDS + the events sync's (the health round's) interval, as it is at
-steady state when push tells of every event and each quiet lock is polled once per safety net: so the locks due at
-one moment are one interval's worth (counted when the fleet is built, before the bench's own run time lets more
-cross the safety net). A share of the locks (--active-share) had an event in the last minutes: with push these are
-polled every EVENTS_ACTIVE_POLL_SECONDS (their last polls spread over it), without push every interval. Plus
-periodic_bench's fixed set of due rows (codes to converge, to expire, PINs to erase, failed codes, enrollments,
+of every lock. When each lock was last heard of (its cursors' `last_synced_at`, its `last_seen_at`) is spread evenly
+over the last EVENTS_SAFETY_NET_SECONDS + the events sync's (the health round's) interval, as it is at steady state
+when push tells of every event and each quiet lock is polled once per safety net: so the locks due at one moment are
+one interval's worth (counted when the fleet is built, before the bench's own run time lets more cross the safety
+net). After each growth of history those times move forward by the minutes the bench took (`hold_still`), so each
+size measures the same due work. A share of the locks (--active-share) had an event in the last minutes: with push
+these are polled every EVENTS_ACTIVE_POLL_SECONDS (their last polls spread over it), without push every interval.
+Plus periodic_bench's fixed set of due rows (codes to converge, to expire, PINs to erase, failed codes, enrollments,
 stalled operations, photos to fetch, remote unlocks).
 
 History, inserted by the database itself (INSERT … SELECT over generate_series, as periodic_bench does): finished
@@ -429,6 +430,27 @@ def grow(fleet: Fleet, total: int) -> float:
     return time.perf_counter() - began
 
 
+def hold_still(since: datetime) -> datetime:
+    """Move when every lock was last heard of forward by the time since `since`, as its syncs and health checks
+    would have at steady state: the history's growth and the measuring take minutes, during which ~9 streams a
+    second would otherwise cross the safety net and grow what is due at the second size. Returns the new `since`."""
+    from django.db import connection
+    from django.db.models import F
+    from django.utils import timezone
+
+    from locks.models import Lock, SyncCursor
+
+    now = timezone.now()
+    passed = now - since
+    Lock.objects.filter(last_seen_at__isnull=False).update(last_seen_at=F("last_seen_at") + passed)
+    SyncCursor.objects.filter(last_synced_at__isnull=False).update(last_synced_at=F("last_synced_at") + passed)
+    SyncCursor.objects.filter(last_event_at__isnull=False).update(last_event_at=F("last_event_at") + passed)
+    with connection.cursor() as cursor:
+        for table in ("locks_lock", "locks_synccursor"):
+            cursor.execute(f"VACUUM ANALYZE {table}" if connection.vendor == "postgresql" else f"ANALYZE {table}")
+    return now
+
+
 # --- measuring the jobs ---------------------------------------------------------------------------------------
 
 
@@ -611,9 +633,11 @@ def run(args: argparse.Namespace, sizes: list[int], database_name: str) -> int:
         results: dict[str, list[Measured]] = {job.name: [] for job in table}
         pages: dict[str, list[tuple[float, float, int]]] = {}
         failures: list[str] = []
+        held_at = timezone.now()
         for size in sizes:
             seconds = grow(fleet, size)
             print(f"history: {size:,} codes and {size:,} events ({size // 10:,} photos) in {seconds:.1f} s")
+            held_at = hold_still(held_at)
             for job in table:
                 errors.records.clear()
                 try:
