@@ -31,7 +31,16 @@ from locks.alerts import (
 )
 from locks.cloud import port
 from locks.cloud.accounts import cloud_for
-from locks.models import CODE_STUCK_ATTEMPTS, CODE_SUSPECT, AccessCode, Alert, CloudAccount, Lock, SyncCursor
+from locks.models import (
+    CODE_STUCK_ATTEMPTS,
+    CODE_SUSPECT,
+    CURSOR_READ_OK,
+    AccessCode,
+    Alert,
+    CloudAccount,
+    Lock,
+    SyncCursor,
+)
 from locks.words import Words
 
 logger = logging.getLogger(__name__)
@@ -173,7 +182,7 @@ def scan_accounts(now: datetime | None = None) -> int:
         for account in refused
     }
     _settle(Alert.objects.filter(kind=Kind.CLOUD_REFUSED, resolved_at__isnull=True).order_by(), problems, now=now)
-    return len(problems) + scan_events_behind(now)
+    return len(problems)
 
 
 EVENTS_BEHIND = gettext_noop(  # the template is stored in Alert.message: 300 characters at most
@@ -189,7 +198,7 @@ def scan_events_behind(now: datetime | None = None) -> int:
     behind (the `cursor_read_ok` index), none at steady state."""
     now = now or timezone.now()
     behind = (
-        SyncCursor.objects.filter(failures=0, last_synced_at__lt=events.safety_net_deadline(now))
+        SyncCursor.objects.filter(CURSOR_READ_OK, last_synced_at__lt=events.safety_net_deadline(now))
         .values("lock__cloud_account_id", "lock__cloud_account__organisation_id", "lock__cloud_account__name")
         .distinct()
         .order_by()
@@ -286,9 +295,10 @@ def email_unsent(now: datetime | None = None) -> int:
 
 
 def scan() -> int:
-    """Periodic (every minute): codes, cloud accounts, locks, e-mails not sent yet, remote unlocks that lapsed."""
+    """Periodic (every minute): codes, cloud accounts, event sync behind, locks, e-mails not sent yet, remote unlocks
+    that lapsed."""
     now = timezone.now()
-    found = scan_codes(now) + scan_accounts(now) + scan_locks(now)
+    found = scan_codes(now) + scan_accounts(now) + scan_events_behind(now) + scan_locks(now)
     email_unsent(now)
     remote.expire_requests(now)
     return found

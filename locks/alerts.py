@@ -255,15 +255,15 @@ def send_alert_emails(alerts: QuerySet[Alert], *, limit: int = 100) -> int:
     )
     readers: dict[int, dict[str, list[str]]] = {}
     sent: list[int] = []
+    unsent: list[int] = []
     for alert in claimed:
         if alert.organisation_id not in readers:
             readers[alert.organisation_id] = _recipients(alert.organisation_id)
-        if _deliver(alert, readers[alert.organisation_id]):
-            sent.append(alert.pk)
+        (sent if _deliver(alert, readers[alert.organisation_id]) else unsent).append(alert.pk)
     if sent:
         Alert.objects.filter(pk__in=sent).update(emailed_at=timezone.now())
-    # Not sent (no reader with an address yet, or the mail server refused): free for a later try.
-    Alert.objects.filter(pk__in=ids, email_claimed_at=now, emailed_at__isnull=True).update(email_claimed_at=None)
+    if unsent:  # no reader with an address yet, or the mail server refused: free for a later try
+        Alert.objects.filter(pk__in=unsent).update(email_claimed_at=None)
     return len(sent)
 
 

@@ -575,6 +575,11 @@ class EventMedia(FailureWords):
         return f"{'Video' if self.is_video else 'Photo'} of {self.event}"
 
 
+# A stream read without failing since (a failing one has its own error and back-off): the alert scan's "is the safety
+# net behind?" looks among these, through the partial index of the same condition.
+CURSOR_READ_OK = Q(failures=0)
+
+
 class SyncCursor(models.Model):
     """How far a lock's records have been read, per stream: a crashed sync resumes here."""
 
@@ -593,7 +598,7 @@ class SyncCursor(models.Model):
         indexes = [
             # The alert scan's "is the safety net behind?": streams read without failing, but too long ago. It walks
             # only those (none at steady state), not every lock's cursors each minute.
-            models.Index(fields=["last_synced_at"], condition=Q(failures=0), name="cursor_read_ok"),
+            models.Index(fields=["last_synced_at"], condition=CURSOR_READ_OK, name="cursor_read_ok"),
         ]
 
     def __str__(self) -> str:
